@@ -1,0 +1,326 @@
+/*
+ * simdmf.h: the whole C ABI of simdmf, a matrix-factorization recommender library.
+ *
+ * C99. Every symbol starts with simdmf_ / SIMDMF_. Conventions that hold for every call:
+ *
+ *   Status   Every call returns a simdmf_status (the few exceptions return a static string or a
+ *            number and are marked). Values of simdmf_status are never renumbered; new ones are
+ *            appended. simdmf_status_string() names a status; simdmf_last_error() gives the detail of
+ *            the last failure on the calling thread.
+ *   Results  go through out-parameters. On failure out-parameters are left untouched, except that an
+ *            out handle is set to NULL, unless the call documents otherwise.
+ *   Handles  are opaque and typed. The creator of a handle owns it and frees it with the matching
+ *            *_free call; every *_free accepts NULL.
+ *   Errors   No C++ exception, abort or exit crosses this boundary. A NULL handle or out-pointer gives
+ *            SIMDMF_ERR_INVALID_ARGUMENT.
+ *   Threads  A const handle (a model being served, a data set being read) may be used from many
+ *            threads at once. A handle being modified (a trainer being configured or run, a model
+ *            being folded into) must not be shared without external locking.
+ *   Indices  Users and items are dense 0-based uint32_t indices. Files and id maps translate raw
+ *            int64 ids to indices (simdmf_model_user_index and friends).
+ */
+#ifndef SIMDMF_SIMDMF_H
+#define SIMDMF_SIMDMF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  if defined(SIMDMF_BUILDING)
+#    define SIMDMF_API __declspec(dllexport)
+#  else
+#    define SIMDMF_API
+#  endif
+#elif defined(__GNUC__)
+#  define SIMDMF_API __attribute__((visibility("default")))
+#else
+#  define SIMDMF_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Version                                                                                        */
+/* ---------------------------------------------------------------------------------------------- */
+
+#define SIMDMF_VERSION_MAJOR 0
+#define SIMDMF_VERSION_MINOR 1
+#define SIMDMF_VERSION_PATCH 0
+/* major*10000 + minor*100 + patch */
+#define SIMDMF_VERSION_NUMBER (SIMDMF_VERSION_MAJOR * 10000 + SIMDMF_VERSION_MINOR * 100 + SIMDMF_VERSION_PATCH)
+
+/* The version of the library actually linked, as SIMDMF_VERSION_NUMBER. Returns the number. */
+SIMDMF_API unsigned simdmf_version_number(void);
+/* "major.minor.patch" of the linked library. Static storage; never NULL. */
+SIMDMF_API const char* simdmf_version_string(void);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Status and errors                                                                              */
+/* ---------------------------------------------------------------------------------------------- */
+
+typedef enum simdmf_status {
+    SIMDMF_OK = 0,
+    SIMDMF_ERR_INVALID_ARGUMENT = 1, /* NULL pointer, empty input, bad value for a call's argument   */
+    SIMDMF_ERR_UNKNOWN_OPTION = 2,   /* option key not known to this version                          */
+    SIMDMF_ERR_OUT_OF_RANGE = 3,     /* option value outside its bounds; index beyond the matrix       */
+    SIMDMF_ERR_INVALID_DATA = 4,     /* NaN/Inf values, bad labels, inconsistent arrays                */
+    SIMDMF_ERR_OUT_OF_MEMORY = 5,    /* allocation failed or would exceed a checked limit              */
+    SIMDMF_ERR_IO = 6,               /* open/read/write/rename failed                                  */
+    SIMDMF_ERR_FORMAT = 7,           /* malformed, truncated or corrupted file or text                 */
+    SIMDMF_ERR_VERSION = 8,          /* file written by a newer format version                         */
+    SIMDMF_ERR_CHECKSUM = 9,         /* file checksum mismatch                                         */
+    SIMDMF_CANCELLED = 10,           /* the progress callback asked to stop; results are still valid   */
+    SIMDMF_ERR_DIVERGED = 11,        /* training produced non-finite values                            */
+    SIMDMF_ERR_UNSUPPORTED = 12,     /* not available for this model kind, build or CPU                */
+    SIMDMF_ERR_NOT_FOUND = 13,       /* raw id not in the model's id map                                */
+    SIMDMF_ERR_INTERNAL = 14         /* a bug in simdmf; please report it                               */
+} simdmf_status;
+
+/* A short static English name of a status ("ok", "invalid argument", ...). Never NULL; unknown values
+ * give "unknown status". Thread-safe. */
+SIMDMF_API const char* simdmf_status_string(simdmf_status status);
+
+/* The detailed message of the last failing call on this thread ("" when none). Valid until the next
+ * simdmf call on the same thread. Thread-safe (thread-local storage). */
+SIMDMF_API const char* simdmf_last_error(void);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* SIMD level                                                                                     */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Levels, stable values. */
+typedef enum simdmf_simd {
+    SIMDMF_SIMD_SCALAR = 0,
+    SIMDMF_SIMD_SSE2 = 1,
+    SIMDMF_SIMD_SSE4_2 = 2,
+    SIMDMF_SIMD_AVX2 = 3, /* AVX2 + FMA */
+    SIMDMF_SIMD_AVX512 = 4, /* AVX-512 F, CD, DQ, BW */
+    SIMDMF_SIMD_NEON = 5
+} simdmf_simd;
+
+/* The level the kernels use: the best the CPU and OS support, lowered by the environment variable
+ * SIMDMF_SIMD (scalar, sse2, sse4.2, avx2, avx512, neon) read once at first use, or set by
+ * simdmf_set_simd_level. `level` and/or `name` may be NULL. `name` is static. Thread-safe. */
+SIMDMF_API simdmf_status simdmf_simd_level(int* level, const char** name);
+
+/* Force a level (for tests and benchmarks). SIMDMF_ERR_UNSUPPORTED when this CPU, OS or build cannot run
+ * it. Not thread-safe with training or serving in progress: call it at start-up. */
+SIMDMF_API simdmf_status simdmf_set_simd_level(int level);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Data sets                                                                                      */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Observed entries (user, item, value) of a users x items matrix, with optional raw-id maps. */
+typedef struct simdmf_dataset simdmf_dataset;
+
+/* Copies n triples. n_users / n_items of 0 mean "one past the largest index"; otherwise every index must
+ * be below them (SIMDMF_ERR_OUT_OF_RANGE). Values are checked when training (finite; +1/-1 for
+ * logistic). Arrays may be NULL only when n == 0. The caller owns *out. */
+SIMDMF_API simdmf_status simdmf_dataset_from_triples(const uint32_t* users, const uint32_t* items,
+                                                     const float* values, size_t n, uint32_t n_users,
+                                                     uint32_t n_items, simdmf_dataset** out);
+
+/* Copies the observed entries of a dense row-major rows x cols matrix (rows are users); 0 and NaN mark
+ * missing entries, +-Inf is SIMDMF_ERR_INVALID_DATA. The caller owns *out. */
+SIMDMF_API simdmf_status simdmf_dataset_from_dense(const float* matrix, size_t rows, size_t cols,
+                                                   simdmf_dataset** out);
+
+/* File formats for simdmf_dataset_load. */
+typedef enum simdmf_format {
+    SIMDMF_FORMAT_AUTO = 0,      /* from the file name and first line                              */
+    SIMDMF_FORMAT_MOVIELENS_DATA = 1, /* u.data: user TAB item TAB rating TAB timestamp             */
+    SIMDMF_FORMAT_MOVIELENS_DAT = 2,  /* ratings.dat: user::item::rating::timestamp                 */
+    SIMDMF_FORMAT_MOVIELENS_CSV = 3,  /* ratings.csv: header line, userId,movieId,rating,timestamp  */
+    SIMDMF_FORMAT_LIBMF = 4,     /* "user item rating", whitespace separated, 0-based                */
+    SIMDMF_FORMAT_BINARY = 5     /* simdmf's compact binary ratings file                            */
+} simdmf_format;
+
+/* Reads a ratings file. Raw user/item ids are mapped to dense indices in order of first appearance and
+ * the maps are kept with the data set (and with models trained on it). A malformed line fails with
+ * SIMDMF_ERR_FORMAT and a message naming the file, line and problem; SIMDMF_ERR_IO when the file cannot
+ * be read. The caller owns *out. */
+SIMDMF_API simdmf_status simdmf_dataset_load(const char* path, int format, simdmf_dataset** out);
+
+/* Number of ratings and the matrix dimensions. Any out-pointer may be NULL. */
+SIMDMF_API simdmf_status simdmf_dataset_shape(const simdmf_dataset* ds, size_t* n_ratings,
+                                              uint32_t* n_users, uint32_t* n_items);
+
+/* Copies ratings [first, first+count) into caller arrays (any of them may be NULL).
+ * SIMDMF_ERR_OUT_OF_RANGE when the range exceeds the data set. */
+SIMDMF_API simdmf_status simdmf_dataset_get(const simdmf_dataset* ds, size_t first, size_t count,
+                                            uint32_t* users, uint32_t* items, float* values);
+
+/* Splits ds at random into a train part holding about (1 - test_fraction) of the ratings and a test part
+ * with the rest, reproducibly from seed. 0 < test_fraction < 1. Both parts keep the dimensions and id
+ * maps of ds. The caller owns *train and *test. */
+SIMDMF_API simdmf_status simdmf_dataset_split(const simdmf_dataset* ds, double test_fraction,
+                                              uint64_t seed, simdmf_dataset** train,
+                                              simdmf_dataset** test);
+
+SIMDMF_API void simdmf_dataset_free(simdmf_dataset* ds);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Trainer                                                                                        */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Training options and the record of the last run. */
+typedef struct simdmf_trainer simdmf_trainer;
+
+/* A trainer with default options. The caller owns *out. */
+SIMDMF_API simdmf_status simdmf_trainer_create(simdmf_trainer** out);
+SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
+
+/*
+ * Options, set by key. Numeric keys (integers must be given as integral doubles):
+ *   k              factors per user/item               int   1..65536          default 32
+ *   epochs         maximum epochs (sgd) / iterations (gd) int 1..10^7          default 30 (sgd), 500 (gd)
+ *   lr             learning rate                       real  (0, 10]           default 0.01 (sgd), 0.5 (gd)
+ *   lr_decay       decay for schedule "decay"          real  [0, 10^6]         default 0.05
+ *   l2             L2 weight on factors                real  [0, 10^6]         default 0.05
+ *   l2_bias        L2 weight on biases                 real  [0, 10^6]         default 0.01
+ *   biases         1 = mu + b_u + b_i terms, 0 = p.q   int   0..1              default 1
+ *   init_std       row-norm of initial factors          real  [0, 100]          default 0.1
+ *   seed           random seed                          int   0..2^53          default 42
+ *   threads        worker threads (0 = all cores)      int   0..1024           default 1
+ *   tol            stop when training loss < tol       real  [0, 10^30]        default 0 (off)
+ *   patience       stop after this many epochs without validation improvement int 0..10^6  default 0 (off)
+ *   restore_best   with patience: keep the best epoch's model  int 0..1        default 1
+ *   exact_loss     sgd: recompute the training loss after each epoch (1) or report
+ *                  the running loss seen during the epoch (0)  int 0..1        default 0
+ * String keys:
+ *   loss           "squared" | "logistic"                                     default "squared"
+ *   solver         "sgd" | "gd"                                              default "sgd"
+ *   schedule       "constant" | "decay" | "list"                             default "constant"
+ * Array keys (simdmf_trainer_set_array):
+ *   lr_list        learning rate per epoch for schedule "list"; the last value repeats.
+ *
+ * The initial factors are N(0, init_std^2 / k): each row's norm is about init_std whatever k is.
+ * The training loss reported is the mean data loss (squared error, or cross-entropy for logistic),
+ * without the L2 terms. The validation metric (lower is better) is RMSE for squared loss and mean
+ * log-loss for logistic.
+ *
+ * Errors: SIMDMF_ERR_UNKNOWN_OPTION for an unknown key (or a key of the wrong type),
+ * SIMDMF_ERR_OUT_OF_RANGE for a value outside its bounds (NaN included), leaving the option unchanged.
+ */
+SIMDMF_API simdmf_status simdmf_trainer_set(simdmf_trainer* t, const char* key, double value);
+SIMDMF_API simdmf_status simdmf_trainer_set_string(simdmf_trainer* t, const char* key, const char* value);
+SIMDMF_API simdmf_status simdmf_trainer_set_array(simdmf_trainer* t, const char* key, const double* values,
+                                                  size_t n);
+/* Current value of a numeric option (its default when never set). */
+SIMDMF_API simdmf_status simdmf_trainer_get(const simdmf_trainer* t, const char* key, double* value);
+/* Current value of a string option; *value is owned by the trainer, valid until it changes. */
+SIMDMF_API simdmf_status simdmf_trainer_get_string(const simdmf_trainer* t, const char* key,
+                                                   const char** value);
+
+/* What the progress callback sees after each epoch. Fields are only ever appended; check
+ * struct_size before reading a field added after version 0.1. */
+typedef struct simdmf_epoch_info {
+    size_t struct_size;    /* sizeof(simdmf_epoch_info) of the library                         */
+    uint32_t epoch;        /* 1-based                                                          */
+    uint32_t max_epochs;
+    double train_loss;     /* mean data loss on the training set                               */
+    double valid_metric;   /* RMSE (squared) or log-loss (logistic) on validation data; NaN without */
+    double learning_rate;  /* the rate used in this epoch                                      */
+    double elapsed_seconds;/* since training started                                           */
+} simdmf_epoch_info;
+
+/* Called on the training thread after every epoch. Return 0 to go on, non-zero to stop: training then
+ * ends with SIMDMF_CANCELLED and a valid model of the epochs done so far. */
+typedef int (*simdmf_progress_fn)(const simdmf_epoch_info* info, void* user_data);
+
+/* Sets (or, with fn NULL, clears) the progress callback. */
+SIMDMF_API simdmf_status simdmf_trainer_set_callback(simdmf_trainer* t, simdmf_progress_fn fn, void* user_data);
+
+typedef struct simdmf_model simdmf_model;
+
+/* Trains a model on `train`; `valid` (may be NULL) gives the validation metric and early stopping by
+ * `patience`. Both data sets must have the same dimensions or `valid` smaller. Returns SIMDMF_OK, or
+ * SIMDMF_CANCELLED (callback) with *out still set to a valid model; on any other status *out is NULL.
+ * Errors: SIMDMF_ERR_INVALID_DATA (non-finite values, labels not +1/-1 for logistic, empty train),
+ * SIMDMF_ERR_OUT_OF_RANGE, SIMDMF_ERR_OUT_OF_MEMORY, SIMDMF_ERR_DIVERGED. The caller owns *out. The same
+ * options, data, seed and thread count give a bit-identical model. */
+SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_dataset* train,
+                                            const simdmf_dataset* valid, simdmf_model** out);
+
+/* The learning curve of the last fit: number of epochs run, and one epoch's record (0-based index). */
+SIMDMF_API simdmf_status simdmf_trainer_history_size(const simdmf_trainer* t, size_t* n_epochs);
+SIMDMF_API simdmf_status simdmf_trainer_history_get(const simdmf_trainer* t, size_t index,
+                                                    simdmf_epoch_info* out);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Models                                                                                         */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Model kinds, stable values (also stored in model files). */
+typedef enum simdmf_model_kind {
+    SIMDMF_MODEL_MF = 1,       /* squared loss; predictions are ratings      */
+    SIMDMF_MODEL_LOGISTIC = 2  /* logistic loss; predictions are P(label=+1) */
+} simdmf_model_kind;
+
+SIMDMF_API void simdmf_model_free(simdmf_model* m);
+
+/* Kind, factors, users, items, and whether biases are used. Any out-pointer may be NULL. */
+SIMDMF_API simdmf_status simdmf_model_shape(const simdmf_model* m, int* kind, uint32_t* k, uint32_t* n_users,
+                                            uint32_t* n_items, int* has_biases);
+
+/* Prediction for (user, item): a rating for MF, a probability in (0,1) for logistic.
+ * SIMDMF_ERR_OUT_OF_RANGE for an index outside the model. */
+SIMDMF_API simdmf_status simdmf_model_predict(const simdmf_model* m, uint32_t user, uint32_t item, float* out);
+
+/* out[j] = prediction for (users[j], items[j]), j < n. Nothing is written when any index is out of range. */
+SIMDMF_API simdmf_status simdmf_model_predict_batch(const simdmf_model* m, const uint32_t* users,
+                                                    const uint32_t* items, size_t n, float* out);
+
+/* out[i] = prediction for (user, i) for every item i; out holds n_items floats. */
+SIMDMF_API simdmf_status simdmf_model_predict_row(const simdmf_model* m, uint32_t user, float* out);
+
+/* The full n_users x n_items prediction matrix, row-major, into out (n_users*n_items floats). */
+SIMDMF_API simdmf_status simdmf_model_predict_all(const simdmf_model* m, float* out);
+
+/* Top-n items for a user by predicted score, best first, leaving out the items the user has in
+ * `exclude` (may be NULL, typically the training set). Writes up to n items and scores (scores may be
+ * NULL) and the count written to *n_out. */
+SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t user, size_t n,
+                                                const simdmf_dataset* exclude, uint32_t* items, float* scores,
+                                                size_t* n_out);
+
+typedef enum simdmf_side { SIMDMF_USERS = 0, SIMDMF_ITEMS = 1 } simdmf_side;
+
+/* Cosine similarity of the factor vectors of two users (side SIMDMF_USERS) or two items. A zero vector
+ * has similarity 0 with everything. */
+SIMDMF_API simdmf_status simdmf_model_similarity(const simdmf_model* m, int side, uint32_t a, uint32_t b,
+                                                 float* out);
+
+/* The n users or items most cosine-similar to `index`, itself left out, best first. Writes up to n
+ * indices and similarities (sims may be NULL) and the count to *n_out. */
+SIMDMF_API simdmf_status simdmf_model_nearest(const simdmf_model* m, int side, uint32_t index, size_t n,
+                                              uint32_t* out, float* sims, size_t* n_out);
+
+/* A copy of the k factors of one user or item (out holds k floats), and its bias (0 without biases;
+ * bias may be NULL). */
+SIMDMF_API simdmf_status simdmf_model_factors(const simdmf_model* m, int side, uint32_t index, float* out,
+                                              float* bias);
+
+/* Raw id <-> index through the id map a model inherits from a loaded file. Without a map the raw id
+ * is the index. SIMDMF_ERR_NOT_FOUND for an id the model has not seen. */
+SIMDMF_API simdmf_status simdmf_model_index(const simdmf_model* m, int side, int64_t raw_id, uint32_t* index);
+SIMDMF_API simdmf_status simdmf_model_raw_id(const simdmf_model* m, int side, uint32_t index, int64_t* raw_id);
+
+/* Writes the model to `path` in the versioned binary format (v1): written to a temporary file in the
+ * same folder, flushed to disk, then renamed over `path`, so a crash never leaves a half-written model.
+ * SIMDMF_ERR_IO on failure (the previous file, if any, is intact). Thread-safe on a const model. */
+SIMDMF_API simdmf_status simdmf_model_save(const simdmf_model* m, const char* path);
+
+/* Reads a model file. SIMDMF_ERR_IO (cannot read), SIMDMF_ERR_FORMAT (not a model file, truncated,
+ * inconsistent header), SIMDMF_ERR_VERSION (newer format), SIMDMF_ERR_CHECKSUM (corrupted). Sizes are
+ * checked against the file before anything is allocated. The caller owns *out. */
+SIMDMF_API simdmf_status simdmf_model_load(const char* path, simdmf_model** out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SIMDMF_SIMDMF_H */

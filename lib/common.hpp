@@ -1,0 +1,56 @@
+// Internal basics shared by the core: the error type and an aligned float buffer.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "simdmf/simdmf.h"
+
+namespace simdmf {
+
+// Every failure inside the core is an Error carrying the C status it maps to. The C ABI catches it
+// (and std::bad_alloc, and anything else) at the boundary.
+class Error : public std::runtime_error {
+public:
+    Error(simdmf_status status, const std::string& message)
+        : std::runtime_error(message), status_(status) {}
+    simdmf_status status() const noexcept { return status_; }
+
+private:
+    simdmf_status status_;
+};
+
+[[noreturn]] inline void fail(simdmf_status status, const std::string& message) {
+    throw Error(status, message);
+}
+
+// 64-byte aligned allocator: model rows start on a cache line.
+template <class T>
+struct AlignedAllocator {
+    using value_type = T;
+    static constexpr std::size_t alignment = 64;
+    AlignedAllocator() noexcept = default;
+    template <class U>
+    AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
+    T* allocate(std::size_t n) {
+        if (n > (SIZE_MAX - alignment) / sizeof(T)) throw std::bad_alloc();
+        std::size_t bytes = (n * sizeof(T) + alignment - 1) / alignment * alignment;
+        void* p = std::aligned_alloc(alignment, bytes == 0 ? alignment : bytes);
+        if (!p) throw std::bad_alloc();
+        return static_cast<T*>(p);
+    }
+    void deallocate(T* p, std::size_t) noexcept { std::free(p); }
+    template <class U>
+    bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }
+};
+
+using AlignedFloats = std::vector<float, AlignedAllocator<float>>;
+
+// Row stride in floats for k factors: k rounded up to 16 (one AVX-512 vector, one cache line).
+inline std::uint32_t padded_stride(std::uint32_t k) { return (k + 15u) / 16u * 16u; }
+
+}  // namespace simdmf

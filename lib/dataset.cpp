@@ -1,0 +1,150 @@
+#include "dataset.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "common.hpp"
+
+namespace simdmf {
+
+std::uint32_t IdMap::intern(std::int64_t raw) {
+    auto it = index_.find(raw);
+    if (it != index_.end()) return it->second;
+    if (raws_.size() >= UINT32_MAX) fail(SIMDMF_ERR_OUT_OF_RANGE, "more than 2^32-1 distinct ids");
+    auto idx = static_cast<std::uint32_t>(raws_.size());
+    raws_.push_back(raw);
+    index_.emplace(raw, idx);
+    return idx;
+}
+
+bool IdMap::find(std::int64_t raw, std::uint32_t* index) const {
+    auto it = index_.find(raw);
+    if (it == index_.end()) return false;
+    *index = it->second;
+    return true;
+}
+
+IdMap IdMap::from_raws(std::vector<std::int64_t> raws) {
+    IdMap m;
+    m.index_.reserve(raws.size());
+    for (std::size_t i = 0; i < raws.size(); ++i) {
+        if (!m.index_.emplace(raws[i], static_cast<std::uint32_t>(i)).second)
+            fail(SIMDMF_ERR_INVALID_DATA, "duplicate raw id " + std::to_string(raws[i]) + " in id map");
+    }
+    m.raws_ = std::move(raws);
+    return m;
+}
+
+void Ratings::reserve(std::size_t n) {
+    user.reserve(n);
+    item.reserve(n);
+    value.reserve(n);
+}
+
+void Ratings::add(std::uint32_t u, std::uint32_t i, float v) {
+    user.push_back(u);
+    item.push_back(i);
+    value.push_back(v);
+    if (u >= n_users) n_users = u + 1;
+    if (i >= n_items) n_items = i + 1;
+}
+
+Ratings Ratings::empty_like() const {
+    Ratings r;
+    r.n_users = n_users;
+    r.n_items = n_items;
+    r.user_ids = user_ids;
+    r.item_ids = item_ids;
+    return r;
+}
+
+Ratings Ratings::subset(const std::vector<std::size_t>& rows) const {
+    Ratings r = empty_like();
+    r.reserve(rows.size());
+    bool ts = !timestamp.empty();
+    if (ts) r.timestamp.reserve(rows.size());
+    for (std::size_t k : rows) {
+        r.user.push_back(user[k]);
+        r.item.push_back(item[k]);
+        r.value.push_back(value[k]);
+        if (ts) r.timestamp.push_back(timestamp[k]);
+    }
+    return r;
+}
+
+void Ratings::validate(bool logistic) const {
+    if (user.size() != value.size() || item.size() != value.size() ||
+        (!timestamp.empty() && timestamp.size() != value.size()))
+        fail(SIMDMF_ERR_INVALID_DATA, "ratings arrays have different lengths");
+    for (std::size_t k = 0; k < value.size(); ++k) {
+        if (user[k] >= n_users)
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "rating " + std::to_string(k) + ": user index " +
+                                              std::to_string(user[k]) + " >= n_users " +
+                                              std::to_string(n_users));
+        if (item[k] >= n_items)
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "rating " + std::to_string(k) + ": item index " +
+                                              std::to_string(item[k]) + " >= n_items " +
+                                              std::to_string(n_items));
+        float v = value[k];
+        if (!std::isfinite(v))
+            fail(SIMDMF_ERR_INVALID_DATA, "rating " + std::to_string(k) + " is not finite");
+        if (logistic && v != 1.0f && v != -1.0f)
+            fail(SIMDMF_ERR_INVALID_DATA, "rating " + std::to_string(k) + ": logistic label " +
+                                              std::to_string(v) + " is not +1 or -1");
+    }
+}
+
+double Ratings::mean_value() const {
+    if (value.empty()) return 0.0;
+    double s = 0;
+    for (float v : value) s += v;
+    return s / static_cast<double>(value.size());
+}
+
+Ratings ratings_from_triples(const std::uint32_t* users, const std::uint32_t* items, const float* values,
+                             std::size_t n, std::uint32_t n_users, std::uint32_t n_items) {
+    if (n > 0 && (!users || !items || !values))
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "null array with n > 0");
+    Ratings r;
+    r.user.assign(users, users + n);
+    r.item.assign(items, items + n);
+    r.value.assign(values, values + n);
+    std::uint32_t mu = 0, mi = 0;
+    for (std::size_t k = 0; k < n; ++k) {
+        if (users[k] == UINT32_MAX || items[k] == UINT32_MAX)
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "index 2^32-1 is reserved");
+        mu = users[k] + 1 > mu ? users[k] + 1 : mu;
+        mi = items[k] + 1 > mi ? items[k] + 1 : mi;
+    }
+    if (n_users != 0 && mu > n_users)
+        fail(SIMDMF_ERR_OUT_OF_RANGE, "user index " + std::to_string(mu - 1) + " >= n_users " +
+                                          std::to_string(n_users));
+    if (n_items != 0 && mi > n_items)
+        fail(SIMDMF_ERR_OUT_OF_RANGE, "item index " + std::to_string(mi - 1) + " >= n_items " +
+                                          std::to_string(n_items));
+    r.n_users = n_users ? n_users : mu;
+    r.n_items = n_items ? n_items : mi;
+    return r;
+}
+
+Ratings ratings_from_dense(const float* matrix, std::size_t rows, std::size_t cols) {
+    if (rows == 0 || cols == 0) fail(SIMDMF_ERR_INVALID_ARGUMENT, "dense matrix with no rows or columns");
+    if (!matrix) fail(SIMDMF_ERR_INVALID_ARGUMENT, "null matrix");
+    if (rows >= UINT32_MAX || cols >= UINT32_MAX)
+        fail(SIMDMF_ERR_OUT_OF_RANGE, "dense matrix larger than 2^32-1 rows or columns");
+    Ratings r;
+    for (std::size_t u = 0; u < rows; ++u)
+        for (std::size_t i = 0; i < cols; ++i) {
+            float v = matrix[u * cols + i];
+            if (v == 0.0f || std::isnan(v)) continue;
+            if (std::isinf(v))
+                fail(SIMDMF_ERR_INVALID_DATA, "dense entry (" + std::to_string(u) + "," +
+                                                  std::to_string(i) + ") is infinite");
+            r.add(static_cast<std::uint32_t>(u), static_cast<std::uint32_t>(i), v);
+        }
+    r.n_users = static_cast<std::uint32_t>(rows);
+    r.n_items = static_cast<std::uint32_t>(cols);
+    return r;
+}
+
+}  // namespace simdmf

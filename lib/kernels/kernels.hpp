@@ -1,0 +1,70 @@
+// SIMD kernels: the one dispatch point of simdmf.
+//
+// Every kernel exists once as a template on the xsimd architecture (kernels_impl.hpp) and is compiled
+// once per instruction-set level in its own translation unit with its own flags. A level's functions
+// are gathered in a Table; the library calls kernels only through `active()`, which is chosen once, at
+// first use, from what the CPU *and* the OS support, optionally lowered by the environment variable
+// SIMDMF_SIMD (scalar, sse2, sse4.2, avx2, avx512, neon).
+//
+// Contract shared by all levels:
+//   * n >= 0 is any length; pointers need no alignment (the model's rows are 64-byte aligned and
+//     zero-padded to a multiple of 16 floats, so the trainer's calls have no tail).
+//   * Results agree with the scalar table within float rounding of a different summation order.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace simdmf::kernels {
+
+// Values are stable: they are reported through the C ABI (simdmf_simd_level).
+enum class Level : int { scalar = 0, sse2 = 1, sse4_2 = 2, avx2 = 3, avx512 = 4, neon = 5 };
+
+struct Table {
+    Level level;
+    const char* name;
+
+    // sum_j a[j] * b[j]
+    float (*dot)(const float* a, const float* b, std::size_t n);
+
+    // Fused SGD step, squared loss, one pass over both rows:
+    //   e = r - (offset + p.q);  p += lr_p * (e*q - l2_p*p);  q += lr_q * (e*p_old - l2_q*q);  return e.
+    float (*sgd_squared)(float* p, float* q, std::size_t n, float offset, float r, float lr_p,
+                         float lr_q, float l2_p, float l2_q);
+
+    // Fused SGD step, logistic loss with label y in {0, 1}:
+    //   e = y - sigmoid(offset + p.q);  then the same row updates as sgd_squared;  return e.
+    float (*sgd_logistic)(float* p, float* q, std::size_t n, float offset, float y, float lr_p,
+                          float lr_q, float l2_p, float l2_q);
+
+    // y[j] += a * x[j]
+    void (*axpy)(std::size_t n, float a, const float* x, float* y);
+
+    // out[r] = dot(rows + r*stride, x, n) for r in [0, n_rows)
+    void (*dot_rows)(const float* rows, std::size_t n_rows, std::size_t stride, const float* x,
+                     std::size_t n, float* out);
+
+    // out[j] = 1 / (1 + exp(-in[j])), max abs error <= 1e-6, in == out allowed
+    void (*sigmoid)(const float* in, float* out, std::size_t n);
+};
+
+// The table used by the library (chosen once; thread-safe).
+const Table& active();
+
+// The table of a level, or nullptr when that level is not compiled in or not supported here.
+const Table* table_for(Level level);
+
+// Highest level this CPU and OS support among those compiled in.
+Level best_supported();
+
+// Force the active level (tests, bindings). Returns false, changing nothing, when unsupported.
+// Not thread-safe with concurrent training; meant for start-up.
+bool force_level(Level level);
+
+const char* level_name(Level level);
+// Accepts the names level_name returns (case-insensitive; "sse42" and "avx512bw" also accepted).
+bool parse_level(const char* name, Level* out);
+
+// Scalar helpers used outside kernels.
+float sigmoid(float z);
+
+}  // namespace simdmf::kernels
