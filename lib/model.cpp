@@ -1,0 +1,168 @@
+#include "model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "kernels/kernels.hpp"
+
+namespace simdmf {
+
+void Model::allocate(ModelKind kind_, std::uint32_t k_, std::uint32_t n_users_, std::uint32_t n_items_,
+                     bool biases_) {
+    if (k_ == 0) fail(SIMDMF_ERR_OUT_OF_RANGE, "k must be at least 1");
+    kind = kind_;
+    k = k_;
+    stride = padded_stride(k_);
+    n_users = n_users_;
+    n_items = n_items_;
+    biases = biases_;
+    mu = 0.0f;
+    const std::size_t max_rows = SIZE_MAX / sizeof(float) / stride / 2;
+    if (n_users_ > max_rows || n_items_ > max_rows)
+        fail(SIMDMF_ERR_OUT_OF_MEMORY, "factor matrices too large for this address space");
+    P.assign(std::size_t(n_users) * stride, 0.0f);
+    Q.assign(std::size_t(n_items) * stride, 0.0f);
+    bu.assign(biases ? n_users : 0, 0.0f);
+    bi.assign(biases ? n_items : 0, 0.0f);
+}
+
+float Model::score(std::uint32_t u, std::uint32_t i) const {
+    float s = kernels::active().dot(user_row(u), item_row(i), stride);
+    if (biases) s += mu + bu[u] + bi[i];
+    return s;
+}
+
+float Model::predict(std::uint32_t u, std::uint32_t i) const {
+    float s = score(u, i);
+    return kind == ModelKind::logistic ? kernels::sigmoid(s) : s;
+}
+
+void Model::check_user(std::uint32_t u) const {
+    if (u >= n_users)
+        fail(SIMDMF_ERR_OUT_OF_RANGE,
+             "user index " + std::to_string(u) + " >= n_users " + std::to_string(n_users));
+}
+
+void Model::check_item(std::uint32_t i) const {
+    if (i >= n_items)
+        fail(SIMDMF_ERR_OUT_OF_RANGE,
+             "item index " + std::to_string(i) + " >= n_items " + std::to_string(n_items));
+}
+
+void Model::check_side(int side, std::uint32_t index) const {
+    if (side == SIMDMF_USERS) return check_user(index);
+    if (side == SIMDMF_ITEMS) return check_item(index);
+    fail(SIMDMF_ERR_INVALID_ARGUMENT, "side must be SIMDMF_USERS (0) or SIMDMF_ITEMS (1)");
+}
+
+void Model::predict_row(std::uint32_t u, float* out) const {
+    const auto& kt = kernels::active();
+    kt.dot_rows(Q.data(), n_items, stride, user_row(u), stride, out);
+    if (biases) {
+        const float base = mu + bu[u];
+        for (std::uint32_t i = 0; i < n_items; ++i) out[i] += base + bi[i];
+    }
+    if (kind == ModelKind::logistic) kt.sigmoid(out, out, n_items);
+}
+
+void Model::predict_all(float* out) const {
+    for (std::uint32_t u = 0; u < n_users; ++u) predict_row(u, out + std::size_t(u) * n_items);
+}
+
+namespace {
+using Scored = std::pair<std::uint32_t, float>;
+
+// Best first; ties by lower index so results are deterministic.
+bool better(const Scored& a, const Scored& b) {
+    return a.second > b.second || (a.second == b.second && a.first < b.first);
+}
+
+std::vector<Scored> top_n(const float* scores, std::uint32_t count, std::size_t n,
+                          const std::vector<std::uint32_t>* exclude, std::uint32_t skip) {
+    std::vector<Scored> cand;
+    cand.reserve(count);
+    auto ex = exclude ? exclude->begin() : std::vector<std::uint32_t>::const_iterator{};
+    for (std::uint32_t j = 0; j < count; ++j) {
+        if (exclude) {
+            while (ex != exclude->end() && *ex < j) ++ex;
+            if (ex != exclude->end() && *ex == j) continue;
+        }
+        if (j == skip || std::isnan(scores[j])) continue;
+        cand.emplace_back(j, scores[j]);
+    }
+    n = std::min(n, cand.size());
+    std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(n), cand.end(), better);
+    cand.resize(n);
+    return cand;
+}
+}  // namespace
+
+std::vector<std::pair<std::uint32_t, float>> Model::recommend(std::uint32_t u, std::size_t n,
+                                                              const std::vector<std::uint32_t>& exclude) const {
+    check_user(u);
+    std::vector<float> scores(n_items);
+    predict_row(u, scores.data());
+    return top_n(scores.data(), n_items, n, &exclude, UINT32_MAX);
+}
+
+float Model::cosine(int side, std::uint32_t a, std::uint32_t b) const {
+    check_side(side, a);
+    check_side(side, b);
+    const auto& kt = kernels::active();
+    const float* x = row(side, a);
+    const float* y = row(side, b);
+    double nx = kt.dot(x, x, stride), ny = kt.dot(y, y, stride);
+    if (nx <= 0.0 || ny <= 0.0) return 0.0f;
+    double c = kt.dot(x, y, stride) / std::sqrt(nx * ny);
+    return static_cast<float>(std::clamp(c, -1.0, 1.0));
+}
+
+std::vector<std::pair<std::uint32_t, float>> Model::nearest(int side, std::uint32_t index, std::size_t n) const {
+    check_side(side, index);
+    const auto& kt = kernels::active();
+    const std::uint32_t count = this->count(side);
+    const float* base = side == SIMDMF_USERS ? P.data() : Q.data();
+    std::vector<float> sims(count), norms(count);
+    kt.dot_rows(base, count, stride, row(side, index), stride, sims.data());
+    for (std::uint32_t j = 0; j < count; ++j) {
+        const float* r = base + std::size_t(j) * stride;
+        norms[j] = std::sqrt(kt.dot(r, r, stride));
+    }
+    const float self = norms[index];
+    for (std::uint32_t j = 0; j < count; ++j) {
+        float d = self * norms[j];
+        sims[j] = d > 0.0f ? std::clamp(sims[j] / d, -1.0f, 1.0f) : 0.0f;
+    }
+    return top_n(sims.data(), count, n, nullptr, index);
+}
+
+std::vector<float> Model::predict_pairs(const Ratings& r) const {
+    if (r.n_users > n_users || r.n_items > n_items)
+        fail(SIMDMF_ERR_OUT_OF_RANGE, "data set has more users or items than the model");
+    std::vector<float> out(r.size());
+    for (std::size_t j = 0; j < r.size(); ++j) out[j] = predict(r.user[j], r.item[j]);
+    return out;
+}
+
+bool Model::identical(const Model& o) const {
+    auto same = [](const auto& a, const auto& b) {
+        return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0);
+    };
+    return kind == o.kind && k == o.k && stride == o.stride && n_users == o.n_users && n_items == o.n_items &&
+           biases == o.biases && std::memcmp(&mu, &o.mu, sizeof mu) == 0 && same(bu, o.bu) && same(bi, o.bi) &&
+           same(P, o.P) && same(Q, o.Q);
+}
+
+std::vector<std::vector<std::uint32_t>> items_by_user(const Ratings& r) {
+    std::vector<std::vector<std::uint32_t>> by(r.n_users);
+    for (std::size_t j = 0; j < r.size(); ++j) by[r.user[j]].push_back(r.item[j]);
+    for (auto& v : by) {
+        std::sort(v.begin(), v.end());
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+    }
+    return by;
+}
+
+}  // namespace simdmf

@@ -1,0 +1,74 @@
+// A trained factor model and everything served from it: predictions, top-N, similarity, fold-in.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "common.hpp"
+#include "dataset.hpp"
+
+namespace simdmf {
+
+enum class ModelKind : std::uint32_t { mf = SIMDMF_MODEL_MF, logistic = SIMDMF_MODEL_LOGISTIC };
+
+struct Model {
+    ModelKind kind = ModelKind::mf;
+    std::uint32_t k = 0;
+    std::uint32_t stride = 0;  // padded_stride(k): row r of P starts at P.data() + r*stride
+    std::uint32_t n_users = 0;
+    std::uint32_t n_items = 0;
+    bool biases = false;
+    float mu = 0.0f;               // global offset (mean rating, or logit of the positive rate)
+    std::vector<float> bu, bi;     // empty without biases
+    AlignedFloats P, Q;            // n_users x stride, n_items x stride; padding stays zero
+    std::shared_ptr<const IdMap> user_ids, item_ids;  // may be null
+
+    // Allocates zeroed parameters. Throws OUT_OF_MEMORY when the sizes overflow.
+    void allocate(ModelKind kind, std::uint32_t k, std::uint32_t n_users, std::uint32_t n_items, bool biases);
+
+    float* user_row(std::uint32_t u) { return P.data() + std::size_t(u) * stride; }
+    float* item_row(std::uint32_t i) { return Q.data() + std::size_t(i) * stride; }
+    const float* user_row(std::uint32_t u) const { return P.data() + std::size_t(u) * stride; }
+    const float* item_row(std::uint32_t i) const { return Q.data() + std::size_t(i) * stride; }
+    const float* row(int side, std::uint32_t index) const {
+        return side == SIMDMF_USERS ? user_row(index) : item_row(index);
+    }
+    std::uint32_t count(int side) const { return side == SIMDMF_USERS ? n_users : n_items; }
+
+    // Linear score mu + b_u + b_i + p_u . q_i (no range checks).
+    float score(std::uint32_t u, std::uint32_t i) const;
+    // The prediction: the score for MF, sigmoid(score) for logistic (no range checks).
+    float predict(std::uint32_t u, std::uint32_t i) const;
+
+    // Range-checked forms (throw OUT_OF_RANGE / INVALID_ARGUMENT).
+    void check_user(std::uint32_t u) const;
+    void check_item(std::uint32_t i) const;
+    void check_side(int side, std::uint32_t index) const;
+
+    void predict_row(std::uint32_t u, float* out) const;  // n_items values
+    void predict_all(float* out) const;                   // n_users*n_items values, row-major
+
+    // Top-n items for u by predicted value, best first, leaving out `exclude` items (sorted, unique).
+    std::vector<std::pair<std::uint32_t, float>> recommend(std::uint32_t u, std::size_t n,
+                                                           const std::vector<std::uint32_t>& exclude) const;
+    float cosine(int side, std::uint32_t a, std::uint32_t b) const;
+    // The n most cosine-similar users/items to index, itself excluded, best first.
+    std::vector<std::pair<std::uint32_t, float>> nearest(int side, std::uint32_t index, std::size_t n) const;
+
+    // Predictions for a data set's pairs (sizes must match the model).
+    std::vector<float> predict_pairs(const Ratings& r) const;
+
+    // Bit-exact equality of every parameter (tests, round trips).
+    bool identical(const Model& other) const;
+};
+
+// Items of each user in r, sorted and unique (for excluding seen items).
+std::vector<std::vector<std::uint32_t>> items_by_user(const Ratings& r);
+
+// Model file v1 (see model_io.cpp for the layout).
+void save_model(const Model& m, const std::string& path);
+Model load_model(const std::string& path);
+
+}  // namespace simdmf

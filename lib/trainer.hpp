@@ -1,0 +1,87 @@
+// Training: options set by key, the SGD and full-batch GD solvers, schedules, early stopping.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dataset.hpp"
+#include "model.hpp"
+
+namespace simdmf {
+
+enum class Solver { sgd, gd };
+enum class Schedule { constant, decay, list };
+
+struct TrainOptions {
+    ModelKind kind = ModelKind::mf;
+    Solver solver = Solver::sgd;
+    Schedule schedule = Schedule::constant;
+    std::uint32_t k = 32;
+    std::uint32_t epochs = 0;  // 0: the solver's default (30 sgd, 500 gd)
+    double lr = 0.0;           // 0: the solver's default (0.01 sgd, 0.5 gd)
+    double lr_decay = 0.05;
+    std::vector<double> lr_list;
+    double l2 = 0.05;
+    double l2_bias = 0.01;
+    bool biases = true;
+    double init_std = 0.1;
+    std::uint64_t seed = 42;
+    std::uint32_t threads = 1;
+    double tol = 0.0;
+    std::uint32_t patience = 0;
+    bool restore_best = true;
+    bool exact_loss = false;
+
+    // Keyed access with bounds checks (see simdmf.h for keys, bounds and defaults). Throw Error with
+    // SIMDMF_ERR_UNKNOWN_OPTION or SIMDMF_ERR_OUT_OF_RANGE, leaving the options unchanged.
+    void set(const std::string& key, double value);
+    void set(const std::string& key, const std::string& value);
+    void set(const std::string& key, const std::vector<double>& values);
+    double get(const std::string& key) const;
+    std::string get_string(const std::string& key) const;
+
+    std::uint32_t effective_epochs() const;
+    double effective_lr() const;
+    double lr_at(std::uint32_t epoch0) const;  // 0-based epoch
+};
+
+struct EpochInfo {
+    std::uint32_t epoch = 0;  // 1-based
+    std::uint32_t max_epochs = 0;
+    double train_loss = 0;
+    double valid_metric = 0;  // NaN without validation data
+    double learning_rate = 0;
+    double elapsed_seconds = 0;
+};
+
+// Return true to continue, false to cancel.
+using EpochCallback = std::function<bool(const EpochInfo&)>;
+
+struct TrainResult {
+    Model model;
+    std::vector<EpochInfo> history;
+    simdmf_status status = SIMDMF_OK;  // OK or CANCELLED
+    std::string stop_reason;           // "max epochs", "tolerance", "early stop", "cancelled"
+};
+
+// Throws Error on invalid data or options. `valid` may be null.
+TrainResult train(const TrainOptions& opt, const Ratings& train, const Ratings* valid,
+                  const EpochCallback& callback = {});
+
+// Mean data loss of a model on r: squared error (MF) or cross-entropy (logistic, labels +1/-1).
+double mean_loss(const Model& m, const Ratings& r);
+// Validation metric, lower is better: RMSE (MF) or mean log-loss (logistic).
+double valid_metric(const Model& m, const Ratings& r);
+
+// The full objective the solvers minimise, and its exact gradient (for tests and the GD solver):
+//   J = (1/N) sum_obs [ loss(r, s_ui) + l2/2 (|p_u|^2 + |q_i|^2) + l2_bias/2 (b_u^2 + b_i^2) ]
+// with loss = 1/2 (r - s)^2 for MF and cross-entropy for logistic. grad has the model's layout
+// (gP, gQ with the model's stride, gbu, gbi); mu is not trained.
+struct Gradient {
+    AlignedFloats P, Q;
+    std::vector<float> bu, bi;
+};
+double objective(const Model& m, const Ratings& r, double l2, double l2_bias, Gradient* grad);
+
+}  // namespace simdmf
