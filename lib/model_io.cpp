@@ -88,10 +88,8 @@ Model load_model(const std::string& path) {
     if (r.remaining() < 4 || r.remaining() - 4 != payload)
         fail(SIMDMF_ERR_FORMAT, path + ": file is " + std::to_string(buf.size()) + " bytes, expected " +
                                     std::to_string(r.position() + payload + 4) + " (truncated or padded)");
-    std::uint32_t stored;
-    std::memcpy(&stored, buf.data() + buf.size() - 4, 4);
     ByteReader tail(buf.data() + buf.size() - 4, 4, what);
-    stored = tail.u32();
+    const std::uint32_t stored = tail.u32();
     if (crc32(buf.data(), buf.size() - 4) != stored)
         fail(SIMDMF_ERR_CHECKSUM, path + ": checksum mismatch (file corrupted)");
 

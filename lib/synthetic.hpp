@@ -11,7 +11,7 @@ struct PlantedSpec {
     std::uint32_t n_items = 1682;
     std::uint64_t n_ratings = 100000;
     std::uint32_t rank = 5;
-    double factor_std = 0.0;       // 0: 1/sqrt(rank)^(1/2), so that U.V has variance 1
+    double factor_std = 0.0;       // 0: rank^(-1/4), so that U.V has variance 1
     double bias_std = 0.3;         // user and item bias spread
     double mean = 3.5;
     double noise_std = 0.5;

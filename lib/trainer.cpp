@@ -1,0 +1,306 @@
+// The solvers. SGD visits the training ratings in a seeded random order each epoch and applies one
+// fused kernel per rating; GD takes exact full-batch gradient steps on the same objective.
+#include "trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "kernels/kernels.hpp"
+#include "rng.hpp"
+
+namespace simdmf {
+
+namespace {
+
+struct Triple {
+    std::uint32_t u, i;
+    float v;
+};
+
+// Cross-entropy of label y in {0,1} at score s, computed stably: softplus(s) - y*s.
+double xent(double s, double y) { return std::log1p(std::exp(-std::fabs(s))) + std::max(s, 0.0) - y * s; }
+
+double label01(float v) { return v > 0.0f ? 1.0 : 0.0; }
+
+void check_inputs(const TrainOptions& opt, const Ratings& train, const Ratings* valid) {
+    const bool logistic = opt.kind == ModelKind::logistic;
+    if (train.empty()) fail(SIMDMF_ERR_INVALID_DATA, "the training set has no ratings");
+    train.validate(logistic);
+    if (valid) {
+        valid->validate(logistic);
+        if (valid->n_users > train.n_users || valid->n_items > train.n_items)
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "validation set has more users or items than the training set");
+    }
+}
+
+void init_model(Model& m, const TrainOptions& opt, const Ratings& train) {
+    m.allocate(opt.kind, opt.k, train.n_users, train.n_items, opt.biases);
+    m.user_ids = train.user_ids;
+    m.item_ids = train.item_ids;
+    if (m.biases) {
+        if (m.kind == ModelKind::logistic) {
+            double pos = 0;
+            for (float v : train.value) pos += v > 0.0f;
+            double rate = std::clamp(pos / static_cast<double>(train.size()), 1e-4, 1.0 - 1e-4);
+            m.mu = static_cast<float>(std::log(rate / (1.0 - rate)));
+        } else {
+            m.mu = static_cast<float>(train.mean_value());
+        }
+    }
+    // N(0, init_std^2 / k): the expected row norm is init_std whatever k is.
+    Rng rng(opt.seed);
+    const double sd = opt.init_std / std::sqrt(static_cast<double>(opt.k));
+    for (std::uint32_t u = 0; u < m.n_users; ++u) {
+        float* p = m.user_row(u);
+        for (std::uint32_t f = 0; f < m.k; ++f) p[f] = static_cast<float>(rng.normal() * sd);
+    }
+    for (std::uint32_t i = 0; i < m.n_items; ++i) {
+        float* q = m.item_row(i);
+        for (std::uint32_t f = 0; f < m.k; ++f) q[f] = static_cast<float>(rng.normal() * sd);
+    }
+}
+
+bool finite_model(const Model& m) {
+    auto ok = [](const auto& v) {
+        for (float x : v)
+            if (!std::isfinite(x)) return false;
+        return true;
+    };
+    return ok(m.P) && ok(m.Q) && ok(m.bu) && ok(m.bi);
+}
+
+// One SGD epoch over `data` (already shuffled). Returns the sum of the losses seen before each update.
+double sgd_epoch(Model& m, const std::vector<Triple>& data, float lr, float l2, float l2b) {
+    const auto& kt = kernels::active();
+    const bool logistic = m.kind == ModelKind::logistic;
+    const bool biases = m.biases;
+    const std::uint32_t stride = m.stride;
+    float* P = m.P.data();
+    float* Q = m.Q.data();
+    float* bu = m.bu.data();
+    float* bi = m.bi.data();
+    const float mu = m.mu;
+    double loss = 0.0;
+    for (const Triple& t : data) {
+        float* p = P + std::size_t(t.u) * stride;
+        float* q = Q + std::size_t(t.i) * stride;
+        const float offset = biases ? mu + bu[t.u] + bi[t.i] : 0.0f;
+        float e;
+        if (logistic) {
+            const float y = t.v > 0.0f ? 1.0f : 0.0f;
+            e = kt.sgd_logistic(p, q, stride, offset, y, lr, lr, l2, l2);
+            // e = y - sigmoid(s): the probability given to the true label is 1 - |e|.
+            loss -= std::log(std::max(1.0 - std::fabs(static_cast<double>(e)), 1e-12));
+        } else {
+            e = kt.sgd_squared(p, q, stride, offset, t.v, lr, lr, l2, l2);
+            loss += static_cast<double>(e) * e;
+        }
+        if (biases) {
+            bu[t.u] += lr * (e - l2b * bu[t.u]);
+            bi[t.i] += lr * (e - l2b * bi[t.i]);
+        }
+    }
+    return loss;
+}
+
+double eval_objective(const Model& m, const Ratings& r, double l2, double l2b, Gradient* g, double* data_loss) {
+    const auto& kt = kernels::active();
+    const bool logistic = m.kind == ModelKind::logistic;
+    const double n = static_cast<double>(r.size());
+    if (g) {
+        g->P.assign(m.P.size(), 0.0f);
+        g->Q.assign(m.Q.size(), 0.0f);
+        g->bu.assign(m.bu.size(), 0.0f);
+        g->bi.assign(m.bi.size(), 0.0f);
+    }
+    double data = 0.0, reg = 0.0;
+    for (std::size_t j = 0; j < r.size(); ++j) {
+        const std::uint32_t u = r.user[j], i = r.item[j];
+        const float* p = m.user_row(u);
+        const float* q = m.item_row(i);
+        const double s = m.score(u, i);
+        double e;  // -dloss/ds
+        if (logistic) {
+            const double y = label01(r.value[j]);
+            data += xent(s, y);
+            e = y - 1.0 / (1.0 + std::exp(-s));
+        } else {
+            e = r.value[j] - s;
+            data += 0.5 * e * e;
+        }
+        const double pp = kt.dot(p, p, m.stride), qq = kt.dot(q, q, m.stride);
+        reg += 0.5 * l2 * (pp + qq);
+        if (m.biases) reg += 0.5 * l2b * (double(m.bu[u]) * m.bu[u] + double(m.bi[i]) * m.bi[i]);
+        if (g) {
+            float* gp = g->P.data() + std::size_t(u) * m.stride;
+            float* gq = g->Q.data() + std::size_t(i) * m.stride;
+            kt.axpy(m.stride, static_cast<float>(-e / n), q, gp);
+            kt.axpy(m.stride, static_cast<float>(l2 / n), p, gp);
+            kt.axpy(m.stride, static_cast<float>(-e / n), p, gq);
+            kt.axpy(m.stride, static_cast<float>(l2 / n), q, gq);
+            if (m.biases) {
+                g->bu[u] += static_cast<float>((-e + l2b * m.bu[u]) / n);
+                g->bi[i] += static_cast<float>((-e + l2b * m.bi[i]) / n);
+            }
+        }
+    }
+    if (data_loss) *data_loss = (logistic ? data : 2.0 * data) / n;
+    return (data + reg) / n;
+}
+
+class Stopwatch {
+public:
+    double seconds() const {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+
+private:
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// Bookkeeping shared by both solvers after each epoch: history, callback, stopping rules.
+class EpochControl {
+public:
+    EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res)
+        : opt_(opt), valid_(valid), cb_(cb), res_(res) {}
+
+    // Returns false when training must stop.
+    bool after_epoch(std::uint32_t epoch, double train_loss, double lr, const Model& m) {
+        if (!std::isfinite(train_loss) || !finite_model(m))
+            fail(SIMDMF_ERR_DIVERGED, "training diverged in epoch " + std::to_string(epoch) +
+                                          " (non-finite loss or factors); lower the learning rate");
+        EpochInfo info;
+        info.epoch = epoch;
+        info.max_epochs = opt_.effective_epochs();
+        info.train_loss = train_loss;
+        info.valid_metric = valid_ ? valid_metric(m, *valid_) : std::numeric_limits<double>::quiet_NaN();
+        info.learning_rate = lr;
+        info.elapsed_seconds = clock_.seconds();
+        res_.history.push_back(info);
+        if (cb_ && !cb_(info)) {
+            res_.status = SIMDMF_CANCELLED;
+            res_.stop_reason = "cancelled";
+            return false;
+        }
+        if (opt_.tol > 0 && train_loss < opt_.tol) {
+            res_.stop_reason = "tolerance";
+            return false;
+        }
+        if (valid_ && opt_.patience > 0) {
+            if (info.valid_metric < best_) {
+                best_ = info.valid_metric;
+                since_best_ = 0;
+                if (opt_.restore_best) best_model_ = m;
+                has_best_ = true;
+            } else if (++since_best_ >= opt_.patience) {
+                res_.stop_reason = "early stop";
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // With patience and restore_best, hand back the best epoch's model.
+    void finish(Model& m) {
+        if (res_.stop_reason.empty()) res_.stop_reason = "max epochs";
+        if (has_best_ && opt_.restore_best && res_.stop_reason == "early stop") m = std::move(best_model_);
+    }
+
+private:
+    const TrainOptions& opt_;
+    const Ratings* valid_;
+    const EpochCallback& cb_;
+    TrainResult& res_;
+    Stopwatch clock_;
+    double best_ = std::numeric_limits<double>::infinity();
+    std::uint32_t since_best_ = 0;
+    bool has_best_ = false;
+    Model best_model_;
+};
+
+void train_sgd(const TrainOptions& opt, const Ratings& train, Model& m, EpochControl& ctl) {
+    std::vector<Triple> data(train.size());
+    for (std::size_t j = 0; j < train.size(); ++j) data[j] = {train.user[j], train.item[j], train.value[j]};
+    Rng order(opt.seed ^ 0x5DEECE66Dull);
+    const auto l2 = static_cast<float>(opt.l2), l2b = static_cast<float>(opt.l2_bias);
+    const std::uint32_t epochs = opt.effective_epochs();
+    for (std::uint32_t e = 0; e < epochs; ++e) {
+        order.shuffle(data.data(), data.size());
+        const double lr = opt.lr_at(e);
+        double loss = sgd_epoch(m, data, static_cast<float>(lr), l2, l2b) / static_cast<double>(data.size());
+        if (opt.exact_loss) loss = mean_loss(m, train);
+        if (!ctl.after_epoch(e + 1, loss, lr, m)) return;
+    }
+}
+
+void train_gd(const TrainOptions& opt, const Ratings& train, Model& m, EpochControl& ctl) {
+    Gradient g;
+    double data_loss = 0;
+    double J = eval_objective(m, train, opt.l2, opt.l2_bias, &g, &data_loss);
+    double scale = 1.0;  // halved whenever a step would increase the objective
+    const std::uint32_t epochs = opt.effective_epochs();
+    Model trial;
+    for (std::uint32_t e = 0; e < epochs; ++e) {
+        const double lr = opt.lr_at(e) * scale;
+        trial = m;
+        const auto& kt = kernels::active();
+        kt.axpy(trial.P.size(), static_cast<float>(-lr), g.P.data(), trial.P.data());
+        kt.axpy(trial.Q.size(), static_cast<float>(-lr), g.Q.data(), trial.Q.data());
+        for (std::size_t u = 0; u < trial.bu.size(); ++u) trial.bu[u] -= static_cast<float>(lr * g.bu[u]);
+        for (std::size_t i = 0; i < trial.bi.size(); ++i) trial.bi[i] -= static_cast<float>(lr * g.bi[i]);
+        Gradient g2;
+        double loss2 = 0;
+        const double J2 = eval_objective(trial, train, opt.l2, opt.l2_bias, &g2, &loss2);
+        if (std::isfinite(J2) && J2 <= J) {
+            std::swap(m, trial);
+            g = std::move(g2);
+            J = J2;
+            data_loss = loss2;
+        } else {
+            scale *= 0.5;  // reject the step
+        }
+        if (!ctl.after_epoch(e + 1, data_loss, lr, m)) return;
+    }
+}
+
+}  // namespace
+
+TrainResult train(const TrainOptions& opt, const Ratings& train, const Ratings* valid, const EpochCallback& callback) {
+    check_inputs(opt, train, valid);
+    TrainResult res;
+    init_model(res.model, opt, train);
+    EpochControl ctl(opt, valid, callback, res);
+    if (opt.solver == Solver::gd) train_gd(opt, train, res.model, ctl);
+    else train_sgd(opt, train, res.model, ctl);
+    ctl.finish(res.model);
+    return res;
+}
+
+double mean_loss(const Model& m, const Ratings& r) {
+    if (r.empty()) return std::numeric_limits<double>::quiet_NaN();
+    double sum = 0.0;
+    for (std::size_t j = 0; j < r.size(); ++j) {
+        const double s = m.score(r.user[j], r.item[j]);
+        if (m.kind == ModelKind::logistic) {
+            sum += xent(s, label01(r.value[j]));
+        } else {
+            const double e = r.value[j] - s;
+            sum += e * e;
+        }
+    }
+    return sum / static_cast<double>(r.size());
+}
+
+double valid_metric(const Model& m, const Ratings& r) {
+    const double l = mean_loss(m, r);
+    return m.kind == ModelKind::logistic ? l : std::sqrt(l);
+}
+
+double objective(const Model& m, const Ratings& r, double l2, double l2_bias, Gradient* grad) {
+    if (r.empty()) fail(SIMDMF_ERR_INVALID_DATA, "objective of an empty data set");
+    return eval_objective(m, r, l2, l2_bias, grad, nullptr);
+}
+
+}  // namespace simdmf
