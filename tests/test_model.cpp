@@ -1,0 +1,185 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include "common.hpp"
+#include "fileio.hpp"
+#include "model.hpp"
+#include "synthetic.hpp"
+#include "test_util.hpp"
+#include "trainer.hpp"
+
+using namespace simdmf;
+
+namespace {
+
+Model small_model(bool biases, bool logistic, bool id_maps) {
+    PlantedSpec spec;
+    spec.n_users = 30;
+    spec.n_items = 25;
+    spec.n_ratings = 300;
+    Ratings r = make_planted(spec);
+    if (logistic) r = binarize(r, 3.5f);
+    if (id_maps) {
+        std::vector<std::int64_t> us, is;
+        for (std::uint32_t u = 0; u < r.n_users; ++u) us.push_back(1000 + 7 * std::int64_t(u));
+        for (std::uint32_t i = 0; i < r.n_items; ++i) is.push_back(-5 - std::int64_t(i));
+        r.user_ids = std::make_shared<const IdMap>(IdMap::from_raws(us));
+        r.item_ids = std::make_shared<const IdMap>(IdMap::from_raws(is));
+    }
+    TrainOptions o;
+    o.k = 5;
+    o.biases = biases;
+    o.kind = logistic ? ModelKind::logistic : ModelKind::mf;
+    o.epochs = 5;
+    return train(o, r, nullptr).model;
+}
+
+simdmf_status load_status(const std::string& path) {
+    try {
+        load_model(path);
+    } catch (const Error& e) {
+        return e.status();
+    }
+    return SIMDMF_OK;
+}
+
+void write_bytes(const std::string& path, const std::vector<unsigned char>& b) {
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
+}
+
+}  // namespace
+
+TEST_CASE("model file round trip is bit-exact") {
+    simdmf_test::TempDir dir;
+    for (bool biases : {false, true})
+        for (bool logistic : {false, true})
+            for (bool maps : {false, true}) {
+                Model m = small_model(biases, logistic, maps);
+                const std::string path = dir.file("m.smf");
+                save_model(m, path);
+                Model back = load_model(path);
+                CHECK(back.identical(m));
+                CHECK(bool(back.user_ids) == maps);
+                if (maps) {
+                    CHECK(back.user_ids->raws() == m.user_ids->raws());
+                    CHECK(back.item_ids->raws() == m.item_ids->raws());
+                }
+                CHECK(back.predict(3, 4) == m.predict(3, 4));
+            }
+}
+
+TEST_CASE("truncated, corrupted, foreign and newer model files fail cleanly") {
+    simdmf_test::TempDir dir;
+    Model m = small_model(true, false, true);
+    const std::string path = dir.file("m.smf");
+    save_model(m, path);
+    const std::vector<unsigned char> good = read_file(path);
+    const std::string bad = dir.file("bad.smf");
+
+    CHECK(load_status(dir.file("missing.smf")) == SIMDMF_ERR_IO);
+    // Every truncation point.
+    for (std::size_t len = 0; len < good.size(); len += std::max<std::size_t>(1, good.size() / 97)) {
+        write_bytes(bad, std::vector<unsigned char>(good.begin(), good.begin() + std::ptrdiff_t(len)));
+        CAPTURE(len);
+        CHECK(load_status(bad) == SIMDMF_ERR_FORMAT);
+    }
+    // A flipped bit anywhere is caught (by the header checks or the checksum).
+    for (std::size_t pos = 0; pos < good.size(); pos += std::max<std::size_t>(1, good.size() / 61)) {
+        auto b = good;
+        b[pos] ^= 0x10;
+        write_bytes(bad, b);
+        CAPTURE(pos);
+        simdmf_status s = load_status(bad);
+        CHECK((s == SIMDMF_ERR_FORMAT || s == SIMDMF_ERR_CHECKSUM || s == SIMDMF_ERR_VERSION));
+    }
+    // A newer format version is told apart from corruption.
+    auto newer = good;
+    newer[8] = 2;
+    write_bytes(bad, newer);
+    CHECK(load_status(bad) == SIMDMF_ERR_VERSION);
+    // A huge declared size is refused before allocating.
+    auto huge = good;
+    huge[16 + 8] = 0xFF;
+    huge[16 + 9] = 0xFF;
+    huge[16 + 10] = 0xFF;
+    huge[16 + 11] = 0x7F;
+    write_bytes(bad, huge);
+    CHECK(load_status(bad) == SIMDMF_ERR_FORMAT);
+    write_bytes(bad, std::vector<unsigned char>(64, 'x'));
+    CHECK(load_status(bad) == SIMDMF_ERR_FORMAT);
+    // The failed loads did not disturb the good file.
+    CHECK(load_model(path).identical(m));
+}
+
+TEST_CASE("saving over an existing model replaces it atomically") {
+    simdmf_test::TempDir dir;
+    const std::string path = dir.file("m.smf");
+    Model a = small_model(true, false, false), b = small_model(false, false, false);
+    save_model(a, path);
+    save_model(b, path);
+    CHECK(load_model(path).identical(b));
+    std::size_t files = 0;
+    for (auto& e : std::filesystem::directory_iterator(dir.path)) files += e.is_regular_file();
+    CHECK(files == 1);  // no temporary left behind
+    CHECK_THROWS_AS(save_model(a, dir.file("no/such/dir/m.smf")), Error);
+}
+
+TEST_CASE("serving: rows, matrix, top-N, similarity, neighbours agree with single predictions") {
+    for (bool logistic : {false, true}) {
+        Model m = small_model(true, logistic, false);
+        std::vector<float> row(m.n_items), all(std::size_t(m.n_users) * m.n_items);
+        m.predict_all(all.data());
+        for (std::uint32_t u = 0; u < m.n_users; ++u) {
+            m.predict_row(u, row.data());
+            for (std::uint32_t i = 0; i < m.n_items; ++i) {
+                CHECK(row[i] == doctest::Approx(m.predict(u, i)).epsilon(1e-5));
+                CHECK(all[std::size_t(u) * m.n_items + i] == row[i]);
+                if (logistic) CHECK((row[i] > 0.0f && row[i] < 1.0f));
+            }
+        }
+        // top-N leaves out excluded items and is sorted
+        std::vector<std::uint32_t> exclude = {0, 3, 4};
+        auto top = m.recommend(2, 10, exclude);
+        REQUIRE(top.size() == 10);
+        m.predict_row(2, row.data());
+        for (std::size_t j = 0; j < top.size(); ++j) {
+            CHECK(std::find(exclude.begin(), exclude.end(), top[j].first) == exclude.end());
+            CHECK(top[j].second == row[top[j].first]);
+            if (j) CHECK(top[j - 1].second >= top[j].second);
+        }
+        // every non-excluded item outside the list scores no higher than the last one
+        std::set<std::uint32_t> in;
+        for (auto& t : top) in.insert(t.first);
+        for (std::uint32_t i = 0; i < m.n_items; ++i)
+            if (!in.count(i) && std::find(exclude.begin(), exclude.end(), i) == exclude.end())
+                CHECK(row[i] <= top.back().second);
+        CHECK(m.recommend(2, 1000, exclude).size() == m.n_items - exclude.size());
+
+        // cosine against a direct computation
+        for (int side : {SIMDMF_USERS, SIMDMF_ITEMS}) {
+            const float* a = m.row(side, 1);
+            const float* b = m.row(side, 2);
+            double ab = 0, aa = 0, bb = 0;
+            for (std::uint32_t f = 0; f < m.k; ++f) {
+                ab += double(a[f]) * b[f];
+                aa += double(a[f]) * a[f];
+                bb += double(b[f]) * b[f];
+            }
+            CHECK(m.cosine(side, 1, 2) == doctest::Approx(ab / std::sqrt(aa * bb)).epsilon(1e-5));
+            CHECK(m.cosine(side, 1, 1) == doctest::Approx(1.0).epsilon(1e-5));
+            auto nn = m.nearest(side, 1, 5);
+            REQUIRE(nn.size() == 5);
+            for (std::size_t j = 0; j < nn.size(); ++j) {
+                CHECK(nn[j].first != 1u);
+                CHECK(nn[j].second == doctest::Approx(m.cosine(side, 1, nn[j].first)).epsilon(1e-5));
+                if (j) CHECK(nn[j - 1].second >= nn[j].second);
+            }
+        }
+        CHECK_THROWS_AS(m.cosine(2, 0, 0), Error);
+        CHECK_THROWS_AS(m.recommend(m.n_users, 3, {}), Error);
+    }
+}
