@@ -127,6 +127,40 @@ Ratings ratings_from_triples(const std::uint32_t* users, const std::uint32_t* it
     return r;
 }
 
+Ratings align_ids(const Ratings& r, std::shared_ptr<const IdMap> ref_users, std::shared_ptr<const IdMap> ref_items,
+                  std::uint32_t ref_n_users, std::uint32_t ref_n_items, std::size_t* unknown) {
+    auto lookup = [](const IdMap* own, const IdMap* ref, std::uint32_t ref_n, std::uint32_t idx,
+                     std::uint32_t* out) {
+        const std::int64_t raw = own ? own->raw(idx) : std::int64_t(idx);
+        if (ref) return ref->find(raw, out);
+        if (raw < 0 || raw >= std::int64_t(ref_n)) return false;
+        *out = static_cast<std::uint32_t>(raw);
+        return true;
+    };
+    Ratings out;
+    out.n_users = ref_n_users;
+    out.n_items = ref_n_items;
+    out.user_ids = ref_users;
+    out.item_ids = ref_items;
+    out.reserve(r.size());
+    const bool ts = !r.timestamp.empty();
+    std::size_t dropped = 0;
+    for (std::size_t k = 0; k < r.size(); ++k) {
+        std::uint32_t u, i;
+        if (!lookup(r.user_ids.get(), ref_users.get(), ref_n_users, r.user[k], &u) ||
+            !lookup(r.item_ids.get(), ref_items.get(), ref_n_items, r.item[k], &i)) {
+            ++dropped;
+            continue;
+        }
+        out.user.push_back(u);
+        out.item.push_back(i);
+        out.value.push_back(r.value[k]);
+        if (ts) out.timestamp.push_back(r.timestamp[k]);
+    }
+    if (unknown) *unknown = dropped;
+    return out;
+}
+
 Ratings ratings_from_dense(const float* matrix, std::size_t rows, std::size_t cols) {
     if (rows == 0 || cols == 0) fail(SIMDMF_ERR_INVALID_ARGUMENT, "dense matrix with no rows or columns");
     if (!matrix) fail(SIMDMF_ERR_INVALID_ARGUMENT, "null matrix");

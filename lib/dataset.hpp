@@ -55,6 +55,13 @@ struct Ratings {
 Ratings ratings_from_triples(const std::uint32_t* users, const std::uint32_t* items, const float* values,
                              std::size_t n, std::uint32_t n_users, std::uint32_t n_items);
 
+// Re-expresses r (loaded on its own, with its own id maps or none) in the indices of a reference:
+// each rating's raw user and item ids are looked up in ref_users / ref_items (null map: the raw id is
+// the index, valid below ref_n_users / ref_n_items). Ratings whose user or item the reference does not
+// know are left out and counted in *unknown (never silently: callers report the count).
+Ratings align_ids(const Ratings& r, std::shared_ptr<const IdMap> ref_users, std::shared_ptr<const IdMap> ref_items,
+                  std::uint32_t ref_n_users, std::uint32_t ref_n_items, std::size_t* unknown);
+
 // From a dense row-major rows x cols matrix; 0 and NaN mark missing entries. Rows are users.
 Ratings ratings_from_dense(const float* matrix, std::size_t rows, std::size_t cols);
 
