@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what simdmf needs to build, test and benchmark on Debian 12 (run as root).
+# Usage: scripts/setup.sh [--cross]   (--cross adds the aarch64 cross compiler and qemu-user)
+set -euo pipefail
+pkgs=(g++ meson ninja-build pkg-config cmake libxsimd-dev doctest-dev libbenchmark-dev
+      libcli11-dev nlohmann-json3-dev python3-numpy)
+if [[ "${1:-}" == "--cross" ]]; then
+  pkgs+=(g++-aarch64-linux-gnu qemu-user)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
