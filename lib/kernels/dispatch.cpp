@@ -1,0 +1,207 @@
+// Run-time choice of the kernel level: what is compiled in (SIMDMF_HAVE_KERNELS_* macros), what the
+// CPU reports (cpuid) and what the OS saves on context switches (xgetbv), lowered on request by the
+// environment variable SIMDMF_SIMD. Compiled with baseline flags only.
+#include <math.h>  // ::expf
+
+#include <atomic>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/kernels.hpp"
+#include "kernels/tables.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define SIMDMF_X86 1
+#endif
+
+namespace simdmf::kernels {
+namespace {
+
+constexpr Level kAllLevels[] = {Level::scalar, Level::sse2, Level::sse4_2,
+                                Level::avx2,   Level::avx512, Level::neon};
+
+#ifdef SIMDMF_X86
+struct X86Support {
+    bool sse2 = false, sse4_2 = false, avx2 = false, avx512 = false;
+};
+
+std::uint64_t read_xcr0() {
+    std::uint32_t eax = 0, edx = 0;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return (std::uint64_t(edx) << 32) | eax;
+}
+
+X86Support detect_x86() {
+    X86Support s;
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return s;
+    const bool sse3 = ecx & (1u << 0), ssse3 = ecx & (1u << 9), fma = ecx & (1u << 12);
+    const bool sse41 = ecx & (1u << 19), sse42 = ecx & (1u << 20), popcnt = ecx & (1u << 23);
+    const bool osxsave = ecx & (1u << 27), avx = ecx & (1u << 28);
+    s.sse2 = edx & (1u << 26);
+    s.sse4_2 = s.sse2 && sse3 && ssse3 && sse41 && sse42 && popcnt;
+
+    // OS support: XCR0 bits 1 (SSE) and 2 (AVX) for ymm state; 5, 6, 7 (opmask, zmm0-15 high,
+    // zmm16-31) for AVX-512 state. xgetbv is only legal when OSXSAVE is set.
+    const std::uint64_t xcr0 = osxsave ? read_xcr0() : 0;
+    const bool os_avx = (xcr0 & 0x6) == 0x6;
+    const bool os_avx512 = (xcr0 & 0xE6) == 0xE6;
+
+    unsigned b7 = 0;
+    if (__get_cpuid_max(0, nullptr) >= 7) {
+        unsigned a7 = 0, c7 = 0, d7 = 0;
+        __cpuid_count(7, 0, a7, b7, c7, d7);
+    }
+    const bool avx2 = b7 & (1u << 5);
+    const bool avx512f = b7 & (1u << 16), avx512dq = b7 & (1u << 17);
+    const bool avx512cd = b7 & (1u << 28), avx512bw = b7 & (1u << 30);
+
+    s.avx2 = s.sse4_2 && osxsave && os_avx && avx && avx2 && fma;
+    s.avx512 = s.avx2 && os_avx512 && avx512f && avx512dq && avx512cd && avx512bw;
+    return s;
+}
+
+const X86Support& x86_support() {
+    static const X86Support s = detect_x86();
+    return s;
+}
+#endif
+
+bool cpu_supports(Level level) {
+    switch (level) {
+        case Level::scalar: return true;
+#ifdef SIMDMF_X86
+        case Level::sse2: return x86_support().sse2;
+        case Level::sse4_2: return x86_support().sse4_2;
+        case Level::avx2: return x86_support().avx2;
+        case Level::avx512: return x86_support().avx512;
+#endif
+#if defined(__aarch64__)
+        case Level::neon: return true;  // Advanced SIMD is mandatory on AArch64
+#endif
+        default: return false;
+    }
+}
+
+const Table* compiled_table(Level level) {
+    switch (level) {
+#ifdef SIMDMF_HAVE_KERNELS_SCALAR
+        case Level::scalar: return &table_scalar();
+#endif
+#ifdef SIMDMF_HAVE_KERNELS_SSE2
+        case Level::sse2: return &table_sse2();
+#endif
+#ifdef SIMDMF_HAVE_KERNELS_SSE42
+        case Level::sse4_2: return &table_sse42();
+#endif
+#ifdef SIMDMF_HAVE_KERNELS_AVX2
+        case Level::avx2: return &table_avx2();
+#endif
+#ifdef SIMDMF_HAVE_KERNELS_AVX512
+        case Level::avx512: return &table_avx512();
+#endif
+#ifdef SIMDMF_HAVE_KERNELS_NEON
+        case Level::neon: return &table_neon();
+#endif
+        default: return nullptr;
+    }
+}
+
+// The first choice: the best level, or the one SIMDMF_SIMD asks for when it is supported.
+const Table* initial_table() {
+    const Table* best = table_for(best_supported());
+    const char* env = std::getenv("SIMDMF_SIMD");
+    if (env == nullptr || *env == '\0') return best;
+    Level wanted;
+    const Table* t = parse_level(env, &wanted) ? table_for(wanted) : nullptr;
+    if (t == nullptr) {
+        std::fprintf(stderr, "simdmf: SIMDMF_SIMD=%s is unknown or not supported here; using %s\n",
+                     env, best->name);
+        return best;
+    }
+    return t;
+}
+
+std::atomic<const Table*> g_active{nullptr};
+
+bool iequals(const char* a, const char* b) {
+    for (; *a && *b; ++a, ++b)
+        if (std::tolower(static_cast<unsigned char>(*a)) != std::tolower(static_cast<unsigned char>(*b)))
+            return false;
+    return *a == *b;
+}
+
+}  // namespace
+
+const Table* table_for(Level level) {
+    const Table* t = compiled_table(level);
+    return t != nullptr && cpu_supports(level) ? t : nullptr;
+}
+
+Level best_supported() {
+    Level best = Level::scalar;
+    for (Level l : kAllLevels)
+        if (table_for(l) != nullptr && static_cast<int>(l) > static_cast<int>(best)) best = l;
+    return best;
+}
+
+const Table& active() {
+    const Table* t = g_active.load(std::memory_order_acquire);
+    if (t != nullptr) return *t;
+    static const Table* const first = initial_table();  // thread-safe, runs (and warns) once
+    const Table* expected = nullptr;
+    // A concurrent force_level wins over the first choice.
+    if (g_active.compare_exchange_strong(expected, first, std::memory_order_acq_rel)) return *first;
+    return *expected;
+}
+
+bool force_level(Level level) {
+    const Table* t = table_for(level);
+    if (t == nullptr) return false;
+    g_active.store(t, std::memory_order_release);
+    return true;
+}
+
+const char* level_name(Level level) {
+    switch (level) {
+        case Level::scalar: return "scalar";
+        case Level::sse2: return "sse2";
+        case Level::sse4_2: return "sse4.2";
+        case Level::avx2: return "avx2";
+        case Level::avx512: return "avx512";
+        case Level::neon: return "neon";
+    }
+    return "unknown";
+}
+
+bool parse_level(const char* name, Level* out) {
+    if (name == nullptr) return false;
+    Level found;
+    if (iequals(name, "sse42") || iequals(name, "sse4_2"))
+        found = Level::sse4_2;
+    else if (iequals(name, "avx512bw"))
+        found = Level::avx512;
+    else {
+        bool ok = false;
+        for (Level l : kAllLevels)
+            if (iequals(name, level_name(l))) {
+                found = l;
+                ok = true;
+                break;
+            }
+        if (!ok) return false;
+    }
+    if (out != nullptr) *out = found;
+    return true;
+}
+
+float sigmoid(float z) {
+    if (z >= 0.0f) return 1.0f / (1.0f + ::expf(-z));
+    const float e = ::expf(z);
+    return e / (1.0f + e);
+}
+
+}  // namespace simdmf::kernels

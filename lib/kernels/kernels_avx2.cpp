@@ -1,0 +1,13 @@
+// AVX2 + FMA kernels: xsimd::fma3<xsimd::avx2>, compiled with this level's flags only (lib/kernels/meson.build).
+#define SIMDMF_KERNEL_NS impl_avx2
+#include "kernels/kernels_impl.hpp"
+#include "kernels/tables.hpp"
+
+namespace simdmf::kernels {
+
+const Table& table_avx2() {
+    static constexpr Table table = impl_avx2::make_table<xsimd::fma3<xsimd::avx2>, 8>(Level::avx2, "avx2");
+    return table;
+}
+
+}  // namespace simdmf::kernels

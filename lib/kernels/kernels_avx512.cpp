@@ -1,0 +1,18 @@
+// AVX-512 (F, CD, DQ, BW) kernels: xsimd::avx512bw, compiled with this level's flags only (lib/kernels/meson.build).
+#define SIMDMF_KERNEL_NS impl_avx512
+// GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps "__Y = __Y", GCC bug 105593) when
+// xsimd::exp is inlined here; the warning is spurious.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include "kernels/kernels_impl.hpp"
+#include "kernels/tables.hpp"
+
+namespace simdmf::kernels {
+
+const Table& table_avx512() {
+    static constexpr Table table = impl_avx512::make_table<xsimd::avx512bw, 16>(Level::avx512, "avx512");
+    return table;
+}
+
+}  // namespace simdmf::kernels

@@ -1,0 +1,252 @@
+// The SIMD kernels, written once as templates on the xsimd architecture.
+//
+// Included only by the per-level translation units (kernels_sse2.cpp, ...), each of which defines
+// SIMDMF_KERNEL_NS to a level-specific name first. Everything here lives in that namespace, so a
+// non-template helper compiled with AVX-512 flags can never be merged by the linker with the copy of
+// another level (ODR): the symbols differ. Only xsimd templates on the level's own Arch are used.
+//
+// Floating point: all kernels use FMA where the level has it (xsimd::fma falls back to mul+add). The
+// results differ from the scalar table only by summation order: a dot of length n with the lane
+// accumulators below has error <= ~(n/(W*A) + log2(W*A)) * eps * sum|a_i b_i| (W lanes, A accumulators).
+#pragma once
+
+#ifndef SIMDMF_KERNEL_NS
+#error "define SIMDMF_KERNEL_NS (a level-specific namespace) before including kernels_impl.hpp"
+#endif
+
+#include <math.h>  // ::expf, an extern C function (no inline wrapper emitted per TU)
+
+#include <cstddef>
+#include <utility>
+
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/kernels.hpp"
+
+namespace simdmf::kernels::SIMDMF_KERNEL_NS {
+
+// Numerically stable logistic function on a scalar; abs error ~1 ulp of the result (expf is < 1 ulp).
+inline float stable_sigmoid(float z) {
+    if (z >= 0.0f) return 1.0f / (1.0f + ::expf(-z));
+    const float e = ::expf(z);
+    return e / (1.0f + e);
+}
+
+template <class A>
+using fbatch = xsimd::batch<float, A>;
+
+// Sum of the lanes of up to four accumulators, combined as a tree.
+template <class A>
+inline float reduce4(fbatch<A> s0, fbatch<A> s1, fbatch<A> s2, fbatch<A> s3) {
+    return xsimd::hadd((s0 + s1) + (s2 + s3));
+}
+
+// dot: 4 vector accumulators (4*W partial sums) over blocks of 4W, one accumulator for the remaining
+// whole vectors, scalar tail (< W elements). Error bound ~ (n/(4W) + log2(4W)) * eps * sum|a_i b_i|.
+template <class A>
+float dot(const float* a, const float* b, std::size_t n) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    B s0(0.0f), s1(0.0f), s2(0.0f), s3(0.0f);
+    std::size_t j = 0;
+    for (; j + 4 * W <= n; j += 4 * W) {
+        s0 = xsimd::fma(B::load_unaligned(a + j), B::load_unaligned(b + j), s0);
+        s1 = xsimd::fma(B::load_unaligned(a + j + W), B::load_unaligned(b + j + W), s1);
+        s2 = xsimd::fma(B::load_unaligned(a + j + 2 * W), B::load_unaligned(b + j + 2 * W), s2);
+        s3 = xsimd::fma(B::load_unaligned(a + j + 3 * W), B::load_unaligned(b + j + 3 * W), s3);
+    }
+    for (; j + W <= n; j += W) s0 = xsimd::fma(B::load_unaligned(a + j), B::load_unaligned(b + j), s0);
+    float s = reduce4<A>(s0, s1, s2, s3);
+    for (; j < n; ++j) s += a[j] * b[j];
+    return s;
+}
+
+// Stable logistic function on a batch: t = exp(-|z|), s = 1/(1+t), z >= 0 ? s : t*s. xsimd::exp is
+// within a few ulp, so the abs error stays ~1e-7 (<= 1e-6 required); exp underflows to 0 for
+// |z| > ~88, giving exactly 0 or 1, never NaN.
+template <class A>
+inline fbatch<A> sigmoid_batch(fbatch<A> z) {
+    using B = fbatch<A>;
+    const B one(1.0f);
+    const B t = xsimd::exp(-xsimd::abs(z));
+    const B s = one / (one + t);
+    return xsimd::select(z >= B(0.0f), s, t * s);
+}
+
+// Losses of the fused SGD step: the error e from the prediction z = offset + p.q and the target.
+struct SquaredLoss {
+    template <class A>
+    static float error(float z, float r) { return r - z; }
+};
+// Scalar sigmoid through ::expf: measured faster here than sigmoid_batch() on a broadcast z (shorter
+// dependency chain), even though the rows held in registers are spilled around the call.
+struct LogisticLoss {
+    template <class A>
+    static float error(float z, float y) { return y - stable_sigmoid(z); }
+};
+
+// Row update shared by both paths, as p' = (1 - lr*l2) p + (lr*e) q: algebraically the textbook
+// p + lr(e q - l2 p), two vector ops instead of three; differs from it by float rounding only.
+struct UpdateCoefs {
+    float ap, bp, aq, bq;
+    UpdateCoefs(float e, float lr_p, float lr_q, float l2_p, float l2_q)
+        : ap(1.0f - lr_p * l2_p), bp(lr_p * e), aq(1.0f - lr_q * l2_q), bq(lr_q * e) {}
+};
+
+// Fused SGD step with both rows held in registers (n == NV * W): one load and one store of every
+// element. Dot: min(NV, 4) vector accumulators, combined as a tree; error bound as for dot().
+template <class A, std::size_t NV, class Loss>
+float sgd_regs(float* p, float* q, float offset, float target, float lr_p, float lr_q, float l2_p,
+               float l2_q) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    constexpr std::size_t NA = NV < 4 ? NV : 4;
+    B pv[NV], qv[NV], acc[4];
+#pragma GCC unroll 32
+    for (std::size_t i = 0; i < NV; ++i) {
+        pv[i] = B::load_unaligned(p + i * W);
+        qv[i] = B::load_unaligned(q + i * W);
+    }
+#pragma GCC unroll 4
+    for (std::size_t i = 0; i < 4; ++i) acc[i] = i < NA ? pv[i] * qv[i] : B(0.0f);
+#pragma GCC unroll 32
+    for (std::size_t i = NA; i < NV; ++i) acc[i % NA] = xsimd::fma(pv[i], qv[i], acc[i % NA]);
+    const float e = Loss::template error<A>(offset + reduce4<A>(acc[0], acc[1], acc[2], acc[3]), target);
+    const UpdateCoefs c(e, lr_p, lr_q, l2_p, l2_q);
+    const B ap(c.ap), bp(c.bp), aq(c.aq), bq(c.bq);
+#pragma GCC unroll 32
+    for (std::size_t i = 0; i < NV; ++i) {
+        xsimd::fma(bp, qv[i], ap * pv[i]).store_unaligned(p + i * W);
+        xsimd::fma(bq, pv[i], aq * qv[i]).store_unaligned(q + i * W);
+    }
+    return e;
+}
+
+// Fused SGD step for any n: dot() (rows now in L1), then the update, vector body and scalar tail.
+// Not inlined into sgd(), so that the register path's entry stays a test and a tail call.
+template <class A, class Loss>
+[[gnu::noinline]] float sgd_general(float* p, float* q, std::size_t n, float offset, float target, float lr_p,
+                  float lr_q, float l2_p, float l2_q) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    const float e = Loss::template error<A>(offset + dot<A>(p, q, n), target);
+    const UpdateCoefs c(e, lr_p, lr_q, l2_p, l2_q);
+    const B ap(c.ap), bp(c.bp), aq(c.aq), bq(c.bq);
+    std::size_t j = 0;
+    for (; j + W <= n; j += W) {
+        const B pv = B::load_unaligned(p + j), qv = B::load_unaligned(q + j);
+        xsimd::fma(bp, qv, ap * pv).store_unaligned(p + j);
+        xsimd::fma(bq, pv, aq * qv).store_unaligned(q + j);
+    }
+    for (; j < n; ++j) {
+        const float pj = p[j], qj = q[j];
+        p[j] = c.ap * pj + c.bp * qj;
+        q[j] = c.aq * qj + c.bq * pj;
+    }
+    return e;
+}
+
+using SgdFn = float (*)(float*, float*, float, float, float, float, float, float);
+
+// regs<A, Loss, index_sequence<0..M-1>>::fn[i] is the register path for rows of i+1 vectors.
+template <class A, class Loss, class Seq>
+struct SgdRegs;
+template <class A, class Loss, std::size_t... I>
+struct SgdRegs<A, Loss, std::index_sequence<I...>> {
+    static constexpr SgdFn fn[sizeof...(I)] = {&sgd_regs<A, I + 1, Loss>...};
+};
+
+// Entry point of the fused step: rows of MaxNV vectors or fewer with no tail (the model's padded rows)
+// take the register path; anything else the general one.
+template <class A, std::size_t MaxNV, class Loss>
+float sgd(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
+          float l2_p, float l2_q) {
+    constexpr std::size_t W = fbatch<A>::size;
+    using Regs = SgdRegs<A, Loss, std::make_index_sequence<MaxNV>>;
+    const std::size_t nv = n / W;
+    if (n % W == 0 && nv - 1 < MaxNV)  // nv in [1, MaxNV]
+        return Regs::fn[nv - 1](p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
+    return sgd_general<A, Loss>(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q);
+}
+
+// axpy: y += a x, two independent vectors per iteration, scalar tail. Exact up to one FMA rounding.
+template <class A>
+void axpy(std::size_t n, float a, const float* x, float* y) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    const B av(a);
+    std::size_t j = 0;
+    for (; j + 2 * W <= n; j += 2 * W) {
+        xsimd::fma(av, B::load_unaligned(x + j), B::load_unaligned(y + j)).store_unaligned(y + j);
+        xsimd::fma(av, B::load_unaligned(x + j + W), B::load_unaligned(y + j + W))
+            .store_unaligned(y + j + W);
+    }
+    for (; j + W <= n; j += W)
+        xsimd::fma(av, B::load_unaligned(x + j), B::load_unaligned(y + j)).store_unaligned(y + j);
+    for (; j < n; ++j) y[j] += a * x[j];
+}
+
+// dot_rows: four rows at a time against the same x (x loaded once per four rows), one vector
+// accumulator per row (four independent FMA chains); remaining rows through dot(). Error bound per
+// row ~ (n/W + log2 W) * eps * sum|a_i x_i|.
+template <class A>
+void dot_rows(const float* rows, std::size_t n_rows, std::size_t stride, const float* x,
+              std::size_t n, float* out) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    std::size_t r = 0;
+    for (; r + 4 <= n_rows; r += 4) {
+        const float* r0 = rows + r * stride;
+        const float* r1 = r0 + stride;
+        const float* r2 = r1 + stride;
+        const float* r3 = r2 + stride;
+        B s0(0.0f), s1(0.0f), s2(0.0f), s3(0.0f);
+        std::size_t j = 0;
+        for (; j + W <= n; j += W) {
+            const B xv = B::load_unaligned(x + j);
+            s0 = xsimd::fma(B::load_unaligned(r0 + j), xv, s0);
+            s1 = xsimd::fma(B::load_unaligned(r1 + j), xv, s1);
+            s2 = xsimd::fma(B::load_unaligned(r2 + j), xv, s2);
+            s3 = xsimd::fma(B::load_unaligned(r3 + j), xv, s3);
+        }
+        float t0 = xsimd::hadd(s0), t1 = xsimd::hadd(s1), t2 = xsimd::hadd(s2), t3 = xsimd::hadd(s3);
+        for (; j < n; ++j) {
+            t0 += r0[j] * x[j];
+            t1 += r1[j] * x[j];
+            t2 += r2[j] * x[j];
+            t3 += r3[j] * x[j];
+        }
+        out[r] = t0;
+        out[r + 1] = t1;
+        out[r + 2] = t2;
+        out[r + 3] = t3;
+    }
+    for (; r < n_rows; ++r) out[r] = dot<A>(rows + r * stride, x, n);
+}
+
+// sigmoid over a row: sigmoid_batch() on whole vectors (abs error ~1e-7), scalar tail through
+// stable_sigmoid(). in == out allowed (each vector is loaded before it is stored).
+template <class A>
+void sigmoid(const float* in, float* out, std::size_t n) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    std::size_t j = 0;
+    for (; j + W <= n; j += W) sigmoid_batch<A>(B::load_unaligned(in + j)).store_unaligned(out + j);
+    for (; j < n; ++j) out[j] = stable_sigmoid(in[j]);
+}
+
+// The table of one level. MaxNV: longest row (in vectors) of the register path; about half the
+// register file (16 on AVX-512 and NEON with 32 registers, 8 with 16).
+template <class A, std::size_t MaxNV>
+constexpr Table make_table(Level level, const char* name) {
+    return Table{level,
+                 name,
+                 &dot<A>,
+                 &sgd<A, MaxNV, SquaredLoss>,
+                 &sgd<A, MaxNV, LogisticLoss>,
+                 &axpy<A>,
+                 &dot_rows<A>,
+                 &sigmoid<A>};
+}
+
+}  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

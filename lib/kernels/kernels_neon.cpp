@@ -1,0 +1,13 @@
+// NEON (AArch64) kernels: xsimd::neon64, compiled with this level's flags only (lib/kernels/meson.build).
+#define SIMDMF_KERNEL_NS impl_neon
+#include "kernels/kernels_impl.hpp"
+#include "kernels/tables.hpp"
+
+namespace simdmf::kernels {
+
+const Table& table_neon() {
+    static constexpr Table table = impl_neon::make_table<xsimd::neon64, 16>(Level::neon, "neon");
+    return table;
+}
+
+}  // namespace simdmf::kernels

@@ -1,0 +1,70 @@
+// Scalar kernels: plain C++, written for clarity. This is the reference every SIMD level is tested
+// against, and the fallback on CPUs without any SIMD level. The fused SGD steps follow the textbook
+// rule literally: e = r - (offset + p.q); p += lr_p (e q - l2_p p); q += lr_q (e p_old - l2_q q).
+// dot sums left to right in one float: error bound ~ n * eps * sum|a_i b_i|.
+#include <math.h>  // ::expf
+
+#include <cstddef>
+
+#include "kernels/tables.hpp"
+
+namespace simdmf::kernels {
+namespace {
+
+float stable_sigmoid(float z) {
+    if (z >= 0.0f) return 1.0f / (1.0f + ::expf(-z));
+    const float e = ::expf(z);
+    return e / (1.0f + e);
+}
+
+float dot(const float* a, const float* b, std::size_t n) {
+    float s = 0.0f;
+    for (std::size_t j = 0; j < n; ++j) s += a[j] * b[j];
+    return s;
+}
+
+void update_rows(float* p, float* q, std::size_t n, float e, float lr_p, float lr_q, float l2_p,
+                 float l2_q) {
+    for (std::size_t j = 0; j < n; ++j) {
+        const float p_old = p[j];
+        p[j] += lr_p * (e * q[j] - l2_p * p_old);
+        q[j] += lr_q * (e * p_old - l2_q * q[j]);
+    }
+}
+
+float sgd_squared(float* p, float* q, std::size_t n, float offset, float r, float lr_p, float lr_q,
+                  float l2_p, float l2_q) {
+    const float e = r - (offset + dot(p, q, n));
+    update_rows(p, q, n, e, lr_p, lr_q, l2_p, l2_q);
+    return e;
+}
+
+float sgd_logistic(float* p, float* q, std::size_t n, float offset, float y, float lr_p, float lr_q,
+                   float l2_p, float l2_q) {
+    const float e = y - stable_sigmoid(offset + dot(p, q, n));
+    update_rows(p, q, n, e, lr_p, lr_q, l2_p, l2_q);
+    return e;
+}
+
+void axpy(std::size_t n, float a, const float* x, float* y) {
+    for (std::size_t j = 0; j < n; ++j) y[j] += a * x[j];
+}
+
+void dot_rows(const float* rows, std::size_t n_rows, std::size_t stride, const float* x,
+              std::size_t n, float* out) {
+    for (std::size_t r = 0; r < n_rows; ++r) out[r] = dot(rows + r * stride, x, n);
+}
+
+void sigmoid(const float* in, float* out, std::size_t n) {
+    for (std::size_t j = 0; j < n; ++j) out[j] = stable_sigmoid(in[j]);
+}
+
+}  // namespace
+
+const Table& table_scalar() {
+    static constexpr Table table{Level::scalar, "scalar", &dot,  &sgd_squared, &sgd_logistic,
+                                 &axpy,         &dot_rows, &sigmoid};
+    return table;
+}
+
+}  // namespace simdmf::kernels

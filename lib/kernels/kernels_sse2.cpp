@@ -1,0 +1,13 @@
+// SSE2 kernels: xsimd::sse2, compiled with this level's flags only (lib/kernels/meson.build).
+#define SIMDMF_KERNEL_NS impl_sse2
+#include "kernels/kernels_impl.hpp"
+#include "kernels/tables.hpp"
+
+namespace simdmf::kernels {
+
+const Table& table_sse2() {
+    static constexpr Table table = impl_sse2::make_table<xsimd::sse2, 8>(Level::sse2, "sse2");
+    return table;
+}
+
+}  // namespace simdmf::kernels

@@ -1,0 +1,16 @@
+// Internal: the kernel table of each compiled level (defined in kernels_<level>.cpp). Only
+// dispatch.cpp and the kernel tests use these; which ones exist is signalled by the
+// SIMDMF_HAVE_KERNELS_<LEVEL> macros (lib/kernels/meson.build).
+#pragma once
+#include "kernels/kernels.hpp"
+
+namespace simdmf::kernels {
+
+const Table& table_scalar();
+const Table& table_sse2();
+const Table& table_sse42();
+const Table& table_avx2();
+const Table& table_avx512();
+const Table& table_neon();
+
+}  // namespace simdmf::kernels

@@ -1,0 +1,438 @@
+// Kernel tests: every level compiled in and supported here agrees with the scalar table (itself checked
+// against double-precision textbook formulas), on lengths with and without tails, aligned and not.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernels/kernels.hpp"
+
+using namespace simdmf::kernels;
+
+namespace {
+
+constexpr Level kLevels[] = {Level::scalar, Level::sse2,   Level::sse4_2,
+                             Level::avx2,   Level::avx512, Level::neon};
+constexpr std::size_t kSizes[] = {0, 1, 3, 8, 16, 17, 31, 64, 100, 128, 256, 272};
+constexpr std::size_t kOffsets[] = {0, 1, 3};  // in floats from a 64-byte boundary
+constexpr float kRel = 1e-5f;                   // relative to sum of |terms|
+constexpr float kGuard = -12345.0f;
+
+// The CPU flags the kernel reports (x86 "flags", AArch64 "Features"), as Linux shows them.
+std::set<std::string> cpu_flags() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    std::set<std::string> flags;
+    while (std::getline(in, line)) {
+        if (line.rfind("flags", 0) == 0 || line.rfind("Features", 0) == 0) {
+            std::istringstream words(line.substr(line.find(':') + 1));
+            std::string w;
+            while (words >> w) flags.insert(w);
+            break;
+        }
+    }
+    return flags;
+}
+
+bool has_all(const std::set<std::string>& flags, std::initializer_list<const char*> names) {
+    for (const char* n : names)
+        if (!flags.count(n)) return false;
+    return true;
+}
+
+std::vector<const Table*> supported_tables() {
+    std::vector<const Table*> out;
+    for (Level l : kLevels)
+        if (const Table* t = table_for(l)) out.push_back(t);
+    return out;
+}
+
+const Table& scalar() {
+    const Table* t = table_for(Level::scalar);
+    REQUIRE(t != nullptr);
+    return *t;
+}
+
+// A 64-byte aligned buffer with guard values after the used part, to use at a chosen misalignment.
+struct Buf {
+    std::vector<float> store;
+    float* data;
+    std::size_t n;
+    Buf(std::size_t n_, std::size_t offset) : store(16 + 16 + offset + n_ + 16, kGuard), n(n_) {
+        auto addr = reinterpret_cast<std::uintptr_t>(store.data() + 16);
+        std::size_t skip = ((64 - addr % 64) % 64) / sizeof(float);
+        data = store.data() + 16 + skip + offset;
+    }
+    void fill(std::mt19937& g, float lo, float hi) {
+        std::uniform_real_distribution<float> d(lo, hi);
+        for (std::size_t j = 0; j < n; ++j) data[j] = d(g);
+    }
+    bool guards_intact() const {
+        for (std::size_t j = n; j < n + 16; ++j)
+            if (data[j] != kGuard) return false;
+        return data[-1] == kGuard;
+    }
+    float& operator[](std::size_t j) { return data[j]; }
+    float operator[](std::size_t j) const { return data[j]; }
+};
+
+double abs_dot(const float* a, const float* b, std::size_t n) {
+    double s = 0;
+    for (std::size_t j = 0; j < n; ++j) s += std::fabs(double(a[j]) * b[j]);
+    return s;
+}
+
+double exact_dot(const float* a, const float* b, std::size_t n) {
+    double s = 0;
+    for (std::size_t j = 0; j < n; ++j) s += double(a[j]) * b[j];
+    return s;
+}
+
+double ref_sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+
+std::string where(const Table& t, std::size_t n, std::size_t off) {
+    return std::string(t.name) + " n=" + std::to_string(n) + " offset=" + std::to_string(off);
+}
+
+}  // namespace
+
+TEST_CASE("kernels: table_for returns every level this machine supports") {
+    const auto flags = cpu_flags();
+    REQUIRE(table_for(Level::scalar) != nullptr);
+#if defined(__x86_64__)
+    CHECK(table_for(Level::sse2) != nullptr);
+    if (has_all(flags, {"sse4_2", "popcnt"})) CHECK(table_for(Level::sse4_2) != nullptr);
+    if (has_all(flags, {"avx2", "fma"})) CHECK(table_for(Level::avx2) != nullptr);
+    if (has_all(flags, {"avx512f", "avx512cd", "avx512dq", "avx512bw"}))
+        CHECK(table_for(Level::avx512) != nullptr);
+    CHECK(table_for(Level::neon) == nullptr);
+#elif defined(__aarch64__)
+    CHECK(table_for(Level::neon) != nullptr);
+    CHECK(table_for(Level::avx2) == nullptr);
+    CHECK(table_for(Level::sse2) == nullptr);
+#endif
+    for (Level l : kLevels) {
+        const Table* t = table_for(l);
+        if (t == nullptr) continue;
+        CAPTURE(level_name(l));
+        CHECK(t->level == l);
+        CHECK(std::string(t->name) == level_name(l));
+        CHECK((t->dot != nullptr));
+        CHECK((t->sgd_squared != nullptr));
+        CHECK((t->sgd_logistic != nullptr));
+        CHECK((t->axpy != nullptr));
+        CHECK((t->dot_rows != nullptr));
+        CHECK((t->sigmoid != nullptr));
+    }
+    MESSAGE("levels supported here: " << [] {
+        std::string s;
+        for (const Table* t : supported_tables()) s += std::string(t->name) + " ";
+        return s;
+    }());
+}
+
+TEST_CASE("kernels: best_supported matches /proc/cpuinfo") {
+    const auto flags = cpu_flags();
+    const Level best = best_supported();
+    CHECK(table_for(best) != nullptr);
+    for (Level l : kLevels)
+        if (table_for(l) != nullptr) CHECK(static_cast<int>(l) <= static_cast<int>(best));
+#if defined(__x86_64__)
+    if (has_all(flags, {"avx512f", "avx512cd", "avx512dq", "avx512bw"}))
+        CHECK(best == Level::avx512);
+    else if (has_all(flags, {"avx2", "fma"}))
+        CHECK(best == Level::avx2);
+#elif defined(__aarch64__)
+    CHECK(best == Level::neon);
+#endif
+}
+
+TEST_CASE("kernels: dot agrees with scalar and with a double reference") {
+    std::mt19937 g(1);
+    for (const Table* t : supported_tables())
+        for (std::size_t n : kSizes)
+            for (std::size_t off : kOffsets) {
+                Buf a(n, off), b(n, (off * 5) % 7);
+                a.fill(g, -1, 1);
+                b.fill(g, -1, 1);
+                const double tol = kRel * abs_dot(a.data, b.data, n) + 1e-30;
+                const float got = t->dot(a.data, b.data, n);
+                CAPTURE(where(*t, n, off));
+                CHECK(std::fabs(got - scalar().dot(a.data, b.data, n)) <= tol);
+                CHECK(std::fabs(got - exact_dot(a.data, b.data, n)) <= tol);
+                CHECK(a.guards_intact());
+            }
+}
+
+TEST_CASE("kernels: axpy agrees with scalar") {
+    std::mt19937 g(2);
+    for (const Table* t : supported_tables())
+        for (std::size_t n : kSizes)
+            for (std::size_t off : kOffsets) {
+                Buf x(n, off), y(n, off + 1), y_ref(n, 0);
+                x.fill(g, -1, 1);
+                y.fill(g, -1, 1);
+                std::copy(y.data, y.data + n, y_ref.data);
+                const float a = 0.37f;
+                t->axpy(n, a, x.data, y.data);
+                scalar().axpy(n, a, x.data, y_ref.data);
+                CAPTURE(where(*t, n, off));
+                for (std::size_t j = 0; j < n; ++j)
+                    CHECK(std::fabs(y[j] - y_ref[j]) <= 1e-6f * (std::fabs(y_ref[j]) + std::fabs(a * x[j])) + 1e-30f);
+                CHECK(y.guards_intact());
+            }
+}
+
+TEST_CASE("kernels: dot_rows agrees with scalar") {
+    std::mt19937 g(3);
+    for (const Table* t : supported_tables())
+        for (std::size_t n : kSizes)
+            for (std::size_t pad : {0, 3, 16})
+                for (std::size_t n_rows : {0, 1, 3, 4, 5, 9}) {
+                    const std::size_t stride = n + pad;
+                    Buf rows(n_rows * stride, 1), x(n, 2), out(n_rows, 0), out_ref(n_rows, 0);
+                    rows.fill(g, -1, 1);
+                    x.fill(g, -1, 1);
+                    t->dot_rows(rows.data, n_rows, stride, x.data, n, out.data);
+                    scalar().dot_rows(rows.data, n_rows, stride, x.data, n, out_ref.data);
+                    CAPTURE(where(*t, n, 1));
+                    CAPTURE(n_rows);
+                    CAPTURE(stride);
+                    for (std::size_t r = 0; r < n_rows; ++r) {
+                        const float* row = rows.data + r * stride;
+                        const double tol = kRel * abs_dot(row, x.data, n) + 1e-30;
+                        CHECK(std::fabs(out[r] - out_ref[r]) <= tol);
+                        CHECK(std::fabs(out[r] - exact_dot(row, x.data, n)) <= tol);
+                    }
+                    CHECK(out.guards_intact());
+                }
+}
+
+namespace {
+
+// The textbook rule in double precision: e = target - f(offset + p.q);
+// p += lr_p (e q - l2_p p); q += lr_q (e p_old - l2_q q).
+struct Step {
+    float offset, target, lr_p, lr_q, l2_p, l2_q;
+};
+
+void check_sgd(const Table& t, bool logistic, std::size_t n, std::size_t off, const Step& s,
+               std::mt19937& g) {
+    Buf p(n, off), q(n, (off + 2) % 5), p0(n, 0), q0(n, 0);
+    p.fill(g, -0.5f, 0.5f);
+    q.fill(g, -0.5f, 0.5f);
+    std::copy(p.data, p.data + n, p0.data);
+    std::copy(q.data, q.data + n, q0.data);
+
+    // Double-precision textbook reference.
+    const double z = s.offset + exact_dot(p.data, q.data, n);
+    const double e_ref = s.target - (logistic ? ref_sigmoid(z) : z);
+    // Error of e: float rounding of the dot (and of sigmoid: slope <= 1/4, plus its own 1e-6).
+    const double tol_e =
+        kRel * (abs_dot(p.data, q.data, n) + std::fabs(s.offset) + std::fabs(s.target)) +
+        (logistic ? 2e-6 : 0.0);
+
+    // The scalar table, then the level under test, from the same rows.
+    Buf ps(n, 0), qs(n, 0);
+    std::copy(p.data, p.data + n, ps.data);
+    std::copy(q.data, q.data + n, qs.data);
+    auto fn_s = logistic ? scalar().sgd_logistic : scalar().sgd_squared;
+    auto fn_t = logistic ? t.sgd_logistic : t.sgd_squared;
+    const float e_s = fn_s(ps.data, qs.data, n, s.offset, s.target, s.lr_p, s.lr_q, s.l2_p, s.l2_q);
+    const float e_t = fn_t(p.data, q.data, n, s.offset, s.target, s.lr_p, s.lr_q, s.l2_p, s.l2_q);
+
+    CAPTURE(where(t, n, off));
+    CAPTURE(logistic);
+    REQUIRE(std::isfinite(e_t));
+    CHECK(std::fabs(e_t - e_ref) <= tol_e);
+    CHECK(std::fabs(e_s - e_ref) <= tol_e);
+    CHECK(std::fabs(e_t - e_s) <= 2 * tol_e);
+    for (std::size_t j = 0; j < n; ++j) {
+        const double pj = p0[j], qj = q0[j];
+        const double p_ref = pj + s.lr_p * (e_ref * qj - s.l2_p * pj);
+        const double q_ref = qj + s.lr_q * (e_ref * pj - s.l2_q * qj);
+        // Rounding of the update itself plus the propagated error of e.
+        const double tol_p = 4e-7 * (std::fabs(pj) + s.lr_p * std::fabs(e_ref * qj) + s.lr_p * s.l2_p * std::fabs(pj)) +
+                             s.lr_p * std::fabs(qj) * 2 * tol_e + 1e-30;
+        const double tol_q = 4e-7 * (std::fabs(qj) + s.lr_q * std::fabs(e_ref * pj) + s.lr_q * s.l2_q * std::fabs(qj)) +
+                             s.lr_q * std::fabs(pj) * 2 * tol_e + 1e-30;
+        CAPTURE(j);
+        CHECK(std::fabs(p[j] - p_ref) <= tol_p);
+        CHECK(std::fabs(q[j] - q_ref) <= tol_q);
+        CHECK(std::fabs(p[j] - ps[j]) <= 2 * tol_p);
+        CHECK(std::fabs(q[j] - qs[j]) <= 2 * tol_q);
+    }
+    CHECK(p.guards_intact());
+    CHECK(q.guards_intact());
+}
+
+}  // namespace
+
+TEST_CASE("kernels: fused sgd_squared follows the textbook rule") {
+    std::mt19937 g(4);
+    std::uniform_real_distribution<float> r(1.0f, 5.0f);
+    for (const Table* t : supported_tables())
+        for (std::size_t n : kSizes)
+            for (std::size_t off : kOffsets)
+                check_sgd(*t, false, n, off, Step{0.3f, r(g), 0.05f, 0.03f, 0.02f, 0.07f}, g);
+}
+
+TEST_CASE("kernels: fused sgd_logistic follows the textbook rule") {
+    std::mt19937 g(5);
+    for (const Table* t : supported_tables())
+        for (std::size_t n : kSizes)
+            for (std::size_t off : kOffsets)
+                for (float y : {0.0f, 1.0f})
+                    check_sgd(*t, true, n, off, Step{-0.2f, y, 0.05f, 0.03f, 0.02f, 0.07f}, g);
+}
+
+TEST_CASE("kernels: sgd_logistic stays finite at extreme predictions") {
+    std::mt19937 g(6);
+    for (const Table* t : supported_tables())
+        for (std::size_t n : {16, 17, 64})
+            for (float offset : {-1e30f, -88.0f, 88.0f, 1e30f})
+                for (float y : {0.0f, 1.0f}) {
+                    Buf p(n, 0), q(n, 0);
+                    p.fill(g, -0.5f, 0.5f);
+                    q.fill(g, -0.5f, 0.5f);
+                    const float e = t->sgd_logistic(p.data, q.data, n, offset, y, 0.05f, 0.05f, 0.01f, 0.01f);
+                    CAPTURE(where(*t, n, 0));
+                    CAPTURE(offset);
+                    CHECK(std::isfinite(e));
+                    CHECK(std::fabs(e - (y - ref_sigmoid(offset))) <= 1e-6);
+                    for (std::size_t j = 0; j < n; ++j) CHECK((std::isfinite(p[j]) && std::isfinite(q[j])));
+                }
+}
+
+TEST_CASE("kernels: sigmoid max abs error <= 1e-6 over [-30, 30] and at extremes") {
+    // The grid: 600001 points over [-30, 30] (step 1e-4), processed as one row (tails included).
+    const std::size_t n = 600001;
+    std::vector<float> in(n), out(n);
+    for (std::size_t j = 0; j < n; ++j) in[j] = static_cast<float>(-30.0 + 1e-4 * double(j));
+    const float inf = std::numeric_limits<float>::infinity();
+    const float fmax = std::numeric_limits<float>::max();
+    const std::vector<float> extremes = {88.0f,  -88.0f,  88.7f,  -88.7f, 89.0f,   -89.0f, 100.0f,
+                                         -100.0f, 1e30f,  -1e30f, fmax,   -fmax,   inf,    -inf,
+                                         0.0f,   -0.0f,   1e-30f, -1e-30f, 1e-40f, -1e-40f, 103.0f, -104.0f};
+
+    double worst_scalar = 0;
+    for (float z : in) worst_scalar = std::max(worst_scalar, std::fabs(sigmoid(z) - ref_sigmoid(z)));
+    for (float z : extremes) {
+        CAPTURE(z);
+        CHECK(std::isfinite(sigmoid(z)));
+        CHECK(std::fabs(sigmoid(z) - ref_sigmoid(z)) <= 1e-6);
+    }
+    MESSAGE("simdmf::kernels::sigmoid max abs error " << worst_scalar);
+    CHECK(worst_scalar <= 1e-6);
+
+    for (const Table* t : supported_tables()) {
+        CAPTURE(std::string(t->name));
+        t->sigmoid(in.data(), out.data(), n);
+        double worst = 0;
+        for (std::size_t j = 0; j < n; ++j) worst = std::max(worst, std::fabs(out[j] - ref_sigmoid(in[j])));
+        MESSAGE(std::string(t->name) << " sigmoid max abs error " << worst);
+        CHECK(worst <= 1e-6);
+
+        // Extremes, in place (in == out), at every position of a vector and in the tail.
+        for (std::size_t len : {extremes.size(), std::size_t(64)}) {
+            std::vector<float> x(len);
+            for (std::size_t j = 0; j < len; ++j) x[j] = extremes[j % extremes.size()];
+            const std::vector<float> x0 = x;
+            t->sigmoid(x.data(), x.data(), len);
+            for (std::size_t j = 0; j < len; ++j) {
+                CAPTURE(x0[j]);
+                CHECK(!std::isnan(x[j]));
+                CHECK(x[j] >= 0.0f);
+                CHECK(x[j] <= 1.0f);
+                CHECK(std::fabs(x[j] - ref_sigmoid(x0[j])) <= 1e-6);
+            }
+        }
+
+        // Small lengths and misaligned, against the scalar table.
+        std::mt19937 g(7);
+        for (std::size_t m : kSizes)
+            for (std::size_t off : kOffsets) {
+                Buf a(m, off), b(m, off + 1);
+                a.fill(g, -40, 40);
+                t->sigmoid(a.data, b.data, m);
+                CAPTURE(where(*t, m, off));
+                for (std::size_t j = 0; j < m; ++j) CHECK(std::fabs(b[j] - ref_sigmoid(a[j])) <= 1e-6);
+                CHECK(b.guards_intact());
+            }
+    }
+}
+
+TEST_CASE("kernels: parse_level and level_name round trip") {
+    for (Level l : kLevels) {
+        Level got = Level::scalar;
+        CAPTURE(level_name(l));
+        CHECK(parse_level(level_name(l), &got));
+        CHECK(got == l);
+        std::string upper = level_name(l);
+        for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        got = Level::scalar;
+        CHECK(parse_level(upper.c_str(), &got));
+        CHECK(got == l);
+    }
+    Level got = Level::scalar;
+    CHECK(parse_level("sse42", &got));
+    CHECK(got == Level::sse4_2);
+    CHECK(parse_level("AVX512BW", &got));
+    CHECK(got == Level::avx512);
+    CHECK(std::string(level_name(Level::sse4_2)) == "sse4.2");
+    got = Level::neon;
+    for (const char* bad : {"", "avx", "avx3", "sse", "scalarx", "avx512 ", "neon64"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(parse_level(bad, &got));
+    }
+    CHECK_FALSE(parse_level(nullptr, &got));
+    CHECK(got == Level::neon);  // untouched on failure
+}
+
+TEST_CASE("kernels: force_level switches active() and refuses unsupported levels") {
+    const Level original = active().level;
+    for (Level l : kLevels) {
+        CAPTURE(level_name(l));
+        const Table* t = table_for(l);
+        const Level before = active().level;
+        if (t != nullptr) {
+            CHECK(force_level(l));
+            CHECK(&active() == t);
+            CHECK(active().level == l);
+            // The active table computes.
+            float a[17], b[17];
+            for (int j = 0; j < 17; ++j) a[j] = b[j] = 1.0f;
+            CHECK(active().dot(a, b, 17) == 17.0f);
+        } else {
+            CHECK_FALSE(force_level(l));
+            CHECK(active().level == before);
+        }
+    }
+    CHECK(force_level(original));
+    CHECK(active().level == original);
+}
+
+TEST_CASE("kernels: active() is the same table from many threads") {
+    std::vector<std::thread> threads;
+    std::atomic<int> mismatches{0};
+    const Table* first = &active();
+    for (int i = 0; i < 4; ++i)
+        threads.emplace_back([&] {
+            for (int k = 0; k < 1000; ++k)
+                if (&active() != first) ++mismatches;
+        });
+    for (auto& th : threads) th.join();
+    CHECK(mismatches.load() == 0);
+    CHECK(table_for(active().level) == &active());
+}
