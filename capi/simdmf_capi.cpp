@@ -1,0 +1,660 @@
+// The C ABI of simdmf (include/simdmf/simdmf.h) over the C++ core.
+//
+// Every exported body runs inside guard(), which turns any C++ exception into a simdmf_status and
+// records its message for simdmf_last_error(). The message of the last failing call is kept (per
+// thread) until the next failing call: a successful call does not clear it, as the header describes
+// simdmf_last_error() as "the detailed message of the last failing call on this thread". A call that
+// returns SIMDMF_CANCELLED also records a message (it is a non-OK status, though not a failure).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "simdmf/simdmf.h"
+
+#include "common.hpp"
+#include "dataset.hpp"
+#include "io/loaders.hpp"
+#include "kernels/kernels.hpp"
+#include "model.hpp"
+#include "split.hpp"
+#include "trainer.hpp"
+
+// ------------------------------------------------------------------------------------------------
+// Opaque handles
+// ------------------------------------------------------------------------------------------------
+
+struct simdmf_dataset {
+    simdmf::Ratings r;
+};
+
+struct simdmf_trainer {
+    simdmf::TrainOptions opt;
+    simdmf_progress_fn callback = nullptr;
+    void* user_data = nullptr;
+    std::vector<simdmf::EpochInfo> history;
+    // Strings handed out by simdmf_trainer_get_string. A node-based set keeps every returned pointer
+    // valid for the life of the trainer (the set only grows by the few distinct option values).
+    mutable std::mutex strings_mutex;
+    mutable std::set<std::string> strings;
+};
+
+struct simdmf_model {
+    simdmf::Model m;
+};
+
+namespace {
+
+using simdmf::Error;
+using simdmf::fail;
+
+thread_local std::string t_last_error;
+
+// Records a message without ever throwing (the assignment may need memory).
+void record_error(const char* message) noexcept {
+    try {
+        t_last_error.assign(message);
+    } catch (...) {
+        t_last_error.clear();  // never allocates
+    }
+}
+
+simdmf_status record(simdmf_status status, const char* message) noexcept {
+    record_error(message);
+    return status;
+}
+
+// Runs body (returning simdmf_status) and maps every exception to a status.
+template <class Body>
+simdmf_status guard(Body&& body) noexcept {
+    try {
+        return body();
+    } catch (const Error& e) {
+        return record(e.status(), e.what());
+    } catch (const std::bad_alloc&) {
+        return record(SIMDMF_ERR_OUT_OF_MEMORY, "out of memory");
+    } catch (const std::exception& e) {
+        try {
+            std::string msg = std::string("internal error: ") + e.what();
+            return record(SIMDMF_ERR_INTERNAL, msg.c_str());
+        } catch (...) {
+            return record(SIMDMF_ERR_INTERNAL, "internal error");
+        }
+    } catch (...) {
+        return record(SIMDMF_ERR_INTERNAL, "internal error: unknown exception");
+    }
+}
+
+void require(const void* p, const char* what) {
+    if (!p) fail(SIMDMF_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
+}
+
+void check_side_value(int side) {
+    if (side != SIMDMF_USERS && side != SIMDMF_ITEMS)
+        fail(SIMDMF_ERR_INVALID_ARGUMENT,
+             "side " + std::to_string(side) + " is neither SIMDMF_USERS (0) nor SIMDMF_ITEMS (1)");
+}
+
+std::string key_string(const char* key) {
+    require(key, "key");
+    return std::string(key);
+}
+
+simdmf_epoch_info to_c(const simdmf::EpochInfo& e) {
+    simdmf_epoch_info info;
+    std::memset(&info, 0, sizeof info);
+    info.struct_size = sizeof(simdmf_epoch_info);
+    info.epoch = e.epoch;
+    info.max_epochs = e.max_epochs;
+    info.train_loss = e.train_loss;
+    info.valid_metric = e.valid_metric;
+    info.learning_rate = e.learning_rate;
+    info.elapsed_seconds = e.elapsed_seconds;
+    return info;
+}
+
+simdmf::io::Format to_format(int format) {
+    using simdmf::io::Format;
+    switch (format) {
+        case SIMDMF_FORMAT_AUTO: return Format::automatic;
+        case SIMDMF_FORMAT_MOVIELENS_DATA: return Format::movielens_data;
+        case SIMDMF_FORMAT_MOVIELENS_DAT: return Format::movielens_dat;
+        case SIMDMF_FORMAT_MOVIELENS_CSV: return Format::movielens_csv;
+        case SIMDMF_FORMAT_LIBMF: return Format::libmf;
+        case SIMDMF_FORMAT_BINARY: return Format::binary;
+        default:
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "unknown file format " + std::to_string(format));
+    }
+}
+
+// Items of `user` in `ds`, sorted and unique, restricted to the model's items. O(ratings) per call:
+// a per-data-set user index would make this O(items of the user) if it ever matters.
+std::vector<std::uint32_t> items_of_user(const simdmf::Ratings& r, std::uint32_t user, std::uint32_t n_items) {
+    std::vector<std::uint32_t> items;
+    const std::size_t n = r.size();
+    for (std::size_t k = 0; k < n; ++k)
+        if (r.user[k] == user && r.item[k] < n_items) items.push_back(r.item[k]);
+    std::sort(items.begin(), items.end());
+    items.erase(std::unique(items.begin(), items.end()), items.end());
+    return items;
+}
+
+#define SIMDMF_STR2(x) #x
+#define SIMDMF_STR(x) SIMDMF_STR2(x)
+
+}  // namespace
+
+extern "C" {
+
+// ------------------------------------------------------------------------------------------------
+// Version, status, errors
+// ------------------------------------------------------------------------------------------------
+
+SIMDMF_API unsigned simdmf_version_number(void) { return SIMDMF_VERSION_NUMBER; }
+
+static_assert(std::string_view(SIMDMF_VERSION_STRING) ==
+                  SIMDMF_STR(SIMDMF_VERSION_MAJOR) "." SIMDMF_STR(SIMDMF_VERSION_MINOR) "." SIMDMF_STR(
+                      SIMDMF_VERSION_PATCH),
+              "SIMDMF_VERSION_STRING disagrees with the numeric version macros");
+
+SIMDMF_API const char* simdmf_version_string(void) { return SIMDMF_VERSION_STRING; }
+
+SIMDMF_API const char* simdmf_status_string(simdmf_status status) {
+    switch (status) {
+        case SIMDMF_OK: return "ok";
+        case SIMDMF_ERR_INVALID_ARGUMENT: return "invalid argument";
+        case SIMDMF_ERR_UNKNOWN_OPTION: return "unknown option";
+        case SIMDMF_ERR_OUT_OF_RANGE: return "out of range";
+        case SIMDMF_ERR_INVALID_DATA: return "invalid data";
+        case SIMDMF_ERR_OUT_OF_MEMORY: return "out of memory";
+        case SIMDMF_ERR_IO: return "i/o error";
+        case SIMDMF_ERR_FORMAT: return "format error";
+        case SIMDMF_ERR_VERSION: return "unsupported format version";
+        case SIMDMF_ERR_CHECKSUM: return "checksum mismatch";
+        case SIMDMF_CANCELLED: return "cancelled";
+        case SIMDMF_ERR_DIVERGED: return "diverged";
+        case SIMDMF_ERR_UNSUPPORTED: return "unsupported";
+        case SIMDMF_ERR_NOT_FOUND: return "not found";
+        case SIMDMF_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
+
+SIMDMF_API const char* simdmf_last_error(void) { return t_last_error.c_str(); }
+
+// ------------------------------------------------------------------------------------------------
+// SIMD level
+// ------------------------------------------------------------------------------------------------
+
+SIMDMF_API simdmf_status simdmf_simd_level(int* level, const char** name) {
+    return guard([&] {
+        const simdmf::kernels::Table& t = simdmf::kernels::active();
+        if (level) *level = static_cast<int>(t.level);
+        if (name) *name = t.name;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_set_simd_level(int level) {
+    return guard([&] {
+        if (level < SIMDMF_SIMD_SCALAR || level > SIMDMF_SIMD_NEON)
+            fail(SIMDMF_ERR_UNSUPPORTED, "unknown SIMD level " + std::to_string(level));
+        auto lv = static_cast<simdmf::kernels::Level>(level);
+        if (!simdmf::kernels::force_level(lv))
+            fail(SIMDMF_ERR_UNSUPPORTED, std::string("SIMD level ") + simdmf::kernels::level_name(lv) +
+                                             " is not supported by this CPU, OS or build");
+        return SIMDMF_OK;
+    });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Data sets
+// ------------------------------------------------------------------------------------------------
+
+SIMDMF_API simdmf_status simdmf_dataset_from_triples(const uint32_t* users, const uint32_t* items,
+                                                     const float* values, size_t n, uint32_t n_users,
+                                                     uint32_t n_items, simdmf_dataset** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        if (n > 0) {
+            require(users, "users");
+            require(items, "items");
+            require(values, "values");
+        }
+        auto ds = std::make_unique<simdmf_dataset>();
+        ds->r = simdmf::ratings_from_triples(users, items, values, n, n_users, n_items);
+        *out = ds.release();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_dataset_from_dense(const float* matrix, size_t rows, size_t cols,
+                                                   simdmf_dataset** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(matrix, "matrix");
+        if (rows == 0 || cols == 0)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "dense matrix with no rows or no columns");
+        if (rows > SIZE_MAX / cols) fail(SIMDMF_ERR_OUT_OF_RANGE, "rows * cols overflows size_t");
+        auto ds = std::make_unique<simdmf_dataset>();
+        ds->r = simdmf::ratings_from_dense(matrix, rows, cols);
+        *out = ds.release();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_dataset_load(const char* path, int format, simdmf_dataset** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(path, "path");
+        simdmf::io::LoadOptions lo;
+        lo.format = to_format(format);
+        auto ds = std::make_unique<simdmf_dataset>();
+        ds->r = simdmf::io::load(std::string(path), lo);
+        *out = ds.release();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_dataset_shape(const simdmf_dataset* ds, size_t* n_ratings,
+                                              uint32_t* n_users, uint32_t* n_items) {
+    return guard([&] {
+        require(ds, "ds");
+        if (n_ratings) *n_ratings = ds->r.size();
+        if (n_users) *n_users = ds->r.n_users;
+        if (n_items) *n_items = ds->r.n_items;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_dataset_get(const simdmf_dataset* ds, size_t first, size_t count,
+                                            uint32_t* users, uint32_t* items, float* values) {
+    return guard([&] {
+        require(ds, "ds");
+        const std::size_t n = ds->r.size();
+        if (first > n || count > n - first)
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "ratings [" + std::to_string(first) + ", " + std::to_string(first) +
+                                              " + " + std::to_string(count) + ") exceed the " +
+                                              std::to_string(n) + " ratings of the data set");
+        if (count == 0) return SIMDMF_OK;
+        if (users) std::memcpy(users, ds->r.user.data() + first, count * sizeof(uint32_t));
+        if (items) std::memcpy(items, ds->r.item.data() + first, count * sizeof(uint32_t));
+        if (values) std::memcpy(values, ds->r.value.data() + first, count * sizeof(float));
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_dataset_split(const simdmf_dataset* ds, double test_fraction, uint64_t seed,
+                                              simdmf_dataset** train, simdmf_dataset** test) {
+    return guard([&] {
+        require(train, "train");
+        require(test, "test");
+        *train = nullptr;
+        *test = nullptr;
+        require(ds, "ds");
+        if (train == test) fail(SIMDMF_ERR_INVALID_ARGUMENT, "train and test point to the same handle");
+        if (!(test_fraction > 0.0 && test_fraction < 1.0))
+            fail(SIMDMF_ERR_INVALID_ARGUMENT,
+                 "test_fraction " + std::to_string(test_fraction) + " is not in (0, 1)");
+        auto parts = simdmf::split::random(ds->r, test_fraction, seed);
+        auto a = std::make_unique<simdmf_dataset>();
+        auto b = std::make_unique<simdmf_dataset>();
+        a->r = std::move(parts.first);
+        b->r = std::move(parts.second);
+        *train = a.release();
+        *test = b.release();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API void simdmf_dataset_free(simdmf_dataset* ds) { delete ds; }
+
+// ------------------------------------------------------------------------------------------------
+// Trainer
+// ------------------------------------------------------------------------------------------------
+
+SIMDMF_API simdmf_status simdmf_trainer_create(simdmf_trainer** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        *out = new simdmf_trainer();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t) { delete t; }
+
+SIMDMF_API simdmf_status simdmf_trainer_set(simdmf_trainer* t, const char* key, double value) {
+    return guard([&] {
+        require(t, "t");
+        t->opt.set(key_string(key), value);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_set_string(simdmf_trainer* t, const char* key, const char* value) {
+    return guard([&] {
+        require(t, "t");
+        std::string k = key_string(key);
+        require(value, "value");
+        t->opt.set(k, std::string(value));
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_set_array(simdmf_trainer* t, const char* key, const double* values,
+                                                  size_t n) {
+    return guard([&] {
+        require(t, "t");
+        std::string k = key_string(key);
+        if (n > 0) require(values, "values");
+        std::vector<double> v;
+        if (n > 0) v.assign(values, values + n);
+        t->opt.set(k, v);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_get(const simdmf_trainer* t, const char* key, double* value) {
+    return guard([&] {
+        require(t, "t");
+        std::string k = key_string(key);
+        require(value, "value");
+        *value = t->opt.get(k);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_get_string(const simdmf_trainer* t, const char* key,
+                                                   const char** value) {
+    return guard([&] {
+        require(t, "t");
+        std::string k = key_string(key);
+        require(value, "value");
+        std::string s = t->opt.get_string(k);
+        std::lock_guard<std::mutex> lock(t->strings_mutex);
+        *value = t->strings.insert(std::move(s)).first->c_str();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_set_callback(simdmf_trainer* t, simdmf_progress_fn fn, void* user_data) {
+    return guard([&] {
+        require(t, "t");
+        t->callback = fn;
+        t->user_data = fn ? user_data : nullptr;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_dataset* train,
+                                            const simdmf_dataset* valid, simdmf_model** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(t, "t");
+        require(train, "train");
+        t->history.clear();
+        simdmf::EpochCallback cb;
+        if (t->callback) {
+            simdmf_progress_fn fn = t->callback;
+            void* user = t->user_data;
+            cb = [fn, user](const simdmf::EpochInfo& e) {
+                simdmf_epoch_info info = to_c(e);
+                return fn(&info, user) == 0;
+            };
+        }
+        simdmf::TrainResult res = simdmf::train(t->opt, train->r, valid ? &valid->r : nullptr, cb);
+        auto model = std::make_unique<simdmf_model>();
+        model->m = std::move(res.model);
+        t->history = std::move(res.history);
+        *out = model.release();
+        if (res.status == SIMDMF_CANCELLED) {
+            record_error("training cancelled by the progress callback; the model holds the epochs done");
+            return SIMDMF_CANCELLED;
+        }
+        if (res.status != SIMDMF_OK) {
+            // train() reports only OK or CANCELLED; anything else is a core bug. Keep the contract:
+            // *out is NULL on any status other than OK and CANCELLED.
+            simdmf_model_free(*out);
+            *out = nullptr;
+            return record(res.status, "training ended with an unexpected status");
+        }
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_history_size(const simdmf_trainer* t, size_t* n_epochs) {
+    return guard([&] {
+        require(t, "t");
+        require(n_epochs, "n_epochs");
+        *n_epochs = t->history.size();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_history_get(const simdmf_trainer* t, size_t index,
+                                                    simdmf_epoch_info* out) {
+    return guard([&] {
+        require(t, "t");
+        require(out, "out");
+        if (index >= t->history.size())
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "history index " + std::to_string(index) + " >= " +
+                                              std::to_string(t->history.size()) + " epochs");
+        *out = to_c(t->history[index]);
+        return SIMDMF_OK;
+    });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Models
+// ------------------------------------------------------------------------------------------------
+
+SIMDMF_API void simdmf_model_free(simdmf_model* m) { delete m; }
+
+SIMDMF_API simdmf_status simdmf_model_shape(const simdmf_model* m, int* kind, uint32_t* k, uint32_t* n_users,
+                                            uint32_t* n_items, int* has_biases) {
+    return guard([&] {
+        require(m, "m");
+        if (kind) *kind = static_cast<int>(m->m.kind);
+        if (k) *k = m->m.k;
+        if (n_users) *n_users = m->m.n_users;
+        if (n_items) *n_items = m->m.n_items;
+        if (has_biases) *has_biases = m->m.biases ? 1 : 0;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_predict(const simdmf_model* m, uint32_t user, uint32_t item, float* out) {
+    return guard([&] {
+        require(m, "m");
+        require(out, "out");
+        m->m.check_user(user);
+        m->m.check_item(item);
+        *out = m->m.predict(user, item);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_predict_batch(const simdmf_model* m, const uint32_t* users,
+                                                    const uint32_t* items, size_t n, float* out) {
+    return guard([&] {
+        require(m, "m");
+        if (n == 0) return SIMDMF_OK;
+        require(users, "users");
+        require(items, "items");
+        require(out, "out");
+        for (std::size_t j = 0; j < n; ++j) {
+            if (users[j] >= m->m.n_users || items[j] >= m->m.n_items) {
+                m->m.check_user(users[j]);  // throws with the model's own message
+                m->m.check_item(items[j]);
+            }
+        }
+        for (std::size_t j = 0; j < n; ++j) out[j] = m->m.predict(users[j], items[j]);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_predict_row(const simdmf_model* m, uint32_t user, float* out) {
+    return guard([&] {
+        require(m, "m");
+        require(out, "out");
+        m->m.check_user(user);
+        m->m.predict_row(user, out);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_predict_all(const simdmf_model* m, float* out) {
+    return guard([&] {
+        require(m, "m");
+        require(out, "out");
+        m->m.predict_all(out);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t user, size_t n,
+                                                const simdmf_dataset* exclude, uint32_t* items, float* scores,
+                                                size_t* n_out) {
+    return guard([&] {
+        require(m, "m");
+        require(n_out, "n_out");
+        if (n > 0) require(items, "items");
+        m->m.check_user(user);
+        std::vector<std::uint32_t> excl;
+        if (exclude) excl = items_of_user(exclude->r, user, m->m.n_items);
+        auto top = m->m.recommend(user, n, excl);
+        const std::size_t w = std::min(top.size(), n);
+        for (std::size_t j = 0; j < w; ++j) {
+            items[j] = top[j].first;
+            if (scores) scores[j] = top[j].second;
+        }
+        *n_out = w;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_similarity(const simdmf_model* m, int side, uint32_t a, uint32_t b,
+                                                 float* out) {
+    return guard([&] {
+        require(m, "m");
+        require(out, "out");
+        check_side_value(side);
+        m->m.check_side(side, a);
+        m->m.check_side(side, b);
+        *out = m->m.cosine(side, a, b);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_nearest(const simdmf_model* m, int side, uint32_t index, size_t n,
+                                              uint32_t* out, float* sims, size_t* n_out) {
+    return guard([&] {
+        require(m, "m");
+        require(n_out, "n_out");
+        if (n > 0) require(out, "out");
+        check_side_value(side);
+        m->m.check_side(side, index);
+        auto near = m->m.nearest(side, index, n);
+        const std::size_t w = std::min(near.size(), n);
+        for (std::size_t j = 0; j < w; ++j) {
+            out[j] = near[j].first;
+            if (sims) sims[j] = near[j].second;
+        }
+        *n_out = w;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_factors(const simdmf_model* m, int side, uint32_t index, float* out,
+                                              float* bias) {
+    return guard([&] {
+        require(m, "m");
+        require(out, "out");
+        check_side_value(side);
+        m->m.check_side(side, index);
+        const float* row = m->m.row(side, index);
+        std::copy(row, row + m->m.k, out);
+        if (bias) {
+            const std::vector<float>& b = side == SIMDMF_USERS ? m->m.bu : m->m.bi;
+            *bias = (m->m.biases && index < b.size()) ? b[index] : 0.0f;
+        }
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_index(const simdmf_model* m, int side, int64_t raw_id, uint32_t* index) {
+    return guard([&] {
+        require(m, "m");
+        require(index, "index");
+        check_side_value(side);
+        const char* what = side == SIMDMF_USERS ? "user" : "item";
+        const auto& map = side == SIMDMF_USERS ? m->m.user_ids : m->m.item_ids;
+        std::uint32_t idx = 0;
+        bool found;
+        if (map) {
+            found = map->find(raw_id, &idx) && idx < m->m.count(side);
+        } else {
+            found = raw_id >= 0 && raw_id < static_cast<int64_t>(m->m.count(side));
+            idx = found ? static_cast<std::uint32_t>(raw_id) : 0;
+        }
+        if (!found)
+            fail(SIMDMF_ERR_NOT_FOUND, std::string("raw ") + what + " id " + std::to_string(raw_id) +
+                                           " is not known to the model");
+        *index = idx;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_raw_id(const simdmf_model* m, int side, uint32_t index, int64_t* raw_id) {
+    return guard([&] {
+        require(m, "m");
+        require(raw_id, "raw_id");
+        check_side_value(side);
+        m->m.check_side(side, index);
+        const auto& map = side == SIMDMF_USERS ? m->m.user_ids : m->m.item_ids;
+        if (!map) {
+            *raw_id = static_cast<int64_t>(index);
+        } else {
+            if (index >= map->size())
+                fail(SIMDMF_ERR_NOT_FOUND, std::string(side == SIMDMF_USERS ? "user" : "item") + " index " +
+                                               std::to_string(index) + " has no raw id in the model's map");
+            *raw_id = map->raw(index);
+        }
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_save(const simdmf_model* m, const char* path) {
+    return guard([&] {
+        require(m, "m");
+        require(path, "path");
+        simdmf::save_model(m->m, std::string(path));
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_load(const char* path, simdmf_model** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(path, "path");
+        auto model = std::make_unique<simdmf_model>();
+        model->m = simdmf::load_model(std::string(path));
+        *out = model.release();
+        return SIMDMF_OK;
+    });
+}
+
+}  // extern "C"

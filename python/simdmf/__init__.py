@@ -1,0 +1,641 @@
+"""ctypes bindings for simdmf, a matrix-factorization recommender library with a stable C ABI.
+
+Nothing here is compiled: the module loads the shared library ``libsimdmf.so`` and calls its C
+functions (include/simdmf/simdmf.h). The library is looked up in this order:
+
+1. the environment variable ``SIMDMF_LIBRARY`` (a path to the .so file);
+2. next to this package (``simdmf/libsimdmf.so*``);
+3. the build folders of a source checkout (``<repo>/build*/capi/libsimdmf.so``);
+4. the system search path (``ctypes.util.find_library("simdmf")``).
+
+Every failing call raises :class:`SimdmfError` with the C status and the library's message.
+
+Example::
+
+    import numpy as np, simdmf
+    data = simdmf.Dataset.from_dense(np.array([[5, 0, 1], [4, 0, 0], [0, 2, 5]], dtype=np.float32))
+    model = simdmf.Trainer(k=2, epochs=200).fit(data)
+    print(model.predict_all())
+"""
+
+import collections
+import ctypes
+import ctypes.util
+import glob
+import os
+
+import numpy as np
+
+__all__ = [
+    "SimdmfError", "Dataset", "Trainer", "Model", "EpochInfo", "version", "simd_level",
+    "set_simd_level", "load_library",
+]
+
+# --------------------------------------------------------------------------------------------------
+# Constants (stable values from simdmf.h)
+# --------------------------------------------------------------------------------------------------
+
+OK = 0
+ERR_INVALID_ARGUMENT = 1
+ERR_UNKNOWN_OPTION = 2
+ERR_OUT_OF_RANGE = 3
+ERR_INVALID_DATA = 4
+ERR_OUT_OF_MEMORY = 5
+ERR_IO = 6
+ERR_FORMAT = 7
+ERR_VERSION = 8
+ERR_CHECKSUM = 9
+CANCELLED = 10
+ERR_DIVERGED = 11
+ERR_UNSUPPORTED = 12
+ERR_NOT_FOUND = 13
+ERR_INTERNAL = 14
+
+USERS = 0
+ITEMS = 1
+
+MODEL_MF = 1
+MODEL_LOGISTIC = 2
+
+FORMATS = {
+    "auto": 0,
+    "movielens_data": 1,
+    "movielens_dat": 2,
+    "movielens_csv": 3,
+    "libmf": 4,
+    "binary": 5,
+}
+
+SIMD_LEVELS = {"scalar": 0, "sse2": 1, "sse4.2": 2, "avx2": 3, "avx512": 4, "neon": 5}
+
+
+class SimdmfError(RuntimeError):
+    """A failed simdmf call: ``status`` is the C status number, ``message`` the library's detail."""
+
+    def __init__(self, status, message=""):
+        self.status = int(status)
+        self.message = message
+        name = _status_name(self.status)
+        super().__init__("%s: %s" % (name, message) if message else name)
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading the library and declaring the functions
+# --------------------------------------------------------------------------------------------------
+
+_u32 = ctypes.c_uint32
+_u32p = ctypes.POINTER(ctypes.c_uint32)
+_i64 = ctypes.c_int64
+_f32p = ctypes.POINTER(ctypes.c_float)
+_f64p = ctypes.POINTER(ctypes.c_double)
+_size = ctypes.c_size_t
+_sizep = ctypes.POINTER(ctypes.c_size_t)
+_int = ctypes.c_int
+_intp = ctypes.POINTER(ctypes.c_int)
+_vp = ctypes.c_void_p
+_vpp = ctypes.POINTER(ctypes.c_void_p)
+_cstr = ctypes.c_char_p
+_status = ctypes.c_int
+
+
+class _EpochInfoC(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("epoch", ctypes.c_uint32),
+        ("max_epochs", ctypes.c_uint32),
+        ("train_loss", ctypes.c_double),
+        ("valid_metric", ctypes.c_double),
+        ("learning_rate", ctypes.c_double),
+        ("elapsed_seconds", ctypes.c_double),
+    ]
+
+
+_PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_EpochInfoC), ctypes.c_void_p)
+
+# name: (restype, [argtypes])
+_SIGNATURES = {
+    "simdmf_version_number": (ctypes.c_uint, []),
+    "simdmf_version_string": (_cstr, []),
+    "simdmf_status_string": (_cstr, [_int]),
+    "simdmf_last_error": (_cstr, []),
+    "simdmf_simd_level": (_status, [_intp, ctypes.POINTER(_cstr)]),
+    "simdmf_set_simd_level": (_status, [_int]),
+    "simdmf_dataset_from_triples": (_status, [_u32p, _u32p, _f32p, _size, _u32, _u32, _vpp]),
+    "simdmf_dataset_from_dense": (_status, [_f32p, _size, _size, _vpp]),
+    "simdmf_dataset_load": (_status, [_cstr, _int, _vpp]),
+    "simdmf_dataset_shape": (_status, [_vp, _sizep, _u32p, _u32p]),
+    "simdmf_dataset_get": (_status, [_vp, _size, _size, _u32p, _u32p, _f32p]),
+    "simdmf_dataset_split": (_status, [_vp, ctypes.c_double, ctypes.c_uint64, _vpp, _vpp]),
+    "simdmf_dataset_free": (None, [_vp]),
+    "simdmf_trainer_create": (_status, [_vpp]),
+    "simdmf_trainer_free": (None, [_vp]),
+    "simdmf_trainer_set": (_status, [_vp, _cstr, ctypes.c_double]),
+    "simdmf_trainer_set_string": (_status, [_vp, _cstr, _cstr]),
+    "simdmf_trainer_set_array": (_status, [_vp, _cstr, _f64p, _size]),
+    "simdmf_trainer_get": (_status, [_vp, _cstr, _f64p]),
+    "simdmf_trainer_get_string": (_status, [_vp, _cstr, ctypes.POINTER(_cstr)]),
+    "simdmf_trainer_set_callback": (_status, [_vp, _PROGRESS_FN, _vp]),
+    "simdmf_trainer_fit": (_status, [_vp, _vp, _vp, _vpp]),
+    "simdmf_trainer_history_size": (_status, [_vp, _sizep]),
+    "simdmf_trainer_history_get": (_status, [_vp, _size, ctypes.POINTER(_EpochInfoC)]),
+    "simdmf_model_free": (None, [_vp]),
+    "simdmf_model_shape": (_status, [_vp, _intp, _u32p, _u32p, _u32p, _intp]),
+    "simdmf_model_predict": (_status, [_vp, _u32, _u32, _f32p]),
+    "simdmf_model_predict_batch": (_status, [_vp, _u32p, _u32p, _size, _f32p]),
+    "simdmf_model_predict_row": (_status, [_vp, _u32, _f32p]),
+    "simdmf_model_predict_all": (_status, [_vp, _f32p]),
+    "simdmf_model_recommend": (_status, [_vp, _u32, _size, _vp, _u32p, _f32p, _sizep]),
+    "simdmf_model_similarity": (_status, [_vp, _int, _u32, _u32, _f32p]),
+    "simdmf_model_nearest": (_status, [_vp, _int, _u32, _size, _u32p, _f32p, _sizep]),
+    "simdmf_model_factors": (_status, [_vp, _int, _u32, _f32p, _f32p]),
+    "simdmf_model_index": (_status, [_vp, _int, _i64, _u32p]),
+    "simdmf_model_raw_id": (_status, [_vp, _int, _u32, ctypes.POINTER(_i64)]),
+    "simdmf_model_save": (_status, [_vp, _cstr]),
+    "simdmf_model_load": (_status, [_cstr, _vpp]),
+}
+
+_lib = None
+
+
+def _candidates():
+    env = os.environ.get("SIMDMF_LIBRARY")
+    if env:
+        yield env
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(glob.glob(os.path.join(here, "libsimdmf.so*"))):
+        yield name
+    repo = os.path.dirname(os.path.dirname(here))
+    for name in sorted(glob.glob(os.path.join(repo, "build*", "capi", "libsimdmf.so"))):
+        yield name
+    found = ctypes.util.find_library("simdmf")
+    if found:
+        yield found
+
+
+def load_library(path=None):
+    """Loads (once) and returns the ctypes handle of libsimdmf. ``path`` overrides the search."""
+    global _lib
+    if _lib is not None and path is None:
+        return _lib
+    tried = []
+    for cand in ([path] if path else _candidates()):
+        try:
+            lib = ctypes.CDLL(cand)
+        except OSError as e:
+            tried.append("%s (%s)" % (cand, e))
+            continue
+        for name, (restype, argtypes) in _SIGNATURES.items():
+            fn = getattr(lib, name)
+            fn.restype = restype
+            fn.argtypes = argtypes
+        _lib = lib
+        return lib
+    raise OSError("libsimdmf not found; set SIMDMF_LIBRARY to the path of libsimdmf.so"
+                  + ("; tried: " + ", ".join(tried) if tried else ""))
+
+
+def _L():
+    return _lib if _lib is not None else load_library()
+
+
+def _status_name(status):
+    try:
+        return _L().simdmf_status_string(int(status)).decode()
+    except OSError:
+        return "status %d" % status
+
+
+def _check(status):
+    if status != OK:
+        raise SimdmfError(status, _L().simdmf_last_error().decode("utf-8", "replace"))
+    return status
+
+
+def _side(side):
+    if isinstance(side, str):
+        s = side.lower()
+        if s in ("user", "users"):
+            return USERS
+        if s in ("item", "items"):
+            return ITEMS
+        raise SimdmfError(ERR_INVALID_ARGUMENT, "side must be 'users' or 'items', not %r" % side)
+    return int(side)
+
+
+def _path(path):
+    return os.fsencode(os.fspath(path))
+
+
+def _ptr(array, ctype):
+    return array.ctypes.data_as(ctypes.POINTER(ctype))
+
+
+def _index_array(values, name):
+    a = np.asarray(values)
+    if a.ndim != 1:
+        a = a.reshape(-1)
+    if a.size and a.dtype.kind not in "ui":
+        if a.dtype.kind == "f" and np.all(np.isfinite(a)) and np.all(a == np.floor(a)):
+            pass
+        else:
+            raise SimdmfError(ERR_INVALID_ARGUMENT, "%s must hold integer indices" % name)
+    if a.size and (a.min() < 0 or a.max() > 0xFFFFFFFF):
+        raise SimdmfError(ERR_OUT_OF_RANGE, "%s holds an index outside [0, 2^32)" % name)
+    return np.ascontiguousarray(a, dtype=np.uint32)
+
+
+# --------------------------------------------------------------------------------------------------
+# Module functions
+# --------------------------------------------------------------------------------------------------
+
+def version():
+    """The linked library's version string, e.g. ``"0.1.0"``."""
+    return _L().simdmf_version_string().decode()
+
+
+def simd_level():
+    """``(level, name)`` of the SIMD kernels in use."""
+    level = ctypes.c_int()
+    name = ctypes.c_char_p()
+    _check(_L().simdmf_simd_level(ctypes.byref(level), ctypes.byref(name)))
+    return level.value, name.value.decode()
+
+
+def set_simd_level(level):
+    """Forces a SIMD level (a number or a name such as ``"scalar"``); call it at start-up."""
+    if isinstance(level, str):
+        if level.lower() not in SIMD_LEVELS:
+            raise SimdmfError(ERR_UNSUPPORTED, "unknown SIMD level %r" % level)
+        level = SIMD_LEVELS[level.lower()]
+    _check(_L().simdmf_set_simd_level(int(level)))
+
+
+EpochInfo = collections.namedtuple(
+    "EpochInfo", ["epoch", "max_epochs", "train_loss", "valid_metric", "learning_rate", "elapsed_seconds"])
+EpochInfo.__doc__ = "One epoch of training (valid_metric is NaN without validation data)."
+
+
+def _epoch(c):
+    return EpochInfo(c.epoch, c.max_epochs, c.train_loss, c.valid_metric, c.learning_rate, c.elapsed_seconds)
+
+
+class _Handle:
+    """Owns one C handle and frees it with ``_free`` (a name in the library)."""
+
+    _free = None
+
+    def __init__(self, handle):
+        self._h = ctypes.c_void_p(handle)
+        self._lib = _L()
+
+    def close(self):
+        """Frees the C object now (the Python object becomes unusable)."""
+        if self._h is not None and self._h.value:
+            getattr(self._lib, self._free)(self._h)
+        self._h = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def _handle(self):
+        if self._h is None or not self._h.value:
+            raise SimdmfError(ERR_INVALID_ARGUMENT, "%s is closed" % type(self).__name__)
+        return self._h
+
+
+# --------------------------------------------------------------------------------------------------
+# Dataset
+# --------------------------------------------------------------------------------------------------
+
+class Dataset(_Handle):
+    """Observed (user, item, value) entries of a users x items matrix."""
+
+    _free = "simdmf_dataset_free"
+
+    @classmethod
+    def from_triples(cls, users, items, values, n_users=0, n_items=0):
+        """From parallel arrays; ``n_users``/``n_items`` of 0 mean one past the largest index."""
+        u = _index_array(users, "users")
+        i = _index_array(items, "items")
+        v = np.ascontiguousarray(np.asarray(values).reshape(-1), dtype=np.float32)
+        if not (len(u) == len(i) == len(v)):
+            raise SimdmfError(ERR_INVALID_ARGUMENT,
+                              "users, items and values differ in length (%d, %d, %d)" % (len(u), len(i), len(v)))
+        out = ctypes.c_void_p()
+        _check(_L().simdmf_dataset_from_triples(_ptr(u, ctypes.c_uint32), _ptr(i, ctypes.c_uint32),
+                                                 _ptr(v, ctypes.c_float), len(v), int(n_users), int(n_items),
+                                                 ctypes.byref(out)))
+        return cls(out.value)
+
+    @classmethod
+    def from_dense(cls, matrix):
+        """From a 2-D array (rows are users); 0 and NaN mark missing entries."""
+        m = np.ascontiguousarray(np.asarray(matrix, dtype=np.float32))
+        if m.ndim != 2:
+            raise SimdmfError(ERR_INVALID_ARGUMENT, "dense matrix must be 2-D, got %d-D" % m.ndim)
+        out = ctypes.c_void_p()
+        _check(_L().simdmf_dataset_from_dense(_ptr(m, ctypes.c_float), m.shape[0], m.shape[1], ctypes.byref(out)))
+        return cls(out.value)
+
+    @classmethod
+    def load(cls, path, format="auto"):
+        """Reads a ratings file; ``format`` is a name of :data:`FORMATS` or its number."""
+        if isinstance(format, str):
+            if format not in FORMATS:
+                raise SimdmfError(ERR_INVALID_ARGUMENT, "unknown format %r (one of %s)" % (format, sorted(FORMATS)))
+            format = FORMATS[format]
+        out = ctypes.c_void_p()
+        _check(_L().simdmf_dataset_load(_path(path), int(format), ctypes.byref(out)))
+        return cls(out.value)
+
+    def _shape(self):
+        n = ctypes.c_size_t()
+        nu = ctypes.c_uint32()
+        ni = ctypes.c_uint32()
+        _check(self._lib.simdmf_dataset_shape(self._handle, ctypes.byref(n), ctypes.byref(nu), ctypes.byref(ni)))
+        return n.value, nu.value, ni.value
+
+    def __len__(self):
+        """Number of ratings."""
+        return self._shape()[0]
+
+    @property
+    def n_users(self):
+        """Matrix rows."""
+        return self._shape()[1]
+
+    @property
+    def n_items(self):
+        """Matrix columns."""
+        return self._shape()[2]
+
+    @property
+    def shape(self):
+        """``(n_users, n_items)``."""
+        return self._shape()[1:]
+
+    def to_arrays(self, first=0, count=None):
+        """``(users, items, values)`` numpy arrays of ratings ``[first, first + count)``."""
+        if count is None:
+            count = max(len(self) - first, 0)
+        u = np.empty(count, dtype=np.uint32)
+        i = np.empty(count, dtype=np.uint32)
+        v = np.empty(count, dtype=np.float32)
+        _check(self._lib.simdmf_dataset_get(self._handle, int(first), int(count), _ptr(u, ctypes.c_uint32),
+                                            _ptr(i, ctypes.c_uint32), _ptr(v, ctypes.c_float)))
+        return u, i, v
+
+    def split(self, test_fraction=0.2, seed=42):
+        """Random ``(train, test)`` split, reproducible from ``seed``."""
+        a = ctypes.c_void_p()
+        b = ctypes.c_void_p()
+        _check(self._lib.simdmf_dataset_split(self._handle, float(test_fraction), int(seed), ctypes.byref(a),
+                                              ctypes.byref(b)))
+        return Dataset(a.value), Dataset(b.value)
+
+    def __repr__(self):
+        if self._h is None:
+            return "<simdmf.Dataset closed>"
+        n, nu, ni = self._shape()
+        return "<simdmf.Dataset %d ratings, %d x %d>" % (n, nu, ni)
+
+
+# --------------------------------------------------------------------------------------------------
+# Trainer
+# --------------------------------------------------------------------------------------------------
+
+class Trainer(_Handle):
+    """Training options (see simdmf.h for keys, bounds and defaults) and the last run's history.
+
+    ``Trainer(k=16, epochs=50, loss="logistic", lr_list=[0.1, 0.05])``: numbers, strings and
+    sequences of numbers are set with the matching C call.
+    """
+
+    _free = "simdmf_trainer_free"
+
+    def __init__(self, **options):
+        out = ctypes.c_void_p()
+        _check(_L().simdmf_trainer_create(ctypes.byref(out)))
+        super().__init__(out.value)
+        self.cancelled = False  # whether the last fit was stopped by its callback
+        self.set(**options)
+
+    def set(self, **options):
+        """Sets options by keyword; returns self."""
+        for key, value in options.items():
+            k = key.encode()
+            if isinstance(value, str):
+                _check(self._lib.simdmf_trainer_set_string(self._handle, k, value.encode()))
+            elif isinstance(value, (list, tuple, np.ndarray)):
+                a = np.ascontiguousarray(np.asarray(value, dtype=np.float64).reshape(-1))
+                _check(self._lib.simdmf_trainer_set_array(self._handle, k, _ptr(a, ctypes.c_double), len(a)))
+            else:
+                _check(self._lib.simdmf_trainer_set(self._handle, k, float(value)))
+        return self
+
+    def get(self, key):
+        """Current value of an option: a float for numeric keys, a str for string keys."""
+        v = ctypes.c_double()
+        st = self._lib.simdmf_trainer_get(self._handle, key.encode(), ctypes.byref(v))
+        if st == OK:
+            return v.value
+        if st != ERR_UNKNOWN_OPTION:
+            _check(st)
+        s = ctypes.c_char_p()
+        _check(self._lib.simdmf_trainer_get_string(self._handle, key.encode(), ctypes.byref(s)))
+        return s.value.decode()
+
+    def fit(self, train, valid=None, callback=None):
+        """Trains a :class:`Model` on ``train`` (a Dataset), with optional validation data.
+
+        ``callback(info)`` gets an :class:`EpochInfo` after every epoch; returning ``False`` stops
+        training: the model of the epochs done is returned and ``self.cancelled`` is True. An exception
+        raised by the callback stops training and is re-raised here.
+        """
+        self.cancelled = False
+        errors = []
+        c_cb = None
+        if callback is not None:
+            def bridge(info_p, _user):
+                try:
+                    return 1 if callback(_epoch(info_p.contents)) is False else 0
+                except BaseException as e:  # noqa: B902 - must not unwind through C
+                    errors.append(e)
+                    return 1
+            c_cb = _PROGRESS_FN(bridge)
+            _check(self._lib.simdmf_trainer_set_callback(self._handle, c_cb, None))
+        out = ctypes.c_void_p()
+        try:
+            st = self._lib.simdmf_trainer_fit(self._handle, train._handle,
+                                              valid._handle if valid is not None else None, ctypes.byref(out))
+        finally:
+            if c_cb is not None:
+                self._lib.simdmf_trainer_set_callback(self._handle, _PROGRESS_FN(), None)
+        model = Model(out.value) if out.value else None
+        if errors:
+            if model is not None:
+                model.close()
+            raise errors[0]
+        if st == CANCELLED:
+            self.cancelled = True
+            return model
+        _check(st)
+        return model
+
+    @property
+    def history(self):
+        """List of :class:`EpochInfo` of the last fit."""
+        n = ctypes.c_size_t()
+        _check(self._lib.simdmf_trainer_history_size(self._handle, ctypes.byref(n)))
+        out = []
+        info = _EpochInfoC()
+        for j in range(n.value):
+            _check(self._lib.simdmf_trainer_history_get(self._handle, j, ctypes.byref(info)))
+            out.append(_epoch(info))
+        return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------------------
+
+class Model(_Handle):
+    """A trained factor model: predictions, top-N, similarity, persistence."""
+
+    _free = "simdmf_model_free"
+
+    @classmethod
+    def load(cls, path):
+        """Reads a model file written by :meth:`save`."""
+        out = ctypes.c_void_p()
+        _check(_L().simdmf_model_load(_path(path), ctypes.byref(out)))
+        return cls(out.value)
+
+    def save(self, path):
+        """Writes the model file atomically."""
+        _check(self._lib.simdmf_model_save(self._handle, _path(path)))
+
+    def _info(self):
+        kind = ctypes.c_int()
+        k = ctypes.c_uint32()
+        nu = ctypes.c_uint32()
+        ni = ctypes.c_uint32()
+        b = ctypes.c_int()
+        _check(self._lib.simdmf_model_shape(self._handle, ctypes.byref(kind), ctypes.byref(k), ctypes.byref(nu),
+                                            ctypes.byref(ni), ctypes.byref(b)))
+        return kind.value, k.value, nu.value, ni.value, bool(b.value)
+
+    @property
+    def kind(self):
+        """``"mf"`` (ratings) or ``"logistic"`` (probabilities)."""
+        return {MODEL_MF: "mf", MODEL_LOGISTIC: "logistic"}.get(self._info()[0], "unknown")
+
+    @property
+    def k(self):
+        """Factors per user / item."""
+        return self._info()[1]
+
+    @property
+    def shape(self):
+        """``(n_users, n_items)``."""
+        return self._info()[2:4]
+
+    @property
+    def has_biases(self):
+        """Whether the model has bias terms."""
+        return self._info()[4]
+
+    def predict(self, user, item):
+        """Prediction for one (user, item): a rating, or P(+1) for logistic models."""
+        out = ctypes.c_float()
+        _check(self._lib.simdmf_model_predict(self._handle, int(user), int(item), ctypes.byref(out)))
+        return out.value
+
+    def predict_batch(self, users, items):
+        """Predictions for pairs ``(users[j], items[j])`` as a float32 array."""
+        u = _index_array(users, "users")
+        i = _index_array(items, "items")
+        if len(u) != len(i):
+            raise SimdmfError(ERR_INVALID_ARGUMENT, "users and items differ in length")
+        out = np.empty(len(u), dtype=np.float32)
+        _check(self._lib.simdmf_model_predict_batch(self._handle, _ptr(u, ctypes.c_uint32), _ptr(i, ctypes.c_uint32),
+                                                    len(u), _ptr(out, ctypes.c_float)))
+        return out
+
+    def predict_row(self, user):
+        """Predictions for every item for one user."""
+        out = np.empty(self.shape[1], dtype=np.float32)
+        _check(self._lib.simdmf_model_predict_row(self._handle, int(user), _ptr(out, ctypes.c_float)))
+        return out
+
+    def predict_all(self):
+        """The full ``(n_users, n_items)`` prediction matrix."""
+        nu, ni = self.shape
+        out = np.empty((nu, ni), dtype=np.float32)
+        _check(self._lib.simdmf_model_predict_all(self._handle, _ptr(out, ctypes.c_float)))
+        return out
+
+    def recommend(self, user, n=10, exclude=None):
+        """Top-``n`` ``(items, scores)`` for a user, best first, leaving out the user's items in ``exclude``."""
+        items = np.empty(n, dtype=np.uint32)
+        scores = np.empty(n, dtype=np.float32)
+        got = ctypes.c_size_t()
+        _check(self._lib.simdmf_model_recommend(self._handle, int(user), int(n),
+                                                exclude._handle if exclude is not None else None,
+                                                _ptr(items, ctypes.c_uint32), _ptr(scores, ctypes.c_float),
+                                                ctypes.byref(got)))
+        return items[:got.value].copy(), scores[:got.value].copy()
+
+    def similarity(self, a, b, side="items"):
+        """Cosine similarity of two items (or users, with ``side="users"``)."""
+        out = ctypes.c_float()
+        _check(self._lib.simdmf_model_similarity(self._handle, _side(side), int(a), int(b), ctypes.byref(out)))
+        return out.value
+
+    def nearest(self, index, n=10, side="items"):
+        """The ``n`` most similar ``(indices, similarities)`` to ``index``, itself excluded, best first."""
+        idx = np.empty(n, dtype=np.uint32)
+        sims = np.empty(n, dtype=np.float32)
+        got = ctypes.c_size_t()
+        _check(self._lib.simdmf_model_nearest(self._handle, _side(side), int(index), int(n),
+                                              _ptr(idx, ctypes.c_uint32), _ptr(sims, ctypes.c_float),
+                                              ctypes.byref(got)))
+        return idx[:got.value].copy(), sims[:got.value].copy()
+
+    def factors(self, index, side="users"):
+        """``(factors, bias)`` of one user or item (bias 0 without biases)."""
+        out = np.empty(self.k, dtype=np.float32)
+        bias = ctypes.c_float()
+        _check(self._lib.simdmf_model_factors(self._handle, _side(side), int(index), _ptr(out, ctypes.c_float),
+                                              ctypes.byref(bias)))
+        return out, bias.value
+
+    def index(self, raw_id, side="users"):
+        """Dense index of a raw id (SimdmfError ERR_NOT_FOUND when unknown)."""
+        out = ctypes.c_uint32()
+        _check(self._lib.simdmf_model_index(self._handle, _side(side), int(raw_id), ctypes.byref(out)))
+        return out.value
+
+    def raw_id(self, index, side="users"):
+        """Raw id of a dense index."""
+        out = ctypes.c_int64()
+        _check(self._lib.simdmf_model_raw_id(self._handle, _side(side), int(index), ctypes.byref(out)))
+        return out.value
+
+    def __repr__(self):
+        if self._h is None:
+            return "<simdmf.Model closed>"
+        kind, k, nu, ni, b = self._info()
+        return "<simdmf.Model %s k=%d %d x %d%s>" % (self.kind, k, nu, ni, " biases" if b else "")
+

@@ -1,0 +1,741 @@
+/* End-to-end test of the C ABI through the shared library, in plain C99. Prints one summary line
+ * "N passed, N failed" and exits non-zero when anything failed. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "simdmf/simdmf.h"
+
+static int g_pass = 0, g_fail = 0;
+
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (cond) {                                                                   \
+            ++g_pass;                                                                 \
+        } else {                                                                      \
+            ++g_fail;                                                                 \
+            fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, \
+                    __LINE__, #cond, simdmf_last_error());                            \
+        }                                                                             \
+    } while (0)
+
+#define CHECK_STATUS(call, expected)                                                            \
+    do {                                                                                        \
+        simdmf_status st_ = (call);                                                             \
+        if (st_ == (expected)) {                                                                \
+            ++g_pass;                                                                           \
+        } else {                                                                                \
+            ++g_fail;                                                                           \
+            fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d (last error: %s)\n",      \
+                    __FILE__, __LINE__, #call, (int)st_, simdmf_status_string(st_),             \
+                    (int)(expected), simdmf_last_error());                                      \
+        }                                                                                       \
+    } while (0)
+
+#define CHECK_OK(call) CHECK_STATUS(call, SIMDMF_OK)
+
+#define ROWS 5
+#define COLS 10
+
+static const float RATINGS[ROWS * COLS] = {
+    0, 0, 0, 0, 3, 4, 1, 2, 0, 0,
+    0, 0, 0, 0, 5, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 4, 0, 0, 0, 3,
+    0, 0, 0, 0, 0, 0, 0, 4, 2, 0,
+    0, 0, 1, 0, 2, 0, 0, 0, 0, 2,
+};
+
+static const float LABELS[ROWS * COLS] = {
+    1, 1, 0, 0, 0, 1, 0, 0, -1, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, -1, 0, 0, -1, 0, 0, 0, 0, -1,
+    0, 0, 0, -1, 1, -1, 0, 0, -1, -1,
+    0, 0, -1, 0, 0, 0, 0, 0, 0, 0,
+};
+
+static char g_tmpdir[256];
+
+static void tmp_path(char* buf, size_t size, const char* name) {
+    snprintf(buf, size, "%s/%s", g_tmpdir, name);
+}
+
+static int write_file(const char* path, const char* text) {
+    FILE* f = fopen(path, "wb");
+    if (!f) return 0;
+    fputs(text, f);
+    return fclose(f) == 0;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+
+static void test_version_and_status(void) {
+    int s;
+    const char* name = NULL;
+    int level = -1;
+
+    CHECK(simdmf_version_number() == SIMDMF_VERSION_NUMBER);
+    CHECK(simdmf_version_string() != NULL);
+    CHECK(strcmp(simdmf_version_string(), SIMDMF_VERSION_STRING) == 0);
+    for (s = SIMDMF_OK; s <= SIMDMF_ERR_INTERNAL; ++s) {
+        const char* str = simdmf_status_string((simdmf_status)s);
+        CHECK(str != NULL && str[0] != '\0' && strcmp(str, "unknown status") != 0);
+    }
+    CHECK(strcmp(simdmf_status_string((simdmf_status)999), "unknown status") == 0);
+    CHECK(strcmp(simdmf_status_string((simdmf_status)-1), "unknown status") == 0);
+    CHECK(strcmp(simdmf_status_string(SIMDMF_OK), "ok") == 0);
+
+    CHECK_OK(simdmf_simd_level(&level, &name));
+    CHECK(level >= SIMDMF_SIMD_SCALAR && level <= SIMDMF_SIMD_NEON);
+    CHECK(name != NULL && name[0] != '\0');
+    CHECK_OK(simdmf_simd_level(NULL, NULL));
+    /* Scalar is always available; forcing it and going back must work. */
+    CHECK_OK(simdmf_set_simd_level(SIMDMF_SIMD_SCALAR));
+    {
+        int now = -1;
+        CHECK_OK(simdmf_simd_level(&now, NULL));
+        CHECK(now == SIMDMF_SIMD_SCALAR);
+    }
+    CHECK_OK(simdmf_set_simd_level(level));
+    CHECK_STATUS(simdmf_set_simd_level(77), SIMDMF_ERR_UNSUPPORTED);
+}
+
+static void test_datasets(void) {
+    simdmf_dataset* ds = NULL;
+    size_t n = 0;
+    uint32_t nu = 0, ni = 0;
+    uint32_t users[3] = {0, 2, 1}, items[3] = {1, 0, 3};
+    float values[3] = {1.5f, -2.0f, 3.0f};
+    uint32_t gu[3], gi[3];
+    float gv[3];
+
+    CHECK_OK(simdmf_dataset_from_triples(users, items, values, 3, 0, 0, &ds));
+    CHECK(ds != NULL);
+    CHECK_OK(simdmf_dataset_shape(ds, &n, &nu, &ni));
+    CHECK(n == 3 && nu == 3 && ni == 4);
+    CHECK_OK(simdmf_dataset_shape(ds, NULL, NULL, NULL));
+    CHECK_OK(simdmf_dataset_get(ds, 0, 3, gu, gi, gv));
+    CHECK(memcmp(gu, users, sizeof users) == 0 && memcmp(gi, items, sizeof items) == 0 &&
+          memcmp(gv, values, sizeof values) == 0);
+    CHECK_OK(simdmf_dataset_get(ds, 1, 2, NULL, gi, NULL));
+    CHECK(gi[0] == 0 && gi[1] == 3);
+    CHECK_OK(simdmf_dataset_get(ds, 3, 0, NULL, NULL, NULL));
+    CHECK_STATUS(simdmf_dataset_get(ds, 2, 2, gu, gi, gv), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_dataset_get(ds, (size_t)-1, 2, gu, gi, gv), SIMDMF_ERR_OUT_OF_RANGE);
+    simdmf_dataset_free(ds);
+
+    /* explicit dimensions */
+    ds = NULL;
+    CHECK_OK(simdmf_dataset_from_triples(users, items, values, 3, 10, 20, &ds));
+    CHECK_OK(simdmf_dataset_shape(ds, &n, &nu, &ni));
+    CHECK(n == 3 && nu == 10 && ni == 20);
+    simdmf_dataset_free(ds);
+
+    /* index beyond the given dimensions: out handle set to NULL */
+    ds = (simdmf_dataset*)&n; /* garbage that must be overwritten */
+    CHECK_STATUS(simdmf_dataset_from_triples(users, items, values, 3, 2, 0, &ds), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK(ds == NULL);
+    CHECK(simdmf_last_error()[0] != '\0');
+
+    /* null arrays with n > 0; empty data set allowed */
+    CHECK_STATUS(simdmf_dataset_from_triples(NULL, items, values, 3, 0, 0, &ds), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(simdmf_last_error(), "users") != NULL);
+    CHECK_STATUS(simdmf_dataset_from_triples(users, items, values, 3, 0, 0, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_OK(simdmf_dataset_from_triples(NULL, NULL, NULL, 0, 0, 0, &ds));
+    CHECK_OK(simdmf_dataset_shape(ds, &n, &nu, &ni));
+    CHECK(n == 0);
+    simdmf_dataset_free(ds);
+
+    /* dense */
+    ds = NULL;
+    CHECK_OK(simdmf_dataset_from_dense(RATINGS, ROWS, COLS, &ds));
+    CHECK_OK(simdmf_dataset_shape(ds, &n, &nu, &ni));
+    CHECK(n == 13 && nu == ROWS && ni == COLS);
+    {
+        size_t k;
+        uint32_t du[13], di[13];
+        float dv[13];
+        int all_match = 1;
+        CHECK_OK(simdmf_dataset_get(ds, 0, 13, du, di, dv));
+        for (k = 0; k < 13; ++k)
+            if (RATINGS[du[k] * COLS + di[k]] != dv[k] || dv[k] == 0.0f) all_match = 0;
+        CHECK(all_match);
+    }
+    simdmf_dataset_free(ds);
+
+    {
+        float bad[4] = {1, 0, INFINITY, 2};
+        float with_nan[4] = {1, NAN, 0, 2};
+        ds = NULL;
+        CHECK_STATUS(simdmf_dataset_from_dense(bad, 2, 2, &ds), SIMDMF_ERR_INVALID_DATA);
+        CHECK(ds == NULL);
+        CHECK_OK(simdmf_dataset_from_dense(with_nan, 2, 2, &ds)); /* NaN marks missing */
+        CHECK_OK(simdmf_dataset_shape(ds, &n, NULL, NULL));
+        CHECK(n == 2);
+        simdmf_dataset_free(ds);
+        CHECK_STATUS(simdmf_dataset_from_dense(NULL, 2, 2, &ds), SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(simdmf_dataset_from_dense(bad, 0, 2, &ds), SIMDMF_ERR_INVALID_ARGUMENT);
+    }
+
+    CHECK_STATUS(simdmf_dataset_shape(NULL, &n, NULL, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+}
+
+static void test_split(void) {
+    simdmf_dataset *ds = NULL, *tr = NULL, *te = NULL;
+    size_t n_all = 0, n_tr = 0, n_te = 0;
+    uint32_t nu = 0, ni = 0;
+    CHECK_OK(simdmf_dataset_from_dense(RATINGS, ROWS, COLS, &ds));
+    CHECK_OK(simdmf_dataset_split(ds, 0.2, 7, &tr, &te));
+    CHECK(tr != NULL && te != NULL);
+    simdmf_dataset_shape(ds, &n_all, NULL, NULL);
+    simdmf_dataset_shape(tr, &n_tr, &nu, &ni);
+    simdmf_dataset_shape(te, &n_te, NULL, NULL);
+    CHECK(n_tr + n_te == n_all);
+    CHECK(n_te == 3);
+    CHECK(nu == ROWS && ni == COLS);
+    simdmf_dataset_free(tr);
+    simdmf_dataset_free(te);
+    tr = te = NULL;
+    CHECK_STATUS(simdmf_dataset_split(ds, 0.0, 7, &tr, &te), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_dataset_split(ds, 1.0, 7, &tr, &te), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_dataset_split(ds, NAN, 7, &tr, &te), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(tr == NULL && te == NULL);
+    simdmf_dataset_free(ds);
+}
+
+static void test_options(void) {
+    simdmf_trainer* t = NULL;
+    double v = 0;
+    const char* s = NULL;
+    const char* s2 = NULL;
+
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK(t != NULL);
+    CHECK_OK(simdmf_trainer_get(t, "k", &v));
+    CHECK(v == 32);
+    CHECK_OK(simdmf_trainer_get(t, "l2", &v));
+    CHECK(v == 0.05);
+    CHECK_OK(simdmf_trainer_get(t, "seed", &v));
+    CHECK(v == 42);
+    CHECK_OK(simdmf_trainer_set(t, "k", 8));
+    CHECK_OK(simdmf_trainer_get(t, "k", &v));
+    CHECK(v == 8);
+
+    CHECK_STATUS(simdmf_trainer_set(t, "k", 0), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK(simdmf_last_error()[0] != '\0');
+    CHECK_STATUS(simdmf_trainer_set(t, "k", 65537), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set(t, "k", 2.5), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set(t, "lr", -0.1), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set(t, "lr", 0.0), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set(t, "l2", NAN), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set(t, "k", NAN), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_OK(simdmf_trainer_get(t, "k", &v));
+    CHECK(v == 8); /* unchanged by the failures */
+    CHECK_STATUS(simdmf_trainer_set(t, "no_such_key", 1), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK(strlen(simdmf_last_error()) > 0);
+    CHECK_STATUS(simdmf_trainer_set(t, "loss", 1), SIMDMF_ERR_UNKNOWN_OPTION);       /* string key */
+    CHECK_STATUS(simdmf_trainer_set_string(t, "k", "3"), SIMDMF_ERR_UNKNOWN_OPTION); /* numeric key */
+    CHECK_STATUS(simdmf_trainer_get(t, "loss", &v), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_get_string(t, "k", &s), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_get(t, "bogus", &v), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_set(t, NULL, 1), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(simdmf_last_error(), "key") != NULL);
+    CHECK_STATUS(simdmf_trainer_set(NULL, "k", 1), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_trainer_get(t, "k", NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+
+    CHECK_OK(simdmf_trainer_get_string(t, "loss", &s));
+    CHECK(s != NULL && strcmp(s, "squared") == 0);
+    CHECK_OK(simdmf_trainer_get_string(t, "solver", &s2));
+    CHECK(s2 != NULL && strcmp(s2, "sgd") == 0);
+    CHECK(strcmp(s, "squared") == 0); /* the first pointer is still valid */
+    CHECK_OK(simdmf_trainer_set_string(t, "loss", "logistic"));
+    CHECK_OK(simdmf_trainer_get_string(t, "loss", &s));
+    CHECK(strcmp(s, "logistic") == 0);
+    CHECK_STATUS(simdmf_trainer_set_string(t, "loss", "hinge"), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set_string(t, "loss", NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_OK(simdmf_trainer_get_string(t, "loss", &s));
+    CHECK(strcmp(s, "logistic") == 0);
+
+    {
+        double lrs[3] = {0.1, 0.05, 0.01};
+        CHECK_OK(simdmf_trainer_set_array(t, "lr_list", lrs, 3));
+        CHECK_STATUS(simdmf_trainer_set_array(t, "lr_list", NULL, 3), SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(simdmf_trainer_set_array(t, "k", lrs, 3), SIMDMF_ERR_UNKNOWN_OPTION);
+        CHECK_OK(simdmf_trainer_set_string(t, "schedule", "list"));
+    }
+
+    {
+        size_t h = 99;
+        simdmf_epoch_info info;
+        CHECK_OK(simdmf_trainer_history_size(t, &h));
+        CHECK(h == 0);
+        CHECK_STATUS(simdmf_trainer_history_get(t, 0, &info), SIMDMF_ERR_OUT_OF_RANGE);
+    }
+    simdmf_trainer_free(t);
+
+    CHECK_STATUS(simdmf_trainer_create(NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+
+static simdmf_model* train_mf(simdmf_dataset** data_out) {
+    simdmf_dataset* ds = NULL;
+    simdmf_trainer* t = NULL;
+    simdmf_model* m = NULL;
+    CHECK_OK(simdmf_dataset_from_dense(RATINGS, ROWS, COLS, &ds));
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set(t, "k", 3));
+    CHECK_OK(simdmf_trainer_set(t, "biases", 0));
+    CHECK_OK(simdmf_trainer_set(t, "l2", 0.001));
+    CHECK_OK(simdmf_trainer_set(t, "init_std", 0.5));
+    CHECK_OK(simdmf_trainer_set(t, "lr", 0.05));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 3000));
+    CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &m));
+    {
+        size_t h = 0;
+        CHECK_OK(simdmf_trainer_history_size(t, &h));
+        CHECK(h >= 1 && h <= 3000);
+    }
+    simdmf_trainer_free(t);
+    *data_out = ds;
+    return m;
+}
+
+static void test_mf(void) {
+    simdmf_dataset* ds = NULL;
+    simdmf_model* m = train_mf(&ds);
+    int kind = 0, biases = -1;
+    uint32_t k = 0, nu = 0, ni = 0;
+    size_t r, c;
+    float all[ROWS * COLS], row[COLS], p;
+    int within = 1, consistent = 1;
+
+    CHECK(m != NULL);
+    if (!m) {
+        simdmf_dataset_free(ds);
+        return;
+    }
+    CHECK_OK(simdmf_model_shape(m, &kind, &k, &nu, &ni, &biases));
+    CHECK(kind == SIMDMF_MODEL_MF && k == 3 && nu == ROWS && ni == COLS && biases == 0);
+    CHECK_OK(simdmf_model_shape(m, NULL, NULL, NULL, NULL, NULL));
+
+    CHECK_OK(simdmf_model_predict_all(m, all));
+    for (r = 0; r < ROWS; ++r)
+        for (c = 0; c < COLS; ++c) {
+            float want = RATINGS[r * COLS + c];
+            if (want != 0.0f && fabsf(all[r * COLS + c] - want) > 0.1f) {
+                within = 0;
+                fprintf(stderr, "  MF (%u,%u): predicted %g, observed %g\n", (unsigned)r, (unsigned)c,
+                        all[r * COLS + c], want);
+            }
+        }
+    CHECK(within);
+
+    /* predict / predict_row / predict_batch agree with predict_all */
+    for (r = 0; r < ROWS; ++r) {
+        CHECK_OK(simdmf_model_predict_row(m, (uint32_t)r, row));
+        for (c = 0; c < COLS; ++c) {
+            if (simdmf_model_predict(m, (uint32_t)r, (uint32_t)c, &p) != SIMDMF_OK) consistent = 0;
+            if (fabsf(p - all[r * COLS + c]) > 1e-5f || fabsf(row[c] - all[r * COLS + c]) > 1e-5f)
+                consistent = 0;
+        }
+    }
+    CHECK(consistent);
+    {
+        uint32_t bu[4] = {0, 4, 2, 3}, bi[4] = {5, 9, 0, 7};
+        float out[4] = {0, 0, 0, 0}, keep[4] = {-7, -7, -7, -7};
+        int j, ok = 1;
+        CHECK_OK(simdmf_model_predict_batch(m, bu, bi, 4, out));
+        for (j = 0; j < 4; ++j)
+            if (fabsf(out[j] - all[bu[j] * COLS + bi[j]]) > 1e-5f) ok = 0;
+        CHECK(ok);
+        bi[3] = COLS; /* out of range: nothing written */
+        CHECK_STATUS(simdmf_model_predict_batch(m, bu, bi, 4, keep), SIMDMF_ERR_OUT_OF_RANGE);
+        CHECK(keep[0] == -7 && keep[1] == -7 && keep[2] == -7 && keep[3] == -7);
+        CHECK_OK(simdmf_model_predict_batch(m, NULL, NULL, 0, NULL));
+    }
+
+    /* range errors leave outputs untouched */
+    p = 123.0f;
+    CHECK_STATUS(simdmf_model_predict(m, ROWS, 0, &p), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK(p == 123.0f);
+    CHECK(simdmf_last_error()[0] != '\0');
+    CHECK_STATUS(simdmf_model_predict(m, 0, COLS, &p), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_model_predict_row(m, ROWS, row), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_model_predict(m, 0, 0, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_model_predict(NULL, 0, 0, &p), SIMDMF_ERR_INVALID_ARGUMENT);
+
+    /* recommend */
+    {
+        uint32_t items[COLS];
+        float scores[COLS];
+        size_t n_out = 99, j;
+        int seen = 0, sorted = 1, matches = 1;
+        CHECK_OK(simdmf_model_recommend(m, 0, COLS, ds, items, scores, &n_out));
+        CHECK(n_out == COLS - 4); /* user 0 rated items 4,5,6,7 */
+        for (j = 0; j < n_out; ++j) {
+            if (RATINGS[0 * COLS + items[j]] != 0.0f) seen = 1;
+            if (j > 0 && scores[j] > scores[j - 1]) sorted = 0;
+            if (fabsf(scores[j] - all[items[j]]) > 1e-5f) matches = 0;
+        }
+        CHECK(!seen);
+        CHECK(sorted);
+        CHECK(matches);
+        CHECK_OK(simdmf_model_recommend(m, 0, 3, NULL, items, NULL, &n_out));
+        CHECK(n_out == 3);
+        {
+            /* without exclusion the best item overall comes first */
+            size_t best = 0;
+            for (j = 1; j < COLS; ++j)
+                if (all[j] > all[best]) best = j;
+            CHECK(items[0] == best);
+        }
+        CHECK_OK(simdmf_model_recommend(m, 1, 0, ds, NULL, NULL, &n_out));
+        CHECK(n_out == 0);
+        CHECK_STATUS(simdmf_model_recommend(m, ROWS, 3, ds, items, scores, &n_out), SIMDMF_ERR_OUT_OF_RANGE);
+        CHECK_STATUS(simdmf_model_recommend(m, 0, 3, ds, items, scores, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    }
+
+    /* similarity and nearest */
+    {
+        float sim = 0, sims[COLS], f[3], bias = 5;
+        uint32_t near[COLS];
+        size_t n_out = 0, j;
+        uint32_t a;
+        int in_range = 1, no_self = 1, sorted = 1, side;
+        for (side = SIMDMF_USERS; side <= SIMDMF_ITEMS; ++side) {
+            uint32_t count = side == SIMDMF_USERS ? ROWS : COLS;
+            for (a = 0; a < count; ++a) {
+                uint32_t b;
+                for (b = 0; b < count; ++b) {
+                    if (simdmf_model_similarity(m, side, a, b, &sim) != SIMDMF_OK) in_range = 0;
+                    if (!(sim >= -1.0001f && sim <= 1.0001f)) in_range = 0;
+                }
+                if (simdmf_model_nearest(m, side, a, count, near, sims, &n_out) != SIMDMF_OK) no_self = 0;
+                if (n_out != count - 1) no_self = 0;
+                for (j = 0; j < n_out; ++j) {
+                    if (near[j] == a) no_self = 0;
+                    if (j > 0 && sims[j] > sims[j - 1]) sorted = 0;
+                }
+            }
+        }
+        CHECK(in_range);
+        CHECK(no_self);
+        CHECK(sorted);
+        CHECK_OK(simdmf_model_similarity(m, SIMDMF_ITEMS, 4, 4, &sim));
+        CHECK(fabsf(sim - 1.0f) < 1e-4f);
+        CHECK_STATUS(simdmf_model_similarity(m, 2, 0, 0, &sim), SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(simdmf_model_similarity(m, SIMDMF_USERS, 0, ROWS, &sim), SIMDMF_ERR_OUT_OF_RANGE);
+        CHECK_STATUS(simdmf_model_nearest(m, -1, 0, 2, near, sims, &n_out), SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK_OK(simdmf_model_nearest(m, SIMDMF_USERS, 0, 2, near, NULL, &n_out));
+        CHECK(n_out == 2);
+
+        CHECK_OK(simdmf_model_factors(m, SIMDMF_USERS, 1, f, &bias));
+        CHECK(bias == 0.0f); /* no biases */
+        CHECK_OK(simdmf_model_factors(m, SIMDMF_ITEMS, 9, f, NULL));
+        CHECK_STATUS(simdmf_model_factors(m, SIMDMF_ITEMS, COLS, f, NULL), SIMDMF_ERR_OUT_OF_RANGE);
+        CHECK_STATUS(simdmf_model_factors(m, 7, 0, f, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    }
+
+    /* id maps: none here, so raw id == index */
+    {
+        uint32_t idx = 99;
+        int64_t raw = -5;
+        CHECK_OK(simdmf_model_index(m, SIMDMF_USERS, 3, &idx));
+        CHECK(idx == 3);
+        CHECK_OK(simdmf_model_raw_id(m, SIMDMF_ITEMS, 7, &raw));
+        CHECK(raw == 7);
+        CHECK_STATUS(simdmf_model_index(m, SIMDMF_USERS, ROWS, &idx), SIMDMF_ERR_NOT_FOUND);
+        CHECK_STATUS(simdmf_model_index(m, SIMDMF_ITEMS, -1, &idx), SIMDMF_ERR_NOT_FOUND);
+        CHECK_STATUS(simdmf_model_raw_id(m, SIMDMF_ITEMS, COLS, &raw), SIMDMF_ERR_OUT_OF_RANGE);
+        CHECK_STATUS(simdmf_model_index(m, 3, 0, &idx), SIMDMF_ERR_INVALID_ARGUMENT);
+    }
+
+    /* save / load round trip */
+    {
+        char path[512], bad[512];
+        simdmf_model* m2 = NULL;
+        float all2[ROWS * COLS];
+        int kind2 = 0, biases2 = -1;
+        uint32_t k2 = 0, nu2 = 0, ni2 = 0;
+        tmp_path(path, sizeof path, "model.smf");
+        CHECK_OK(simdmf_model_save(m, path));
+        CHECK_OK(simdmf_model_load(path, &m2));
+        CHECK(m2 != NULL);
+        if (m2) {
+            CHECK_OK(simdmf_model_shape(m2, &kind2, &k2, &nu2, &ni2, &biases2));
+            CHECK(kind2 == kind && k2 == k && nu2 == nu && ni2 == ni && biases2 == biases);
+            CHECK_OK(simdmf_model_predict_all(m2, all2));
+            CHECK(memcmp(all, all2, sizeof all) == 0);
+        }
+        simdmf_model_free(m2);
+        remove(path);
+
+        m2 = (simdmf_model*)&k;
+        tmp_path(bad, sizeof bad, "does-not-exist.smf");
+        CHECK_STATUS(simdmf_model_load(bad, &m2), SIMDMF_ERR_IO);
+        CHECK(m2 == NULL);
+        CHECK(simdmf_last_error()[0] != '\0');
+
+        tmp_path(bad, sizeof bad, "garbage.smf");
+        CHECK(write_file(bad, "this is not a simdmf model file, just some text that goes on for a while\n"));
+        CHECK_STATUS(simdmf_model_load(bad, &m2), SIMDMF_ERR_FORMAT);
+        CHECK(m2 == NULL);
+        remove(bad);
+
+        tmp_path(bad, sizeof bad, "no-such-dir/model.smf");
+        CHECK_STATUS(simdmf_model_save(m, bad), SIMDMF_ERR_IO);
+        CHECK_STATUS(simdmf_model_save(m, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(simdmf_model_load(NULL, &m2), SIMDMF_ERR_INVALID_ARGUMENT);
+    }
+
+    simdmf_model_free(m);
+    simdmf_dataset_free(ds);
+}
+
+static void test_logistic(void) {
+    simdmf_dataset* ds = NULL;
+    simdmf_trainer* t = NULL;
+    simdmf_model* m = NULL;
+    int kind = 0;
+    size_t r, c;
+    int ok = 1;
+
+    CHECK_OK(simdmf_dataset_from_dense(LABELS, ROWS, COLS, &ds));
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set_string(t, "loss", "logistic"));
+    CHECK_OK(simdmf_trainer_set(t, "k", 3));
+    CHECK_OK(simdmf_trainer_set(t, "l2", 0.001));
+    CHECK_OK(simdmf_trainer_set(t, "init_std", 0.5));
+    CHECK_OK(simdmf_trainer_set(t, "lr", 0.1));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 2000));
+    CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &m));
+    CHECK(m != NULL);
+    if (m) {
+        CHECK_OK(simdmf_model_shape(m, &kind, NULL, NULL, NULL, NULL));
+        CHECK(kind == SIMDMF_MODEL_LOGISTIC);
+        for (r = 0; r < ROWS; ++r)
+            for (c = 0; c < COLS; ++c) {
+                float want = LABELS[r * COLS + c], p = -1;
+                if (simdmf_model_predict(m, (uint32_t)r, (uint32_t)c, &p) != SIMDMF_OK) ok = 0;
+                if (!(p > 0.0f && p < 1.0f)) ok = 0;
+                if ((want == 1.0f && !(p > 0.9f)) || (want == -1.0f && !(p < 0.1f))) {
+                    ok = 0;
+                    fprintf(stderr, "  logistic (%u,%u): P=%g, label %g\n", (unsigned)r, (unsigned)c, p, want);
+                }
+            }
+        CHECK(ok);
+    }
+    simdmf_model_free(m);
+
+    /* the MF ratings are not +1/-1 labels */
+    {
+        simdmf_dataset* rd = NULL;
+        CHECK_OK(simdmf_dataset_from_dense(RATINGS, ROWS, COLS, &rd));
+        m = (simdmf_model*)&kind;
+        CHECK_STATUS(simdmf_trainer_fit(t, rd, NULL, &m), SIMDMF_ERR_INVALID_DATA);
+        CHECK(m == NULL);
+        simdmf_dataset_free(rd);
+    }
+    simdmf_trainer_free(t);
+    simdmf_dataset_free(ds);
+}
+
+struct progress {
+    unsigned calls;
+    unsigned last_epoch;
+    int in_order;
+    int sizes_ok;
+    unsigned stop_at;
+};
+
+static int on_epoch(const simdmf_epoch_info* info, void* user) {
+    struct progress* pr = (struct progress*)user;
+    ++pr->calls;
+    if (info->struct_size != sizeof(simdmf_epoch_info)) pr->sizes_ok = 0;
+    if (info->epoch != pr->last_epoch + 1) pr->in_order = 0;
+    pr->last_epoch = info->epoch;
+    return pr->stop_at != 0 && info->epoch >= pr->stop_at;
+}
+
+static void test_callback_and_history(void) {
+    simdmf_dataset *ds = NULL, *tr = NULL, *va = NULL;
+    simdmf_trainer* t = NULL;
+    simdmf_model* m = NULL;
+    struct progress pr = {0, 0, 1, 1, 0};
+    size_t h = 0, j;
+    simdmf_epoch_info info;
+    int order = 1;
+
+    CHECK_OK(simdmf_dataset_from_dense(RATINGS, ROWS, COLS, &ds));
+    CHECK_OK(simdmf_dataset_split(ds, 0.2, 3, &tr, &va));
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set(t, "k", 2));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 20));
+    CHECK_OK(simdmf_trainer_set_callback(t, on_epoch, &pr));
+
+    CHECK_OK(simdmf_trainer_fit(t, tr, va, &m));
+    CHECK(m != NULL);
+    CHECK(pr.calls == 20 && pr.in_order && pr.sizes_ok);
+    CHECK_OK(simdmf_trainer_history_size(t, &h));
+    CHECK(h == 20);
+    for (j = 0; j < h; ++j) {
+        CHECK_OK(simdmf_trainer_history_get(t, j, &info));
+        if (info.epoch != j + 1 || info.max_epochs != 20 || info.struct_size != sizeof info) order = 0;
+        if (!isfinite(info.train_loss) || !isfinite(info.valid_metric)) order = 0;
+    }
+    CHECK(order);
+    CHECK_STATUS(simdmf_trainer_history_get(t, h, &info), SIMDMF_ERR_OUT_OF_RANGE);
+    simdmf_model_free(m);
+
+    /* without validation data the metric is NaN */
+    m = NULL;
+    pr.calls = pr.last_epoch = 0;
+    CHECK_OK(simdmf_trainer_fit(t, tr, NULL, &m));
+    CHECK_OK(simdmf_trainer_history_get(t, 0, &info));
+    CHECK(isnan(info.valid_metric));
+    simdmf_model_free(m);
+
+    /* cancel after epoch 5: CANCELLED with a usable model */
+    m = NULL;
+    pr.calls = pr.last_epoch = 0;
+    pr.stop_at = 5;
+    CHECK_STATUS(simdmf_trainer_fit(t, tr, va, &m), SIMDMF_CANCELLED);
+    CHECK(m != NULL);
+    CHECK(pr.calls == 5);
+    CHECK_OK(simdmf_trainer_history_size(t, &h));
+    CHECK(h == 5);
+    if (m) {
+        float p = NAN;
+        CHECK_OK(simdmf_model_predict(m, 0, 4, &p));
+        CHECK(isfinite(p));
+    }
+    simdmf_model_free(m);
+
+    /* clearing the callback */
+    m = NULL;
+    pr.calls = 0;
+    CHECK_OK(simdmf_trainer_set_callback(t, NULL, NULL));
+    CHECK_OK(simdmf_trainer_fit(t, tr, va, &m));
+    CHECK(pr.calls == 0);
+    simdmf_model_free(m);
+
+    /* NaN data -> INVALID_DATA; empty train -> INVALID_DATA */
+    {
+        uint32_t u[2] = {0, 1}, i[2] = {1, 0};
+        float v[2] = {1.0f, NAN};
+        simdmf_dataset* nan_ds = NULL;
+        simdmf_dataset* empty = NULL;
+        CHECK_OK(simdmf_dataset_from_triples(u, i, v, 2, 0, 0, &nan_ds));
+        m = (simdmf_model*)&h;
+        CHECK_STATUS(simdmf_trainer_fit(t, nan_ds, NULL, &m), SIMDMF_ERR_INVALID_DATA);
+        CHECK(m == NULL);
+        CHECK(simdmf_last_error()[0] != '\0');
+        CHECK_OK(simdmf_dataset_from_triples(NULL, NULL, NULL, 0, 3, 3, &empty));
+        CHECK_STATUS(simdmf_trainer_fit(t, empty, NULL, &m), SIMDMF_ERR_INVALID_DATA);
+        simdmf_dataset_free(nan_ds);
+        simdmf_dataset_free(empty);
+    }
+    CHECK_STATUS(simdmf_trainer_fit(t, NULL, NULL, &m), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(simdmf_last_error(), "train") != NULL);
+    CHECK_STATUS(simdmf_trainer_fit(t, tr, NULL, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+
+    simdmf_trainer_free(t);
+    simdmf_dataset_free(tr);
+    simdmf_dataset_free(va);
+    simdmf_dataset_free(ds);
+}
+
+static void test_determinism(void) {
+    simdmf_dataset* ds = NULL;
+    simdmf_trainer* t = NULL;
+    simdmf_model *a = NULL, *b = NULL;
+    float pa[ROWS * COLS], pb[ROWS * COLS];
+    CHECK_OK(simdmf_dataset_from_dense(RATINGS, ROWS, COLS, &ds));
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set(t, "k", 4));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 50));
+    CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &a));
+    CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &b));
+    if (a && b) {
+        CHECK_OK(simdmf_model_predict_all(a, pa));
+        CHECK_OK(simdmf_model_predict_all(b, pb));
+        CHECK(memcmp(pa, pb, sizeof pa) == 0);
+    }
+    simdmf_model_free(a);
+    simdmf_model_free(b);
+    simdmf_trainer_free(t);
+    simdmf_dataset_free(ds);
+}
+
+static void test_load_dataset(void) {
+    char path[512];
+    simdmf_dataset* ds = NULL;
+    size_t n = 0;
+    uint32_t nu = 0, ni = 0;
+
+    tmp_path(path, sizeof path, "ratings.txt");
+    CHECK(write_file(path, "0 1 4\n2 0 3.5\n1 1 1\n"));
+    CHECK_OK(simdmf_dataset_load(path, SIMDMF_FORMAT_LIBMF, &ds));
+    CHECK_OK(simdmf_dataset_shape(ds, &n, &nu, &ni));
+    CHECK(n == 3);
+    simdmf_dataset_free(ds);
+    ds = NULL;
+
+    CHECK(write_file(path, "0 1 4\n2 zero 3.5\n"));
+    CHECK_STATUS(simdmf_dataset_load(path, SIMDMF_FORMAT_LIBMF, &ds), SIMDMF_ERR_FORMAT);
+    CHECK(ds == NULL);
+    CHECK(simdmf_last_error()[0] != '\0');
+    remove(path);
+
+    tmp_path(path, sizeof path, "missing.txt");
+    CHECK_STATUS(simdmf_dataset_load(path, SIMDMF_FORMAT_LIBMF, &ds), SIMDMF_ERR_IO);
+    CHECK_STATUS(simdmf_dataset_load(path, 99, &ds), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_dataset_load(NULL, SIMDMF_FORMAT_AUTO, &ds), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(ds == NULL);
+}
+
+static void test_last_error_is_sticky(void) {
+    simdmf_trainer* t = NULL;
+    double v;
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_STATUS(simdmf_trainer_set(t, "nope", 1), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK(strstr(simdmf_last_error(), "nope") != NULL);
+    CHECK_OK(simdmf_trainer_get(t, "k", &v));
+    /* documented choice: a success does not clear the last failure's message */
+    CHECK(strstr(simdmf_last_error(), "nope") != NULL);
+    simdmf_trainer_free(t);
+}
+
+static void test_free_null(void) {
+    simdmf_dataset_free(NULL);
+    simdmf_trainer_free(NULL);
+    simdmf_model_free(NULL);
+    CHECK(1);
+}
+
+int main(void) {
+    snprintf(g_tmpdir, sizeof g_tmpdir, "/tmp/simdmf-capi-XXXXXX");
+    if (!mkdtemp(g_tmpdir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+
+    test_version_and_status();
+    test_datasets();
+    test_split();
+    test_options();
+    test_mf();
+    test_logistic();
+    test_callback_and_history();
+    test_determinism();
+    test_load_dataset();
+    test_last_error_is_sticky();
+    test_free_null();
+
+    rmdir(g_tmpdir);
+    printf("%d passed, %d failed\n", g_pass, g_fail);
+    return g_fail == 0 ? 0 : 1;
+}

@@ -1,0 +1,158 @@
+// The header-only C++ wrapper (simdmf.hpp) over the shared library.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "simdmf/simdmf.hpp"
+
+namespace {
+
+const std::vector<float> kRatings = {
+    0, 0, 0, 0, 3, 4, 1, 2, 0, 0,  //
+    0, 0, 0, 0, 5, 0, 1, 0, 0, 0,  //
+    0, 0, 0, 0, 0, 4, 0, 0, 0, 3,  //
+    0, 0, 0, 0, 0, 0, 0, 4, 2, 0,  //
+    0, 0, 1, 0, 2, 0, 0, 0, 0, 2,
+};
+
+simdmfpp::Model fit_textbook(simdmfpp::Trainer& t, const simdmfpp::Dataset& data) {
+    t.set("k", 3).set("biases", 0).set("l2", 0.001).set("init_std", 0.5).set("lr", 0.05).set("epochs", 3000);
+    return t.fit(data);
+}
+
+}  // namespace
+
+TEST_CASE("version and SIMD level") {
+    CHECK(simdmfpp::version() == "0.1.0");
+    auto level = simdmfpp::simd_level();
+    CHECK(level.first >= SIMDMF_SIMD_SCALAR);
+    CHECK(!level.second.empty());
+    CHECK_THROWS_AS(simdmfpp::set_simd_level(99), simdmfpp::Error);
+}
+
+TEST_CASE("datasets") {
+    auto d = simdmfpp::Dataset::from_dense(kRatings, 5, 10);
+    CHECK(d.size() == 13);
+    CHECK(d.n_users() == 5);
+    CHECK(d.n_items() == 10);
+    auto all = d.get();
+    REQUIRE(all.values.size() == 13);
+    for (std::size_t j = 0; j < all.values.size(); ++j)
+        CHECK(kRatings[all.users[j] * 10 + all.items[j]] == all.values[j]);
+
+    auto t = simdmfpp::Dataset::from_triples({0, 1}, {2, 0}, {1.0f, 2.0f});
+    CHECK(t.n_users() == 2);
+    CHECK(t.n_items() == 3);
+    CHECK_THROWS_AS(simdmfpp::Dataset::from_triples({0, 1}, {2}, {1.0f, 2.0f}), simdmfpp::Error);
+    CHECK_THROWS_AS(d.get(10, 10), simdmfpp::Error);
+
+    auto parts = d.split(0.25, 1);
+    CHECK(parts.first.size() + parts.second.size() == 13);
+    CHECK(parts.second.n_items() == 10);
+
+    try {
+        simdmfpp::Dataset::load("/nonexistent/simdmf/ratings.data");
+        FAIL("no exception");
+    } catch (const simdmfpp::Error& e) {
+        CHECK(e.status() == SIMDMF_ERR_IO);
+        CHECK(std::string(e.what()).size() > 10);
+    }
+}
+
+TEST_CASE("trainer options") {
+    simdmfpp::Trainer t;
+    CHECK(t.get("k") == 32);
+    t.set("k", 4).set("loss", "logistic").set("lr_list", std::vector<double>{0.1, 0.01});
+    CHECK(t.get("k") == 4);
+    CHECK(t.get_string("loss") == "logistic");
+    try {
+        t.set("k", 0);
+        FAIL("no exception");
+    } catch (const simdmfpp::Error& e) {
+        CHECK(e.status() == SIMDMF_ERR_OUT_OF_RANGE);
+    }
+    try {
+        t.set("nope", 1.0);
+        FAIL("no exception");
+    } catch (const simdmfpp::Error& e) {
+        CHECK(e.status() == SIMDMF_ERR_UNKNOWN_OPTION);
+    }
+}
+
+TEST_CASE("train, serve, save and load") {
+    auto data = simdmfpp::Dataset::from_dense(kRatings, 5, 10);
+    simdmfpp::Trainer t;
+    simdmfpp::Model m = fit_textbook(t, data);
+    REQUIRE(m);
+    CHECK(!t.cancelled());
+    CHECK(m.kind() == SIMDMF_MODEL_MF);
+    CHECK(m.k() == 3);
+    CHECK(m.n_users() == 5);
+    CHECK(m.n_items() == 10);
+    CHECK(!m.has_biases());
+    CHECK(!t.history().empty());
+
+    auto all = m.predict_all();
+    REQUIRE(all.size() == 50);
+    for (std::size_t j = 0; j < 50; ++j)
+        if (kRatings[j] != 0) CHECK(std::fabs(all[j] - kRatings[j]) < 0.1f);
+    auto row = m.predict_row(2);
+    for (std::size_t i = 0; i < 10; ++i) CHECK(row[i] == doctest::Approx(all[20 + i]).epsilon(1e-5));
+    auto batch = m.predict_batch({0, 4}, {4, 9});
+    CHECK(batch[0] == doctest::Approx(m.predict(0, 4)));
+    CHECK(batch[1] == doctest::Approx(m.predict(4, 9)));
+    CHECK_THROWS_AS(m.predict(5, 0), simdmfpp::Error);
+
+    auto rec = m.recommend(0, 10, &data);
+    CHECK(rec.size() == 6);
+    for (const auto& r : rec) CHECK(kRatings[r.index] == 0);
+    auto near = m.nearest(SIMDMF_ITEMS, 4, 3);
+    CHECK(near.size() == 3);
+    for (const auto& n : near) {
+        CHECK(n.index != 4);
+        CHECK(n.score >= -1.0001f);
+        CHECK(n.score <= 1.0001f);
+    }
+    CHECK(m.similarity(SIMDMF_USERS, 1, 1) == doctest::Approx(1.0f).epsilon(1e-4));
+    CHECK(m.factors(SIMDMF_USERS, 0).size() == 3);
+    CHECK(m.bias(SIMDMF_ITEMS, 0) == 0.0f);
+    CHECK(m.index(SIMDMF_USERS, 3) == 3);
+    CHECK(m.raw_id(SIMDMF_ITEMS, 7) == 7);
+
+    std::string path = "/tmp/simdmf-wrapper-" + std::to_string(getpid()) + ".smf";
+    m.save(path);
+    auto m2 = simdmfpp::Model::load(path);
+    std::remove(path.c_str());
+    CHECK(m2.predict_all() == all);
+}
+
+TEST_CASE("progress callback: order, cancel, exceptions") {
+    auto data = simdmfpp::Dataset::from_dense(kRatings, 5, 10);
+    simdmfpp::Trainer t;
+    t.set("k", 2).set("epochs", 10);
+    std::vector<unsigned> epochs;
+    t.on_progress([&](const simdmf_epoch_info& info) {
+        epochs.push_back(info.epoch);
+        return info.epoch < 4;
+    });
+    simdmfpp::Model m = t.fit(data);
+    CHECK(t.cancelled());
+    REQUIRE(m);
+    CHECK(epochs == std::vector<unsigned>{1, 2, 3, 4});
+    CHECK(t.history().size() == 4);
+    CHECK(std::isfinite(m.predict(0, 0)));
+
+    // A callback that throws: the exception comes back out of fit().
+    simdmfpp::Trainer moved = std::move(t);
+    moved.on_progress([](const simdmf_epoch_info&) -> bool { throw std::runtime_error("boom"); });
+    CHECK_THROWS_WITH_AS(moved.fit(data), "boom", std::runtime_error);
+
+    moved.on_progress({});
+    simdmfpp::Model full = moved.fit(data);
+    CHECK(!moved.cancelled());
+    CHECK(moved.history().size() == 10);
+}
