@@ -1,0 +1,55 @@
+// Internal helpers of the io code: errno-carrying failures, a read-only file, an atomic writer.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace simdmf::io::detail {
+
+// Throws Error(SIMDMF_ERR_IO, "<what> '<path>': <strerror(err)>").
+[[noreturn]] void fail_errno(const std::string& what, const std::string& path, int err);
+
+class InputFile {
+public:
+    explicit InputFile(const std::string& path);  // SIMDMF_ERR_IO when it cannot be opened
+    ~InputFile();
+    InputFile(const InputFile&) = delete;
+    InputFile& operator=(const InputFile&) = delete;
+    std::uint64_t size() const { return size_; }  // 0 when not a regular file
+    // Reads up to n bytes; fewer only at end of file. SIMDMF_ERR_IO on error.
+    std::size_t read(void* dst, std::size_t n);
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+    int fd_ = -1;
+    std::uint64_t size_ = 0;
+};
+
+// Writes path.tmp.<pid>; commit() flushes, fsyncs and renames it over path. Destroyed uncommitted, it
+// removes the temporary file.
+class AtomicWriter {
+public:
+    explicit AtomicWriter(const std::string& path);
+    ~AtomicWriter();
+    AtomicWriter(const AtomicWriter&) = delete;
+    AtomicWriter& operator=(const AtomicWriter&) = delete;
+    void write(const void* data, std::size_t n);
+    void commit();
+
+private:
+    void flush();
+    std::string path_, tmp_;
+    int fd_ = -1;
+    std::vector<char> buf_;
+    std::size_t used_ = 0;
+};
+
+// True when p starts with the magic of the binary ratings file.
+bool is_binary_magic(const unsigned char* p, std::size_t n);
+
+// CRC-32C (Castagnoli); crc is the running value (start with 0).
+std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t n);
+
+}  // namespace simdmf::io::detail

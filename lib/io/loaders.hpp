@@ -1,0 +1,109 @@
+// Reading and writing ratings files: the MovieLens formats (u.data, ratings.dat, ratings.csv), LIBMF
+// text, any delimited text, and simdmf's compact binary ratings file (.smr).
+//
+// Text loading streams the file in large chunks (hand-written integer parsing, std::from_chars for
+// ratings) and reserves the output arrays from a file-size estimate, so memory stays close to 12 bytes
+// per rating (20 with timestamps) plus the id maps.
+//
+// Formats (columns are 0-based fields of a line):
+//   movielens_data  u.data / *.data / u1.base ...: user item rating [timestamp], separated by runs of tabs
+//                   or spaces.
+//   movielens_dat   ratings.dat: user::item::rating[::timestamp].
+//   movielens_csv   ratings.csv: user,item,rating[,timestamp]; a first line that does not start with a
+//                   number (or sign) is the header and skipped.
+//   libmf           "user item rating", whitespace separated, ids that ARE the 0-based dense indices:
+//                   no id maps are built whatever map_ids says (so a train and a test file agree on
+//                   indices); n_users / n_items are one past the largest index; negative ids or ids
+//                   >= 2^32-1 are errors.
+//   delimited       LoadOptions::delimiter (' ' or '\t' mean runs of spaces/tabs), columns user_col,
+//                   item_col, value_col, time_col (-1: none), LoadOptions::header skips the first
+//                   content line. The column options apply to this format only.
+//   binary          see save_binary.
+// Every text format: LF or CRLF line ends, a missing final newline, a UTF-8 byte-order mark, blank
+// lines and lines whose first non-blank character is '#' (counted in LoadReport::comments) are fine;
+// spaces around fields of comma/char-delimited lines are ignored; fields after the last one used are
+// ignored. Ratings may be negative, fractional or counts; NaN / Inf / beyond float range are errors.
+// Ids are integers within int64 (a leading '+' is allowed). With map_ids (default) raw ids get dense
+// indices in order of first appearance and the IdMaps are stored in the Ratings; without it the raw id
+// is the index (must be in [0, 2^32-1)). Timestamps (column 3 of the MovieLens formats, time_col of
+// delimited) are parsed and stored only with keep_timestamps, which is INVALID_ARGUMENT for a format
+// without a timestamp column. Lines with fewer fields than needed are errors.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dataset.hpp"
+
+namespace simdmf::io {
+
+// Values equal those of simdmf_format in simdmf.h where it has the format (delimited has none).
+enum class Format : int {
+    automatic = 0,
+    movielens_data = 1,
+    movielens_dat = 2,
+    movielens_csv = 3,
+    libmf = 4,
+    delimited = 6,
+    binary = 5,
+};
+
+// Name of a format ("movielens_data", ...).
+const char* format_name(Format f);
+
+struct LoadOptions {
+    Format format = Format::automatic;
+    char delimiter = ',';
+    int user_col = 0, item_col = 1, value_col = 2, time_col = -1;
+    bool header = false;
+    bool map_ids = true;
+    bool keep_timestamps = false;
+    bool skip_bad_lines = false;
+    // Called after each chunk read (a few MB) and at the end; total_bytes is the file size.
+    std::function<void(std::uint64_t done_bytes, std::uint64_t total_bytes)> progress;
+};
+
+struct LoadReport {
+    std::uint64_t lines = 0;     // physical lines read (text formats)
+    std::uint64_t ratings = 0;   // ratings stored
+    std::uint64_t skipped = 0;   // malformed lines skipped (skip_bad_lines)
+    std::uint64_t comments = 0;  // comment, blank and header lines
+    std::vector<std::string> errors;  // messages of the first 10 skipped lines
+};
+
+// Loads a ratings file (see the formats above). Throws simdmf::Error: SIMDMF_ERR_IO when the file
+// cannot be opened or read (message with path and the system's reason); SIMDMF_ERR_FORMAT
+// "path:line: problem" for a malformed line, unless skip_bad_lines (then it is counted and reported);
+// SIMDMF_ERR_FORMAT when the format cannot be detected; SIMDMF_ERR_INVALID_ARGUMENT for bad options;
+// SIMDMF_ERR_OUT_OF_RANGE beyond 2^32-1 distinct users or items. Binary files: see load_binary.
+Ratings load(const std::string& path, const LoadOptions& options = {}, LoadReport* report = nullptr);
+
+// Guesses the format: the binary magic first; then the file name (u.data, *.data, *.base, *.test ->
+// movielens_data; *.dat -> movielens_dat; *.csv -> movielens_csv; *.smr -> binary) and the first content
+// line ("::" -> movielens_dat; ',' -> movielens_csv; tab or 4+ fields -> movielens_data; 3 fields
+// separated by spaces -> libmf). SIMDMF_ERR_IO when unreadable, SIMDMF_ERR_FORMAT when undecidable.
+Format detect_format(const std::string& path);
+
+// The compact binary ratings file, little-endian:
+//   header (56 bytes): magic "\x89SMR\r\n\x1a\n", u32 version (1), u32 flags (1 timestamps, 2 user map,
+//   4 item map), u64 n_ratings, u32 n_users, u32 n_items, u64 user map size, u64 item map size,
+//   u32 CRC-32C of the previous 48 bytes, u32 zero;
+//   payload: u32 user[n], u32 item[n], f32 value[n], [i64 timestamp[n]], i64 user raw ids,
+//   i64 item raw ids;
+//   trailer (8 bytes): u32 CRC-32C of the payload, "SMRE".
+// save_binary writes path.tmp.<pid>, fsyncs and renames it over path (SIMDMF_ERR_IO on failure, the
+// old file left intact). load_binary checks the header, then that the file size matches the counts
+// before allocating anything: SIMDMF_ERR_FORMAT for a wrong magic, truncated or oversized file or
+// inconsistent contents, SIMDMF_ERR_VERSION for a newer version, SIMDMF_ERR_CHECKSUM for a CRC mismatch.
+void save_binary(const Ratings& data, const std::string& path);
+Ratings load_binary(const std::string& path);
+
+// Writes ratings as text (atomically, like save_binary): libmf "u i r" with dense 0-based indices;
+// movielens_data "u<TAB>i<TAB>r[<TAB>t]", movielens_dat "u::i::r[::t]", movielens_csv (header
+// "userId,movieId,rating[,timestamp]") and delimited ("u,i,r[,t]") with raw ids where id maps are
+// present (indices otherwise). Ratings are written with the shortest text that reads back to the same
+// float. binary calls save_binary; automatic is SIMDMF_ERR_INVALID_ARGUMENT.
+void write_text(const Ratings& data, const std::string& path, Format fmt);
+
+}  // namespace simdmf::io
