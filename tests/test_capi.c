@@ -697,6 +697,65 @@ static void test_load_dataset(void) {
     CHECK(ds == NULL);
 }
 
+static void test_id_maps(void) {
+    char path[512], mpath[512];
+    simdmf_dataset *ds = NULL, *big = NULL;
+    simdmf_trainer* t = NULL;
+    simdmf_model *m = NULL, *m2 = NULL;
+    uint32_t nu = 0, ni = 0, idx = 99;
+    int64_t raw = 0;
+    int pass;
+
+    /* u.data layout with raw ids: indices follow first appearance */
+    tmp_path(path, sizeof path, "u.data");
+    CHECK(write_file(path, "100\t7\t5\t881250949\n200\t9\t3\t881250950\n100\t9\t4\t881250951\n"
+                           "300\t7\t1\t881250952\n"));
+    CHECK_OK(simdmf_dataset_load(path, SIMDMF_FORMAT_MOVIELENS_DATA, &ds));
+    remove(path);
+    CHECK_OK(simdmf_dataset_shape(ds, NULL, &nu, &ni));
+    CHECK(nu == 3 && ni == 2);
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set(t, "k", 2));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 5));
+    CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &m));
+
+    tmp_path(mpath, sizeof mpath, "mapped.smf");
+    CHECK_OK(simdmf_model_save(m, mpath));
+    CHECK_OK(simdmf_model_load(mpath, &m2));
+    remove(mpath);
+    for (pass = 0; pass < 2; ++pass) {
+        const simdmf_model* mm = pass == 0 ? m : m2;
+        if (!mm) continue;
+        CHECK_OK(simdmf_model_index(mm, SIMDMF_USERS, 200, &idx));
+        CHECK(idx == 1);
+        CHECK_OK(simdmf_model_index(mm, SIMDMF_ITEMS, 9, &idx));
+        CHECK(idx == 1);
+        CHECK_OK(simdmf_model_raw_id(mm, SIMDMF_USERS, 2, &raw));
+        CHECK(raw == 300);
+        CHECK_OK(simdmf_model_raw_id(mm, SIMDMF_ITEMS, 0, &raw));
+        CHECK(raw == 7);
+        CHECK_STATUS(simdmf_model_index(mm, SIMDMF_USERS, 0, &idx), SIMDMF_ERR_NOT_FOUND);
+        CHECK_STATUS(simdmf_model_index(mm, SIMDMF_ITEMS, 100, &idx), SIMDMF_ERR_NOT_FOUND);
+        CHECK_STATUS(simdmf_model_raw_id(mm, SIMDMF_USERS, 3, &raw), SIMDMF_ERR_OUT_OF_RANGE);
+    }
+
+    /* validation data larger than the training data */
+    {
+        uint32_t u[1] = {5}, i[1] = {0};
+        float v[1] = {3.0f};
+        simdmf_model* mv = NULL;
+        CHECK_OK(simdmf_dataset_from_triples(u, i, v, 1, 0, 0, &big));
+        CHECK_STATUS(simdmf_trainer_fit(t, ds, big, &mv), SIMDMF_ERR_OUT_OF_RANGE);
+        CHECK(mv == NULL);
+    }
+
+    simdmf_model_free(m);
+    simdmf_model_free(m2);
+    simdmf_trainer_free(t);
+    simdmf_dataset_free(ds);
+    simdmf_dataset_free(big);
+}
+
 static void test_last_error_is_sticky(void) {
     simdmf_trainer* t = NULL;
     double v;
@@ -732,6 +791,7 @@ int main(void) {
     test_callback_and_history();
     test_determinism();
     test_load_dataset();
+    test_id_maps();
     test_last_error_is_sticky();
     test_free_null();
 
