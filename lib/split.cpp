@@ -230,7 +230,9 @@ Three covering(const Ratings& data, double valid_fraction, double test_fraction,
         for (std::uint32_t v = 0; v < n_vertices; ++v) {
             if (!needy(s, v)) continue;
             for (int a; (a = missing(s, v)) >= 0;) {
-                ++walk_id;
+                // At most 2 missing parts per vertex: more walks would mean the argument above broke.
+                if (++walk_id > 2 * (static_cast<std::uint64_t>(data.n_users) + data.n_items))
+                    fail(SIMDMF_ERR_INTERNAL, "covering split: repair did not converge");
                 int b = -1;
                 for (int c = 0; c < 3; ++c)
                     if (c != a && sides[s].count[c][v] >= 2) b = c;

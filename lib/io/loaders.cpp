@@ -34,9 +34,14 @@ constexpr int kMaxColumns = 64;
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
 std::string quoted(const char* b, const char* e) {
-    std::size_t n = static_cast<std::size_t>(e - b);
-    if (n > 40) return "'" + std::string(b, 40) + "...'";
-    return "'" + std::string(b, n) + "'";
+    const std::size_t n = static_cast<std::size_t>(e - b);
+    std::string q;
+    q.reserve(48);
+    q.push_back('\'');
+    q.append(b, n > 40 ? 40 : n);
+    if (n > 40) q.append("...");
+    q.push_back('\'');
+    return q;
 }
 
 enum class ParseResult { ok, empty, not_number, out_of_range, not_finite };
