@@ -9,15 +9,11 @@
 
 #include "kernels/kernels.hpp"
 #include "rng.hpp"
+#include "solvers.hpp"
 
 namespace simdmf {
 
 namespace {
-
-struct Triple {
-    std::uint32_t u, i;
-    float v;
-};
 
 // Cross-entropy of label y in {0,1} at score s, computed stably: softplus(s) - y*s.
 double xent(double s, double y) { return std::log1p(std::exp(-std::fabs(s))) + std::max(s, 0.0) - y * s; }
@@ -62,6 +58,8 @@ void init_model(Model& m, const TrainOptions& opt, const Ratings& train) {
     }
 }
 
+}  // namespace
+
 bool finite_model(const Model& m) {
     auto ok = [](const auto& v) {
         for (float x : v)
@@ -71,39 +69,7 @@ bool finite_model(const Model& m) {
     return ok(m.P) && ok(m.Q) && ok(m.bu) && ok(m.bi);
 }
 
-// One SGD epoch over `data` (already shuffled). Returns the sum of the losses seen before each update.
-double sgd_epoch(Model& m, const std::vector<Triple>& data, float lr, float l2, float l2b) {
-    const auto& kt = kernels::active();
-    const bool logistic = m.kind == ModelKind::logistic;
-    const bool biases = m.biases;
-    const std::uint32_t stride = m.stride;
-    float* P = m.P.data();
-    float* Q = m.Q.data();
-    float* bu = m.bu.data();
-    float* bi = m.bi.data();
-    const float mu = m.mu;
-    double loss = 0.0;
-    for (const Triple& t : data) {
-        float* p = P + std::size_t(t.u) * stride;
-        float* q = Q + std::size_t(t.i) * stride;
-        const float offset = biases ? mu + bu[t.u] + bi[t.i] : 0.0f;
-        float e;
-        if (logistic) {
-            const float y = t.v > 0.0f ? 1.0f : 0.0f;
-            e = kt.sgd_logistic(p, q, stride, offset, y, lr, lr, l2, l2);
-            // e = y - sigmoid(s): the probability given to the true label is 1 - |e|.
-            loss -= std::log(std::max(1.0 - std::fabs(static_cast<double>(e)), 1e-12));
-        } else {
-            e = kt.sgd_squared(p, q, stride, offset, t.v, lr, lr, l2, l2);
-            loss += static_cast<double>(e) * e;
-        }
-        if (biases) {
-            bu[t.u] += lr * (e - l2b * bu[t.u]);
-            bi[t.i] += lr * (e - l2b * bi[t.i]);
-        }
-    }
-    return loss;
-}
+namespace {
 
 double eval_objective(const Model& m, const Ratings& r, double l2, double l2b, Gradient* g, double* data_loss) {
     const auto& kt = kernels::active();
@@ -150,91 +116,6 @@ double eval_objective(const Model& m, const Ratings& r, double l2, double l2b, G
     return (data + reg) / n;
 }
 
-class Stopwatch {
-public:
-    double seconds() const {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    }
-
-private:
-    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
-
-// Bookkeeping shared by both solvers after each epoch: history, callback, stopping rules.
-class EpochControl {
-public:
-    EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res)
-        : opt_(opt), valid_(valid), cb_(cb), res_(res) {}
-
-    // Returns false when training must stop.
-    bool after_epoch(std::uint32_t epoch, double train_loss, double lr, const Model& m) {
-        if (!std::isfinite(train_loss) || !finite_model(m))
-            fail(SIMDMF_ERR_DIVERGED, "training diverged in epoch " + std::to_string(epoch) +
-                                          " (non-finite loss or factors); lower the learning rate");
-        EpochInfo info;
-        info.epoch = epoch;
-        info.max_epochs = opt_.effective_epochs();
-        info.train_loss = train_loss;
-        info.valid_metric = valid_ ? valid_metric(m, *valid_) : std::numeric_limits<double>::quiet_NaN();
-        info.learning_rate = lr;
-        info.elapsed_seconds = clock_.seconds();
-        res_.history.push_back(info);
-        if (cb_ && !cb_(info)) {
-            res_.status = SIMDMF_CANCELLED;
-            res_.stop_reason = "cancelled";
-            return false;
-        }
-        if (opt_.tol > 0 && train_loss < opt_.tol) {
-            res_.stop_reason = "tolerance";
-            return false;
-        }
-        if (valid_ && opt_.patience > 0) {
-            if (info.valid_metric < best_) {
-                best_ = info.valid_metric;
-                since_best_ = 0;
-                if (opt_.restore_best) best_model_ = m;
-                has_best_ = true;
-            } else if (++since_best_ >= opt_.patience) {
-                res_.stop_reason = "early stop";
-                return false;
-            }
-        }
-        return true;
-    }
-
-    // With patience and restore_best, hand back the best epoch's model.
-    void finish(Model& m) {
-        if (res_.stop_reason.empty()) res_.stop_reason = "max epochs";
-        if (has_best_ && opt_.restore_best && res_.stop_reason == "early stop") m = std::move(best_model_);
-    }
-
-private:
-    const TrainOptions& opt_;
-    const Ratings* valid_;
-    const EpochCallback& cb_;
-    TrainResult& res_;
-    Stopwatch clock_;
-    double best_ = std::numeric_limits<double>::infinity();
-    std::uint32_t since_best_ = 0;
-    bool has_best_ = false;
-    Model best_model_;
-};
-
-void train_sgd(const TrainOptions& opt, const Ratings& train, Model& m, EpochControl& ctl) {
-    std::vector<Triple> data(train.size());
-    for (std::size_t j = 0; j < train.size(); ++j) data[j] = {train.user[j], train.item[j], train.value[j]};
-    Rng order(opt.seed ^ 0x5DEECE66Dull);
-    const auto l2 = static_cast<float>(opt.l2), l2b = static_cast<float>(opt.l2_bias);
-    const std::uint32_t epochs = opt.effective_epochs();
-    for (std::uint32_t e = 0; e < epochs; ++e) {
-        order.shuffle(data.data(), data.size());
-        const double lr = opt.lr_at(e);
-        double loss = sgd_epoch(m, data, static_cast<float>(lr), l2, l2b) / static_cast<double>(data.size());
-        if (opt.exact_loss) loss = mean_loss(m, train);
-        if (!ctl.after_epoch(e + 1, loss, lr, m)) return;
-    }
-}
-
 void train_gd(const TrainOptions& opt, const Ratings& train, Model& m, EpochControl& ctl) {
     Gradient g;
     double data_loss = 0;
@@ -266,6 +147,53 @@ void train_gd(const TrainOptions& opt, const Ratings& train, Model& m, EpochCont
 }
 
 }  // namespace
+
+EpochControl::EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res)
+    : opt_(opt), valid_(valid), cb_(cb), res_(res) {}
+
+double EpochControl::seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+bool EpochControl::after_epoch(std::uint32_t epoch, double train_loss, double lr, const Model& m) {
+    if (!std::isfinite(train_loss) || !finite_model(m))
+        fail(SIMDMF_ERR_DIVERGED, "training diverged in epoch " + std::to_string(epoch) +
+                                      " (non-finite loss or factors); lower the learning rate");
+    EpochInfo info;
+    info.epoch = epoch;
+    info.max_epochs = opt_.effective_epochs();
+    info.train_loss = train_loss;
+    info.valid_metric = valid_ ? valid_metric(m, *valid_) : std::numeric_limits<double>::quiet_NaN();
+    info.learning_rate = lr;
+    info.elapsed_seconds = seconds();
+    res_.history.push_back(info);
+    if (cb_ && !cb_(info)) {
+        res_.status = SIMDMF_CANCELLED;
+        res_.stop_reason = "cancelled";
+        return false;
+    }
+    if (opt_.tol > 0 && train_loss < opt_.tol) {
+        res_.stop_reason = "tolerance";
+        return false;
+    }
+    if (valid_ && opt_.patience > 0) {
+        if (info.valid_metric < best_) {
+            best_ = info.valid_metric;
+            since_best_ = 0;
+            if (opt_.restore_best) best_model_ = m;
+            has_best_ = true;
+        } else if (++since_best_ >= opt_.patience) {
+            res_.stop_reason = "early stop";
+            return false;
+        }
+    }
+    return true;
+}
+
+void EpochControl::finish(Model& m) {
+    if (res_.stop_reason.empty()) res_.stop_reason = "max epochs";
+    if (has_best_ && opt_.restore_best && res_.stop_reason == "early stop") m = std::move(best_model_);
+}
 
 TrainResult train(const TrainOptions& opt, const Ratings& train, const Ratings* valid, const EpochCallback& callback) {
     check_inputs(opt, train, valid);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli_common.hpp"
+#include "fileio.hpp"
 #include "kernels/kernels.hpp"
 #include "metrics.hpp"
 #include "split.hpp"
@@ -296,6 +297,7 @@ int run_info(const std::string& path, const cli::Output& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // results and stderr progress interleave in order
     CLI::App app{"simdmf: matrix-factorization recommenders with SIMD kernels.\n"
                  "Exit codes: 0 success, 1 error (message on stderr), 2 bad usage."};
     app.require_subcommand(1);

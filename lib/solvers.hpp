@@ -1,0 +1,39 @@
+// Internal interface between train() and the solvers.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <limits>
+
+#include "trainer.hpp"
+
+namespace simdmf {
+
+// Bookkeeping after each epoch, shared by every solver: learning curve, callback, divergence check,
+// tolerance and patience rules, the best model for restore_best.
+class EpochControl {
+public:
+    EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res);
+    // Records the epoch; returns false when training must stop. Throws DIVERGED on non-finite values.
+    bool after_epoch(std::uint32_t epoch, double train_loss, double lr, const Model& m);
+    // Sets the stop reason and, after an early stop with restore_best, the best epoch's model.
+    void finish(Model& m);
+    double seconds() const;
+
+private:
+    const TrainOptions& opt_;
+    const Ratings* valid_;
+    const EpochCallback& cb_;
+    TrainResult& res_;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+    double best_ = std::numeric_limits<double>::infinity();
+    std::uint32_t since_best_ = 0;
+    bool has_best_ = false;
+    Model best_model_;
+};
+
+bool finite_model(const Model& m);
+
+// The SGD solver (sgd.cpp): epochs of shuffled fused updates on an initialised model.
+void train_sgd(const TrainOptions& opt, const Ratings& train, Model& m, EpochControl& ctl);
+
+}  // namespace simdmf
