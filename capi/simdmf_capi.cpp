@@ -636,6 +636,16 @@ SIMDMF_API simdmf_status simdmf_model_raw_id(const simdmf_model* m, int side, ui
     });
 }
 
+SIMDMF_API simdmf_status simdmf_model_fold_in_user(simdmf_model* m, const uint32_t* items, const float* values,
+                                                   size_t n, double l2, int64_t raw_id, uint32_t* new_user) {
+    return guard([&] {
+        require(m, "m");
+        require(new_user, "new_user");
+        *new_user = m->m.fold_in_user(items, values, n, l2, raw_id);
+        return SIMDMF_OK;
+    });
+}
+
 SIMDMF_API simdmf_status simdmf_model_save(const simdmf_model* m, const char* path) {
     return guard([&] {
         require(m, "m");

@@ -146,6 +146,112 @@ std::vector<float> Model::predict_pairs(const Ratings& r) const {
     return out;
 }
 
+namespace {
+// Solves A x = b for symmetric positive definite A (n x n, row-major, overwritten) by Cholesky.
+bool cholesky_solve(std::vector<double>& A, std::vector<double>& b, std::size_t n) {
+    for (std::size_t j = 0; j < n; ++j) {
+        double d = A[j * n + j];
+        for (std::size_t k = 0; k < j; ++k) d -= A[j * n + k] * A[j * n + k];
+        if (!(d > 0.0)) return false;
+        d = std::sqrt(d);
+        A[j * n + j] = d;
+        for (std::size_t i = j + 1; i < n; ++i) {
+            double s = A[i * n + j];
+            for (std::size_t k = 0; k < j; ++k) s -= A[i * n + k] * A[j * n + k];
+            A[i * n + j] = s / d;
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i) {  // L y = b
+        double s = b[i];
+        for (std::size_t k = 0; k < i; ++k) s -= A[i * n + k] * b[k];
+        b[i] = s / A[i * n + i];
+    }
+    for (std::size_t i = n; i-- > 0;) {  // L^T x = y
+        double s = b[i];
+        for (std::size_t k = i + 1; k < n; ++k) s -= A[k * n + i] * b[k];
+        b[i] = s / A[i * n + i];
+    }
+    return true;
+}
+}  // namespace
+
+std::uint32_t Model::fold_in_user(const std::uint32_t* items, const float* values, std::size_t n, double l2,
+                                  std::int64_t raw_id) {
+    if (n > 0 && (!items || !values)) fail(SIMDMF_ERR_INVALID_ARGUMENT, "null items or values with n > 0");
+    if (!(l2 >= 0.0) || !std::isfinite(l2)) fail(SIMDMF_ERR_OUT_OF_RANGE, "fold-in l2 must be finite and >= 0");
+    if (k > 4096) fail(SIMDMF_ERR_UNSUPPORTED, "fold-in supports k <= 4096");
+    if (n_users == UINT32_MAX - 1) fail(SIMDMF_ERR_OUT_OF_RANGE, "the model has the maximum number of users");
+    const bool logistic = kind == ModelKind::logistic;
+    for (std::size_t j = 0; j < n; ++j) {
+        check_item(items[j]);
+        if (!std::isfinite(values[j]) || (logistic && values[j] != 1.0f && values[j] != -1.0f))
+            fail(SIMDMF_ERR_INVALID_DATA, "fold-in value " + std::to_string(j) +
+                                              (logistic ? " is not +1 or -1" : " is not finite"));
+    }
+    std::uint32_t existing;
+    if (user_ids && user_ids->find(raw_id, &existing))
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "user id " + std::to_string(raw_id) + " is already in the model");
+
+    // Unknowns x = [p (k), b_u (if biases)]; features a_j = [q_i, 1]; target offset mu + b_i.
+    const std::size_t d = k + (biases ? 1 : 0);
+    std::vector<double> x(d, 0.0);
+    const double reg = l2 * static_cast<double>(n) + 1e-9;  // the per-rating L2 of the training objective
+    auto feature = [&](std::size_t j, std::size_t f) -> double {
+        return f < k ? double(item_row(items[j])[f]) : 1.0;
+    };
+    const int iterations = logistic ? 25 : 1;
+    for (int it = 0; it < iterations; ++it) {
+        // Normal equations of one Newton step (exact for squared loss): H dx = -g.
+        std::vector<double> H(d * d, 0.0), g(d, 0.0);
+        for (std::size_t j = 0; j < n; ++j) {
+            double s = biases ? mu + bi[items[j]] : 0.0;
+            for (std::size_t f = 0; f < d; ++f) s += feature(j, f) * x[f];
+            double resid, w;  // -dloss/ds and d2loss/ds2
+            if (logistic) {
+                const double prob = 1.0 / (1.0 + std::exp(-s));
+                resid = (values[j] > 0 ? 1.0 : 0.0) - prob;
+                w = std::max(prob * (1.0 - prob), 1e-6);
+            } else {
+                resid = values[j] - s;
+                w = 1.0;
+            }
+            for (std::size_t a = 0; a < d; ++a) {
+                const double fa = feature(j, a);
+                g[a] -= resid * fa;
+                for (std::size_t b = 0; b <= a; ++b) H[a * d + b] += w * fa * feature(j, b);
+            }
+        }
+        for (std::size_t a = 0; a < d; ++a) {
+            for (std::size_t b = 0; b < a; ++b) H[b * d + a] = H[a * d + b];
+            H[a * d + a] += reg;
+            g[a] += reg * x[a];
+        }
+        for (auto& v : g) v = -v;
+        if (!cholesky_solve(H, g, d)) fail(SIMDMF_ERR_INTERNAL, "fold-in system is not positive definite");
+        double step = 0;
+        for (std::size_t f = 0; f < d; ++f) {
+            x[f] += g[f];
+            step = std::max(step, std::fabs(g[f]));
+        }
+        if (step < 1e-7) break;
+    }
+    for (double v : x)
+        if (!std::isfinite(v)) fail(SIMDMF_ERR_DIVERGED, "fold-in produced non-finite factors");
+
+    if (user_ids) {
+        auto map = std::make_shared<IdMap>(*user_ids);
+        map->intern(raw_id);
+        user_ids = std::move(map);
+    }
+    const std::uint32_t u = n_users;
+    P.resize(P.size() + stride, 0.0f);
+    float* p = user_row(u);
+    for (std::uint32_t f = 0; f < k; ++f) p[f] = static_cast<float>(x[f]);
+    if (biases) bu.push_back(static_cast<float>(x[k]));
+    ++n_users;
+    return u;
+}
+
 bool Model::identical(const Model& o) const {
     auto same = [](const auto& a, const auto& b) {
         return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0);

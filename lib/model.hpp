@@ -60,6 +60,15 @@ struct Model {
     // Predictions for a data set's pairs (sizes must match the model).
     std::vector<float> predict_pairs(const Ratings& r) const;
 
+    // Fold-in: fits a factor row (and bias) for a user not seen in training from a few (item, value)
+    // ratings with the items' factors fixed, minimising the training objective for that row
+    // (squared loss: exact ridge solution; logistic: Newton's method), then appends the user and returns
+    // its index. raw_id is added to the user id map when the model has one (INVALID_ARGUMENT if
+    // already present). Throws OUT_OF_RANGE for an unknown item, INVALID_DATA for bad values,
+    // UNSUPPORTED for k > 4096. Not thread-safe with concurrent readers of this model.
+    std::uint32_t fold_in_user(const std::uint32_t* items, const float* values, std::size_t n, double l2,
+                               std::int64_t raw_id);
+
     // Bit-exact equality of every parameter (tests, round trips).
     bool identical(const Model& other) const;
 };

@@ -491,6 +491,28 @@ static void test_mf(void) {
         CHECK_STATUS(simdmf_model_load(NULL, &m2), SIMDMF_ERR_INVALID_ARGUMENT);
     }
 
+    /* fold-in: a new user who rated like user 0 gets user 0's observed items right */
+    {
+        uint32_t items[4] = {4, 5, 6, 7}, nu_before = 0, nu_after = 0, u = 0;
+        float values[4] = {3, 4, 1, 2}, pred = 0, worst = 0;
+        int j;
+        CHECK_OK(simdmf_model_shape(m, NULL, NULL, &nu_before, NULL, NULL));
+        CHECK_OK(simdmf_model_fold_in_user(m, items, values, 4, 0.001, 77, &u));
+        CHECK(u == nu_before);
+        CHECK_OK(simdmf_model_shape(m, NULL, NULL, &nu_after, NULL, NULL));
+        CHECK(nu_after == nu_before + 1);
+        for (j = 0; j < 4; ++j) {
+            CHECK_OK(simdmf_model_predict(m, u, items[j], &pred));
+            if (fabsf(pred - values[j]) > worst) worst = fabsf(pred - values[j]);
+        }
+        CHECK(worst < 0.5f);
+        items[0] = COLS;
+        CHECK_STATUS(simdmf_model_fold_in_user(m, items, values, 4, 0.001, 78, &u), SIMDMF_ERR_OUT_OF_RANGE);
+        CHECK_STATUS(simdmf_model_fold_in_user(m, items, values, 4, 0.001, 78, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK_OK(simdmf_model_shape(m, NULL, NULL, &nu_after, NULL, NULL));
+        CHECK(nu_after == nu_before + 1);
+    }
+
     simdmf_model_free(m);
     simdmf_dataset_free(ds);
 }

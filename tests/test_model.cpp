@@ -183,3 +183,82 @@ TEST_CASE("serving: rows, matrix, top-N, similarity, neighbours agree with singl
         CHECK_THROWS_AS(m.recommend(m.n_users, 3, {}), Error);
     }
 }
+
+TEST_CASE("fold-in of a new user: optimal for its row, predicts like a trained user") {
+    PlantedSpec spec;
+    spec.n_users = 300;
+    spec.n_items = 200;
+    spec.n_ratings = 20000;
+    spec.integer_ratings = false;
+    spec.item_popularity = 0;
+    const Ratings all = make_planted(spec);
+    // Hold user 0 out of training entirely.
+    std::vector<std::size_t> rest, mine;
+    for (std::size_t j = 0; j < all.size(); ++j) (all.user[j] == 0 ? mine : rest).push_back(j);
+    REQUIRE(mine.size() >= 20);
+    Ratings tr = all.subset(rest);
+    TrainOptions o;
+    o.k = 8;
+    o.epochs = 40;
+    Model m = train(o, tr, nullptr).model;
+    const std::uint32_t before = m.n_users;
+    // Fold in from the first half of user 0's ratings, test on the other half.
+    const std::size_t half = mine.size() / 2;
+    std::vector<std::uint32_t> items;
+    std::vector<float> values;
+    for (std::size_t j = 0; j < half; ++j) {
+        items.push_back(all.item[mine[j]]);
+        values.push_back(all.value[mine[j]]);
+    }
+    const double l2 = 0.05;
+    const std::uint32_t u = m.fold_in_user(items.data(), values.data(), items.size(), l2, 0);
+    CHECK(u == before);
+    CHECK(m.n_users == before + 1);
+    // First-order optimality of the row: sum_j (-e q_j + l2 p) = 0 and sum_j (-e + l2 b) = 0.
+    std::vector<double> grad(m.k + 1, 0.0);
+    for (std::size_t j = 0; j < items.size(); ++j) {
+        const double e = values[j] - m.score(u, items[j]);
+        for (std::uint32_t f = 0; f < m.k; ++f) grad[f] += -e * m.item_row(items[j])[f] + l2 * m.user_row(u)[f];
+        grad[m.k] += -e + l2 * m.bu[u];
+    }
+    for (double g : grad) CHECK(std::fabs(g) < 1e-3);
+    double se = 0, se_base = 0;
+    for (std::size_t j = half; j < mine.size(); ++j) {
+        const double truth = all.value[mine[j]];
+        se += std::pow(truth - m.predict(u, all.item[mine[j]]), 2);
+        se_base += std::pow(truth - (m.mu + m.bi[all.item[mine[j]]]), 2);
+    }
+    MESSAGE("fold-in user RMSE " << std::sqrt(se / double(mine.size() - half)) << " vs item-bias baseline "
+                                 << std::sqrt(se_base / double(mine.size() - half)));
+    CHECK(se < se_base);
+    // Errors
+    std::uint32_t bad_item = m.n_items;
+    float v = 3;
+    CHECK_THROWS_AS(m.fold_in_user(&bad_item, &v, 1, l2, 1), Error);
+    float nan = std::nanf("");
+    CHECK_THROWS_AS(m.fold_in_user(items.data(), &nan, 1, l2, 1), Error);
+    CHECK(m.n_users == before + 1);  // failures add nothing
+}
+
+TEST_CASE("fold-in for logistic MF and with an id map") {
+    Model m = small_model(true, true, true);
+    const std::uint32_t before = m.n_users;
+    std::vector<std::uint32_t> items = {0, 1, 2, 3, 4, 5};
+    std::vector<float> labels = {1, 1, 1, -1, -1, -1};
+    const std::uint32_t u = m.fold_in_user(items.data(), labels.data(), items.size(), 0.01, 424242);
+    CHECK(u == before);
+    std::uint32_t idx = 0;
+    REQUIRE(m.user_ids->find(424242, &idx));
+    CHECK(idx == u);
+    double pos = 0, neg = 0;
+    for (int j = 0; j < 3; ++j) pos += m.predict(u, items[j]);
+    for (int j = 3; j < 6; ++j) neg += m.predict(u, items[j]);
+    CHECK(pos / 3 > neg / 3);
+    CHECK_THROWS_AS(m.fold_in_user(items.data(), labels.data(), 1, 0.01, 424242), Error);  // id taken
+    float half = 0.5f;
+    CHECK_THROWS_AS(m.fold_in_user(items.data(), &half, 1, 0.01, 9), Error);  // not a label
+    // The model with the new user round-trips through a file.
+    simdmf_test::TempDir dir;
+    save_model(m, dir.file("f.smf"));
+    CHECK(load_model(dir.file("f.smf")).identical(m));
+}

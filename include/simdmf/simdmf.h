@@ -310,6 +310,18 @@ SIMDMF_API simdmf_status simdmf_model_factors(const simdmf_model* m, int side, u
 SIMDMF_API simdmf_status simdmf_model_index(const simdmf_model* m, int side, int64_t raw_id, uint32_t* index);
 SIMDMF_API simdmf_status simdmf_model_raw_id(const simdmf_model* m, int side, uint32_t index, int64_t* raw_id);
 
+/* Fold-in: adds a user not seen in training from a few of its ratings, with no retraining. items are the
+ * model's item indices; values are ratings (MF) or +1/-1 labels (logistic). The new user's factors and
+ * bias minimise the training objective with the item factors fixed (squared loss: exact ridge solution;
+ * logistic: Newton's method); l2 weighs the new row like the training option "l2" (per rating). With
+ * n == 0 the new user gets zero factors (the item-bias baseline). raw_id is recorded in the model's user
+ * id map when it has one (SIMDMF_ERR_INVALID_ARGUMENT if already there) and is ignored otherwise.
+ * *new_user receives the new index (the old n_users). Errors: SIMDMF_ERR_OUT_OF_RANGE (item index),
+ * SIMDMF_ERR_INVALID_DATA (non-finite value or bad label), SIMDMF_ERR_UNSUPPORTED (k > 4096).
+ * Not thread-safe: no other thread may use m during the call. */
+SIMDMF_API simdmf_status simdmf_model_fold_in_user(simdmf_model* m, const uint32_t* items, const float* values,
+                                                   size_t n, double l2, int64_t raw_id, uint32_t* new_user);
+
 /* Writes the model to `path` in the versioned binary format (v1): written to a temporary file in the
  * same folder, flushed to disk, then renamed over `path`, so a crash never leaves a half-written model.
  * SIMDMF_ERR_IO on failure (the previous file, if any, is intact). Thread-safe on a const model. */
