@@ -150,6 +150,7 @@ _SIGNATURES = {
     "simdmf_model_factors": (_status, [_vp, _int, _u32, _f32p, _f32p]),
     "simdmf_model_index": (_status, [_vp, _int, _i64, _u32p]),
     "simdmf_model_raw_id": (_status, [_vp, _int, _u32, ctypes.POINTER(_i64)]),
+    "simdmf_model_fold_in_user": (_status, [_vp, _u32p, _f32p, _size, ctypes.c_double, _i64, _u32p]),
     "simdmf_model_save": (_status, [_vp, _cstr]),
     "simdmf_model_load": (_status, [_cstr, _vpp]),
 }
@@ -620,6 +621,18 @@ class Model(_Handle):
         _check(self._lib.simdmf_model_factors(self._handle, _side(side), int(index), _ptr(out, ctypes.c_float),
                                               ctypes.byref(bias)))
         return out, bias.value
+
+    def fold_in_user(self, items, values, l2=0.05, raw_id=-1):
+        """Adds a user not seen in training from its ratings of ``items`` (model indices) without
+        retraining; returns the new user's index. ``raw_id`` goes into the user id map if the model has one."""
+        it = np.ascontiguousarray(items, dtype=np.uint32)
+        va = np.ascontiguousarray(values, dtype=np.float32)
+        if it.shape != va.shape or it.ndim != 1:
+            raise ValueError("items and values must be 1-D arrays of the same length")
+        out = ctypes.c_uint32()
+        _check(self._lib.simdmf_model_fold_in_user(self._handle, _ptr(it, ctypes.c_uint32), _ptr(va, ctypes.c_float),
+                                                   len(it), float(l2), int(raw_id), ctypes.byref(out)))
+        return out.value
 
     def index(self, raw_id, side="users"):
         """Dense index of a raw id (SimdmfError ERR_NOT_FOUND when unknown)."""

@@ -188,6 +188,17 @@ class TestModel(unittest.TestCase):
         with self.assertRaises(simdmf.SimdmfError):
             m.predict_batch([0, 0], [0, 10])
 
+    def test_fold_in(self):
+        m = simdmf.Trainer(**MF_OPTIONS).fit(self.data)
+        items = np.array([4, 5, 6, 7])
+        u = m.fold_in_user(items, RATINGS[0, items], l2=0.001)
+        self.assertEqual(u, 5)
+        self.assertEqual(m.shape, (6, 10))
+        np.testing.assert_allclose(m.predict_batch(np.full(4, u), items), RATINGS[0, items], atol=0.5)
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            m.fold_in_user([10], [3.0])
+        self.assertEqual(cm.exception.status, simdmf.ERR_OUT_OF_RANGE)
+
     def test_recommend_and_similarity(self):
         m = self.model
         items, scores = m.recommend(0, 10, exclude=self.data)
