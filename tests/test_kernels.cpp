@@ -45,7 +45,7 @@ std::set<std::string> cpu_flags() {
     return flags;
 }
 
-bool has_all(const std::set<std::string>& flags, std::initializer_list<const char*> names) {
+[[maybe_unused]] bool has_all(const std::set<std::string>& flags, std::initializer_list<const char*> names) {
     for (const char* n : names)
         if (!flags.count(n)) return false;
     return true;
@@ -108,7 +108,7 @@ std::string where(const Table& t, std::size_t n, std::size_t off) {
 }  // namespace
 
 TEST_CASE("kernels: table_for returns every level this machine supports") {
-    const auto flags = cpu_flags();
+    [[maybe_unused]] const auto flags = cpu_flags();
     REQUIRE(table_for(Level::scalar) != nullptr);
 #if defined(__x86_64__)
     CHECK(table_for(Level::sse2) != nullptr);
@@ -143,7 +143,7 @@ TEST_CASE("kernels: table_for returns every level this machine supports") {
 }
 
 TEST_CASE("kernels: best_supported matches /proc/cpuinfo") {
-    const auto flags = cpu_flags();
+    [[maybe_unused]] const auto flags = cpu_flags();
     const Level best = best_supported();
     CHECK(table_for(best) != nullptr);
     for (Level l : kLevels)

@@ -6,7 +6,7 @@
 namespace simdmf::kernels {
 
 const Table& table_avx2() {
-    static constexpr Table table = impl_avx2::make_table<xsimd::fma3<xsimd::avx2>, 8>(Level::avx2, "avx2");
+    static constexpr Table table = impl_avx2::make_table<xsimd::fma3<xsimd::avx2>, 4>(Level::avx2, "avx2");
     return table;
 }
 

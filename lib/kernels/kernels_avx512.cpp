@@ -11,7 +11,7 @@
 namespace simdmf::kernels {
 
 const Table& table_avx512() {
-    static constexpr Table table = impl_avx512::make_table<xsimd::avx512bw, 16>(Level::avx512, "avx512");
+    static constexpr Table table = impl_avx512::make_table<xsimd::avx512bw, 8>(Level::avx512, "avx512");
     return table;
 }
 

@@ -96,7 +96,7 @@ struct UpdateCoefs {
 // Fused SGD step with both rows held in registers (n == NV * W): one load and one store of every
 // element. Dot: min(NV, 4) vector accumulators, combined as a tree; error bound as for dot().
 template <class A, std::size_t NV, class Loss>
-float sgd_regs(float* p, float* q, float offset, float target, float lr_p, float lr_q, float l2_p,
+[[gnu::noinline]] float sgd_regs(float* p, float* q, float offset, float target, float lr_p, float lr_q, float l2_p,
                float l2_q) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
@@ -146,15 +146,20 @@ template <class A, class Loss>
     return e;
 }
 
-using SgdFn = float (*)(float*, float*, float, float, float, float, float, float);
-
-// regs<A, Loss, index_sequence<0..M-1>>::fn[i] is the register path for rows of i+1 vectors.
-template <class A, class Loss, class Seq>
-struct SgdRegs;
-template <class A, class Loss, std::size_t... I>
-struct SgdRegs<A, Loss, std::index_sequence<I...>> {
-    static constexpr SgdFn fn[sizeof...(I)] = {&sgd_regs<A, I + 1, Loss>...};
-};
+// Calls sgd_regs<A, nv, Loss> for nv in [Lo, Hi] by binary search on compile-time bounds: direct,
+// well-predicted branches ending in a tail call (a jump table's indirect jump measured slower here).
+template <class A, class Loss, std::size_t Lo, std::size_t Hi>
+inline float sgd_regs_dispatch(std::size_t nv, float* p, float* q, float offset, float target,
+                               float lr_p, float lr_q, float l2_p, float l2_q) {
+    if constexpr (Lo == Hi) {
+        return sgd_regs<A, Lo, Loss>(p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
+    } else {
+        constexpr std::size_t Mid = (Lo + Hi) / 2;
+        if (nv <= Mid)
+            return sgd_regs_dispatch<A, Loss, Lo, Mid>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
+        return sgd_regs_dispatch<A, Loss, Mid + 1, Hi>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
+    }
+}
 
 // Entry point of the fused step: rows of MaxNV vectors or fewer with no tail (the model's padded rows)
 // take the register path; anything else the general one.
@@ -162,10 +167,9 @@ template <class A, std::size_t MaxNV, class Loss>
 float sgd(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
           float l2_p, float l2_q) {
     constexpr std::size_t W = fbatch<A>::size;
-    using Regs = SgdRegs<A, Loss, std::make_index_sequence<MaxNV>>;
     const std::size_t nv = n / W;
     if (n % W == 0 && nv - 1 < MaxNV)  // nv in [1, MaxNV]
-        return Regs::fn[nv - 1](p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
+        return sgd_regs_dispatch<A, Loss, 1, MaxNV>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
     return sgd_general<A, Loss>(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q);
 }
 
@@ -235,8 +239,10 @@ void sigmoid(const float* in, float* out, std::size_t n) {
     for (; j < n; ++j) out[j] = stable_sigmoid(in[j]);
 }
 
-// The table of one level. MaxNV: longest row (in vectors) of the register path; about half the
-// register file (16 on AVX-512 and NEON with 32 registers, 8 with 16).
+// The table of one level. MaxNV: longest row (in vectors) of the register path, such that p, q, the
+// accumulators and the coefficients fit in the register file without spills: 4 with 16 registers,
+// 8 with 32 (AVX-512: 128 floats; with 16 vectors GCC spilled and k=256 ran ~15% slower than the
+// two-pass path, whose second pass hits L1).
 template <class A, std::size_t MaxNV>
 constexpr Table make_table(Level level, const char* name) {
     return Table{level,

@@ -6,7 +6,7 @@
 namespace simdmf::kernels {
 
 const Table& table_neon() {
-    static constexpr Table table = impl_neon::make_table<xsimd::neon64, 16>(Level::neon, "neon");
+    static constexpr Table table = impl_neon::make_table<xsimd::neon64, 8>(Level::neon, "neon");
     return table;
 }
 

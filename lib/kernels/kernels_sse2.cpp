@@ -6,7 +6,7 @@
 namespace simdmf::kernels {
 
 const Table& table_sse2() {
-    static constexpr Table table = impl_sse2::make_table<xsimd::sse2, 8>(Level::sse2, "sse2");
+    static constexpr Table table = impl_sse2::make_table<xsimd::sse2, 4>(Level::sse2, "sse2");
     return table;
 }
 

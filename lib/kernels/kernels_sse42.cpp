@@ -6,7 +6,7 @@
 namespace simdmf::kernels {
 
 const Table& table_sse42() {
-    static constexpr Table table = impl_sse42::make_table<xsimd::sse4_2, 8>(Level::sse4_2, "sse4.2");
+    static constexpr Table table = impl_sse42::make_table<xsimd::sse4_2, 4>(Level::sse4_2, "sse4.2");
     return table;
 }
 
