@@ -19,7 +19,7 @@ struct TrainOptions {
     Schedule schedule = Schedule::constant;
     std::uint32_t k = 32;
     std::uint32_t epochs = 0;  // 0: the solver's default (30 sgd, 500 gd)
-    double lr = 0.0;           // 0: the solver's default (0.01 sgd, 0.5 gd)
+    double lr = 0.0;           // 0: the default (sgd: 0.01 squared, 0.05 logistic; gd: 0.5)
     double lr_decay = 0.05;
     std::vector<double> lr_list;
     double l2 = 0.05;

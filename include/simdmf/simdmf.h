@@ -178,7 +178,8 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  * Options, set by key. Numeric keys (integers must be given as integral doubles):
  *   k              factors per user/item               int   1..65536          default 32
  *   epochs         maximum epochs (sgd) / iterations (gd) int 1..10^7          default 30 (sgd), 500 (gd)
- *   lr             learning rate                       real  (0, 10]           default 0.01 (sgd), 0.5 (gd)
+ *   lr             learning rate                       real  (0, 10]           default 0.01 (sgd), 0.05 (sgd,
+ *                                                                               logistic), 0.5 (gd)
  *   lr_decay       decay for schedule "decay"          real  [0, 10^6]         default 0.05
  *   l2             L2 weight on factors                real  [0, 10^6]         default 0.05
  *   l2_bias        L2 weight on biases                 real  [0, 10^6]         default 0.01
