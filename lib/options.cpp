@@ -45,6 +45,9 @@ const NumericKey kNumeric[] = {
     SIMDMF_NUM("patience", 0, 1e6, false, true, patience, std::uint32_t),
     SIMDMF_NUM("restore_best", 0, 1, false, true, restore_best, bool),
     SIMDMF_NUM("exact_loss", 0, 1, false, true, exact_loss, bool),
+    SIMDMF_NUM("deterministic", 0, 1, false, true, deterministic, bool),
+    SIMDMF_NUM("adagrad", 0, 1, false, true, adagrad, bool),
+    SIMDMF_NUM("grid", 0, 65536, false, true, grid, std::uint32_t),
 };
 #undef SIMDMF_NUM
 

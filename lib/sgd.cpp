@@ -1,8 +1,32 @@
-// The SGD solver: each epoch shuffles a private copy of the ratings (seeded) and applies one fused
-// kernel per rating; biases are updated beside it with the same error.
+// The SGD solver: blocked, cache-aware, optionally parallel, optionally AdaGrad.
+//
+// Before the first epoch the ratings are copied once into a RatingGrid (lib/grid.hpp): side x side
+// blocks of (user range) x (item range), 8 bytes a rating, each block sorted by user. An epoch visits
+// every block exactly once, in `side` rounds; a round is a set of `side` blocks in distinct grid rows
+// and columns (a permuted diagonal), so its blocks touch disjoint factor rows and biases and may run
+// on different threads with no locks. The rounds of an epoch come from seeded permutations of the grid
+// rows, columns and round order (seed, epoch), so:
+//   * deterministic mode (default): threads work through a round's blocks and meet at a barrier before
+//     the next round. A block is always processed start to end by one thread and its running loss is
+//     kept per block and summed in block order, so the model and the losses are bit-identical for any
+//     thread count (threads = 1 runs the same schedule on the calling thread).
+//   * free mode (deterministic = 0): no rounds; a thread takes any not-yet-visited block whose grid row
+//     and column no other thread holds (FPSG, Chin et al.), picked at random. Each block is still
+//     visited once per epoch; the order depends on timing.
+// Within a block, the ratings are visited in their stored order (by user) with the rows of the rating
+// D steps ahead prefetched; small data sets (one block) are reshuffled every epoch instead.
+// AdaGrad (adagrad = 1): per-row learning rates lr / sqrt(G) with G the running sum of the row's mean
+// squared gradient (starting at 1), as in Chin et al., PAKDD 2015; the biases use their row's rate.
+#include <algorithm>
+#include <cstdlib>
+#include <atomic>
+#include <barrier>
 #include <cmath>
+#include <mutex>
+#include <thread>
 #include <vector>
 
+#include "grid.hpp"
 #include "kernels/kernels.hpp"
 #include "rng.hpp"
 #include "solvers.hpp"
@@ -11,57 +35,281 @@ namespace simdmf {
 
 namespace {
 
-struct Triple {
-    std::uint32_t u, i;
-    float v;
+using SgdFn = float (*)(float*, float*, std::size_t, float, float, float, float, float, float);
+
+struct Step {
+    SgdFn fn;
+    const kernels::Table* kt;
+    std::uint32_t stride;
+    float mu, lr, l2, l2b;
+    bool logistic, biases, adagrad;
 };
 
-// One epoch over `data` in its order. Returns the sum of the losses seen before each update.
-double sgd_epoch(Model& m, const std::vector<Triple>& data, float lr, float l2, float l2b) {
-    const auto& kt = kernels::active();
-    const bool logistic = m.kind == ModelKind::logistic;
-    const bool biases = m.biases;
-    const std::uint32_t stride = m.stride;
-    float* P = m.P.data();
-    float* Q = m.Q.data();
-    float* bu = m.bu.data();
-    float* bi = m.bi.data();
-    const float mu = m.mu;
-    double loss = 0.0;
-    for (const Triple& t : data) {
-        float* p = P + std::size_t(t.u) * stride;
-        float* q = Q + std::size_t(t.i) * stride;
-        const float offset = biases ? mu + bu[t.u] + bi[t.i] : 0.0f;
-        float e;
-        if (logistic) {
-            const float y = t.v > 0.0f ? 1.0f : 0.0f;
-            e = kt.sgd_logistic(p, q, stride, offset, y, lr, lr, l2, l2);
-            // e = y - sigmoid(s): the probability given to the true label is 1 - |e|.
-            loss -= std::log(std::max(1.0 - std::fabs(static_cast<double>(e)), 1e-12));
-        } else {
-            e = kt.sgd_squared(p, q, stride, offset, t.v, lr, lr, l2, l2);
-            loss += static_cast<double>(e) * e;
+// The factor rows and biases of one block (pointers at its first user / item).
+struct BlockRows {
+    float *P, *Q, *bu, *bi, *gu, *gi;
+};
+
+inline void prefetch_row(const float* row, std::uint32_t stride) {
+    const char* c = reinterpret_cast<const char*>(row);
+    for (std::uint32_t off = 0; off < stride * sizeof(float); off += 64) __builtin_prefetch(c + off, 1, 3);
+}
+
+// Running loss accumulator: squared error, or the cross-entropy as a log of a running product of the
+// probabilities given to the true labels (one log every ~600 ratings instead of one per rating).
+struct LossSum {
+    double sum = 0.0, prod = 1.0;
+    void squared(float e) { sum += static_cast<double>(e) * e; }
+    void logistic(float e) {
+        // e = y - sigmoid(s): the probability given to the true label is 1 - |e|.
+        prod *= std::max(1.0 - std::fabs(static_cast<double>(e)), 1e-12);
+        if (prod < 1e-280) flush();
+    }
+    void flush() {
+        sum -= std::log(prod);
+        prod = 1.0;
+    }
+    double total() {
+        flush();
+        return sum;
+    }
+};
+
+template <bool Logistic, bool Biases>
+double run_block(const Step& s, const GridEntry* e, std::size_t n, const BlockRows& b) {
+    constexpr std::size_t D = 6;  // prefetch distance in ratings
+    const SgdFn fn = s.fn;
+    const std::uint32_t stride = s.stride;
+    const float lr = s.lr, l2 = s.l2, l2b = s.l2b, mu = s.mu;
+    float* const P = b.P;
+    float* const Q = b.Q;
+    float* const bu = b.bu;
+    float* const bi = b.bi;
+    LossSum loss;
+    for (std::size_t j = 0; j < n; ++j) {
+        if (j + D < n) {
+            prefetch_row(P + std::size_t(e[j + D].u) * stride, stride);
+            prefetch_row(Q + std::size_t(e[j + D].i) * stride, stride);
         }
-        if (biases) {
-            bu[t.u] += lr * (e - l2b * bu[t.u]);
-            bi[t.i] += lr * (e - l2b * bi[t.i]);
+        const std::uint32_t u = e[j].u, i = e[j].i;
+        float* p = P + std::size_t(u) * stride;
+        float* q = Q + std::size_t(i) * stride;
+        float target = e[j].v;
+        if constexpr (Logistic) target = target > 0.0f ? 1.0f : 0.0f;
+        const float offset = Biases ? mu + bu[u] + bi[i] : 0.0f;
+        const float err = fn(p, q, stride, offset, target, lr, lr, l2, l2);
+        if constexpr (Logistic) loss.logistic(err);
+        else loss.squared(err);
+        if constexpr (Biases) {
+            bu[u] += lr * (err - l2b * bu[u]);
+            bi[i] += lr * (err - l2b * bi[i]);
         }
     }
-    return loss;
+    return loss.total();
 }
+
+// AdaGrad step: the squared gradient norms come from three dots before the fused update,
+// |e q - l2 p|^2 = e^2 q.q - 2 e l2 p.q + l2^2 p.p (likewise for q), since e is only known after it.
+double run_block_adagrad(const Step& s, const GridEntry* e, std::size_t n, const BlockRows& b) {
+    const std::uint32_t stride = s.stride;
+    const float inv_k = 1.0f / static_cast<float>(stride);
+    LossSum loss;
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::uint32_t u = e[j].u, i = e[j].i;
+        float* p = b.P + std::size_t(u) * stride;
+        float* q = b.Q + std::size_t(i) * stride;
+        const float pp = s.kt->dot(p, p, stride), qq = s.kt->dot(q, q, stride), pq = s.kt->dot(p, q, stride);
+        const float lr_p = s.lr / std::sqrt(b.gu[u]), lr_q = s.lr / std::sqrt(b.gi[i]);
+        float target = e[j].v;
+        if (s.logistic) target = target > 0.0f ? 1.0f : 0.0f;
+        const float offset = s.biases ? s.mu + b.bu[u] + b.bi[i] : 0.0f;
+        const float err = s.fn(p, q, stride, offset, target, lr_p, lr_q, s.l2, s.l2);
+        if (s.logistic) loss.logistic(err);
+        else loss.squared(err);
+        if (s.biases) {
+            b.bu[u] += lr_p * (err - s.l2b * b.bu[u]);
+            b.bi[i] += lr_q * (err - s.l2b * b.bi[i]);
+        }
+        const float gp = err * err * qq - 2.0f * err * s.l2 * pq + s.l2 * s.l2 * pp;
+        const float gq = err * err * pp - 2.0f * err * s.l2 * pq + s.l2 * s.l2 * qq;
+        b.gu[u] += std::max(gp, 0.0f) * inv_k;
+        b.gi[i] += std::max(gq, 0.0f) * inv_k;
+    }
+    return loss.total();
+}
+
+class SgdSolver {
+public:
+    SgdSolver(const TrainOptions& opt, const Ratings& train, Model& m)
+        : opt_(opt), m_(m), grid_(train, opt.grid ? std::max(opt.grid, RatingGrid::min_side(train.n_users, train.n_items)) : RatingGrid::auto_side(train), getenv("SIMDMF_LANES") ? atoi(getenv("SIMDMF_LANES")) : 8) {
+        const auto& kt = kernels::active();
+        step_.kt = &kt;
+        step_.logistic = m.kind == ModelKind::logistic;
+        step_.fn = step_.logistic ? kt.sgd_logistic : kt.sgd_squared;
+        step_.stride = m.stride;
+        step_.mu = m.mu;
+        step_.biases = m.biases;
+        step_.adagrad = opt.adagrad;
+        step_.l2 = static_cast<float>(opt.l2);
+        step_.l2b = static_cast<float>(opt.l2_bias);
+        if (opt.adagrad) {
+            gu_.assign(m.n_users, 1.0f);
+            gi_.assign(m.n_items, 1.0f);
+        }
+        const std::uint32_t hw = std::max(1u, std::thread::hardware_concurrency());
+        threads_ = opt.threads ? opt.threads : hw;
+        threads_ = std::min<std::uint32_t>(threads_, grid_.side());  // at most `side` blocks run at once
+        block_loss_.assign(grid_.n_blocks(), 0.0);
+    }
+
+    // One epoch; returns the mean running loss.
+    double epoch(std::uint32_t e, double lr) {
+        step_.lr = static_cast<float>(lr);
+        make_schedule(e);
+        if (threads_ <= 1) {
+            for (std::uint32_t b : sched_) run(b, e);
+        } else if (opt_.deterministic) {
+            run_rounds(e);
+        } else {
+            run_free(e);
+        }
+        double sum = 0.0;  // in block order: the same for any thread count and visiting order
+        for (double l : block_loss_) sum += l;
+        return sum / static_cast<double>(grid_.size());
+    }
+
+private:
+    // sched_[r * side + j]: block j of round r.
+    void make_schedule(std::uint32_t e) {
+        const std::uint32_t G = grid_.side();
+        Rng rng(mix(opt_.seed, e, 0x5C4EDu));
+        std::vector<std::uint32_t> rows(G), cols(G), rounds(G);
+        for (std::uint32_t x = 0; x < G; ++x) rows[x] = cols[x] = rounds[x] = x;
+        rng.shuffle(rows.data(), G);
+        rng.shuffle(cols.data(), G);
+        rng.shuffle(rounds.data(), G);
+        sched_.resize(std::size_t(G) * G);
+        for (std::uint32_t r = 0; r < G; ++r)
+            for (std::uint32_t j = 0; j < G; ++j)
+                sched_[std::size_t(r) * G + j] = rows[j] * G + cols[(j + rounds[r]) % G];
+    }
+
+    static std::uint64_t mix(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
+        std::uint64_t s = seed ^ (a * 0x9E3779B97F4A7C15ull);
+        std::uint64_t x = splitmix64(s);
+        s ^= b * 0xD1B54A32D192ED03ull;
+        return x ^ splitmix64(s);
+    }
+
+    void run(std::uint32_t blk, std::uint32_t e) {
+        GridEntry* ent = grid_.block(blk);
+        const std::size_t n = grid_.block_size(blk);
+        if (n == 0) {
+            block_loss_[blk] = 0.0;
+            return;
+        }
+        // One block only (small data): a fresh order every epoch, from (seed, epoch, block).
+        if (grid_.n_blocks() == 1) {
+            Rng rng(mix(opt_.seed, e, 0xB10C0000ull + blk));
+            rng.shuffle(ent, n);
+        }
+        const std::uint32_t u0 = grid_.first_user(blk), i0 = grid_.first_item(blk);
+        BlockRows rows{m_.P.data() + std::size_t(u0) * m_.stride,
+                       m_.Q.data() + std::size_t(i0) * m_.stride,
+                       m_.bu.data() + (m_.biases ? u0 : 0),
+                       m_.bi.data() + (m_.biases ? i0 : 0),
+                       gu_.empty() ? nullptr : gu_.data() + u0,
+                       gi_.empty() ? nullptr : gi_.data() + i0};
+        double l;
+        if (step_.adagrad) l = run_block_adagrad(step_, ent, n, rows);
+        else if (step_.logistic) l = step_.biases ? run_block<true, true>(step_, ent, n, rows)
+                                                  : run_block<true, false>(step_, ent, n, rows);
+        else l = step_.biases ? run_block<false, true>(step_, ent, n, rows)
+                              : run_block<false, false>(step_, ent, n, rows);
+        block_loss_[blk] = l;
+    }
+
+    void run_rounds(std::uint32_t e) {
+        const std::uint32_t G = grid_.side();
+        std::vector<std::atomic<std::uint32_t>> next(G);
+        for (auto& x : next) x.store(0, std::memory_order_relaxed);
+        std::barrier sync(static_cast<std::ptrdiff_t>(threads_));
+        auto worker = [&] {
+            for (std::uint32_t r = 0; r < G; ++r) {
+                for (std::uint32_t j; (j = next[r].fetch_add(1, std::memory_order_relaxed)) < G;)
+                    run(sched_[std::size_t(r) * G + j], e);
+                sync.arrive_and_wait();
+            }
+        };
+        run_threads(worker);
+    }
+
+    void run_free(std::uint32_t e) {
+        const std::uint32_t G = grid_.side();
+        std::mutex mu;
+        std::vector<char> row_busy(G, 0), col_busy(G, 0), done(grid_.n_blocks(), 0);
+        std::size_t left = grid_.n_blocks();  // blocks not yet handed out
+        std::atomic<std::uint32_t> tid{0};
+        auto worker = [&] {
+            Rng rng(mix(opt_.seed, e, 0xF4EE0000ull + tid.fetch_add(1)));
+            std::vector<std::uint32_t> cand;
+            std::uint32_t held = UINT32_MAX;
+            for (;;) {
+                {
+                    std::lock_guard<std::mutex> lock(mu);
+                    if (held != UINT32_MAX) {
+                        row_busy[held / G] = 0;
+                        col_busy[held % G] = 0;
+                        held = UINT32_MAX;
+                    }
+                    if (left == 0) return;
+                    cand.clear();
+                    for (std::uint32_t b = 0; b < grid_.n_blocks(); ++b)
+                        if (!done[b] && !row_busy[b / G] && !col_busy[b % G]) cand.push_back(b);
+                    if (!cand.empty()) {
+                        held = cand[rng.below(cand.size())];
+                        done[held] = 1;
+                        row_busy[held / G] = col_busy[held % G] = 1;
+                        --left;
+                    }
+                }
+                if (held == UINT32_MAX) {
+                    std::this_thread::yield();
+                    continue;
+                }
+                run(held, e);
+            }
+        };
+        run_threads(worker);
+    }
+
+    template <class F>
+    void run_threads(F& worker) {
+        std::vector<std::thread> pool;
+        pool.reserve(threads_ - 1);
+        for (std::uint32_t t = 1; t < threads_; ++t) pool.emplace_back(worker);
+        worker();
+        for (auto& th : pool) th.join();
+    }
+
+    const TrainOptions& opt_;
+    Model& m_;
+    RatingGrid grid_;
+    Step step_{};
+    std::uint32_t threads_ = 1;
+    std::vector<std::uint32_t> sched_;
+    std::vector<double> block_loss_;
+    std::vector<float> gu_, gi_;
+};
 
 }  // namespace
 
 void train_sgd(const TrainOptions& opt, const Ratings& train, Model& m, EpochControl& ctl) {
-    std::vector<Triple> data(train.size());
-    for (std::size_t j = 0; j < train.size(); ++j) data[j] = {train.user[j], train.item[j], train.value[j]};
-    Rng order(opt.seed ^ 0x5DEECE66Dull);
-    const auto l2 = static_cast<float>(opt.l2), l2b = static_cast<float>(opt.l2_bias);
+    SgdSolver solver(opt, train, m);
     const std::uint32_t epochs = opt.effective_epochs();
     for (std::uint32_t e = 0; e < epochs; ++e) {
-        order.shuffle(data.data(), data.size());
         const double lr = opt.lr_at(e);
-        double loss = sgd_epoch(m, data, static_cast<float>(lr), l2, l2b) / static_cast<double>(data.size());
+        double loss = solver.epoch(e, lr);
         if (opt.exact_loss) loss = mean_loss(m, train);
         if (!ctl.after_epoch(e + 1, loss, lr, m)) return;
     }

@@ -32,6 +32,9 @@ struct TrainOptions {
     std::uint32_t patience = 0;
     bool restore_best = true;
     bool exact_loss = false;
+    bool deterministic = true;  // sgd: same seed -> bit-identical model for any thread count
+    bool adagrad = false;       // sgd: per-row AdaGrad learning rates lr / sqrt(G)
+    std::uint32_t grid = 0;     // sgd: blocks per side of the user x item grid (0: automatic)
 
     // Keyed access with bounds checks (see simdmf.h for keys, bounds and defaults). Throw Error with
     // SIMDMF_ERR_UNKNOWN_OPTION or SIMDMF_ERR_OUT_OF_RANGE, leaving the options unchanged.

@@ -1,0 +1,302 @@
+// End-to-end SGD training on the synthetic set of issue 4, against a plain scalar SGD loop over the
+// same ratings in the same process (the ratio is the machine-independent figure).
+//
+// Data: make_planted{50,000 users x 10,000 items, 5.5M ratings, rank 10, no biases, mean 3, noise 0.5,
+// real-valued, uniform items, seed 4}, split::random(1/11, seed 5): 5M train / 500k test. Logistic runs
+// use the binarised set (rating >= 4 -> +1 else -1) and report the test AUC.
+//
+//   build-perf/bench/bench_train_synth                      # the default table (k 32/64/128, 1-2 threads)
+//   build-perf/bench/bench_train_synth --k 32 --threads 1 --epochs 10 --lr 0.02 --no-scalar
+//   build-perf/bench/bench_train_synth --write-libmf DIR     # writes DIR/synth.tr.txt, synth.te.txt
+//
+// Options: --k LIST, --threads LIST, --loss squared|logistic|both, --mode det|free|both, --epochs N,
+// --lr X, --l2 X, --grid N, --adagrad, --no-scalar, --scalar-epochs N, --target X (report the epoch and
+// time where the test metric first reaches X: RMSE <= X, or AUC >= X for logistic).
+// Columns: M updates/s (training time only, data reordering included), epochs, seconds, test RMSE or AUC,
+// peak RSS during train() (VmHWM reset just before) over (12 bytes a training rating + factor bytes).
+#include <chrono>
+#include <ctime>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.hpp"
+#include "metrics.hpp"
+#include "rng.hpp"
+#include "split.hpp"
+#include "synthetic.hpp"
+#include "trainer.hpp"
+
+using namespace simdmf;
+
+namespace {
+
+struct Args {
+    std::vector<std::uint32_t> ks{32, 64, 128};
+    std::vector<std::uint32_t> threads{1, 2};
+    std::vector<bool> logistic{false, true};
+    std::vector<bool> det{true};
+    std::uint32_t epochs = 20, scalar_epochs = 0, grid = 0;
+    double lr = 0.0, l2 = -1.0, target = 0.0;
+    bool adagrad = false, scalar = true;
+    std::string write_libmf;
+};
+
+std::vector<std::uint32_t> parse_list(const char* s) {
+    std::vector<std::uint32_t> out;
+    std::stringstream ss(s);
+    std::string tok;
+    while (std::getline(ss, tok, ',')) out.push_back(static_cast<std::uint32_t>(std::stoul(tok)));
+    return out;
+}
+
+Args parse(int argc, char** argv) {
+    Args a;
+    for (int j = 1; j < argc; ++j) {
+        const std::string k = argv[j];
+        auto val = [&]() -> const char* {
+            if (j + 1 >= argc) {
+                std::fprintf(stderr, "%s needs a value\n", k.c_str());
+                std::exit(2);
+            }
+            return argv[++j];
+        };
+        if (k == "--k") a.ks = parse_list(val());
+        else if (k == "--threads") a.threads = parse_list(val());
+        else if (k == "--epochs") a.epochs = std::stoul(val());
+        else if (k == "--scalar-epochs") a.scalar_epochs = std::stoul(val());
+        else if (k == "--grid") a.grid = std::stoul(val());
+        else if (k == "--lr") a.lr = std::stod(val());
+        else if (k == "--l2") a.l2 = std::stod(val());
+        else if (k == "--target") a.target = std::stod(val());
+        else if (k == "--adagrad") a.adagrad = true;
+        else if (k == "--no-scalar") a.scalar = false;
+        else if (k == "--write-libmf") a.write_libmf = val();
+        else if (k == "--loss") {
+            const std::string v = val();
+            a.logistic = v == "squared" ? std::vector<bool>{false} : v == "logistic" ? std::vector<bool>{true}
+                                                                                      : std::vector<bool>{false, true};
+        } else if (k == "--mode") {
+            const std::string v = val();
+            a.det = v == "det" ? std::vector<bool>{true} : v == "free" ? std::vector<bool>{false}
+                                                                        : std::vector<bool>{true, false};
+        } else {
+            std::fprintf(stderr, "unknown argument %s (see the comment at the top of bench_train_synth.cpp)\n", k.c_str());
+            std::exit(2);
+        }
+    }
+    return a;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double cpu_seconds() {
+    timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+long vm_hwm_kb() {
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+    return -1;
+}
+void reset_hwm() {
+    std::ofstream f("/proc/self/clear_refs");
+    f << "5";
+}
+
+// Test metric: RMSE (squared) or AUC (logistic) of a model's scores.
+double test_metric(bool logistic, const Ratings& test, auto&& score) {
+    std::vector<float> pred(test.size());
+    for (std::size_t j = 0; j < test.size(); ++j) pred[j] = score(test.user[j], test.item[j]);
+    return logistic ? metrics::auc(pred.data(), test.value.data(), test.size())
+                    : metrics::rmse(pred.data(), test.value.data(), test.size());
+}
+
+// The plain loop: a shuffled index order each epoch, textbook scalar prediction and updates.
+struct ScalarResult {
+    double seconds, metric, cpu;
+};
+ScalarResult scalar_sgd(const Ratings& r, const Ratings& test, bool logistic, std::size_t k, std::uint32_t epochs,
+                        float lr, float l2, float l2b) {
+    float mu = static_cast<float>(r.mean_value());
+    if (logistic) {
+        double pos = 0;
+        for (float v : r.value) pos += v > 0;
+        const double rate = pos / double(r.size());
+        mu = static_cast<float>(std::log(rate / (1 - rate)));
+    }
+    Rng rng(42);
+    std::vector<float> P(std::size_t(r.n_users) * k), Q(std::size_t(r.n_items) * k), bu(r.n_users), bi(r.n_items);
+    for (auto& x : P) x = static_cast<float>(rng.normal() * 0.1 / std::sqrt(double(k)));
+    for (auto& x : Q) x = static_cast<float>(rng.normal() * 0.1 / std::sqrt(double(k)));
+    std::vector<std::uint32_t> order(r.size());
+    for (std::size_t j = 0; j < order.size(); ++j) order[j] = static_cast<std::uint32_t>(j);
+    const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = cpu_seconds();
+    for (std::uint32_t e = 0; e < epochs; ++e) {
+        rng.shuffle(order.data(), order.size());
+        for (std::uint32_t j : order) {
+            const std::uint32_t u = r.user[j], i = r.item[j];
+            float* p = &P[u * k];
+            float* q = &Q[i * k];
+            float s = mu + bu[u] + bi[i];
+            for (std::size_t f = 0; f < k; ++f) s += p[f] * q[f];
+            const float err = logistic ? (r.value[j] > 0 ? 1.0f : 0.0f) - 1.0f / (1.0f + std::exp(-s)) : r.value[j] - s;
+            for (std::size_t f = 0; f < k; ++f) {
+                const float pf = p[f];
+                p[f] += lr * (err * q[f] - l2 * pf);
+                q[f] += lr * (err * pf - l2 * q[f]);
+            }
+            bu[u] += lr * (err - l2b * bu[u]);
+            bi[i] += lr * (err - l2b * bi[i]);
+        }
+    }
+    ScalarResult res{seconds_since(t0), 0, cpu_seconds() - c0};
+    res.metric = test_metric(logistic, test, [&](std::uint32_t u, std::uint32_t i) {
+        float s = mu + bu[u] + bi[i];
+        for (std::size_t f = 0; f < k; ++f) s += P[u * k + f] * Q[i * k + f];
+        return s;
+    });
+    return res;
+}
+
+void write_libmf(const Ratings& r, const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) {
+        std::perror(path.c_str());
+        std::exit(1);
+    }
+    for (std::size_t j = 0; j < r.size(); ++j) std::fprintf(f, "%u %u %.6g\n", r.user[j], r.item[j], r.value[j]);
+    std::fclose(f);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Args a = parse(argc, argv);
+    PlantedSpec spec;
+    spec.n_users = 50000;
+    spec.n_items = 10000;
+    spec.n_ratings = 5500000;
+    spec.rank = 10;
+    spec.bias_std = 0;
+    spec.mean = 3;
+    spec.noise_std = 0.5;
+    spec.integer_ratings = false;
+    spec.item_popularity = 0;
+    spec.seed = 4;
+    auto t0 = std::chrono::steady_clock::now();
+    Ratings all = make_planted(spec);
+    auto [trn, tst] = split::random(all, 1.0 / 11, 5);  // (train, test)
+    all = Ratings{};
+    const Ratings& training = trn;
+    const Ratings& test = tst;
+    std::printf("# synthetic set: %zu train, %zu test ratings, %u users, %u items (%.1f s to generate); kernels: %s\n",
+                training.size(), test.size(), training.n_users, training.n_items, seconds_since(t0),
+                kernels::active().name);
+    if (!a.write_libmf.empty()) {
+        write_libmf(training, a.write_libmf + "/synth.tr.txt");
+        write_libmf(test, a.write_libmf + "/synth.te.txt");
+        std::printf("# wrote %s/synth.tr.txt and synth.te.txt (LIBMF text: user item rating, 0-based)\n",
+                    a.write_libmf.c_str());
+    }
+    const Ratings train_bin = binarize(training, 4.0f), test_bin = binarize(test, 4.0f);
+
+    std::printf("%-8s %4s %3s %-5s %6s %8s %9s %9s %9s %6s %12s\n", "loss", "k", "thr", "mode", "epochs", "seconds",
+                "Mupd/s", "Mupd/cpu", "test", "RSS x", "to target");
+    for (bool logistic : a.logistic) {
+        const Ratings& tr = logistic ? train_bin : training;
+        const Ratings& te = logistic ? test_bin : test;
+        for (std::uint32_t k : a.ks) {
+            TrainOptions o;
+            o.k = k;
+            o.kind = logistic ? ModelKind::logistic : ModelKind::mf;
+            o.epochs = a.epochs;
+            if (a.lr > 0) o.lr = a.lr;
+            if (a.l2 >= 0) o.l2 = a.l2;
+            o.grid = a.grid;
+            o.adagrad = a.adagrad;
+            o.seed = 42;
+            for (std::uint32_t th : a.threads) {
+                for (bool det : a.det) {
+                    o.threads = th;
+                    o.deterministic = det;
+                    // Time to target (squared loss): the first epoch whose test RMSE <= target, found with the
+                    // test set as validation data, then a clean timed run of that many epochs.
+                    char tgt[32] = "-";
+                    if (a.target > 0 && !logistic) {
+                        TrainResult probe = train(o, tr, &te);
+                        std::uint32_t hit = 0;
+                        for (const auto& h : probe.history)
+                            if (h.valid_metric <= a.target) {
+                                hit = h.epoch;
+                                break;
+                            }
+                        if (hit) {
+                            TrainOptions o2 = o;
+                            o2.epochs = hit;
+                            const auto t2 = std::chrono::steady_clock::now();
+                            TrainResult r2 = train(o2, tr, nullptr);
+                            std::snprintf(tgt, sizeof tgt, "e%u %.2fs", hit, seconds_since(t2));
+                        } else {
+                            std::snprintf(tgt, sizeof tgt, "not in %u", a.epochs);
+                        }
+                    }
+                    reset_hwm();
+                    const long rss0 = vm_hwm_kb();
+                    // Epoch-only rates: wall and process CPU time from the end of epoch 1 to the last epoch
+                    // (the callback runs right after each epoch), so set-up (factor initialisation, the
+                    // grid copy) is left out; `seconds` is the whole train() call.
+                    double w1 = 0, c1 = 0, wl = 0, cl = 0;
+                    const auto t1 = std::chrono::steady_clock::now();
+                    auto cb = [&](const EpochInfo& info) {
+                        const double w = seconds_since(t1), c = cpu_seconds();
+                        if (info.epoch == 1) w1 = w, c1 = c;
+                        wl = w, cl = c;
+                        return true;
+                    };
+                    TrainResult res = train(o, tr, nullptr, cb);
+                    const double secs = seconds_since(t1);
+                    const long rss1 = vm_hwm_kb();
+                    const Model& m = res.model;
+                    const double metric =
+                        test_metric(logistic, te, [&](std::uint32_t u, std::uint32_t i) { return m.score(u, i); });
+                    const double factor_bytes = (double(m.P.size()) + m.Q.size() + m.bu.size() + m.bi.size()) * 4.0;
+                    const double base = 12.0 * double(tr.size()) + factor_bytes;
+                    (void)rss0;
+                    // Peak RSS ratio: the whole process (caller's data included) at its peak during train,
+                    // minus the test sets and generator leftovers measured before, over the base.
+                    const double rss_x = (double(rss1) * 1024.0 - double(rss0) * 1024.0 + 12.0 * double(tr.size())) / base;
+                    const double ep = double(res.history.size() - 1) * double(tr.size()) / 1e6;
+                    const double wall_rate = ep > 0 ? ep / (wl - w1) : 0;
+                    const double cpu_rate = ep > 0 ? ep / ((cl - c1) / th) : 0;
+                    std::printf("%-8s %4u %3u %-5s %6zu %8.2f %9.1f %9.1f %9.4f %6.2f %12s\n", logistic ? "logistic" : "squared",
+                                k, th, det ? "det" : "free", res.history.size(), secs, wall_rate, cpu_rate, metric, rss_x, tgt);
+                    std::fflush(stdout);
+                }
+            }
+            if (a.scalar) {
+                const std::uint32_t se = a.scalar_epochs ? a.scalar_epochs : a.epochs;
+                const ScalarResult s = scalar_sgd(tr, te, logistic, k, se, static_cast<float>(o.effective_lr()),
+                                                  static_cast<float>(o.l2), static_cast<float>(o.l2_bias));
+                const double ep = double(tr.size()) * se / 1e6;
+                std::printf("%-8s %4u %3u %-5s %6u %8.2f %9.1f %9.1f %9.4f %6s %12s\n", logistic ? "logistic" : "squared",
+                            k, 1u, "plain", se, s.seconds, ep / s.seconds, ep / s.cpu, s.metric,
+                            "-", "-");
+                std::fflush(stdout);
+            }
+        }
+    }
+    return 0;
+}

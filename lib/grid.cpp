@@ -1,0 +1,109 @@
+#include "grid.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common.hpp"
+
+namespace simdmf {
+
+std::uint32_t RatingGrid::min_side(std::uint32_t n_users, std::uint32_t n_items) {
+    const std::uint32_t m = std::max(n_users, n_items);
+    return std::max<std::uint32_t>(1, static_cast<std::uint32_t>((std::uint64_t(m) + 65535) / 65536));
+}
+
+std::uint32_t RatingGrid::auto_side(const Ratings& r) {
+    const std::uint32_t lo = min_side(r.n_users, r.n_items);
+    if (r.size() < 65536) return lo;
+    const double s = std::sqrt(static_cast<double>(r.size()) / 24000.0);
+    const auto side = static_cast<std::uint32_t>(std::clamp(std::lround(s), 8L, 1024L));
+    return std::max(lo, side);
+}
+
+RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes) : side_(side), n_(r.size()) {
+    if (side == 0 || side < min_side(r.n_users, r.n_items))
+        fail(SIMDMF_ERR_OUT_OF_RANGE, "grid side " + std::to_string(side) + " is too small for " +
+                                          std::to_string(r.n_users) + " users and " +
+                                          std::to_string(r.n_items) + " items (16-bit block indices)");
+    upb_ = std::max<std::uint32_t>(1, static_cast<std::uint32_t>((std::uint64_t(r.n_users) + side - 1) / side));
+    ipb_ = std::max<std::uint32_t>(1, static_cast<std::uint32_t>((std::uint64_t(r.n_items) + side - 1) / side));
+    const std::size_t nb = n_blocks();
+    // Counting sort by (block row, user, block column): one pass counts (user, block column) pairs per
+    // grid row, so each block comes out sorted by user with every user's ratings in input order. The
+    // counts are kept for one grid row of users at a time: upb * side counters.
+    start_.assign(nb + 1, 0);
+    const std::uint32_t* U = r.user.data();
+    const std::uint32_t* I = r.item.data();
+    const float* V = r.value.data();
+    for (std::size_t j = 0; j < n_; ++j) ++start_[std::size_t(U[j] / upb_) * side_ + I[j] / ipb_ + 1];
+    for (std::size_t b = 0; b < nb; ++b) start_[b + 1] += start_[b];
+    data_.reset(new GridEntry[n_ ? n_ : 1]);
+
+    // Per (block, local user) cursors would need side * n_users counters; instead place ratings in
+    // block order first (cursor per block), then sort each block by user with a small counting sort.
+    std::vector<std::size_t> cur(start_.begin(), start_.end() - 1);
+    for (std::size_t j = 0; j < n_; ++j) {
+        const std::uint32_t bu = U[j] / upb_, bi = I[j] / ipb_;
+        data_[cur[std::size_t(bu) * side_ + bi]++] =
+            GridEntry{static_cast<std::uint16_t>(U[j] - bu * upb_), static_cast<std::uint16_t>(I[j] - bi * ipb_), V[j]};
+    }
+    std::vector<std::uint32_t> cnt(std::size_t(upb_) + 1);
+    std::size_t max_block = 0;
+    for (std::size_t b = 0; b < nb; ++b) max_block = std::max(max_block, block_size(b));
+    std::vector<GridEntry> tmp(max_block);
+    for (std::size_t b = 0; b < nb; ++b) {
+        const std::size_t n = block_size(b);
+        if (n < 2) continue;
+        GridEntry* e = block(b);
+        if (n < upb_ / 8) {  // sparse block: a comparison sort beats clearing upb counters
+            std::stable_sort(e, e + n, [](const GridEntry& x, const GridEntry& y) { return x.u < y.u; });
+            continue;
+        }
+        std::fill(cnt.begin(), cnt.end(), 0u);
+        for (std::size_t j = 0; j < n; ++j) ++cnt[e[j].u + 1];
+        for (std::uint32_t u = 0; u < upb_; ++u) cnt[u + 1] += cnt[u];
+        for (std::size_t j = 0; j < n; ++j) tmp[cnt[e[j].u]++] = e[j];
+        std::copy(tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(n), e);
+    }
+    if (lanes > 1)
+        for (std::size_t b = 0; b < nb; ++b) interleave(block(b), block_size(b), lanes, tmp.data());
+}
+
+// Consecutive ratings of one user form a dependency chain through the user's row (each update reads
+// the row the previous one wrote), which leaves the core waiting on the dot product's latency. Here
+// `lanes` users are worked through side by side, one rating from each in turn, each lane taking the
+// next user when its own runs out: consecutive ratings then belong to different users, so the CPU can
+// overlap their updates, while the rows of only `lanes` users are live at a time.
+void RatingGrid::interleave(GridEntry* e, std::size_t n, std::uint32_t lanes, GridEntry* tmp) {
+    if (n < 2) return;
+    struct Run {
+        std::size_t pos, end;
+    };
+    std::vector<Run> lane;
+    lane.reserve(lanes);
+    std::size_t next = 0;  // start of the next user's run not yet in a lane
+    auto take = [&]() -> Run {
+        const std::size_t s = next;
+        while (next < n && e[next].u == e[s].u) ++next;
+        return Run{s, next};
+    };
+    while (lane.size() < lanes && next < n) lane.push_back(take());
+    std::size_t out = 0;
+    while (!lane.empty()) {
+        for (std::size_t l = 0; l < lane.size();) {
+            tmp[out++] = e[lane[l].pos++];
+            if (lane[l].pos == lane[l].end) {
+                if (next < n) {
+                    lane[l] = take();
+                } else {
+                    lane.erase(lane.begin() + static_cast<std::ptrdiff_t>(l));
+                    continue;
+                }
+            }
+            ++l;
+        }
+    }
+    std::copy(tmp, tmp + n, e);
+}
+
+}  // namespace simdmf

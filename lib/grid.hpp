@@ -1,0 +1,63 @@
+// The training ratings reordered once for locality: a side x side grid of (user range) x (item range)
+// blocks, each block's ratings stored contiguously with 16-bit block-local indices (8 bytes a rating)
+// and sorted by user (stable: a user's ratings keep the input order), then interleaved across a few
+// users at a time (see interleave()).
+//
+// Users are cut into `side` contiguous ranges of users_per_block = ceil(n_users / side) users (items
+// likewise), so block (a, b) holds the ratings of users [a*upb, (a+1)*upb) on items [b*ipb, (b+1)*ipb).
+// Two blocks in different grid rows and columns touch disjoint factor rows and biases: the unit of
+// parallel work in the SGD solver (lib/sgd.cpp).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dataset.hpp"
+
+namespace simdmf {
+
+struct GridEntry {
+    std::uint16_t u, i;  // block-local user and item
+    float v;
+};
+static_assert(sizeof(GridEntry) == 8);
+
+class RatingGrid {
+public:
+    // side >= 1 and large enough that users_per_block and items_per_block are <= 65536 (min_side()).
+    // lanes > 1: within each block, ratings of `lanes` users are interleaved (see interleave()).
+    RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes = kDefaultLanes);
+    static constexpr std::uint32_t kDefaultLanes = 8;
+
+    // The smallest side whose blocks fit 16-bit local indices.
+    static std::uint32_t min_side(std::uint32_t n_users, std::uint32_t n_items);
+    // The side used when the "grid" option is 0: 1 for small sets (< 65536 ratings), otherwise about
+    // 24k ratings a block (the rows a block touches then stay in L2 up to k = 128), at least 8 and
+    // min_side(). Depends on the data only (never on the thread count), so a deterministic run gives
+    // the same model with any number of threads.
+    static std::uint32_t auto_side(const Ratings& r);
+
+    std::uint32_t side() const { return side_; }
+    std::size_t n_blocks() const { return std::size_t(side_) * side_; }
+    std::uint32_t users_per_block() const { return upb_; }
+    std::uint32_t items_per_block() const { return ipb_; }
+    std::size_t size() const { return n_; }
+    // Block b = row * side + col.
+    GridEntry* block(std::size_t b) { return data_.get() + start_[b]; }
+    const GridEntry* block(std::size_t b) const { return data_.get() + start_[b]; }
+    std::size_t block_size(std::size_t b) const { return start_[b + 1] - start_[b]; }
+    std::uint32_t first_user(std::size_t b) const { return std::uint32_t(b / side_) * upb_; }
+    std::uint32_t first_item(std::size_t b) const { return std::uint32_t(b % side_) * ipb_; }
+    // Bytes held (entries and offsets).
+    std::size_t bytes() const { return n_ * sizeof(GridEntry) + start_.size() * sizeof(std::size_t); }
+
+private:
+    static void interleave(GridEntry* e, std::size_t n, std::uint32_t lanes, GridEntry* tmp);
+    std::uint32_t side_ = 1, upb_ = 1, ipb_ = 1;
+    std::size_t n_ = 0;
+    std::vector<std::size_t> start_;  // n_blocks() + 1 offsets
+    std::unique_ptr<GridEntry[]> data_;
+};
+
+}  // namespace simdmf
