@@ -12,6 +12,11 @@
 
 #include "common.hpp"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <nmmintrin.h>
+#define SIMDMF_CRC_X86 1
+#endif
+
 namespace simdmf {
 
 namespace {
@@ -46,6 +51,72 @@ std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc) {
     const auto* p = static_cast<const unsigned char*>(data);
     crc = ~crc;
     for (std::size_t i = 0; i < n; ++i) crc = kCrcTable[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
+    return ~crc;
+}
+
+namespace {
+
+struct Crc32cTables {
+    std::array<std::array<std::uint32_t, 256>, 8> t{};
+    Crc32cTables() {
+        for (std::uint32_t i = 0; i < 256; ++i) {
+            std::uint32_t c = i;
+            for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+            t[0][i] = c;
+        }
+        for (std::uint32_t i = 0; i < 256; ++i)
+            for (int s = 1; s < 8; ++s) t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xFF];
+    }
+};
+
+// Slicing-by-8 over the reflected polynomial.
+std::uint32_t crc32c_soft(std::uint32_t crc, const unsigned char* p, std::size_t n) {
+    static const Crc32cTables tables;
+    const auto& t = tables.t;
+    while (n >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+        w ^= crc;
+        crc = t[7][w & 0xFF] ^ t[6][(w >> 8) & 0xFF] ^ t[5][(w >> 16) & 0xFF] ^ t[4][(w >> 24) & 0xFF] ^
+              t[3][(w >> 32) & 0xFF] ^ t[2][(w >> 40) & 0xFF] ^ t[1][(w >> 48) & 0xFF] ^ t[0][w >> 56];
+        p += 8;
+        n -= 8;
+    }
+    while (n--) crc = (crc >> 8) ^ t[0][(crc ^ *p++) & 0xFF];
+    return crc;
+}
+
+#ifdef SIMDMF_CRC_X86
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_hw(std::uint32_t crc, const unsigned char* p,
+                                                          std::size_t n) {
+#if defined(__x86_64__)
+    std::uint64_t c = crc;
+    while (n >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        c = _mm_crc32_u64(c, w);
+        p += 8;
+        n -= 8;
+    }
+    crc = static_cast<std::uint32_t>(c);
+#endif
+    while (n--) crc = _mm_crc32_u8(crc, *p++);
+    return crc;
+}
+#endif
+
+}  // namespace
+
+std::uint32_t crc32c(const void* data, std::size_t n, std::uint32_t crc) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    crc = ~crc;
+#ifdef SIMDMF_CRC_X86
+    static const bool hw = __builtin_cpu_supports("sse4.2");
+    crc = hw ? crc32c_hw(crc, p, n) : crc32c_soft(crc, p, n);
+#else
+    crc = crc32c_soft(crc, p, n);
+#endif
     return ~crc;
 }
 
@@ -112,42 +183,94 @@ void ByteReader::skip(std::size_t n) {
     pos_ += n;
 }
 
-void atomic_write_file(const std::string& path, const void* data, std::size_t size) {
+AtomicFile::AtomicFile(const std::string& path) : path_(path) {
     static std::atomic<unsigned> counter{0};
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) fail(SIMDMF_ERR_IO, "cannot create " + tmp + ": " + errno_text());
+    tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) fail(SIMDMF_ERR_IO, "cannot create " + tmp_ + ": " + errno_text());
+}
+
+AtomicFile::~AtomicFile() { discard(); }
+
+void AtomicFile::discard() noexcept {
+    if (fd_ < 0) return;
+    ::close(fd_);
+    fd_ = -1;
+    ::unlink(tmp_.c_str());
+}
+
+void AtomicFile::write_all(const void* data, std::size_t n) {
+    if (fd_ < 0) fail(SIMDMF_ERR_IO, "cannot write " + tmp_ + ": already committed or failed");
     const auto* p = static_cast<const unsigned char*>(data);
-    std::size_t done = 0;
-    while (done < size) {
-        ssize_t w = ::write(fd, p + done, size - done);
+    while (n > 0) {
+        const std::size_t want = n < (std::size_t{1} << 30) ? n : (std::size_t{1} << 30);
+        ssize_t w = ::write(fd_, p, want);
         if (w < 0) {
             if (errno == EINTR) continue;
             std::string why = errno_text();
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            fail(SIMDMF_ERR_IO, "cannot write " + tmp + ": " + why);
+            discard();
+            fail(SIMDMF_ERR_IO, "cannot write " + tmp_ + ": " + why);
         }
-        done += static_cast<std::size_t>(w);
+        p += w;
+        n -= static_cast<std::size_t>(w);
     }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+}
+
+void AtomicFile::flush() {
+    if (used_ == 0) return;
+    const std::size_t n = used_;
+    used_ = 0;
+    write_all(buf_.data(), n);
+}
+
+void AtomicFile::write(const void* data, std::size_t n) {
+    constexpr std::size_t kBuffer = std::size_t{1} << 20;
+    if (n >= kBuffer) {  // large blocks straight from the caller's memory
+        flush();
+        write_all(data, n);
+        return;
+    }
+    if (buf_.empty()) buf_.resize(kBuffer);
+    if (used_ + n > buf_.size()) flush();
+    std::memcpy(buf_.data() + used_, data, n);
+    used_ += n;
+}
+
+void AtomicFile::commit() {
+    flush();
+    if (fd_ < 0) fail(SIMDMF_ERR_IO, "cannot commit " + tmp_ + ": already committed or failed");
+    if (::fsync(fd_) != 0) {
         std::string why = errno_text();
-        ::unlink(tmp.c_str());
-        fail(SIMDMF_ERR_IO, "cannot flush " + tmp + ": " + why);
+        discard();
+        fail(SIMDMF_ERR_IO, "cannot flush " + tmp_ + ": " + why);
     }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) {
         std::string why = errno_text();
-        ::unlink(tmp.c_str());
-        fail(SIMDMF_ERR_IO, "cannot rename " + tmp + " to " + path + ": " + why);
+        ::unlink(tmp_.c_str());
+        fail(SIMDMF_ERR_IO, "cannot close " + tmp_ + ": " + why);
     }
-    // Make the rename itself durable.
-    std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.find_last_of('/'));
-    if (dir.empty()) dir = "/";
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+        std::string why = errno_text();
+        ::unlink(tmp_.c_str());
+        fail(SIMDMF_ERR_IO, "cannot rename " + tmp_ + " to " + path_ + ": " + why);
+    }
+    // Make the rename itself durable (best effort: some file systems refuse to fsync a folder).
+    std::string dir = ".";
+    const auto slash = path_.find_last_of('/');
+    if (slash != std::string::npos) dir = slash == 0 ? "/" : path_.substr(0, slash);
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         ::fsync(dfd);
         ::close(dfd);
     }
+}
+
+void atomic_write_file(const std::string& path, const void* data, std::size_t size) {
+    AtomicFile f(path);
+    f.write(data, size);
+    f.commit();
 }
 
 std::vector<unsigned char> read_file(const std::string& path) {

@@ -1,5 +1,6 @@
-// Small file utilities shared by the model and ratings file formats: CRC-32, little-endian
-// encoding, atomic writes and whole-file reads with clear errors.
+// Small file utilities shared by the model and ratings file formats: the two CRCs (CRC-32 for model
+// files, CRC-32C for binary ratings files), little-endian encoding, atomic writes (the one
+// implementation in the library) and whole-file reads with clear errors.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,9 @@ namespace simdmf {
 
 // CRC-32 (IEEE 802.3, the zlib/PNG polynomial), continuing from `crc` (0 to start).
 std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc = 0);
+
+// CRC-32C (Castagnoli; SSE4.2 instruction when the CPU has it), continuing from `crc` (0 to start).
+std::uint32_t crc32c(const void* data, std::size_t n, std::uint32_t crc = 0);
 
 // Appends little-endian encodings to a byte buffer.
 class ByteWriter {
@@ -46,7 +50,34 @@ private:
     std::string what_;
 };
 
-// Writes `data` to `path` atomically: a temporary file in the same folder, fsync, rename over
+// Streams a file into place atomically. The constructor creates a unique temporary
+// "<path>.tmp.<pid>.<n>" in the same folder (O_EXCL); write() buffers (1 MiB) or passes large blocks
+// straight through; commit() flushes, fsyncs, closes and renames it over `path`, then fsyncs the
+// folder. Destroyed without commit (an exception, a failed write), it removes the temporary, so the
+// file at `path` is either the old one or the complete new one. A process killed mid-write leaves the
+// old file and, at worst, an orphaned temporary that nothing reads. Errors: Error(SIMDMF_ERR_IO) with
+// the path and the system's reason.
+class AtomicFile {
+public:
+    explicit AtomicFile(const std::string& path);
+    ~AtomicFile();
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+    void write(const void* data, std::size_t n);
+    void commit();
+    const std::string& temp_path() const { return tmp_; }
+
+private:
+    void write_all(const void* data, std::size_t n);
+    void flush();
+    void discard() noexcept;
+    std::string path_, tmp_;
+    int fd_ = -1;
+    std::vector<unsigned char> buf_;
+    std::size_t used_ = 0;
+};
+
+// Writes `data` to `path` atomically (AtomicFile): a temporary file in the same folder, fsync, rename over
 // path, fsync of the folder. Throws Error(SIMDMF_ERR_IO) with the path and reason; on failure the
 // previous file at `path` is untouched and the temporary is removed.
 void atomic_write_file(const std::string& path, const void* data, std::size_t size);

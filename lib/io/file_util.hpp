@@ -1,9 +1,12 @@
-// Internal helpers of the io code: errno-carrying failures, a read-only file, an atomic writer.
+// Internal helpers of the io code: errno-carrying failures, a read-only file, and the atomic writer
+// and CRC-32C of lib/fileio.hpp under their io names.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "fileio.hpp"
 
 namespace simdmf::io::detail {
 
@@ -27,29 +30,16 @@ private:
     std::uint64_t size_ = 0;
 };
 
-// Writes path.tmp.<pid>; commit() flushes, fsyncs and renames it over path. Destroyed uncommitted, it
-// removes the temporary file.
-class AtomicWriter {
-public:
-    explicit AtomicWriter(const std::string& path);
-    ~AtomicWriter();
-    AtomicWriter(const AtomicWriter&) = delete;
-    AtomicWriter& operator=(const AtomicWriter&) = delete;
-    void write(const void* data, std::size_t n);
-    void commit();
-
-private:
-    void flush();
-    std::string path_, tmp_;
-    int fd_ = -1;
-    std::vector<char> buf_;
-    std::size_t used_ = 0;
-};
+// The library's one atomic writer (lib/fileio.hpp): a unique temporary, commit() fsyncs and renames
+// it over the path; destroyed uncommitted, it removes the temporary.
+using AtomicWriter = simdmf::AtomicFile;
 
 // True when p starts with the magic of the binary ratings file.
 bool is_binary_magic(const unsigned char* p, std::size_t n);
 
-// CRC-32C (Castagnoli); crc is the running value (start with 0).
-std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t n);
+// CRC-32C (Castagnoli); crc is the running value (start with 0). Implemented in lib/fileio.cpp.
+inline std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t n) {
+    return simdmf::crc32c(data, n, crc);
+}
 
 }  // namespace simdmf::io::detail

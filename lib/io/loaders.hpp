@@ -92,7 +92,7 @@ Format detect_format(const std::string& path);
 //   payload: u32 user[n], u32 item[n], f32 value[n], [i64 timestamp[n]], i64 user raw ids,
 //   i64 item raw ids;
 //   trailer (8 bytes): u32 CRC-32C of the payload, "SMRE".
-// save_binary writes path.tmp.<pid>, fsyncs and renames it over path (SIMDMF_ERR_IO on failure, the
+// save_binary writes path.tmp.<pid>.<n>, fsyncs and renames it over path (SIMDMF_ERR_IO on failure, the
 // old file left intact). load_binary checks the header, then that the file size matches the counts
 // before allocating anything: SIMDMF_ERR_FORMAT for a wrong magic, truncated or oversized file or
 // inconsistent contents, SIMDMF_ERR_VERSION for a newer version, SIMDMF_ERR_CHECKSUM for a CRC mismatch.
