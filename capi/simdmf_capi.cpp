@@ -423,9 +423,13 @@ SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_data
             record_error("training cancelled by the progress callback; the model holds the epochs done");
             return SIMDMF_CANCELLED;
         }
+        if (res.status == SIMDMF_ERR_DIVERGED) {
+            // *out is the last good epoch's model (or the initial one); the message names the epoch.
+            return record(SIMDMF_ERR_DIVERGED, res.message.c_str());
+        }
         if (res.status != SIMDMF_OK) {
-            // train() reports only OK or CANCELLED; anything else is a core bug. Keep the contract:
-            // *out is NULL on any status other than OK and CANCELLED.
+            // train() reports only OK, CANCELLED or DIVERGED; anything else is a core bug. Keep the
+            // contract: *out is NULL on any other status.
             simdmf_model_free(*out);
             *out = nullptr;
             return record(res.status, "training ended with an unexpected status");

@@ -5,9 +5,22 @@
 #include <cstring>
 #include <string>
 
+#include <unistd.h>
+
 #include "kernels/kernels.hpp"
 
 namespace simdmf {
+
+std::uint64_t physical_memory_bytes() {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return 0;
+    return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
+}
+
+std::uint64_t parameter_bytes(std::uint32_t k, std::uint32_t n_users, std::uint32_t n_items, bool biases) {
+    const std::uint64_t rows = std::uint64_t{n_users} + n_items;
+    return rows * padded_stride(k) * sizeof(float) + (biases ? rows * sizeof(float) : 0);
+}
 
 void Model::allocate(ModelKind kind_, std::uint32_t k_, std::uint32_t n_users_, std::uint32_t n_items_,
                      bool biases_) {
@@ -22,6 +35,15 @@ void Model::allocate(ModelKind kind_, std::uint32_t k_, std::uint32_t n_users_, 
     const std::size_t max_rows = SIZE_MAX / sizeof(float) / stride / 2;
     if (n_users_ > max_rows || n_items_ > max_rows)
         fail(SIMDMF_ERR_OUT_OF_MEMORY, "factor matrices too large for this address space");
+    // Refuse, before touching memory, what this machine cannot hold (an overcommitting kernel would
+    // otherwise hand out the pages and kill the process when they are used).
+    const std::uint64_t need = parameter_bytes(k_, n_users_, n_items_, biases_);
+    const std::uint64_t have = physical_memory_bytes();
+    if (have != 0 && need > have)
+        fail(SIMDMF_ERR_OUT_OF_MEMORY,
+             "a model with k = " + std::to_string(k_) + ", " + std::to_string(n_users_) + " users and " +
+                 std::to_string(n_items_) + " items needs " + std::to_string(need) +
+                 " bytes, more than the " + std::to_string(have) + " bytes of physical memory");
     P.assign(std::size_t(n_users) * stride, 0.0f);
     Q.assign(std::size_t(n_items) * stride, 0.0f);
     bu.assign(biases ? n_users : 0, 0.0f);

@@ -25,7 +25,8 @@ struct Model {
     AlignedFloats P, Q;            // n_users x stride, n_items x stride; padding stays zero
     std::shared_ptr<const IdMap> user_ids, item_ids;  // may be null
 
-    // Allocates zeroed parameters. Throws OUT_OF_MEMORY when the sizes overflow.
+    // Allocates zeroed parameters. Throws OUT_OF_MEMORY, before allocating, when the sizes overflow or
+    // the parameters (parameter_bytes) exceed the machine's physical memory.
     void allocate(ModelKind kind, std::uint32_t k, std::uint32_t n_users, std::uint32_t n_items, bool biases);
 
     float* user_row(std::uint32_t u) { return P.data() + std::size_t(u) * stride; }
@@ -72,6 +73,11 @@ struct Model {
     // Bit-exact equality of every parameter (tests, round trips).
     bool identical(const Model& other) const;
 };
+
+// Bytes of a model's parameters (padded factor rows and biases), and of the machine's physical memory
+// (0 when unknown).
+std::uint64_t parameter_bytes(std::uint32_t k, std::uint32_t n_users, std::uint32_t n_items, bool biases);
+std::uint64_t physical_memory_bytes();
 
 // Items of each user in r, sorted and unique (for excluding seen items).
 std::vector<std::vector<std::uint32_t>> items_by_user(const Ratings& r);

@@ -13,10 +13,15 @@ namespace simdmf {
 class EpochControl {
 public:
     EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res);
-    // Records the epoch; returns false when training must stop. Throws DIVERGED on non-finite values.
+    // Takes the epoch-0 snapshot of the initialised model (train() calls it before the solver).
+    void begin(const Model& m);
+    // Records the epoch; returns false when training must stop. Non-finite loss or factors stop
+    // training with status SIMDMF_ERR_DIVERGED (nothing thrown, the epoch is not recorded); otherwise,
+    // with opt.snapshot, the parameters are copied as the last good epoch's.
     bool after_epoch(std::uint32_t epoch, double train_loss, double lr, const Model& m);
-    // Sets the stop reason and, after an early stop with restore_best, the best epoch's model.
-    void finish(Model& m);
+    // Sets the stop reason; after an early stop with restore_best, the best epoch's model; after a
+    // divergence, the last good snapshot (returns false when there is none to restore).
+    bool finish(Model& m);
     double seconds() const;
 
 private:
@@ -29,6 +34,13 @@ private:
     std::uint32_t since_best_ = 0;
     bool has_best_ = false;
     Model best_model_;
+    struct Snapshot {
+        AlignedFloats P, Q;
+        std::vector<float> bu, bi;
+        std::uint32_t epoch = 0;
+        bool valid = false;
+    } snap_;
+    void take_snapshot(const Model& m, std::uint32_t epoch);
 };
 
 bool finite_model(const Model& m);

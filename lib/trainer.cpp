@@ -20,12 +20,29 @@ double xent(double s, double y) { return std::log1p(std::exp(-std::fabs(s))) + s
 
 double label01(float v) { return v > 0.0f ? 1.0 : 0.0; }
 
+void check_range(const TrainOptions& opt, const Ratings& r, const char* what) {
+    if (opt.min_rating == -HUGE_VAL && opt.max_rating == HUGE_VAL) return;
+    for (std::size_t k = 0; k < r.size(); ++k) {
+        const double v = r.value[k];
+        if (v < opt.min_rating || v > opt.max_rating)
+            fail(SIMDMF_ERR_INVALID_DATA, std::string(what) + " rating " + std::to_string(k) + " = " +
+                                              std::to_string(v) + " is outside the declared range [" +
+                                              std::to_string(opt.min_rating) + ", " +
+                                              std::to_string(opt.max_rating) + "]");
+    }
+}
+
 void check_inputs(const TrainOptions& opt, const Ratings& train, const Ratings* valid) {
     const bool logistic = opt.kind == ModelKind::logistic;
+    if (opt.min_rating > opt.max_rating)
+        fail(SIMDMF_ERR_OUT_OF_RANGE, "min_rating " + std::to_string(opt.min_rating) + " > max_rating " +
+                                          std::to_string(opt.max_rating));
     if (train.empty()) fail(SIMDMF_ERR_INVALID_DATA, "the training set has no ratings");
     train.validate(logistic);
+    check_range(opt, train, "training");
     if (valid) {
         valid->validate(logistic);
+        check_range(opt, *valid, "validation");
         if (valid->n_users > train.n_users || valid->n_items > train.n_items)
             fail(SIMDMF_ERR_OUT_OF_RANGE, "validation set has more users or items than the training set");
     }
@@ -155,10 +172,29 @@ double EpochControl::seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
+void EpochControl::take_snapshot(const Model& m, std::uint32_t epoch) {
+    // assign() reuses the buffers after the first epoch: one copy of the parameters, no reallocation.
+    snap_.P.assign(m.P.begin(), m.P.end());
+    snap_.Q.assign(m.Q.begin(), m.Q.end());
+    snap_.bu.assign(m.bu.begin(), m.bu.end());
+    snap_.bi.assign(m.bi.begin(), m.bi.end());
+    snap_.epoch = epoch;
+    snap_.valid = true;
+}
+
+void EpochControl::begin(const Model& m) {
+    if (opt_.snapshot) take_snapshot(m, 0);
+}
+
 bool EpochControl::after_epoch(std::uint32_t epoch, double train_loss, double lr, const Model& m) {
-    if (!std::isfinite(train_loss) || !finite_model(m))
-        fail(SIMDMF_ERR_DIVERGED, "training diverged in epoch " + std::to_string(epoch) +
-                                      " (non-finite loss or factors); lower the learning rate");
+    if (!std::isfinite(train_loss) || !finite_model(m)) {
+        res_.status = SIMDMF_ERR_DIVERGED;
+        res_.stop_reason = "diverged";
+        res_.diverged_epoch = epoch;
+        res_.message = "training diverged in epoch " + std::to_string(epoch) + " at learning rate " +
+                       std::to_string(lr) + " (non-finite loss or factors)";
+        return false;
+    }
     EpochInfo info;
     info.epoch = epoch;
     info.max_epochs = opt_.effective_epochs();
@@ -187,23 +223,59 @@ bool EpochControl::after_epoch(std::uint32_t epoch, double train_loss, double lr
             return false;
         }
     }
+    if (opt_.snapshot) take_snapshot(m, epoch);
     return true;
 }
 
-void EpochControl::finish(Model& m) {
+bool EpochControl::finish(Model& m) {
     if (res_.stop_reason.empty()) res_.stop_reason = "max epochs";
     if (has_best_ && opt_.restore_best && res_.stop_reason == "early stop") m = std::move(best_model_);
+    if (res_.status == SIMDMF_ERR_DIVERGED) {
+        if (!snap_.valid) return false;
+        std::swap(m.P, snap_.P);
+        std::swap(m.Q, snap_.Q);
+        std::swap(m.bu, snap_.bu);
+        std::swap(m.bi, snap_.bi);
+        res_.message += snap_.epoch ? "; the model is epoch " + std::to_string(snap_.epoch) + "'s, the last good one"
+                                    : "; the model is the initial one (no epoch completed cleanly)";
+    }
+    return true;
 }
 
-TrainResult train(const TrainOptions& opt, const Ratings& train, const Ratings* valid, const EpochCallback& callback) {
-    check_inputs(opt, train, valid);
+namespace {
+TrainResult train_once(const TrainOptions& opt, const Ratings& train, const Ratings* valid,
+                       const EpochCallback& callback) {
     TrainResult res;
     init_model(res.model, opt, train);
     EpochControl ctl(opt, valid, callback, res);
+    ctl.begin(res.model);
     if (opt.solver == Solver::gd) train_gd(opt, train, res.model, ctl);
     else train_sgd(opt, train, res.model, ctl);
-    ctl.finish(res.model);
+    if (!ctl.finish(res.model)) {
+        // No snapshot kept (snapshot = 0): hand back the initial model, re-created from the seed.
+        init_model(res.model, opt, train);
+        res.message += "; the model is the initial one (snapshot off)";
+    }
     return res;
+}
+}  // namespace
+
+TrainResult train(const TrainOptions& opt, const Ratings& train, const Ratings* valid, const EpochCallback& callback) {
+    check_inputs(opt, train, valid);
+    TrainOptions o = opt;
+    for (std::uint32_t attempt = 0;; ++attempt) {
+        TrainResult res = train_once(o, train, valid, callback);
+        res.retries = attempt;
+        if (res.status != SIMDMF_ERR_DIVERGED || attempt >= opt.retry_diverged || res.status == SIMDMF_CANCELLED) {
+            if (res.status == SIMDMF_ERR_DIVERGED)
+                res.message += attempt ? "; still diverging after " + std::to_string(attempt) +
+                                             " retries at a halved learning rate"
+                                       : "; lower the learning rate";
+            return res;
+        }
+        o.lr = o.effective_lr() * 0.5;  // retry from scratch at half the rate
+        for (double& v : o.lr_list) v *= 0.5;
+    }
 }
 
 double mean_loss(const Model& m, const Ratings& r) {

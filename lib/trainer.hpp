@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,16 @@ struct TrainOptions {
     std::uint32_t patience = 0;
     bool restore_best = true;
     bool exact_loss = false;
+    // Declared rating range (issue 5): a training or validation value outside [min_rating, max_rating]
+    // is SIMDMF_ERR_INVALID_DATA. Default: no range.
+    double min_rating = -std::numeric_limits<double>::infinity();
+    double max_rating = std::numeric_limits<double>::infinity();
+    // Divergence (non-finite loss or factors after an epoch): keep a copy of the last good epoch's
+    // parameters to hand back (snapshot, one extra copy of the factors), or hand back the initial
+    // model re-created from the seed (snapshot = false, no extra memory). retry_diverged > 0 retrains
+    // from scratch up to that many times, halving the learning rate each time.
+    bool snapshot = true;
+    std::uint32_t retry_diverged = 0;
     bool deterministic = true;  // sgd: same seed -> bit-identical model for any thread count
     bool adagrad = false;       // sgd: per-row AdaGrad learning rates lr / sqrt(G)
     std::uint32_t grid = 0;     // sgd: blocks per side of the user x item grid (0: automatic)
@@ -64,11 +75,15 @@ using EpochCallback = std::function<bool(const EpochInfo&)>;
 struct TrainResult {
     Model model;
     std::vector<EpochInfo> history;
-    simdmf_status status = SIMDMF_OK;  // OK or CANCELLED
-    std::string stop_reason;           // "max epochs", "tolerance", "early stop", "cancelled"
+    simdmf_status status = SIMDMF_OK;  // OK, CANCELLED, or ERR_DIVERGED (model = last good epoch)
+    std::string stop_reason;           // "max epochs", "tolerance", "early stop", "cancelled", "diverged"
+    std::string message;               // with ERR_DIVERGED: the epoch, the rate and what was handed back
+    std::uint32_t diverged_epoch = 0;  // 1-based epoch that produced non-finite values (0: none)
+    std::uint32_t retries = 0;         // restarts at a halved learning rate (retry_diverged)
 };
 
-// Throws Error on invalid data or options. `valid` may be null.
+// Throws Error on invalid data or options. `valid` may be null. Divergence is not thrown: the result
+// has status SIMDMF_ERR_DIVERGED, a message naming the epoch, and the last good epoch's model.
 TrainResult train(const TrainOptions& opt, const Ratings& train, const Ratings* valid,
                   const EpochCallback& callback = {});
 

@@ -9,6 +9,7 @@
 #include "split.hpp"
 #include "synthetic.hpp"
 #include "test_util.hpp"
+#include "solvers.hpp"
 #include "trainer.hpp"
 
 using namespace simdmf;
@@ -296,5 +297,11 @@ TEST_CASE("a learning rate that blows up is reported as divergence") {
     o.lr = 10;
     o.init_std = 10;
     o.epochs = 50;
-    CHECK(status_of([&] { train(o, textbook(false), nullptr); }) == SIMDMF_ERR_DIVERGED);
+    // Not thrown: the result says DIVERGED and holds the last good (here: the initial) model.
+    TrainResult res = train(o, textbook(false), nullptr);
+    CHECK(res.status == SIMDMF_ERR_DIVERGED);
+    CHECK(res.stop_reason == "diverged");
+    CHECK(res.diverged_epoch >= 1);
+    CHECK(res.message.find("epoch " + std::to_string(res.diverged_epoch)) != std::string::npos);
+    CHECK(finite_model(res.model));
 }

@@ -192,6 +192,12 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *   restore_best   with patience: keep the best epoch's model  int 0..1        default 1
  *   exact_loss     sgd: recompute the training loss after each epoch (1) or report
  *                  the running loss seen during the epoch (0)  int 0..1        default 0
+ *   min_rating     declared range: a training or validation value below   real  any   default -inf (off)
+ *   max_rating     min_rating or above max_rating is SIMDMF_ERR_INVALID_DATA real any   default +inf (off)
+ *   snapshot       keep a copy of the last good epoch's parameters, handed back on SIMDMF_ERR_DIVERGED
+ *                  (1; costs one copy of the factors), or hand back the initial model (0)  int 0..1  default 1
+ *   retry_diverged on divergence, retrain from scratch at half the learning rate, up to this many
+ *                  times                               int   0..10             default 0 (off)
  * String keys:
  *   loss           "squared" | "logistic"                                     default "squared"
  *   solver         "sgd" | "gd"                                              default "sgd"
@@ -240,10 +246,14 @@ typedef struct simdmf_model simdmf_model;
 
 /* Trains a model on `train`; `valid` (may be NULL) gives the validation metric and early stopping by
  * `patience`. Both data sets must have the same dimensions or `valid` smaller. Returns SIMDMF_OK, or
- * SIMDMF_CANCELLED (callback) with *out still set to a valid model; on any other status *out is NULL.
- * Errors: SIMDMF_ERR_INVALID_DATA (non-finite values, labels not +1/-1 for logistic, empty train),
- * SIMDMF_ERR_OUT_OF_RANGE, SIMDMF_ERR_OUT_OF_MEMORY, SIMDMF_ERR_DIVERGED. The caller owns *out. The same
- * options, data, seed and thread count give a bit-identical model. */
+ * SIMDMF_CANCELLED (callback) with *out still set to a valid model, or SIMDMF_ERR_DIVERGED (an epoch
+ * produced a non-finite loss or factor; checked after every epoch) with *out set to the model of the
+ * last good epoch (with snapshot = 0, or when epoch 1 diverged: the initial model) and
+ * simdmf_last_error() naming the epoch; on any other status *out is NULL.
+ * Errors: SIMDMF_ERR_INVALID_DATA (non-finite values, labels not +1/-1 for logistic, empty train, a
+ * value outside [min_rating, max_rating]), SIMDMF_ERR_OUT_OF_RANGE, SIMDMF_ERR_OUT_OF_MEMORY (also
+ * when the model would not fit in physical memory, refused before allocating). The caller owns *out.
+ * The same options, data, seed and thread count give a bit-identical model. */
 SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_dataset* train,
                                             const simdmf_dataset* valid, simdmf_model** out);
 
