@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common.hpp"
+#include "rng.hpp"
 
 namespace simdmf {
 
@@ -104,6 +105,26 @@ void RatingGrid::interleave(GridEntry* e, std::size_t n, std::uint32_t lanes, Gr
         }
     }
     std::copy(tmp, tmp + n, e);
+}
+
+std::uint64_t seed_mix(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
+    std::uint64_t s = seed ^ (a * 0x9E3779B97F4A7C15ull);
+    const std::uint64_t x = splitmix64(s);
+    s ^= b * 0xD1B54A32D192ED03ull;
+    return x ^ splitmix64(s);
+}
+
+std::vector<std::uint32_t> epoch_schedule(std::uint32_t G, std::uint64_t seed, std::uint32_t epoch) {
+    Rng rng(seed_mix(seed, epoch, 0x5C4EDu));
+    std::vector<std::uint32_t> rows(G), cols(G), shift(G);
+    for (std::uint32_t x = 0; x < G; ++x) rows[x] = cols[x] = shift[x] = x;
+    rng.shuffle(rows.data(), G);
+    rng.shuffle(cols.data(), G);
+    rng.shuffle(shift.data(), G);
+    std::vector<std::uint32_t> sched(std::size_t(G) * G);
+    for (std::uint32_t r = 0; r < G; ++r)
+        for (std::uint32_t j = 0; j < G; ++j) sched[std::size_t(r) * G + j] = rows[j] * G + cols[(j + shift[r]) % G];
+    return sched;
 }
 
 }  // namespace simdmf

@@ -60,4 +60,13 @@ private:
     std::unique_ptr<GridEntry[]> data_;
 };
 
+// A seed for (seed, a, b): distinct streams for epochs, blocks and threads.
+std::uint64_t seed_mix(std::uint64_t seed, std::uint64_t a, std::uint64_t b);
+
+// The block order of one epoch: side rounds of side blocks each; element [r * side + j] is block j of
+// round r (block = row * side + col). Within a round the blocks have distinct grid rows and columns (a
+// permuted diagonal: row rows[j], column cols[(j + shift[r]) % side]); over the epoch every block
+// appears exactly once. Drawn from (seed, epoch) only.
+std::vector<std::uint32_t> epoch_schedule(std::uint32_t side, std::uint64_t seed, std::uint32_t epoch);
+
 }  // namespace simdmf

@@ -18,7 +18,6 @@
 // AdaGrad (adagrad = 1): per-row learning rates lr / sqrt(G) with G the running sum of the row's mean
 // squared gradient (starting at 1), as in Chin et al., PAKDD 2015; the biases use their row's rate.
 #include <algorithm>
-#include <cstdlib>
 #include <atomic>
 #include <barrier>
 #include <cmath>
@@ -141,7 +140,7 @@ double run_block_adagrad(const Step& s, const GridEntry* e, std::size_t n, const
 class SgdSolver {
 public:
     SgdSolver(const TrainOptions& opt, const Ratings& train, Model& m)
-        : opt_(opt), m_(m), grid_(train, opt.grid ? std::max(opt.grid, RatingGrid::min_side(train.n_users, train.n_items)) : RatingGrid::auto_side(train), getenv("SIMDMF_LANES") ? atoi(getenv("SIMDMF_LANES")) : 8) {
+        : opt_(opt), m_(m), grid_(train, opt.grid ? std::max(opt.grid, RatingGrid::min_side(train.n_users, train.n_items)) : RatingGrid::auto_side(train)) {
         const auto& kt = kernels::active();
         step_.kt = &kt;
         step_.logistic = m.kind == ModelKind::logistic;
@@ -179,27 +178,9 @@ public:
     }
 
 private:
-    // sched_[r * side + j]: block j of round r.
-    void make_schedule(std::uint32_t e) {
-        const std::uint32_t G = grid_.side();
-        Rng rng(mix(opt_.seed, e, 0x5C4EDu));
-        std::vector<std::uint32_t> rows(G), cols(G), rounds(G);
-        for (std::uint32_t x = 0; x < G; ++x) rows[x] = cols[x] = rounds[x] = x;
-        rng.shuffle(rows.data(), G);
-        rng.shuffle(cols.data(), G);
-        rng.shuffle(rounds.data(), G);
-        sched_.resize(std::size_t(G) * G);
-        for (std::uint32_t r = 0; r < G; ++r)
-            for (std::uint32_t j = 0; j < G; ++j)
-                sched_[std::size_t(r) * G + j] = rows[j] * G + cols[(j + rounds[r]) % G];
-    }
+    void make_schedule(std::uint32_t e) { sched_ = epoch_schedule(grid_.side(), opt_.seed, e); }
 
-    static std::uint64_t mix(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
-        std::uint64_t s = seed ^ (a * 0x9E3779B97F4A7C15ull);
-        std::uint64_t x = splitmix64(s);
-        s ^= b * 0xD1B54A32D192ED03ull;
-        return x ^ splitmix64(s);
-    }
+    static std::uint64_t mix(std::uint64_t seed, std::uint64_t a, std::uint64_t b) { return seed_mix(seed, a, b); }
 
     void run(std::uint32_t blk, std::uint32_t e) {
         GridEntry* ent = grid_.block(blk);

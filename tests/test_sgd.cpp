@@ -1,0 +1,250 @@
+// The blocked SGD solver (lib/sgd.cpp, lib/grid.*): grid coverage, epoch schedules, deterministic
+// multi-threaded training, the free-running mode, AdaGrad, small problems.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <tuple>
+#include <vector>
+
+#include "grid.hpp"
+#include "rng.hpp"
+#include "split.hpp"
+#include "synthetic.hpp"
+#include "test_util.hpp"
+#include "trainer.hpp"
+
+using namespace simdmf;
+
+namespace {
+
+Ratings planted(std::uint64_t n, std::uint32_t users = 2000, std::uint32_t items = 600) {
+    PlantedSpec s;
+    s.n_users = users;
+    s.n_items = items;
+    s.n_ratings = n;
+    s.rank = 5;
+    s.bias_std = 0.2;
+    s.noise_std = 0.3;
+    s.integer_ratings = false;
+    s.item_popularity = 0.5;
+    s.seed = 11;
+    return make_planted(s);
+}
+
+bool same_bits(const Model& a, const Model& b) {
+    auto eq = [](const auto& x, const auto& y) {
+        return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(x[0])) == 0;
+    };
+    return eq(a.P, b.P) && eq(a.Q, b.Q) && eq(a.bu, b.bu) && eq(a.bi, b.bi) && a.mu == b.mu;
+}
+
+double rmse(const Model& m, const Ratings& r) { return valid_metric(m, r); }
+
+}  // namespace
+
+TEST_CASE("grid: every rating lands in its block exactly once, with its value") {
+    Ratings r = planted(30000, 700, 300);
+    for (std::uint32_t side : {1u, 3u, 8u, 16u}) {
+        CAPTURE(side);
+        RatingGrid g(r, side);
+        REQUIRE(g.size() == r.size());
+        CHECK(g.users_per_block() * side >= r.n_users);
+        CHECK(g.items_per_block() * side >= r.n_items);
+        std::vector<std::tuple<std::uint32_t, std::uint32_t, float>> seen, want;
+        std::size_t total = 0;
+        for (std::size_t b = 0; b < g.n_blocks(); ++b) {
+            total += g.block_size(b);
+            const GridEntry* e = g.block(b);
+            for (std::size_t j = 0; j < g.block_size(b); ++j) {
+                REQUIRE(e[j].u < g.users_per_block());
+                REQUIRE(e[j].i < g.items_per_block());
+                seen.emplace_back(g.first_user(b) + e[j].u, g.first_item(b) + e[j].i, e[j].v);
+            }
+        }
+        CHECK(total == r.size());
+        for (std::size_t j = 0; j < r.size(); ++j) want.emplace_back(r.user[j], r.item[j], r.value[j]);
+        std::sort(seen.begin(), seen.end());
+        std::sort(want.begin(), want.end());
+        CHECK(seen == want);
+    }
+}
+
+TEST_CASE("grid: a user's ratings keep their input order inside a block; empty blocks are fine") {
+    // 3 users x 40 items, each user rating items in a scrambled order.
+    Ratings r;
+    Rng rng(3);
+    for (std::uint32_t u = 0; u < 3; ++u) {
+        std::vector<std::uint32_t> items(40);
+        for (std::uint32_t i = 0; i < 40; ++i) items[i] = i;
+        rng.shuffle(items.data(), items.size());
+        for (std::uint32_t i : items) r.add(u, i, float(u * 100 + i));
+    }
+    RatingGrid g(r, 4);  // 4 > 3 users: the last grid row is empty
+    for (std::size_t b = 0; b < g.n_blocks(); ++b) {
+        std::vector<std::vector<float>> by_user(g.users_per_block());
+        for (std::size_t j = 0; j < g.block_size(b); ++j) by_user[g.block(b)[j].u].push_back(g.block(b)[j].v);
+        for (std::uint32_t lu = 0; lu < g.users_per_block(); ++lu) {
+            const std::uint32_t u = g.first_user(b) + lu;
+            std::vector<float> expect;
+            for (std::size_t j = 0; j < r.size(); ++j)
+                if (r.user[j] == u && r.item[j] / g.items_per_block() == b % g.side()) expect.push_back(r.value[j]);
+            CHECK(by_user[lu] == expect);
+        }
+    }
+    CHECK(RatingGrid::min_side(70000, 10) == 2);
+    CHECK(RatingGrid::min_side(3, 10) == 1);
+    CHECK_THROWS_AS(RatingGrid(r, 0), Error);
+}
+
+TEST_CASE("schedule: each epoch visits every block once, rounds touch distinct rows and columns") {
+    for (std::uint32_t side : {1u, 2u, 5u, 12u}) {
+        for (std::uint32_t epoch : {0u, 1u, 7u}) {
+            CAPTURE(side);
+            CAPTURE(epoch);
+            const auto s = epoch_schedule(side, 42, epoch);
+            REQUIRE(s.size() == std::size_t(side) * side);
+            std::set<std::uint32_t> all(s.begin(), s.end());
+            CHECK(all.size() == s.size());
+            CHECK(*all.rbegin() == side * side - 1);
+            for (std::uint32_t r = 0; r < side; ++r) {
+                std::set<std::uint32_t> rows, cols;
+                for (std::uint32_t j = 0; j < side; ++j) {
+                    rows.insert(s[r * side + j] / side);
+                    cols.insert(s[r * side + j] % side);
+                }
+                CHECK(rows.size() == side);
+                CHECK(cols.size() == side);
+            }
+            CHECK(s == epoch_schedule(side, 42, epoch));
+        }
+    }
+    CHECK(epoch_schedule(12, 42, 0) != epoch_schedule(12, 42, 1));
+    CHECK(epoch_schedule(12, 42, 0) != epoch_schedule(12, 43, 0));
+}
+
+TEST_CASE("deterministic mode: bit-identical models and losses for 1, 2 and 3 threads") {
+    const Ratings r = planted(120000);
+    for (bool logistic : {false, true}) {
+        CAPTURE(logistic);
+        const Ratings data = logistic ? binarize(r, 3.5f) : r;
+        TrainOptions o;
+        o.kind = logistic ? ModelKind::logistic : ModelKind::mf;
+        o.k = 24;
+        o.epochs = 4;
+        o.seed = 9;
+        o.grid = 6;
+        o.threads = 1;
+        const TrainResult one = train(o, data, nullptr);
+        for (std::uint32_t t : {2u, 3u}) {
+            CAPTURE(t);
+            o.threads = t;
+            const TrainResult many = train(o, data, nullptr);
+            CHECK(same_bits(one.model, many.model));
+            REQUIRE(many.history.size() == one.history.size());
+            for (std::size_t e = 0; e < one.history.size(); ++e)
+                CHECK(many.history[e].train_loss == one.history[e].train_loss);
+        }
+        o.threads = 2;
+        o.seed = 10;
+        CHECK_FALSE(same_bits(one.model, train(o, data, nullptr).model));
+    }
+}
+
+TEST_CASE("free-running mode converges like the deterministic one") {
+    const Ratings r = planted(120000);
+    auto [tr, te] = split::random(r, 0.1, 1);
+    TrainOptions o;
+    o.k = 16;
+    o.epochs = 25;
+    o.lr = 0.02;
+    o.l2 = 0.02;
+    o.threads = 2;
+    o.grid = 8;
+    const double det = rmse(train(o, tr, nullptr).model, te);
+    o.deterministic = false;
+    const TrainResult free = train(o, tr, nullptr);
+    const double fr = rmse(free.model, te);
+    MESSAGE("test RMSE deterministic " << det << ", free " << fr);
+    CHECK(std::isfinite(fr));
+    CHECK(fr < det + 0.02);
+    CHECK(fr < 0.6);  // noise 0.3; the mean-only baseline is above 1
+    CHECK(free.history.back().train_loss < free.history.front().train_loss);
+}
+
+TEST_CASE("AdaGrad converges on planted data; epochs to target against plain SGD") {
+    const Ratings r = planted(120000);
+    auto [tr, te] = split::random(r, 0.1, 2);
+    TrainOptions o;
+    o.k = 16;
+    o.epochs = 30;
+    o.l2 = 0.02;
+    o.grid = 8;
+    auto epochs_to = [&](const TrainOptions& opt, double target, double* best) {
+        const TrainResult res = train(opt, tr, &te);
+        *best = 1e9;
+        std::uint32_t hit = 0;
+        for (const auto& h : res.history) {
+            *best = std::min(*best, h.valid_metric);
+            if (!hit && h.valid_metric <= target) hit = h.epoch;
+        }
+        return hit;
+    };
+    double best_sgd = 0, best_ada = 0;
+    o.lr = 0.02;
+    const std::uint32_t e_sgd = epochs_to(o, 0.45, &best_sgd);
+    o.adagrad = true;
+    o.lr = 0.1;
+    const std::uint32_t e_ada = epochs_to(o, 0.45, &best_ada);
+    MESSAGE("epochs to test RMSE 0.45: sgd " << e_sgd << " (best " << best_sgd << "), adagrad " << e_ada
+                                             << " (best " << best_ada << ")");
+    CHECK(best_ada < 0.45);
+    CHECK(e_ada > 0);
+}
+
+TEST_CASE("small problems: more blocks than users or items, more threads than blocks") {
+    const auto& m = simdmf_test::textbook_ratings();
+    const Ratings r = ratings_from_dense(m.data(), 5, 10);
+    TrainOptions o;
+    o.k = 3;
+    o.biases = false;
+    o.l2 = 0.001;
+    o.init_std = 0.5;
+    o.epochs = 3000;
+    o.lr = 0.02;
+    for (std::uint32_t grid : {0u, 4u, 16u}) {
+        for (std::uint32_t threads : {1u, 3u}) {
+            CAPTURE(grid);
+            CAPTURE(threads);
+            o.grid = grid;
+            o.threads = threads;
+            const TrainResult res = train(o, r, nullptr);
+            double worst = 0;
+            for (std::size_t j = 0; j < r.size(); ++j)
+                worst = std::max(worst, std::fabs(double(res.model.predict(r.user[j], r.item[j])) - r.value[j]));
+            CHECK(worst < 0.1);
+        }
+    }
+}
+
+TEST_CASE("options: deterministic, adagrad, grid, threads = 0") {
+    TrainOptions o;
+    CHECK(o.get("deterministic") == 1);
+    CHECK(o.get("adagrad") == 0);
+    CHECK(o.get("grid") == 0);
+    o.set("deterministic", 0);
+    o.set("adagrad", 1);
+    o.set("grid", 12);
+    o.set("threads", 0);
+    CHECK_FALSE(o.deterministic);
+    CHECK(o.adagrad);
+    CHECK(o.grid == 12);
+    CHECK_THROWS_AS(o.set("grid", 70000), Error);
+    CHECK_THROWS_AS(o.set("adagrad", 2), Error);
+    const Ratings r = planted(20000, 300, 200);
+    const TrainResult res = train(o, r, nullptr);  // all cores, free mode, AdaGrad
+    CHECK(res.status == SIMDMF_OK);
+    CHECK(std::isfinite(res.history.back().train_loss));
+}
