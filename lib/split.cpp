@@ -59,8 +59,7 @@ std::pair<Ratings, Ratings> random(const Ratings& data, double test_fraction, st
     return {data.subset(rows[0]), data.subset(rows[1])};
 }
 
-std::vector<std::pair<Ratings, Ratings>> kfold(const Ratings& data, unsigned folds, std::uint64_t seed) {
-    const std::size_t n = data.size();
+std::vector<std::uint32_t> kfold_assignment(std::size_t n, unsigned folds, std::uint64_t seed) {
     if (folds < 2) fail(SIMDMF_ERR_INVALID_ARGUMENT, "kfold needs at least 2 folds");
     if (folds > n)
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "kfold: " + std::to_string(folds) + " folds for only " +
@@ -73,17 +72,23 @@ std::vector<std::pair<Ratings, Ratings>> kfold(const Ratings& data, unsigned fol
         std::size_t lo = n * f / folds, hi = n * (f + 1) / folds;
         for (std::size_t k = lo; k < hi; ++k) fold_of[perm[k]] = f;
     }
-    perm.clear();
-    perm.shrink_to_fit();
+    return fold_of;
+}
+
+std::pair<Ratings, Ratings> kfold_part(const Ratings& data, const std::vector<std::uint32_t>& fold_of, unsigned fold) {
+    const std::size_t n = data.size();
+    if (fold_of.size() != n)
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "kfold_part: the fold assignment does not match the data size");
+    std::vector<std::size_t> train_rows, test_rows;
+    for (std::size_t k = 0; k < n; ++k) (fold_of[k] == fold ? test_rows : train_rows).push_back(k);
+    return {data.subset(train_rows), data.subset(test_rows)};
+}
+
+std::vector<std::pair<Ratings, Ratings>> kfold(const Ratings& data, unsigned folds, std::uint64_t seed) {
+    const std::vector<std::uint32_t> fold_of = kfold_assignment(data.size(), folds, seed);
     std::vector<std::pair<Ratings, Ratings>> out;
     out.reserve(folds);
-    std::vector<std::size_t> train_rows, test_rows;
-    for (unsigned f = 0; f < folds; ++f) {
-        train_rows.clear();
-        test_rows.clear();
-        for (std::size_t k = 0; k < n; ++k) (fold_of[k] == f ? test_rows : train_rows).push_back(k);
-        out.emplace_back(data.subset(train_rows), data.subset(test_rows));
-    }
+    for (unsigned f = 0; f < folds; ++f) out.push_back(kfold_part(data, fold_of, f));
     return out;
 }
 

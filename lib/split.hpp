@@ -18,6 +18,11 @@ std::pair<Ratings, Ratings> random(const Ratings& data, double test_fraction, st
 // rating, and differ in size by at most one.
 std::vector<std::pair<Ratings, Ratings>> kfold(const Ratings& data, unsigned folds, std::uint64_t seed);
 
+// The fold (0..folds-1) of each of n ratings, as kfold assigns them; with kfold_part, one fold's
+// (train, test) pair at a time (what kfold returns at index `fold`) without holding all folds in memory.
+std::vector<std::uint32_t> kfold_assignment(std::size_t n, unsigned folds, std::uint64_t seed);
+std::pair<Ratings, Ratings> kfold_part(const Ratings& data, const std::vector<std::uint32_t>& fold_of, unsigned fold);
+
 // For every user with more than n_test ratings, n_test of them (chosen at random) go to test; users with
 // n_test or fewer ratings stay wholly in train. n_test >= 1.
 std::pair<Ratings, Ratings> per_user(const Ratings& data, unsigned n_test, std::uint64_t seed);

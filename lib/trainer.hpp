@@ -24,7 +24,7 @@ struct TrainOptions {
     double lr_decay = 0.05;
     std::vector<double> lr_list;
     double l2 = 0.05;
-    double l2_bias = 0.01;
+    double l2_bias = 0.05;
     bool biases = true;
     double init_std = 0.1;
     std::uint64_t seed = 42;

@@ -107,6 +107,15 @@ TEST_CASE("kfold: disjoint folds covering everything") {
     for (std::size_t f = 0; f < 5; ++f) CHECK(ids_of(again[f].second) == ids_of(folds[f].second));
     CHECK(status_of([&] { split::kfold(d, 1, 0); }) == SIMDMF_ERR_INVALID_ARGUMENT);
     CHECK(status_of([&] { split::kfold(d, 104, 0); }) == SIMDMF_ERR_INVALID_ARGUMENT);
+    // One fold at a time from the assignment: the same parts as kfold.
+    const auto fold_of = split::kfold_assignment(d.size(), 5, 3);
+    REQUIRE(fold_of.size() == d.size());
+    for (unsigned f = 0; f < 5; ++f) {
+        auto part = split::kfold_part(d, fold_of, f);
+        CHECK(ids_of(part.first) == ids_of(folds[f].first));
+        CHECK(ids_of(part.second) == ids_of(folds[f].second));
+    }
+    CHECK(status_of([&] { split::kfold_part(d, std::vector<std::uint32_t>(3, 0), 0); }) == SIMDMF_ERR_INVALID_ARGUMENT);
 }
 
 TEST_CASE("per_user: n_test per user with more than n_test ratings") {

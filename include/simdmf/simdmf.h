@@ -182,7 +182,7 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                                                                               logistic), 0.5 (gd)
  *   lr_decay       decay for schedule "decay"          real  [0, 10^6]         default 0.05
  *   l2             L2 weight on factors                real  [0, 10^6]         default 0.05
- *   l2_bias        L2 weight on biases                 real  [0, 10^6]         default 0.01
+ *   l2_bias        L2 weight on biases                 real  [0, 10^6]         default 0.05
  *   biases         1 = mu + b_u + b_i terms, 0 = p.q   int   0..1              default 1
  *   init_std       row-norm of initial factors          real  [0, 100]          default 0.1
  *   seed           random seed                          int   0..2^53          default 42

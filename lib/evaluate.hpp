@@ -1,0 +1,77 @@
+// Evaluating models: point metrics on held-out ratings, top-k ranking metrics with training items
+// excluded, and the k-fold cross-validation driver (train + evaluate per fold, mean and standard
+// deviation per metric).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dataset.hpp"
+#include "metrics.hpp"
+#include "model.hpp"
+#include "trainer.hpp"
+
+namespace simdmf::evaluate {
+
+// Metric name -> value, in a fixed order (the order results are printed in).
+using Metrics = std::vector<std::pair<std::string, double>>;
+
+// Value of a named metric, NaN when absent.
+double find(const Metrics& m, const std::string& name);
+
+// Point metrics of a model on ratings expressed in its indices (see align_ids): "rmse", "mae" for MF;
+// "log_loss", "auc", "accuracy" for logistic (labels +1/-1). Empty `test`: the names with NaN values.
+// Throws OUT_OF_RANGE when an index is beyond the model, INVALID_DATA for a logistic label other
+// than +1/-1.
+Metrics point_metrics(const Model& m, const Ratings& test);
+
+struct RankingOptions {
+    std::size_t k = 10;        // list length (>= 1)
+    float threshold = 4.0f;    // MF: a test rating >= threshold is relevant; logistic: label +1 is
+    const Ratings* exclude = nullptr;  // e.g. the training set: each user's items here are never
+                                       // recommended (in the model's indices; may be null)
+    unsigned threads = 1;      // users are split across this many threads (0: hardware threads)
+};
+
+// precision@k, recall@k, NDCG@k and MAP@k (metrics::ranking_at_k) of the model's top-k lists for the
+// users that have at least one relevant rating in `test`; every item not excluded is a candidate.
+metrics::RankingMetrics ranking(const Model& m, const Ratings& test, const RankingOptions& opt);
+
+// The ranking metrics as named values: "precision@10", "recall@10", "ndcg@10", "map@10".
+Metrics ranking_named(const metrics::RankingMetrics& r, std::size_t k);
+
+struct CvOptions {
+    unsigned folds = 5;       // >= 2
+    std::uint64_t seed = 1;   // of the fold assignment
+    unsigned parallel = 1;    // folds trained at the same time (each with TrainOptions::threads)
+    std::size_t rank_k = 0;   // > 0: add ranking metrics @rank_k (training items of the fold excluded)
+    float threshold = 4.0f;   // relevance threshold for the ranking metrics (MF)
+};
+
+struct CvFold {
+    Metrics metrics;          // test metrics of this fold
+    std::size_t train_size = 0, test_size = 0;
+    std::size_t epochs = 0;   // epochs run
+    double seconds = 0;       // training time
+};
+
+struct CvResult {
+    std::vector<CvFold> folds;
+    // Per metric (same order as each fold's metrics): mean and sample standard deviation over folds.
+    std::vector<std::pair<std::string, metrics::MeanStd>> summary;
+};
+
+// Called after each finished fold (from the calling thread when parallel == 1, otherwise from a
+// worker, never concurrently): folds done so far and the total.
+using FoldCallback = std::function<void(unsigned done, unsigned total, const CvFold& fold)>;
+
+// k-fold cross-validation: each fold trains `opt` on the other folds (no validation data, so
+// patience does not apply) and measures point_metrics (and ranking metrics) on its test part.
+// Throws what split::kfold_assignment / train throw.
+CvResult cross_validate(const TrainOptions& opt, const Ratings& data, const CvOptions& cv,
+                        const FoldCallback& callback = {});
+
+}  // namespace simdmf::evaluate

@@ -1,0 +1,69 @@
+// Hyper-parameter search over k, lr, l2 and epochs, scored on a validation split carved from the
+// training data only (the test data is never seen).
+//
+// One training run per (k, lr, l2) point runs up to the largest epoch count in the space and records
+// the validation metric after every epoch; since an SGD or GD run of E epochs is exactly the first E
+// epochs of a longer run, all epoch counts of a point are scored from one run. A run stops early once
+// the validation metric has not improved for max(5, max_epochs / 5) epochs (the curve has turned up).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "dataset.hpp"
+#include "trainer.hpp"
+
+namespace simdmf::tune {
+
+struct Space {
+    std::vector<std::uint32_t> k;
+    std::vector<double> lr, l2;
+    std::vector<std::uint32_t> epochs;  // candidate epoch counts (grid); random: max only matters
+
+    // The default space for a model kind: k 64, 128, 256, 512; epochs 10, 20, ..., 150; squared loss:
+    // lr 0.005, 0.01, 0.02 and l2 0.03, 0.05, 0.08; logistic: lr 0.02, 0.05, 0.1 and l2 0.01, 0.02, 0.05
+    // (36 points).
+    static Space defaults(ModelKind kind);
+};
+
+enum class Method { grid, random };
+
+struct Options {
+    Method method = Method::grid;
+    // Training runs. Grid: 0 = every point, else a seeded random subset of that many points.
+    // Random: 0 = 20.
+    std::size_t budget = 0;
+    double valid_fraction = 0.1;  // of the training data, held out by split::random
+    std::uint64_t seed = 1;       // of the validation split and of the random choices
+    unsigned parallel = 1;        // runs at the same time (0: hardware threads)
+};
+
+struct Trial {
+    std::uint32_t k = 0, epochs = 0;  // epochs: the best candidate epoch count of this run
+    double lr = 0, l2 = 0;
+    double score = 0;                 // validation metric at `epochs` (RMSE or log-loss; lower is better)
+    std::size_t epochs_run = 0;
+    double seconds = 0;
+};
+
+struct Result {
+    std::vector<Trial> trials;  // in the order they were planned
+    std::size_t best = 0;       // index of the lowest score
+    std::string metric;         // "rmse" or "log_loss"
+    std::size_t train_size = 0, valid_size = 0;
+    // base with the best trial's k, lr, l2 and epochs set.
+    TrainOptions best_options;
+};
+
+// Called after each finished run (never concurrently): runs done, runs planned, the run's trial.
+using TrialCallback = std::function<void(std::size_t done, std::size_t total, const Trial& trial)>;
+
+// Searches `space` around `base` (its other options, e.g. loss, biases, l2_bias, seed, are kept; its
+// patience is ignored). Throws INVALID_ARGUMENT for an empty or out-of-bounds space, a bad fraction or
+// too little data, and whatever train throws.
+Result search(const TrainOptions& base, const Ratings& train, const Space& space, const Options& opt,
+              const TrialCallback& callback = {});
+
+}  // namespace simdmf::tune
