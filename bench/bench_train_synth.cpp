@@ -10,8 +10,9 @@
 //   build-perf/bench/bench_train_synth --write-libmf DIR     # writes DIR/synth.tr.txt, synth.te.txt
 //
 // Options: --k LIST, --threads LIST, --loss squared|logistic|both, --mode det|free|both, --epochs N,
-// --lr X, --l2 X, --grid N, --adagrad, --no-scalar, --scalar-epochs N, --target X (report the epoch and
-// time where the test metric first reaches X: RMSE <= X, or AUC >= X for logistic).
+// --lr X, --l2 X, --init-std X, --decay (schedule "decay"), --grid N, --adagrad, --no-scalar,
+// --scalar-epochs N, --curve (print the test RMSE / log-loss after every epoch), --target X (squared loss:
+// the first epoch whose test RMSE <= X, and the time of a run of that many epochs).
 // Columns: M updates/s (training time only, data reordering included), epochs, seconds, test RMSE or AUC,
 // peak RSS during train() (VmHWM reset just before) over (12 bytes a training rating + factor bytes).
 #include <chrono>
@@ -43,7 +44,8 @@ struct Args {
     std::vector<bool> det{true};
     std::uint32_t epochs = 20, scalar_epochs = 0, grid = 0;
     double lr = 0.0, l2 = -1.0, target = 0.0;
-    bool adagrad = false, scalar = true;
+    bool adagrad = false, scalar = true, curve = false, decay = false;
+    double init_std = -1;
     std::string write_libmf;
 };
 
@@ -75,6 +77,9 @@ Args parse(int argc, char** argv) {
         else if (k == "--l2") a.l2 = std::stod(val());
         else if (k == "--target") a.target = std::stod(val());
         else if (k == "--adagrad") a.adagrad = true;
+        else if (k == "--curve") a.curve = true;
+        else if (k == "--decay") a.decay = true;
+        else if (k == "--init-std") a.init_std = std::stod(val());
         else if (k == "--no-scalar") a.scalar = false;
         else if (k == "--write-libmf") a.write_libmf = val();
         else if (k == "--loss") {
@@ -227,6 +232,8 @@ int main(int argc, char** argv) {
             if (a.l2 >= 0) o.l2 = a.l2;
             o.grid = a.grid;
             o.adagrad = a.adagrad;
+            if (a.decay) o.schedule = Schedule::decay;
+            if (a.init_std >= 0) o.init_std = a.init_std;
             o.seed = 42;
             for (std::uint32_t th : a.threads) {
                 for (bool det : a.det) {
@@ -252,6 +259,12 @@ int main(int argc, char** argv) {
                         } else {
                             std::snprintf(tgt, sizeof tgt, "not in %u", a.epochs);
                         }
+                    }
+                    if (a.curve) {  // test metric (RMSE / log-loss) after every epoch
+                        TrainResult probe = train(o, tr, &te);
+                        std::printf("# curve k=%u threads=%u:", k, th);
+                        for (const auto& h : probe.history) std::printf(" %.4f", h.valid_metric);
+                        std::printf("\n");
                     }
                     reset_hwm();
                     const long rss0 = vm_hwm_kb();

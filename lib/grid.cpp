@@ -16,7 +16,7 @@ std::uint32_t RatingGrid::min_side(std::uint32_t n_users, std::uint32_t n_items)
 std::uint32_t RatingGrid::auto_side(const Ratings& r) {
     const std::uint32_t lo = min_side(r.n_users, r.n_items);
     if (r.size() < 65536) return lo;
-    const double s = std::sqrt(static_cast<double>(r.size()) / 24000.0);
+    const double s = std::sqrt(static_cast<double>(r.size()) / 80000.0);
     const auto side = static_cast<std::uint32_t>(std::clamp(std::lround(s), 8L, 1024L));
     return std::max(lo, side);
 }

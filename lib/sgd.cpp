@@ -76,7 +76,7 @@ struct LossSum {
 
 template <bool Logistic, bool Biases>
 double run_block(const Step& s, const GridEntry* e, std::size_t n, const BlockRows& b) {
-    constexpr std::size_t D = 6;  // prefetch distance in ratings
+    constexpr std::size_t D = 32;  // prefetch distance in ratings (measured: 3 -> 32 is +20-60%)
     const SgdFn fn = s.fn;
     const std::uint32_t stride = s.stride;
     const float lr = s.lr, l2 = s.l2, l2b = s.l2b, mu = s.mu;
