@@ -140,6 +140,8 @@ Ratings load_binary(const std::string& path) {
         fail(SIMDMF_ERR_VERSION, path + ": binary ratings format version " + std::to_string(version) +
                                      " is newer than this library's " + std::to_string(kVersion));
     if (version == 0) fail(SIMDMF_ERR_FORMAT, path + ": invalid binary ratings format version 0");
+    // The reserved word after the header CRC is not covered by it: it must be zero.
+    if (get32(h + 52) != 0) fail(SIMDMF_ERR_FORMAT, path + ": reserved binary ratings header field is not zero");
     const std::uint32_t flags = get32(h + 12);
     if (flags & ~(kFlagTime | kFlagUserMap | kFlagItemMap))
         fail(SIMDMF_ERR_FORMAT, path + ": unknown flags in binary ratings header");
