@@ -22,6 +22,7 @@
 #include <barrier>
 #include <cmath>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -222,7 +223,7 @@ private:
                 sync.arrive_and_wait();
             }
         };
-        run_threads(worker);
+        run_threads(worker, [&] { sync.arrive_and_drop(); });
     }
 
     void run_free(std::uint32_t e) {
@@ -261,14 +262,22 @@ private:
                 run(held, e);
             }
         };
-        run_threads(worker);
+        run_threads(worker, [] {});
     }
 
-    template <class F>
-    void run_threads(F& worker) {
+    // Runs worker on threads_ threads (the calling one included). A thread that cannot be started is
+    // reported to on_missing (the barrier then expects one participant fewer); the others share its work.
+    template <class F, class M>
+    void run_threads(F& worker, M&& on_missing) {
         std::vector<std::thread> pool;
         pool.reserve(threads_ - 1);
-        for (std::uint32_t t = 1; t < threads_; ++t) pool.emplace_back(worker);
+        for (std::uint32_t t = 1; t < threads_; ++t) {
+            try {
+                pool.emplace_back(worker);
+            } catch (const std::system_error&) {
+                on_missing();
+            }
+        }
         worker();
         for (auto& th : pool) th.join();
     }

@@ -198,6 +198,13 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                  (1; costs one copy of the factors), or hand back the initial model (0)  int 0..1  default 1
  *   retry_diverged on divergence, retrain from scratch at half the learning rate, up to this many
  *                  times                               int   0..10             default 0 (off)
+ *   deterministic  sgd: 1 = the same seed gives a bit-identical model for any thread count (grid
+ *                  blocks run in lock-step rounds); 0 = free-running block scheduler  int 0..1  default 1
+ *   adagrad        sgd: per-row AdaGrad rates lr / sqrt(G), G = 1 + the row's running mean squared
+ *                  gradient; wants a larger lr (e.g. 0.1)  int 0..1        default 0
+ *   grid           sgd: blocks per side of the user x item grid the ratings are reordered into
+ *                  (0 = automatic: 1 below 65536 ratings, else ~80k ratings a block, at least 8; raised
+ *                  to keep block-local indices 16-bit); sgd runs at most `grid` threads  int 0..65536  default 0
  * String keys:
  *   loss           "squared" | "logistic"                                     default "squared"
  *   solver         "sgd" | "gd"                                              default "sgd"
@@ -253,7 +260,8 @@ typedef struct simdmf_model simdmf_model;
  * Errors: SIMDMF_ERR_INVALID_DATA (non-finite values, labels not +1/-1 for logistic, empty train, a
  * value outside [min_rating, max_rating]), SIMDMF_ERR_OUT_OF_RANGE, SIMDMF_ERR_OUT_OF_MEMORY (also
  * when the model would not fit in physical memory, refused before allocating). The caller owns *out.
- * The same options, data, seed and thread count give a bit-identical model. */
+ * The same options, data, seed and thread count give a bit-identical model (with deterministic = 1,
+ * the default, whatever the thread count). */
 SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_dataset* train,
                                             const simdmf_dataset* valid, simdmf_model** out);
 
