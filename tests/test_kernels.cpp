@@ -131,6 +131,7 @@ TEST_CASE("kernels: table_for returns every level this machine supports") {
         CHECK((t->dot != nullptr));
         CHECK((t->sgd_squared != nullptr));
         CHECK((t->sgd_logistic != nullptr));
+        CHECK((t->sgd_adagrad != nullptr));
         CHECK((t->axpy != nullptr));
         CHECK((t->dot_rows != nullptr));
         CHECK((t->sigmoid != nullptr));
@@ -295,6 +296,62 @@ TEST_CASE("kernels: fused sgd_logistic follows the textbook rule") {
             for (std::size_t off : kOffsets)
                 for (float y : {0.0f, 1.0f})
                     check_sgd(*t, true, n, off, Step{-0.2f, y, 0.05f, 0.03f, 0.02f, 0.07f}, g);
+}
+
+TEST_CASE("kernels: fused sgd_adagrad follows the textbook rule and returns the gradient norms") {
+    std::mt19937 g(6);
+    std::uniform_real_distribution<float> r(1.0f, 5.0f);
+    for (const Table* t : supported_tables()) {
+        REQUIRE((t->sgd_adagrad != nullptr));
+        for (std::size_t n : kSizes)
+            for (std::size_t off : kOffsets)
+                for (int logistic : {0, 1}) {
+                    const Step s{logistic ? -0.2f : 0.3f, logistic ? float(n % 2) : r(g), 0.05f, 0.03f, 0.02f, 0.07f};
+                    Buf p(n, off), q(n, (off + 2) % 5), ps(n, 0), qs(n, 0);
+                    p.fill(g, -0.5f, 0.5f);
+                    q.fill(g, -0.5f, 0.5f);
+                    std::vector<double> p0(p.data, p.data + n), q0(q.data, q.data + n);
+                    std::copy(p.data, p.data + n, ps.data);
+                    std::copy(q.data, q.data + n, qs.data);
+                    const double z = s.offset + exact_dot(p.data, q.data, n);
+                    const double e_ref = s.target - (logistic ? ref_sigmoid(z) : z);
+                    const double tol_e = kRel * (abs_dot(p.data, q.data, n) + std::fabs(s.offset) + std::fabs(s.target)) +
+                                         (logistic ? 2e-6 : 0.0);
+                    float g2t[2] = {-1, -1}, g2s[2] = {-1, -1};
+                    const float e_t = t->sgd_adagrad(p.data, q.data, n, s.offset, s.target, s.lr_p, s.lr_q, s.l2_p,
+                                                     s.l2_q, logistic, g2t);
+                    const float e_s = scalar().sgd_adagrad(ps.data, qs.data, n, s.offset, s.target, s.lr_p, s.lr_q,
+                                                           s.l2_p, s.l2_q, logistic, g2s);
+                    CAPTURE(where(*t, n, off));
+                    CAPTURE(logistic);
+                    CHECK(std::fabs(e_t - e_ref) <= tol_e);
+                    CHECK(std::fabs(e_t - e_s) <= 2 * tol_e);
+                    double gp2 = 0, gq2 = 0, sum_abs = 0;
+                    for (std::size_t j = 0; j < n; ++j) {
+                        const double gp = e_ref * q0[j] - s.l2_p * p0[j], gq = e_ref * p0[j] - s.l2_q * q0[j];
+                        gp2 += gp * gp;
+                        gq2 += gq * gq;
+                        sum_abs += std::fabs(q0[j]) + std::fabs(p0[j]);
+                        const double tol_p = 4e-7 * (std::fabs(p0[j]) + s.lr_p * std::fabs(gp)) +
+                                             s.lr_p * std::fabs(q0[j]) * 2 * tol_e + 1e-30;
+                        const double tol_q = 4e-7 * (std::fabs(q0[j]) + s.lr_q * std::fabs(gq)) +
+                                             s.lr_q * std::fabs(p0[j]) * 2 * tol_e + 1e-30;
+                        CAPTURE(j);
+                        CHECK(std::fabs(p[j] - (p0[j] + s.lr_p * gp)) <= tol_p);
+                        CHECK(std::fabs(q[j] - (q0[j] + s.lr_q * gq)) <= tol_q);
+                        CHECK(std::fabs(p[j] - ps[j]) <= 2 * tol_p);
+                        CHECK(std::fabs(q[j] - qs[j]) <= 2 * tol_q);
+                    }
+                    // Norms: float sums of n squares (rel. ~n eps) plus the propagated error of e.
+                    const double tol_g = 1e-5 * (gp2 + gq2) + 4 * tol_e * sum_abs * (std::fabs(e_ref) + 1) + 1e-12;
+                    CHECK(std::fabs(g2t[0] - gp2) <= tol_g);
+                    CHECK(std::fabs(g2t[1] - gq2) <= tol_g);
+                    CHECK(std::fabs(g2s[0] - gp2) <= tol_g);
+                    CHECK(std::fabs(g2s[1] - gq2) <= tol_g);
+                    CHECK(p.guards_intact());
+                    CHECK(q.guards_intact());
+                }
+    }
 }
 
 TEST_CASE("kernels: sgd_logistic stays finite at extreme predictions") {

@@ -45,6 +45,13 @@ struct Table {
 
     // out[j] = 1 / (1 + exp(-in[j])), max abs error <= 1e-6, in == out allowed
     void (*sigmoid)(const float* in, float* out, std::size_t n);
+
+    // Fused AdaGrad step (Chin et al., PAKDD 2015): e as sgd_squared (logistic = 0) or sgd_logistic
+    // (logistic = 1), then the textbook update with the ascent directions gp = e*q - l2_p*p and
+    // gq = e*p_old - l2_q*q:  p += lr_p * gp;  q += lr_q * gq;  g2[0] = |gp|^2, g2[1] = |gq|^2;
+    // return e. The caller turns g2 into per-row learning rates.
+    float (*sgd_adagrad)(float* p, float* q, std::size_t n, float offset, float target, float lr_p,
+                         float lr_q, float l2_p, float l2_q, int logistic, float* g2);
 };
 
 // The table used by the library (chosen once; thread-safe).

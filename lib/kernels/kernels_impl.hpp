@@ -239,6 +239,40 @@ void sigmoid(const float* in, float* out, std::size_t n) {
     for (; j < n; ++j) out[j] = stable_sigmoid(in[j]);
 }
 
+// Fused AdaGrad step: dot() (rows now in L1), then one pass computing the ascent directions, the
+// update and their squared norms (one vector accumulator each), scalar tail.
+template <class A>
+float sgd_adagrad(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
+                  float l2_p, float l2_q, int logistic, float* g2) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    const float z = offset + dot<A>(p, q, n);
+    const float e = logistic ? LogisticLoss::template error<A>(z, target) : SquaredLoss::template error<A>(z, target);
+    const B ev(e), lp(lr_p), lq(lr_q), rp(l2_p), rq(l2_q);
+    B sp(0.0f), sq(0.0f);
+    std::size_t j = 0;
+    for (; j + W <= n; j += W) {
+        const B pv = B::load_unaligned(p + j), qv = B::load_unaligned(q + j);
+        const B gp = xsimd::fms(ev, qv, rp * pv), gq = xsimd::fms(ev, pv, rq * qv);
+        xsimd::fma(lp, gp, pv).store_unaligned(p + j);
+        xsimd::fma(lq, gq, qv).store_unaligned(q + j);
+        sp = xsimd::fma(gp, gp, sp);
+        sq = xsimd::fma(gq, gq, sq);
+    }
+    float tp = xsimd::hadd(sp), tq = xsimd::hadd(sq);
+    for (; j < n; ++j) {
+        const float pj = p[j], qj = q[j];
+        const float gp = e * qj - l2_p * pj, gq = e * pj - l2_q * qj;
+        p[j] = pj + lr_p * gp;
+        q[j] = qj + lr_q * gq;
+        tp += gp * gp;
+        tq += gq * gq;
+    }
+    g2[0] = tp;
+    g2[1] = tq;
+    return e;
+}
+
 // The table of one level. MaxNV: longest row (in vectors) of the register path, such that p, q, the
 // accumulators and the coefficients fit in the register file without spills: 4 with 16 registers,
 // 8 with 32 (AVX-512: 128 floats; with 16 vectors GCC spilled and k=256 ran ~15% slower than the
@@ -252,7 +286,8 @@ constexpr Table make_table(Level level, const char* name) {
                  &sgd<A, MaxNV, LogisticLoss>,
                  &axpy<A>,
                  &dot_rows<A>,
-                 &sigmoid<A>};
+                 &sigmoid<A>,
+                 &sgd_adagrad<A>};
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

@@ -59,11 +59,29 @@ void sigmoid(const float* in, float* out, std::size_t n) {
     for (std::size_t j = 0; j < n; ++j) out[j] = stable_sigmoid(in[j]);
 }
 
+float sgd_adagrad(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
+                  float l2_p, float l2_q, int logistic, float* g2) {
+    const float z = offset + dot(p, q, n);
+    const float e = target - (logistic ? stable_sigmoid(z) : z);
+    float tp = 0.0f, tq = 0.0f;
+    for (std::size_t j = 0; j < n; ++j) {
+        const float p_old = p[j];
+        const float gp = e * q[j] - l2_p * p_old, gq = e * p_old - l2_q * q[j];
+        p[j] += lr_p * gp;
+        q[j] += lr_q * gq;
+        tp += gp * gp;
+        tq += gq * gq;
+    }
+    g2[0] = tp;
+    g2[1] = tq;
+    return e;
+}
+
 }  // namespace
 
 const Table& table_scalar() {
     static constexpr Table table{Level::scalar, "scalar", &dot,  &sgd_squared, &sgd_logistic,
-                                 &axpy,         &dot_rows, &sigmoid};
+                                 &axpy,         &dot_rows, &sigmoid, &sgd_adagrad};
     return table;
 }
 
