@@ -94,7 +94,10 @@ CvResult cross_validate(const TrainOptions& opt, const Ratings& data, const CvOp
             auto [train_part, test_part] = split::kfold_part(data, fold_of, static_cast<unsigned>(f));
             fold.train_size = train_part.size();
             fold.test_size = test_part.size();
-            TrainResult tr = train(opt, train_part, nullptr);
+            EpochCallback cb;
+            if (cv.on_epoch) cb = [&cv, f](const EpochInfo& e) { return cv.on_epoch(static_cast<unsigned>(f), e); };
+            TrainResult tr = train(opt, train_part, nullptr, cb);
+            if (tr.status == SIMDMF_CANCELLED) fail(SIMDMF_CANCELLED, "cross-validation cancelled");
             fold.epochs = tr.history.size();
             fold.seconds = tr.history.empty() ? 0.0 : tr.history.back().elapsed_seconds;
             fold.metrics = point_metrics(tr.model, test_part);

@@ -49,6 +49,9 @@ struct CvOptions {
     unsigned parallel = 1;    // folds trained at the same time (each with TrainOptions::threads)
     std::size_t rank_k = 0;   // > 0: add ranking metrics @rank_k (training items of the fold excluded)
     float threshold = 4.0f;   // relevance threshold for the ranking metrics (MF)
+    // Called after every epoch of every fold (fold 0-based); may be called from several worker
+    // threads at once when parallel > 1. Return false to cancel the whole run (CANCELLED is thrown).
+    std::function<bool(unsigned fold, const EpochInfo& epoch)> on_epoch;
 };
 
 struct CvFold {
@@ -70,7 +73,7 @@ using FoldCallback = std::function<void(unsigned done, unsigned total, const CvF
 
 // k-fold cross-validation: each fold trains `opt` on the other folds (no validation data, so
 // patience does not apply) and measures point_metrics (and ranking metrics) on its test part.
-// Throws what split::kfold_assignment / train throw.
+// Throws what split::kfold_assignment / train throw, and Error(SIMDMF_CANCELLED) when on_epoch says stop.
 CvResult cross_validate(const TrainOptions& opt, const Ratings& data, const CvOptions& cv,
                         const FoldCallback& callback = {});
 

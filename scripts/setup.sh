@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [--cross]   (--cross adds the aarch64 cross compiler and qemu-user)
 set -euo pipefail
 pkgs=(g++ meson ninja-build pkg-config cmake libxsimd-dev doctest-dev libbenchmark-dev
-      libcli11-dev nlohmann-json3-dev python3-numpy)
+      libcli11-dev nlohmann-json3-dev python3-numpy python3-matplotlib)
 if [[ "${1:-}" == "--cross" ]]; then
   pkgs+=(g++-aarch64-linux-gnu qemu-user)
 fi

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <string>
 
 #include "common.hpp"
@@ -179,6 +180,19 @@ TEST_CASE("cross-validation: folds, summary, parallel folds identical") {
     cv.parallel = 2;
     auto par = evaluate::cross_validate(o, data, cv);
     for (std::size_t f = 0; f < 4; ++f) CHECK(par.folds[f].metrics == res.folds[f].metrics);
+    // Per-epoch callback: every epoch of every fold; returning false cancels.
+    std::mutex mu;
+    std::vector<unsigned> epochs_seen(4, 0);
+    cv.on_epoch = [&](unsigned fold, const EpochInfo&) {
+        std::lock_guard<std::mutex> lock(mu);
+        ++epochs_seen[fold];
+        return true;
+    };
+    evaluate::cross_validate(o, data, cv);
+    CHECK(epochs_seen == std::vector<unsigned>(4, 15));
+    cv.on_epoch = [](unsigned, const EpochInfo& e) { return e.epoch < 3; };
+    CHECK(status_of([&] { evaluate::cross_validate(o, data, cv); }) == SIMDMF_CANCELLED);
+    cv.on_epoch = {};
     cv.folds = 1;
     CHECK(status_of([&] { evaluate::cross_validate(o, data, cv); }) == SIMDMF_ERR_INVALID_ARGUMENT);
 }

@@ -1,12 +1,56 @@
 #include "cli_common.hpp"
 
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
-#include <fstream>
+#include <iostream>
+#include <sstream>
 
 #include "fileio.hpp"
 #include "metrics.hpp"
 
 namespace simdmf::cli {
+
+namespace {
+double now_seconds() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+bool Output::tty() const { return !quiet && ::isatty(STDERR_FILENO); }
+
+// ------------------------------------------------------------------------------------ progress bar
+ProgressBar::ProgressBar(const Output& out, std::string label)
+    : active_(out.tty()), label_(std::move(label)), start_(now_seconds()) {}
+
+ProgressBar::~ProgressBar() { finish(); }
+
+void ProgressBar::update(double fraction, const std::string& detail) {
+    if (!active_) return;
+    fraction = std::clamp(fraction, 0.0, 1.0);
+    if (open_ && fraction < 1.0 && fraction - last_ < 0.005 && detail.empty()) return;
+    last_ = fraction;
+    constexpr int width = 30;
+    const int filled = static_cast<int>(fraction * width + 0.5);
+    std::string bar(static_cast<std::size_t>(filled), '#');
+    bar.append(static_cast<std::size_t>(width - filled), '-');
+    const double elapsed = now_seconds() - start_;
+    char eta[32] = "";
+    if (fraction > 0.02 && fraction < 1.0) std::snprintf(eta, sizeof eta, " ETA %.0fs", elapsed / fraction * (1 - fraction));
+    std::fprintf(stderr, "\r%s [%s] %3.0f%% %.1fs%s %s\x1b[K", label_.c_str(), bar.c_str(), fraction * 100, elapsed, eta,
+                 detail.c_str());
+    std::fflush(stderr);
+    open_ = true;
+}
+
+void ProgressBar::finish() {
+    if (active_ && open_) {
+        std::fprintf(stderr, "\r\x1b[K");  // erase the bar: the summary line follows
+        std::fflush(stderr);
+    }
+    open_ = false;
+}
 
 EpochCallback progress_printer(const Output& out, const char* valid_name) {
     if (out.quiet) return {};
@@ -21,12 +65,101 @@ EpochCallback progress_printer(const Output& out, const char* valid_name) {
     };
 }
 
+// ---------------------------------------------------------------------------------------- formats
+namespace {
+const std::vector<std::pair<std::string, io::Format>>& format_table() {
+    static const std::vector<std::pair<std::string, io::Format>> t = {
+        {"auto", io::Format::automatic},         {"movielens", io::Format::movielens_data},
+        {"movielens-dat", io::Format::movielens_dat}, {"movielens-csv", io::Format::movielens_csv},
+        {"libmf", io::Format::libmf},            {"delimited", io::Format::delimited},
+        {"binary", io::Format::binary}};
+    return t;
+}
+}  // namespace
+
+const std::vector<std::string>& format_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> v;
+        for (auto& [n, f] : format_table()) v.push_back(n);
+        return v;
+    }();
+    return names;
+}
+
+io::Format parse_format(const std::string& name) {
+    for (auto& [n, f] : format_table())
+        if (n == name) return f;
+    throw UsageError("unknown format '" + name + "'");
+}
+
+const char* format_flag_name(io::Format f) {
+    for (auto& [n, g] : format_table())
+        if (g == f) return n.c_str();
+    return "?";
+}
+
+void DataFlags::add(CLI::App* c) {
+    c->add_option("--format", format,
+                  "input format: auto (from the name and first line), movielens (u.data: tab/space), movielens-dat "
+                  "(::), movielens-csv (header), libmf (0-based 'u i r'), delimited (see --delimiter, --columns), "
+                  "binary (.smr)")
+        ->check(CLI::IsMember(format_names()));
+    c->add_option("--delimiter", delimiter, "delimited: field separator, one character, or 'tab' / 'space' (default ,)");
+    c->add_option("--columns", columns, "delimited: 0-based fields 'user,item,rating[,time]' (default 0,1,2)");
+    c->add_flag("--header", header, "delimited: the first line is a header");
+    c->add_flag("--skip-bad-lines", skip_bad, "skip malformed lines (counted and reported) instead of failing");
+}
+
+io::LoadOptions DataFlags::options() const {
+    io::LoadOptions o;
+    o.format = parse_format(format);
+    if (delimiter == "tab" || delimiter == "\\t") o.delimiter = '\t';
+    else if (delimiter == "space") o.delimiter = ' ';
+    else if (delimiter.size() == 1) o.delimiter = delimiter[0];
+    else throw UsageError("--delimiter must be one character, 'tab' or 'space'");
+    o.header = header;
+    o.skip_bad_lines = skip_bad;
+    // --columns, --header or a --delimiter other than the default imply the delimited format.
+    if (o.format == io::Format::automatic && (!columns.empty() || header || delimiter != ","))
+        o.format = io::Format::delimited;
+    if (!columns.empty()) {
+        if (o.format != io::Format::delimited) throw UsageError("--columns needs --format delimited");
+        std::vector<int> cols;
+        std::stringstream ss(columns);
+        std::string part;
+        while (std::getline(ss, part, ',')) {
+            try {
+                std::size_t used = 0;
+                int v = std::stoi(part, &used);
+                if (used != part.size() || v < 0) throw std::invalid_argument("bad");
+                cols.push_back(v);
+            } catch (const std::exception&) {
+                throw UsageError("--columns: '" + part + "' is not a field number");
+            }
+        }
+        if (cols.size() < 3 || cols.size() > 4) throw UsageError("--columns takes 3 or 4 field numbers: user,item,rating[,time]");
+        o.user_col = cols[0];
+        o.item_col = cols[1];
+        o.value_col = cols[2];
+        o.time_col = cols.size() == 4 ? cols[3] : -1;
+    }
+    if ((header) && o.format != io::Format::delimited) throw UsageError("--header needs --format delimited");
+    return o;
+}
+
 Ratings load_ratings(const std::string& path, io::LoadOptions opt, const Output& out, const char* role) {
     io::LoadReport rep;
+    ProgressBar bar(out, std::string("Loading ") + path);
+    if (out.tty())
+        opt.progress = [&bar](std::uint64_t done, std::uint64_t total) {
+            if (total) bar.update(static_cast<double>(done) / static_cast<double>(total));
+        };
+    const double t0 = now_seconds();
     Ratings r = io::load(path, opt, &rep);
+    bar.finish();
     if (!out.quiet) {
-        std::fprintf(stderr, "%s: %s: %llu ratings, %u users, %u items", role, path.c_str(),
-                     static_cast<unsigned long long>(r.size()), r.n_users, r.n_items);
+        std::fprintf(stderr, "%s: %s: %zu ratings, %u users, %u items (%.2fs)", role, path.c_str(), r.size(), r.n_users,
+                     r.n_items, now_seconds() - t0);
         if (rep.skipped) std::fprintf(stderr, ", %llu malformed lines skipped", static_cast<unsigned long long>(rep.skipped));
         std::fprintf(stderr, "\n");
         for (const auto& e : rep.errors) std::fprintf(stderr, "  skipped: %s\n", e.c_str());
@@ -34,20 +167,91 @@ Ratings load_ratings(const std::string& path, io::LoadOptions opt, const Output&
     return r;
 }
 
-nlohmann::json evaluate(const Model& m, const Ratings& test) {
-    nlohmann::json j;
-    j["ratings"] = test.size();
-    if (test.empty()) return j;
-    std::vector<float> pred = m.predict_pairs(test);
-    if (m.kind == ModelKind::logistic) {
-        j["log_loss"] = metrics::log_loss(pred.data(), test.value.data(), test.size());
-        j["auc"] = metrics::auc(pred.data(), test.value.data(), test.size());
-        j["accuracy"] = metrics::accuracy(pred.data(), test.value.data(), test.size());
-    } else {
-        j["rmse"] = metrics::rmse(pred.data(), test.value.data(), test.size());
-        j["mae"] = metrics::mae(pred.data(), test.value.data(), test.size());
+Ratings load_aligned(const std::string& path, const io::LoadOptions& opt, const Output& out, const char* role,
+                     std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items, std::uint32_t n_users,
+                     std::uint32_t n_items, std::size_t* unknown) {
+    Ratings raw = load_ratings(path, opt, out, role);
+    std::size_t u = 0;
+    Ratings r = align_ids(raw, std::move(users), std::move(items), n_users, n_items, &u);
+    if (u && !out.quiet)
+        std::fprintf(stderr, "%s: %zu ratings of users or items unknown to the model left out\n", role, u);
+    if (unknown) *unknown = u;
+    return r;
+}
+
+// ------------------------------------------------------------------------------------ train flags
+void TrainFlags::add(CLI::App* c, bool search) {
+    c->add_option("--loss", loss, "squared (ratings) or logistic (+1/-1 labels)")
+        ->check(CLI::IsMember({"squared", "logistic"}));
+    if (!search) {
+        c->add_option("-k,--factors", k, "latent factors (default 32)");
+        c->add_option("--epochs", epochs, "maximum epochs (default 30 for sgd, 500 for gd)");
+        c->add_option("--lr", lr, "learning rate (default 0.01 sgd, 0.05 sgd logistic, 0.5 gd)");
+        c->add_option("--l2", l2, "L2 weight on factors (default 0.05)");
     }
-    return j;
+    c->add_option("--l2-bias", l2_bias, "L2 weight on biases (default 0.05)");
+    c->add_flag("--no-biases", no_biases, "plain p.q model without global mean and biases");
+    c->add_option("--solver", solver, "sgd or gd (full batch)")->check(CLI::IsMember({"sgd", "gd"}));
+    c->add_option("--schedule", schedule, "learning-rate schedule: constant, decay (lr/(1+d*epoch)) or list (--lr-list)")
+        ->check(CLI::IsMember({"constant", "decay", "list"}));
+    c->add_option("--lr-decay", lr_decay, "decay d of the decay schedule (default 0.05)");
+    if (!search)
+        c->add_option("--lr-list", lr_list, "learning rate per epoch for --schedule list, comma separated; the last repeats")
+            ->delimiter(',');
+    c->add_option("--init-std", init_std, "norm of the initial factor rows (default 0.1)");
+    c->add_option("--seed", seed, "random seed (default 42)");
+    c->add_option("--threads", threads, "training threads (default 1; 0 = all cores)");
+    if (!search) {
+        c->add_option("--patience", patience, "stop after N epochs without validation improvement (needs validation data)");
+        c->add_option("--tol", tol, "stop when the training loss falls under this");
+    }
+    c->add_option("--set", settings, "any trainer option by key, KEY=VALUE (see simdmf.h), repeatable");
+}
+
+TrainOptions TrainFlags::options() const {
+    TrainOptions o;
+    o.set("loss", loss);
+    o.set("solver", solver);
+    o.set("schedule", schedule);
+    if (k) o.set("k", k);
+    if (epochs) o.set("epochs", epochs);
+    if (lr > 0) o.set("lr", lr);
+    if (l2 >= 0) o.set("l2", l2);
+    if (l2_bias >= 0) o.set("l2_bias", l2_bias);
+    if (lr_decay >= 0) o.set("lr_decay", lr_decay);
+    if (init_std >= 0) o.set("init_std", init_std);
+    if (!lr_list.empty()) o.set("lr_list", lr_list);
+    if (schedule == "list" && lr_list.empty()) throw UsageError("--schedule list needs --lr-list");
+    o.set("seed", static_cast<double>(seed));
+    o.set("threads", threads);
+    o.set("patience", patience);
+    o.set("tol", tol);
+    o.set("biases", no_biases ? 0.0 : 1.0);
+    for (const auto& kv : settings) {
+        const auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) throw UsageError("--set expects KEY=VALUE, got '" + kv + "'");
+        const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+        char* end = nullptr;
+        const double v = std::strtod(value.c_str(), &end);
+        if (!value.empty() && end && *end == '\0') o.set(key, v);
+        else o.set(key, value);
+    }
+    return o;
+}
+
+void print_options(const TrainOptions& o, const char* what) {
+    std::fprintf(stderr,
+                 "Training %s: %s loss, %s, k=%u, %u epochs, lr %.4g (%s), l2 %.4g, l2_bias %.4g, biases %s, seed %llu\n",
+                 what, o.get_string("loss").c_str(), o.get_string("solver").c_str(), o.k, o.effective_epochs(),
+                 o.effective_lr(), o.get_string("schedule").c_str(), o.l2, o.l2_bias, o.biases ? "on" : "off",
+                 static_cast<unsigned long long>(o.seed));
+}
+
+nlohmann::ordered_json options_json(const TrainOptions& o) {
+    return {{"loss", o.get_string("loss")}, {"solver", o.get_string("solver")},
+            {"schedule", o.get_string("schedule")}, {"k", o.k}, {"epochs", o.effective_epochs()},
+            {"lr", o.effective_lr()}, {"l2", o.l2}, {"l2_bias", o.l2_bias}, {"biases", o.biases},
+            {"seed", o.seed}};
 }
 
 void write_curve(const std::vector<EpochInfo>& history, const std::string& path) {
@@ -61,11 +265,40 @@ void write_curve(const std::vector<EpochInfo>& history, const std::string& path)
     atomic_write_file(path, text.data(), text.size());
 }
 
-std::string raw_user(const Model& m, std::uint32_t u) {
-    return std::to_string(m.user_ids ? m.user_ids->raw(u) : std::int64_t(u));
+// ------------------------------------------------------------------------------------------ ids
+std::int64_t raw_id(const std::shared_ptr<const IdMap>& map, std::uint32_t index) {
+    return map ? map->raw(index) : static_cast<std::int64_t>(index);
 }
-std::string raw_item(const Model& m, std::uint32_t i) {
-    return std::to_string(m.item_ids ? m.item_ids->raw(i) : std::int64_t(i));
+std::string raw_user(const Model& m, std::uint32_t u) { return std::to_string(raw_id(m.user_ids, u)); }
+std::string raw_item(const Model& m, std::uint32_t i) { return std::to_string(raw_id(m.item_ids, i)); }
+
+bool find_index(const std::shared_ptr<const IdMap>& map, std::uint32_t n, long long raw, std::uint32_t* index) {
+    if (map) return map->find(raw, index);
+    if (raw < 0 || raw >= static_cast<long long>(n)) return false;
+    *index = static_cast<std::uint32_t>(raw);
+    return true;
+}
+
+// --------------------------------------------------------------------------------------- output
+nlohmann::ordered_json number(double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr); }
+
+nlohmann::ordered_json metrics_json(const evaluate::Metrics& m) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : m) j[k] = number(v);
+    return j;
+}
+
+void print_metrics(const evaluate::Metrics& m, const char* indent) {
+    for (const auto& [k, v] : m) std::printf("%s%-14s %.6f\n", indent, k.c_str(), v);
+}
+
+void write_output(const std::string& path, const std::string& text) {
+    if (path.empty() || path == "-") {
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        std::fflush(stdout);
+    } else {
+        atomic_write_file(path, text.data(), text.size());
+    }
 }
 
 }  // namespace simdmf::cli

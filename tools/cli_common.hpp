@@ -1,38 +1,131 @@
-// Shared pieces of the simdmf command-line tool: progress lines, data loading with a report,
-// evaluation summaries, JSON output.
+// Shared pieces of the simdmf command-line tool: output settings, progress lines and bars, data-file
+// flags, training flags, id lookups, JSON and table output, and the command registry.
 #pragma once
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
+#include <functional>
+#include <memory>
+#include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "dataset.hpp"
+#include "evaluate.hpp"
 #include "io/loaders.hpp"
 #include "model.hpp"
 #include "trainer.hpp"
 
 namespace simdmf::cli {
 
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;  // the library reported an error (I/O, format, data, ...)
+constexpr int kExitUsage = 2;  // bad command line
+
+// Thrown for a bad combination of flags found after parsing; main() prints it and exits with 2.
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 struct Output {
-    bool quiet = false;  // no progress lines
+    bool quiet = false;  // no progress lines or bars on stderr
     bool json = false;   // results as one JSON document on stdout
+    bool tty() const;    // stderr is a terminal (progress bars) and not quiet
+};
+
+// A one-line progress bar redrawn in place on stderr, only when stderr is a terminal and not quiet.
+class ProgressBar {
+public:
+    ProgressBar(const Output& out, std::string label);
+    ~ProgressBar();  // finishes the line
+    void update(double fraction, const std::string& detail = {});
+    void finish();
+
+private:
+    bool active_;
+    bool open_ = false;
+    std::string label_;
+    double last_ = -1;
+    double start_;
 };
 
 // One line per epoch on stderr: epoch, train loss, validation metric, learning rate, elapsed, ETA.
 EpochCallback progress_printer(const Output& out, const char* valid_name);
 
-// Loads a ratings file, printing what was read (and skipped) on stderr unless quiet.
-Ratings load_ratings(const std::string& path, io::LoadOptions opt, const Output& out, const char* role);
+// Flags that say how to read a ratings file.
+struct DataFlags {
+    std::string format = "auto";
+    std::string delimiter = ",";
+    std::string columns;  // "user,item,rating[,time]" 0-based field numbers (delimited)
+    bool header = false;
+    bool skip_bad = false;
 
-// Metrics of a model on a data set in the model's indices: rmse/mae for MF, log_loss/auc/accuracy
-// for logistic.
-nlohmann::json evaluate(const Model& m, const Ratings& test);
+    void add(CLI::App* c);
+    io::LoadOptions options() const;  // throws UsageError for bad values
+};
+
+// Format names accepted by --format / --to, and their io::Format.
+const std::vector<std::string>& format_names();
+io::Format parse_format(const std::string& name);
+const char* format_flag_name(io::Format f);
+
+// Loads a ratings file with a progress bar on a terminal, then prints what was read (and skipped) on
+// stderr unless quiet.
+Ratings load_ratings(const std::string& path, io::LoadOptions opt, const Output& out, const char* role);
+// Loads a file and re-expresses it in the model's (or reference data's) indices; reports how many
+// ratings name users or items the reference does not know.
+Ratings load_aligned(const std::string& path, const io::LoadOptions& opt, const Output& out, const char* role,
+                     std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items, std::uint32_t n_users,
+                     std::uint32_t n_items, std::size_t* unknown);
+
+// Training flags (train, demo, cv, tune). The `search` form leaves out k, epochs, lr and l2, which
+// tune takes as lists.
+struct TrainFlags {
+    std::string loss = "squared", solver = "sgd", schedule = "constant";
+    std::uint32_t k = 0, epochs = 0, threads = 1, patience = 0;
+    double lr = 0, l2 = -1, l2_bias = -1, lr_decay = -1, init_std = -1, tol = 0;
+    std::vector<double> lr_list;
+    std::uint64_t seed = 42;
+    bool no_biases = false;
+    std::vector<std::string> settings;  // --set key=value
+
+    void add(CLI::App* c, bool search = false);
+    TrainOptions options() const;  // throws Error for out-of-range values
+};
+
+void print_options(const TrainOptions& o, const char* what);
+nlohmann::ordered_json options_json(const TrainOptions& o);
 
 // Writes the per-epoch learning curve as CSV (epoch,train_loss,valid_metric,learning_rate,elapsed_seconds).
 void write_curve(const std::vector<EpochInfo>& history, const std::string& path);
 
-// "user item" raw id of a model's index, as text.
+// Raw id text of a model's index, and index of a raw id (false when unknown).
 std::string raw_user(const Model& m, std::uint32_t u);
 std::string raw_item(const Model& m, std::uint32_t i);
+bool find_index(const std::shared_ptr<const IdMap>& map, std::uint32_t n, long long raw, std::uint32_t* index);
+std::int64_t raw_id(const std::shared_ptr<const IdMap>& map, std::uint32_t index);
+
+// Metrics as a JSON object, and as "name value" lines.
+nlohmann::ordered_json metrics_json(const evaluate::Metrics& m);
+void print_metrics(const evaluate::Metrics& m, const char* indent = "");
+
+// Writes text to a file atomically, or to stdout when path is empty or "-".
+void write_output(const std::string& path, const std::string& text);
+
+// A NaN-safe JSON number (null for NaN / infinity).
+nlohmann::ordered_json number(double v);
+
+// The subcommands: each add_* registers its commands on `app` with a runner to call when chosen.
+struct Command {
+    CLI::App* app;
+    std::function<int()> run;
+};
+using Registry = std::vector<Command>;
+void add_model_commands(CLI::App& app, const Output& out, Registry& reg);  // train, cv, tune, demo
+void add_serve_commands(CLI::App& app, const Output& out, Registry& reg);  // predict, eval, recommend, similar, info
+void add_data_commands(CLI::App& app, const Output& out, Registry& reg);   // split, convert, gen
 
 }  // namespace simdmf::cli

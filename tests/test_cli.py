@@ -1,0 +1,228 @@
+"""End-to-end tests of the simdmf command-line tool on generated data.
+
+Run by meson (tests/meson.build) with SIMDMF_CLI set to the built tool; by hand:
+    SIMDMF_CLI=build/tools/simdmf /usr/bin/python3 -m unittest tests/test_cli.py
+The chain: gen -> train -> eval -> predict -> recommend -> similar -> split (every kind) -> convert round
+trips -> cv -> tune (tiny budget) -> info, checking outputs, JSON and exit codes (2 bad usage, 1 errors).
+"""
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+CLI = os.environ.get("SIMDMF_CLI", "")
+
+
+def run(*args, ok=True, cwd=None):
+    p = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=120)
+    if ok and p.returncode != 0:
+        raise AssertionError(f"simdmf {' '.join(map(str, args))} -> {p.returncode}\n{p.stderr}")
+    return p
+
+
+def run_json(*args):
+    return json.loads(run("--json", "-q", *args).stdout)
+
+
+@unittest.skipUnless(CLI and os.path.exists(CLI), "SIMDMF_CLI not set to the built simdmf tool")
+class CliEndToEnd(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="simdmf-cli-")
+        cls.p = lambda self, name: os.path.join(self.dir, name)
+        # 300 users x 200 items, 20,000 integer ratings 1..5, 20% held out.
+        out = run_json("gen", "-o", os.path.join(cls.dir, "g"), "--users", 300, "--items", 200, "--ratings", 20000,
+                       "--test-fraction", 0.2, "--seed", 7)
+        cls.gen = out
+        cls.train = os.path.join(cls.dir, "g.train")
+        cls.test = os.path.join(cls.dir, "g.test")
+        cls.model = os.path.join(cls.dir, "g.smf")
+        cls.curve = os.path.join(cls.dir, "curve.csv")
+        cls.train_out = run_json("train", cls.train, "-o", cls.model, "--valid", cls.test, "--epochs", 25, "--lr", 0.03,
+                                 "--curve", cls.curve, "-k", 16)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_gen(self):
+        self.assertEqual([f["ratings"] for f in self.gen["files"]], [16000, 4000])
+        with open(self.train) as f:
+            first = f.readline().split()
+        self.assertEqual(len(first), 3)  # LIBMF text: user item rating
+        self.assertTrue(all(x.lstrip("-").replace(".", "", 1).isdigit() for x in first))
+
+    def test_train_and_curve(self):
+        t = self.train_out
+        self.assertEqual(t["epochs"], 25)
+        self.assertTrue(os.path.exists(self.model))
+        self.assertLess(t["valid_metric"], 0.9)  # noise sd 0.5 plus clipping/rounding; the mean alone is ~1.1
+        with open(self.curve) as f:
+            rows = f.read().strip().splitlines()
+        self.assertEqual(rows[0], "epoch,train_loss,valid_metric,learning_rate,elapsed_seconds")
+        self.assertEqual(len(rows), 26)
+        self.assertTrue(all(math.isfinite(float(x)) for x in rows[-1].split(",")))
+        # Text output names the file; early stopping with a validation fraction.
+        p = run("train", self.train, "-o", self.p("es.smf"), "--valid-fraction", 0.1, "--patience", 2, "--epochs", 200,
+                "--lr", 0.05, "-q")
+        self.assertIn("Saved", p.stdout)
+        self.assertIn("early stop", p.stdout)
+        # Learning-rate list schedule, delimited input with chosen columns.
+        run("train", self.train, "-o", self.p("l.smf"), "--schedule", "list", "--lr-list", "0.05,0.02", "--epochs", 3, "-q")
+        with open(self.p("swapped.csv"), "w") as f:
+            f.write("rating;item;user\n")
+            with open(self.train) as src:
+                for line in src:
+                    u, i, r = line.split()
+                    f.write(f"{r};{i};{u}\n")
+        d = run_json("train", self.p("swapped.csv"), "-o", self.p("d.smf"), "--format", "delimited", "--delimiter", ";",
+                     "--columns", "2,1,0", "--header", "--epochs", 2)
+        self.assertEqual(d["train_ratings"], 16000)
+
+    def test_eval(self):
+        e = run_json("eval", self.model, self.test, "--train", self.train, "--at", 5)
+        self.assertEqual(e["ratings"], 4000)
+        self.assertAlmostEqual(e["rmse"], self.train_out["valid_metric"], places=5)
+        for k in ("mae", "precision@5", "recall@5", "ndcg@5", "map@5"):
+            self.assertTrue(0 <= e[k] <= 2, k)
+        self.assertTrue(e["training_items_excluded"])
+        text = run("eval", self.model, self.test, "-q").stdout
+        self.assertRegex(text, r"rmse\s+0\.\d+")
+
+    def test_predict(self):
+        pairs = self.p("pairs.txt")
+        with open(pairs, "w") as f:
+            f.write("# user item\n0 1\n5,7\n99999 1\n")
+        lines = run("predict", self.model, pairs, "-q").stdout.strip().splitlines()
+        self.assertEqual(len(lines), 3)
+        self.assertTrue(1.0 <= float(lines[0].split()[2]) <= 6.0)
+        self.assertEqual(lines[2].split()[2], "nan")
+        j = run_json("predict", self.model, pairs)
+        self.assertEqual(j["unknown"], 1)
+        self.assertIsNone(j["predictions"][2]["prediction"])
+
+    def test_recommend_and_similar(self):
+        r = run_json("recommend", self.model, "--user", 3, "--user", 4, "-n", 5, "--train", self.train)
+        recs = r["recommendations"]
+        self.assertEqual([x["user"] for x in recs], [3, 4])
+        seen = set()
+        with open(self.train) as f:
+            for line in f:
+                u, i, _ = line.split()
+                if u == "3":
+                    seen.add(int(i))
+        items = [x["item"] for x in recs[0]["items"]]
+        self.assertEqual(len(items), 5)
+        self.assertFalse(seen & set(items))
+        scores = [x["score"] for x in recs[0]["items"]]
+        self.assertEqual(scores, sorted(scores, reverse=True))
+        all_lines = run("recommend", self.model, "--all", "-n", 2, "-q").stdout.strip().splitlines()
+        self.assertEqual(len(all_lines), 600)
+        s = run_json("similar", self.model, "--item", 3, "-n", 4)
+        near = s["results"][0]["nearest"]
+        self.assertEqual(len(near), 4)
+        self.assertNotIn(3, [x["id"] for x in near])
+        self.assertTrue(all(-1 <= x["cosine"] <= 1 for x in near))
+        self.assertEqual(len(run("similar", self.model, "--user", 0, "-n", 3, "-q").stdout.strip().splitlines()), 3)
+
+    def test_split_kinds(self):
+        src = self.p("ml.data")  # MovieLens u.data layout with timestamps, raw ids starting at 1
+        with open(self.train) as f, open(src, "w") as out:
+            for n, line in enumerate(f):
+                u, i, r = line.split()
+                out.write(f"{int(u) + 1}\t{int(i) + 1}\t{r}\t{880000000 + n}\n")
+        for kind, parts in (("random", 2), ("per-user", 2), ("by-time", 2), ("covering", 3), ("kfold", 6)):
+            j = run_json("split", src, "--kind", kind, "--prefix", self.p("sp-" + kind), "--folds", 3)
+            self.assertEqual(len(j["files"]), parts, kind)
+            for f in j["files"]:
+                self.assertTrue(os.path.exists(f["path"]))
+            sizes = [f["ratings"] for f in j["files"]]
+            total = sum(sizes) if kind != "kfold" else sum(sizes[1::2])
+            self.assertEqual(total, 16000, kind)
+        # by-time: every test timestamp is later than every train timestamp.
+        def times(path):
+            with open(path) as f:
+                return [int(line.split()[3]) for line in f]
+        self.assertLess(max(times(self.p("sp-by-time.train"))), min(times(self.p("sp-by-time.test"))))
+
+    def test_convert_round_trips(self):
+        smr = self.p("g.smr")
+        j = run_json("convert", self.train, smr)
+        self.assertEqual(j["format"], "binary")
+        back = self.p("g.back.txt")
+        run("convert", smr, back, "--to", "libmf", "-q")
+        with open(self.train) as a, open(back) as b:
+            self.assertEqual(a.read(), b.read())
+        # MovieLens text with raw ids keeps them through binary.
+        src = self.p("raw.data")
+        with open(src, "w") as f:
+            f.write("10\t500\t4\n20\t501\t3\n10\t501\t5\n")
+        run("convert", src, self.p("raw.smr"), "-q")
+        run("convert", self.p("raw.smr"), self.p("raw.back.data"), "-q")
+        with open(src) as a, open(self.p("raw.back.data")) as b:
+            self.assertEqual(a.read(), b.read())
+        info = run_json("info", self.p("raw.smr"))
+        self.assertEqual((info["type"], info["ratings"], info["users"], info["items"]), ("ratings", 3, 2, 2))
+
+    def test_cv(self):
+        j = run_json("cv", self.train, "--folds", 3, "--epochs", 10, "--lr", 0.03, "-k", 8, "--parallel", 2, "--at", 5)
+        self.assertEqual(len(j["per_fold"]), 3)
+        s = j["summary"]
+        for k in ("rmse", "mae", "ndcg@5"):
+            self.assertTrue(math.isfinite(s[k]["mean"]) and s[k]["std"] >= 0, k)
+        self.assertAlmostEqual(s["rmse"]["mean"], sum(f["rmse"] for f in j["per_fold"]) / 3, places=9)
+        text = run("cv", self.train, "--folds", 2, "--epochs", 3, "-q").stdout
+        self.assertRegex(text, r"rmse\s+\d\.\d+\s+\d\.\d+")
+
+    def test_tune(self):
+        model = self.p("tuned.smf")
+        j = run_json("tune", self.train, "-k", "4,8", "--lr", "0.03", "--l2", "0.05", "--epochs", "5,10", "--budget", 2,
+                     "--test", self.test, "-o", model, "--parallel", 2)
+        self.assertEqual(j["runs"], 2)
+        self.assertIn(j["best"]["k"], (4, 8))
+        self.assertIn(j["best"]["epochs"], (5, 10))
+        self.assertEqual(j["valid_score"], min(t["score"] for t in j["trials"]))
+        self.assertEqual(j["train_ratings"] + j["valid_ratings"], 16000)
+        self.assertTrue(os.path.exists(model))
+        self.assertTrue(0 < j["test"]["rmse"] < 1.2)
+        r = run_json("tune", self.train, "--method", "random", "--budget", 2, "-k", 4, "--epochs", 5)
+        self.assertEqual(len(r["trials"]), 2)
+        self.assertIn("Best:", run("tune", self.train, "--budget", 1, "-k", 4, "--epochs", 3, "-q").stdout)
+
+    def test_info_and_demo_help(self):
+        info = run_json("info", self.model)
+        self.assertEqual((info["type"], info["kind"], info["k"], info["users"], info["items"]), ("model", "mf", 16, 300, 200))
+        self.assertTrue(info["simd"])
+        self.assertIn("kind mf", run("info", self.model).stdout)
+        for cmd in ("train", "predict", "eval", "cv", "tune", "recommend", "similar", "split", "convert", "info", "demo", "gen"):
+            p = run(cmd, "--help")
+            self.assertIn("Usage", p.stdout, cmd)
+
+    def test_exit_codes(self):
+        self.assertEqual(run(ok=False).returncode, 2)                                     # no subcommand
+        self.assertEqual(run("train", ok=False).returncode, 2)                            # missing argument
+        self.assertEqual(run("train", self.train, "--bogus", ok=False).returncode, 2)     # unknown flag
+        self.assertEqual(run("similar", self.model, ok=False).returncode, 2)              # neither --item nor --user
+        self.assertEqual(run("recommend", self.model, "--all", "--user", 1, ok=False).returncode, 2)
+        self.assertEqual(run("train", self.train, "--columns", "0,1", ok=False).returncode, 2)
+        p = run("train", self.p("missing.txt"), ok=False)
+        self.assertEqual(p.returncode, 1)                                                  # missing file
+        self.assertIn("missing.txt", p.stderr)
+        self.assertEqual(run("eval", self.p("missing.smf"), self.test, ok=False).returncode, 1)
+        self.assertEqual(run("info", self.train + ".nope", ok=False).returncode, 1)
+        bad = self.p("bad.txt")
+        with open(bad, "w") as f:
+            f.write("1 2 3\n4 five 6\n")
+        p = run("train", bad, "--format", "libmf", ok=False)
+        self.assertEqual(p.returncode, 1)                                                  # malformed line
+        self.assertIn("bad.txt:2", p.stderr)
+        self.assertEqual(run("train", bad, "--format", "libmf", "--skip-bad-lines", "-o", self.p("b.smf"), "--epochs", 1,
+                             "-q").returncode, 0)
+        self.assertEqual(run("similar", self.model, "--item", 123456, ok=False).returncode, 1)  # unknown id
+
+
+if __name__ == "__main__":
+    unittest.main()

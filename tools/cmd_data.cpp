@@ -1,0 +1,265 @@
+// Commands on ratings files: split, convert, gen.
+#include <iostream>
+
+#include "cli_common.hpp"
+#include "split.hpp"
+#include "synthetic.hpp"
+
+namespace simdmf::cli {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+// Output format from --to, or from the output name: *.smr -> binary, *.csv -> movielens-csv,
+// *.dat -> movielens-dat, otherwise `fallback`.
+io::Format output_format(const std::string& to, const std::string& path, io::Format fallback) {
+    if (!to.empty() && to != "auto") {
+        io::Format f = parse_format(to);
+        if (f == io::Format::automatic) throw UsageError("--to needs a format");
+        return f;
+    }
+    auto ends = [&](const char* suffix) {
+        const std::string s(suffix);
+        return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
+    };
+    if (ends(".smr")) return io::Format::binary;
+    if (ends(".csv")) return io::Format::movielens_csv;
+    if (ends(".dat")) return io::Format::movielens_dat;
+    return fallback;
+}
+
+void write_ratings(const Ratings& r, const std::string& path, io::Format f) {
+    if (f == io::Format::binary) io::save_binary(r, path);
+    else io::write_text(r, path, f);
+}
+
+const std::vector<std::string> kOutFormats = {"auto", "movielens", "movielens-dat", "movielens-csv", "libmf", "delimited", "binary"};
+
+// ----------------------------------------------------------------------------------------- split
+struct SplitArgs {
+    std::string data, prefix, kind = "random", to = "auto";
+    double test_fraction = 0.2, valid_fraction = 0.1;
+    unsigned folds = 5, per_user = 1, min_count = 3;
+    std::uint64_t seed = 1;
+    DataFlags df;
+};
+
+int run_split(const SplitArgs& a, const Output& out) {
+    io::LoadOptions lo = a.df.options();
+    if (a.kind == "by-time") lo.keep_timestamps = true;
+    Ratings data = load_ratings(a.data, lo, out, "Data");
+    // Text output keeps raw ids (libmf: dense indices, which the file's ids are).
+    io::Format fallback = lo.format == io::Format::automatic ? io::detect_format(a.data) : lo.format;
+    if (fallback == io::Format::delimited) fallback = io::Format::movielens_data;
+    const std::string prefix = a.prefix.empty() ? a.data : a.prefix;
+    const io::Format f = output_format(a.to, "", fallback);
+    const std::string ext = f == io::Format::binary ? ".smr" : f == io::Format::movielens_csv ? ".csv" : "";
+    std::vector<std::pair<std::string, const Ratings*>> parts;
+    std::vector<Ratings> keep;
+    if (a.kind == "random") {
+        auto [tr, te] = split::random(data, a.test_fraction, a.seed);
+        keep = {std::move(tr), std::move(te)};
+        parts = {{prefix + ".train" + ext, &keep[0]}, {prefix + ".test" + ext, &keep[1]}};
+    } else if (a.kind == "per-user") {
+        auto [tr, te] = split::per_user(data, a.per_user, a.seed);
+        keep = {std::move(tr), std::move(te)};
+        parts = {{prefix + ".train" + ext, &keep[0]}, {prefix + ".test" + ext, &keep[1]}};
+    } else if (a.kind == "by-time") {
+        auto [tr, te] = split::by_time(data, a.test_fraction);
+        keep = {std::move(tr), std::move(te)};
+        parts = {{prefix + ".train" + ext, &keep[0]}, {prefix + ".test" + ext, &keep[1]}};
+    } else if (a.kind == "covering") {
+        auto three = split::covering(data, a.valid_fraction, a.test_fraction, a.seed, a.min_count);
+        keep = {std::move(three.train), std::move(three.valid), std::move(three.test)};
+        parts = {{prefix + ".train" + ext, &keep[0]}, {prefix + ".valid" + ext, &keep[1]}, {prefix + ".test" + ext, &keep[2]}};
+    } else {  // kfold
+        const auto fold_of = split::kfold_assignment(data.size(), a.folds, a.seed);
+        keep.reserve(2 * a.folds);
+        for (unsigned k = 0; k < a.folds; ++k) {
+            auto [tr, te] = split::kfold_part(data, fold_of, k);
+            keep.push_back(std::move(tr));
+            keep.push_back(std::move(te));
+        }
+        for (unsigned k = 0; k < a.folds; ++k) {
+            const std::string base = prefix + "." + std::to_string(k + 1);
+            parts.push_back({base + ".train" + ext, &keep[2 * k]});
+            parts.push_back({base + ".test" + ext, &keep[2 * k + 1]});
+        }
+    }
+    json files = json::array();
+    for (const auto& [path, r] : parts) {
+        write_ratings(*r, path, f);
+        files.push_back({{"path", path}, {"ratings", r->size()}});
+        if (!out.json) std::printf("%s: %zu ratings\n", path.c_str(), r->size());
+    }
+    if (out.json)
+        std::cout << json{{"kind", a.kind}, {"format", format_flag_name(f)}, {"seed", a.seed}, {"files", files}}.dump(2)
+                  << "\n";
+    return 0;
+}
+
+// --------------------------------------------------------------------------------------- convert
+struct ConvertArgs {
+    std::string input, output, to = "auto";
+    DataFlags df;
+};
+
+int run_convert(const ConvertArgs& a, const Output& out) {
+    io::LoadOptions lo = a.df.options();
+    Ratings r = load_ratings(a.input, lo, out, "Input");
+    io::Format in_fmt = lo.format == io::Format::automatic ? io::detect_format(a.input) : lo.format;
+    // Binary output by default from text; text (libmf when the input has no id maps, else movielens) from binary.
+    io::Format fallback = in_fmt == io::Format::binary
+                              ? (r.user_ids || r.item_ids ? io::Format::movielens_data : io::Format::libmf)
+                              : io::Format::binary;
+    const io::Format f = output_format(a.to, a.output, fallback);
+    if (f == io::Format::libmf && (r.user_ids || r.item_ids) && !out.quiet)
+        std::fprintf(stderr, "Note: LIBMF text holds 0-based dense indices; the raw ids of %s are not kept\n",
+                     a.input.c_str());
+    write_ratings(r, a.output, f);
+    if (out.json)
+        std::cout << json{{"input", a.input}, {"output", a.output}, {"format", format_flag_name(f)}, {"ratings", r.size()},
+                          {"users", r.n_users}, {"items", r.n_items}}
+                         .dump(2)
+                  << "\n";
+    else
+        std::printf("Wrote %s (%s): %zu ratings, %u users, %u items\n", a.output.c_str(), format_flag_name(f), r.size(),
+                    r.n_users, r.n_items);
+    return 0;
+}
+
+// ------------------------------------------------------------------------------------------- gen
+struct GenArgs {
+    std::string output = "synthetic", preset, to = "libmf";
+    PlantedSpec spec;
+    bool real = false;
+    double test_fraction = 0;
+    std::uint64_t split_seed = 1;
+};
+
+int run_gen(GenArgs a, const Output& out) {
+    if (a.preset == "large") {
+        // 50,000 x 10,000, 5,500,000 ratings on distinct uniform cells, rank 10, factors N(0, 10^-0.5),
+        // rating = clip(3 + U.V + N(0, 0.5^2), 1, 5) unrounded, no biases; 1/11 held out as test.
+        a.spec = PlantedSpec{};
+        a.spec.n_users = 50000;
+        a.spec.n_items = 10000;
+        a.spec.n_ratings = 5500000;
+        a.spec.rank = 10;
+        a.spec.factor_std = std::pow(10.0, -0.25);  // variance 10^-0.5
+        a.spec.bias_std = 0;
+        a.spec.mean = 3;
+        a.spec.noise_std = 0.5;
+        a.spec.integer_ratings = false;
+        a.spec.item_popularity = 0;
+        a.test_fraction = 1.0 / 11.0;
+    } else if (a.preset == "ml100k") {
+        a.spec = PlantedSpec{};
+    } else if (!a.preset.empty()) {
+        throw UsageError("unknown preset '" + a.preset + "' (large or ml100k)");
+    } else if (a.real) {
+        a.spec.integer_ratings = false;
+    }
+    if (a.test_fraction < 0 || a.test_fraction >= 1) throw UsageError("--test-fraction must be in [0, 1)");
+    io::Format f = parse_format(a.to);
+    if (f == io::Format::automatic || f == io::Format::delimited) throw UsageError("--to: libmf, movielens, movielens-dat, movielens-csv or binary");
+    if (!out.quiet)
+        std::fprintf(stderr, "Generating %llu ratings, %u users x %u items, planted rank %u (factor sd %.4g), bias sd %.3g, "
+                             "mean %.3g, noise sd %.3g, %s ratings in [%g, %g], seed %llu\n",
+                     static_cast<unsigned long long>(a.spec.n_ratings), a.spec.n_users, a.spec.n_items, a.spec.rank,
+                     a.spec.factor_std > 0 ? a.spec.factor_std : std::pow(a.spec.rank, -0.25), a.spec.bias_std, a.spec.mean,
+                     a.spec.noise_std, a.spec.integer_ratings ? "integer" : "real", a.spec.min_rating, a.spec.max_rating,
+                     static_cast<unsigned long long>(a.spec.seed));
+    Ratings all = make_planted(a.spec);
+    const std::string ext = f == io::Format::binary ? ".smr" : "";
+    json files = json::array();
+    auto emit = [&](const Ratings& r, const std::string& path) {
+        write_ratings(r, path, f);
+        files.push_back({{"path", path}, {"ratings", r.size()}});
+        if (!out.json) std::printf("%s: %zu ratings\n", path.c_str(), r.size());
+    };
+    if (a.test_fraction > 0) {
+        auto [tr, te] = split::random(all, a.test_fraction, a.split_seed);
+        all = Ratings{};
+        emit(tr, a.output + ".train" + ext);
+        emit(te, a.output + ".test" + ext);
+    } else {
+        emit(all, a.output + ext);
+    }
+    if (out.json)
+        std::cout << json{{"users", a.spec.n_users}, {"items", a.spec.n_items}, {"ratings", a.spec.n_ratings},
+                          {"rank", a.spec.rank}, {"format", format_flag_name(f)}, {"files", files}}
+                         .dump(2)
+                  << "\n";
+    return 0;
+}
+
+}  // namespace
+
+void add_data_commands(CLI::App& app, const Output& out, Registry& reg) {
+    {
+        auto a = std::make_shared<SplitArgs>();
+        auto* c = app.add_subcommand("split", "split a ratings file into train/test (and valid) files");
+        c->footer("Kinds: random (--test-fraction), kfold (--folds: PREFIX.1.train, PREFIX.1.test, ...), per-user\n"
+                  "(--per-user N ratings of each user with more than N go to test), by-time (the latest --test-fraction\n"
+                  "by timestamp), covering (train/valid/test with every user and item with >= --min-count ratings in\n"
+                  "each part). Files: PREFIX.train, PREFIX.test [PREFIX.valid]; text keeps raw ids.\n"
+                  "Example: simdmf split u.data --kind per-user --per-user 10 --prefix ml");
+        c->add_option("data", a->data, "ratings file")->required();
+        c->add_option("--kind", a->kind, "random, kfold, per-user, by-time or covering (default random)")
+            ->check(CLI::IsMember({"random", "kfold", "per-user", "by-time", "covering"}));
+        c->add_option("--prefix", a->prefix, "output name prefix (default: the input path)");
+        c->add_option("--test-fraction", a->test_fraction, "random, by-time, covering: test fraction (default 0.2)");
+        c->add_option("--valid-fraction", a->valid_fraction, "covering: validation fraction (default 0.1)");
+        c->add_option("--folds", a->folds, "kfold: number of folds (default 5)");
+        c->add_option("--per-user", a->per_user, "per-user: test ratings per user (default 1)");
+        c->add_option("--min-count", a->min_count, "covering: users/items with at least this many ratings are covered (default 3)");
+        c->add_option("--seed", a->seed, "random seed (default 1)");
+        c->add_option("--to", a->to, "output format (default: the input's; binary writes .smr)")->check(CLI::IsMember(kOutFormats));
+        a->df.add(c);
+        reg.push_back({c, [a, &out] { return run_split(*a, out); }});
+    }
+    {
+        auto a = std::make_shared<ConvertArgs>();
+        auto* c = app.add_subcommand("convert", "convert ratings between text formats and the compact binary .smr file");
+        c->footer("The output format comes from --to, else the output name (.smr binary, .csv, .dat), else binary for\n"
+                  "text input and text for binary input. LIBMF text holds 0-based dense indices (raw ids are dropped).\n"
+                  "Example: simdmf convert ratings.csv ratings.smr; simdmf convert ratings.smr back.txt --to libmf");
+        c->add_option("input", a->input, "ratings file")->required();
+        c->add_option("output", a->output, "file to write")->required();
+        c->add_option("--to", a->to, "output format")->check(CLI::IsMember(kOutFormats));
+        a->df.add(c);
+        reg.push_back({c, [a, &out] { return run_convert(*a, out); }});
+    }
+    {
+        auto a = std::make_shared<GenArgs>();
+        auto* c = app.add_subcommand("gen", "generate synthetic ratings from a planted low-rank model");
+        c->footer("rating = clip(mean + b_u + b_i + U.V + N(0, noise^2), min, max), rounded unless --real, on distinct cells.\n"
+                  "--preset large: 50,000 users x 10,000 items, 5,000,000 train + 500,000 test ratings, rank 10,\n"
+                  "U,V ~ N(0, 10^-0.5), no biases, noise sd 0.5, unrounded in [1, 5]: OUTPUT.train and OUTPUT.test.\n"
+                  "--preset ml100k: the MovieLens-100K shaped set of `simdmf demo`.\n"
+                  "Example: simdmf gen --preset large -o large   (LIBMF text 'user item rating', 0-based)");
+        c->add_option("-o,--output", a->output, "output name (with --test-fraction: OUTPUT.train and OUTPUT.test)");
+        c->add_option("--preset", a->preset, "large or ml100k (other flags except -o, --to, --seed are ignored)");
+        c->add_option("--to", a->to, "libmf (default), movielens, movielens-dat, movielens-csv or binary");
+        c->add_option("--users", a->spec.n_users, "users (default 943)");
+        c->add_option("--items", a->spec.n_items, "items (default 1682)");
+        c->add_option("--ratings", a->spec.n_ratings, "ratings, fewer than half the cells (default 100000)");
+        c->add_option("--rank", a->spec.rank, "planted rank (default 5)");
+        c->add_option("--factor-std", a->spec.factor_std, "sd of the planted factors (default rank^-1/4: U.V has variance 1)");
+        c->add_option("--bias-std", a->spec.bias_std, "sd of user and item biases (default 0.3)");
+        c->add_option("--mean", a->spec.mean, "global mean (default 3.5)");
+        c->add_option("--noise", a->spec.noise_std, "noise sd (default 0.5)");
+        c->add_option("--min", a->spec.min_rating, "clip below (default 1)");
+        c->add_option("--max", a->spec.max_rating, "clip above (default 5)");
+        c->add_flag("--real", a->real, "unrounded ratings");
+        c->add_option("--popularity", a->spec.item_popularity, "Zipf-like item skew exponent (default 1; 0 = uniform)");
+        c->add_option("--seed", a->spec.seed, "seed of the data (default 2024)");
+        c->add_option("--test-fraction", a->test_fraction, "also split: this fraction to OUTPUT.test (default 0: one file)");
+        c->add_option("--split-seed", a->split_seed, "seed of the split (default 1)");
+        reg.push_back({c, [a, &out] { return run_gen(*a, out); }});
+    }
+}
+
+}  // namespace simdmf::cli

@@ -1,0 +1,399 @@
+// Commands that train: train, cv, tune, demo.
+#include <cmath>
+#include <iostream>
+#include <mutex>
+
+#include "cli_common.hpp"
+#include "evaluate.hpp"
+#include "fileio.hpp"
+#include "kernels/kernels.hpp"
+#include "metrics.hpp"
+#include "split.hpp"
+#include "synthetic.hpp"
+#include "tune.hpp"
+
+namespace simdmf::cli {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+const char* valid_name(const TrainOptions& o) { return o.kind == ModelKind::logistic ? "valid log-loss" : "valid RMSE"; }
+
+// ----------------------------------------------------------------------------------------- train
+struct TrainArgs {
+    std::string data, model = "model.smf", valid, curve;
+    double valid_fraction = 0;
+    DataFlags df;
+    TrainFlags flags;
+};
+
+int run_train(const TrainArgs& a, const Output& out) {
+    TrainOptions o = a.flags.options();
+    if (!a.valid.empty() && a.valid_fraction > 0) throw UsageError("give --valid or --valid-fraction, not both");
+    const io::LoadOptions lo = a.df.options();
+    Ratings data = load_ratings(a.data, lo, out, "Training data");
+    Ratings train_set, valid_set;
+    bool has_valid = false;
+    if (!a.valid.empty()) {
+        valid_set = load_aligned(a.valid, lo, out, "Validation data", data.user_ids, data.item_ids, data.n_users,
+                                 data.n_items, nullptr);
+        train_set = std::move(data);
+        has_valid = true;
+    } else if (a.valid_fraction > 0) {
+        auto parts = split::random(data, a.valid_fraction, o.seed);
+        train_set = std::move(parts.first);
+        valid_set = std::move(parts.second);
+        has_valid = true;
+        if (!out.quiet)
+            std::fprintf(stderr, "Validation: %zu ratings held out at random from the training data\n", valid_set.size());
+    } else {
+        train_set = std::move(data);
+    }
+    if (o.patience > 0 && !has_valid && !out.quiet)
+        std::fprintf(stderr, "Note: --patience has no effect without --valid or --valid-fraction\n");
+    if (!out.quiet) print_options(o, "model");
+    TrainResult res = train(o, train_set, has_valid ? &valid_set : nullptr, progress_printer(out, valid_name(o)));
+    save_model(res.model, a.model);
+    if (!a.curve.empty()) write_curve(res.history, a.curve);
+    const EpochInfo& last = res.history.back();
+    double best_valid = NAN;
+    for (const auto& e : res.history)
+        if (!(e.valid_metric >= best_valid)) best_valid = e.valid_metric;
+    if (out.json) {
+        json j = {{"model", a.model}, {"epochs", res.history.size()}, {"stop_reason", res.stop_reason},
+                  {"train_loss", number(last.train_loss)}, {"seconds", last.elapsed_seconds},
+                  {"train_ratings", train_set.size()}, {"options", options_json(o)}, {"simd", kernels::active().name}};
+        if (has_valid) {
+            j["valid_metric"] = number(last.valid_metric);
+            j["best_valid_metric"] = number(best_valid);
+            j["valid_ratings"] = valid_set.size();
+        }
+        if (!a.curve.empty()) j["curve"] = a.curve;
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::printf("Saved %s after %zu epochs (%s), train loss %.4f", a.model.c_str(), res.history.size(),
+                    res.stop_reason.c_str(), last.train_loss);
+        if (has_valid) std::printf(", validation %.4f (best %.4f)", last.valid_metric, best_valid);
+        std::printf(", %.2fs\n", last.elapsed_seconds);
+    }
+    return 0;
+}
+
+// -------------------------------------------------------------------------------------------- cv
+struct CvArgs {
+    std::string data;
+    unsigned folds = 5, parallel = 1;
+    std::uint64_t split_seed = 1;
+    std::size_t at = 10;
+    float threshold = 4.0f;
+    DataFlags df;
+    TrainFlags flags;
+};
+
+int run_cv(const CvArgs& a, const Output& out) {
+    TrainOptions o = a.flags.options();
+    Ratings data = load_ratings(a.data, a.df.options(), out, "Data");
+    evaluate::CvOptions cv;
+    cv.folds = a.folds;
+    cv.seed = a.split_seed;
+    cv.parallel = a.parallel;
+    cv.rank_k = a.at;
+    cv.threshold = a.threshold;
+    if (!out.quiet) {
+        print_options(o, "each fold");
+        std::fprintf(stderr, "Cross-validation: %u folds (seed %llu), %u at a time\n", a.folds,
+                     static_cast<unsigned long long>(a.split_seed), std::max(1u, a.parallel));
+    }
+    // Progress: a bar over all epochs of all folds on a terminal; one line per finished fold otherwise.
+    ProgressBar bar(out, "cv");
+    std::mutex mu;
+    std::vector<double> fold_fraction(a.folds, 0.0);
+    if (out.tty())
+        cv.on_epoch = [&](unsigned f, const EpochInfo& e) {
+            std::lock_guard<std::mutex> lock(mu);
+            fold_fraction[f] = static_cast<double>(e.epoch) / e.max_epochs;
+            double sum = 0;
+            for (double x : fold_fraction) sum += x;
+            bar.update(sum / a.folds, "fold epochs");
+            return true;
+        };
+    const std::string first_metric = o.kind == ModelKind::logistic ? "log_loss" : "rmse";
+    auto res = evaluate::cross_validate(o, data, cv, [&](unsigned done, unsigned total, const evaluate::CvFold& f) {
+        if (out.quiet) return;
+        std::lock_guard<std::mutex> lock(mu);
+        bar.finish();
+        std::fprintf(stderr, "  fold %u/%u done: %s %.4f, %zu train / %zu test ratings, %.2fs\n", done, total,
+                     first_metric.c_str(), evaluate::find(f.metrics, first_metric), f.train_size, f.test_size, f.seconds);
+    });
+    bar.finish();
+    if (out.json) {
+        json j = {{"folds", a.folds}, {"seed", a.split_seed}, {"options", options_json(o)}};
+        json per = json::array();
+        for (const auto& f : res.folds) {
+            json fj = metrics_json(f.metrics);
+            fj["train_ratings"] = f.train_size;
+            fj["test_ratings"] = f.test_size;
+            fj["seconds"] = f.seconds;
+            per.push_back(fj);
+        }
+        j["per_fold"] = per;
+        json summary = json::object();
+        for (const auto& [name, ms] : res.summary) summary[name] = {{"mean", number(ms.mean)}, {"std", number(ms.stddev)}};
+        j["summary"] = summary;
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::printf("%-14s %10s %10s  per fold\n", "metric", "mean", "std");
+        for (std::size_t k = 0; k < res.summary.size(); ++k) {
+            const auto& [name, ms] = res.summary[k];
+            std::printf("%-14s %10.6f %10.6f ", name.c_str(), ms.mean, ms.stddev);
+            for (const auto& f : res.folds) std::printf(" %.4f", f.metrics[k].second);
+            std::printf("\n");
+        }
+    }
+    return 0;
+}
+
+// ------------------------------------------------------------------------------------------ tune
+struct TuneArgs {
+    std::string data, model, test, method = "grid";
+    std::size_t budget = 0;
+    double valid_fraction = 0.1;
+    unsigned parallel = 1;
+    std::uint64_t split_seed = 1;
+    std::vector<std::uint32_t> k, epochs;
+    std::vector<double> lr, l2;
+    DataFlags df;
+    TrainFlags flags;
+};
+
+int run_tune(const TuneArgs& a, const Output& out) {
+    TrainOptions base = a.flags.options();
+    const io::LoadOptions lo = a.df.options();
+    Ratings data = load_ratings(a.data, lo, out, "Training data");
+    tune::Space space = tune::Space::defaults(base.kind);
+    if (!a.k.empty()) space.k = a.k;
+    if (!a.lr.empty()) space.lr = a.lr;
+    if (!a.l2.empty()) space.l2 = a.l2;
+    if (!a.epochs.empty()) space.epochs = a.epochs;
+    tune::Options topt;
+    topt.method = a.method == "random" ? tune::Method::random : tune::Method::grid;
+    topt.budget = a.budget;
+    topt.valid_fraction = a.valid_fraction;
+    topt.seed = a.split_seed;
+    topt.parallel = a.parallel;
+    const char* metric = base.kind == ModelKind::logistic ? "log-loss" : "RMSE";
+    if (!out.quiet) {
+        auto list = [](const auto& v) {
+            std::string s;
+            for (auto x : v) s += (s.empty() ? "" : ",") + nlohmann::ordered_json(x).dump();
+            return s;
+        };
+        std::fprintf(stderr, "Tuning (%s search, %s): k {%s}, lr {%s}, l2 {%s}, epochs {%s}; validation: %.3g of the training data (seed %llu)\n",
+                     a.method.c_str(), a.budget ? ("budget " + std::to_string(a.budget) + " runs").c_str() : "no budget",
+                     list(space.k).c_str(), list(space.lr).c_str(), list(space.l2).c_str(), list(space.epochs).c_str(),
+                     a.valid_fraction, static_cast<unsigned long long>(a.split_seed));
+    }
+    ProgressBar bar(out, "tune");
+    double best_so_far = INFINITY;
+    auto res = tune::search(base, data, space, topt, [&](std::size_t done, std::size_t total, const tune::Trial& t) {
+        if (out.quiet) return;
+        bar.finish();
+        best_so_far = std::min(best_so_far, t.score);
+        std::fprintf(stderr, "  run %zu/%zu: k %u lr %.4g l2 %.4g -> valid %s %.4f at %u epochs (%zu run, %.2fs)%s\n", done,
+                     total, t.k, t.lr, t.l2, metric, t.score, t.epochs, t.epochs_run, t.seconds,
+                     t.score == best_so_far ? "  *best" : "");
+        bar.update(static_cast<double>(done) / total);
+    });
+    bar.finish();
+    const tune::Trial& b = res.trials[res.best];
+    json j = {{"method", a.method},
+              {"runs", res.trials.size()},
+              {"metric", res.metric},
+              {"valid_score", number(b.score)},
+              {"train_ratings", res.train_size},
+              {"valid_ratings", res.valid_size},
+              {"best", {{"k", b.k}, {"lr", b.lr}, {"l2", b.l2}, {"epochs", b.epochs}}}};
+    if (!out.json)
+        std::printf("Best: k %u, lr %.4g, l2 %.4g, epochs %u: validation %s %.6f (%zu runs)\n", b.k, b.lr, b.l2, b.epochs,
+                    metric, b.score, res.trials.size());
+    if (!a.model.empty() || !a.test.empty()) {
+        // The final model: the best configuration trained on all the training data.
+        TrainOptions fin = res.best_options;
+        if (!out.quiet) print_options(fin, "the final model on all training data");
+        TrainResult tr = train(fin, data, nullptr, out.quiet ? EpochCallback{} : progress_printer(out, nullptr));
+        if (!a.model.empty()) {
+            save_model(tr.model, a.model);
+            j["model"] = a.model;
+            if (!out.json) std::printf("Saved %s\n", a.model.c_str());
+        }
+        if (!a.test.empty()) {
+            std::size_t unknown = 0;
+            Ratings test = load_aligned(a.test, lo, out, "Test data", tr.model.user_ids, tr.model.item_ids,
+                                        tr.model.n_users, tr.model.n_items, &unknown);
+            auto m = evaluate::point_metrics(tr.model, test);
+            j["test"] = metrics_json(m);
+            j["test"]["ratings"] = test.size();
+            j["test"]["unknown_left_out"] = unknown;
+            if (!out.json) {
+                std::printf("Test (%s, %zu ratings):\n", a.test.c_str(), test.size());
+                print_metrics(m, "  ");
+            }
+        }
+    }
+    if (out.json) {
+        json trials = json::array();
+        for (const auto& t : res.trials)
+            trials.push_back({{"k", t.k}, {"lr", t.lr}, {"l2", t.l2}, {"epochs", t.epochs}, {"score", number(t.score)},
+                              {"epochs_run", t.epochs_run}, {"seconds", t.seconds}});
+        j["trials"] = trials;
+        std::cout << j.dump(2) << "\n";
+    }
+    return 0;
+}
+
+// ------------------------------------------------------------------------------------------ demo
+struct DemoArgs {
+    std::string path;
+    TrainFlags flags;
+    double test_fraction = 0.2;
+    std::uint64_t split_seed = 1;
+};
+
+std::string list_items(const Model& m, const std::vector<std::pair<std::uint32_t, float>>& v) {
+    std::string s;
+    char b[64];
+    for (auto& [i, score] : v) {
+        std::snprintf(b, sizeof b, "%s%s (%.3f)", s.empty() ? "" : ", ", raw_item(m, i).c_str(), score);
+        s += b;
+    }
+    return s;
+}
+
+int run_demo(const DemoArgs& a, const Output& out) {
+    const auto& level = kernels::active();
+    std::printf("simdmf %s, SIMD level %s\n", SIMDMF_VERSION_STRING, level.name);
+    Ratings all;
+    if (a.path.empty()) {
+        PlantedSpec spec;  // MovieLens-100K shaped
+        all = make_planted(spec);
+        std::printf("Data: built-in MovieLens-shaped synthetic set: %u users, %u items, %zu ratings 1..5 "
+                    "(planted rank %u + biases + noise sd %.2g, seed %llu)\n",
+                    all.n_users, all.n_items, all.size(), spec.rank, spec.noise_std,
+                    static_cast<unsigned long long>(spec.seed));
+    } else {
+        all = load_ratings(a.path, {}, out, "Data");
+        std::printf("Data: %s: %u users, %u items, %zu ratings\n", a.path.c_str(), all.n_users, all.n_items, all.size());
+    }
+    auto [train_set, test_set] = split::random(all, a.test_fraction, a.split_seed);
+    std::printf("Split: %zu train / %zu test ratings (random, seed %llu)\n", train_set.size(), test_set.size(),
+                static_cast<unsigned long long>(a.split_seed));
+
+    TrainOptions o = a.flags.options();
+    o.kind = ModelKind::mf;
+    if (!out.quiet) print_options(o, "MF");
+    TrainResult mf = train(o, train_set, &test_set, progress_printer(out, "test RMSE"));
+    std::vector<float> pred = mf.model.predict_pairs(test_set);
+    const double rmse = metrics::rmse(pred.data(), test_set.value.data(), test_set.size());
+    const double mean = train_set.mean_value();
+    std::vector<float> base(test_set.size(), static_cast<float>(mean));
+    const double base_rmse = metrics::rmse(base.data(), test_set.value.data(), test_set.size());
+    std::printf("MF: test RMSE %.4f, MAE %.4f; mean-rating baseline RMSE %.4f (%.1f%% lower) in %.2fs\n", rmse,
+                metrics::mae(pred.data(), test_set.value.data(), test_set.size()), base_rmse,
+                100.0 * (1.0 - rmse / base_rmse), mf.history.back().elapsed_seconds);
+
+    // Logistic MF on "liked" = rating >= 4, with the library's logistic defaults unless flags say otherwise.
+    const Ratings btrain = binarize(train_set, 4.0f), btest = binarize(test_set, 4.0f);
+    TrainOptions lo = o;
+    lo.kind = ModelKind::logistic;
+    if (!out.quiet) print_options(lo, "logistic MF on liked = rating >= 4");
+    TrainResult lg = train(lo, btrain, &btest, progress_printer(out, "test log-loss"));
+    std::vector<float> prob = lg.model.predict_pairs(btest);
+    std::printf("Logistic MF: test AUC %.4f, log-loss %.4f, accuracy %.4f\n",
+                metrics::auc(prob.data(), btest.value.data(), btest.size()),
+                metrics::log_loss(prob.data(), btest.value.data(), btest.size()),
+                metrics::accuracy(prob.data(), btest.value.data(), btest.size()));
+
+    const auto seen = items_by_user(train_set);
+    const std::uint32_t user = 0, item = 0;
+    auto top = mf.model.recommend(user, 5, seen[user]);
+    std::printf("Top-5 unseen items for user %s: %s\n", raw_user(mf.model, user).c_str(), list_items(mf.model, top).c_str());
+    auto near = mf.model.nearest(SIMDMF_ITEMS, item, 5);
+    std::printf("5 items nearest to item %s (cosine): %s\n", raw_item(mf.model, item).c_str(),
+                list_items(mf.model, near).c_str());
+    return 0;
+}
+
+}  // namespace
+
+void add_model_commands(CLI::App& app, const Output& out, Registry& reg) {
+    {
+        auto a = std::make_shared<TrainArgs>();
+        auto* c = app.add_subcommand("train", "train a model from a ratings file and save it");
+        c->footer("Example: simdmf train u1.base -o u1.smf -k 64 --valid-fraction 0.1 --patience 3 --curve curve.csv");
+        c->add_option("data", a->data, "ratings file")->required();
+        c->add_option("-o,--model", a->model, "model file to write (default model.smf)");
+        c->add_option("--valid", a->valid, "validation ratings file (same format; ids of the training data)");
+        c->add_option("--valid-fraction", a->valid_fraction, "hold out this fraction of the training data for validation")
+            ->check(CLI::Range(0.0, 0.99));
+        c->add_option("--curve", a->curve, "write the per-epoch learning curve to this CSV file (plot: tools/plot_curve.py)");
+        a->df.add(c);
+        a->flags.add(c);
+        reg.push_back({c, [a, &out] { return run_train(*a, out); }});
+    }
+    {
+        auto a = std::make_shared<CvArgs>();
+        auto* c = app.add_subcommand("cv", "k-fold cross-validation: mean and standard deviation of each metric");
+        c->footer("Example: simdmf cv u.data --folds 5 --parallel 2 -k 64");
+        c->add_option("data", a->data, "ratings file")->required();
+        c->add_option("--folds", a->folds, "number of folds (default 5)")->check(CLI::Range(2u, 1000u));
+        c->add_option("--split-seed", a->split_seed, "seed of the fold assignment (default 1)");
+        c->add_option("--parallel", a->parallel, "folds trained at the same time (default 1; 0 = all cores)");
+        c->add_option("--at", a->at, "also ranking metrics precision/recall/NDCG/MAP@N, training items excluded (default 10; 0 = off)");
+        c->add_option("--threshold", a->threshold, "a test rating >= this is relevant for the ranking metrics (default 4)");
+        a->df.add(c);
+        a->flags.add(c);
+        reg.push_back({c, [a, &out] { return run_cv(*a, out); }});
+    }
+    {
+        auto a = std::make_shared<TuneArgs>();
+        auto* c = app.add_subcommand(
+            "tune", "hyper-parameter search (grid or random over k, lr, l2, epochs) on a validation split carved from the training data only");
+        c->footer(
+            "Each (k, lr, l2) point is one training run scored at every candidate epoch count; the best point is\n"
+            "printed with its validation score. With -o and/or --test the best configuration is retrained on all\n"
+            "the training data, saved and/or evaluated on the test file (never used in the search).\n"
+            "Default space: k 64,128,256,512; lr 0.005,0.01,0.02 (logistic 0.02,0.05,0.1); l2 0.03,0.05,0.08\n"
+            "(logistic 0.01,0.02,0.05); epochs 10,20,...,150. Random search samples k from the list, lr and l2\n"
+            "log-uniformly between the smallest and largest listed value, and scores every epoch up to the largest.\n"
+            "Example: simdmf tune u1.base --test u1.test -o u1-tuned.smf --parallel 2");
+        c->add_option("data", a->data, "training ratings file")->required();
+        c->add_option("-o,--model", a->model, "save the best configuration trained on all the training data here");
+        c->add_option("--test", a->test, "evaluate the final model on this ratings file");
+        c->add_option("--method", a->method, "grid or random (default grid)")->check(CLI::IsMember({"grid", "random"}));
+        c->add_option("--budget", a->budget, "training runs: grid = a random subset of this many points (0 = all), random = this many (default 20)");
+        c->add_option("--valid-fraction", a->valid_fraction, "fraction of the training data held out for validation (default 0.1)")
+            ->check(CLI::Range(0.01, 0.9));
+        c->add_option("--split-seed", a->split_seed, "seed of the validation split and of random choices (default 1)");
+        c->add_option("--parallel", a->parallel, "training runs at the same time (default 1; 0 = all cores)");
+        c->add_option("-k,--factors", a->k, "candidate k values, comma separated")->delimiter(',');
+        c->add_option("--lr", a->lr, "candidate learning rates, comma separated")->delimiter(',');
+        c->add_option("--l2", a->l2, "candidate L2 weights, comma separated")->delimiter(',');
+        c->add_option("--epochs", a->epochs, "candidate epoch counts, comma separated")->delimiter(',');
+        a->df.add(c);
+        a->flags.add(c, true);
+        reg.push_back({c, [a, &out] { return run_tune(*a, out); }});
+    }
+    {
+        auto a = std::make_shared<DemoArgs>();
+        auto* c = app.add_subcommand(
+            "demo", "train MF and logistic MF on a built-in data set (or a MovieLens u.data file) and show results");
+        c->add_option("path", a->path, "optional MovieLens u.data file");
+        c->add_option("--test-fraction", a->test_fraction, "fraction of ratings held out (default 0.2)")
+            ->check(CLI::Range(0.01, 0.99));
+        a->flags.add(c);
+        reg.push_back({c, [a, &out] { return run_demo(*a, out); }});
+    }
+}
+
+}  // namespace simdmf::cli

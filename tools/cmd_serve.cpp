@@ -1,0 +1,353 @@
+// Commands that use a saved model: predict, eval, recommend, similar, info.
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli_common.hpp"
+#include "evaluate.hpp"
+#include "kernels/kernels.hpp"
+
+namespace simdmf::cli {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+// Lines of "user item" (or more fields) raw ids; separators: spaces, tabs, commas, '::'. Blank and '#'
+// lines are skipped. Throws Error(FORMAT) naming the line for anything else.
+struct Pair {
+    long long user, item;
+};
+std::vector<Pair> read_pairs(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw Error(SIMDMF_ERR_IO, "cannot open " + path + ": " + std::strerror(errno));
+    std::vector<Pair> out;
+    std::string line;
+    std::size_t lineno = 0;
+    while (std::getline(in, line)) {
+        ++lineno;
+        for (char& c : line)
+            if (c == ',' || c == '\t' || c == '\r' || c == ':') c = ' ';
+        const auto first = line.find_first_not_of(' ');
+        if (first == std::string::npos || line[first] == '#') continue;
+        std::istringstream ls(line);
+        Pair p;
+        if (!(ls >> p.user >> p.item))
+            throw Error(SIMDMF_ERR_FORMAT, path + ":" + std::to_string(lineno) + ": expected 'user item' (raw ids)");
+        out.push_back(p);
+    }
+    if (in.bad()) throw Error(SIMDMF_ERR_IO, "error reading " + path);
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------- predict
+struct PredictArgs {
+    std::string model, pairs, output;
+};
+
+int run_predict(const PredictArgs& a, const Output& out) {
+    Model m = load_model(a.model);
+    const std::vector<Pair> pairs = read_pairs(a.pairs);
+    std::ostringstream res;
+    json arr = json::array();
+    std::size_t unknown = 0;
+    for (const Pair& p : pairs) {
+        std::uint32_t u, i;
+        double value = NAN;
+        if (find_index(m.user_ids, m.n_users, p.user, &u) && find_index(m.item_ids, m.n_items, p.item, &i))
+            value = m.predict(u, i);
+        else
+            ++unknown;
+        if (out.json) {
+            arr.push_back({{"user", p.user}, {"item", p.item}, {"prediction", number(value)}});
+        } else {
+            char b[32];
+            std::snprintf(b, sizeof b, "%.6g", value);
+            res << p.user << ' ' << p.item << ' ' << b << '\n';
+        }
+    }
+    if (out.json) {
+        json j = {{"predictions", arr}, {"unknown", unknown}};
+        write_output(a.output, j.dump(2) + "\n");
+    } else {
+        write_output(a.output, res.str());
+    }
+    if (unknown && !out.quiet)
+        std::fprintf(stderr, "%zu pairs name a user or item the model does not know: predicted nan\n", unknown);
+    return 0;
+}
+
+// ------------------------------------------------------------------------------------------ eval
+struct EvalArgs {
+    std::string model, data, train;
+    std::size_t at = 10;
+    float threshold = 4.0f;
+    unsigned threads = 1;
+    DataFlags df;
+};
+
+int run_eval(const EvalArgs& a, const Output& out) {
+    Model m = load_model(a.model);
+    const io::LoadOptions lo = a.df.options();
+    std::size_t unknown = 0;
+    Ratings test = load_aligned(a.data, lo, out, "Test data", m.user_ids, m.item_ids, m.n_users, m.n_items, &unknown);
+    evaluate::Metrics metrics = evaluate::point_metrics(m, test);
+    Ratings train_set;
+    if (!a.train.empty())
+        train_set = load_aligned(a.train, lo, out, "Training data (excluded from top-N)", m.user_ids, m.item_ids,
+                                 m.n_users, m.n_items, nullptr);
+    std::size_t rank_users = 0;
+    if (a.at > 0) {
+        evaluate::RankingOptions ro;
+        ro.k = a.at;
+        ro.threshold = a.threshold;
+        ro.exclude = a.train.empty() ? nullptr : &train_set;
+        ro.threads = a.threads;
+        auto r = evaluate::ranking(m, test, ro);
+        rank_users = r.users;
+        auto named = evaluate::ranking_named(r, a.at);
+        metrics.insert(metrics.end(), named.begin(), named.end());
+    }
+    if (out.json) {
+        json j = metrics_json(metrics);
+        j["ratings"] = test.size();
+        j["unknown_left_out"] = unknown;
+        if (a.at > 0) {
+            j["ranking_users"] = rank_users;
+            j["training_items_excluded"] = !a.train.empty();
+            j["threshold"] = a.threshold;
+        }
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::printf("%zu test ratings (%zu with unknown users or items left out)\n", test.size(), unknown);
+        print_metrics(metrics);
+        if (a.at > 0)
+            std::printf("(ranking @%zu over %zu users with a rating >= %g; %s)\n", a.at, rank_users, a.threshold,
+                        a.train.empty() ? "training items NOT excluded: give --train FILE" : "training items excluded");
+    }
+    return 0;
+}
+
+// ------------------------------------------------------------------------------------- recommend
+struct RecommendArgs {
+    std::string model, train, users_file, output;
+    std::vector<long long> users;
+    std::size_t n = 10;
+    bool all = false;
+    DataFlags df;
+};
+
+int run_recommend(const RecommendArgs& a, const Output& out) {
+    const int chosen = !a.users.empty() + !a.users_file.empty() + a.all;
+    if (chosen != 1) throw UsageError("give exactly one of --user, --users-file or --all");
+    if (a.n < 1) throw UsageError("-n must be at least 1");
+    Model m = load_model(a.model);
+    std::vector<std::vector<std::uint32_t>> seen;
+    if (!a.train.empty()) {
+        Ratings t = load_aligned(a.train, a.df.options(), out, "Seen items", m.user_ids, m.item_ids, m.n_users,
+                                 m.n_items, nullptr);
+        seen = items_by_user(t);
+    }
+    std::vector<long long> raws = a.users;
+    if (!a.users_file.empty()) {
+        std::ifstream in(a.users_file);
+        if (!in) throw Error(SIMDMF_ERR_IO, "cannot open " + a.users_file + ": " + std::strerror(errno));
+        std::string line;
+        std::size_t lineno = 0;
+        while (std::getline(in, line)) {
+            ++lineno;
+            std::istringstream ls(line);
+            long long id;
+            std::string rest;
+            if (line.find_first_not_of(" \t\r") == std::string::npos || line[line.find_first_not_of(" \t\r")] == '#')
+                continue;
+            if (!(ls >> id))
+                throw Error(SIMDMF_ERR_FORMAT, a.users_file + ":" + std::to_string(lineno) + ": expected a user id");
+            raws.push_back(id);
+        }
+    }
+    if (a.all)
+        for (std::uint32_t u = 0; u < m.n_users; ++u) raws.push_back(raw_id(m.user_ids, u));
+    static const std::vector<std::uint32_t> none;
+    std::ostringstream text;
+    json arr = json::array();
+    std::size_t unknown = 0;
+    for (long long raw : raws) {
+        std::uint32_t u;
+        if (!find_index(m.user_ids, m.n_users, raw, &u)) {
+            ++unknown;
+            if (!out.quiet) std::fprintf(stderr, "user %lld is not in the model: skipped\n", raw);
+            continue;
+        }
+        auto top = m.recommend(u, a.n, u < seen.size() ? seen[u] : none);
+        if (out.json) {
+            json items = json::array();
+            for (auto& [i, s] : top) items.push_back({{"item", raw_id(m.item_ids, i)}, {"score", number(s)}});
+            arr.push_back({{"user", raw}, {"items", items}});
+        } else {
+            std::size_t rank = 0;
+            for (auto& [i, s] : top) {
+                char b[32];
+                std::snprintf(b, sizeof b, "%.6g", s);
+                text << raw << ' ' << ++rank << ' ' << raw_id(m.item_ids, i) << ' ' << b << '\n';
+            }
+        }
+    }
+    if (out.json)
+        write_output(a.output, json{{"n", a.n}, {"seen_excluded", !a.train.empty()}, {"recommendations", arr},
+                                    {"unknown_users", unknown}}
+                                   .dump(2) +
+                                   "\n");
+    else
+        write_output(a.output, text.str());
+    if (!a.all && !raws.empty() && unknown == raws.size())
+        throw Error(SIMDMF_ERR_NOT_FOUND, "none of the given users is in the model");
+    return 0;
+}
+
+// --------------------------------------------------------------------------------------- similar
+struct SimilarArgs {
+    std::string model;
+    std::vector<long long> items, users;
+    std::size_t n = 10;
+};
+
+int run_similar(const SimilarArgs& a, const Output& out) {
+    if (a.items.empty() == a.users.empty()) throw UsageError("give --item ID(s) or --user ID(s), not both");
+    if (a.n < 1) throw UsageError("-n must be at least 1");
+    Model m = load_model(a.model);
+    const bool items = !a.items.empty();
+    const int side = items ? SIMDMF_ITEMS : SIMDMF_USERS;
+    const auto& map = items ? m.item_ids : m.user_ids;
+    const std::uint32_t count = items ? m.n_items : m.n_users;
+    json arr = json::array();
+    for (long long raw : items ? a.items : a.users) {
+        std::uint32_t idx;
+        if (!find_index(map, count, raw, &idx))
+            throw Error(SIMDMF_ERR_NOT_FOUND, std::string(items ? "item " : "user ") + std::to_string(raw) + " is not in the model");
+        auto near = m.nearest(side, idx, a.n);
+        if (out.json) {
+            json list = json::array();
+            for (auto& [j, s] : near) list.push_back({{"id", raw_id(map, j)}, {"cosine", number(s)}});
+            arr.push_back({{items ? "item" : "user", raw}, {"nearest", list}});
+        } else {
+            std::size_t rank = 0;
+            for (auto& [j, s] : near) std::printf("%lld %zu %lld %.6f\n", raw, ++rank, static_cast<long long>(raw_id(map, j)), s);
+        }
+    }
+    if (out.json) std::cout << json{{"side", items ? "items" : "users"}, {"n", a.n}, {"results", arr}}.dump(2) << "\n";
+    return 0;
+}
+
+// ------------------------------------------------------------------------------------------ info
+struct InfoArgs {
+    std::string path;
+    DataFlags df;
+};
+
+bool is_model_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(SIMDMF_ERR_IO, "cannot open " + path + ": " + std::strerror(errno));
+    char magic[8] = {};
+    in.read(magic, 8);
+    return in.gcount() == 8 && std::memcmp(magic, "SIMDMFMD", 8) == 0;
+}
+
+int run_info(const InfoArgs& a, const Output& out) {
+    json j;
+    if (is_model_file(a.path)) {
+        Model m = load_model(a.path);
+        j = {{"file", a.path}, {"type", "model"}, {"kind", m.kind == ModelKind::logistic ? "logistic" : "mf"},
+             {"k", m.k}, {"users", m.n_users}, {"items", m.n_items}, {"biases", m.biases}, {"global_offset", m.mu},
+             {"user_id_map", bool(m.user_ids)}, {"item_id_map", bool(m.item_ids)}, {"format_version", 1}};
+    } else {
+        Ratings r = load_ratings(a.path, a.df.options(), out, "Data");
+        double lo = INFINITY, hi = -INFINITY;
+        for (float v : r.value) {
+            lo = std::min<double>(lo, v);
+            hi = std::max<double>(hi, v);
+        }
+        const double cells = static_cast<double>(r.n_users) * r.n_items;
+        j = {{"file", a.path}, {"type", "ratings"}, {"format", io::format_name(io::detect_format(a.path))},
+             {"ratings", r.size()}, {"users", r.n_users}, {"items", r.n_items},
+             {"density", number(cells > 0 ? r.size() / cells : NAN)}, {"mean", number(r.mean_value())},
+             {"min", number(lo)}, {"max", number(hi)}, {"user_id_map", bool(r.user_ids)},
+             {"item_id_map", bool(r.item_ids)}};
+    }
+    j["simd"] = kernels::active().name;
+    j["library_version"] = SIMDMF_VERSION_STRING;
+    if (out.json) {
+        std::cout << j.dump(2) << "\n";
+    } else {
+        for (auto& [k, v] : j.items()) std::cout << k << " " << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+    }
+    return 0;
+}
+
+}  // namespace
+
+void add_serve_commands(CLI::App& app, const Output& out, Registry& reg) {
+    {
+        auto a = std::make_shared<PredictArgs>();
+        auto* c = app.add_subcommand("predict", "predict (user, item) pairs given as raw ids, one pair per line");
+        c->footer("Output: 'user item prediction' per line (nan for an unknown user or item).\n"
+                  "Example: simdmf predict model.smf pairs.txt -o predictions.txt");
+        c->add_option("model", a->model, "model file")->required();
+        c->add_option("pairs", a->pairs, "file of 'user item' lines (raw ids; extra fields ignored)")->required();
+        c->add_option("-o,--output", a->output, "write the predictions here (default stdout)");
+        reg.push_back({c, [a, &out] { return run_predict(*a, out); }});
+    }
+    {
+        auto a = std::make_shared<EvalArgs>();
+        auto* c = app.add_subcommand("eval", "metrics of a model on a ratings file: RMSE/MAE (or log-loss/AUC/accuracy) and top-N ranking metrics");
+        c->footer("Ranking metrics @N (precision, recall, NDCG, MAP) rank every item for each test user with a relevant\n"
+                  "rating (>= --threshold; label +1 for logistic models); give --train FILE so that the items a user\n"
+                  "rated in training are not recommended again (the usual protocol).\n"
+                  "Example: simdmf eval u1.smf u1.test --train u1.base --at 10");
+        c->add_option("model", a->model, "model file")->required();
+        c->add_option("data", a->data, "test ratings file")->required();
+        c->add_option("--train", a->train, "training ratings file: its items are excluded from each user's top-N");
+        c->add_option("--at", a->at, "list length N of the ranking metrics (default 10; 0 = off)");
+        c->add_option("--threshold", a->threshold, "a test rating >= this is relevant (default 4)");
+        c->add_option("--threads", a->threads, "threads for the ranking metrics (default 1; 0 = all cores)");
+        a->df.add(c);
+        reg.push_back({c, [a, &out] { return run_eval(*a, out); }});
+    }
+    {
+        auto a = std::make_shared<RecommendArgs>();
+        auto* c = app.add_subcommand("recommend", "top-N items for users, best first, excluding items seen in --train");
+        c->footer("Output: 'user rank item score' per line.\n"
+                  "Example: simdmf recommend model.smf --user 1 --user 7 -n 5 --train u.data");
+        c->add_option("model", a->model, "model file")->required();
+        c->add_option("-u,--user", a->users, "raw user id (repeatable)");
+        c->add_option("--users-file", a->users_file, "file with one raw user id per line");
+        c->add_flag("--all", a->all, "every user of the model");
+        c->add_option("-n", a->n, "items per user (default 10)");
+        c->add_option("--train", a->train, "ratings file of seen items to exclude (e.g. the training data)");
+        c->add_option("-o,--output", a->output, "write here (default stdout)");
+        a->df.add(c);
+        reg.push_back({c, [a, &out] { return run_recommend(*a, out); }});
+    }
+    {
+        auto a = std::make_shared<SimilarArgs>();
+        auto* c = app.add_subcommand("similar", "nearest items (or users) by cosine similarity of their factors");
+        c->footer("Output: 'id rank neighbour cosine' per line.\nExample: simdmf similar model.smf --item 50 -n 5");
+        c->add_option("model", a->model, "model file")->required();
+        c->add_option("-i,--item", a->items, "raw item id (repeatable)");
+        c->add_option("-u,--user", a->users, "raw user id (repeatable)");
+        c->add_option("-n", a->n, "neighbours per id (default 10)");
+        reg.push_back({c, [a, &out] { return run_similar(*a, out); }});
+    }
+    {
+        auto a = std::make_shared<InfoArgs>();
+        auto* c = app.add_subcommand("info", "a model's header, or a ratings file's counts; and the SIMD level in use");
+        c->add_option("file", a->path, "model file or ratings file")->required();
+        a->df.add(c);
+        reg.push_back({c, [a, &out] { return run_info(*a, out); }});
+    }
+}
+
+}  // namespace simdmf::cli
