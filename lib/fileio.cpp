@@ -162,6 +162,7 @@ std::uint64_t ByteReader::u64() {
 float ByteReader::f32() { return std::bit_cast<float>(u32()); }
 void ByteReader::f32s(float* out, std::size_t n) {
     if (n > (n_ - pos_) / sizeof(float)) fail(SIMDMF_ERR_FORMAT, what_ + ": truncated");
+    if (n == 0) return;  // out may be the null data() of an empty vector (memcpy must not see it)
     if constexpr (std::endian::native == std::endian::little) {
         std::memcpy(out, p_ + pos_, n * sizeof(float));
         pos_ += n * sizeof(float);
@@ -171,6 +172,7 @@ void ByteReader::f32s(float* out, std::size_t n) {
 }
 void ByteReader::i64s(std::int64_t* out, std::size_t n) {
     if (n > (n_ - pos_) / sizeof(std::int64_t)) fail(SIMDMF_ERR_FORMAT, what_ + ": truncated");
+    if (n == 0) return;
     if constexpr (std::endian::native == std::endian::little) {
         std::memcpy(out, p_ + pos_, n * sizeof(std::int64_t));
         pos_ += n * sizeof(std::int64_t);

@@ -101,7 +101,10 @@ Result search(const TrainOptions& base, const Ratings& train_data, const Space& 
     check_space(base, space);
     if (!(opt.valid_fraction > 0.0 && opt.valid_fraction < 1.0))
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "tune: the validation fraction must be in (0, 1)");
-    auto [fit, valid] = split::random(train_data, opt.valid_fraction, opt.seed);
+    // Named references, not a structured binding: clang 14 cannot capture bindings in the lambda below.
+    auto fit_valid = split::random(train_data, opt.valid_fraction, opt.seed);
+    Ratings& fit = fit_valid.first;
+    Ratings& valid = fit_valid.second;
     if (fit.empty() || valid.empty())
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "tune: too few ratings for a validation split");
     const std::vector<Plan> plans = make_plans(space, opt);

@@ -340,6 +340,22 @@ TEST_CASE("a model of a newer format version is VERSION, not corruption") {
     CHECK(outcome([&] { load_model(path); }).status == SIMDMF_ERR_FORMAT);
 }
 
+TEST_CASE("a model with no users or no items round-trips (fuzz regression: memcpy to a null pointer)") {
+    simdmf_test::TempDir dir;
+    for (auto [nu, ni] : {std::pair<std::uint32_t, std::uint32_t>{0, 3}, {3, 0}, {0, 0}}) {
+        Model m;
+        m.allocate(ModelKind::mf, 2, nu, ni, true);
+        std::vector<std::int64_t> raws;
+        for (std::uint32_t u = 0; u < nu; ++u) raws.push_back(100 + u);
+        m.user_ids = std::make_shared<const IdMap>(IdMap::from_raws(raws));
+        save_model(m, dir.file("e.smf"));
+        Model back = load_model(dir.file("e.smf"));
+        CHECK(back.identical(m));
+        CHECK(back.n_users == nu);
+        CHECK(back.n_items == ni);
+    }
+}
+
 TEST_CASE("model file claiming huge dimensions is refused before allocating") {
     simdmf_test::TempDir dir;
     // A consistent header (payload field matching the dimensions) on a 60-byte file.

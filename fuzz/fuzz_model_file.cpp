@@ -1,0 +1,61 @@
+// libFuzzer target: the model file reader (load_model), then serving from whatever loaded: fuzzed
+// factors may be NaN, Inf or huge, and predict / predict_row / recommend / nearest / cosine must
+// still be memory-safe. Each input is tried as is and with its CRC-32 recomputed.
+#include <cstdint>
+#include <vector>
+
+#include "common.hpp"
+#include "fileio.hpp"
+#include "fuzz_util.hpp"
+#include "model.hpp"
+
+namespace {
+void serve(const simdmf::Model& m) {
+    SIMDMF_FUZZ_CHECK(m.k >= 1 && m.stride >= m.k);
+    SIMDMF_FUZZ_CHECK(m.P.size() == std::size_t(m.n_users) * m.stride);
+    SIMDMF_FUZZ_CHECK(m.Q.size() == std::size_t(m.n_items) * m.stride);
+    if (m.user_ids) SIMDMF_FUZZ_CHECK(m.user_ids->size() == m.n_users);
+    if (m.item_ids) SIMDMF_FUZZ_CHECK(m.item_ids->size() == m.n_items);
+    if (m.n_users == 0 || m.n_items == 0) return;
+    const std::uint32_t u = m.n_users - 1, i = m.n_items - 1;
+    volatile float sink = m.predict(0, 0) + m.predict(u, i);
+    if (std::uint64_t(m.n_items) <= 4096) {
+        std::vector<float> row(m.n_items);
+        m.predict_row(u, row.data());
+        auto top = m.recommend(u, 5, {0});
+        SIMDMF_FUZZ_CHECK(top.size() <= 5);
+        for (auto& [item, score] : top) SIMDMF_FUZZ_CHECK(item < m.n_items && item != 0);
+        auto near = m.nearest(SIMDMF_ITEMS, i, 3);
+        for (auto& [item, sim] : near) SIMDMF_FUZZ_CHECK(item < m.n_items && item != i);
+        sink = sink + m.cosine(SIMDMF_ITEMS, 0, i);
+    }
+    if (std::uint64_t(m.n_users) <= 4096) {
+        auto near = m.nearest(SIMDMF_USERS, u, 3);
+        for (auto& [user, sim] : near) SIMDMF_FUZZ_CHECK(user < m.n_users && user != u);
+    }
+    (void)sink;
+}
+
+void try_load(simdmf_fuzz::MemFile& file, const std::uint8_t* data, std::size_t size) {
+    const std::string& path = file.set(data, size);
+    try {
+        serve(simdmf::load_model(path));
+    } catch (const simdmf::Error& e) {
+        const simdmf_status s = e.status();
+        SIMDMF_FUZZ_CHECK(s == SIMDMF_ERR_FORMAT || s == SIMDMF_ERR_CHECKSUM || s == SIMDMF_ERR_VERSION ||
+                          s == SIMDMF_ERR_OUT_OF_MEMORY || s == SIMDMF_ERR_INVALID_DATA);
+    }
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static simdmf_fuzz::MemFile file;
+    try_load(file, data, size);
+    if (size >= 20) {
+        std::vector<std::uint8_t> fixed(data, data + size);
+        const std::uint32_t c = simdmf::crc32(fixed.data(), size - 4);
+        for (int k = 0; k < 4; ++k) fixed[size - 4 + k] = static_cast<std::uint8_t>(c >> (8 * k));
+        try_load(file, fixed.data(), fixed.size());
+    }
+    return 0;
+}
