@@ -37,8 +37,8 @@ class CliEndToEnd(unittest.TestCase):
         out = run_json("gen", "-o", os.path.join(cls.dir, "g"), "--users", 300, "--items", 200, "--ratings", 20000,
                        "--test-fraction", 0.2, "--seed", 7)
         cls.gen = out
-        cls.train = os.path.join(cls.dir, "g.train")
-        cls.test = os.path.join(cls.dir, "g.test")
+        cls.train = os.path.join(cls.dir, "g.train.txt")
+        cls.test = os.path.join(cls.dir, "g.test.txt")
         cls.model = os.path.join(cls.dir, "g.smf")
         cls.curve = os.path.join(cls.dir, "curve.csv")
         cls.train_out = run_json("train", cls.train, "-o", cls.model, "--valid", cls.test, "--epochs", 25, "--lr", 0.03,

@@ -29,6 +29,18 @@ io::Format output_format(const std::string& to, const std::string& path, io::For
     return fallback;
 }
 
+// File name suffix for a written format, chosen so that --format auto reads the file back the same way:
+// libmf ".txt" (a *.test name would be taken for MovieLens), binary ".smr", ".csv", ".dat".
+std::string suffix(io::Format f) {
+    switch (f) {
+        case io::Format::libmf: return ".txt";
+        case io::Format::binary: return ".smr";
+        case io::Format::movielens_csv: return ".csv";
+        case io::Format::movielens_dat: return ".dat";
+        default: return "";
+    }
+}
+
 void write_ratings(const Ratings& r, const std::string& path, io::Format f) {
     if (f == io::Format::binary) io::save_binary(r, path);
     else io::write_text(r, path, f);
@@ -54,7 +66,7 @@ int run_split(const SplitArgs& a, const Output& out) {
     if (fallback == io::Format::delimited) fallback = io::Format::movielens_data;
     const std::string prefix = a.prefix.empty() ? a.data : a.prefix;
     const io::Format f = output_format(a.to, "", fallback);
-    const std::string ext = f == io::Format::binary ? ".smr" : f == io::Format::movielens_csv ? ".csv" : "";
+    const std::string ext = suffix(f);
     std::vector<std::pair<std::string, const Ratings*>> parts;
     std::vector<Ratings> keep;
     if (a.kind == "random") {
@@ -172,7 +184,7 @@ int run_gen(GenArgs a, const Output& out) {
                      a.spec.noise_std, a.spec.integer_ratings ? "integer" : "real", a.spec.min_rating, a.spec.max_rating,
                      static_cast<unsigned long long>(a.spec.seed));
     Ratings all = make_planted(a.spec);
-    const std::string ext = f == io::Format::binary ? ".smr" : "";
+    const std::string ext = suffix(f);
     json files = json::array();
     auto emit = [&](const Ratings& r, const std::string& path) {
         write_ratings(r, path, f);
@@ -204,7 +216,8 @@ void add_data_commands(CLI::App& app, const Output& out, Registry& reg) {
         c->footer("Kinds: random (--test-fraction), kfold (--folds: PREFIX.1.train, PREFIX.1.test, ...), per-user\n"
                   "(--per-user N ratings of each user with more than N go to test), by-time (the latest --test-fraction\n"
                   "by timestamp), covering (train/valid/test with every user and item with >= --min-count ratings in\n"
-                  "each part). Files: PREFIX.train, PREFIX.test [PREFIX.valid]; text keeps raw ids.\n"
+                  "each part). Files: PREFIX.train, PREFIX.test [PREFIX.valid] plus .txt (libmf), .smr, .csv or .dat by\n"
+                  "format; text keeps raw ids (libmf: indices).\n"
                   "Example: simdmf split u.data --kind per-user --per-user 10 --prefix ml");
         c->add_option("data", a->data, "ratings file")->required();
         c->add_option("--kind", a->kind, "random, kfold, per-user, by-time or covering (default random)")
@@ -237,10 +250,10 @@ void add_data_commands(CLI::App& app, const Output& out, Registry& reg) {
         auto* c = app.add_subcommand("gen", "generate synthetic ratings from a planted low-rank model");
         c->footer("rating = clip(mean + b_u + b_i + U.V + N(0, noise^2), min, max), rounded unless --real, on distinct cells.\n"
                   "--preset large: 50,000 users x 10,000 items, 5,000,000 train + 500,000 test ratings, rank 10,\n"
-                  "U,V ~ N(0, 10^-0.5), no biases, noise sd 0.5, unrounded in [1, 5]: OUTPUT.train and OUTPUT.test.\n"
+                  "U,V ~ N(0, 10^-0.5), no biases, noise sd 0.5, unrounded in [1, 5]: OUTPUT.train.txt and OUTPUT.test.txt.\n"
                   "--preset ml100k: the MovieLens-100K shaped set of `simdmf demo`.\n"
                   "Example: simdmf gen --preset large -o large   (LIBMF text 'user item rating', 0-based)");
-        c->add_option("-o,--output", a->output, "output name (with --test-fraction: OUTPUT.train and OUTPUT.test)");
+        c->add_option("-o,--output", a->output, "output name (with --test-fraction: OUTPUT.train and OUTPUT.test), plus .txt for libmf, .smr for binary");
         c->add_option("--preset", a->preset, "large or ml100k (other flags except -o, --to, --seed are ignored)");
         c->add_option("--to", a->to, "libmf (default), movielens, movielens-dat, movielens-csv or binary");
         c->add_option("--users", a->spec.n_users, "users (default 943)");
