@@ -11,10 +11,15 @@
 //
 // Options: --k LIST, --threads LIST, --loss squared|logistic|both, --mode det|free|both, --epochs N,
 // --lr X, --l2 X, --init-std X, --decay (schedule "decay"), --grid N, --adagrad, --no-scalar,
-// --scalar-epochs N, --curve (print the test RMSE / log-loss after every epoch), --target X (squared loss:
-// the first epoch whose test RMSE <= X, and the time of a run of that many epochs).
-// Columns: M updates/s (training time only, data reordering included), epochs, seconds, test RMSE or AUC,
-// peak RSS during train() (VmHWM reset just before) over (12 bytes a training rating + factor bytes).
+// --scalar-epochs N, --no-snapshot (option snapshot = 0: no per-epoch copy of the factors),
+// --curve (print the test RMSE / log-loss after every epoch), --target X (squared loss: the first
+// epoch whose test RMSE <= X, and the time of a run of that many epochs).
+// Columns: seconds = the whole train() call (factor initialisation and the grid copy included);
+// Mupd/s = updates per wall second over epochs 2..E (set-up left out); Mupd/cpu = the same over process
+// CPU seconds divided by the thread count (what the run would do on otherwise idle cores); test = RMSE
+// or AUC; RSS x = (peak RSS growth during train() + 12 bytes a training rating for the caller's copy)
+// over (12 bytes a rating + factor bytes): meaningful on the first row of a run (later rows reuse
+// freed heap).
 #include <chrono>
 #include <ctime>
 #include <cmath>
@@ -44,7 +49,7 @@ struct Args {
     std::vector<bool> det{true};
     std::uint32_t epochs = 20, scalar_epochs = 0, grid = 0;
     double lr = 0.0, l2 = -1.0, target = 0.0;
-    bool adagrad = false, scalar = true, curve = false, decay = false;
+    bool adagrad = false, scalar = true, curve = false, decay = false, snapshot = true;
     double init_std = -1;
     std::string write_libmf;
 };
@@ -78,6 +83,7 @@ Args parse(int argc, char** argv) {
         else if (k == "--target") a.target = std::stod(val());
         else if (k == "--adagrad") a.adagrad = true;
         else if (k == "--curve") a.curve = true;
+        else if (k == "--no-snapshot") a.snapshot = false;
         else if (k == "--decay") a.decay = true;
         else if (k == "--init-std") a.init_std = std::stod(val());
         else if (k == "--no-scalar") a.scalar = false;
@@ -233,6 +239,7 @@ int main(int argc, char** argv) {
             o.grid = a.grid;
             o.adagrad = a.adagrad;
             if (a.decay) o.schedule = Schedule::decay;
+            o.snapshot = a.snapshot;
             if (a.init_std >= 0) o.init_std = a.init_std;
             o.seed = 42;
             for (std::uint32_t th : a.threads) {
