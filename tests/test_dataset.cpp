@@ -5,17 +5,11 @@
 
 #include "common.hpp"
 #include "dataset.hpp"
+#include "test_util.hpp"
 
 using namespace simdmf;
 
-static simdmf_status status_of(const auto& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.status();
-    }
-    return SIMDMF_OK;
-}
+using simdmf_test::status_of;
 
 TEST_CASE("IdMap hands out indices in order of first appearance") {
     IdMap m;

@@ -18,6 +18,8 @@
 
 using namespace simdmf;
 
+using simdmf_test::status_of;
+
 namespace {
 
 // A k = 1 model without biases: score(u, i) = p_u * q_i.
@@ -41,15 +43,6 @@ Ratings small_planted(std::uint64_t n = 6000, std::uint64_t seed = 5) {
     spec.n_ratings = n;
     spec.seed = seed;
     return make_planted(spec);
-}
-
-simdmf_status status_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.status();
-    }
-    return SIMDMF_OK;
 }
 
 }  // namespace
@@ -293,7 +286,9 @@ Ml100k load_ml100k() {
     if (dir.empty()) return d;
     const std::filesystem::path root = std::filesystem::path(dir) / "ml-100k";
     for (int n = 1; n <= 5; ++n) {
-        const auto b = root / ("u" + std::to_string(n) + ".base"), t = root / ("u" + std::to_string(n) + ".test");
+        std::string stem = "u";  // (built with += : GCC 12 warns falsely on "u" + std::string&&)
+        stem += std::to_string(n);
+        const auto b = root / (stem + ".base"), t = root / (stem + ".test");
         if (!std::filesystem::exists(b) || !std::filesystem::exists(t)) return {};
         Ratings base = io::load(b.string());
         Ratings raw = io::load(t.string());

@@ -10,6 +10,7 @@
 #include "dataset.hpp"
 #include "rng.hpp"
 #include "split.hpp"
+#include "test_util.hpp"
 
 using namespace simdmf;
 
@@ -66,14 +67,7 @@ void check_partition(const Ratings& data, const std::vector<const Ratings*>& par
     CHECK(std::count(seen.begin(), seen.end(), 1) == static_cast<long>(data.size()));
 }
 
-simdmf_status status_of(const auto& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.status();
-    }
-    return SIMDMF_OK;
-}
+using simdmf_test::status_of;
 
 }  // namespace
 

@@ -15,6 +15,7 @@
 using namespace simdmf;
 using simdmf_test::textbook_labels;
 using simdmf_test::textbook_ratings;
+using simdmf_test::status_of;
 
 namespace {
 
@@ -40,15 +41,6 @@ TrainOptions textbook_options(Solver solver, bool logistic) {
         o.lr = 2.0;
     }
     return o;
-}
-
-simdmf_status status_of(const auto& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.status();
-    }
-    return SIMDMF_OK;
 }
 
 }  // namespace

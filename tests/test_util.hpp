@@ -6,7 +6,20 @@
 #include <unistd.h>
 #include <vector>
 
+#include "common.hpp"
+
 namespace simdmf_test {
+
+// The status of the simdmf::Error that f throws, or SIMDMF_OK when it returns.
+template <class F>
+simdmf_status status_of(F&& f) {
+    try {
+        f();
+    } catch (const simdmf::Error& e) {
+        return e.status();
+    }
+    return SIMDMF_OK;
+}
 
 // The 5x10 rating matrix of the textbook notebook (0 = missing).
 inline const std::vector<float>& textbook_ratings() {
