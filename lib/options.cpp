@@ -51,7 +51,7 @@ const NumericKey kNumeric[] = {
     SIMDMF_NUM("retry_diverged", 0, 10, false, true, retry_diverged, std::uint32_t),
     SIMDMF_NUM("deterministic", 0, 1, false, true, deterministic, bool),
     SIMDMF_NUM("adagrad", 0, 1, false, true, adagrad, bool),
-    SIMDMF_NUM("grid", 0, 65536, false, true, grid, std::uint32_t),
+    SIMDMF_NUM("grid", 0, 4096, false, true, grid, std::uint32_t),
 };
 #undef SIMDMF_NUM
 

@@ -237,10 +237,10 @@ private:
         std::mutex mu;
         std::vector<char> row_busy(G, 0), col_busy(G, 0), done(grid_.n_blocks(), 0);
         std::size_t left = grid_.n_blocks();  // blocks not yet handed out
+        std::vector<std::uint32_t> row_left(G, G);
         std::atomic<std::uint32_t> tid{0};
         auto worker = [&] {
             Rng rng(mix(opt_.seed, e, 0xF4EE0000ull + tid.fetch_add(1)));
-            std::vector<std::uint32_t> cand;
             std::uint32_t held = UINT32_MAX;
             for (;;) {
                 {
@@ -251,13 +251,24 @@ private:
                         held = UINT32_MAX;
                     }
                     if (left == 0) return;
-                    cand.clear();
-                    for (std::uint32_t b = 0; b < grid_.n_blocks(); ++b)
-                        if (!done[b] && !row_busy[b / G] && !col_busy[b % G]) cand.push_back(b);
-                    if (!cand.empty()) {
-                        held = cand[rng.below(cand.size())];
+                    // A random free grid row with unvisited blocks, then a random unvisited block of it in
+                    // a free column: scans start at random offsets (O(side) when most rows are free).
+                    const auto r0 = static_cast<std::uint32_t>(rng.below(G)), c0 = static_cast<std::uint32_t>(rng.below(G));
+                    for (std::uint32_t dr = 0; dr < G && held == UINT32_MAX; ++dr) {
+                        const std::uint32_t r = (r0 + dr) % G;
+                        if (row_busy[r] || row_left[r] == 0) continue;
+                        for (std::uint32_t dc = 0; dc < G; ++dc) {
+                            const std::uint32_t c = (c0 + dc) % G, b = r * G + c;
+                            if (!done[b] && !col_busy[c]) {
+                                held = b;
+                                break;
+                            }
+                        }
+                    }
+                    if (held != UINT32_MAX) {
                         done[held] = 1;
                         row_busy[held / G] = col_busy[held % G] = 1;
+                        --row_left[held / G];
                         --left;
                     }
                 }

@@ -204,7 +204,7 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                  gradient; wants a larger lr (e.g. 0.1)  int 0..1        default 0
  *   grid           sgd: blocks per side of the user x item grid the ratings are reordered into
  *                  (0 = automatic: 1 below 65536 ratings, else ~80k ratings a block, at least 8; raised
- *                  to keep block-local indices 16-bit); sgd runs at most `grid` threads  int 0..65536  default 0
+ *                  to keep block-local indices 16-bit); sgd runs at most `grid` threads  int 0..4096  default 0
  * String keys:
  *   loss           "squared" | "logistic"                                     default "squared"
  *   solver         "sgd" | "gd"                                              default "sgd"
