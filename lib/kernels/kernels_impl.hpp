@@ -239,11 +239,46 @@ void sigmoid(const float* in, float* out, std::size_t n) {
     for (; j < n; ++j) out[j] = stable_sigmoid(in[j]);
 }
 
-// Fused AdaGrad step: dot() (rows now in L1), then one pass computing the ascent directions, the
-// update and their squared norms (one vector accumulator each), scalar tail.
+// Fused AdaGrad step, rows of NV vectors held in registers (as sgd_regs): one load and one store of
+// every element; the gradient norms use one accumulator per row.
+template <class A, std::size_t NV>
+[[gnu::noinline]] float sgd_adagrad_regs(float* p, float* q, float offset, float target, float lr_p, float lr_q,
+                                         float l2_p, float l2_q, int logistic, float* g2) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    constexpr std::size_t NA = NV < 4 ? NV : 4;
+    B pv[NV], qv[NV], acc[4];
+#pragma GCC unroll 32
+    for (std::size_t i = 0; i < NV; ++i) {
+        pv[i] = B::load_unaligned(p + i * W);
+        qv[i] = B::load_unaligned(q + i * W);
+    }
+#pragma GCC unroll 4
+    for (std::size_t i = 0; i < 4; ++i) acc[i] = i < NA ? pv[i] * qv[i] : B(0.0f);
+#pragma GCC unroll 32
+    for (std::size_t i = NA; i < NV; ++i) acc[i % NA] = xsimd::fma(pv[i], qv[i], acc[i % NA]);
+    const float z = offset + reduce4<A>(acc[0], acc[1], acc[2], acc[3]);
+    const float e = logistic ? LogisticLoss::template error<A>(z, target) : SquaredLoss::template error<A>(z, target);
+    const B ev(e), lp(lr_p), lq(lr_q), rp(l2_p), rq(l2_q);
+    B sp(0.0f), sq(0.0f);
+#pragma GCC unroll 32
+    for (std::size_t i = 0; i < NV; ++i) {
+        const B gp = xsimd::fms(ev, qv[i], rp * pv[i]), gq = xsimd::fms(ev, pv[i], rq * qv[i]);
+        xsimd::fma(lp, gp, pv[i]).store_unaligned(p + i * W);
+        xsimd::fma(lq, gq, qv[i]).store_unaligned(q + i * W);
+        sp = xsimd::fma(gp, gp, sp);
+        sq = xsimd::fma(gq, gq, sq);
+    }
+    g2[0] = xsimd::hadd(sp);
+    g2[1] = xsimd::hadd(sq);
+    return e;
+}
+
+// Fused AdaGrad step for any n: dot() (rows now in L1), then one pass computing the ascent directions,
+// the update and their squared norms (one vector accumulator each), scalar tail.
 template <class A>
-float sgd_adagrad(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
-                  float l2_p, float l2_q, int logistic, float* g2) {
+[[gnu::noinline]] float sgd_adagrad_general(float* p, float* q, std::size_t n, float offset, float target,
+                                            float lr_p, float lr_q, float l2_p, float l2_q, int logistic, float* g2) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
     const float z = offset + dot<A>(p, q, n);
@@ -273,6 +308,31 @@ float sgd_adagrad(float* p, float* q, std::size_t n, float offset, float target,
     return e;
 }
 
+template <class A, std::size_t Lo, std::size_t Hi>
+inline float sgd_adagrad_dispatch(std::size_t nv, float* p, float* q, float offset, float target, float lr_p,
+                                  float lr_q, float l2_p, float l2_q, int logistic, float* g2) {
+    if constexpr (Lo == Hi) {
+        return sgd_adagrad_regs<A, Lo>(p, q, offset, target, lr_p, lr_q, l2_p, l2_q, logistic, g2);
+    } else {
+        constexpr std::size_t Mid = (Lo + Hi) / 2;
+        if (nv <= Mid)
+            return sgd_adagrad_dispatch<A, Lo, Mid>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q, logistic, g2);
+        return sgd_adagrad_dispatch<A, Mid + 1, Hi>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q, logistic, g2);
+    }
+}
+
+// Entry point of the fused AdaGrad step: the register path for the model's padded rows up to MaxNV
+// vectors, the general one otherwise.
+template <class A, std::size_t MaxNV>
+float sgd_adagrad(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
+                  float l2_p, float l2_q, int logistic, float* g2) {
+    constexpr std::size_t W = fbatch<A>::size;
+    const std::size_t nv = n / W;
+    if (n % W == 0 && nv - 1 < MaxNV)
+        return sgd_adagrad_dispatch<A, 1, MaxNV>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q, logistic, g2);
+    return sgd_adagrad_general<A>(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q, logistic, g2);
+}
+
 // The table of one level. MaxNV: longest row (in vectors) of the register path, such that p, q, the
 // accumulators and the coefficients fit in the register file without spills: 4 with 16 registers,
 // 8 with 32 (AVX-512: 128 floats; with 16 vectors GCC spilled and k=256 ran ~15% slower than the
@@ -287,7 +347,7 @@ constexpr Table make_table(Level level, const char* name) {
                  &axpy<A>,
                  &dot_rows<A>,
                  &sigmoid<A>,
-                 &sgd_adagrad<A>};
+                 &sgd_adagrad<A, MaxNV>};
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS
