@@ -1,7 +1,8 @@
 // The SGD solver: blocked, cache-aware, optionally parallel, optionally AdaGrad.
 //
 // Before the first epoch the ratings are copied once into a RatingGrid (lib/grid.hpp): side x side
-// blocks of (user range) x (item range), 8 bytes a rating, each block sorted by user. An epoch visits
+// blocks of (user range) x (item range), 8 bytes a rating, each block sorted by user with 8 users
+// interleaved (consecutive updates then do not wait on each other through a row). An epoch visits
 // every block exactly once, in `side` rounds; a round is a set of `side` blocks in distinct grid rows
 // and columns (a permuted diagonal), so its blocks touch disjoint factor rows and biases and may run
 // on different threads with no locks. The rounds of an epoch come from seeded permutations of the grid
@@ -13,10 +14,12 @@
 //   * free mode (deterministic = 0): no rounds; a thread takes any not-yet-visited block whose grid row
 //     and column no other thread holds (FPSG, Chin et al.), picked at random. Each block is still
 //     visited once per epoch; the order depends on timing.
-// Within a block, the ratings are visited in their stored order (by user) with the rows of the rating
-// D steps ahead prefetched; small data sets (one block) are reshuffled every epoch instead.
+// Within a block, the ratings are visited in their stored order with the rows of the rating kPrefetch
+// steps ahead prefetched; small data sets (one block) are reshuffled every epoch instead, from
+// (seed, epoch, block). The per-epoch training loss is the running loss seen during the epoch.
 // AdaGrad (adagrad = 1): per-row learning rates lr / sqrt(G) with G the running sum of the row's mean
-// squared gradient (starting at 1), as in Chin et al., PAKDD 2015; the biases use their row's rate.
+// squared gradient (starting at 1), as in Chin et al., PAKDD 2015, through the fused sgd_adagrad
+// kernel; the biases use their row's rate.
 #include <algorithm>
 #include <atomic>
 #include <barrier>
