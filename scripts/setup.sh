@@ -4,6 +4,8 @@
 set -euo pipefail
 pkgs=(g++ meson ninja-build pkg-config cmake libxsimd-dev doctest-dev libbenchmark-dev
       libcli11-dev nlohmann-json3-dev python3-numpy python3-matplotlib)
+# Sanitizer runtimes for the ASan/UBSan and TSan stages of scripts/test.sh; clang and libFuzzer for fuzz/.
+pkgs+=(libasan8 libubsan1 libtsan2 clang-14 libclang-rt-14-dev)
 if [[ "${1:-}" == "--cross" ]]; then
   pkgs+=(g++-aarch64-linux-gnu qemu-user)
 fi

@@ -20,5 +20,52 @@ PY
 if [[ -x scripts/check_aarch64.sh ]] || [[ -f scripts/check_aarch64.sh ]]; then
   if bash scripts/check_aarch64.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 fi
+
+# ---- Sanitizers (issue 5; docs/reliability.md) -------------------------------------------------------
+# The whole suite again in build-asan under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer
+# is part of ASan: a leak fails the test), then the concurrency tests in build-tsan under
+# ThreadSanitizer. Their results are added to the totals below.
+count_results() {  # testlog.json -> "passed failed skipped"
+  /usr/bin/python3 - "$1" <<'PY'
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)["result"]
+    if r in ("OK", "EXPECTEDFAIL"): p += 1
+    elif r == "SKIP": s += 1
+    else: f += 1
+print(p, f, s)
+PY
+}
+add_results() {
+  local p f s
+  read -r p f s < <(count_results "$1/meson-logs/testlog.json")
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+}
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1"
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+if [[ ! -f build-asan/build.ninja ]]; then
+  meson setup build-asan --buildtype=debugoptimized -Ddebug=false -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dbenchmarks=disabled -Dtools=false >/dev/null
+fi
+if ninja -C build-asan -j2 >/dev/null; then
+  meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 || status=1
+  add_results build-asan
+else
+  echo "sanitizers: the ASan+UBSan build failed"; failed=$((failed + 1)); status=1
+fi
+if [[ ! -f build-tsan/build.ninja ]]; then
+  meson setup build-tsan --buildtype=debugoptimized -Ddebug=false -Db_sanitize=thread -Db_lundef=false \
+    -Dbenchmarks=disabled -Dtools=false >/dev/null
+fi
+if ninja -C build-tsan -j2 tests/test_concurrency >/dev/null; then
+  meson test -C build-tsan --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 3 concurrency \
+    || status=1
+  add_results build-tsan
+else
+  echo "sanitizers: the TSan build failed"; failed=$((failed + 1)); status=1
+fi
+
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit $status
