@@ -3,8 +3,9 @@
 // and sorted by user (stable: a user's ratings keep the input order), then interleaved across a few
 // users at a time (see interleave()).
 //
-// Users are cut into `side` contiguous ranges of users_per_block = ceil(n_users / side) users (items
-// likewise), so block (a, b) holds the ratings of users [a*upb, (a+1)*upb) on items [b*ipb, (b+1)*ipb).
+// Users are cut into `side` contiguous id ranges holding about equal numbers of ratings, at most 65536
+// ids each (items likewise, balanced_cuts()); block (a, b) holds the ratings of the a-th user range on
+// the b-th item range.
 // Two blocks in different grid rows and columns touch disjoint factor rows and biases: the unit of
 // parallel work in the SGD solver (lib/sgd.cpp).
 #pragma once
@@ -40,6 +41,7 @@ public:
 
     std::uint32_t side() const { return side_; }
     std::size_t n_blocks() const { return std::size_t(side_) * side_; }
+    // The longest user / item range of a grid row / column (every local index is below it).
     std::uint32_t users_per_block() const { return upb_; }
     std::uint32_t items_per_block() const { return ipb_; }
     std::size_t size() const { return n_; }
@@ -47,10 +49,15 @@ public:
     GridEntry* block(std::size_t b) { return data_.get() + start_[b]; }
     const GridEntry* block(std::size_t b) const { return data_.get() + start_[b]; }
     std::size_t block_size(std::size_t b) const { return start_[b + 1] - start_[b]; }
-    std::uint32_t first_user(std::size_t b) const { return std::uint32_t(b / side_) * upb_; }
-    std::uint32_t first_item(std::size_t b) const { return std::uint32_t(b % side_) * ipb_; }
+    // Block b holds the ratings of users [first_user(b), end_user(b)) on items [first_item(b), end_item(b)).
+    std::uint32_t first_user(std::size_t b) const { return row_start_[b / side_]; }
+    std::uint32_t end_user(std::size_t b) const { return row_start_[b / side_ + 1]; }
+    std::uint32_t first_item(std::size_t b) const { return col_start_[b % side_]; }
+    std::uint32_t end_item(std::size_t b) const { return col_start_[b % side_ + 1]; }
     // Bytes held (entries and offsets).
     std::size_t bytes() const { return n_ * sizeof(GridEntry) + start_.size() * sizeof(std::size_t); }
+
+    static std::vector<std::uint32_t> balanced_cuts(const std::vector<std::uint32_t>& count, std::uint32_t side);
 
 private:
     static void interleave(GridEntry* e, std::size_t n, std::uint32_t lanes, GridEntry* tmp);
@@ -58,6 +65,7 @@ private:
     std::size_t n_ = 0;
     std::vector<std::size_t> start_;  // n_blocks() + 1 offsets
     std::unique_ptr<GridEntry[]> data_;
+    std::vector<std::uint32_t> row_start_, col_start_;  // side + 1 range boundaries each
 };
 
 // A seed for (seed, a, b): distinct streams for epochs, blocks and threads.

@@ -88,15 +88,46 @@ TEST_CASE("grid: a user's ratings keep their input order inside a block; empty b
         for (std::size_t j = 0; j < g.block_size(b); ++j) by_user[g.block(b)[j].u].push_back(g.block(b)[j].v);
         for (std::uint32_t lu = 0; lu < g.users_per_block(); ++lu) {
             const std::uint32_t u = g.first_user(b) + lu;
+            if (u >= g.end_user(b)) {
+                CHECK(by_user[lu].empty());
+                continue;
+            }
             std::vector<float> expect;
             for (std::size_t j = 0; j < r.size(); ++j)
-                if (r.user[j] == u && r.item[j] / g.items_per_block() == b % g.side()) expect.push_back(r.value[j]);
+                if (r.user[j] == u && r.item[j] >= g.first_item(b) && r.item[j] < g.end_item(b))
+                    expect.push_back(r.value[j]);
             CHECK(by_user[lu] == expect);
         }
     }
+    CHECK(g.first_user(3 * 4) == g.end_user(3 * 4));  // the last grid row is empty
     CHECK(RatingGrid::min_side(70000, 10) == 2);
     CHECK(RatingGrid::min_side(3, 10) == 1);
     CHECK_THROWS_AS(RatingGrid(r, 0), Error);
+}
+
+TEST_CASE("grid: ranges hold about equal numbers of ratings, at most 65536 ids each") {
+    // Ratings concentrated on low ids: equal-length ranges would leave most blocks empty.
+    std::vector<std::uint32_t> count(1000);
+    for (std::uint32_t x = 0; x < 1000; ++x) count[x] = 100000 / (x + 1);
+    const auto cut = RatingGrid::balanced_cuts(count, 8);
+    REQUIRE(cut.size() == 9);
+    CHECK(cut.front() == 0);
+    CHECK(cut.back() == 1000);
+    std::uint64_t total = 0;
+    for (auto c : count) total += c;
+    for (std::size_t a = 0; a < 8; ++a) {
+        CHECK(cut[a] <= cut[a + 1]);
+        std::uint64_t in = 0;
+        for (std::uint32_t x = cut[a]; x < cut[a + 1]; ++x) in += count[x];
+        CAPTURE(a);
+        CHECK(in <= total / 8 + 100000 / (cut[a] + 1));  // overshoot by at most the id that crossed
+    }
+    // The 65536-id cap wins over balance: 200000 ids, all the ratings on id 0, 4 ranges.
+    std::vector<std::uint32_t> skew(200000, 0);
+    skew[0] = 50;
+    const auto c2 = RatingGrid::balanced_cuts(skew, 4);
+    for (std::size_t a = 0; a < 4; ++a) CHECK(c2[a + 1] - c2[a] <= 65536);
+    CHECK(c2.back() == 200000);
 }
 
 TEST_CASE("schedule: each epoch visits every block once, rounds touch distinct rows and columns") {
