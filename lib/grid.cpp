@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "common.hpp"
 #include "rng.hpp"
 
@@ -45,7 +48,21 @@ std::vector<std::uint32_t> RatingGrid::balanced_cuts(const std::vector<std::uint
     return cut;
 }
 
-RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes) : side_(side), n_(r.size()) {
+namespace {
+// Returns the whole pages of [from, end) of an array to the OS (their contents become zero). The
+// array is never read there again; its allocation is freed as usual later.
+template <class T>
+void release_tail(const std::vector<T>& v, std::size_t from) {
+    static const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto lo = (reinterpret_cast<std::uintptr_t>(v.data() + from) + page - 1) & ~(page - 1);
+    const auto hi = reinterpret_cast<std::uintptr_t>(v.data() + v.size()) & ~(page - 1);
+    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+}  // namespace
+
+RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes, Ratings* release)
+    : side_(side), n_(r.size()) {
+    if (release && release != &r) fail(SIMDMF_ERR_INTERNAL, "RatingGrid: release must be the ratings copied");
     if (side == 0 || side < min_side(r.n_users, r.n_items))
         fail(SIMDMF_ERR_OUT_OF_RANGE, "grid side " + std::to_string(side) + " is too small for " +
                                           std::to_string(r.n_users) + " users and " +
@@ -72,14 +89,29 @@ RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes
     for (std::size_t b = 0; b < nb; ++b) start_[b + 1] += start_[b];
     data_.reset(new GridEntry[n_ ? n_ : 1]);
 
-    // Ratings go to their block in input order (a cursor per block), then each block is sorted by
-    // local user, stably, with a small counting sort (per (block, user) cursors would need
-    // side * n_users counters).
-    std::vector<std::size_t> cur(start_.begin(), start_.end() - 1);
-    for (std::size_t j = 0; j < n_; ++j) {
+    // Ratings go to their block in input order, then each block is sorted by local user, stably, with
+    // a small counting sort (per (block, user) cursors would need side * n_users counters). The copy
+    // runs from the last rating to the first with a cursor per block counting down from its end (the
+    // same placement as forward), so that with `release` the source's tail pages can be returned as
+    // soon as they are copied.
+    std::vector<std::size_t> cur(start_.begin() + 1, start_.end());
+    constexpr std::size_t kReleaseEvery = std::size_t(1) << 18;
+    for (std::size_t j = n_; j-- > 0;) {
         const std::uint32_t a = row[U[j]], c = col[I[j]];
-        data_[cur[std::size_t(a) * side_ + c]++] = GridEntry{static_cast<std::uint16_t>(U[j] - row_start_[a]),
+        data_[--cur[std::size_t(a) * side_ + c]] = GridEntry{static_cast<std::uint16_t>(U[j] - row_start_[a]),
                                                               static_cast<std::uint16_t>(I[j] - col_start_[c]), V[j]};
+        if (release && j % kReleaseEvery == 0) {
+            release_tail(release->user, j);
+            release_tail(release->item, j);
+            release_tail(release->value, j);
+            release_tail(release->timestamp, std::min(j, release->timestamp.size()));
+        }
+    }
+    if (release) {
+        std::vector<std::uint32_t>().swap(release->user);
+        std::vector<std::uint32_t>().swap(release->item);
+        std::vector<float>().swap(release->value);
+        std::vector<std::int64_t>().swap(release->timestamp);
     }
     row = {};
     col = {};

@@ -28,7 +28,10 @@ class RatingGrid {
 public:
     // side >= 1 and large enough that users_per_block and items_per_block are <= 65536 (min_side()).
     // lanes > 1: within each block, ratings of `lanes` users are interleaved (see interleave()).
-    RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes = kDefaultLanes);
+    // With `release` (the same object as r), the pages of r's arrays are handed back to the OS as
+    // their ratings are copied, and r is left with no ratings (dimensions and id maps kept): the peak
+    // then holds about one copy of the ratings instead of two. The grid is the same either way.
+    RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes = kDefaultLanes, Ratings* release = nullptr);
     static constexpr std::uint32_t kDefaultLanes = 8;
 
     // The smallest side whose blocks fit 16-bit local indices.

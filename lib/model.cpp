@@ -22,17 +22,9 @@ std::uint64_t parameter_bytes(std::uint32_t k, std::uint32_t n_users, std::uint3
     return rows * padded_stride(k) * sizeof(float) + (biases ? rows * sizeof(float) : 0);
 }
 
-void Model::allocate(ModelKind kind_, std::uint32_t k_, std::uint32_t n_users_, std::uint32_t n_items_,
-                     bool biases_) {
+void Model::check_fits(std::uint32_t k_, std::uint32_t n_users_, std::uint32_t n_items_, bool biases_) {
     if (k_ == 0) fail(SIMDMF_ERR_OUT_OF_RANGE, "k must be at least 1");
-    kind = kind_;
-    k = k_;
-    stride = padded_stride(k_);
-    n_users = n_users_;
-    n_items = n_items_;
-    biases = biases_;
-    mu = 0.0f;
-    const std::size_t max_rows = SIZE_MAX / sizeof(float) / stride / 2;
+    const std::size_t max_rows = SIZE_MAX / sizeof(float) / padded_stride(k_) / 2;
     if (n_users_ > max_rows || n_items_ > max_rows)
         fail(SIMDMF_ERR_OUT_OF_MEMORY, "factor matrices too large for this address space");
     // Refuse, before touching memory, what this machine cannot hold (an overcommitting kernel would
@@ -44,6 +36,18 @@ void Model::allocate(ModelKind kind_, std::uint32_t k_, std::uint32_t n_users_, 
              "a model with k = " + std::to_string(k_) + ", " + std::to_string(n_users_) + " users and " +
                  std::to_string(n_items_) + " items needs " + std::to_string(need) +
                  " bytes, more than the " + std::to_string(have) + " bytes of physical memory");
+}
+
+void Model::allocate(ModelKind kind_, std::uint32_t k_, std::uint32_t n_users_, std::uint32_t n_items_,
+                     bool biases_) {
+    check_fits(k_, n_users_, n_items_, biases_);
+    kind = kind_;
+    k = k_;
+    stride = padded_stride(k_);
+    n_users = n_users_;
+    n_items = n_items_;
+    biases = biases_;
+    mu = 0.0f;
     P.assign(std::size_t(n_users) * stride, 0.0f);
     Q.assign(std::size_t(n_items) * stride, 0.0f);
     bu.assign(biases ? n_users : 0, 0.0f);

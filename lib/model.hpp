@@ -25,6 +25,8 @@ struct Model {
     AlignedFloats P, Q;            // n_users x stride, n_items x stride; padding stays zero
     std::shared_ptr<const IdMap> user_ids, item_ids;  // may be null
 
+    // Throws OUT_OF_RANGE for k = 0 and OUT_OF_MEMORY for a model this machine cannot hold.
+    static void check_fits(std::uint32_t k, std::uint32_t n_users, std::uint32_t n_items, bool biases);
     // Allocates zeroed parameters. Throws OUT_OF_MEMORY, before allocating, when the sizes overflow or
     // the parameters (parameter_bytes) exceed the machine's physical memory.
     void allocate(ModelKind kind, std::uint32_t k, std::uint32_t n_users, std::uint32_t n_items, bool biases);

@@ -148,8 +148,7 @@ double run_block_adagrad(const Step& s, const GridEntry* e, std::size_t n, const
 
 class SgdSolver {
 public:
-    SgdSolver(const TrainOptions& opt, const Ratings& train, Model& m)
-        : opt_(opt), m_(m), grid_(train, opt.grid ? std::max(opt.grid, RatingGrid::min_side(train.n_users, train.n_items)) : RatingGrid::auto_side(train)) {
+    SgdSolver(const TrainOptions& opt, RatingGrid& grid, Model& m) : opt_(opt), m_(m), grid_(grid) {
         const auto& kt = kernels::active();
         step_.kt = &kt;
         step_.logistic = m.kind == ModelKind::logistic;
@@ -304,7 +303,7 @@ private:
 
     const TrainOptions& opt_;
     Model& m_;
-    RatingGrid grid_;
+    RatingGrid& grid_;
     Step step_{};
     std::uint32_t threads_ = 1;
     std::vector<std::uint32_t> sched_;
@@ -312,15 +311,40 @@ private:
     std::vector<float> gu_, gi_;
 };
 
+// Mean data loss of the model over the grid's ratings (the exact_loss option).
+double grid_mean_loss(const Model& m, const RatingGrid& g) {
+    double sum = 0.0;
+    for (std::size_t b = 0; b < g.n_blocks(); ++b) {
+        const GridEntry* e = g.block(b);
+        const std::uint32_t u0 = g.first_user(b), i0 = g.first_item(b);
+        for (std::size_t j = 0; j < g.block_size(b); ++j) {
+            const double s = m.score(u0 + e[j].u, i0 + e[j].i);
+            if (m.kind == ModelKind::logistic) {
+                const double y = e[j].v > 0.0f ? 1.0 : 0.0;
+                sum += std::log1p(std::exp(-std::fabs(s))) + std::max(s, 0.0) - y * s;
+            } else {
+                sum += (e[j].v - s) * (e[j].v - s);
+            }
+        }
+    }
+    return g.size() ? sum / static_cast<double>(g.size()) : 0.0;
+}
+
 }  // namespace
 
-void train_sgd(const TrainOptions& opt, const Ratings& train, Model& m, EpochControl& ctl) {
-    SgdSolver solver(opt, train, m);
+RatingGrid make_grid(const TrainOptions& opt, const Ratings& train, Ratings* consume) {
+    const std::uint32_t side = opt.grid ? std::max(opt.grid, RatingGrid::min_side(train.n_users, train.n_items))
+                                        : RatingGrid::auto_side(train);
+    return RatingGrid(train, side, RatingGrid::kDefaultLanes, consume);
+}
+
+void train_sgd(const TrainOptions& opt, RatingGrid& grid, Model& m, EpochControl& ctl) {
+    SgdSolver solver(opt, grid, m);
     const std::uint32_t epochs = opt.effective_epochs();
     for (std::uint32_t e = 0; e < epochs; ++e) {
         const double lr = opt.lr_at(e);
         double loss = solver.epoch(e, lr);
-        if (opt.exact_loss) loss = mean_loss(m, train);
+        if (opt.exact_loss) loss = grid_mean_loss(m, grid);
         if (!ctl.after_epoch(e + 1, loss, lr, m)) return;
     }
 }

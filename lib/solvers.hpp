@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "grid.hpp"
 #include "trainer.hpp"
 
 namespace simdmf {
@@ -45,7 +46,11 @@ private:
 
 bool finite_model(const Model& m);
 
-// The SGD solver (sgd.cpp): epochs of shuffled fused updates on an initialised model.
-void train_sgd(const TrainOptions& opt, const Ratings& train, Model& m, EpochControl& ctl);
+// The SGD solver (sgd.cpp). make_grid copies the ratings once into the solver's blocked order (with
+// `consume`, the same object as `train`, it releases the caller's arrays while copying, so the peak
+// holds about one copy of the ratings, and leaves them empty); train_sgd then runs epochs of fused
+// updates over that grid on an initialised model (several attempts may share one grid).
+RatingGrid make_grid(const TrainOptions& opt, const Ratings& train, Ratings* consume);
+void train_sgd(const TrainOptions& opt, RatingGrid& grid, Model& m, EpochControl& ctl);
 
 }  // namespace simdmf

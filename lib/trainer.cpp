@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "kernels/kernels.hpp"
 #include "rng.hpp"
@@ -48,20 +49,31 @@ void check_inputs(const TrainOptions& opt, const Ratings& train, const Ratings* 
     }
 }
 
-void init_model(Model& m, const TrainOptions& opt, const Ratings& train) {
+// What initialisation needs of the training data, taken before the SGD grid may consume it.
+struct DataShape {
+    std::uint32_t n_users = 0, n_items = 0;
+    std::shared_ptr<const IdMap> user_ids, item_ids;
+    float mu = 0.0f;  // mean rating, or logit of the positive rate
+};
+
+DataShape shape_of(const TrainOptions& opt, const Ratings& train) {
+    DataShape d{train.n_users, train.n_items, train.user_ids, train.item_ids, 0.0f};
+    if (opt.kind == ModelKind::logistic) {
+        double pos = 0;
+        for (float v : train.value) pos += v > 0.0f;
+        double rate = std::clamp(pos / static_cast<double>(train.size()), 1e-4, 1.0 - 1e-4);
+        d.mu = static_cast<float>(std::log(rate / (1.0 - rate)));
+    } else {
+        d.mu = static_cast<float>(train.mean_value());
+    }
+    return d;
+}
+
+void init_model(Model& m, const TrainOptions& opt, const DataShape& train) {
     m.allocate(opt.kind, opt.k, train.n_users, train.n_items, opt.biases);
     m.user_ids = train.user_ids;
     m.item_ids = train.item_ids;
-    if (m.biases) {
-        if (m.kind == ModelKind::logistic) {
-            double pos = 0;
-            for (float v : train.value) pos += v > 0.0f;
-            double rate = std::clamp(pos / static_cast<double>(train.size()), 1e-4, 1.0 - 1e-4);
-            m.mu = static_cast<float>(std::log(rate / (1.0 - rate)));
-        } else {
-            m.mu = static_cast<float>(train.mean_value());
-        }
-    }
+    if (m.biases) m.mu = train.mu;
     // N(0, init_std^2 / k): the expected row norm is init_std whatever k is.
     Rng rng(opt.seed);
     const double sd = opt.init_std / std::sqrt(static_cast<double>(opt.k));
@@ -243,28 +255,33 @@ bool EpochControl::finish(Model& m) {
 }
 
 namespace {
-TrainResult train_once(const TrainOptions& opt, const Ratings& train, const Ratings* valid,
-                       const EpochCallback& callback) {
+// grid: the SGD solver's copy of the ratings (null for GD, which reads `train`).
+TrainResult train_once(const TrainOptions& opt, const DataShape& shape, const Ratings& train, RatingGrid* grid,
+                       const Ratings* valid, const EpochCallback& callback) {
     TrainResult res;
-    init_model(res.model, opt, train);
+    init_model(res.model, opt, shape);
     EpochControl ctl(opt, valid, callback, res);
     ctl.begin(res.model);
     if (opt.solver == Solver::gd) train_gd(opt, train, res.model, ctl);
-    else train_sgd(opt, train, res.model, ctl);
+    else train_sgd(opt, *grid, res.model, ctl);
     if (!ctl.finish(res.model)) {
         // No snapshot kept (snapshot = 0): hand back the initial model, re-created from the seed.
-        init_model(res.model, opt, train);
+        init_model(res.model, opt, shape);
         res.message += "; the model is the initial one (snapshot off)";
     }
     return res;
 }
-}  // namespace
 
-TrainResult train(const TrainOptions& opt, const Ratings& train, const Ratings* valid, const EpochCallback& callback) {
+TrainResult train_impl(const TrainOptions& opt, const Ratings& train, Ratings* consume, const Ratings* valid,
+                       const EpochCallback& callback) {
     check_inputs(opt, train, valid);
+    const DataShape shape = shape_of(opt, train);
+    Model::check_fits(opt.k, shape.n_users, shape.n_items, opt.biases);  // before the grid's memory
+    std::optional<RatingGrid> grid;
+    if (opt.solver == Solver::sgd) grid.emplace(make_grid(opt, train, consume));
     TrainOptions o = opt;
     for (std::uint32_t attempt = 0;; ++attempt) {
-        TrainResult res = train_once(o, train, valid, callback);
+        TrainResult res = train_once(o, shape, train, grid ? &*grid : nullptr, valid, callback);
         res.retries = attempt;
         if (res.status != SIMDMF_ERR_DIVERGED || attempt >= opt.retry_diverged || res.status == SIMDMF_CANCELLED) {
             if (res.status == SIMDMF_ERR_DIVERGED)
@@ -276,6 +293,17 @@ TrainResult train(const TrainOptions& opt, const Ratings& train, const Ratings* 
         o.lr = o.effective_lr() * 0.5;  // retry from scratch at half the rate
         for (double& v : o.lr_list) v *= 0.5;
     }
+}
+}  // namespace
+
+TrainResult train(const TrainOptions& opt, const Ratings& train, const Ratings* valid, const EpochCallback& callback) {
+    return train_impl(opt, train, nullptr, valid, callback);
+}
+
+TrainResult train(const TrainOptions& opt, Ratings&& train, const Ratings* valid, const EpochCallback& callback) {
+    // Only the SGD solver works from its own copy; GD reads the ratings every iteration.
+    const bool take = opt.solver == Solver::sgd && valid != &train;
+    return train_impl(opt, train, take ? &train : nullptr, valid, callback);
 }
 
 double mean_loss(const Model& m, const Ratings& r) {

@@ -86,6 +86,12 @@ struct TrainResult {
 // has status SIMDMF_ERR_DIVERGED, a message naming the epoch, and the last good epoch's model.
 TrainResult train(const TrainOptions& opt, const Ratings& train, const Ratings* valid,
                   const EpochCallback& callback = {});
+// The same, but it may take the memory of `train`: the SGD solver copies the ratings into its own
+// blocked order and releases the caller's pages as it goes, so the peak holds about one copy of the
+// ratings instead of two. Afterwards `train` has no ratings but keeps its dimensions and id maps (GD
+// leaves it intact). The model is the same as with the const overload.
+TrainResult train(const TrainOptions& opt, Ratings&& train, const Ratings* valid,
+                  const EpochCallback& callback = {});
 
 // Mean data loss of a model on r: squared error (MF) or cross-entropy (logistic, labels +1/-1).
 double mean_loss(const Model& m, const Ratings& r);

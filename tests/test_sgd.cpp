@@ -281,3 +281,36 @@ TEST_CASE("options: deterministic, adagrad, grid, threads = 0") {
     CHECK(res.status == SIMDMF_OK);
     CHECK(std::isfinite(res.history.back().train_loss));
 }
+
+TEST_CASE("training that takes the caller's ratings gives the same model and leaves them empty") {
+    // More than one release step (2^18 ratings) so that pages are handed back mid-copy.
+    const Ratings r = planted(600000, 3000, 1500);
+    for (bool exact : {false, true}) {
+        CAPTURE(exact);
+        TrainOptions o;
+        o.k = 16;
+        o.epochs = 3;
+        o.exact_loss = exact;
+        const TrainResult kept = train(o, r, nullptr);
+        Ratings copy = r;
+        copy.timestamp.assign(copy.size(), 7);  // released too
+        const TrainResult taken = train(o, std::move(copy), nullptr);
+        CHECK(same_bits(kept.model, taken.model));
+        REQUIRE(taken.history.size() == kept.history.size());
+        CHECK(taken.history.back().train_loss == doctest::Approx(kept.history.back().train_loss).epsilon(1e-12));
+        CHECK(copy.size() == 0);
+        CHECK(copy.user.empty());
+        CHECK(copy.timestamp.empty());
+        CHECK(copy.n_users == r.n_users);  // dimensions kept
+        CHECK(copy.n_items == r.n_items);
+    }
+    // GD reads the ratings every iteration: they are left alone.
+    TrainOptions g;
+    g.solver = Solver::gd;
+    g.k = 4;
+    g.epochs = 2;
+    Ratings small = planted(2000, 100, 80);
+    const std::size_t n = small.size();
+    train(g, std::move(small), nullptr);
+    CHECK(small.size() == n);
+}
