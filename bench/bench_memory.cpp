@@ -8,6 +8,8 @@
 //   peak   = VmHWM after train()
 //   ratio  = (peak - base) / (ratings + parameters)          (issue 5 target: <= 1.5)
 // Usage: bench_memory [--ml100k FILE] [--ratings N] [--k K] [--epochs E] [--threads T] [--snapshot 0|1]
+//                     [--take 0|1]  (1, the default: the ratings are moved into train(), which releases
+//                     them while building its own copy; 0: the caller keeps them alive throughout)
 //   Defaults: ../shared/data/ml-100k/u.data beside the checkout (skipped when absent), a synthetic set
 //   of 10,000,000 ratings (70,000 users x 10,000 items, MovieLens-10M shaped), k 32, 5 epochs, 1 thread.
 #include <malloc.h>
@@ -51,6 +53,7 @@ struct Args {
     std::uint64_t ratings = 10000000;
     std::uint32_t k = 32, epochs = 5, threads = 1;
     bool snapshot = true;
+    bool take = true;  // train(o, std::move(r)): the solver releases the caller's ratings as it copies
 };
 
 double mib(double bytes) { return bytes / (1024.0 * 1024.0); }
@@ -80,14 +83,16 @@ int measure(const char* name, const Args& a, bool ml) {
     o.threads = a.threads;
     o.snapshot = a.snapshot;
     const auto t1 = std::chrono::steady_clock::now();
-    TrainResult res = train(o, r, nullptr);
+    const std::size_t n = r.size();
+    const std::uint32_t nu = r.n_users, ni = r.n_items;
+    TrainResult res = a.take ? train(o, std::move(r), nullptr) : train(o, r, nullptr);
     const auto t2 = std::chrono::steady_clock::now();
     const long peak_kb = status_kb("VmHWM:");
-    const double ratings = 12.0 * static_cast<double>(r.size());
-    const double params = static_cast<double>(parameter_bytes(o.k, r.n_users, r.n_items, o.biases));
+    const double ratings = 12.0 * static_cast<double>(n);
+    const double params = static_cast<double>(parameter_bytes(o.k, nu, ni, o.biases));
     const double peak = 1024.0 * static_cast<double>(peak_kb - base_kb);
-    std::printf("%-10s %10zu %7u %6u %4u %3u %9.1f %9.1f %9.1f %9.1f %9.1f %6.2f %7.2fs %7.2fs\n", name, r.size(),
-                r.n_users, r.n_items, o.k, o.threads, mib(ratings), mib(params), mib(1024.0 * base_kb),
+    std::printf("%-10s %10zu %7u %6u %4u %3u %9.1f %9.1f %9.1f %9.1f %9.1f %6.2f %7.2fs %7.2fs\n", name, n,
+                nu, ni, o.k, o.threads, mib(ratings), mib(params), mib(1024.0 * base_kb),
                 mib(1024.0 * (loaded_kb - base_kb)), mib(peak), peak / (ratings + params),
                 std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count());
     std::fflush(stdout);
@@ -117,6 +122,7 @@ int main(int argc, char** argv) {
         else if (k == "--epochs") a.epochs = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
         else if (k == "--threads") a.threads = static_cast<std::uint32_t>(std::atoi(argv[i + 1]));
         else if (k == "--snapshot") a.snapshot = std::atoi(argv[i + 1]) != 0;
+        else if (k == "--take") a.take = std::atoi(argv[i + 1]) != 0;
         else {
             std::fprintf(stderr, "unknown argument %s\n", argv[i]);
             return 2;

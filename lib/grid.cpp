@@ -95,7 +95,7 @@ RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes
     // same placement as forward), so that with `release` the source's tail pages can be returned as
     // soon as they are copied.
     std::vector<std::size_t> cur(start_.begin() + 1, start_.end());
-    constexpr std::size_t kReleaseEvery = std::size_t(1) << 18;
+    constexpr std::size_t kReleaseEvery = std::size_t(1) << 14;  // 64 KiB of each source array
     for (std::size_t j = n_; j-- > 0;) {
         const std::uint32_t a = row[U[j]], c = col[I[j]];
         data_[--cur[std::size_t(a) * side_ + c]] = GridEntry{static_cast<std::uint16_t>(U[j] - row_start_[a]),

@@ -283,7 +283,7 @@ TEST_CASE("options: deterministic, adagrad, grid, threads = 0") {
 }
 
 TEST_CASE("training that takes the caller's ratings gives the same model and leaves them empty") {
-    // More than one release step (2^18 ratings) so that pages are handed back mid-copy.
+    // Many release steps (every 2^14 ratings) so that pages are handed back mid-copy.
     const Ratings r = planted(600000, 3000, 1500);
     for (bool exact : {false, true}) {
         CAPTURE(exact);
