@@ -397,8 +397,10 @@ SIMDMF_API simdmf_status simdmf_trainer_set_callback(simdmf_trainer* t, simdmf_p
     });
 }
 
-SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_dataset* train,
-                                            const simdmf_dataset* valid, simdmf_model** out) {
+namespace {
+// take: train() may release train's ratings (simdmf_trainer_fit_take).
+simdmf_status fit(simdmf_trainer* t, simdmf_dataset* train, bool take, const simdmf_dataset* valid,
+                  simdmf_model** out) {
     return guard([&] {
         require(out, "out");
         *out = nullptr;
@@ -414,7 +416,9 @@ SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_data
                 return fn(&info, user) == 0;
             };
         }
-        simdmf::TrainResult res = simdmf::train(t->opt, train->r, valid ? &valid->r : nullptr, cb);
+        const simdmf::Ratings* v = valid ? &valid->r : nullptr;
+        simdmf::TrainResult res = take && v != &train->r ? simdmf::train(t->opt, std::move(train->r), v, cb)
+                                                         : simdmf::train(t->opt, train->r, v, cb);
         auto model = std::make_unique<simdmf_model>();
         model->m = std::move(res.model);
         t->history = std::move(res.history);
@@ -436,6 +440,17 @@ SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_data
         }
         return SIMDMF_OK;
     });
+}
+}  // namespace
+
+SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_dataset* train,
+                                            const simdmf_dataset* valid, simdmf_model** out) {
+    return fit(t, const_cast<simdmf_dataset*>(train), false, valid, out);
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_fit_take(simdmf_trainer* t, simdmf_dataset* train,
+                                                 const simdmf_dataset* valid, simdmf_model** out) {
+    return fit(t, train, true, valid, out);
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_history_size(const simdmf_trainer* t, size_t* n_epochs) {

@@ -686,8 +686,26 @@ static void test_determinism(void) {
         CHECK_OK(simdmf_model_predict_all(b, pb));
         CHECK(memcmp(pa, pb, sizeof pa) == 0);
     }
-    simdmf_model_free(a);
     simdmf_model_free(b);
+    b = NULL;
+    /* fit_take: the same model, and the data set gives up its ratings but keeps its shape */
+    {
+        size_t n = 99;
+        uint32_t nu = 0, ni = 0;
+        CHECK_OK(simdmf_trainer_fit_take(t, ds, NULL, &b));
+        if (a && b) {
+            CHECK_OK(simdmf_model_predict_all(b, pb));
+            CHECK(memcmp(pa, pb, sizeof pa) == 0);
+        }
+        CHECK_OK(simdmf_dataset_shape(ds, &n, &nu, &ni));
+        CHECK(n == 0 && nu == ROWS && ni == COLS);
+        simdmf_model_free(b);
+        b = NULL;
+        CHECK_STATUS(simdmf_trainer_fit_take(t, ds, NULL, &b), SIMDMF_ERR_INVALID_DATA); /* now empty */
+        CHECK(b == NULL);
+        CHECK_STATUS(simdmf_trainer_fit_take(t, NULL, NULL, &b), SIMDMF_ERR_INVALID_ARGUMENT);
+    }
+    simdmf_model_free(a);
     simdmf_trainer_free(t);
     simdmf_dataset_free(ds);
 }

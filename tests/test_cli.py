@@ -222,6 +222,13 @@ class CliEndToEnd(unittest.TestCase):
         self.assertEqual(run("train", bad, "--format", "libmf", "--skip-bad-lines", "-o", self.p("b.smf"), "--epochs", 1,
                              "-q").returncode, 0)
         self.assertEqual(run("similar", self.model, "--item", 123456, ok=False).returncode, 1)  # unknown id
+        # A learning rate that blows up: exit 1, the message names the epoch, the file holds a usable model.
+        div = self.p("diverged.smf")
+        p = run("train", self.train, "-o", div, "--lr", 10, "--init-std", 10, "--epochs", 5, "-q", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("epoch", p.stderr)
+        self.assertIn("diverged.smf", p.stderr)
+        self.assertEqual(run("info", div, "-q").returncode, 0)
 
 
 if __name__ == "__main__":

@@ -53,17 +53,20 @@ int run_train(const TrainArgs& a, const Output& out) {
     if (o.patience > 0 && !has_valid && !out.quiet)
         std::fprintf(stderr, "Note: --patience has no effect without --valid or --valid-fraction\n");
     if (!out.quiet) print_options(o, "model");
-    TrainResult res = train(o, train_set, has_valid ? &valid_set : nullptr, progress_printer(out, valid_name(o)));
+    const std::size_t n_train = train_set.size();
+    // The ratings are not needed afterwards: train() may release them while it builds its own copy.
+    TrainResult res =
+        train(o, std::move(train_set), has_valid ? &valid_set : nullptr, progress_printer(out, valid_name(o)));
     save_model(res.model, a.model);
     if (!a.curve.empty()) write_curve(res.history, a.curve);
-    const EpochInfo& last = res.history.back();
+    const EpochInfo last = res.history.empty() ? EpochInfo{} : res.history.back();  // empty: diverged in epoch 1
     double best_valid = NAN;
     for (const auto& e : res.history)
         if (!(e.valid_metric >= best_valid)) best_valid = e.valid_metric;
     if (out.json) {
         json j = {{"model", a.model}, {"epochs", res.history.size()}, {"stop_reason", res.stop_reason},
                   {"train_loss", number(last.train_loss)}, {"seconds", last.elapsed_seconds},
-                  {"train_ratings", train_set.size()}, {"options", options_json(o)}, {"simd", kernels::active().name}};
+                  {"train_ratings", n_train}, {"options", options_json(o)}, {"simd", kernels::active().name}};
         if (has_valid) {
             j["valid_metric"] = number(last.valid_metric);
             j["best_valid_metric"] = number(best_valid);
@@ -76,6 +79,12 @@ int run_train(const TrainArgs& a, const Output& out) {
                     res.stop_reason.c_str(), last.train_loss);
         if (has_valid) std::printf(", validation %.4f (best %.4f)", last.valid_metric, best_valid);
         std::printf(", %.2fs\n", last.elapsed_seconds);
+    }
+    if (res.status == SIMDMF_ERR_DIVERGED) {
+        // The file holds the last good epoch's model; the run itself failed.
+        std::fprintf(stderr, "simdmf: error: %s (%s); %s holds the last good model\n", res.message.c_str(),
+                     simdmf_status_string(res.status), a.model.c_str());
+        return 1;
     }
     return 0;
 }

@@ -265,6 +265,14 @@ typedef struct simdmf_model simdmf_model;
 SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_dataset* train,
                                             const simdmf_dataset* valid, simdmf_model** out);
 
+/* Like simdmf_trainer_fit, for data sets too large to hold twice: the SGD solver copies the ratings
+ * into its own blocked order and hands the pages of `train` back to the OS as it goes, so the peak holds
+ * about one copy of the ratings instead of two. Afterwards `train` has no ratings (its dimensions and
+ * id maps stay; free it as usual). The model is bit-identical to simdmf_trainer_fit's. With solver
+ * "gd", or when `valid` is `train`, `train` is left intact. Same statuses as simdmf_trainer_fit. */
+SIMDMF_API simdmf_status simdmf_trainer_fit_take(simdmf_trainer* t, simdmf_dataset* train,
+                                                 const simdmf_dataset* valid, simdmf_model** out);
+
 /* The learning curve of the last fit: number of epochs run, and one epoch's record (0-based index). */
 SIMDMF_API simdmf_status simdmf_trainer_history_size(const simdmf_trainer* t, size_t* n_epochs);
 SIMDMF_API simdmf_status simdmf_trainer_history_get(const simdmf_trainer* t, size_t index,

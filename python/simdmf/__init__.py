@@ -150,6 +150,7 @@ _SIGNATURES = {
     "simdmf_model_factors": (_status, [_vp, _int, _u32, _f32p, _f32p]),
     "simdmf_model_index": (_status, [_vp, _int, _i64, _u32p]),
     "simdmf_model_raw_id": (_status, [_vp, _int, _u32, ctypes.POINTER(_i64)]),
+    "simdmf_trainer_fit_take": (_status, [_vp, _vp, _vp, _vpp]),
     "simdmf_model_fold_in_user": (_status, [_vp, _u32p, _f32p, _size, ctypes.c_double, _i64, _u32p]),
     "simdmf_model_save": (_status, [_vp, _cstr]),
     "simdmf_model_load": (_status, [_cstr, _vpp]),
@@ -457,8 +458,11 @@ class Trainer(_Handle):
         _check(self._lib.simdmf_trainer_get_string(self._handle, key.encode(), ctypes.byref(s)))
         return s.value.decode()
 
-    def fit(self, train, valid=None, callback=None):
+    def fit(self, train, valid=None, callback=None, take=False):
         """Trains a :class:`Model` on ``train`` (a Dataset), with optional validation data.
+
+        ``take=True`` lets the trainer release ``train``'s ratings while it copies them (about half
+        the peak memory on large data); ``train`` then holds no ratings. The model is the same.
 
         ``callback(info)`` gets an :class:`EpochInfo` after every epoch; returning ``False`` stops
         training: the model of the epochs done is returned and ``self.cancelled`` is True. An exception
@@ -478,8 +482,8 @@ class Trainer(_Handle):
             _check(self._lib.simdmf_trainer_set_callback(self._handle, c_cb, None))
         out = ctypes.c_void_p()
         try:
-            st = self._lib.simdmf_trainer_fit(self._handle, train._handle,
-                                              valid._handle if valid is not None else None, ctypes.byref(out))
+            fit_fn = self._lib.simdmf_trainer_fit_take if take else self._lib.simdmf_trainer_fit
+            st = fit_fn(self._handle, train._handle, valid._handle if valid is not None else None, ctypes.byref(out))
         finally:
             if c_cb is not None:
                 self._lib.simdmf_trainer_set_callback(self._handle, _PROGRESS_FN(), None)

@@ -188,6 +188,12 @@ class TestModel(unittest.TestCase):
         with self.assertRaises(simdmf.SimdmfError):
             m.predict_batch([0, 0], [0, 10])
 
+    def test_fit_take(self):
+        data = simdmf.Dataset.from_dense(RATINGS)
+        m = simdmf.Trainer(**MF_OPTIONS).fit(data, take=True)
+        np.testing.assert_array_equal(m.predict_all(), self.model.predict_all())
+        self.assertEqual(len(data), 0)
+
     def test_fold_in(self):
         m = simdmf.Trainer(**MF_OPTIONS).fit(self.data)
         items = np.array([4, 5, 6, 7])
