@@ -93,15 +93,15 @@ struct UpdateCoefs {
         : ap(1.0f - lr_p * l2_p), bp(lr_p * e), aq(1.0f - lr_q * l2_q), bq(lr_q * e) {}
 };
 
-// Fused SGD step with both rows held in registers (n == NV * W): one load and one store of every
-// element. Dot: min(NV, 4) vector accumulators, combined as a tree; error bound as for dot().
-template <class A, std::size_t NV, class Loss>
-[[gnu::noinline]] float sgd_regs(float* p, float* q, float offset, float target, float lr_p, float lr_q, float l2_p,
-               float l2_q) {
+// Loads rows p and q of NV vectors into registers (pv, qv) and returns their dot product: min(NV, 4)
+// vector accumulators, combined as a tree; error bound as for dot().
+template <class A, std::size_t NV>
+[[gnu::always_inline]] inline float load_rows_dot(const float* p, const float* q, fbatch<A> (&pv)[NV],
+                                                  fbatch<A> (&qv)[NV]) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
     constexpr std::size_t NA = NV < 4 ? NV : 4;
-    B pv[NV], qv[NV], acc[4];
+    B acc[4];
 #pragma GCC unroll 32
     for (std::size_t i = 0; i < NV; ++i) {
         pv[i] = B::load_unaligned(p + i * W);
@@ -111,7 +111,18 @@ template <class A, std::size_t NV, class Loss>
     for (std::size_t i = 0; i < 4; ++i) acc[i] = i < NA ? pv[i] * qv[i] : B(0.0f);
 #pragma GCC unroll 32
     for (std::size_t i = NA; i < NV; ++i) acc[i % NA] = xsimd::fma(pv[i], qv[i], acc[i % NA]);
-    const float e = Loss::template error<A>(offset + reduce4<A>(acc[0], acc[1], acc[2], acc[3]), target);
+    return reduce4<A>(acc[0], acc[1], acc[2], acc[3]);
+}
+
+// Fused SGD step with both rows held in registers (n == NV * W): one load and one store of every
+// element. Dot: min(NV, 4) vector accumulators, combined as a tree; error bound as for dot().
+template <class A, std::size_t NV, class Loss>
+[[gnu::noinline]] float sgd_regs(float* p, float* q, float offset, float target, float lr_p, float lr_q, float l2_p,
+               float l2_q) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    B pv[NV], qv[NV];
+    const float e = Loss::template error<A>(offset + load_rows_dot<A, NV>(p, q, pv, qv), target);
     const UpdateCoefs c(e, lr_p, lr_q, l2_p, l2_q);
     const B ap(c.ap), bp(c.bp), aq(c.aq), bq(c.bq);
 #pragma GCC unroll 32
@@ -246,18 +257,8 @@ template <class A, std::size_t NV>
                                          float l2_p, float l2_q, int logistic, float* g2) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
-    constexpr std::size_t NA = NV < 4 ? NV : 4;
-    B pv[NV], qv[NV], acc[4];
-#pragma GCC unroll 32
-    for (std::size_t i = 0; i < NV; ++i) {
-        pv[i] = B::load_unaligned(p + i * W);
-        qv[i] = B::load_unaligned(q + i * W);
-    }
-#pragma GCC unroll 4
-    for (std::size_t i = 0; i < 4; ++i) acc[i] = i < NA ? pv[i] * qv[i] : B(0.0f);
-#pragma GCC unroll 32
-    for (std::size_t i = NA; i < NV; ++i) acc[i % NA] = xsimd::fma(pv[i], qv[i], acc[i % NA]);
-    const float z = offset + reduce4<A>(acc[0], acc[1], acc[2], acc[3]);
+    B pv[NV], qv[NV];
+    const float z = offset + load_rows_dot<A, NV>(p, q, pv, qv);
     const float e = logistic ? LogisticLoss::template error<A>(z, target) : SquaredLoss::template error<A>(z, target);
     const B ev(e), lp(lr_p), lq(lr_q), rp(l2_p), rq(l2_q);
     B sp(0.0f), sq(0.0f);
