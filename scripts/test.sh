@@ -4,30 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --cross
 bash scripts/build.sh
-status=0
-meson test -C build --print-errorlogs --num-processes 2 || status=$?
-read -r passed failed skipped < <(/usr/bin/python3 - build/meson-logs/testlog.json <<'PY'
-import json, sys
-p = f = s = 0
-for line in open(sys.argv[1]):
-    r = json.loads(line)["result"]
-    if r in ("OK", "EXPECTEDFAIL"): p += 1
-    elif r == "SKIP": s += 1
-    else: f += 1
-print(p, f, s)
-PY
-)
-# AArch64 (NEON) under qemu: the suites that exercise the kernels, training, data and the C ABI. The
-# accuracy, CLI and reliability suites test architecture-independent code already run above and would
-# take most of CI's time under emulation.
-if bash scripts/check_aarch64.sh kernels train sgd data capi wrapper concurrency; then
-  passed=$((passed + 1)); else failed=$((failed + 1)); status=1
-fi
-
-# ---- Sanitizers (issue 5; docs/reliability.md) -------------------------------------------------------
-# The whole suite again in build-asan under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer
-# is part of ASan: a leak fails the test), then the concurrency tests in build-tsan under
-# ThreadSanitizer. Their results are added to the totals below.
+# Totals over every stage, from each build's meson-logs/testlog.json.
+passed=0 failed=0 skipped=0
 count_results() {  # testlog.json -> "passed failed skipped"
   /usr/bin/python3 - "$1" <<'PY'
 import json, sys
@@ -45,6 +23,21 @@ add_results() {
   read -r p f s < <(count_results "$1/meson-logs/testlog.json")
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 }
+
+status=0
+meson test -C build --print-errorlogs --num-processes 2 || status=$?
+add_results build
+# AArch64 (NEON) under qemu: the suites that exercise the kernels, training, data and the C ABI. The
+# accuracy, CLI and reliability suites test architecture-independent code already run above and would
+# take most of CI's time under emulation.
+if bash scripts/check_aarch64.sh kernels train sgd data capi wrapper concurrency; then
+  passed=$((passed + 1)); else failed=$((failed + 1)); status=1
+fi
+
+# ---- Sanitizers (issue 5; docs/reliability.md) -------------------------------------------------------
+# The whole suite again in build-asan under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer
+# is part of ASan: a leak fails the test), then the concurrency tests in build-tsan under
+# ThreadSanitizer. Their results are added to the totals below.
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
