@@ -156,3 +156,21 @@ TEST_CASE("progress callback: order, cancel, exceptions") {
     CHECK(!moved.cancelled());
     CHECK(moved.history().size() == 10);
 }
+
+TEST_CASE("divergence throws DivergedError carrying the last good model") {
+    const std::vector<float> m = {0, 0, 0, 0, 3, 4, 1, 2, 0, 0, 0, 0, 0, 0, 5, 0, 1, 0, 0, 0};
+    simdmfpp::Dataset data = simdmfpp::Dataset::from_dense(m, 2, 10);
+    simdmfpp::Trainer t;
+    t.set("lr", 10).set("init_std", 10).set("epochs", 20);
+    bool thrown = false;
+    try {
+        t.fit(data);
+    } catch (const simdmfpp::DivergedError& e) {
+        thrown = true;
+        CHECK(e.status() == SIMDMF_ERR_DIVERGED);
+        CHECK(std::string(e.what()).find("epoch") != std::string::npos);
+        const float p = e.model().predict(0, 4);
+        CHECK(std::isfinite(p));
+    }
+    CHECK(thrown);
+}

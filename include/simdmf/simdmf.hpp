@@ -305,6 +305,19 @@ private:
 };
 
 // Training options, a progress callback and the learning curve of the last fit (owns a simdmf_trainer).
+// Training diverged (SIMDMF_ERR_DIVERGED): the message names the epoch, and model() holds the last good
+// epoch's model (or the initial one), which the C ABI hands back with this status.
+class DivergedError : public Error {
+public:
+    DivergedError(const std::string& message, Model model)
+        : Error(SIMDMF_ERR_DIVERGED, message), model_(std::make_shared<Model>(std::move(model))) {}
+    // The last good model; shared by copies of the exception.
+    Model& model() const noexcept { return *model_; }
+
+private:
+    std::shared_ptr<Model> model_;
+};
+
 class Trainer {
 public:
     // Called after every epoch; return false to stop training (fit then returns the model so far and
@@ -361,8 +374,9 @@ public:
         return *this;
     }
 
-    // Trains on `train`, with optional validation data. Throws Error on failure; a cancelled run
-    // returns the model of the epochs done and sets cancelled().
+    // Trains on `train`, with optional validation data. Throws Error on failure, DivergedError (with
+    // the last good model) on divergence; a cancelled run returns the model of the epochs done and
+    // sets cancelled().
     Model fit(const Dataset& train, const Dataset* valid = nullptr) {
         simdmf_model* out = nullptr;
         state_->error = nullptr;
@@ -378,6 +392,7 @@ public:
             state_->cancelled = true;
             return model;
         }
+        if (st == SIMDMF_ERR_DIVERGED) throw DivergedError(simdmf_last_error(), std::move(model));
         check(st);
         return model;
     }

@@ -72,9 +72,10 @@ SIMD_LEVELS = {"scalar": 0, "sse2": 1, "sse4.2": 2, "avx2": 3, "avx512": 4, "neo
 class SimdmfError(RuntimeError):
     """A failed simdmf call: ``status`` is the C status number, ``message`` the library's detail."""
 
-    def __init__(self, status, message=""):
+    def __init__(self, status, message="", model=None):
         self.status = int(status)
         self.message = message
+        self.model = model  # with ERR_DIVERGED from Trainer.fit: the last good epoch's Model
         name = _status_name(self.status)
         super().__init__("%s: %s" % (name, message) if message else name)
 
@@ -495,6 +496,8 @@ class Trainer(_Handle):
         if st == CANCELLED:
             self.cancelled = True
             return model
+        if st == ERR_DIVERGED:
+            raise SimdmfError(st, self._lib.simdmf_last_error().decode("utf-8", "replace"), model=model)
         _check(st)
         return model
 

@@ -188,6 +188,14 @@ class TestModel(unittest.TestCase):
         with self.assertRaises(simdmf.SimdmfError):
             m.predict_batch([0, 0], [0, 10])
 
+    def test_divergence_keeps_last_good_model(self):
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            simdmf.Trainer(lr=10, init_std=10, epochs=20).fit(self.data)
+        self.assertEqual(cm.exception.status, simdmf.ERR_DIVERGED)
+        self.assertIn("epoch", cm.exception.message)
+        self.assertIsNotNone(cm.exception.model)
+        self.assertTrue(np.all(np.isfinite(cm.exception.model.predict_all())))
+
     def test_fit_take(self):
         data = simdmf.Dataset.from_dense(RATINGS)
         m = simdmf.Trainer(**MF_OPTIONS).fit(data, take=True)
