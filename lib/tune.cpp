@@ -137,13 +137,9 @@ Result search(const TrainOptions& base, const Ratings& train_data, const Space& 
             return e.epoch < best_epoch + wait;
         };
         Trial t;
-        TrainResult tr;
-        try {
-            tr = train(o, fit, &valid, stop_rule);
-        } catch (const Error& e) {
-            if (e.status() != SIMDMF_ERR_DIVERGED) throw;
-            // Too large a step for this point: it loses, the search goes on.
-        }
+        // A run that diverges (too large a step for this point) returns the epochs before it; with none
+        // the point loses and the search goes on.
+        const TrainResult tr = train(o, fit, &valid, stop_rule);
         if (tr.history.empty()) {
             t.k = p.k;
             t.lr = p.lr;
