@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "io/loaders.hpp"
+#include "plain_sgd.hpp"
 #include "rng.hpp"
 #include "trainer.hpp"
 
@@ -74,13 +75,7 @@ void BM_PlainScalarSGD_ML100K(benchmark::State& state) {
                 float pred = mu + bu[u] + bi[i];
                 for (std::size_t f = 0; f < k; ++f) pred += p[f] * q[f];
                 const float err = r->value[j] - pred;
-                for (std::size_t f = 0; f < k; ++f) {
-                    const float pf = p[f];
-                    p[f] += lr * (err * q[f] - l2 * pf);
-                    q[f] += lr * (err * pf - l2 * q[f]);
-                }
-                bu[u] += lr * (err - l2b * bu[u]);
-                bi[i] += lr * (err - l2b * bi[i]);
+                simdmf_bench::plain_sgd_update(p, q, bu[u], bi[i], k, err, lr, l2, l2b);
             }
         }
         benchmark::DoNotOptimize(P.data());

@@ -33,6 +33,7 @@
 
 #include "kernels/kernels.hpp"
 #include "metrics.hpp"
+#include "plain_sgd.hpp"
 #include "rng.hpp"
 #include "split.hpp"
 #include "synthetic.hpp"
@@ -164,13 +165,7 @@ ScalarResult scalar_sgd(const Ratings& r, const Ratings& test, bool logistic, st
             float s = mu + bu[u] + bi[i];
             for (std::size_t f = 0; f < k; ++f) s += p[f] * q[f];
             const float err = logistic ? (r.value[j] > 0 ? 1.0f : 0.0f) - 1.0f / (1.0f + std::exp(-s)) : r.value[j] - s;
-            for (std::size_t f = 0; f < k; ++f) {
-                const float pf = p[f];
-                p[f] += lr * (err * q[f] - l2 * pf);
-                q[f] += lr * (err * pf - l2 * q[f]);
-            }
-            bu[u] += lr * (err - l2b * bu[u]);
-            bi[i] += lr * (err - l2b * bi[i]);
+            simdmf_bench::plain_sgd_update(p, q, bu[u], bi[i], k, err, lr, l2, l2b);
         }
     }
     ScalarResult res{seconds_since(t0), 0, cpu_seconds() - c0};
