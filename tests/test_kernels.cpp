@@ -493,3 +493,16 @@ TEST_CASE("kernels: active() is the same table from many threads") {
     CHECK(mismatches.load() == 0);
     CHECK(table_for(active().level) == &active());
 }
+
+// Run by itself with SIMDMF_SIMD set (tests/meson.build, test "kernels_env_*"): the level chosen at
+// first use follows the variable. Skipped in the normal run, where other cases force levels first.
+TEST_CASE("SIMDMF_SIMD lowers the level chosen at first use" * doctest::skip()) {
+    const char* env = std::getenv("SIMDMF_SIMD");
+    REQUIRE(env != nullptr);
+    Level wanted;
+    REQUIRE(parse_level(env, &wanted));
+    REQUIRE(table_for(wanted) != nullptr);
+    CHECK(active().level == wanted);
+    CHECK(std::strcmp(active().name, level_name(wanted)) == 0);
+    CHECK(static_cast<int>(active().level) <= static_cast<int>(best_supported()));
+}
