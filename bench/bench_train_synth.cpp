@@ -1,8 +1,9 @@
 // End-to-end SGD training on the synthetic set of issue 4, against a plain scalar SGD loop over the
 // same ratings in the same process (the ratio is the machine-independent figure).
 //
-// Data: make_planted{50,000 users x 10,000 items, 5.5M ratings, rank 10, no biases, mean 3, noise 0.5,
-// real-valued, uniform items, seed 4}, split::random(1/11, seed 5): 5M train / 500k test. Logistic runs
+// Data: large_preset() (lib/synthetic.hpp; `simdmf gen --preset large` writes the same set): 50,000 users
+// x 10,000 items, 5.5M ratings, rank 10, no biases, mean 3, noise 0.5, real-valued, uniform items, seed 4,
+// split::random(1/11, seed 5): 5M train / 500k test. bench/oracle_synth gives the floors of this set. Logistic runs
 // use the binarised set (rating >= 4 -> +1 else -1) and report the test AUC.
 //
 //   build-perf/bench/bench_train_synth                      # the default table (k 32/64/128, 1-2 threads)
@@ -191,20 +192,10 @@ void write_libmf(const Ratings& r, const std::string& path) {
 
 int main(int argc, char** argv) {
     const Args a = parse(argc, argv);
-    PlantedSpec spec;
-    spec.n_users = 50000;
-    spec.n_items = 10000;
-    spec.n_ratings = 5500000;
-    spec.rank = 10;
-    spec.bias_std = 0;
-    spec.mean = 3;
-    spec.noise_std = 0.5;
-    spec.integer_ratings = false;
-    spec.item_popularity = 0;
-    spec.seed = 4;
+    const PlantedSpec spec = large_preset();
     auto t0 = std::chrono::steady_clock::now();
     Ratings all = make_planted(spec);
-    auto [trn, tst] = split::random(all, 1.0 / 11, 5);  // (train, test)
+    auto [trn, tst] = split::random(all, kLargeTestFraction, kLargeSplitSeed);  // (train, test)
     all = Ratings{};
     const Ratings& training = trn;
     const Ratings& test = tst;

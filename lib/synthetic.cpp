@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "common.hpp"
 #include "rng.hpp"
 
 namespace simdmf {
 
-Ratings make_planted(const PlantedSpec& s) {
+Ratings make_planted(const PlantedSpec& s, PlantedTruth* truth) {
     const std::uint64_t cells = std::uint64_t(s.n_users) * s.n_items;
     if (s.n_users == 0 || s.n_items == 0 || s.rank == 0)
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "planted data needs users, items and rank >= 1");
@@ -74,7 +75,30 @@ Ratings make_planted(const PlantedSpec& s) {
     }
     out.n_users = s.n_users;
     out.n_items = s.n_items;
+    if (truth != nullptr) {
+        truth->rank = s.rank;
+        truth->U = std::move(U);
+        truth->V = std::move(V);
+        truth->bu = std::move(bu);
+        truth->bi = std::move(bi);
+    }
     return out;
+}
+
+PlantedSpec large_preset() {
+    PlantedSpec s;
+    s.n_users = 50000;
+    s.n_items = 10000;
+    s.n_ratings = 5500000;
+    s.rank = 10;
+    s.factor_std = std::pow(10.0, -0.25);  // variance 10^-0.5: U.V has variance 1
+    s.bias_std = 0;
+    s.mean = 3;
+    s.noise_std = 0.5;
+    s.integer_ratings = false;
+    s.item_popularity = 0;
+    s.seed = 4;
+    return s;
 }
 
 Ratings binarize(const Ratings& r, float threshold) {

@@ -1,6 +1,7 @@
 // Synthetic rating data with a known structure: planted low-rank scores plus biases plus noise.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "dataset.hpp"
 
@@ -21,8 +22,24 @@ struct PlantedSpec {
     std::uint64_t seed = 2024;
 };
 
-// Ratings on distinct (user, item) cells. n_ratings must be below n_users*n_items/2.
-Ratings make_planted(const PlantedSpec& spec);
+// The planted model behind a generated set: U (n_users x rank) and V (n_items x rank), row-major, and
+// the biases; a rating is clip(mean + bu[u] + bi[i] + U[u].V[i] + noise), rounded if integer_ratings.
+struct PlantedTruth {
+    std::uint32_t rank = 0;
+    std::vector<float> U, V, bu, bi;
+};
+
+// Ratings on distinct (user, item) cells. n_ratings must be below n_users*n_items/2. When `truth` is
+// given it receives the planted model (for oracle bounds); the ratings are the same either way.
+Ratings make_planted(const PlantedSpec& spec, PlantedTruth* truth = nullptr);
+
+// The synthetic set of issue 4's training benchmark (`simdmf gen --preset large`, bench_train_synth):
+// 50,000 users x 10,000 items, 5.5M ratings on distinct uniform cells, rank 10, factors N(0, 10^-0.5),
+// rating = clip(3 + U.V + N(0, 0.5^2), 1, 5) unrounded, no biases, seed 4; split::random with the
+// fraction and seed below gives 5,000,000 training and 500,000 test ratings.
+PlantedSpec large_preset();
+inline constexpr double kLargeTestFraction = 1.0 / 11.0;
+inline constexpr std::uint64_t kLargeSplitSeed = 5;
 
 // Labels +1 where value >= threshold, else -1.
 Ratings binarize(const Ratings& r, float threshold);

@@ -148,26 +148,22 @@ struct GenArgs {
     bool real = false;
     double test_fraction = 0;
     std::uint64_t split_seed = 1;
+    bool seed_given = false, split_seed_given = false;
 };
 
 int run_gen(GenArgs a, const Output& out) {
     if (a.preset == "large") {
-        // 50,000 x 10,000, 5,500,000 ratings on distinct uniform cells, rank 10, factors N(0, 10^-0.5),
-        // rating = clip(3 + U.V + N(0, 0.5^2), 1, 5) unrounded, no biases; 1/11 held out as test.
-        a.spec = PlantedSpec{};
-        a.spec.n_users = 50000;
-        a.spec.n_items = 10000;
-        a.spec.n_ratings = 5500000;
-        a.spec.rank = 10;
-        a.spec.factor_std = std::pow(10.0, -0.25);  // variance 10^-0.5
-        a.spec.bias_std = 0;
-        a.spec.mean = 3;
-        a.spec.noise_std = 0.5;
-        a.spec.integer_ratings = false;
-        a.spec.item_popularity = 0;
-        a.test_fraction = 1.0 / 11.0;
+        // Issue 4's set, the one bench_train_synth trains on (seed 4, split seed 5) unless --seed /
+        // --split-seed say otherwise: see large_preset() in lib/synthetic.hpp.
+        const std::uint64_t seed = a.spec.seed;
+        a.spec = large_preset();
+        if (a.seed_given) a.spec.seed = seed;
+        a.test_fraction = kLargeTestFraction;
+        if (!a.split_seed_given) a.split_seed = kLargeSplitSeed;
     } else if (a.preset == "ml100k") {
+        const std::uint64_t seed = a.spec.seed;
         a.spec = PlantedSpec{};
+        if (a.seed_given) a.spec.seed = seed;
     } else if (!a.preset.empty()) {
         throw UsageError("unknown preset '" + a.preset + "' (large or ml100k)");
     } else if (a.real) {
@@ -250,11 +246,12 @@ void add_data_commands(CLI::App& app, const Output& out, Registry& reg) {
         auto* c = app.add_subcommand("gen", "generate synthetic ratings from a planted low-rank model");
         c->footer("rating = clip(mean + b_u + b_i + U.V + N(0, noise^2), min, max), rounded unless --real, on distinct cells.\n"
                   "--preset large: 50,000 users x 10,000 items, 5,000,000 train + 500,000 test ratings, rank 10,\n"
-                  "U,V ~ N(0, 10^-0.5), no biases, noise sd 0.5, unrounded in [1, 5]: OUTPUT.train.txt and OUTPUT.test.txt.\n"
+                  "U,V ~ N(0, 10^-0.5), no biases, noise sd 0.5, unrounded in [1, 5]: OUTPUT.train.txt and OUTPUT.test.txt\n"
+                  "(the set of bench_train_synth; seed 4, split seed 5).\n"
                   "--preset ml100k: the MovieLens-100K shaped set of `simdmf demo`.\n"
                   "Example: simdmf gen --preset large -o large   (LIBMF text 'user item rating', 0-based)");
         c->add_option("-o,--output", a->output, "output name (with --test-fraction: OUTPUT.train and OUTPUT.test), plus .txt for libmf, .smr for binary");
-        c->add_option("--preset", a->preset, "large or ml100k (other flags except -o, --to, --seed are ignored)");
+        c->add_option("--preset", a->preset, "large or ml100k (other flags except -o, --to, --seed, --split-seed are ignored)");
         c->add_option("--to", a->to, "libmf (default), movielens, movielens-dat, movielens-csv or binary");
         c->add_option("--users", a->spec.n_users, "users (default 943)");
         c->add_option("--items", a->spec.n_items, "items (default 1682)");
@@ -268,10 +265,14 @@ void add_data_commands(CLI::App& app, const Output& out, Registry& reg) {
         c->add_option("--max", a->spec.max_rating, "clip above (default 5)");
         c->add_flag("--real", a->real, "unrounded ratings");
         c->add_option("--popularity", a->spec.item_popularity, "Zipf-like item skew exponent (default 1; 0 = uniform)");
-        c->add_option("--seed", a->spec.seed, "seed of the data (default 2024)");
+        auto* seed_opt = c->add_option("--seed", a->spec.seed, "seed of the data (default 2024; preset large: 4)");
         c->add_option("--test-fraction", a->test_fraction, "also split: this fraction to OUTPUT.test (default 0: one file)");
-        c->add_option("--split-seed", a->split_seed, "seed of the split (default 1)");
-        reg.push_back({c, [a, &out] { return run_gen(*a, out); }});
+        auto* split_seed_opt = c->add_option("--split-seed", a->split_seed, "seed of the split (default 1; preset large: 5)");
+        reg.push_back({c, [a, &out, seed_opt, split_seed_opt] {
+                           a->seed_given = seed_opt->count() > 0;
+                           a->split_seed_given = split_seed_opt->count() > 0;
+                           return run_gen(*a, out);
+                       }});
     }
 }
 
