@@ -494,6 +494,23 @@ SIMDMF_API simdmf_status simdmf_model_shape(const simdmf_model* m, int* kind, ui
     });
 }
 
+SIMDMF_API simdmf_status simdmf_model_prediction_range(const simdmf_model* m, float* min_pred, float* max_pred) {
+    return guard([&] {
+        require(m, "m");
+        if (min_pred) *min_pred = m->m.min_pred;
+        if (max_pred) *max_pred = m->m.max_pred;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_set_prediction_range(simdmf_model* m, float min_pred, float max_pred) {
+    return guard([&] {
+        require(m, "m");
+        m->m.set_prediction_range(min_pred, max_pred);
+        return SIMDMF_OK;
+    });
+}
+
 SIMDMF_API simdmf_status simdmf_model_predict(const simdmf_model* m, uint32_t user, uint32_t item, float* out) {
     return guard([&] {
         require(m, "m");

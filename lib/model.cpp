@@ -48,6 +48,8 @@ void Model::allocate(ModelKind kind_, std::uint32_t k_, std::uint32_t n_users_, 
     n_items = n_items_;
     biases = biases_;
     mu = 0.0f;
+    min_pred = -std::numeric_limits<float>::infinity();
+    max_pred = std::numeric_limits<float>::infinity();
     P.assign(std::size_t(n_users) * stride, 0.0f);
     Q.assign(std::size_t(n_items) * stride, 0.0f);
     bu.assign(biases ? n_users : 0, 0.0f);
@@ -61,8 +63,19 @@ float Model::score(std::uint32_t u, std::uint32_t i) const {
 }
 
 float Model::predict(std::uint32_t u, std::uint32_t i) const {
-    float s = score(u, i);
-    return kind == ModelKind::logistic ? kernels::sigmoid(s) : s;
+    const float s = score(u, i);
+    return kind == ModelKind::logistic ? kernels::sigmoid(s) : std::clamp(s, min_pred, max_pred);
+}
+
+void Model::set_prediction_range(float lo, float hi) {
+    if (std::isnan(lo) || std::isnan(hi) || lo > hi)
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "prediction range [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                                              "] is not an interval");
+    if (kind == ModelKind::logistic && (lo != -std::numeric_limits<float>::infinity() ||
+                                        hi != std::numeric_limits<float>::infinity()))
+        fail(SIMDMF_ERR_UNSUPPORTED, "a logistic model predicts probabilities: it has no rating range");
+    min_pred = lo;
+    max_pred = hi;
 }
 
 void Model::check_user(std::uint32_t u) const {
@@ -83,14 +96,26 @@ void Model::check_side(int side, std::uint32_t index) const {
     fail(SIMDMF_ERR_INVALID_ARGUMENT, "side must be SIMDMF_USERS (0) or SIMDMF_ITEMS (1)");
 }
 
-void Model::predict_row(std::uint32_t u, float* out) const {
-    const auto& kt = kernels::active();
-    kt.dot_rows(Q.data(), n_items, stride, user_row(u), stride, out);
+void Model::score_row(std::uint32_t u, float* out) const {
+    kernels::active().dot_rows(Q.data(), n_items, stride, user_row(u), stride, out);
     if (biases) {
         const float base = mu + bu[u];
         for (std::uint32_t i = 0; i < n_items; ++i) out[i] += base + bi[i];
     }
-    if (kind == ModelKind::logistic) kt.sigmoid(out, out, n_items);
+}
+
+// A row of scores to predictions, in place: sigmoid (logistic) or clamped to the prediction range (MF).
+void Model::scores_to_predictions(float* row) const {
+    if (kind == ModelKind::logistic) {
+        kernels::active().sigmoid(row, row, n_items);
+    } else if (min_pred > -std::numeric_limits<float>::infinity() || max_pred < std::numeric_limits<float>::infinity()) {
+        for (std::uint32_t i = 0; i < n_items; ++i) row[i] = std::clamp(row[i], min_pred, max_pred);
+    }
+}
+
+void Model::predict_row(std::uint32_t u, float* out) const {
+    score_row(u, out);
+    scores_to_predictions(out);
 }
 
 void Model::predict_all(float* out) const {
@@ -129,8 +154,11 @@ std::vector<std::pair<std::uint32_t, float>> Model::recommend(std::uint32_t u, s
                                                               const std::vector<std::uint32_t>& exclude) const {
     check_user(u);
     std::vector<float> scores(n_items);
-    predict_row(u, scores.data());
-    return top_n(scores.data(), n_items, n, &exclude, UINT32_MAX);
+    score_row(u, scores.data());
+    std::vector<Scored> top = top_n(scores.data(), n_items, n, &exclude, UINT32_MAX);
+    scores_to_predictions(scores.data());  // the values predict_row gives
+    for (Scored& s : top) s.second = scores[s.first];
+    return top;
 }
 
 float Model::cosine(int side, std::uint32_t a, std::uint32_t b) const {
@@ -283,7 +311,9 @@ bool Model::identical(const Model& o) const {
         return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0);
     };
     return kind == o.kind && k == o.k && stride == o.stride && n_users == o.n_users && n_items == o.n_items &&
-           biases == o.biases && std::memcmp(&mu, &o.mu, sizeof mu) == 0 && same(bu, o.bu) && same(bi, o.bi) &&
+           biases == o.biases && std::memcmp(&mu, &o.mu, sizeof mu) == 0 &&
+           std::memcmp(&min_pred, &o.min_pred, sizeof min_pred) == 0 &&
+           std::memcmp(&max_pred, &o.max_pred, sizeof max_pred) == 0 && same(bu, o.bu) && same(bi, o.bi) &&
            same(P, o.P) && same(Q, o.Q);
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -21,6 +22,10 @@ struct Model {
     std::uint32_t n_items = 0;
     bool biases = false;
     float mu = 0.0f;               // global offset (mean rating, or logit of the positive rate)
+    // MF predictions are clamped to [min_pred, max_pred], the rating range (the declared one, or the
+    // training data's; +-inf: no clamping). Scores never are; logistic models keep +-inf.
+    float min_pred = -std::numeric_limits<float>::infinity();
+    float max_pred = std::numeric_limits<float>::infinity();
     std::vector<float> bu, bi;     // empty without biases
     AlignedFloats P, Q;            // n_users x stride, n_items x stride; padding stays zero
     std::shared_ptr<const IdMap> user_ids, item_ids;  // may be null
@@ -42,8 +47,12 @@ struct Model {
 
     // Linear score mu + b_u + b_i + p_u . q_i (no range checks).
     float score(std::uint32_t u, std::uint32_t i) const;
-    // The prediction: the score for MF, sigmoid(score) for logistic (no range checks).
+    // The prediction: the score clamped to [min_pred, max_pred] for MF, sigmoid(score) for logistic
+    // (no range checks).
     float predict(std::uint32_t u, std::uint32_t i) const;
+    // Sets the MF prediction range (lo <= hi; +-inf turns a side off). INVALID_ARGUMENT for NaN or
+    // lo > hi, UNSUPPORTED for a logistic model (its predictions are probabilities).
+    void set_prediction_range(float lo, float hi);
 
     // Range-checked forms (throw OUT_OF_RANGE / INVALID_ARGUMENT).
     void check_user(std::uint32_t u) const;
@@ -51,9 +60,13 @@ struct Model {
     void check_side(int side, std::uint32_t index) const;
 
     void predict_row(std::uint32_t u, float* out) const;  // n_items values
+    void score_row(std::uint32_t u, float* out) const;    // n_items scores (unclamped, no sigmoid)
+    void scores_to_predictions(float* row) const;         // what predict_row does to score_row's row
     void predict_all(float* out) const;                   // n_users*n_items values, row-major
 
-    // Top-n items for u by predicted value, best first, leaving out `exclude` items (sorted, unique).
+    // Top-n items for u by score, best first, leaving out `exclude` items (sorted, unique); the values
+    // returned are the predictions (clamped, or probabilities). Ranking by the unclamped score keeps
+    // the order among items whose predictions clamp to the same maximum.
     std::vector<std::pair<std::uint32_t, float>> recommend(std::uint32_t u, std::size_t n,
                                                            const std::vector<std::uint32_t>& exclude) const;
     float cosine(int side, std::uint32_t a, std::uint32_t b) const;

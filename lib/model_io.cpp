@@ -1,12 +1,18 @@
 // Model file v1, little-endian:
-//   magic "SIMDMFMD" | u32 format version (1) | u32 header bytes (H, 32 in v1)
+//   magic "SIMDMFMD" | u32 format version (1) | u32 header bytes (H: 32 or 40)
 //   header: u32 kind | u32 k | u32 n_users | u32 n_items | u32 flags | f32 mu | u64 payload bytes
-//           (readers skip header bytes they do not know, so later versions may grow it)
+//           [H >= 40: f32 min_pred | f32 max_pred, the MF prediction range, +-inf for none]
+//           (readers skip header bytes they do not know, so a header may grow without a new version:
+//           a 32-byte reader reads a 40-byte file's model without its range; a 32-byte file loads
+//           with no range)
 //   payload: [biases] f32 bu[n_users], f32 bi[n_items] | f32 P[n_users*k] | f32 Q[n_items*k]
 //            [user map] i64 raw[n_users] | [item map] i64 raw[n_items]      (rows unpadded)
 //   u32 CRC-32 of every byte before it
 // flags: bit 0 biases, bit 1 user id map, bit 2 item id map; other bits must be 0.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "fileio.hpp"
 #include "model.hpp"
@@ -16,7 +22,8 @@ namespace simdmf {
 namespace {
 constexpr char kMagic[8] = {'S', 'I', 'M', 'D', 'M', 'F', 'M', 'D'};
 constexpr std::uint32_t kVersion = 1;
-constexpr std::uint32_t kHeaderBytes = 32;
+constexpr std::uint32_t kHeaderMin = 32;    // the first header: up to the payload size
+constexpr std::uint32_t kHeaderBytes = 40;  // written: with the prediction range
 constexpr std::uint32_t kFlagBiases = 1, kFlagUserMap = 2, kFlagItemMap = 4;
 
 std::uint64_t payload_bytes(std::uint32_t k, std::uint64_t nu, std::uint64_t ni, std::uint32_t flags) {
@@ -44,6 +51,8 @@ void save_model(const Model& m, const std::string& path) {
     w.u32(flags);
     w.f32(m.mu);
     w.u64(payload);
+    w.f32(m.min_pred);
+    w.f32(m.max_pred);
     if (m.biases) {
         w.f32s(m.bu.data(), m.n_users);
         w.f32s(m.bi.data(), m.n_items);
@@ -69,12 +78,21 @@ Model load_model(const std::string& path) {
         fail(SIMDMF_ERR_VERSION, path + ": model format version " + std::to_string(version) +
                                      " is newer than this library reads (" + std::to_string(kVersion) + ")");
     const std::uint32_t header = r.u32();
-    if (header < kHeaderBytes || header > 4096)
+    if (header < kHeaderMin || header > 4096)
         fail(SIMDMF_ERR_FORMAT, path + ": header size " + std::to_string(header) + " is invalid");
     const std::uint32_t kind = r.u32(), k = r.u32(), nu = r.u32(), ni = r.u32(), flags = r.u32();
     const float mu = r.f32();
     const std::uint64_t payload = r.u64();
-    r.skip(header - kHeaderBytes);
+    float min_pred = -std::numeric_limits<float>::infinity(), max_pred = std::numeric_limits<float>::infinity();
+    if (header >= kHeaderBytes) {
+        min_pred = r.f32();
+        max_pred = r.f32();
+        if (std::isnan(min_pred) || std::isnan(max_pred) || min_pred > max_pred ||
+            (kind == SIMDMF_MODEL_LOGISTIC && (std::isfinite(min_pred) || std::isfinite(max_pred))))
+            fail(SIMDMF_ERR_FORMAT, path + ": prediction range [" + std::to_string(min_pred) + ", " +
+                                        std::to_string(max_pred) + "] is invalid");
+    }
+    r.skip(header - std::min(header, kHeaderBytes));
     if (kind != SIMDMF_MODEL_MF && kind != SIMDMF_MODEL_LOGISTIC)
         fail(SIMDMF_ERR_FORMAT, path + ": unknown model kind " + std::to_string(kind));
     if (k == 0 || k > 65536) fail(SIMDMF_ERR_FORMAT, path + ": k = " + std::to_string(k) + " is invalid");
@@ -96,6 +114,8 @@ Model load_model(const std::string& path) {
     Model m;
     m.allocate(static_cast<ModelKind>(kind), k, nu, ni, (flags & kFlagBiases) != 0);
     m.mu = mu;
+    m.min_pred = min_pred;
+    m.max_pred = max_pred;
     if (m.biases) {
         r.f32s(m.bu.data(), nu);
         r.f32s(m.bi.data(), ni);

@@ -47,6 +47,7 @@ const NumericKey kNumeric[] = {
     SIMDMF_NUM("exact_loss", 0, 1, false, true, exact_loss, bool),
     SIMDMF_NUM("min_rating", -HUGE_VAL, HUGE_VAL, false, false, min_rating, double),
     SIMDMF_NUM("max_rating", -HUGE_VAL, HUGE_VAL, false, false, max_rating, double),
+    SIMDMF_NUM("clip_predictions", 0, 1, false, true, clip_predictions, bool),
     SIMDMF_NUM("snapshot", 0, 1, false, true, snapshot, bool),
     SIMDMF_NUM("retry_diverged", 0, 10, false, true, retry_diverged, std::uint32_t),
     SIMDMF_NUM("deterministic", 0, 1, false, true, deterministic, bool),

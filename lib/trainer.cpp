@@ -54,6 +54,7 @@ struct DataShape {
     std::uint32_t n_users = 0, n_items = 0;
     std::shared_ptr<const IdMap> user_ids, item_ids;
     float mu = 0.0f;  // mean rating, or logit of the positive rate
+    float min_value = 0.0f, max_value = 0.0f;
 };
 
 DataShape shape_of(const TrainOptions& opt, const Ratings& train) {
@@ -65,6 +66,9 @@ DataShape shape_of(const TrainOptions& opt, const Ratings& train) {
         d.mu = static_cast<float>(std::log(rate / (1.0 - rate)));
     } else {
         d.mu = static_cast<float>(train.mean_value());
+        const auto [lo, hi] = std::minmax_element(train.value.begin(), train.value.end());
+        d.min_value = *lo;
+        d.max_value = *hi;
     }
     return d;
 }
@@ -74,6 +78,11 @@ void init_model(Model& m, const TrainOptions& opt, const DataShape& train) {
     m.user_ids = train.user_ids;
     m.item_ids = train.item_ids;
     if (m.biases) m.mu = train.mu;
+    if (opt.kind == ModelKind::mf && opt.clip_predictions) {
+        // The declared range where declared (an infinite bound would be no bound), else the data's.
+        m.min_pred = std::isfinite(opt.min_rating) ? static_cast<float>(opt.min_rating) : train.min_value;
+        m.max_pred = std::isfinite(opt.max_rating) ? static_cast<float>(opt.max_rating) : train.max_value;
+    }
     // N(0, init_std^2 / k): the expected row norm is init_std whatever k is.
     Rng rng(opt.seed);
     const double sd = opt.init_std / std::sqrt(static_cast<double>(opt.k));
@@ -322,8 +331,13 @@ double mean_loss(const Model& m, const Ratings& r) {
 }
 
 double valid_metric(const Model& m, const Ratings& r) {
-    const double l = mean_loss(m, r);
-    return m.kind == ModelKind::logistic ? l : std::sqrt(l);
+    if (m.kind == ModelKind::logistic || r.empty()) return mean_loss(m, r);
+    double sum = 0.0;  // RMSE of the predictions (clamped like predict())
+    for (std::size_t j = 0; j < r.size(); ++j) {
+        const double e = r.value[j] - m.predict(r.user[j], r.item[j]);
+        sum += e * e;
+    }
+    return std::sqrt(sum / static_cast<double>(r.size()));
 }
 
 double objective(const Model& m, const Ratings& r, double l2, double l2_bias, Gradient* grad) {

@@ -37,6 +37,10 @@ struct TrainOptions {
     // is SIMDMF_ERR_INVALID_DATA. Default: no range.
     double min_rating = -std::numeric_limits<double>::infinity();
     double max_rating = std::numeric_limits<double>::infinity();
+    // MF: clamp the model's predictions to the rating range, the declared one where declared, else the
+    // training values' [min, max] (Model::min_pred / max_pred). Never worse for RMSE or MAE on values
+    // inside that range. Off: predictions are the raw scores.
+    bool clip_predictions = true;
     // Divergence (non-finite loss or factors after an epoch): keep a copy of the last good epoch's
     // parameters to hand back (snapshot, one extra copy of the factors), or hand back the initial
     // model re-created from the seed (snapshot = false, no extra memory). retry_diverged > 0 retrains
@@ -95,7 +99,8 @@ TrainResult train(const TrainOptions& opt, Ratings&& train, const Ratings* valid
 
 // Mean data loss of a model on r: squared error (MF) or cross-entropy (logistic, labels +1/-1).
 double mean_loss(const Model& m, const Ratings& r);
-// Validation metric, lower is better: RMSE (MF) or mean log-loss (logistic).
+// Validation metric, lower is better: RMSE of the predictions (MF: clamped to the model's prediction
+// range, as predict() does) or mean log-loss (logistic).
 double valid_metric(const Model& m, const Ratings& r);
 
 // The full objective the solvers minimise, and its exact gradient (for tests and the GD solver):

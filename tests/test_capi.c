@@ -357,6 +357,31 @@ static void test_mf(void) {
         CHECK_OK(simdmf_model_predict_batch(m, NULL, NULL, 0, NULL));
     }
 
+    /* prediction range: the training values' [1, 5] by default; settable, saved; clamps predictions */
+    {
+        float lo = 0, hi = 0, q = 0;
+        CHECK_OK(simdmf_model_prediction_range(m, &lo, &hi));
+        CHECK(lo == 1.0f && hi == 5.0f);
+        CHECK_OK(simdmf_model_prediction_range(m, NULL, NULL));
+        CHECK_OK(simdmf_model_set_prediction_range(m, 2.5f, 3.0f));
+        for (r = 0; r < ROWS; ++r)
+            for (c = 0; c < COLS; ++c) {
+                CHECK_OK(simdmf_model_predict(m, (uint32_t)r, (uint32_t)c, &q));
+                if (q < 2.5f || q > 3.0f || (all[r * COLS + c] >= 2.5f && all[r * COLS + c] <= 3.0f && q != all[r * COLS + c]))
+                    consistent = 0;
+            }
+        CHECK(consistent);
+        CHECK_STATUS(simdmf_model_set_prediction_range(m, 3.0f, 2.0f), SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(simdmf_model_set_prediction_range(m, NAN, 2.0f), SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(simdmf_model_set_prediction_range(NULL, 1.0f, 2.0f), SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK_OK(simdmf_model_prediction_range(m, &lo, &hi));
+        CHECK(lo == 2.5f && hi == 3.0f); /* a refused range changes nothing */
+        CHECK_OK(simdmf_model_set_prediction_range(m, -INFINITY, INFINITY));
+        CHECK_OK(simdmf_model_predict(m, 1, 4, &q));
+        CHECK(fabsf(q - all[1 * COLS + 4]) <= 1e-5f);
+        CHECK_OK(simdmf_model_set_prediction_range(m, 1.0f, 5.0f));
+    }
+
     /* range errors leave outputs untouched */
     p = 123.0f;
     CHECK_STATUS(simdmf_model_predict(m, ROWS, 0, &p), SIMDMF_ERR_OUT_OF_RANGE);
@@ -549,6 +574,12 @@ static void test_logistic(void) {
                 }
             }
         CHECK(ok);
+        {
+            float lo = 0, hi = 0;
+            CHECK_OK(simdmf_model_prediction_range(m, &lo, &hi));
+            CHECK(isinf(lo) && lo < 0 && isinf(hi) && hi > 0);
+            CHECK_STATUS(simdmf_model_set_prediction_range(m, 0.0f, 1.0f), SIMDMF_ERR_UNSUPPORTED);
+        }
     }
     simdmf_model_free(m);
 

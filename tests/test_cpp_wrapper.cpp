@@ -106,6 +106,11 @@ TEST_CASE("train, serve, save and load") {
     CHECK(batch[0] == doctest::Approx(m.predict(0, 4)));
     CHECK(batch[1] == doctest::Approx(m.predict(4, 9)));
     CHECK_THROWS_AS(m.predict(5, 0), simdmfpp::Error);
+    CHECK(m.prediction_range() == std::pair<float, float>(1.0f, 5.0f));
+    m.set_prediction_range(2.0f, 2.5f);
+    CHECK(m.predict(0, 4) == 2.5f);  // observed 3
+    CHECK_THROWS_AS(m.set_prediction_range(3.0f, 1.0f), simdmfpp::Error);
+    m.set_prediction_range(1.0f, 5.0f);
 
     auto rec = m.recommend(0, 10, &data);
     CHECK(rec.size() == 6);

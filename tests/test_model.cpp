@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <set>
 
@@ -70,6 +71,99 @@ TEST_CASE("model file round trip is bit-exact") {
                 }
                 CHECK(back.predict(3, 4) == m.predict(3, 4));
             }
+}
+
+TEST_CASE("MF predictions are clamped to the rating range; scores and rankings are not") {
+    PlantedSpec spec;  // a high mean and wide biases: many scores land above 5
+    spec.n_users = 40;
+    spec.n_items = 30;
+    spec.n_ratings = 500;
+    spec.mean = 4.6;
+    spec.bias_std = 0.8;
+    const Ratings r = make_planted(spec);
+    TrainOptions o;
+    o.k = 4;
+    o.epochs = 60;
+    o.lr = 0.03;
+    o.l2 = 0.01;
+    Model m = train(o, r, nullptr).model;
+    CHECK(m.min_pred == 1.0f);  // the training values' range
+    CHECK(m.max_pred == 5.0f);
+    std::size_t above = 0;
+    std::vector<float> row(m.n_items);
+    for (std::uint32_t u = 0; u < m.n_users; ++u) {
+        m.predict_row(u, row.data());
+        for (std::uint32_t i = 0; i < m.n_items; ++i) {
+            const float s = m.score(u, i);
+            above += s > 5.0f;
+            CHECK(m.predict(u, i) == std::clamp(s, 1.0f, 5.0f));
+            CHECK(row[i] == doctest::Approx(std::clamp(s, 1.0f, 5.0f)).epsilon(1e-5));
+        }
+    }
+    CHECK(above > 20);  // the clamp was exercised
+    // Top-N ranks by score: ties at 5 keep the score order; the values are the clamped predictions.
+    const auto top = m.recommend(0, m.n_items, {});
+    for (std::size_t j = 1; j < top.size(); ++j)
+        CHECK(m.score(0, top[j - 1].first) >= m.score(0, top[j].first));
+    for (const auto& t : top) CHECK(t.second == doctest::Approx(m.predict(0, t.first)).epsilon(1e-6));
+    // Clamping never raises the squared error of values inside the range.
+    double clamped = 0, raw = 0;
+    for (std::size_t j = 0; j < r.size(); ++j) {
+        clamped += std::pow(r.value[j] - m.predict(r.user[j], r.item[j]), 2);
+        raw += std::pow(r.value[j] - m.score(r.user[j], r.item[j]), 2);
+    }
+    CHECK(clamped < raw);
+
+    TrainOptions off = o;
+    off.clip_predictions = false;
+    Model m2 = train(off, r, nullptr).model;
+    CHECK(std::isinf(m2.min_pred));
+    CHECK(std::isinf(m2.max_pred));
+    CHECK(m2.predict(0, 0) == m2.score(0, 0));
+    TrainOptions declared = o;
+    declared.min_rating = 0.5;
+    declared.max_rating = 10;
+    Model m3 = train(declared, r, nullptr).model;
+    CHECK(m3.min_pred == 0.5f);
+    CHECK(m3.max_pred == 10.0f);
+
+    CHECK_THROWS_AS(m.set_prediction_range(3, 2), Error);
+    CHECK_THROWS_AS(m.set_prediction_range(std::nanf(""), 2), Error);
+    CHECK(m.max_pred == 5.0f);
+    Model lg = small_model(true, true, false);
+    CHECK(std::isinf(lg.min_pred));
+    CHECK_THROWS_AS(lg.set_prediction_range(0, 1), Error);
+
+    // Saved and read back; a file written before the range existed (32-byte header) loads without one.
+    simdmf_test::TempDir dir;
+    const std::string path = dir.file("m.smf"), old = dir.file("old.smf");
+    m.set_prediction_range(2, 4);
+    save_model(m, path);
+    Model back = load_model(path);
+    CHECK(back.identical(m));
+    CHECK(back.min_pred == 2.0f);
+    CHECK(back.predict(1, 1) == std::clamp(m.score(1, 1), 2.0f, 4.0f));
+    std::vector<unsigned char> b = read_file(path);
+    b.erase(b.begin() + 48, b.begin() + 56);  // the two range floats after the 32-byte header
+    b[12] = 32;                               // header size
+    b.resize(b.size() - 4);
+    const std::uint32_t crc = crc32(b.data(), b.size());
+    for (int s = 0; s < 4; ++s) b.push_back(static_cast<unsigned char>(crc >> (8 * s)));
+    write_bytes(old, b);
+    Model back_old = load_model(old);
+    CHECK(std::isinf(back_old.min_pred));
+    CHECK(std::isinf(back_old.max_pred));
+    CHECK(back_old.predict(1, 1) == m.score(1, 1));
+    CHECK(std::memcmp(back_old.P.data(), m.P.data(), m.P.size() * 4) == 0);
+    // A range that is not an interval is a format error.
+    std::vector<unsigned char> bad = read_file(path);
+    const float nan = std::nanf("");
+    std::memcpy(bad.data() + 48, &nan, 4);
+    bad.resize(bad.size() - 4);
+    const std::uint32_t crc2 = crc32(bad.data(), bad.size());
+    for (int s = 0; s < 4; ++s) bad.push_back(static_cast<unsigned char>(crc2 >> (8 * s)));
+    write_bytes(old, bad);
+    CHECK(load_status(old) == SIMDMF_ERR_FORMAT);
 }
 
 TEST_CASE("truncated, corrupted, foreign and newer model files fail cleanly") {

@@ -263,6 +263,9 @@ int run_info(const InfoArgs& a, const Output& out) {
         j = {{"file", a.path}, {"type", "model"}, {"kind", m.kind == ModelKind::logistic ? "logistic" : "mf"},
              {"k", m.k}, {"users", m.n_users}, {"items", m.n_items}, {"biases", m.biases}, {"global_offset", m.mu},
              {"user_id_map", bool(m.user_ids)}, {"item_id_map", bool(m.item_ids)}, {"format_version", 1}};
+        if (m.kind == ModelKind::mf)  // null: no clamping on that side
+            j["prediction_range"] = {number(std::isfinite(m.min_pred) ? m.min_pred : NAN),
+                                     number(std::isfinite(m.max_pred) ? m.max_pred : NAN)};
     } else {
         Ratings r = load_ratings(a.path, a.df.options(), out, "Data");
         double lo = INFINITY, hi = -INFINITY;

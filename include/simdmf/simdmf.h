@@ -194,6 +194,9 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                  the running loss seen during the epoch (0)  int 0..1        default 0
  *   min_rating     declared range: a training or validation value below   real  any   default -inf (off)
  *   max_rating     min_rating or above max_rating is SIMDMF_ERR_INVALID_DATA real any   default +inf (off)
+ *   clip_predictions  MF: the model clamps its predictions to the rating range, the declared
+ *                  [min_rating, max_rating] where declared, else the training values' [min, max]
+ *                  (see simdmf_model_prediction_range); 0 = raw scores  int 0..1  default 1
  *   snapshot       keep a copy of the last good epoch's parameters, handed back on SIMDMF_ERR_DIVERGED
  *                  (1; costs one copy of the factors), or hand back the initial model (0)  int 0..1  default 1
  *   retry_diverged on divergence, retrain from scratch at half the learning rate, up to this many
@@ -294,8 +297,17 @@ SIMDMF_API void simdmf_model_free(simdmf_model* m);
 SIMDMF_API simdmf_status simdmf_model_shape(const simdmf_model* m, int* kind, uint32_t* k, uint32_t* n_users,
                                             uint32_t* n_items, int* has_biases);
 
-/* Prediction for (user, item): a rating for MF, a probability in (0,1) for logistic.
- * SIMDMF_ERR_OUT_OF_RANGE for an index outside the model. */
+/* The range MF predictions are clamped to (training option clip_predictions): [-inf, +inf] when there
+ * is none, and always for logistic models. Either out-pointer may be NULL. Thread-safe. */
+SIMDMF_API simdmf_status simdmf_model_prediction_range(const simdmf_model* m, float* min_pred, float* max_pred);
+
+/* Sets the range MF predictions are clamped to; -INFINITY / INFINITY turn a side off. Saved with the
+ * model. SIMDMF_ERR_INVALID_ARGUMENT for NaN or min_pred > max_pred, SIMDMF_ERR_UNSUPPORTED for a
+ * logistic model unless both sides are off. Not thread-safe: no other thread may use m during the call. */
+SIMDMF_API simdmf_status simdmf_model_set_prediction_range(simdmf_model* m, float min_pred, float max_pred);
+
+/* Prediction for (user, item): a rating for MF (clamped to the model's prediction range), a probability
+ * in (0,1) for logistic. SIMDMF_ERR_OUT_OF_RANGE for an index outside the model. */
 SIMDMF_API simdmf_status simdmf_model_predict(const simdmf_model* m, uint32_t user, uint32_t item, float* out);
 
 /* out[j] = prediction for (users[j], items[j]), j < n. Nothing is written when any index is out of range. */
@@ -308,9 +320,10 @@ SIMDMF_API simdmf_status simdmf_model_predict_row(const simdmf_model* m, uint32_
 /* The full n_users x n_items prediction matrix, row-major, into out (n_users*n_items floats). */
 SIMDMF_API simdmf_status simdmf_model_predict_all(const simdmf_model* m, float* out);
 
-/* Top-n items for a user by predicted score, best first, leaving out the items the user has in
- * `exclude` (may be NULL, typically the training set). Writes up to n items and scores (scores may be
- * NULL) and the count written to *n_out. */
+/* Top-n items for a user by score, best first, leaving out the items the user has in `exclude` (may be
+ * NULL, typically the training set). Writes up to n items and their predictions (scores may be NULL) and
+ * the count written to *n_out. Items rank by the unclamped score, so items whose predictions clamp to
+ * the top of the rating range keep their order. */
 SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t user, size_t n,
                                                 const simdmf_dataset* exclude, uint32_t* items, float* scores,
                                                 size_t* n_out);

@@ -211,7 +211,16 @@ public:
         return v != 0;
     }
 
-    // Prediction for (user, item): a rating (MF) or P(label = +1) (logistic).
+    // The range MF predictions are clamped to, {-inf, +inf} when none (simdmf_model_prediction_range).
+    std::pair<float, float> prediction_range() const {
+        float lo = 0, hi = 0;
+        check(simdmf_model_prediction_range(h_.get(), &lo, &hi));
+        return {lo, hi};
+    }
+    // Sets it (simdmf_model_set_prediction_range); -inf / +inf turn a side off.
+    void set_prediction_range(float lo, float hi) { check(simdmf_model_set_prediction_range(h_.get(), lo, hi)); }
+
+    // Prediction for (user, item): a rating (MF, clamped to prediction_range()) or P(label = +1) (logistic).
     float predict(std::uint32_t user, std::uint32_t item) const {
         float v = 0;
         check(simdmf_model_predict(h_.get(), user, item, &v));

@@ -141,6 +141,8 @@ _SIGNATURES = {
     "simdmf_trainer_history_get": (_status, [_vp, _size, ctypes.POINTER(_EpochInfoC)]),
     "simdmf_model_free": (None, [_vp]),
     "simdmf_model_shape": (_status, [_vp, _intp, _u32p, _u32p, _u32p, _intp]),
+    "simdmf_model_prediction_range": (_status, [_vp, _f32p, _f32p]),
+    "simdmf_model_set_prediction_range": (_status, [_vp, ctypes.c_float, ctypes.c_float]),
     "simdmf_model_predict": (_status, [_vp, _u32, _u32, _f32p]),
     "simdmf_model_predict_batch": (_status, [_vp, _u32p, _u32p, _size, _f32p]),
     "simdmf_model_predict_row": (_status, [_vp, _u32, _f32p]),
@@ -564,8 +566,23 @@ class Model(_Handle):
         """Whether the model has bias terms."""
         return self._info()[4]
 
+    @property
+    def prediction_range(self):
+        """``(min, max)`` that MF predictions are clamped to (``(-inf, inf)``: none). Assign a pair to
+        change it; the training option ``clip_predictions`` sets it to the rating range."""
+        lo = ctypes.c_float()
+        hi = ctypes.c_float()
+        _check(self._lib.simdmf_model_prediction_range(self._handle, ctypes.byref(lo), ctypes.byref(hi)))
+        return lo.value, hi.value
+
+    @prediction_range.setter
+    def prediction_range(self, value):
+        lo, hi = value
+        _check(self._lib.simdmf_model_set_prediction_range(self._handle, float(lo), float(hi)))
+
     def predict(self, user, item):
-        """Prediction for one (user, item): a rating, or P(+1) for logistic models."""
+        """Prediction for one (user, item): a rating (clamped to ``prediction_range``), or P(+1) for
+        logistic models."""
         out = ctypes.c_float()
         _check(self._lib.simdmf_model_predict(self._handle, int(user), int(item), ctypes.byref(out)))
         return out.value

@@ -188,6 +188,26 @@ class TestModel(unittest.TestCase):
         with self.assertRaises(simdmf.SimdmfError):
             m.predict_batch([0, 0], [0, 10])
 
+    def test_prediction_range(self):
+        m = simdmf.Trainer(**MF_OPTIONS).fit(self.data)
+        self.assertEqual(m.prediction_range, (1.0, 5.0))  # the training values' range
+        clamped = m.predict_all()
+        m.prediction_range = (-np.inf, np.inf)
+        raw = m.predict_all()
+        np.testing.assert_array_equal(clamped, np.clip(raw, 1.0, 5.0))
+        self.assertTrue(np.any(raw < 1.0))  # the clamp did something on this data
+        m.prediction_range = (2.5, 3.0)
+        p = m.predict_all()
+        np.testing.assert_array_equal(p, np.clip(raw, 2.5, 3.0))
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            m.prediction_range = (3.0, 2.0)
+        self.assertEqual(cm.exception.status, simdmf.ERR_INVALID_ARGUMENT)
+        self.assertEqual(m.prediction_range, (2.5, 3.0))
+        m.prediction_range = (-np.inf, np.inf)
+        np.testing.assert_array_equal(m.predict_all(), raw)
+        off = simdmf.Trainer(clip_predictions=0, **MF_OPTIONS).fit(self.data)
+        self.assertEqual(off.prediction_range, (-np.inf, np.inf))
+
     def test_divergence_keeps_last_good_model(self):
         with self.assertRaises(simdmf.SimdmfError) as cm:
             simdmf.Trainer(lr=10, init_std=10, epochs=20).fit(self.data)
