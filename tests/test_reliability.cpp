@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -417,6 +418,28 @@ TEST_CASE("binary ratings files: truncation, bit flips, newer version, impossibl
     Outcome h = outcome([&] { io::load_binary(bad); });
     CHECK(h.status == SIMDMF_ERR_FORMAT);
     CHECK(has(h.message, "header promises"));
+
+    // The same header through a pipe, where the size cannot be checked first: the arrays grow with the
+    // data that arrives, so the lie is a truncation (FORMAT), not a 4 TiB allocation (OUT_OF_MEMORY).
+    const std::string fifo = dir.file("pipe.smr");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto through_pipe = [&](const std::vector<unsigned char>& bytes) {
+        std::thread writer([&] {
+            std::ofstream(fifo, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                                        std::streamsize(bytes.size()));
+        });
+        Outcome o = outcome([&] { io::load_binary(fifo); });
+        writer.join();
+        return o;
+    };
+    const auto prev = ::signal(SIGPIPE, SIG_IGN);
+    Outcome hp = through_pipe(huge);
+    CHECK(hp.status == SIMDMF_ERR_FORMAT);
+    CHECK(has(hp.message, "truncated"));
+    Outcome gp = through_pipe(good);  // and a sound file still loads through a pipe
+    CHECK(gp.status == SIMDMF_OK);
+    ::signal(SIGPIPE, prev);
+    CHECK(io::load_binary(path).value == r.value);
 }
 
 TEST_CASE("divergence: detected within the epoch, the model handed back is the last good epoch's") {

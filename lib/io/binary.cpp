@@ -60,19 +60,23 @@ void write_array(detail::AtomicWriter& w, std::uint32_t& crc, const T* p, std::s
     }
 }
 
+// Reads n values in slices (the CRC runs over data still in cache). When the file's size was checked
+// against the header (a regular file) the array is sized once; otherwise (a pipe) it grows with the
+// data actually read, so a header that promises more than arrives cannot make us allocate it.
 template <class T>
-void read_array(detail::InputFile& f, std::uint32_t& crc, std::vector<T>& out, std::size_t n) {
-    out.resize(n);
+void read_array(detail::InputFile& f, std::uint32_t& crc, std::vector<T>& out, std::size_t n, bool size_checked) {
+    out.clear();
     if (n == 0) return;
-    // In slices so the CRC runs over data still in cache.
-    constexpr std::size_t slice = std::size_t{1} << 20;
-    auto* bytes = reinterpret_cast<unsigned char*>(out.data());
-    std::size_t total = n * sizeof(T);
-    for (std::size_t off = 0; off < total; off += slice) {
-        std::size_t len = std::min(slice, total - off);
-        if (f.read(bytes + off, len) != len)
+    if (size_checked) out.resize(n);
+    constexpr std::size_t slice = (std::size_t{1} << 20) / sizeof(T);
+    for (std::size_t done = 0; done < n;) {
+        const std::size_t m = std::min(slice, n - done);
+        if (!size_checked) out.resize(done + m);  // libstdc++ grows the capacity geometrically
+        auto* bytes = reinterpret_cast<unsigned char*>(out.data() + done);
+        if (f.read(bytes, m * sizeof(T)) != m * sizeof(T))
             fail(SIMDMF_ERR_FORMAT, f.path() + ": truncated binary ratings file");
-        crc = detail::crc32c(crc, bytes + off, len);
+        crc = detail::crc32c(crc, bytes, m * sizeof(T));
+        done += m;
     }
     if constexpr (!kLittle) byteswap_all(out.data(), n);
 }
@@ -169,13 +173,14 @@ Ratings load_binary(const std::string& path) {
     r.n_users = n_users;
     r.n_items = n_items;
     std::uint32_t crc = 0;
-    read_array(f, crc, r.user, n);
-    read_array(f, crc, r.item, n);
-    read_array(f, crc, r.value, n);
-    if (flags & kFlagTime) read_array(f, crc, r.timestamp, n);
+    const bool checked = file_size != 0;
+    read_array(f, crc, r.user, n, checked);
+    read_array(f, crc, r.item, n, checked);
+    read_array(f, crc, r.value, n, checked);
+    if (flags & kFlagTime) read_array(f, crc, r.timestamp, n, checked);
     std::vector<std::int64_t> uraw, iraw;
-    read_array(f, crc, uraw, nu_map);
-    read_array(f, crc, iraw, ni_map);
+    read_array(f, crc, uraw, nu_map, checked);
+    read_array(f, crc, iraw, ni_map, checked);
     unsigned char t[kTrailerSize + 1];
     std::size_t tail = f.read(t, kTrailerSize + 1);
     if (tail < kTrailerSize) fail(SIMDMF_ERR_FORMAT, path + ": truncated binary ratings file (trailer)");
