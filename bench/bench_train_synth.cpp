@@ -277,7 +277,9 @@ int main(int argc, char** argv) {
                     const long rss1 = vm_hwm_kb();
                     const Model& m = res.model;
                     const double metric =
-                        test_metric(logistic, te, [&](std::uint32_t u, std::uint32_t i) { return m.score(u, i); });
+                        test_metric(logistic, te, [&](std::uint32_t u, std::uint32_t i) {
+                        return logistic ? m.score(u, i) : m.predict(u, i);  // MF: clamped to [1, 5]
+                    });
                     const double factor_bytes = (double(m.P.size()) + m.Q.size() + m.bu.size() + m.bi.size()) * 4.0;
                     const double base = 12.0 * double(tr.size()) + factor_bytes;
                     (void)rss0;
