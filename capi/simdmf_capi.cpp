@@ -6,8 +6,11 @@
 // simdmf_last_error() as "the detailed message of the last failing call on this thread". A call that
 // returns SIMDMF_CANCELLED also records a message (it is a non-OK status, though not a failure).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -21,11 +24,13 @@
 
 #include "common.hpp"
 #include "dataset.hpp"
+#include "evaluate.hpp"
 #include "io/loaders.hpp"
 #include "kernels/kernels.hpp"
 #include "model.hpp"
 #include "split.hpp"
 #include "trainer.hpp"
+#include "tune.hpp"
 
 // ------------------------------------------------------------------------------------------------
 // Opaque handles
@@ -35,8 +40,16 @@ struct simdmf_dataset {
     simdmf::Ratings r;
 };
 
+// The search settings of simdmf_trainer_tune (keys tune_*). They live here rather than in
+// TrainOptions: they are not training options. Empty space dimensions mean "the default for the loss".
+struct TuneSettings {
+    simdmf::tune::Space space;
+    simdmf::tune::Options options;
+};
+
 struct simdmf_trainer {
     simdmf::TrainOptions opt;
+    TuneSettings tune;
     simdmf_progress_fn callback = nullptr;
     void* user_data = nullptr;
     std::vector<simdmf::EpochInfo> history;
@@ -48,6 +61,10 @@ struct simdmf_trainer {
 
 struct simdmf_model {
     simdmf::Model m;
+};
+
+struct simdmf_report {
+    std::vector<std::pair<std::string, double>> entries;
 };
 
 namespace {
@@ -144,6 +161,128 @@ std::vector<std::uint32_t> items_of_user(const simdmf::Ratings& r, std::uint32_t
     std::sort(items.begin(), items.end());
     items.erase(std::unique(items.begin(), items.end()), items.end());
     return items;
+}
+
+// ---- Search settings (keys tune_*, see simdmf_trainer_tune) ---------------------------------------
+
+struct TuneNumber {
+    const char* name;
+    double lo, hi;
+    bool open;     // (lo, hi) rather than [lo, hi]
+    bool integer;
+};
+
+constexpr TuneNumber kTuneNumbers[] = {
+    {"tune_budget", 0, 1e6, false, true},
+    {"tune_valid_fraction", 0, 1, true, false},
+    {"tune_seed", 0, 9007199254740992.0, false, true},
+    {"tune_parallel", 0, 1024, false, true},
+};
+
+const TuneNumber* find_tune_number(const std::string& key) {
+    for (const auto& n : kTuneNumbers)
+        if (key == n.name) return &n;
+    return nullptr;
+}
+
+bool is_tune_array(const std::string& key) {
+    return key == "tune_k" || key == "tune_lr" || key == "tune_l2" || key == "tune_epochs";
+}
+
+bool is_tune_string(const std::string& key) { return key == "tune_method"; }
+
+bool is_tune_key(const std::string& key) {
+    return find_tune_number(key) || is_tune_array(key) || is_tune_string(key);
+}
+
+std::string number_text(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.17g", v);
+    return b;
+}
+
+void tune_set_number(TuneSettings& ts, const TuneNumber& n, double v) {
+    const bool inside = n.open ? (v > n.lo && v < n.hi) : (v >= n.lo && v <= n.hi);  // false for NaN
+    if (!inside)
+        fail(SIMDMF_ERR_OUT_OF_RANGE, std::string("option '") + n.name + "' = " + number_text(v) + " is outside " +
+                                          (n.open ? "(" : "[") + number_text(n.lo) + ", " + number_text(n.hi) +
+                                          (n.open ? ")" : "]"));
+    if (n.integer && v != std::floor(v))
+        fail(SIMDMF_ERR_OUT_OF_RANGE, std::string("option '") + n.name + "' = " + number_text(v) + " must be an integer");
+    const std::string key = n.name;
+    if (key == "tune_budget") ts.options.budget = static_cast<std::size_t>(v);
+    else if (key == "tune_valid_fraction") ts.options.valid_fraction = v;
+    else if (key == "tune_seed") ts.options.seed = static_cast<std::uint64_t>(v);
+    else ts.options.parallel = static_cast<unsigned>(v);
+}
+
+double tune_get_number(const TuneSettings& ts, const TuneNumber& n) {
+    const std::string key = n.name;
+    if (key == "tune_budget") return static_cast<double>(ts.options.budget);
+    if (key == "tune_valid_fraction") return ts.options.valid_fraction;
+    if (key == "tune_seed") return static_cast<double>(ts.options.seed);
+    return static_cast<double>(ts.options.parallel);
+}
+
+// The search space in effect: the values set, else the defaults for the trainer's loss.
+simdmf::tune::Space effective_space(const simdmf_trainer& t) {
+    simdmf::tune::Space s = simdmf::tune::Space::defaults(t.opt.kind);
+    if (!t.tune.space.k.empty()) s.k = t.tune.space.k;
+    if (!t.tune.space.lr.empty()) s.lr = t.tune.space.lr;
+    if (!t.tune.space.l2.empty()) s.l2 = t.tune.space.l2;
+    if (!t.tune.space.epochs.empty()) s.epochs = t.tune.space.epochs;
+    return s;
+}
+
+// Sets tune_k / tune_lr / tune_l2 / tune_epochs; n == 0 restores the default. Each value must pass the
+// bounds of the training option of the same name (checked on a scratch TrainOptions).
+void tune_set_array(TuneSettings& ts, const std::string& key, const std::vector<double>& values) {
+    const std::string option = key.substr(5);  // "tune_k" -> "k"
+    simdmf::TrainOptions probe;
+    for (double v : values) {
+        try {
+            probe.set(option, v);
+        } catch (const Error& e) {
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "option '" + key + "': " + e.what());
+        }
+    }
+    auto to_u32 = [&] {
+        std::vector<std::uint32_t> out;
+        out.reserve(values.size());
+        for (double v : values) out.push_back(static_cast<std::uint32_t>(v));
+        return out;
+    };
+    if (key == "tune_k") ts.space.k = to_u32();
+    else if (key == "tune_lr") ts.space.lr = values;
+    else if (key == "tune_l2") ts.space.l2 = values;
+    else ts.space.epochs = to_u32();
+}
+
+std::vector<double> tune_get_array(const simdmf_trainer& t, const std::string& key) {
+    const simdmf::tune::Space s = effective_space(t);
+    if (key == "tune_k") return {s.k.begin(), s.k.end()};
+    if (key == "tune_lr") return s.lr;
+    if (key == "tune_l2") return s.l2;
+    return {s.epochs.begin(), s.epochs.end()};
+}
+
+simdmf_report* new_report(std::vector<std::pair<std::string, double>> entries) {
+    auto r = std::make_unique<simdmf_report>();
+    r->entries = std::move(entries);
+    return r.release();
+}
+
+// "fold3." + "rmse" without operator+ on a literal (GCC 12 -O2 -Wrestrict false positive).
+std::string dotted(const char* prefix, std::size_t i, const std::string& name) {
+    std::string s(prefix);
+    s.append(std::to_string(i));
+    s.append(1, '.');
+    s.append(name);
+    return s;
+}
+
+void check_threshold(double threshold) {
+    if (std::isnan(threshold)) fail(SIMDMF_ERR_INVALID_ARGUMENT, "the relevance threshold is NaN");
 }
 
 #define SIMDMF_STR2(x) #x
@@ -337,7 +476,10 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t) { delete t; }
 SIMDMF_API simdmf_status simdmf_trainer_set(simdmf_trainer* t, const char* key, double value) {
     return guard([&] {
         require(t, "t");
-        t->opt.set(key_string(key), value);
+        std::string k = key_string(key);
+        if (const TuneNumber* n = find_tune_number(k)) tune_set_number(t->tune, *n, value);
+        else if (is_tune_key(k)) fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + k + "' is not numeric");
+        else t->opt.set(k, value);
         return SIMDMF_OK;
     });
 }
@@ -347,7 +489,16 @@ SIMDMF_API simdmf_status simdmf_trainer_set_string(simdmf_trainer* t, const char
         require(t, "t");
         std::string k = key_string(key);
         require(value, "value");
-        t->opt.set(k, std::string(value));
+        if (is_tune_string(k)) {
+            const std::string v(value);
+            if (v == "grid") t->tune.options.method = simdmf::tune::Method::grid;
+            else if (v == "random") t->tune.options.method = simdmf::tune::Method::random;
+            else fail(SIMDMF_ERR_OUT_OF_RANGE, "option '" + k + "' = '" + v + "': expected grid or random");
+        } else if (is_tune_key(k)) {
+            fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + k + "' is not a string option");
+        } else {
+            t->opt.set(k, std::string(value));
+        }
         return SIMDMF_OK;
     });
 }
@@ -360,7 +511,9 @@ SIMDMF_API simdmf_status simdmf_trainer_set_array(simdmf_trainer* t, const char*
         if (n > 0) require(values, "values");
         std::vector<double> v;
         if (n > 0) v.assign(values, values + n);
-        t->opt.set(k, v);
+        if (is_tune_array(k)) tune_set_array(t->tune, k, v);
+        else if (is_tune_key(k)) fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + k + "' is not an array option");
+        else t->opt.set(k, v);
         return SIMDMF_OK;
     });
 }
@@ -370,7 +523,9 @@ SIMDMF_API simdmf_status simdmf_trainer_get(const simdmf_trainer* t, const char*
         require(t, "t");
         std::string k = key_string(key);
         require(value, "value");
-        *value = t->opt.get(k);
+        if (const TuneNumber* n = find_tune_number(k)) *value = tune_get_number(t->tune, *n);
+        else if (is_tune_key(k)) fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + k + "' is not numeric");
+        else *value = t->opt.get(k);
         return SIMDMF_OK;
     });
 }
@@ -381,7 +536,13 @@ SIMDMF_API simdmf_status simdmf_trainer_get_string(const simdmf_trainer* t, cons
         require(t, "t");
         std::string k = key_string(key);
         require(value, "value");
-        std::string s = t->opt.get_string(k);
+        std::string s;
+        if (is_tune_string(k))
+            s = t->tune.options.method == simdmf::tune::Method::random ? "random" : "grid";
+        else if (is_tune_key(k))
+            fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + k + "' is not a string option");
+        else
+            s = t->opt.get_string(k);
         std::lock_guard<std::mutex> lock(t->strings_mutex);
         *value = t->strings.insert(std::move(s)).first->c_str();
         return SIMDMF_OK;
@@ -699,6 +860,209 @@ SIMDMF_API simdmf_status simdmf_model_load(const char* path, simdmf_model** out)
         auto model = std::make_unique<simdmf_model>();
         model->m = simdmf::load_model(std::string(path));
         *out = model.release();
+        return SIMDMF_OK;
+    });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reports, evaluation, cross-validation, tuning
+// ------------------------------------------------------------------------------------------------
+
+SIMDMF_API void simdmf_report_free(simdmf_report* r) { delete r; }
+
+SIMDMF_API simdmf_status simdmf_report_size(const simdmf_report* r, size_t* n) {
+    return guard([&] {
+        require(r, "r");
+        require(n, "n");
+        *n = r->entries.size();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_report_get(const simdmf_report* r, size_t index, const char** name,
+                                           double* value) {
+    return guard([&] {
+        require(r, "r");
+        if (index >= r->entries.size())
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "report index " + std::to_string(index) + " >= " +
+                                              std::to_string(r->entries.size()) + " entries");
+        if (name) *name = r->entries[index].first.c_str();
+        if (value) *value = r->entries[index].second;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_report_find(const simdmf_report* r, const char* name, double* value) {
+    return guard([&] {
+        require(r, "r");
+        require(name, "name");
+        for (const auto& [k, v] : r->entries) {
+            if (k == name) {
+                if (value) *value = v;
+                return SIMDMF_OK;
+            }
+        }
+        fail(SIMDMF_ERR_NOT_FOUND, std::string("the report has no entry '") + name + "'");
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_evaluate(const simdmf_model* m, const simdmf_dataset* test,
+                                               const simdmf_dataset* exclude, size_t rank_k,
+                                               double threshold, simdmf_report** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(m, "m");
+        require(test, "test");
+        if (rank_k > 0) check_threshold(threshold);
+        const bool logistic = m->m.kind == simdmf::ModelKind::logistic;
+        if (test->r.n_users > m->m.n_users || test->r.n_items > m->m.n_items)
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "the test data set has " + std::to_string(test->r.n_users) + " users x " +
+                                              std::to_string(test->r.n_items) + " items, the model only " +
+                                              std::to_string(m->m.n_users) + " x " + std::to_string(m->m.n_items));
+        test->r.validate(logistic);  // finite values, +1/-1 labels
+        simdmf::evaluate::Metrics metrics = simdmf::evaluate::point_metrics(m->m, test->r);
+        std::size_t rank_users = 0;
+        if (rank_k > 0) {
+            simdmf::evaluate::RankingOptions ro;
+            ro.k = rank_k;
+            ro.threshold = static_cast<float>(threshold);
+            ro.exclude = exclude ? &exclude->r : nullptr;
+            ro.threads = 1;
+            const simdmf::metrics::RankingMetrics rm = simdmf::evaluate::ranking(m->m, test->r, ro);
+            rank_users = rm.users;
+            simdmf::evaluate::Metrics named = simdmf::evaluate::ranking_named(rm, rank_k);
+            metrics.insert(metrics.end(), named.begin(), named.end());
+        }
+        metrics.emplace_back("ratings", static_cast<double>(test->r.size()));
+        if (rank_k > 0) metrics.emplace_back("ranking_users", static_cast<double>(rank_users));
+        *out = new_report(std::move(metrics));
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_cross_validate(simdmf_trainer* t, const simdmf_dataset* data,
+                                                       unsigned folds, uint64_t seed, size_t rank_k,
+                                                       double threshold, simdmf_report** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(t, "t");
+        require(data, "data");
+        if (rank_k > 0) check_threshold(threshold);
+        simdmf::evaluate::CvOptions cv;
+        cv.folds = folds;
+        cv.seed = seed;
+        cv.parallel = 1;  // one fold at a time: the progress callback is never called concurrently
+        cv.rank_k = rank_k;
+        cv.threshold = static_cast<float>(threshold);
+        if (t->callback) {
+            simdmf_progress_fn fn = t->callback;
+            void* user = t->user_data;
+            cv.on_epoch = [fn, user](unsigned, const simdmf::EpochInfo& e) {
+                simdmf_epoch_info info = to_c(e);
+                return fn(&info, user) == 0;
+            };
+        }
+        simdmf::evaluate::CvResult res = simdmf::evaluate::cross_validate(t->opt, data->r, cv);
+        std::vector<std::pair<std::string, double>> entries;
+        for (const auto& [name, ms] : res.summary) {
+            entries.emplace_back(name, ms.mean);
+            entries.emplace_back(name + "_std", ms.stddev);
+        }
+        for (std::size_t f = 0; f < res.folds.size(); ++f) {
+            for (const auto& [name, v] : res.folds[f].metrics) entries.emplace_back(dotted("fold", f + 1, name), v);
+            entries.emplace_back(dotted("fold", f + 1, "epochs"), static_cast<double>(res.folds[f].epochs));
+        }
+        *out = new_report(std::move(entries));
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_tune(simdmf_trainer* t, const simdmf_dataset* train, simdmf_report** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(t, "t");
+        require(train, "train");
+        const simdmf::tune::Space space = effective_space(*t);
+        simdmf::tune::TrialCallback cb;
+        // Called under tune::search's lock, so never concurrently; `stopped` needs no lock of its own.
+        bool stopped = false;
+        const auto start = std::chrono::steady_clock::now();
+        if (t->callback) {
+            simdmf_progress_fn fn = t->callback;
+            void* user = t->user_data;
+            cb = [fn, user, start, &stopped](std::size_t done, std::size_t total, const simdmf::tune::Trial& trial) {
+                if (stopped) return;  // a run that was in progress when the callback said stop
+                simdmf_epoch_info info;
+                std::memset(&info, 0, sizeof info);
+                info.struct_size = sizeof(simdmf_epoch_info);
+                info.epoch = static_cast<uint32_t>(done);
+                info.max_epochs = static_cast<uint32_t>(total);
+                info.train_loss = std::numeric_limits<double>::quiet_NaN();
+                info.valid_metric = trial.score;
+                info.learning_rate = trial.lr;
+                info.elapsed_seconds =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                if (fn(&info, user) != 0) {
+                    stopped = true;
+                    // Unwinds out of tune::search (parallel_for stops handing out runs, rethrows).
+                    fail(SIMDMF_CANCELLED, "tuning cancelled by the progress callback after " + std::to_string(done) +
+                                               " of " + std::to_string(total) + " runs");
+                }
+            };
+        }
+        simdmf::tune::Result res = simdmf::tune::search(t->opt, train->r, space, t->tune.options, cb);
+        const simdmf::tune::Trial& b = res.trials[res.best];
+        std::vector<std::pair<std::string, double>> entries = {
+            {"best.k", static_cast<double>(b.k)},
+            {"best.lr", b.lr},
+            {"best.l2", b.l2},
+            {"best.epochs", static_cast<double>(b.epochs)},
+            {"best.score", b.score},
+            {"trials", static_cast<double>(res.trials.size())},
+            {"train_ratings", static_cast<double>(res.train_size)},
+            {"valid_ratings", static_cast<double>(res.valid_size)},
+        };
+        for (std::size_t j = 0; j < res.trials.size(); ++j) {
+            const simdmf::tune::Trial& tr = res.trials[j];
+            entries.emplace_back(dotted("trial", j + 1, "k"), static_cast<double>(tr.k));
+            entries.emplace_back(dotted("trial", j + 1, "lr"), tr.lr);
+            entries.emplace_back(dotted("trial", j + 1, "l2"), tr.l2);
+            entries.emplace_back(dotted("trial", j + 1, "epochs"), static_cast<double>(tr.epochs));
+            entries.emplace_back(dotted("trial", j + 1, "score"), tr.score);
+        }
+        std::unique_ptr<simdmf_report> report(new_report(std::move(entries)));
+        if (!std::isfinite(b.score) || b.epochs == 0) {
+            *out = report.release();
+            return record(SIMDMF_ERR_DIVERGED,
+                          "tuning: every run diverged (no finite validation score); the options are unchanged");
+        }
+        // Only the four searched options change (res.best_options is t->opt with them set).
+        t->opt.k = b.k;
+        t->opt.lr = b.lr;
+        t->opt.l2 = b.l2;
+        t->opt.epochs = b.epochs;
+        *out = report.release();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_get_array(const simdmf_trainer* t, const char* key, double* values,
+                                                  size_t capacity, size_t* count) {
+    return guard([&] {
+        require(t, "t");
+        std::string k = key_string(key);
+        require(count, "count");
+        if (capacity > 0) require(values, "values");
+        std::vector<double> v;
+        if (k == "lr_list") v = t->opt.lr_list;
+        else if (is_tune_array(k)) v = tune_get_array(*t, k);
+        else fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + k + "' is not an array option");
+        const std::size_t w = std::min(capacity, v.size());
+        if (w > 0) std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(w), values);
+        *count = v.size();
         return SIMDMF_OK;
     });
 }

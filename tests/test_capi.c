@@ -827,6 +827,651 @@ static void test_id_maps(void) {
     simdmf_dataset_free(big);
 }
 
+/* ------------------------------------------------------------------------------------------------ */
+/* Evaluation, cross-validation, tuning                                                             */
+/* ------------------------------------------------------------------------------------------------ */
+
+static uint32_t g_rng = 12345u;
+static double uniform01(void) {
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 17;
+    g_rng ^= g_rng << 5;
+    return (g_rng >> 8) / 16777216.0;
+}
+
+/* A planted rank-2 matrix, about `density` of it observed: ratings in [1, 5], or +1/-1 labels. */
+static simdmf_dataset* synth(uint32_t nu, uint32_t ni, double density, int logistic, uint32_t seed) {
+    double uf[64][2], vf[64][2];
+    uint32_t users[64 * 64], items[64 * 64];
+    float values[64 * 64];
+    size_t n = 0;
+    uint32_t u, i;
+    simdmf_dataset* ds = NULL;
+    g_rng = seed ? seed : 1u;
+    for (u = 0; u < nu; ++u) uf[u][0] = 2 * uniform01() - 1, uf[u][1] = 2 * uniform01() - 1;
+    for (i = 0; i < ni; ++i) vf[i][0] = 2 * uniform01() - 1, vf[i][1] = 2 * uniform01() - 1;
+    for (u = 0; u < nu; ++u)
+        for (i = 0; i < ni; ++i) {
+            double dot = uf[u][0] * vf[i][0] + uf[u][1] * vf[i][1];
+            double r = 3.0 + 2.0 * dot + 0.3 * (uniform01() - 0.5);
+            if (uniform01() >= density) continue;
+            users[n] = u;
+            items[n] = i;
+            if (logistic) values[n] = dot > 0 ? 1.0f : -1.0f;
+            else values[n] = (float)(r < 1 ? 1 : r > 5 ? 5 : r);
+            ++n;
+        }
+    CHECK_OK(simdmf_dataset_from_triples(users, items, values, n, nu, ni, &ds));
+    return ds;
+}
+
+static size_t report_size(const simdmf_report* r) {
+    size_t n = 0;
+    CHECK_OK(simdmf_report_size(r, &n));
+    return n;
+}
+
+static double report_value(const simdmf_report* r, const char* name) {
+    double v = NAN;
+    CHECK_OK(simdmf_report_find(r, name, &v));
+    return v;
+}
+
+/* Whether entries [first, first + count) of r are named names[0..count). */
+static int report_names(const simdmf_report* r, size_t first, const char* const* names, size_t count) {
+    size_t j;
+    for (j = 0; j < count; ++j) {
+        const char* name = NULL;
+        if (simdmf_report_get(r, first + j, &name, NULL) != SIMDMF_OK || strcmp(name, names[j]) != 0) {
+            fprintf(stderr, "report entry %zu is '%s', expected '%s'\n", first + j, name ? name : "(none)", names[j]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void test_evaluate(void) {
+    simdmf_dataset *ds = synth(30, 20, 0.6, 0, 11), *tr = NULL, *te = NULL;
+    simdmf_trainer* t = NULL;
+    simdmf_model* m = NULL;
+    simdmf_report* r = NULL;
+    size_t n_test = 0, j;
+    double v = 0;
+    const char* name = NULL;
+
+    CHECK_OK(simdmf_dataset_split(ds, 0.25, 5, &tr, &te));
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set(t, "k", 4));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 40));
+    CHECK_OK(simdmf_trainer_fit(t, tr, NULL, &m));
+    CHECK_OK(simdmf_dataset_shape(te, &n_test, NULL, NULL));
+    CHECK(n_test > 20);
+
+    /* point metrics only */
+    CHECK_OK(simdmf_model_evaluate(m, te, NULL, 0, 4.0, &r));
+    CHECK(r != NULL);
+    {
+        static const char* const names[] = {"rmse", "mae", "ratings"};
+        CHECK(report_size(r) == 3);
+        CHECK(report_names(r, 0, names, 3));
+    }
+    CHECK(report_value(r, "ratings") == (double)n_test);
+    /* rmse and mae equal those computed from simdmf_model_predict_batch */
+    {
+        uint32_t* u = (uint32_t*)malloc(n_test * sizeof *u);
+        uint32_t* it = (uint32_t*)malloc(n_test * sizeof *it);
+        float* y = (float*)malloc(n_test * sizeof *y);
+        float* p = (float*)malloc(n_test * sizeof *p);
+        double se = 0, ae = 0, rmse, mae;
+        CHECK_OK(simdmf_dataset_get(te, 0, n_test, u, it, y));
+        CHECK_OK(simdmf_model_predict_batch(m, u, it, n_test, p));
+        for (j = 0; j < n_test; ++j) {
+            double d = (double)p[j] - (double)y[j];
+            se += d * d;
+            ae += fabs(d);
+        }
+        rmse = sqrt(se / n_test);
+        mae = ae / n_test;
+        CHECK(fabs(report_value(r, "rmse") - rmse) <= 1e-12 * rmse);
+        CHECK(fabs(report_value(r, "mae") - mae) <= 1e-12 * mae);
+        CHECK(rmse < 1.0); /* the planted structure is learnt */
+        free(u);
+        free(it);
+        free(y);
+        free(p);
+    }
+
+    /* report access */
+    CHECK_OK(simdmf_report_get(r, 0, &name, &v));
+    CHECK(strcmp(name, "rmse") == 0 && v == report_value(r, "rmse"));
+    CHECK_OK(simdmf_report_get(r, 2, NULL, NULL));
+    name = "untouched";
+    CHECK_STATUS(simdmf_report_get(r, 3, &name, &v), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK(strcmp(name, "untouched") == 0);
+    CHECK_STATUS(simdmf_report_get(r, (size_t)-1, &name, &v), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_report_find(r, "precision@10", &v), SIMDMF_ERR_NOT_FOUND);
+    CHECK(strstr(simdmf_last_error(), "precision@10") != NULL);
+    CHECK_STATUS(simdmf_report_find(r, "RMSE", &v), SIMDMF_ERR_NOT_FOUND); /* exact names */
+    CHECK_OK(simdmf_report_find(r, "mae", NULL));
+    CHECK_STATUS(simdmf_report_find(r, NULL, &v), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_report_find(NULL, "rmse", &v), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_report_size(NULL, &j), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_report_size(r, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_report_get(NULL, 0, &name, &v), SIMDMF_ERR_INVALID_ARGUMENT);
+    simdmf_report_free(r);
+    simdmf_report_free(NULL);
+
+    /* ranking metrics, training items excluded */
+    r = NULL;
+    CHECK_OK(simdmf_model_evaluate(m, te, tr, 5, 3.5, &r));
+    {
+        static const char* const names[] = {"rmse", "mae", "precision@5", "recall@5", "ndcg@5", "map@5",
+                                            "ratings", "ranking_users"};
+        CHECK(report_size(r) == 8);
+        CHECK(report_names(r, 0, names, 8));
+        for (j = 2; j < 6; ++j) {
+            CHECK_OK(simdmf_report_get(r, j, NULL, &v));
+            CHECK(v >= 0 && v <= 1);
+        }
+        CHECK(report_value(r, "ranking_users") >= 1 && report_value(r, "ranking_users") <= 30);
+        CHECK(report_value(r, "precision@5") > 0);
+    }
+    simdmf_report_free(r);
+    /* a threshold above every rating: no user to rank */
+    r = NULL;
+    CHECK_OK(simdmf_model_evaluate(m, te, NULL, 5, 6.0, &r));
+    CHECK(report_value(r, "ranking_users") == 0);
+    simdmf_report_free(r);
+
+    /* errors: the out handle is NULL afterwards */
+    r = (simdmf_report*)&v;
+    CHECK_STATUS(simdmf_model_evaluate(NULL, te, NULL, 0, 4.0, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(r == NULL);
+    CHECK_STATUS(simdmf_model_evaluate(m, NULL, NULL, 0, 4.0, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_model_evaluate(m, te, NULL, 0, 4.0, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_model_evaluate(m, te, NULL, 5, NAN, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_OK(simdmf_model_evaluate(m, te, NULL, 0, NAN, &r)); /* threshold unused without ranking */
+    simdmf_report_free(r);
+    {
+        uint32_t u[2] = {0, 30}, i[2] = {0, 1}; /* user 30: beyond the model's 30 users */
+        float y[2] = {3.0f, 4.0f};
+        simdmf_dataset* big = NULL;
+        simdmf_dataset* bad = NULL;
+        simdmf_dataset* empty = NULL;
+        CHECK_OK(simdmf_dataset_from_triples(u, i, y, 2, 0, 0, &big));
+        r = (simdmf_report*)&v;
+        CHECK_STATUS(simdmf_model_evaluate(m, big, NULL, 0, 4.0, &r), SIMDMF_ERR_OUT_OF_RANGE);
+        CHECK(r == NULL);
+        CHECK_STATUS(simdmf_model_evaluate(m, te, big, 3, 4.0, &r), SIMDMF_ERR_OUT_OF_RANGE); /* exclude too */
+        u[1] = 1;
+        y[1] = NAN;
+        CHECK_OK(simdmf_dataset_from_triples(u, i, y, 2, 0, 0, &bad));
+        CHECK_STATUS(simdmf_model_evaluate(m, bad, NULL, 0, 4.0, &r), SIMDMF_ERR_INVALID_DATA);
+        CHECK_OK(simdmf_dataset_from_triples(NULL, NULL, NULL, 0, 30, 20, &empty));
+        CHECK_OK(simdmf_model_evaluate(m, empty, NULL, 0, 4.0, &r));
+        CHECK(isnan(report_value(r, "rmse")) && report_value(r, "ratings") == 0);
+        simdmf_report_free(r);
+        simdmf_dataset_free(big);
+        simdmf_dataset_free(bad);
+        simdmf_dataset_free(empty);
+    }
+    simdmf_model_free(m);
+
+    /* a logistic model: log_loss, auc, accuracy; labels must be +1/-1 */
+    {
+        simdmf_dataset *lds = synth(30, 20, 0.6, 1, 12), *ltr = NULL, *lte = NULL;
+        static const char* const names[] = {"log_loss", "auc", "accuracy", "ratings"};
+        m = NULL;
+        r = NULL;
+        CHECK_OK(simdmf_dataset_split(lds, 0.25, 5, &ltr, &lte));
+        CHECK_OK(simdmf_trainer_set_string(t, "loss", "logistic"));
+        CHECK_OK(simdmf_trainer_set(t, "epochs", 60));
+        CHECK_OK(simdmf_trainer_fit(t, ltr, NULL, &m));
+        CHECK_OK(simdmf_model_evaluate(m, lte, NULL, 0, 4.0, &r));
+        CHECK(report_size(r) == 4);
+        CHECK(report_names(r, 0, names, 4));
+        CHECK(report_value(r, "auc") > 0.6 && report_value(r, "auc") <= 1.0);
+        CHECK(report_value(r, "accuracy") >= 0 && report_value(r, "accuracy") <= 1.0);
+        CHECK(report_value(r, "log_loss") > 0);
+        simdmf_report_free(r);
+        r = NULL;
+        CHECK_OK(simdmf_model_evaluate(m, lte, ltr, 3, 100.0, &r)); /* labels: threshold unused */
+        CHECK(report_size(r) == 9);
+        CHECK(report_value(r, "ranking_users") > 0);
+        simdmf_report_free(r);
+        r = (simdmf_report*)&v;
+        CHECK_STATUS(simdmf_model_evaluate(m, te, NULL, 0, 4.0, &r), SIMDMF_ERR_INVALID_DATA); /* ratings */
+        CHECK(r == NULL);
+        simdmf_model_free(m);
+        simdmf_dataset_free(lds);
+        simdmf_dataset_free(ltr);
+        simdmf_dataset_free(lte);
+    }
+
+    simdmf_trainer_free(t);
+    simdmf_dataset_free(ds);
+    simdmf_dataset_free(tr);
+    simdmf_dataset_free(te);
+}
+
+/* Records every epoch the callback sees; stops once `stop_after` calls were made (0: never). */
+struct cv_progress {
+    unsigned calls;
+    unsigned restarts; /* epoch == 1 */
+    unsigned last_epoch;
+    int in_order;
+    unsigned stop_after;
+    unsigned max_epochs_seen;
+    int nan_train_loss;
+};
+
+static int cv_epoch(const simdmf_epoch_info* info, void* user) {
+    struct cv_progress* p = (struct cv_progress*)user;
+    ++p->calls;
+    if (info->epoch == 1) ++p->restarts;
+    else if (info->epoch != p->last_epoch + 1) p->in_order = 0;
+    p->last_epoch = info->epoch;
+    p->max_epochs_seen = info->max_epochs;
+    if (isnan(info->train_loss)) p->nan_train_loss = 1;
+    return p->stop_after != 0 && p->calls >= p->stop_after;
+}
+
+static void test_cross_validate(void) {
+    simdmf_dataset* ds = synth(30, 20, 0.6, 0, 21);
+    simdmf_trainer* t = NULL;
+    simdmf_model* m = NULL;
+    simdmf_report *r = NULL, *r2 = NULL;
+    struct cv_progress pr = {0, 0, 0, 1, 0, 0, 0};
+    size_t h = 0, j, n = 0;
+    double v = 0;
+
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set(t, "k", 4));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 10));
+    CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &m)); /* a history that cross-validation leaves alone */
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 12));
+    CHECK_OK(simdmf_trainer_set_callback(t, cv_epoch, &pr));
+
+    CHECK_OK(simdmf_trainer_cross_validate(t, ds, 3, 7, 0, 4.0, &r));
+    {
+        static const char* const names[] = {"rmse", "rmse_std", "mae", "mae_std",
+                                            "fold1.rmse", "fold1.mae", "fold1.epochs",
+                                            "fold2.rmse", "fold2.mae", "fold2.epochs",
+                                            "fold3.rmse", "fold3.mae", "fold3.epochs"};
+        CHECK(report_size(r) == 13);
+        CHECK(report_names(r, 0, names, 13));
+    }
+    /* every epoch of every fold, folds one after the other */
+    CHECK(pr.calls == 36 && pr.restarts == 3 && pr.in_order && pr.max_epochs_seen == 12 && !pr.nan_train_loss);
+    {
+        double f1 = report_value(r, "fold1.rmse"), f2 = report_value(r, "fold2.rmse"), f3 = report_value(r, "fold3.rmse");
+        double mean = (f1 + f2 + f3) / 3, sd;
+        sd = sqrt(((f1 - mean) * (f1 - mean) + (f2 - mean) * (f2 - mean) + (f3 - mean) * (f3 - mean)) / 2);
+        CHECK(fabs(report_value(r, "rmse") - mean) < 1e-12);
+        CHECK(fabs(report_value(r, "rmse_std") - sd) < 1e-12);
+        CHECK(report_value(r, "fold2.epochs") == 12);
+        CHECK(mean > 0 && mean < 1.5);
+    }
+    CHECK_OK(simdmf_trainer_history_size(t, &h));
+    CHECK(h == 10); /* the last fit's, untouched */
+
+    /* reproducible; the seed changes the folds */
+    CHECK_OK(simdmf_trainer_cross_validate(t, ds, 3, 7, 0, 4.0, &r2));
+    CHECK(report_size(r2) == 13);
+    for (j = 0; j < 13; ++j) {
+        double a = 0, b = 0;
+        CHECK_OK(simdmf_report_get(r, j, NULL, &a));
+        CHECK_OK(simdmf_report_get(r2, j, NULL, &b));
+        CHECK(a == b);
+    }
+    simdmf_report_free(r2);
+    r2 = NULL;
+    CHECK_OK(simdmf_trainer_cross_validate(t, ds, 3, 8, 0, 4.0, &r2));
+    CHECK(report_value(r2, "fold1.rmse") != report_value(r, "fold1.rmse"));
+    simdmf_report_free(r2);
+    simdmf_report_free(r);
+
+    /* with ranking metrics */
+    r = NULL;
+    CHECK_OK(simdmf_trainer_set_callback(t, NULL, NULL));
+    CHECK_OK(simdmf_trainer_cross_validate(t, ds, 2, 7, 4, 3.5, &r));
+    {
+        static const char* const names[] = {"rmse", "rmse_std", "mae", "mae_std", "precision@4", "precision@4_std",
+                                            "recall@4", "recall@4_std", "ndcg@4", "ndcg@4_std", "map@4",
+                                            "map@4_std", "fold1.rmse", "fold1.mae", "fold1.precision@4",
+                                            "fold1.recall@4", "fold1.ndcg@4", "fold1.map@4", "fold1.epochs"};
+        n = report_size(r);
+        CHECK(n == 12 + 2 * 7);
+        CHECK(report_names(r, 0, names, 19));
+        CHECK_STATUS(simdmf_report_find(r, "ratings", &v), SIMDMF_ERR_NOT_FOUND);
+    }
+    simdmf_report_free(r);
+
+    /* cancel through the callback: CANCELLED, no report */
+    CHECK_OK(simdmf_trainer_set_callback(t, cv_epoch, &pr));
+    pr.calls = pr.restarts = pr.last_epoch = 0;
+    pr.stop_after = 15; /* during fold 2 */
+    r = (simdmf_report*)&v;
+    CHECK_STATUS(simdmf_trainer_cross_validate(t, ds, 3, 7, 0, 4.0, &r), SIMDMF_CANCELLED);
+    CHECK(r == NULL);
+    CHECK(pr.calls == 15 && pr.restarts == 2);
+    CHECK(simdmf_last_error()[0] != '\0');
+    pr.stop_after = 0;
+
+    /* argument errors */
+    CHECK_STATUS(simdmf_trainer_cross_validate(t, ds, 1, 7, 0, 4.0, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(r == NULL);
+    CHECK_STATUS(simdmf_trainer_cross_validate(t, ds, 100000, 7, 0, 4.0, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_trainer_cross_validate(t, ds, 3, 7, 5, NAN, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_trainer_cross_validate(NULL, ds, 3, 7, 0, 4.0, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_trainer_cross_validate(t, NULL, 3, 7, 0, 4.0, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_trainer_cross_validate(t, ds, 3, 7, 0, 4.0, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(pr.calls == 15); /* none of them trained */
+    {
+        uint32_t u[4] = {0, 1, 2, 3}, i[4] = {0, 1, 2, 3};
+        float y[4] = {1, 2, NAN, 4};
+        simdmf_dataset* bad = NULL;
+        CHECK_OK(simdmf_dataset_from_triples(u, i, y, 4, 0, 0, &bad));
+        CHECK_STATUS(simdmf_trainer_cross_validate(t, bad, 2, 7, 0, 4.0, &r), SIMDMF_ERR_INVALID_DATA);
+        simdmf_dataset_free(bad);
+    }
+
+    simdmf_model_free(m);
+    simdmf_trainer_free(t);
+    simdmf_dataset_free(ds);
+}
+
+static void test_tune_options(void) {
+    simdmf_trainer* t = NULL;
+    double v = 0, a[32];
+    size_t n = 0;
+    const char* s = NULL;
+
+    CHECK_OK(simdmf_trainer_create(&t));
+    /* defaults */
+    CHECK_OK(simdmf_trainer_get(t, "tune_budget", &v));
+    CHECK(v == 0);
+    CHECK_OK(simdmf_trainer_get(t, "tune_valid_fraction", &v));
+    CHECK(v == 0.1);
+    CHECK_OK(simdmf_trainer_get(t, "tune_seed", &v));
+    CHECK(v == 1);
+    CHECK_OK(simdmf_trainer_get(t, "tune_parallel", &v));
+    CHECK(v == 1);
+    CHECK_OK(simdmf_trainer_get_string(t, "tune_method", &s));
+    CHECK(strcmp(s, "grid") == 0);
+    CHECK_OK(simdmf_trainer_get_array(t, "tune_k", NULL, 0, &n));
+    CHECK(n == 4);
+    CHECK_OK(simdmf_trainer_get_array(t, "tune_k", a, 32, &n));
+    CHECK(n == 4 && a[0] == 64 && a[3] == 512);
+    CHECK_OK(simdmf_trainer_get_array(t, "tune_epochs", a, 32, &n));
+    CHECK(n == 15 && a[0] == 10 && a[14] == 150);
+    CHECK_OK(simdmf_trainer_get_array(t, "tune_lr", a, 32, &n));
+    CHECK(n == 3 && a[0] == 0.005 && a[2] == 0.02);
+    CHECK_OK(simdmf_trainer_get_array(t, "tune_l2", a, 1, &n)); /* truncated copy, full count */
+    CHECK(n == 3 && a[0] == 0.03);
+    CHECK_OK(simdmf_trainer_set_string(t, "loss", "logistic")); /* defaults follow the loss */
+    CHECK_OK(simdmf_trainer_get_array(t, "tune_lr", a, 32, &n));
+    CHECK(n == 3 && a[0] == 0.02 && a[2] == 0.1);
+    CHECK_OK(simdmf_trainer_set_string(t, "loss", "squared"));
+    CHECK_OK(simdmf_trainer_get_array(t, "lr_list", a, 32, &n));
+    CHECK(n == 0);
+
+    /* set and read back */
+    CHECK_OK(simdmf_trainer_set(t, "tune_budget", 7));
+    CHECK_OK(simdmf_trainer_set(t, "tune_valid_fraction", 0.25));
+    CHECK_OK(simdmf_trainer_set(t, "tune_seed", 99));
+    CHECK_OK(simdmf_trainer_set(t, "tune_parallel", 0));
+    CHECK_OK(simdmf_trainer_set_string(t, "tune_method", "random"));
+    CHECK_OK(simdmf_trainer_get(t, "tune_budget", &v));
+    CHECK(v == 7);
+    CHECK_OK(simdmf_trainer_get(t, "tune_valid_fraction", &v));
+    CHECK(v == 0.25);
+    CHECK_OK(simdmf_trainer_get(t, "tune_seed", &v));
+    CHECK(v == 99);
+    CHECK_OK(simdmf_trainer_get(t, "tune_parallel", &v));
+    CHECK(v == 0);
+    CHECK_OK(simdmf_trainer_get_string(t, "tune_method", &s));
+    CHECK(strcmp(s, "random") == 0);
+    {
+        double ks[2] = {3, 5}, lrs[1] = {0.02}, l2s[2] = {0, 0.1}, eps[2] = {20, 5};
+        CHECK_OK(simdmf_trainer_set_array(t, "tune_k", ks, 2));
+        CHECK_OK(simdmf_trainer_set_array(t, "tune_lr", lrs, 1));
+        CHECK_OK(simdmf_trainer_set_array(t, "tune_l2", l2s, 2));
+        CHECK_OK(simdmf_trainer_set_array(t, "tune_epochs", eps, 2));
+        CHECK_OK(simdmf_trainer_get_array(t, "tune_k", a, 32, &n));
+        CHECK(n == 2 && a[0] == 3 && a[1] == 5);
+        CHECK_OK(simdmf_trainer_get_array(t, "tune_l2", a, 32, &n));
+        CHECK(n == 2 && a[0] == 0 && a[1] == 0.1);
+        CHECK_OK(simdmf_trainer_get_array(t, "tune_epochs", a, 32, &n));
+        CHECK(n == 2 && a[0] == 20 && a[1] == 5);
+        CHECK_OK(simdmf_trainer_set_array(t, "lr_list", lrs, 1));
+        CHECK_OK(simdmf_trainer_get_array(t, "lr_list", a, 32, &n));
+        CHECK(n == 1 && a[0] == 0.02);
+        /* n == 0 restores the default */
+        CHECK_OK(simdmf_trainer_set_array(t, "tune_lr", NULL, 0));
+        CHECK_OK(simdmf_trainer_get_array(t, "tune_lr", a, 32, &n));
+        CHECK(n == 3 && a[0] == 0.005);
+
+        /* bounds: OUT_OF_RANGE, value unchanged */
+        ks[1] = 0;
+        CHECK_STATUS(simdmf_trainer_set_array(t, "tune_k", ks, 2), SIMDMF_ERR_OUT_OF_RANGE);
+        CHECK(strstr(simdmf_last_error(), "tune_k") != NULL);
+        ks[1] = 2.5;
+        CHECK_STATUS(simdmf_trainer_set_array(t, "tune_k", ks, 2), SIMDMF_ERR_OUT_OF_RANGE);
+        CHECK_OK(simdmf_trainer_get_array(t, "tune_k", a, 32, &n));
+        CHECK(n == 2 && a[1] == 5);
+        lrs[0] = 0;
+        CHECK_STATUS(simdmf_trainer_set_array(t, "tune_lr", lrs, 1), SIMDMF_ERR_OUT_OF_RANGE);
+        lrs[0] = NAN;
+        CHECK_STATUS(simdmf_trainer_set_array(t, "tune_lr", lrs, 1), SIMDMF_ERR_OUT_OF_RANGE);
+        l2s[0] = -1;
+        CHECK_STATUS(simdmf_trainer_set_array(t, "tune_l2", l2s, 2), SIMDMF_ERR_OUT_OF_RANGE);
+        eps[0] = 0;
+        CHECK_STATUS(simdmf_trainer_set_array(t, "tune_epochs", eps, 2), SIMDMF_ERR_OUT_OF_RANGE);
+        CHECK_STATUS(simdmf_trainer_set_array(t, "tune_k", NULL, 2), SIMDMF_ERR_INVALID_ARGUMENT);
+    }
+    CHECK_STATUS(simdmf_trainer_set(t, "tune_valid_fraction", 0), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set(t, "tune_valid_fraction", 1), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set(t, "tune_valid_fraction", NAN), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set(t, "tune_budget", -1), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set(t, "tune_budget", 1.5), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set(t, "tune_parallel", 1025), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set(t, "tune_seed", -1), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set_string(t, "tune_method", "bayes"), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_OK(simdmf_trainer_get(t, "tune_valid_fraction", &v));
+    CHECK(v == 0.25);
+    CHECK_OK(simdmf_trainer_get(t, "tune_budget", &v));
+    CHECK(v == 7);
+    CHECK_OK(simdmf_trainer_get_string(t, "tune_method", &s));
+    CHECK(strcmp(s, "random") == 0);
+
+    /* wrong type or unknown key: UNKNOWN_OPTION */
+    CHECK_STATUS(simdmf_trainer_set(t, "tune_method", 1), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_set(t, "tune_k", 4), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_set_string(t, "tune_budget", "3"), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_set_array(t, "tune_seed", a, 1), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_get(t, "tune_k", &v), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_get(t, "tune_method", &v), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_get_string(t, "tune_seed", &s), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_set(t, "tune_bogus", 1), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_get_array(t, "k", a, 32, &n), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_get_array(t, "tune_budget", a, 32, &n), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_get_array(t, "tune_k", a, 32, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_trainer_get_array(t, "tune_k", NULL, 3, &n), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_trainer_get_array(NULL, "tune_k", a, 32, &n), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_trainer_get_array(t, NULL, a, 32, &n), SIMDMF_ERR_INVALID_ARGUMENT);
+    /* the training options themselves still work */
+    CHECK_OK(simdmf_trainer_set(t, "k", 9));
+    CHECK_OK(simdmf_trainer_get(t, "k", &v));
+    CHECK(v == 9);
+    simdmf_trainer_free(t);
+}
+
+struct tune_progress {
+    unsigned calls;
+    int in_order;
+    unsigned total;
+    int nan_loss;
+    double best_seen;
+    unsigned stop_after;
+};
+
+static int tune_run(const simdmf_epoch_info* info, void* user) {
+    struct tune_progress* p = (struct tune_progress*)user;
+    ++p->calls;
+    if (info->epoch != p->calls || info->struct_size != sizeof *info) p->in_order = 0;
+    p->total = info->max_epochs;
+    if (!isnan(info->train_loss)) p->nan_loss = 0;
+    if (info->valid_metric < p->best_seen) p->best_seen = info->valid_metric;
+    return p->stop_after != 0 && p->calls >= p->stop_after;
+}
+
+static void test_tune(void) {
+    simdmf_dataset* ds = synth(40, 30, 0.5, 0, 31);
+    simdmf_trainer* t = NULL;
+    simdmf_model* m = NULL;
+    simdmf_report* r = NULL;
+    struct tune_progress pr = {0, 1, 0, 1, INFINITY, 0};
+    double ks[2] = {2, 4}, lrs[2] = {0.01, 0.04}, l2s[1] = {0.02}, eps[3] = {5, 10, 25};
+    double v = 0, best = INFINITY;
+    size_t n_ratings = 0, j, h = 0;
+
+    CHECK_OK(simdmf_dataset_shape(ds, &n_ratings, NULL, NULL));
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set_array(t, "tune_k", ks, 2));
+    CHECK_OK(simdmf_trainer_set_array(t, "tune_lr", lrs, 2));
+    CHECK_OK(simdmf_trainer_set_array(t, "tune_l2", l2s, 1));
+    CHECK_OK(simdmf_trainer_set_array(t, "tune_epochs", eps, 3));
+    CHECK_OK(simdmf_trainer_set(t, "tune_valid_fraction", 0.2));
+    CHECK_OK(simdmf_trainer_set_callback(t, tune_run, &pr));
+
+    CHECK_OK(simdmf_trainer_tune(t, ds, &r));
+    CHECK(r != NULL);
+    {
+        static const char* const names[] = {"best.k", "best.lr", "best.l2", "best.epochs", "best.score", "trials",
+                                            "train_ratings", "valid_ratings", "trial1.k", "trial1.lr",
+                                            "trial1.l2", "trial1.epochs", "trial1.score", "trial2.k"};
+        CHECK(report_size(r) == 8 + 4 * 5);
+        CHECK(report_names(r, 0, names, 14));
+    }
+    {
+        const char* name = NULL;
+        CHECK_OK(simdmf_report_get(r, 8 + 4 * 5 - 1, &name, NULL));
+        CHECK(strcmp(name, "trial4.score") == 0);
+    }
+    CHECK(report_value(r, "trials") == 4);
+    CHECK(report_value(r, "train_ratings") + report_value(r, "valid_ratings") == (double)n_ratings);
+    CHECK(report_value(r, "valid_ratings") > 0);
+    /* grid order: k outer, then lr, then l2 */
+    CHECK(report_value(r, "trial1.k") == 2 && report_value(r, "trial1.lr") == 0.01);
+    CHECK(report_value(r, "trial2.k") == 2 && report_value(r, "trial2.lr") == 0.04);
+    CHECK(report_value(r, "trial4.k") == 4 && report_value(r, "trial4.l2") == 0.02);
+    {
+        char key[32];
+        for (j = 1; j <= 4; ++j) {
+            double e;
+            snprintf(key, sizeof key, "trial%zu.score", j);
+            v = report_value(r, key);
+            if (v < best) best = v;
+            snprintf(key, sizeof key, "trial%zu.epochs", j);
+            e = report_value(r, key);
+            CHECK(e == 5 || e == 10 || e == 25);
+        }
+    }
+    CHECK(report_value(r, "best.score") == best && isfinite(best));
+    /* a run per point, reported once each */
+    CHECK(pr.calls == 4 && pr.in_order && pr.total == 4 && pr.nan_loss && pr.best_seen == best);
+    /* the trainer now holds the best run's options */
+    CHECK_OK(simdmf_trainer_get(t, "k", &v));
+    CHECK(v == report_value(r, "best.k"));
+    CHECK_OK(simdmf_trainer_get(t, "lr", &v));
+    CHECK(v == report_value(r, "best.lr"));
+    CHECK_OK(simdmf_trainer_get(t, "l2", &v));
+    CHECK(v == report_value(r, "best.l2"));
+    CHECK_OK(simdmf_trainer_get(t, "epochs", &v));
+    CHECK(v == report_value(r, "best.epochs"));
+    /* and a fit trains that model */
+    CHECK_OK(simdmf_trainer_set_callback(t, NULL, NULL));
+    CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &m));
+    CHECK_OK(simdmf_trainer_history_size(t, &h));
+    CHECK((double)h == report_value(r, "best.epochs"));
+    {
+        uint32_t k = 0;
+        CHECK_OK(simdmf_model_shape(m, NULL, &k, NULL, NULL, NULL));
+        CHECK(k == report_value(r, "best.k"));
+    }
+    simdmf_model_free(m);
+
+    /* the same settings give the same search */
+    {
+        simdmf_report* r2 = NULL;
+        CHECK_OK(simdmf_trainer_tune(t, ds, &r2));
+        CHECK(report_size(r2) == report_size(r));
+        CHECK(report_value(r2, "trial3.score") == report_value(r, "trial3.score"));
+        simdmf_report_free(r2);
+    }
+    simdmf_report_free(r);
+
+    /* random search, two runs at a time */
+    r = NULL;
+    CHECK_OK(simdmf_trainer_set_string(t, "tune_method", "random"));
+    CHECK_OK(simdmf_trainer_set(t, "tune_budget", 3));
+    CHECK_OK(simdmf_trainer_set(t, "tune_parallel", 2));
+    pr.calls = 0;
+    pr.best_seen = INFINITY;
+    CHECK_OK(simdmf_trainer_set_callback(t, tune_run, &pr));
+    CHECK_OK(simdmf_trainer_tune(t, ds, &r));
+    CHECK(report_value(r, "trials") == 3 && report_size(r) == 8 + 3 * 5);
+    CHECK(pr.calls == 3 && pr.in_order);
+    v = report_value(r, "trial2.lr");
+    CHECK(v >= 0.01 && v <= 0.04);
+    simdmf_report_free(r);
+
+    /* cancel through the callback: CANCELLED, no report, options unchanged */
+    {
+        double k0 = 0, lr0 = 0, ep0 = 0, k1 = 0, lr1 = 0, ep1 = 0;
+        unsigned par;
+        CHECK_OK(simdmf_trainer_set_string(t, "tune_method", "grid"));
+        CHECK_OK(simdmf_trainer_set(t, "tune_budget", 0));
+        for (par = 1; par <= 2; ++par) {
+            CHECK_OK(simdmf_trainer_set(t, "tune_parallel", par));
+            CHECK_OK(simdmf_trainer_get(t, "k", &k0));
+            CHECK_OK(simdmf_trainer_get(t, "lr", &lr0));
+            CHECK_OK(simdmf_trainer_get(t, "epochs", &ep0));
+            pr.calls = 0;
+            pr.stop_after = 1;
+            r = (simdmf_report*)&v;
+            CHECK_STATUS(simdmf_trainer_tune(t, ds, &r), SIMDMF_CANCELLED);
+            CHECK(r == NULL);
+            CHECK(pr.calls == 1); /* never called again after it said stop */
+            CHECK(strstr(simdmf_last_error(), "cancelled") != NULL);
+            CHECK_OK(simdmf_trainer_get(t, "k", &k1));
+            CHECK_OK(simdmf_trainer_get(t, "lr", &lr1));
+            CHECK_OK(simdmf_trainer_get(t, "epochs", &ep1));
+            CHECK(k0 == k1 && lr0 == lr1 && ep0 == ep1);
+        }
+        pr.stop_after = 0;
+    }
+
+    /* errors */
+    CHECK_STATUS(simdmf_trainer_tune(NULL, ds, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(r == NULL);
+    CHECK_STATUS(simdmf_trainer_tune(t, NULL, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_trainer_tune(t, ds, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    {
+        uint32_t u[1] = {0}, i[1] = {0};
+        float y[1] = {3};
+        simdmf_dataset* tiny = NULL;
+        CHECK_OK(simdmf_dataset_from_triples(u, i, y, 1, 0, 0, &tiny));
+        CHECK_STATUS(simdmf_trainer_tune(t, tiny, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK(r == NULL);
+        simdmf_dataset_free(tiny);
+    }
+
+    simdmf_trainer_free(t);
+    simdmf_dataset_free(ds);
+}
+
 static void test_last_error_is_sticky(void) {
     simdmf_trainer* t = NULL;
     double v;
@@ -843,6 +1488,7 @@ static void test_free_null(void) {
     simdmf_dataset_free(NULL);
     simdmf_trainer_free(NULL);
     simdmf_model_free(NULL);
+    simdmf_report_free(NULL);
     CHECK(1);
 }
 
@@ -863,6 +1509,10 @@ int main(void) {
     test_determinism();
     test_load_dataset();
     test_id_maps();
+    test_evaluate();
+    test_cross_validate();
+    test_tune_options();
+    test_tune();
     test_last_error_is_sticky();
     test_free_null();
 

@@ -214,6 +214,8 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *   schedule       "constant" | "decay" | "list"                             default "constant"
  * Array keys (simdmf_trainer_set_array):
  *   lr_list        learning rate per epoch for schedule "list"; the last value repeats.
+ * Search keys tune_* (simdmf_trainer_tune) are described with simdmf_trainer_tune; array options are
+ * read back with simdmf_trainer_get_array.
  *
  * The initial factors are N(0, init_std^2 / k): each row's norm is about init_std whatever k is.
  * The training loss reported is the mean data loss (squared error, or cross-entropy for logistic),
@@ -371,6 +373,127 @@ SIMDMF_API simdmf_status simdmf_model_save(const simdmf_model* m, const char* pa
  * inconsistent header), SIMDMF_ERR_VERSION (newer format), SIMDMF_ERR_CHECKSUM (corrupted). Sizes are
  * checked against the file before anything is allocated. The caller owns *out. */
 SIMDMF_API simdmf_status simdmf_model_load(const char* path, simdmf_model** out);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Evaluation, cross-validation and hyper-parameter tuning (added in 0.1)                          */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* A result of named numbers ("rmse" -> 0.91, ...), in a fixed order each call below documents. Entries
+ * never change after the call that created the report. The caller owns it; a const report may be read
+ * from many threads at once. */
+typedef struct simdmf_report simdmf_report;
+
+SIMDMF_API void simdmf_report_free(simdmf_report* r);
+
+/* Number of entries. */
+SIMDMF_API simdmf_status simdmf_report_size(const simdmf_report* r, size_t* n);
+
+/* Entry `index` (0-based): its name (owned by the report, valid while r lives) and value; either
+ * out-pointer may be NULL. SIMDMF_ERR_OUT_OF_RANGE when index >= the size. */
+SIMDMF_API simdmf_status simdmf_report_get(const simdmf_report* r, size_t index, const char** name,
+                                           double* value);
+
+/* The value of the entry named `name` (exact match); value may be NULL to test for presence.
+ * SIMDMF_ERR_NOT_FOUND when the report has no such entry. */
+SIMDMF_API simdmf_status simdmf_report_find(const simdmf_report* r, const char* name, double* value);
+
+/* Metrics of a model on held-out ratings `test`, whose user and item indices are the model's (as for
+ * every other call: a data set loaded from a file has its own id maps; build test data in the model's
+ * indices). Entries, in this order:
+ *   MF:        "rmse", "mae"                      of the predictions (clamped as simdmf_model_predict)
+ *   logistic:  "log_loss", "auc", "accuracy"      (accuracy: P(+1) >= 0.5 counts as predicting +1)
+ *   rank_k > 0: "precision@K", "recall@K", "ndcg@K", "map@K" (K written in decimal, e.g. "ndcg@10")
+ *              of each user's top-rank_k list (simdmf_model_recommend), leaving out the user's items in
+ *              `exclude` (typically the training set; NULL: nothing left out), averaged over the users
+ *              with at least one relevant test rating: MF ratings >= threshold, logistic label +1
+ *              (threshold is then ignored). Every item of the model not excluded is a candidate.
+ *   "ratings"        number of test ratings
+ *   "ranking_users"  (rank_k > 0 only) number of users the ranking metrics average over
+ * An empty `test` gives NaN point metrics (and 0 ranking metrics over 0 users). `exclude` and
+ * `threshold` are ignored when rank_k == 0.
+ * Errors: SIMDMF_ERR_OUT_OF_RANGE when test (or exclude, with rank_k > 0) has more users or items than
+ * the model; SIMDMF_ERR_INVALID_DATA for a non-finite test value or, for a logistic model, a label other
+ * than +1/-1; SIMDMF_ERR_INVALID_ARGUMENT for a NaN threshold with rank_k > 0. The caller owns *out.
+ * Thread-safe on a const model and const data sets. */
+SIMDMF_API simdmf_status simdmf_model_evaluate(const simdmf_model* m, const simdmf_dataset* test,
+                                               const simdmf_dataset* exclude, size_t rank_k,
+                                               double threshold, simdmf_report** out);
+
+/* k-fold cross-validation with the trainer's options: the ratings of `data` are dealt at random
+ * (reproducibly from seed) into `folds` parts; each part in turn is the test set of a model trained on
+ * the others (no validation data, so "patience" does not apply), measured as simdmf_model_evaluate
+ * does (ranking metrics with the fold's training ratings excluded, when rank_k > 0). Entries, in this
+ * order: for each metric M of one fold (as simdmf_model_evaluate names them, without "ratings" and
+ * "ranking_users"): "M" (mean over the folds) and "M_std" (sample standard deviation); then for each
+ * fold i = 1..folds: "fold<i>.M" for every metric, then "fold<i>.epochs" (epochs run). Example for MF
+ * without ranking: rmse, rmse_std, mae, mae_std, fold1.rmse, fold1.mae, fold1.epochs, fold2.rmse, ...
+ * Folds are trained one at a time, each with the trainer's "threads". The progress callback
+ * (simdmf_trainer_set_callback) is called on the calling thread after every epoch of every fold, so
+ * never concurrently; `epoch` starts again at 1 with each fold. A non-zero return stops the whole run:
+ * the call returns SIMDMF_CANCELLED and *out is NULL. A fold whose training diverges is evaluated with
+ * the model training handed back (the last good epoch's). The trainer's options and its history (of
+ * the last simdmf_trainer_fit) are left unchanged.
+ * Errors: SIMDMF_ERR_INVALID_ARGUMENT (folds < 2, fewer ratings than folds, NaN threshold with
+ * rank_k > 0), and those of simdmf_trainer_fit. The caller owns *out. */
+SIMDMF_API simdmf_status simdmf_trainer_cross_validate(simdmf_trainer* t, const simdmf_dataset* data,
+                                                       unsigned folds, uint64_t seed, size_t rank_k,
+                                                       double threshold, simdmf_report** out);
+
+/*
+ * Hyper-parameter search over k, lr, l2 and epochs around the trainer's other options (loss, solver,
+ * biases, l2_bias, seed, threads, ...; patience and tol are ignored during the search). A random
+ * valid_fraction of `train` is held out as validation data (the rest is trained on); each (k, lr, l2)
+ * point is trained once up to the largest epoch count and scored at every candidate epoch count by the
+ * validation metric (RMSE for squared loss, log-loss for logistic; lower is better). A run stops early
+ * once its validation metric has not improved for max(5, epochs / 5) epochs. A run that diverges scores
+ * the epochs before it (+inf with none).
+ *
+ * The search is set by key on the same trainer (they are not training options: simdmf_trainer_fit
+ * ignores them):
+ *   Arrays (simdmf_trainer_set_array; n = 0 restores the default; each value within the bounds of the
+ *   training option of the same name, else SIMDMF_ERR_OUT_OF_RANGE):
+ *     tune_k       factor counts          default 64, 128, 256, 512
+ *     tune_lr      learning rates         default 0.005, 0.01, 0.02 (squared); 0.02, 0.05, 0.1 (logistic)
+ *     tune_l2      L2 weights             default 0.03, 0.05, 0.08 (squared); 0.01, 0.02, 0.05 (logistic)
+ *     tune_epochs  candidate epoch counts default 10, 20, ..., 150
+ *   (the defaults follow the trainer's "loss" at the time of the call; simdmf_trainer_get_array reads
+ *   the values in effect). Numbers:
+ *     tune_budget          grid: 0 = every point, else a seeded random subset of that many points;
+ *                          random: number of runs (0 = 20)                   int 0..10^6    default 0
+ *     tune_valid_fraction  share of `train` held out for validation          real (0, 1)    default 0.1
+ *     tune_seed            seed of the validation split and the random choices int 0..2^53 default 1
+ *     tune_parallel        runs trained at the same time, each with the trainer's "threads"
+ *                          (0 = one per hardware thread)                      int 0..1024    default 1
+ *   String:
+ *     tune_method  "grid" (every k x lr x l2 point) | "random" (k drawn from tune_k; lr and l2
+ *                  log-uniform between the smallest and largest value given, l2 floored at 1e-4; every
+ *                  epoch count up to the largest of tune_epochs is a candidate)   default "grid"
+ *
+ * On success the trainer's options "k", "lr", "l2" and "epochs" are set to the best run's, so a
+ * following simdmf_trainer_fit (on all of `train`) trains the chosen model. Entries, in this order:
+ *   "best.k", "best.lr", "best.l2", "best.epochs", "best.score" (validation metric of the best run),
+ *   "trials" (runs made), "train_ratings", "valid_ratings" (sizes of the two parts of `train`), then
+ *   for each run i = 1..trials in planned order: "trial<i>.k", "trial<i>.lr", "trial<i>.l2",
+ *   "trial<i>.epochs" (its best candidate epoch count), "trial<i>.score".
+ * Progress: the progress callback is called once per finished run, not per epoch: epoch = runs done,
+ * max_epochs = runs planned, valid_metric = the run's score, learning_rate = the run's lr,
+ * train_loss = NaN, elapsed_seconds since the search started. With tune_parallel != 1 it is called
+ * from worker threads, but never concurrently. A non-zero return stops the search: runs in progress
+ * finish, no other starts, and the call returns SIMDMF_CANCELLED with *out NULL and the options
+ * unchanged. When every run diverged (no finite score), the call returns SIMDMF_ERR_DIVERGED with *out
+ * set to the report and the options unchanged.
+ * Errors: SIMDMF_ERR_INVALID_ARGUMENT (too few ratings for a validation split), and those of
+ * simdmf_trainer_fit. The trainer's history is left unchanged. The caller owns *out.
+ */
+SIMDMF_API simdmf_status simdmf_trainer_tune(simdmf_trainer* t, const simdmf_dataset* train, simdmf_report** out);
+
+/* Current values of an array option ("lr_list", "tune_k", "tune_lr", "tune_l2", "tune_epochs"):
+ * copies the first min(count, capacity) values into `values` (may be NULL when capacity is 0) and sets
+ * *count to the number of values the option holds, so a call with capacity 0 asks for the size.
+ * "lr_list" holds 0 values when never set; an unset tune_* array reads as its default.
+ * SIMDMF_ERR_UNKNOWN_OPTION for a key that is not an array option. */
+SIMDMF_API simdmf_status simdmf_trainer_get_array(const simdmf_trainer* t, const char* key, double* values,
+                                                  size_t capacity, size_t* count);
 
 #ifdef __cplusplus
 }
