@@ -1,8 +1,11 @@
 // The header-only C++ wrapper (simdmf.hpp) over the shared library.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
 #include <vector>
@@ -178,4 +181,160 @@ TEST_CASE("divergence throws DivergedError carrying the last good model") {
         CHECK(std::isfinite(p));
     }
     CHECK(thrown);
+}
+
+namespace {
+
+// A planted rank-2 matrix of nu x ni, about half of it rated in [1, 5] (deterministic).
+simdmfpp::Dataset planted(std::uint32_t nu, std::uint32_t ni, std::uint32_t seed) {
+    std::uint32_t x = seed;
+    auto uniform = [&x] {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        return (x >> 8) / 16777216.0;
+    };
+    std::vector<double> uf(2 * nu), vf(2 * ni);
+    for (auto& f : uf) f = 2 * uniform() - 1;
+    for (auto& f : vf) f = 2 * uniform() - 1;
+    std::vector<std::uint32_t> users, items;
+    std::vector<float> values;
+    for (std::uint32_t u = 0; u < nu; ++u)
+        for (std::uint32_t i = 0; i < ni; ++i) {
+            const double r = 3.0 + 2.0 * (uf[2 * u] * vf[2 * i] + uf[2 * u + 1] * vf[2 * i + 1]);
+            if (uniform() >= 0.5) continue;
+            users.push_back(u);
+            items.push_back(i);
+            values.push_back(static_cast<float>(r < 1 ? 1 : r > 5 ? 5 : r));
+        }
+    return simdmfpp::Dataset::from_triples(users, items, values, nu, ni);
+}
+
+}  // namespace
+
+TEST_CASE("evaluate returns a Report in the documented order") {
+    auto data = planted(30, 20, 7);
+    auto [train, test] = data.split(0.25, 3);
+    simdmfpp::Trainer t;
+    t.set("k", 4).set("epochs", 40);
+    simdmfpp::Model m = t.fit(train);
+
+    simdmfpp::Report r = m.evaluate(test);
+    REQUIRE(r.size() == 3);
+    CHECK(r[0].first == "rmse");
+    CHECK(r[1].first == "mae");
+    CHECK(r[2].first == "ratings");
+    CHECK(r.at("ratings") == static_cast<double>(test.size()));
+    // rmse from predict_batch
+    auto all = test.get();
+    auto pred = m.predict_batch(all.users, all.items);
+    double se = 0;
+    for (std::size_t j = 0; j < pred.size(); ++j) se += (double(pred[j]) - all.values[j]) * (double(pred[j]) - all.values[j]);
+    CHECK(r.at("rmse") == doctest::Approx(std::sqrt(se / pred.size())).epsilon(1e-12));
+    CHECK(r.contains("mae"));
+    CHECK(!r.contains("ndcg@5"));
+    try {
+        r.at("ndcg@5");
+        FAIL("no exception");
+    } catch (const simdmfpp::Error& e) {
+        CHECK(e.status() == SIMDMF_ERR_NOT_FOUND);
+    }
+
+    simdmfpp::Report rk = m.evaluate(test, &train, 5, 3.5);
+    std::vector<std::string> names;
+    for (const auto& e : rk) names.push_back(e.first);
+    CHECK(names == std::vector<std::string>{"rmse", "mae", "precision@5", "recall@5", "ndcg@5", "map@5", "ratings",
+                                            "ranking_users"});
+    CHECK(rk.at("ndcg@5") > 0);
+    CHECK_THROWS_AS(m.evaluate(test, nullptr, 5, NAN), simdmfpp::Error);
+    CHECK_THROWS_AS(m.evaluate(simdmfpp::Dataset::from_triples({40}, {0}, {3.0f})), simdmfpp::Error);
+}
+
+TEST_CASE("cross_validate: report, callback over every fold, cancel") {
+    auto data = planted(30, 20, 8);
+    simdmfpp::Trainer t;
+    t.set("k", 4).set("epochs", 8);
+    unsigned calls = 0;
+    t.on_progress([&](const simdmf_epoch_info&) {
+        ++calls;
+        return true;
+    });
+    simdmfpp::Report r = t.cross_validate(data, 3, 5);
+    CHECK(calls == 24);
+    CHECK(!t.cancelled());
+    REQUIRE(r.size() == 13);
+    CHECK(r[0].first == "rmse");
+    CHECK(r[1].first == "rmse_std");
+    CHECK(r[4].first == "fold1.rmse");
+    CHECK(r[12].first == "fold3.epochs");
+    CHECK(r.at("fold3.epochs") == 8);
+    CHECK(r.at("rmse") == doctest::Approx((r.at("fold1.rmse") + r.at("fold2.rmse") + r.at("fold3.rmse")) / 3));
+
+    calls = 0;
+    t.on_progress([&](const simdmf_epoch_info&) { return ++calls < 10; });
+    try {
+        t.cross_validate(data, 3, 5);
+        FAIL("no exception");
+    } catch (const simdmfpp::Error& e) {
+        CHECK(e.status() == SIMDMF_CANCELLED);
+    }
+    CHECK(t.cancelled());
+    CHECK(calls == 10);
+
+    t.on_progress([](const simdmf_epoch_info&) -> bool { throw std::runtime_error("cv boom"); });
+    CHECK_THROWS_WITH_AS(t.cross_validate(data, 3, 5), "cv boom", std::runtime_error);
+    t.on_progress({});
+    CHECK_THROWS_AS(t.cross_validate(data, 1, 5), simdmfpp::Error);
+}
+
+TEST_CASE("tune: settings, best options, cancel") {
+    auto data = planted(40, 30, 9);
+    simdmfpp::Trainer t;
+    CHECK(t.get_array("tune_k") == std::vector<double>{64, 128, 256, 512});
+    CHECK(t.get_array("lr_list").empty());
+    t.set("tune_k", std::vector<double>{2, 4})
+        .set("tune_lr", std::vector<double>{0.02})
+        .set("tune_l2", std::vector<double>{0.01, 0.05})
+        .set("tune_epochs", std::vector<double>{5, 15})
+        .set("tune_valid_fraction", 0.2)
+        .set("tune_method", "grid");
+    CHECK(t.get_array("tune_l2") == std::vector<double>{0.01, 0.05});
+    CHECK(t.get("tune_valid_fraction") == 0.2);
+    CHECK(t.get_string("tune_method") == "grid");
+    CHECK_THROWS_AS(t.set("tune_method", "annealing"), simdmfpp::Error);
+    CHECK_THROWS_AS(t.get_array("tune_method"), simdmfpp::Error);
+
+    std::vector<double> scores;
+    t.on_progress([&](const simdmf_epoch_info& info) {
+        scores.push_back(info.valid_metric);
+        return true;
+    });
+    simdmfpp::Report r = t.tune(data);
+    REQUIRE(r.size() == 8 + 4 * 5);
+    CHECK(r[0].first == "best.k");
+    CHECK(r[8].first == "trial1.k");
+    CHECK(r.at("trials") == 4);
+    CHECK(scores.size() == 4);
+    CHECK(t.get("k") == r.at("best.k"));
+    CHECK(t.get("lr") == r.at("best.lr"));
+    CHECK(t.get("l2") == r.at("best.l2"));
+    CHECK(t.get("epochs") == r.at("best.epochs"));
+    double best = INFINITY;
+    for (int j = 1; j <= 4; ++j) best = std::min(best, r.at("trial" + std::to_string(j) + ".score"));
+    CHECK(r.at("best.score") == best);
+    t.on_progress({});
+    simdmfpp::Model m = t.fit(data);
+    CHECK(m.k() == r.at("best.k"));
+
+    const double k_before = t.get("k");
+    t.set("tune_k", std::vector<double>{3, 5});
+    t.on_progress([](const simdmf_epoch_info&) { return false; });
+    try {
+        t.tune(data);
+        FAIL("no exception");
+    } catch (const simdmfpp::Error& e) {
+        CHECK(e.status() == SIMDMF_CANCELLED);
+    }
+    CHECK(t.cancelled());
+    CHECK(t.get("k") == k_before);
 }

@@ -81,6 +81,54 @@ struct Scored {
     float score;
 };
 
+// Named numbers from Model::evaluate, Trainer::cross_validate and Trainer::tune: a copy of a
+// simdmf_report's entries, in the report's (documented, fixed) order.
+class Report {
+public:
+    using Entry = std::pair<std::string, double>;
+
+    Report() = default;
+    // Copies the entries of a C report and frees it (null: an empty report).
+    explicit Report(simdmf_report* handle) {
+        std::unique_ptr<simdmf_report, detail::Deleter<simdmf_report, simdmf_report_free>> h(handle);
+        if (!h) return;
+        std::size_t n = 0;
+        check(simdmf_report_size(h.get(), &n));
+        entries_.reserve(n);
+        for (std::size_t j = 0; j < n; ++j) {
+            const char* name = nullptr;
+            double value = 0;
+            check(simdmf_report_get(h.get(), j, &name, &value));
+            entries_.emplace_back(name ? name : "", value);
+        }
+    }
+
+    // Number of entries.
+    std::size_t size() const noexcept { return entries_.size(); }
+    bool empty() const noexcept { return entries_.empty(); }
+    // Entry j (name, value); j < size().
+    const Entry& operator[](std::size_t j) const { return entries_[j]; }
+    std::vector<Entry>::const_iterator begin() const noexcept { return entries_.begin(); }
+    std::vector<Entry>::const_iterator end() const noexcept { return entries_.end(); }
+    const std::vector<Entry>& entries() const noexcept { return entries_; }
+
+    // Whether an entry is named `name`.
+    bool contains(const std::string& name) const noexcept {
+        for (const auto& e : entries_)
+            if (e.first == name) return true;
+        return false;
+    }
+    // The value of the entry named `name`; throws Error(SIMDMF_ERR_NOT_FOUND) when there is none.
+    double at(const std::string& name) const {
+        for (const auto& e : entries_)
+            if (e.first == name) return e.second;
+        throw Error(SIMDMF_ERR_NOT_FOUND, "the report has no entry '" + name + "'");
+    }
+
+private:
+    std::vector<Entry> entries_;
+};
+
 // Observed ratings of a users x items matrix (owns a simdmf_dataset).
 class Dataset {
 public:
@@ -302,6 +350,18 @@ public:
         return v;
     }
 
+    // Metrics on held-out ratings in the model's indices (simdmf_model_evaluate): rmse, mae (MF) or
+    // log_loss, auc, accuracy (logistic); with rank_k > 0 also precision@K, recall@K, ndcg@K, map@K of
+    // top-rank_k lists leaving out each user's items in `exclude` (relevant: MF rating >= threshold,
+    // logistic label +1); then "ratings" (and "ranking_users" with rank_k > 0).
+    Report evaluate(const Dataset& test, const Dataset* exclude = nullptr, std::size_t rank_k = 0,
+                    double threshold = 4.0) const {
+        simdmf_report* out = nullptr;
+        check(simdmf_model_evaluate(h_.get(), test.handle(), exclude ? exclude->handle() : nullptr, rank_k,
+                                    threshold, &out));
+        return Report(out);
+    }
+
     // The C handle (still owned by this object).
     const simdmf_model* handle() const noexcept { return h_.get(); }
     // Gives up ownership of the C handle.
@@ -372,6 +432,15 @@ public:
         check(simdmf_trainer_get_string(h_.get(), key.c_str(), &v));
         return v ? v : "";
     }
+    // Current values of an array option ("lr_list", "tune_k", "tune_lr", "tune_l2", "tune_epochs").
+    std::vector<double> get_array(const std::string& key) const {
+        std::size_t n = 0;
+        check(simdmf_trainer_get_array(h_.get(), key.c_str(), nullptr, 0, &n));
+        std::vector<double> out(n);
+        check(simdmf_trainer_get_array(h_.get(), key.c_str(), out.data(), out.size(), &n));
+        out.resize(n < out.size() ? n : out.size());
+        return out;
+    }
 
     // Sets (or, with an empty function, clears) the progress callback.
     Trainer& on_progress(Progress fn) {
@@ -405,8 +474,39 @@ public:
         check(st);
         return model;
     }
-    // Whether the last fit was stopped by the progress callback.
+    // Whether the last fit, cross_validate or tune was stopped by the progress callback.
     bool cancelled() const noexcept { return state_->cancelled; }
+
+    // k-fold cross-validation with these options (simdmf_trainer_cross_validate): per metric its mean
+    // "M" and "M_std", then "fold<i>.M" and "fold<i>.epochs" per fold. The progress callback sees every
+    // epoch of every fold (one fold at a time, on this thread). Returning false from it throws
+    // Error(SIMDMF_CANCELLED) and sets cancelled(); an exception thrown by it is rethrown.
+    Report cross_validate(const Dataset& data, unsigned folds = 5, std::uint64_t seed = 1, std::size_t rank_k = 0,
+                          double threshold = 4.0) {
+        simdmf_report* out = nullptr;
+        begin_run();
+        simdmf_status st = simdmf_trainer_cross_validate(h_.get(), data.handle(), folds, seed, rank_k, threshold, &out);
+        Report report(out);
+        end_run(st);
+        return report;
+    }
+
+    // Hyper-parameter search (simdmf_trainer_tune) over the tune_* settings set on this trainer (e.g.
+    // set("tune_k", std::vector<double>{16, 32}).set("tune_budget", 10)). On success the options k, lr,
+    // l2 and epochs are the best run's, so fit() then trains the chosen model. The report starts with
+    // best.k, best.lr, best.l2, best.epochs, best.score, trials, train_ratings, valid_ratings, then
+    // trial<i>.k/.lr/.l2/.epochs/.score. The progress callback is called once per finished run (epoch =
+    // runs done, valid_metric = its score), possibly from a worker thread with tune_parallel != 1 but
+    // never concurrently; returning false throws Error(SIMDMF_CANCELLED) and sets cancelled(). When
+    // every run diverged it throws Error(SIMDMF_ERR_DIVERGED) and the options stay unchanged.
+    Report tune(const Dataset& train) {
+        simdmf_report* out = nullptr;
+        begin_run();
+        simdmf_status st = simdmf_trainer_tune(h_.get(), train.handle(), &out);
+        Report report(out);
+        end_run(st);
+        return report;
+    }
 
     // The per-epoch records of the last fit.
     std::vector<simdmf_epoch_info> history() const {
@@ -427,6 +527,23 @@ private:
         std::exception_ptr error;
         bool cancelled = false;
     };
+
+    void begin_run() {
+        state_->error = nullptr;
+        state_->cancelled = false;
+    }
+
+    // After a call that returns a report: rethrows the callback's exception, else throws for any
+    // status but OK (CANCELLED also sets cancelled()).
+    void end_run(simdmf_status st) {
+        if (state_->error) {
+            std::exception_ptr e = state_->error;
+            state_->error = nullptr;
+            std::rethrow_exception(e);
+        }
+        if (st == SIMDMF_CANCELLED) state_->cancelled = true;
+        check(st);
+    }
 
     static int trampoline(const simdmf_epoch_info* info, void* user) noexcept {
         State* s = static_cast<State*>(user);
