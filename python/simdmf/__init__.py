@@ -72,10 +72,11 @@ SIMD_LEVELS = {"scalar": 0, "sse2": 1, "sse4.2": 2, "avx2": 3, "avx512": 4, "neo
 class SimdmfError(RuntimeError):
     """A failed simdmf call: ``status`` is the C status number, ``message`` the library's detail."""
 
-    def __init__(self, status, message="", model=None):
+    def __init__(self, status, message="", model=None, report=None):
         self.status = int(status)
         self.message = message
         self.model = model  # with ERR_DIVERGED from Trainer.fit: the last good epoch's Model
+        self.report = report  # with ERR_DIVERGED from Trainer.tune: the report of the runs (a dict)
         name = _status_name(self.status)
         super().__init__("%s: %s" % (name, message) if message else name)
 
@@ -157,6 +158,15 @@ _SIGNATURES = {
     "simdmf_model_fold_in_user": (_status, [_vp, _u32p, _f32p, _size, ctypes.c_double, _i64, _u32p]),
     "simdmf_model_save": (_status, [_vp, _cstr]),
     "simdmf_model_load": (_status, [_cstr, _vpp]),
+    "simdmf_report_free": (None, [_vp]),
+    "simdmf_report_size": (_status, [_vp, _sizep]),
+    "simdmf_report_get": (_status, [_vp, _size, ctypes.POINTER(_cstr), _f64p]),
+    "simdmf_report_find": (_status, [_vp, _cstr, _f64p]),
+    "simdmf_model_evaluate": (_status, [_vp, _vp, _vp, _size, ctypes.c_double, _vpp]),
+    "simdmf_trainer_cross_validate": (_status, [_vp, _vp, ctypes.c_uint, ctypes.c_uint64, _size, ctypes.c_double,
+                                                _vpp]),
+    "simdmf_trainer_tune": (_status, [_vp, _vp, _vpp]),
+    "simdmf_trainer_get_array": (_status, [_vp, _cstr, _f64p, _size, _sizep]),
 }
 
 _lib = None
@@ -274,6 +284,26 @@ def set_simd_level(level):
             raise SimdmfError(ERR_UNSUPPORTED, "unknown SIMD level %r" % level)
         level = SIMD_LEVELS[level.lower()]
     _check(_L().simdmf_set_simd_level(int(level)))
+
+
+def _report(handle):
+    """The entries of a C simdmf_report as a dict in the report's order; frees the report."""
+    if not handle:
+        return None
+    lib = _L()
+    h = ctypes.c_void_p(handle)
+    try:
+        n = ctypes.c_size_t()
+        _check(lib.simdmf_report_size(h, ctypes.byref(n)))
+        out = {}
+        name = ctypes.c_char_p()
+        value = ctypes.c_double()
+        for j in range(n.value):
+            _check(lib.simdmf_report_get(h, j, ctypes.byref(name), ctypes.byref(value)))
+            out[name.value.decode()] = value.value
+        return out
+    finally:
+        lib.simdmf_report_free(h)
 
 
 EpochInfo = collections.namedtuple(
@@ -450,27 +480,34 @@ class Trainer(_Handle):
         return self
 
     def get(self, key):
-        """Current value of an option: a float for numeric keys, a str for string keys."""
+        """Current value of an option: a float for numeric keys, a str for string keys, a list of
+        floats for array keys (``lr_list``, ``tune_k``, ``tune_lr``, ``tune_l2``, ``tune_epochs``)."""
+        k = key.encode()
         v = ctypes.c_double()
-        st = self._lib.simdmf_trainer_get(self._handle, key.encode(), ctypes.byref(v))
+        st = self._lib.simdmf_trainer_get(self._handle, k, ctypes.byref(v))
         if st == OK:
             return v.value
         if st != ERR_UNKNOWN_OPTION:
             _check(st)
         s = ctypes.c_char_p()
-        _check(self._lib.simdmf_trainer_get_string(self._handle, key.encode(), ctypes.byref(s)))
-        return s.value.decode()
+        st = self._lib.simdmf_trainer_get_string(self._handle, k, ctypes.byref(s))
+        if st == OK:
+            return s.value.decode()
+        if st != ERR_UNKNOWN_OPTION:
+            _check(st)
+        n = ctypes.c_size_t()
+        st = self._lib.simdmf_trainer_get_array(self._handle, k, None, 0, ctypes.byref(n))
+        if st == ERR_UNKNOWN_OPTION:
+            raise SimdmfError(st, "unknown option '%s'" % key)
+        _check(st)
+        a = np.empty(n.value, dtype=np.float64)
+        _check(self._lib.simdmf_trainer_get_array(self._handle, k, _ptr(a, ctypes.c_double), len(a), ctypes.byref(n)))
+        return a[:n.value].tolist()
 
-    def fit(self, train, valid=None, callback=None, take=False):
-        """Trains a :class:`Model` on ``train`` (a Dataset), with optional validation data.
-
-        ``take=True`` lets the trainer release ``train``'s ratings while it copies them (about half
-        the peak memory on large data); ``train`` then holds no ratings. The model is the same.
-
-        ``callback(info)`` gets an :class:`EpochInfo` after every epoch; returning ``False`` stops
-        training: the model of the epochs done is returned and ``self.cancelled`` is True. An exception
-        raised by the callback stops training and is re-raised here.
-        """
+    def _run(self, call, callback):
+        """Runs ``call()`` (a C call returning a status) with ``callback`` bridged to the trainer's C
+        progress callback, and clears it afterwards. Returns ``(status, errors)``: the exceptions the
+        callback raised (the first one stopped the run)."""
         self.cancelled = False
         errors = []
         c_cb = None
@@ -483,13 +520,91 @@ class Trainer(_Handle):
                     return 1
             c_cb = _PROGRESS_FN(bridge)
             _check(self._lib.simdmf_trainer_set_callback(self._handle, c_cb, None))
-        out = ctypes.c_void_p()
         try:
-            fit_fn = self._lib.simdmf_trainer_fit_take if take else self._lib.simdmf_trainer_fit
-            st = fit_fn(self._handle, train._handle, valid._handle if valid is not None else None, ctypes.byref(out))
+            st = call()
         finally:
             if c_cb is not None:
                 self._lib.simdmf_trainer_set_callback(self._handle, _PROGRESS_FN(), None)
+        return st, errors
+
+    def _report_call(self, call, callback):
+        """Runs a C call that hands back a report; returns the report as a dict."""
+        out = ctypes.c_void_p()
+        st, errors = self._run(lambda: call(ctypes.byref(out)), callback)
+        message = self._lib.simdmf_last_error().decode("utf-8", "replace") if st != OK else ""
+        report = _report(out.value)
+        if errors:
+            raise errors[0]
+        if st == CANCELLED:
+            self.cancelled = True
+        if st != OK:
+            raise SimdmfError(st, message, report=report)
+        return report
+
+    def cross_validate(self, data, folds=5, seed=1, k=0, threshold=4.0, callback=None):
+        """k-fold cross-validation of these options on ``data`` (a Dataset); returns a dict in the
+        report's order: per metric its mean ``"rmse"`` and ``"rmse_std"`` (``"log_loss"``, ``"auc"``,
+        ``"accuracy"`` for logistic; with ``k > 0`` also ``"precision@k"``, ``"recall@k"``,
+        ``"ndcg@k"``, ``"map@k"``: top-``k`` lists leaving out the fold's training items, relevant =
+        rating >= ``threshold``), then ``"fold1.rmse"``, ..., ``"fold1.epochs"`` for every fold.
+
+        ``callback(info)`` sees every epoch of every fold (``info.epoch`` starts again at 1 with each
+        fold); returning ``False`` stops the run: :class:`SimdmfError` with status ``CANCELLED`` is
+        raised and ``self.cancelled`` is True. An exception raised by the callback is re-raised here.
+        """
+        return self._report_call(
+            lambda out: self._lib.simdmf_trainer_cross_validate(self._handle, data._handle, int(folds), int(seed),
+                                                                int(k), float(threshold), out),
+            callback)
+
+    def tune(self, train, k=None, lr=None, l2=None, epochs=None, budget=0, valid_fraction=0.1, seed=1,
+             method="grid", parallel=1, callback=None):
+        """Hyper-parameter search over factor counts ``k``, learning rates ``lr``, L2 weights ``l2``
+        and epoch counts ``epochs`` (sequences; ``None``: the library's default for the loss), scored on
+        a validation split of ``valid_fraction`` of ``train`` (the other options of this trainer are
+        kept). ``method`` is ``"grid"`` (``budget`` 0: every point, else a random subset of that many)
+        or ``"random"`` (``budget`` runs, 0 = 20); ``parallel`` runs train at the same time (0: one per
+        core). These settings stay on the trainer (keys ``tune_*``).
+
+        Afterwards the trainer's ``k``, ``lr``, ``l2`` and ``epochs`` are the best run's, so
+        :meth:`fit` trains the chosen model. Returns a dict in the report's order: ``"best.k"``,
+        ``"best.lr"``, ``"best.l2"``, ``"best.epochs"``, ``"best.score"`` (validation RMSE or
+        log-loss), ``"trials"``, ``"train_ratings"``, ``"valid_ratings"``, then ``"trial1.k"``,
+        ``"trial1.lr"``, ``"trial1.l2"``, ``"trial1.epochs"``, ``"trial1.score"``, ``"trial2.k"``, ...
+
+        ``callback(info)`` is called once per finished run (not per epoch): ``info.epoch`` = runs
+        done, ``info.max_epochs`` = runs planned, ``info.valid_metric`` = the run's score. Returning
+        ``False`` stops the search (runs in progress finish): :class:`SimdmfError` ``CANCELLED`` is
+        raised, ``self.cancelled`` is True and the options are unchanged. When every run diverged,
+        :class:`SimdmfError` ``ERR_DIVERGED`` is raised with the report in its ``.report``.
+        """
+        def space(values):
+            return [] if values is None else np.atleast_1d(np.asarray(values, dtype=np.float64)).tolist()
+        settings = {"tune_k": space(k), "tune_lr": space(lr), "tune_l2": space(l2), "tune_epochs": space(epochs)}
+        for key, values in settings.items():
+            a = np.ascontiguousarray(values, dtype=np.float64)
+            _check(self._lib.simdmf_trainer_set_array(self._handle, key.encode(), _ptr(a, ctypes.c_double), len(a)))
+        self.set(tune_budget=budget, tune_valid_fraction=valid_fraction, tune_seed=seed, tune_method=method,
+                 tune_parallel=parallel)
+        return self._report_call(lambda out: self._lib.simdmf_trainer_tune(self._handle, train._handle, out),
+                                 callback)
+
+    def fit(self, train, valid=None, callback=None, take=False):
+        """Trains a :class:`Model` on ``train`` (a Dataset), with optional validation data.
+
+        ``take=True`` lets the trainer release ``train``'s ratings while it copies them (about half
+        the peak memory on large data); ``train`` then holds no ratings. The model is the same.
+
+        ``callback(info)`` gets an :class:`EpochInfo` after every epoch; returning ``False`` stops
+        training: the model of the epochs done is returned and ``self.cancelled`` is True. An exception
+        raised by the callback stops training and is re-raised here.
+        """
+        out = ctypes.c_void_p()
+        fit_fn = self._lib.simdmf_trainer_fit_take if take else self._lib.simdmf_trainer_fit
+        st, errors = self._run(
+            lambda: fit_fn(self._handle, train._handle, valid._handle if valid is not None else None,
+                           ctypes.byref(out)),
+            callback)
         model = Model(out.value) if out.value else None
         if errors:
             if model is not None:
@@ -657,6 +772,18 @@ class Model(_Handle):
         _check(self._lib.simdmf_model_fold_in_user(self._handle, _ptr(it, ctypes.c_uint32), _ptr(va, ctypes.c_float),
                                                    len(it), float(l2), int(raw_id), ctypes.byref(out)))
         return out.value
+
+    def evaluate(self, test, exclude=None, k=0, threshold=4.0):
+        """Metrics on held-out ratings ``test`` (a Dataset in the model's indices) as a dict in a fixed
+        order: ``"rmse"``, ``"mae"`` (MF) or ``"log_loss"``, ``"auc"``, ``"accuracy"`` (logistic); with
+        ``k > 0`` also ``"precision@k"``, ``"recall@k"``, ``"ndcg@k"``, ``"map@k"`` of each user's
+        top-``k`` list leaving out the user's items in ``exclude`` (e.g. the training set; relevant:
+        rating >= ``threshold``, or label +1); then ``"ratings"`` (and ``"ranking_users"`` with k > 0)."""
+        out = ctypes.c_void_p()
+        _check(self._lib.simdmf_model_evaluate(self._handle, test._handle,
+                                               exclude._handle if exclude is not None else None, int(k),
+                                               float(threshold), ctypes.byref(out)))
+        return _report(out.value)
 
     def index(self, raw_id, side="users"):
         """Dense index of a raw id (SimdmfError ERR_NOT_FOUND when unknown)."""

@@ -288,5 +288,136 @@ class TestModel(unittest.TestCase):
         self.assertTrue(np.all(p[LABELS == -1] < 0.1))
 
 
+def planted(n_users=40, n_items=30, density=0.5, logistic=False, seed=0):
+    """A planted rank-2 matrix, about ``density`` of it observed: ratings in [1, 5] or +1/-1 labels."""
+    rng = np.random.default_rng(seed)
+    u = rng.uniform(-1, 1, (n_users, 2))
+    v = rng.uniform(-1, 1, (n_items, 2))
+    score = u @ v.T
+    users, items = np.nonzero(rng.uniform(size=score.shape) < density)
+    s = score[users, items]
+    values = np.where(s > 0, 1.0, -1.0) if logistic else np.clip(3 + 2 * s + rng.normal(0, 0.1, s.shape), 1, 5)
+    return simdmf.Dataset.from_triples(users, items, values, n_users, n_items)
+
+
+class TestEvaluation(unittest.TestCase):
+    def test_evaluate(self):
+        train, test = planted(seed=1).split(0.25, seed=2)
+        m = simdmf.Trainer(k=4, epochs=40).fit(train)
+        r = m.evaluate(test)
+        self.assertEqual(list(r), ["rmse", "mae", "ratings"])
+        u, i, y = test.to_arrays()
+        p = m.predict_batch(u, i).astype(np.float64)
+        self.assertAlmostEqual(r["rmse"], math.sqrt(np.mean((p - y) ** 2)), places=12)
+        self.assertAlmostEqual(r["mae"], np.mean(np.abs(p - y)), places=12)
+        self.assertEqual(r["ratings"], len(test))
+
+        r = m.evaluate(test, exclude=train, k=5, threshold=3.5)
+        self.assertEqual(list(r), ["rmse", "mae", "precision@5", "recall@5", "ndcg@5", "map@5", "ratings",
+                                   "ranking_users"])
+        self.assertTrue(all(0 <= r[name] <= 1 for name in ["precision@5", "recall@5", "ndcg@5", "map@5"]))
+        self.assertGreater(r["ranking_users"], 0)
+
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            m.evaluate(simdmf.Dataset.from_triples([40], [0], [3.0]))
+        self.assertEqual(cm.exception.status, simdmf.ERR_OUT_OF_RANGE)
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            m.evaluate(test, k=5, threshold=math.nan)
+        self.assertEqual(cm.exception.status, simdmf.ERR_INVALID_ARGUMENT)
+
+    def test_evaluate_logistic(self):
+        train, test = planted(logistic=True, seed=3).split(0.25, seed=2)
+        m = simdmf.Trainer(loss="logistic", k=4, epochs=60).fit(train)
+        r = m.evaluate(test)
+        self.assertEqual(list(r), ["log_loss", "auc", "accuracy", "ratings"])
+        self.assertGreater(r["auc"], 0.6)
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            m.evaluate(planted(seed=1))  # ratings, not labels
+        self.assertEqual(cm.exception.status, simdmf.ERR_INVALID_DATA)
+
+    def test_cross_validate(self):
+        data = planted(seed=4)
+        t = simdmf.Trainer(k=4, epochs=8)
+        epochs = []
+        r = t.cross_validate(data, folds=3, seed=5, callback=lambda e: epochs.append(e.epoch))
+        self.assertEqual(list(r)[:4], ["rmse", "rmse_std", "mae", "mae_std"])
+        self.assertEqual(list(r)[4:7], ["fold1.rmse", "fold1.mae", "fold1.epochs"])
+        self.assertEqual(len(r), 4 + 3 * 3)
+        self.assertEqual(epochs, list(range(1, 9)) * 3)
+        self.assertAlmostEqual(r["rmse"], np.mean([r["fold%d.rmse" % f] for f in (1, 2, 3)]), places=12)
+        self.assertAlmostEqual(r["rmse_std"], np.std([r["fold%d.rmse" % f] for f in (1, 2, 3)], ddof=1), places=12)
+        self.assertEqual(r["fold2.epochs"], 8)
+        self.assertFalse(t.cancelled)
+
+        r = t.cross_validate(data, folds=2, seed=5, k=4)
+        self.assertIn("ndcg@4", r)
+        self.assertIn("fold2.map@4", r)
+
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            t.cross_validate(data, folds=3, callback=lambda e: e.epoch < 3)
+        self.assertEqual(cm.exception.status, simdmf.CANCELLED)
+        self.assertTrue(t.cancelled)
+
+        def boom(info):
+            raise ValueError("from callback")
+        with self.assertRaises(ValueError):
+            t.cross_validate(data, callback=boom)
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            t.cross_validate(data, folds=1)
+        self.assertEqual(cm.exception.status, simdmf.ERR_INVALID_ARGUMENT)
+
+    def test_tune(self):
+        data = planted(seed=6)
+        t = simdmf.Trainer()
+        self.assertEqual(t.get("tune_k"), [64, 128, 256, 512])
+        self.assertEqual(t.get("tune_method"), "grid")
+        self.assertEqual(t.get("tune_valid_fraction"), 0.1)
+        runs = []
+        r = t.tune(data, k=[2, 4], lr=[0.01, 0.04], l2=0.02, epochs=[5, 10, 20], valid_fraction=0.2,
+                   callback=lambda e: runs.append((e.epoch, e.max_epochs, e.valid_metric)))
+        keys = list(r)
+        self.assertEqual(keys[:8], ["best.k", "best.lr", "best.l2", "best.epochs", "best.score", "trials",
+                                    "train_ratings", "valid_ratings"])
+        self.assertEqual(keys[8:13], ["trial1.k", "trial1.lr", "trial1.l2", "trial1.epochs", "trial1.score"])
+        self.assertEqual(r["trials"], 4)
+        self.assertEqual(len(r), 8 + 4 * 5)
+        self.assertEqual(r["train_ratings"] + r["valid_ratings"], len(data))
+        self.assertEqual([e for e, _, _ in runs], [1, 2, 3, 4])
+        self.assertEqual(r["best.score"], min(r["trial%d.score" % j] for j in range(1, 5)))
+        self.assertEqual(min(s for _, _, s in runs), r["best.score"])
+        for name in ("k", "lr", "l2", "epochs"):
+            self.assertEqual(t.get(name), r["best." + name], name)
+        self.assertEqual(t.get("tune_k"), [2, 4])
+        self.assertEqual(t.get("tune_l2"), [0.02])
+        m = t.fit(data)
+        self.assertEqual(m.k, r["best.k"])
+        self.assertEqual(len(t.history), r["best.epochs"])
+
+        # random search, two runs at a time; None restores the default space
+        r = t.tune(data, k=[3], lr=[0.01, 0.05], l2=[0.01, 0.1], epochs=[15], method="random", budget=3,
+                   parallel=2)
+        self.assertEqual(r["trials"], 3)
+        self.assertTrue(0.01 <= r["trial2.lr"] <= 0.05)
+        self.assertEqual(t.get("tune_method"), "random")
+        t.set(tune_k=[])
+        self.assertEqual(t.get("tune_k"), [64, 128, 256, 512])
+
+        before = t.get("k")
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            t.tune(data, k=[5, 6], lr=[0.02], l2=[0.05], epochs=[5], callback=lambda e: False)
+        self.assertEqual(cm.exception.status, simdmf.CANCELLED)
+        self.assertTrue(t.cancelled)
+        self.assertEqual(t.get("k"), before)
+
+        for bad, status in [(dict(k=[0]), simdmf.ERR_OUT_OF_RANGE), (dict(valid_fraction=1.0), simdmf.ERR_OUT_OF_RANGE),
+                            (dict(method="bayes"), simdmf.ERR_OUT_OF_RANGE), (dict(parallel=-1), simdmf.ERR_OUT_OF_RANGE)]:
+            with self.assertRaises(simdmf.SimdmfError) as cm:
+                t.tune(data, **bad)
+            self.assertEqual(cm.exception.status, status, bad)
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            t.get("tune_nothing")
+        self.assertEqual(cm.exception.status, simdmf.ERR_UNKNOWN_OPTION)
+
+
 if __name__ == "__main__":
     unittest.main()
