@@ -24,7 +24,8 @@ namespace {
 
 constexpr Level kLevels[] = {Level::scalar, Level::sse2,   Level::sse4_2,
                              Level::avx2,   Level::avx512, Level::neon};
-constexpr std::size_t kSizes[] = {0, 1, 3, 8, 16, 17, 31, 64, 100, 128, 256, 272};
+// 8, 24, 40, 120, 136: multiples of 8 that are not of 16 (AVX-512's whole vectors plus a half).
+constexpr std::size_t kSizes[] = {0, 1, 3, 8, 16, 17, 24, 31, 40, 64, 100, 120, 128, 136, 256, 272};
 constexpr std::size_t kOffsets[] = {0, 1, 3};  // in floats from a 64-byte boundary
 constexpr float kRel = 1e-5f;                   // relative to sum of |terms|
 constexpr float kGuard = -12345.0f;
@@ -228,8 +229,9 @@ struct Step {
     float offset, target, lr_p, lr_q, l2_p, l2_q;
 };
 
+// fn_t: the function under test; nullptr for the table's sgd_squared / sgd_logistic.
 void check_sgd(const Table& t, bool logistic, std::size_t n, std::size_t off, const Step& s,
-               std::mt19937& g) {
+               std::mt19937& g, SgdFn fn_t = nullptr) {
     Buf p(n, off), q(n, (off + 2) % 5), p0(n, 0), q0(n, 0);
     p.fill(g, -0.5f, 0.5f);
     q.fill(g, -0.5f, 0.5f);
@@ -249,7 +251,7 @@ void check_sgd(const Table& t, bool logistic, std::size_t n, std::size_t off, co
     std::copy(p.data, p.data + n, ps.data);
     std::copy(q.data, q.data + n, qs.data);
     auto fn_s = logistic ? scalar().sgd_logistic : scalar().sgd_squared;
-    auto fn_t = logistic ? t.sgd_logistic : t.sgd_squared;
+    if (fn_t == nullptr) fn_t = logistic ? t.sgd_logistic : t.sgd_squared;
     const float e_s = fn_s(ps.data, qs.data, n, s.offset, s.target, s.lr_p, s.lr_q, s.l2_p, s.l2_q);
     const float e_t = fn_t(p.data, q.data, n, s.offset, s.target, s.lr_p, s.lr_q, s.l2_p, s.l2_q);
 
@@ -296,6 +298,85 @@ TEST_CASE("kernels: fused sgd_logistic follows the textbook rule") {
             for (std::size_t off : kOffsets)
                 for (float y : {0.0f, 1.0f})
                     check_sgd(*t, true, n, off, Step{-0.2f, y, 0.05f, 0.03f, 0.02f, 0.07f}, g);
+}
+
+TEST_CASE("kernels: sgd_length rounds k up to a multiple of 8") {
+    CHECK(sgd_length(0) == 0);
+    CHECK(sgd_length(1) == 8);
+    CHECK(sgd_length(8) == 8);
+    CHECK(sgd_length(9) == 16);
+    CHECK(sgd_length(17) == 24);
+    CHECK(sgd_length(128) == 128);
+    for (std::size_t k = 1; k <= 300; ++k) {
+        CHECK(sgd_length(k) % 8 == 0);
+        CHECK(sgd_length(k) >= k);
+        CHECK(sgd_length(k) < k + 8);
+        CHECK(sgd_length(k) <= (k + 15) / 16 * 16);  // within the model's padded stride
+    }
+}
+
+// The functions sgd_for_length hands out (register paths specialised for one length) compute what
+// the general entries compute, for their own length.
+TEST_CASE("kernels: sgd_for_length gives fused steps that follow the textbook rule") {
+    std::mt19937 g(8);
+    std::uniform_real_distribution<float> r(1.0f, 5.0f);
+    for (const Table* t : supported_tables()) {
+        REQUIRE((t->sgd_for_length != nullptr));
+        for (std::size_t n : kSizes)
+            for (std::size_t off : kOffsets) {
+                CAPTURE(where(*t, n, off));
+                const SgdFn sq = t->sgd_for_length(n, 0), lg = t->sgd_for_length(n, 1);
+                REQUIRE((sq != nullptr));
+                REQUIRE((lg != nullptr));
+                check_sgd(*t, false, n, off, Step{0.3f, r(g), 0.05f, 0.03f, 0.02f, 0.07f}, g, sq);
+                for (float y : {0.0f, 1.0f})
+                    check_sgd(*t, true, n, off, Step{-0.2f, y, 0.05f, 0.03f, 0.02f, 0.07f}, g, lg);
+            }
+    }
+}
+
+// What the trainer does: rows of k factors zero-padded to a stride of 16, the steps at sgd_length(k).
+// The padding stays exactly zero, and the factors agree with the scalar table on the whole stride.
+TEST_CASE("kernels: steps at sgd_length(k) keep the row padding zero") {
+    std::mt19937 g(9);
+    for (const Table* t : supported_tables())
+        for (std::size_t k : {1, 3, 8, 9, 16, 20, 24, 33, 64, 100, 120, 128, 136, 200}) {
+            const std::size_t stride = (k + 15) / 16 * 16, n = sgd_length(k);
+            for (int logistic : {0, 1}) {
+                CAPTURE(where(*t, k, 0));
+                CAPTURE(logistic);
+                Buf p(stride, 0), q(stride, 0), ps(stride, 0), qs(stride, 0);
+                std::fill(p.data, p.data + stride, 0.0f);
+                std::fill(q.data, q.data + stride, 0.0f);
+                std::uniform_real_distribution<float> d(-0.5f, 0.5f);
+                for (std::size_t j = 0; j < k; ++j) {
+                    p[j] = d(g);
+                    q[j] = d(g);
+                }
+                std::copy(p.data, p.data + stride, ps.data);
+                std::copy(q.data, q.data + stride, qs.data);
+                const SgdFn fn = t->sgd_for_length(n, logistic);
+                const auto fn_s = logistic ? scalar().sgd_logistic : scalar().sgd_squared;
+                const float target = logistic ? 1.0f : 3.5f;
+                for (int step = 0; step < 3; ++step) {
+                    const float e_t = fn(p.data, q.data, n, 0.1f, target, 0.05f, 0.03f, 0.02f, 0.07f);
+                    const float e_s = fn_s(ps.data, qs.data, stride, 0.1f, target, 0.05f, 0.03f, 0.02f, 0.07f);
+                    CHECK(std::fabs(e_t - e_s) <= 1e-5f * (std::fabs(e_s) + 1.0f));
+                }
+                for (std::size_t j = k; j < stride; ++j) {
+                    CAPTURE(j);
+                    CHECK(p[j] == 0.0f);
+                    CHECK(q[j] == 0.0f);
+                }
+                for (std::size_t j = 0; j < k; ++j) {
+                    CAPTURE(j);
+                    CHECK(std::fabs(p[j] - ps[j]) <= 1e-5f * (std::fabs(ps[j]) + 0.1f));
+                    CHECK(std::fabs(q[j] - qs[j]) <= 1e-5f * (std::fabs(qs[j]) + 0.1f));
+                }
+                CHECK(p.guards_intact());
+                CHECK(q.guards_intact());
+            }
+        }
 }
 
 TEST_CASE("kernels: fused sgd_adagrad follows the textbook rule and returns the gradient norms") {
@@ -357,19 +438,20 @@ TEST_CASE("kernels: fused sgd_adagrad follows the textbook rule and returns the 
 TEST_CASE("kernels: sgd_logistic stays finite at extreme predictions") {
     std::mt19937 g(6);
     for (const Table* t : supported_tables())
-        for (std::size_t n : {16, 17, 64})
+        for (std::size_t n : {8, 16, 17, 24, 64})
             for (float offset : {-1e30f, -88.0f, 88.0f, 1e30f})
-                for (float y : {0.0f, 1.0f}) {
-                    Buf p(n, 0), q(n, 0);
-                    p.fill(g, -0.5f, 0.5f);
-                    q.fill(g, -0.5f, 0.5f);
-                    const float e = t->sgd_logistic(p.data, q.data, n, offset, y, 0.05f, 0.05f, 0.01f, 0.01f);
-                    CAPTURE(where(*t, n, 0));
-                    CAPTURE(offset);
-                    CHECK(std::isfinite(e));
-                    CHECK(std::fabs(e - (y - ref_sigmoid(offset))) <= 1e-6);
-                    for (std::size_t j = 0; j < n; ++j) CHECK((std::isfinite(p[j]) && std::isfinite(q[j])));
-                }
+                for (float y : {0.0f, 1.0f})
+                    for (const SgdFn fn : {t->sgd_logistic, t->sgd_for_length(n, 1)}) {
+                        Buf p(n, 0), q(n, 0);
+                        p.fill(g, -0.5f, 0.5f);
+                        q.fill(g, -0.5f, 0.5f);
+                        const float e = fn(p.data, q.data, n, offset, y, 0.05f, 0.05f, 0.01f, 0.01f);
+                        CAPTURE(where(*t, n, 0));
+                        CAPTURE(offset);
+                        CHECK(std::isfinite(e));
+                        CHECK(std::fabs(e - (y - ref_sigmoid(offset))) <= 1e-6);
+                        for (std::size_t j = 0; j < n; ++j) CHECK((std::isfinite(p[j]) && std::isfinite(q[j])));
+                    }
 }
 
 TEST_CASE("kernels: sigmoid max abs error <= 1e-6 over [-30, 30] and at extremes") {

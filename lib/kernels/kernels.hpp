@@ -19,6 +19,10 @@ namespace simdmf::kernels {
 // Values are stable: they are reported through the C ABI (simdmf_simd_level).
 enum class Level : int { scalar = 0, sse2 = 1, sse4_2 = 2, avx2 = 3, avx512 = 4, neon = 5 };
 
+// The signature of the fused SGD steps (Table::sgd_squared, Table::sgd_logistic).
+using SgdFn = float (*)(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
+                        float l2_p, float l2_q);
+
 struct Table {
     Level level;
     const char* name;
@@ -52,6 +56,13 @@ struct Table {
     // return e. The caller turns g2 into per-row learning rates.
     float (*sgd_adagrad)(float* p, float* q, std::size_t n, float offset, float target, float lr_p,
                          float lr_q, float l2_p, float l2_q, int logistic, float* g2);
+
+    // The fused step for rows of length n, chosen once by a caller that makes many steps of one
+    // length (the trainer): a function that computes what sgd_squared (logistic = 0) or sgd_logistic
+    // (logistic = 1) computes, for calls with this n only; the same function for every thread. Where a
+    // level has a version specialised for n (rows held in registers), it is that one, and a call pays
+    // no dispatch on n; otherwise it is sgd_squared / sgd_logistic.
+    SgdFn (*sgd_for_length)(std::size_t n, int logistic);
 };
 
 // The table used by the library (chosen once; thread-safe).
@@ -73,5 +84,12 @@ bool parse_level(const char* name, Level* out);
 
 // Scalar helpers used outside kernels.
 float sigmoid(float z);
+
+// The length the trainer passes to sgd_squared and sgd_logistic for rows of k factors: k rounded up to
+// 8. The model's rows hold zeros from k to their stride (a multiple of 16), and the fused steps keep
+// them zero, so any length from k to the stride gives the same model up to summation order; a
+// multiple of 8 is a whole number of vectors on every level (one ymm at k = 8 on AVX2, where the
+// stride would take two; on AVX-512, whole zmm plus at most one ymm).
+constexpr std::size_t sgd_length(std::size_t k) { return (k + 7) / 8 * 8; }
 
 }  // namespace simdmf::kernels

@@ -1,9 +1,10 @@
 // AVX-512 (F, CD, DQ, BW) kernels: xsimd::avx512bw, compiled with this level's flags only (lib/kernels/meson.build).
 #define SIMDMF_KERNEL_NS impl_avx512
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps "__Y = __Y", GCC bug 105593) when
-// xsimd::exp is inlined here; the warning is spurious.
+// xsimd::exp or _mm512_extractf64x4_pd (fold512) is inlined here; the warning is spurious.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include "kernels/kernels_impl.hpp"
 #include "kernels/tables.hpp"

@@ -3,7 +3,9 @@
 // Included only by the per-level translation units (kernels_sse2.cpp, ...), each of which defines
 // SIMDMF_KERNEL_NS to a level-specific name first. Everything here lives in that namespace, so a
 // non-template helper compiled with AVX-512 flags can never be merged by the linker with the copy of
-// another level (ODR): the symbols differ. Only xsimd templates on the level's own Arch are used.
+// another level (ODR): the symbols differ. Only xsimd templates on the level's own Arch are used, and
+// raw intrinsics (always inlined) only under the macros of the TU's own flags (__SSE2__, __AVX__,
+// __AVX512F__): a few horizontal sums, and AVX-512's half-vector rows (sgd_regs_half).
 //
 // Floating point: all kernels use FMA where the level has it (xsimd::fma falls back to mul+add). The
 // results differ from the scalar table only by summation order: a dot of length n with the lane
@@ -35,10 +37,59 @@ inline float stable_sigmoid(float z) {
 template <class A>
 using fbatch = xsimd::batch<float, A>;
 
-// Sum of the lanes of up to four accumulators, combined as a tree.
+// Horizontal sums on raw registers (level-specific namespace, so no ODR merging across levels):
+// halve the width with one shuffle and one add per step. Shorter than xsimd 8.1's hadd, which uses
+// two haddps on SSE3+/AVX and a vperm2f128 on AVX.
+#if defined(__SSE2__)
+inline float hsum128(__m128 x) {
+    const __m128 s = _mm_add_ps(x, _mm_movehl_ps(x, x));                 // lanes 0+2, 1+3
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));        // (0+2) + (1+3)
+}
+#endif
+#if defined(__AVX__)
+inline float hsum256(__m256 x) {
+    return hsum128(_mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1)));
+}
+#endif
+#if defined(__AVX512F__)
+// The upper half of a zmm register folded onto the lower one.
+inline __m256 fold512(__m512 x) {
+    return _mm256_add_ps(_mm512_castps512_ps256(x),
+                         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+}
+#endif
+
+// Sum of the lanes of one vector.
+template <class A>
+inline float hsum(fbatch<A> v) {
+    constexpr std::size_t W = fbatch<A>::size;
+#if defined(__AVX512F__)
+    if constexpr (W == 16) return hsum256(fold512(v));
+#endif
+#if defined(__AVX__)
+    if constexpr (W == 8) return hsum256(v);
+#endif
+#if defined(__SSE2__)
+    if constexpr (W == 4) return hsum128(v);
+#endif
+    return xsimd::hadd(v);
+}
+
+// Sum of the first NA (1 to 4) vector accumulators as one vector, combined as a tree (no adds of
+// zero vectors: without -ffast-math the compiler may not drop them).
+template <class A, std::size_t NA>
+inline fbatch<A> tree(const fbatch<A> (&s)[4]) {
+    static_assert(NA >= 1 && NA <= 4);
+    if constexpr (NA == 1) return s[0];
+    else if constexpr (NA == 2) return s[0] + s[1];
+    else if constexpr (NA == 3) return (s[0] + s[1]) + s[2];
+    else return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+// Sum of the lanes of four accumulators, combined as a tree.
 template <class A>
 inline float reduce4(fbatch<A> s0, fbatch<A> s1, fbatch<A> s2, fbatch<A> s3) {
-    return xsimd::hadd((s0 + s1) + (s2 + s3));
+    return hsum<A>((s0 + s1) + (s2 + s3));
 }
 
 // dot: 4 vector accumulators (4*W partial sums) over blocks of 4W, one accumulator for the remaining
@@ -93,11 +144,11 @@ struct UpdateCoefs {
         : ap(1.0f - lr_p * l2_p), bp(lr_p * e), aq(1.0f - lr_q * l2_q), bq(lr_q * e) {}
 };
 
-// Loads rows p and q of NV vectors into registers (pv, qv) and returns their dot product: min(NV, 4)
-// vector accumulators, combined as a tree; error bound as for dot().
+// Loads rows p and q of NV vectors into registers (pv, qv) and returns their products summed into one
+// vector: min(NV, 4) vector accumulators, combined as a tree; error bound as for dot().
 template <class A, std::size_t NV>
-[[gnu::always_inline]] inline float load_rows_dot(const float* p, const float* q, fbatch<A> (&pv)[NV],
-                                                  fbatch<A> (&qv)[NV]) {
+[[gnu::always_inline]] inline fbatch<A> load_rows_acc(const float* p, const float* q, fbatch<A> (&pv)[NV],
+                                                      fbatch<A> (&qv)[NV]) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
     constexpr std::size_t NA = NV < 4 ? NV : 4;
@@ -108,17 +159,25 @@ template <class A, std::size_t NV>
         qv[i] = B::load_unaligned(q + i * W);
     }
 #pragma GCC unroll 4
-    for (std::size_t i = 0; i < 4; ++i) acc[i] = i < NA ? pv[i] * qv[i] : B(0.0f);
+    for (std::size_t i = 0; i < NA; ++i) acc[i] = pv[i] * qv[i];
 #pragma GCC unroll 32
     for (std::size_t i = NA; i < NV; ++i) acc[i % NA] = xsimd::fma(pv[i], qv[i], acc[i % NA]);
-    return reduce4<A>(acc[0], acc[1], acc[2], acc[3]);
+    return tree<A, NA>(acc);
 }
 
-// Fused SGD step with both rows held in registers (n == NV * W): one load and one store of every
-// element. Dot: min(NV, 4) vector accumulators, combined as a tree; error bound as for dot().
+// As load_rows_acc, returning the dot product.
+template <class A, std::size_t NV>
+[[gnu::always_inline]] inline float load_rows_dot(const float* p, const float* q, fbatch<A> (&pv)[NV],
+                                                  fbatch<A> (&qv)[NV]) {
+    return hsum<A>(load_rows_acc<A, NV>(p, q, pv, qv));
+}
+
+// Fused SGD step with both rows held in registers (n == NV * W, not read): one load and one store of
+// every element. Dot: min(NV, 4) vector accumulators, combined as a tree; error bound as for dot().
+// The Table's signature, so that sgd_for_length() can hand it out.
 template <class A, std::size_t NV, class Loss>
-[[gnu::noinline]] float sgd_regs(float* p, float* q, float offset, float target, float lr_p, float lr_q, float l2_p,
-               float l2_q) {
+[[gnu::noinline]] float sgd_regs(float* p, float* q, std::size_t /*n*/, float offset, float target, float lr_p,
+                                 float lr_q, float l2_p, float l2_q) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
     B pv[NV], qv[NV];
@@ -163,7 +222,7 @@ template <class A, class Loss, std::size_t Lo, std::size_t Hi>
 inline float sgd_regs_dispatch(std::size_t nv, float* p, float* q, float offset, float target,
                                float lr_p, float lr_q, float l2_p, float l2_q) {
     if constexpr (Lo == Hi) {
-        return sgd_regs<A, Lo, Loss>(p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
+        return sgd_regs<A, Lo, Loss>(p, q, nv * fbatch<A>::size, offset, target, lr_p, lr_q, l2_p, l2_q);
     } else {
         constexpr std::size_t Mid = (Lo + Hi) / 2;
         if (nv <= Mid)
@@ -172,8 +231,56 @@ inline float sgd_regs_dispatch(std::size_t nv, float* p, float* q, float offset,
     }
 }
 
-// Entry point of the fused step: rows of MaxNV vectors or fewer with no tail (the model's padded rows)
-// take the register path; anything else the general one.
+#if defined(__AVX512F__)
+// AVX-512 only (W = 16): rows of NV whole vectors plus one half vector (n = 16 NV + 8, as sgd_length()
+// gives for k = 8, 24, ...), the half in a ymm register, so that no 16-wide op works on zero padding.
+// Dot: the whole vectors as in sgd_regs, folded to 8 lanes, plus the half's products, then hsum256.
+template <class A, std::size_t NV, class Loss>
+[[gnu::noinline]] float sgd_regs_half(float* p, float* q, std::size_t /*n*/, float offset, float target,
+                                      float lr_p, float lr_q, float l2_p, float l2_q) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    static_assert(W == 16);
+    constexpr std::size_t NB = NV > 0 ? NV : 1;
+    B pv[NB], qv[NB];
+    const __m256 ph = _mm256_loadu_ps(p + NV * W), qh = _mm256_loadu_ps(q + NV * W);
+    __m256 d = _mm256_mul_ps(ph, qh);
+    if constexpr (NV > 0) d = _mm256_add_ps(fold512(load_rows_acc<A, NV>(p, q, pv, qv)), d);
+    const float e = Loss::template error<A>(offset + hsum256(d), target);
+    const UpdateCoefs c(e, lr_p, lr_q, l2_p, l2_q);
+    if constexpr (NV > 0) {
+        const B ap(c.ap), bp(c.bp), aq(c.aq), bq(c.bq);
+#pragma GCC unroll 32
+        for (std::size_t i = 0; i < NV; ++i) {
+            xsimd::fma(bp, qv[i], ap * pv[i]).store_unaligned(p + i * W);
+            xsimd::fma(bq, pv[i], aq * qv[i]).store_unaligned(q + i * W);
+        }
+    }
+    const __m256 ap = _mm256_set1_ps(c.ap), bp = _mm256_set1_ps(c.bp);
+    const __m256 aq = _mm256_set1_ps(c.aq), bq = _mm256_set1_ps(c.bq);
+    _mm256_storeu_ps(p + NV * W, _mm256_fmadd_ps(bp, qh, _mm256_mul_ps(ap, ph)));
+    _mm256_storeu_ps(q + NV * W, _mm256_fmadd_ps(bq, ph, _mm256_mul_ps(aq, qh)));
+    return e;
+}
+
+// As sgd_regs_dispatch, for sgd_regs_half<A, nv, Loss> with nv in [Lo, Hi].
+template <class A, class Loss, std::size_t Lo, std::size_t Hi>
+inline float sgd_half_dispatch(std::size_t nv, float* p, float* q, float offset, float target,
+                               float lr_p, float lr_q, float l2_p, float l2_q) {
+    if constexpr (Lo == Hi) {
+        return sgd_regs_half<A, Lo, Loss>(p, q, Lo * 16 + 8, offset, target, lr_p, lr_q, l2_p, l2_q);
+    } else {
+        constexpr std::size_t Mid = (Lo + Hi) / 2;
+        if (nv <= Mid)
+            return sgd_half_dispatch<A, Loss, Lo, Mid>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
+        return sgd_half_dispatch<A, Loss, Mid + 1, Hi>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
+    }
+}
+#endif
+
+// Entry point of the fused step: rows of MaxNV vectors or fewer with no tail (the model's rows at
+// sgd_length(k)) take the register path (on AVX-512 also with a half-vector tail); anything else the
+// general one.
 template <class A, std::size_t MaxNV, class Loss>
 float sgd(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
           float l2_p, float l2_q) {
@@ -181,7 +288,45 @@ float sgd(float* p, float* q, std::size_t n, float offset, float target, float l
     const std::size_t nv = n / W;
     if (n % W == 0 && nv - 1 < MaxNV)  // nv in [1, MaxNV]
         return sgd_regs_dispatch<A, Loss, 1, MaxNV>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
+#if defined(__AVX512F__)
+    if constexpr (W == 16)
+        if (n % W == 8 && nv < MaxNV)  // nv in [0, MaxNV - 1], plus a half
+            return sgd_half_dispatch<A, Loss, 0, MaxNV - 1>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
+#endif
     return sgd_general<A, Loss>(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q);
+}
+
+// The fused step's function for rows of length n, chosen once (Table::sgd_for_length): the register
+// path's function for that length when there is one, so that a call pays no length dispatch; the
+// general entry sgd() otherwise.
+template <class A, class Loss, std::size_t... I>
+SgdFn regs_fn(std::size_t nv, std::index_sequence<I...>) {  // nv in [1, sizeof...(I)]
+    static constexpr SgdFn fns[] = {&sgd_regs<A, I + 1, Loss>...};
+    return fns[nv - 1];
+}
+#if defined(__AVX512F__)
+template <class A, class Loss, std::size_t... I>
+SgdFn half_fn(std::size_t nv, std::index_sequence<I...>) {  // nv in [0, sizeof...(I) - 1]
+    static constexpr SgdFn fns[] = {&sgd_regs_half<A, I, Loss>...};
+    return fns[nv];
+}
+#endif
+
+template <class A, std::size_t MaxNV, class Loss>
+SgdFn sgd_fn(std::size_t n) {
+    constexpr std::size_t W = fbatch<A>::size;
+    const std::size_t nv = n / W;
+    if (n % W == 0 && nv - 1 < MaxNV) return regs_fn<A, Loss>(nv, std::make_index_sequence<MaxNV>{});
+#if defined(__AVX512F__)
+    if constexpr (W == 16)
+        if (n % W == 8 && nv < MaxNV) return half_fn<A, Loss>(nv, std::make_index_sequence<MaxNV>{});
+#endif
+    return &sgd<A, MaxNV, Loss>;
+}
+
+template <class A, std::size_t MaxNV>
+SgdFn sgd_for_length(std::size_t n, int logistic) {
+    return logistic ? sgd_fn<A, MaxNV, LogisticLoss>(n) : sgd_fn<A, MaxNV, SquaredLoss>(n);
 }
 
 // axpy: y += a x, two independent vectors per iteration, scalar tail. Exact up to one FMA rounding.
@@ -224,7 +369,7 @@ void dot_rows(const float* rows, std::size_t n_rows, std::size_t stride, const f
             s2 = xsimd::fma(B::load_unaligned(r2 + j), xv, s2);
             s3 = xsimd::fma(B::load_unaligned(r3 + j), xv, s3);
         }
-        float t0 = xsimd::hadd(s0), t1 = xsimd::hadd(s1), t2 = xsimd::hadd(s2), t3 = xsimd::hadd(s3);
+        float t0 = hsum<A>(s0), t1 = hsum<A>(s1), t2 = hsum<A>(s2), t3 = hsum<A>(s3);
         for (; j < n; ++j) {
             t0 += r0[j] * x[j];
             t1 += r1[j] * x[j];
@@ -270,8 +415,8 @@ template <class A, std::size_t NV>
         sp = xsimd::fma(gp, gp, sp);
         sq = xsimd::fma(gq, gq, sq);
     }
-    g2[0] = xsimd::hadd(sp);
-    g2[1] = xsimd::hadd(sq);
+    g2[0] = hsum<A>(sp);
+    g2[1] = hsum<A>(sq);
     return e;
 }
 
@@ -295,7 +440,7 @@ template <class A>
         sp = xsimd::fma(gp, gp, sp);
         sq = xsimd::fma(gq, gq, sq);
     }
-    float tp = xsimd::hadd(sp), tq = xsimd::hadd(sq);
+    float tp = hsum<A>(sp), tq = hsum<A>(sq);
     for (; j < n; ++j) {
         const float pj = p[j], qj = q[j];
         const float gp = e * qj - l2_p * pj, gq = e * pj - l2_q * qj;
@@ -348,7 +493,8 @@ constexpr Table make_table(Level level, const char* name) {
                  &axpy<A>,
                  &dot_rows<A>,
                  &sigmoid<A>,
-                 &sgd_adagrad<A, MaxNV>};
+                 &sgd_adagrad<A, MaxNV>,
+                 &sgd_for_length<A, MaxNV>};
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

@@ -77,11 +77,14 @@ float sgd_adagrad(float* p, float* q, std::size_t n, float offset, float target,
     return e;
 }
 
+// No specialised versions: the one function of each loss serves every length.
+SgdFn sgd_for_length(std::size_t /*n*/, int logistic) { return logistic ? &sgd_logistic : &sgd_squared; }
+
 }  // namespace
 
 const Table& table_scalar() {
     static constexpr Table table{Level::scalar, "scalar", &dot,  &sgd_squared, &sgd_logistic,
-                                 &axpy,         &dot_rows, &sigmoid, &sgd_adagrad};
+                                 &axpy,         &dot_rows, &sigmoid, &sgd_adagrad, &sgd_for_length};
     return table;
 }
 
