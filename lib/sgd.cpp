@@ -38,10 +38,11 @@ namespace simdmf {
 
 namespace {
 
-using SgdFn = float (*)(float*, float*, std::size_t, float, float, float, float, float, float);
+using SgdFn = kernels::SgdFn;
 
 struct Step {
-    SgdFn fn;
+    SgdFn fn;       // the fused step for rows of length n (Table::sgd_for_length)
+    std::size_t n;  // kernels::sgd_length(k): k rounded up to 8 (the padding beyond k stays zero)
     const kernels::Table* kt;
     std::uint32_t stride;
     float mu, lr, l2, l2b, inv_k;
@@ -84,6 +85,7 @@ template <bool Logistic, bool Biases>
 double run_block(const Step& s, const GridEntry* e, std::size_t n, const BlockRows& b) {
     constexpr std::size_t D = kPrefetch;
     const SgdFn fn = s.fn;
+    const std::size_t len = s.n;
     const std::uint32_t stride = s.stride;
     const float lr = s.lr, l2 = s.l2, l2b = s.l2b, mu = s.mu;
     float* const P = b.P;
@@ -102,7 +104,7 @@ double run_block(const Step& s, const GridEntry* e, std::size_t n, const BlockRo
         float target = e[j].v;
         if constexpr (Logistic) target = target > 0.0f ? 1.0f : 0.0f;
         const float offset = Biases ? mu + bu[u] + bi[i] : 0.0f;
-        const float err = fn(p, q, stride, offset, target, lr, lr, l2, l2);
+        const float err = fn(p, q, len, offset, target, lr, lr, l2, l2);
         if constexpr (Logistic) loss.logistic(err);
         else loss.squared(err);
         if constexpr (Biases) {
@@ -152,7 +154,8 @@ public:
         const auto& kt = kernels::active();
         step_.kt = &kt;
         step_.logistic = m.kind == ModelKind::logistic;
-        step_.fn = step_.logistic ? kt.sgd_logistic : kt.sgd_squared;
+        step_.n = kernels::sgd_length(m.k);
+        step_.fn = kt.sgd_for_length(step_.n, step_.logistic ? 1 : 0);
         step_.stride = m.stride;
         step_.inv_k = 1.0f / static_cast<float>(m.k);
         step_.mu = m.mu;
