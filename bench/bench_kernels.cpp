@@ -1,8 +1,20 @@
 // Kernel throughput on cached data: dot, sgd_squared and sgd_logistic at k = 8 ... 256 for every
 // level this machine supports, against the textbook SGD loop (bench/textbook_scalar.cpp) compiled
-// -O2 and auto-vectorised at -O3. Rows are the model's layout: 64-byte aligned, stride padded to 16
-// floats, the kernels called with n = stride. 256 row pairs cycle (<= 512 KiB at k = 256: L1/L2).
-// items_per_second = updates (or dots) per second.
+// -O2 and auto-vectorised at -O3 (on x86-64 for each level's target: plain x86-64 = SSE2, v2, v3, v4;
+// compare a level with the best -O3 variant that runs on it, i.e. whose target is that level or lower).
+// Rows are the model's layout: 64-byte aligned, stride padded to 16 floats (zeros beyond k). 256 row
+// pairs cycle (<= 512 KiB at k = 256: L1/L2). items_per_second = updates (or dots) per second.
+//
+// What is compared, per update, identically for both sides:
+//   * the same rows, ratings and constants, one call per rating through a function pointer, in the
+//     same loop; each call's return value is stored to its own slot of an array (no loop-carried
+//     dependency: a running sum kept across an opaque call lives on the stack, and its store ->
+//     load -> add chain alone costs ~3 ns an iteration here, which used to hide both sides at k = 8);
+//   * the fused kernels as the trainer (lib/sgd.cpp) calls them: the function
+//     Table::sgd_for_length(n) returns, with n = sgd_length(k) = k rounded up to 8 (the register path
+//     specialised for that length, no dispatch on n per call);
+//   * the textbook loop as such code is written: one function for any k, a runtime loop over k itself.
+// dot is called with n = stride (as the GD solver calls it).
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
@@ -19,6 +31,7 @@ namespace kn = simdmf::kernels;
 #define DECLARE_TEXTBOOK(name) float name(float* p, float* q, std::size_t k, float r, float lr, float l2);
 DECLARE_TEXTBOOK(textbook_o2)
 DECLARE_TEXTBOOK(textbook_o3)
+DECLARE_TEXTBOOK(textbook_o3_v2)
 DECLARE_TEXTBOOK(textbook_o3_v3)
 DECLARE_TEXTBOOK(textbook_o3_v4)
 
@@ -33,6 +46,7 @@ struct Rows {
     std::size_t stride;
     simdmf::AlignedFloats p, q;
     std::vector<float> r;
+    std::vector<float> e = std::vector<float>(kPairs, 0.0f);  // what each call returns
     explicit Rows(int k) : stride(simdmf::padded_stride(static_cast<std::uint32_t>(k))) {
         p.assign(kPairs * stride, 0.0f);
         q.assign(kPairs * stride, 0.0f);
@@ -50,27 +64,27 @@ struct Rows {
 void bench_dot(benchmark::State& state, const kn::Table* t, int k) {
     Rows rows(k);
     for (auto _ : state) {
-        float s = 0.0f;
         for (std::size_t i = 0; i < kPairs; ++i)
-            s += t->dot(&rows.p[i * rows.stride], &rows.q[i * rows.stride], rows.stride);
-        benchmark::DoNotOptimize(s);
+            rows.e[i] = t->dot(&rows.p[i * rows.stride], &rows.q[i * rows.stride], rows.stride);
+        benchmark::DoNotOptimize(rows.e.data());
+        benchmark::ClobberMemory();
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kPairs));
 }
 
 void bench_sgd(benchmark::State& state, const kn::Table* t, int k, bool logistic) {
     Rows rows(k);
-    auto fn = logistic ? t->sgd_logistic : t->sgd_squared;
+    const std::size_t n = kn::sgd_length(static_cast<std::size_t>(k));  // as the trainer calls it
+    const kn::SgdFn fn = t->sgd_for_length(n, logistic ? 1 : 0);
     for (auto _ : state) {
-        float s = 0.0f;
         for (std::size_t i = 0; i < kPairs; ++i) {
             const float target = logistic ? float(i & 1) : rows.r[i];
-            s += fn(&rows.p[i * rows.stride], &rows.q[i * rows.stride], rows.stride, 0.0f, target,
-                    kLr, kLr, kL2, kL2);
+            rows.e[i] = fn(&rows.p[i * rows.stride], &rows.q[i * rows.stride], n, 0.0f, target,
+                           kLr, kLr, kL2, kL2);
         }
-        benchmark::DoNotOptimize(s);
+        benchmark::DoNotOptimize(rows.e.data());
+        benchmark::ClobberMemory();
     }
-    benchmark::ClobberMemory();
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kPairs));
 }
 
@@ -80,13 +94,12 @@ using TextbookFn = float (*)(float*, float*, std::size_t, float, float, float);
 void bench_textbook(benchmark::State& state, TextbookFn fn, int k) {
     Rows rows(k);
     for (auto _ : state) {
-        float s = 0.0f;
         for (std::size_t i = 0; i < kPairs; ++i)
-            s += fn(&rows.p[i * rows.stride], &rows.q[i * rows.stride], static_cast<std::size_t>(k),
-                    rows.r[i], kLr, kL2);
-        benchmark::DoNotOptimize(s);
+            rows.e[i] = fn(&rows.p[i * rows.stride], &rows.q[i * rows.stride], static_cast<std::size_t>(k),
+                           rows.r[i], kLr, kL2);
+        benchmark::DoNotOptimize(rows.e.data());
+        benchmark::ClobberMemory();
     }
-    benchmark::ClobberMemory();
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kPairs));
 }
 
@@ -118,6 +131,9 @@ void register_all() {
 #endif
 #ifdef HAVE_TEXTBOOK_O3
         {"textbook_O3", &textbook_o3, true},
+#endif
+#ifdef HAVE_TEXTBOOK_O3_V2
+        {"textbook_O3_x86-64-v2", &textbook_o3_v2, kn::table_for(kn::Level::sse4_2) != nullptr},
 #endif
 #ifdef HAVE_TEXTBOOK_O3_V3
         {"textbook_O3_x86-64-v3", &textbook_o3_v3, kn::table_for(kn::Level::avx2) != nullptr},

@@ -1,8 +1,9 @@
 // The textbook SGD step for matrix factorisation, as plain loops: the dot product, then the two row
 // updates, e = r - p.q;  p += lr (e q - l2 p);  q += lr (e p_old - l2 q).
-// The baseline of bench_kernels. This one source is compiled twice (bench/meson.build): with -O2 as
-// the "textbook scalar loop", and with -O3 and wider -march as the "auto-vectorised" loop. The
-// function name comes from TEXTBOOK_NAME so that both copies link into one program.
+// The baseline of bench_kernels. This one source is compiled several times (bench/meson.build): with
+// -O2 as the "textbook scalar loop", and with -O3 for the baseline target and (x86-64) each wider
+// -march as the "auto-vectorised" loop. The function name comes from TEXTBOOK_NAME so that all the
+// copies link into one program.
 #include <cstddef>
 
 #ifndef TEXTBOOK_NAME
