@@ -248,7 +248,8 @@ typedef struct simdmf_epoch_info {
 } simdmf_epoch_info;
 
 /* Called on the training thread after every epoch. Return 0 to go on, non-zero to stop: training then
- * ends with SIMDMF_CANCELLED and a valid model of the epochs done so far. */
+ * ends with SIMDMF_CANCELLED and a valid model of the epochs done so far. simdmf_trainer_cross_validate
+ * and simdmf_trainer_tune call it too, as they describe. */
 typedef int (*simdmf_progress_fn)(const simdmf_epoch_info* info, void* user_data);
 
 /* Sets (or, with fn NULL, clears) the progress callback. */
@@ -375,7 +376,7 @@ SIMDMF_API simdmf_status simdmf_model_save(const simdmf_model* m, const char* pa
 SIMDMF_API simdmf_status simdmf_model_load(const char* path, simdmf_model** out);
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Evaluation, cross-validation and hyper-parameter tuning (added in 0.1)                          */
+/* Evaluation, cross-validation and hyper-parameter tuning                                        */
 /* ---------------------------------------------------------------------------------------------- */
 
 /* A result of named numbers ("rmse" -> 0.91, ...), in a fixed order each call below documents. Entries
@@ -446,7 +447,8 @@ SIMDMF_API simdmf_status simdmf_trainer_cross_validate(simdmf_trainer* t, const 
  * point is trained once up to the largest epoch count and scored at every candidate epoch count by the
  * validation metric (RMSE for squared loss, log-loss for logistic; lower is better). A run stops early
  * once its validation metric has not improved for max(5, epochs / 5) epochs. A run that diverges scores
- * the epochs before it (+inf with none).
+ * the epochs before it (+inf with none). With schedule "list" the learning rates come from lr_list, so
+ * the searched lr has no effect.
  *
  * The search is set by key on the same trainer (they are not training options: simdmf_trainer_fit
  * ignores them):
