@@ -30,7 +30,7 @@ simdmfpp::Model fit_textbook(simdmfpp::Trainer& t, const simdmfpp::Dataset& data
 }  // namespace
 
 TEST_CASE("version and SIMD level") {
-    CHECK(simdmfpp::version() == "0.1.0");
+    CHECK(simdmfpp::version() == "0.2.0");
     auto level = simdmfpp::simd_level();
     CHECK(level.first >= SIMDMF_SIMD_SCALAR);
     CHECK(!level.second.empty());

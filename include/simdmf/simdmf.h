@@ -46,9 +46,9 @@ extern "C" {
 /* ---------------------------------------------------------------------------------------------- */
 
 #define SIMDMF_VERSION_MAJOR 0
-#define SIMDMF_VERSION_MINOR 1
+#define SIMDMF_VERSION_MINOR 2
 #define SIMDMF_VERSION_PATCH 0
-#define SIMDMF_VERSION_STRING "0.1.0"
+#define SIMDMF_VERSION_STRING "0.2.0"
 /* major*10000 + minor*100 + patch */
 #define SIMDMF_VERSION_NUMBER (SIMDMF_VERSION_MAJOR * 10000 + SIMDMF_VERSION_MINOR * 100 + SIMDMF_VERSION_PATCH)
 

@@ -47,7 +47,7 @@ inline void check(simdmf_status status) {
     if (status != SIMDMF_OK) throw Error(status, simdmf_last_error());
 }
 
-// The linked library's version, e.g. "0.1.0".
+// The linked library's version, e.g. "0.2.0".
 inline std::string version() { return simdmf_version_string(); }
 
 // The SIMD level the kernels use (a simdmf_simd value) and its name.

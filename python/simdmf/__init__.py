@@ -265,7 +265,7 @@ def _index_array(values, name):
 # --------------------------------------------------------------------------------------------------
 
 def version():
-    """The linked library's version string, e.g. ``"0.1.0"``."""
+    """The linked library's version string, e.g. ``"0.2.0"``."""
     return _L().simdmf_version_string().decode()
 
 

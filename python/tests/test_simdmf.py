@@ -34,7 +34,7 @@ MF_OPTIONS = dict(k=3, biases=0, l2=0.001, init_std=0.5, lr=0.05, epochs=3000)
 
 class TestBasics(unittest.TestCase):
     def test_version_and_simd(self):
-        self.assertEqual(simdmf.version(), "0.1.0")
+        self.assertEqual(simdmf.version(), "0.2.0")
         level, name = simdmf.simd_level()
         self.assertGreaterEqual(level, 0)
         self.assertTrue(name)
