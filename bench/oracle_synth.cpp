@@ -30,6 +30,7 @@ using namespace simdmf;
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
+std::size_t g_not_converged = 0;  // rows whose Newton iteration did not settle (printed; expected 0)
 
 double phi(double z) { return std::exp(-0.5 * z * z) / std::sqrt(2 * kPi); }
 double Phi(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
@@ -101,13 +102,15 @@ struct Lik {
 };
 
 // Posterior of one row x (rank r) given rows W[j] of the other side (known) and values y[j]:
-// MAP by damped Newton, then S = (-Hessian)^-1 (as its Cholesky factor of -H).
+// MAP by Newton's method from 0 (the log-posterior is concave), then S = (-Hessian)^-1, kept as the
+// Cholesky factor of -H.
 struct RowPosterior {
     std::vector<double> x, L;  // mean, Cholesky factor of the precision
+    bool converged = false;
 };
 RowPosterior infer_row(const Lik& lik, int r, double prior_var, const std::vector<const float*>& W,
                        const std::vector<float>& y) {
-    RowPosterior post{std::vector<double>(r, 0.0), std::vector<double>(r * r)};
+    RowPosterior post{std::vector<double>(r, 0.0), std::vector<double>(r * r), false};
     std::vector<double> g(r), H(r * r);
     for (int it = 0; it < 50; ++it) {
         for (int a = 0; a < r; ++a) g[a] = -post.x[a] / prior_var;
@@ -130,7 +133,10 @@ RowPosterior infer_row(const Lik& lik, int r, double prior_var, const std::vecto
         chol_solve(post.L, r, step);
         double norm = 0;
         for (int a = 0; a < r; ++a) post.x[a] += step[a], norm += step[a] * step[a];
-        if (norm < 1e-20) break;
+        if (norm < 1e-20) {
+            post.converged = true;
+            break;
+        }
     }
     return post;
 }
@@ -178,6 +184,7 @@ std::vector<float> oracle(const Lik& lik, const PlantedTruth& t, const PlantedSp
             y.push_back(train.value[j]);
         }
         const RowPosterior post = infer_row(lik, r, prior_var, W, y);
+        if (!post.converged) ++g_not_converged;
         for (std::uint32_t j : test_by_row[row]) {
             const std::uint32_t other = infer_users ? test.item[j] : test.user[j];
             const float* w = &known[std::size_t(other) * r];
@@ -237,6 +244,7 @@ int main() {
         std::printf("%-44s test RMSE %.4f\n", "  MAP, prediction E[clip(mean + u.v + noise)]:",
                     metrics::rmse(rg.data(), test.value.data(), test.size()));
     }
+    std::printf("# rows whose Newton iteration did not converge: %zu\n", g_not_converged);
     std::printf("# %.1f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     return 0;
 }
