@@ -454,6 +454,60 @@ TEST_CASE("kernels: sgd_logistic stays finite at extreme predictions") {
                     }
 }
 
+// The fused logistic steps compute their sigmoid inline (not through the table's sigmoid). With p = q = 0
+// the prediction is the offset exactly and the rows stay 0, so e = y - sigmoid(offset) shows that
+// sigmoid itself: max abs error <= 1e-6 (as the table's sigmoid) on a grid over [-30, 30] step 1e-3, in
+// every fused logistic step (sgd_logistic, sgd_for_length, sgd_adagrad) on the register paths and the
+// general one; for z >= 17 exactly 1, for z <= -17 within 1e-7 of the true value and never negative,
+// up to the infinities; NaN in, NaN out (as the scalar table).
+TEST_CASE("kernels: the fused logistic steps' sigmoid: abs error <= 1e-6, saturation, NaN") {
+    using Step1 = float (*)(const Table&, std::size_t, float*, float*, float z, float y);
+    const Step1 kinds[] = {
+        [](const Table& t, std::size_t n, float* p, float* q, float z, float y) {
+            return t.sgd_logistic(p, q, n, z, y, 0.05f, 0.05f, 0.01f, 0.01f);
+        },
+        [](const Table& t, std::size_t n, float* p, float* q, float z, float y) {
+            return t.sgd_for_length(n, 1)(p, q, n, z, y, 0.05f, 0.05f, 0.01f, 0.01f);
+        },
+        [](const Table& t, std::size_t n, float* p, float* q, float z, float y) {
+            float g2[2];
+            return t.sgd_adagrad(p, q, n, z, y, 0.05f, 0.05f, 0.01f, 0.01f, 1, g2);
+        },
+    };
+    const float inf = std::numeric_limits<float>::infinity();
+    std::vector<float> grid;
+    for (int j = -30000; j <= 30000; ++j) grid.push_back(static_cast<float>(1e-3 * j));
+    for (const Table* t : supported_tables())
+        for (std::size_t n : {8, 16, 17, 24, 64, 128, 136, 272})
+            for (std::size_t kind = 0; kind < 3; ++kind) {
+                CAPTURE(where(*t, n, 0));
+                CAPTURE(kind);
+                Buf p(n, 0), q(n, 0);
+                std::fill(p.data, p.data + n, 0.0f);
+                std::fill(q.data, q.data + n, 0.0f);
+                double worst = 0;
+                for (std::size_t j = 0; j < grid.size(); ++j) {
+                    const float y = float(j % 2);
+                    const float e = kinds[kind](*t, n, p.data, q.data, grid[j], y);
+                    worst = std::max(worst, std::fabs(double(y - e) - ref_sigmoid(grid[j])));
+                }
+                if (n == 8 && kind == 1) MESSAGE(std::string(t->name) << " fused sigmoid max abs error " << worst);
+                CHECK(worst <= 1e-6);
+                for (float z : {17.0f, 20.0f, 40.0f, 87.0f, 88.0f, 88.7f, 100.0f, 1e30f, std::numeric_limits<float>::max(),
+                                inf}) {
+                    CAPTURE(z);
+                    CHECK(kinds[kind](*t, n, p.data, q.data, z, 1.0f) == 0.0f);  // sigmoid(z) == 1 exactly
+                    const float s = -kinds[kind](*t, n, p.data, q.data, -z, 0.0f);
+                    CHECK(s >= 0.0f);  // 0, or close to the true tiny value
+                    CHECK(std::fabs(s - ref_sigmoid(-z)) <= 1e-7);
+                }
+                for (std::size_t j = 0; j < n; ++j) CHECK((p[j] == 0.0f && q[j] == 0.0f));
+                CHECK(std::isnan(kinds[kind](*t, n, p.data, q.data, std::numeric_limits<float>::quiet_NaN(), 1.0f)));
+                CHECK(p.guards_intact());
+                CHECK(q.guards_intact());
+            }
+}
+
 TEST_CASE("kernels: sigmoid max abs error <= 1e-6 over [-30, 30] and at extremes") {
     // The grid: 600001 points over [-30, 30] (step 1e-4), processed as one row (tails included).
     const std::size_t n = 600001;

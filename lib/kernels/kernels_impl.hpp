@@ -18,7 +18,11 @@
 
 #include <math.h>  // ::expf, an extern C function (no inline wrapper emitted per TU)
 
+#include <algorithm>
+#include <bit>
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 
 #include <xsimd/xsimd.hpp>
@@ -32,6 +36,55 @@ inline float stable_sigmoid(float z) {
     if (z >= 0.0f) return 1.0f / (1.0f + ::expf(-z));
     const float e = ::expf(z);
     return e / (1.0f + e);
+}
+
+// a * b + c: one FMA where the level has it (x86 -mfma, every AArch64), else a multiply and an add
+// (never a call to fmaf).
+[[gnu::always_inline]] inline float fmadd(float a, float b, float c) {
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+    return __builtin_fmaf(a, b, c);
+#else
+    return a * b + c;
+#endif
+}
+
+// The logistic function of the fused steps, inline and without any call: stable_sigmoid() calls
+// ::expf, and as no vector register survives a call, the rows the register paths hold (up to 16
+// zmm) were spilled and reloaded around it, with the call's latency on the chain dot -> update.
+//
+//   t = exp(-|z|) = 2^-n exp(r):  n = round(|z| log2 e),  r = n ln2 - |z| in [-ln2/2, ln2/2];
+//   exp(r) by a degree-5 minimax polynomial (relative error 7.5e-8), evaluated as Estrin's scheme;
+//   2^-n built in the exponent bits;  sigmoid = (z >= 0 ? 1 : t) / (1 + t), no branch.
+// Abs error <= ~2e-7 (t's relative error, as t <= 1 and d sigmoid / dt <= 1). One rounding of
+// n ln2 - |z| (an FMA, ln2 as a float) suffices for that: its error, <= n * 2e-9 + ulp(r)/2, is
+// scaled by t = 2^-n. Without FMA, Cody-Waite's two constants (the first times n is exact).
+// |z| is clamped to 88: beyond ~87.7 n = 127 gives 2^-127's exponent field 0, so t = 0 exactly and
+// the result is exactly 1 (z > 0) or 0 (z < 0) (the true values are below 1e-38). NaN gives NaN.
+[[gnu::always_inline]] inline float sigmoid_inline(float z) {
+    constexpr float kLog2e = 1.44269504088896341f;
+    constexpr float kShift = 12582912.0f;  // 1.5 * 2^23: x + kShift rounds x to an integer in its low bits
+    const float na = std::max(-std::fabs(z), -88.0f);         // -|z|, clamped (NaN stays NaN)
+    const float j = fmadd(na, -kLog2e, kShift);                // kShift + n, n = round(|z| log2 e) in [0, 127]
+    const float n = j - kShift;
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+    const float r = fmadd(n, 0.693147182f, na);                // n ln2 - |z|, one rounding
+#else
+    const float r = (na + n * 0.693359375f) + n * -2.12194440e-4f;  // n * 0.693359375 exact (n < 2^8)
+#endif
+    // exp(r) ~ (c0 + c1 r) + r^2 (c2 + c3 r) + r^4 (c4 + c5 r): minimax for the relative error on
+    // [-ln2/2, ln2/2], 7.5e-8 (coefficients of the real-valued fit, rounded to float here).
+    const float r2 = r * r;
+    const float p01 = fmadd(r, 0x1.fffff5aa3a2ebp-1f, 0x1.00000133c128p+0f);
+    const float p23 = fmadd(r, 0x1.555a181d17539p-3f, 0x1.fffd1a58e2b9ap-2f);
+    const float p45 = fmadd(r, 0x1.0fe5c69a112ebp-7f, 0x1.575eed5b515b1p-5f);
+    const float r4 = r2 * r2;
+    const float p = fmadd(r4, p45, fmadd(r2, p23, p01));
+    // 2^-n: exponent field 127 - n (0 for n = 127, so 2^-127 reads as 0); the low bits of j hold n.
+    const float scale = std::bit_cast<float>((0x4B400000u + 127u - std::bit_cast<std::uint32_t>(j)) << 23);
+    const float t = p * scale;                                 // exp(-|z|)
+    const float den = fmadd(p, scale, 1.0f);                   // 1 + t, beside t
+    const float num = std::max(t, z >= 0.0f ? 1.0f : 0.0f);    // z >= 0 ? 1 : t, as t <= 1
+    return num / den;
 }
 
 template <class A>
@@ -129,11 +182,11 @@ struct SquaredLoss {
     template <class A>
     static float error(float z, float r) { return r - z; }
 };
-// Scalar sigmoid through ::expf: measured faster here than sigmoid_batch() on a broadcast z (shorter
-// dependency chain), even though the rows held in registers are spilled around the call.
+// sigmoid_inline(): no call, so the rows held in registers are not spilled around it (::expf was,
+// and sigmoid_batch() on a broadcast z measured slower still: longer chain).
 struct LogisticLoss {
     template <class A>
-    static float error(float z, float y) { return y - stable_sigmoid(z); }
+    static float error(float z, float y) { return y - sigmoid_inline(z); }
 };
 
 // Row update shared by both paths, as p' = (1 - lr*l2) p + (lr*e) q: algebraically the textbook
