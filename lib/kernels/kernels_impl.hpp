@@ -28,6 +28,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/kernels.hpp"
+#include "kernels/sigmoid_table.hpp"
 
 namespace simdmf::kernels::SIMDMF_KERNEL_NS {
 
@@ -52,39 +53,26 @@ inline float stable_sigmoid(float z) {
 // ::expf, and as no vector register survives a call, the rows the register paths hold (up to 16
 // zmm) were spilled and reloaded around it, with the call's latency on the chain dot -> update.
 //
-//   t = exp(-|z|) = 2^-n exp(r):  n = round(|z| log2 e),  r = n ln2 - |z| in [-ln2/2, ln2/2];
-//   exp(r) by a degree-5 minimax polynomial (relative error 7.5e-8), evaluated as Estrin's scheme;
-//   2^-n built in the exponent bits;  sigmoid = (z >= 0 ? 1 : t) / (1 + t), no branch.
-// Abs error <= ~2e-7 (t's relative error, as t <= 1 and d sigmoid / dt <= 1). One rounding of
-// n ln2 - |z| (an FMA, ln2 as a float) suffices for that: its error, <= n * 2e-9 + ulp(r)/2, is
-// scaled by t = 2^-n. Without FMA, Cody-Waite's two constants (the first times n is exact).
-// |z| is clamped to 88: beyond ~87.7 n = 127 gives 2^-127's exponent field 0, so t = 0 exactly and
-// the result is exactly 1 (z > 0) or 0 (z < 0) (the true values are below 1e-38). NaN gives NaN.
+// Piecewise polynomial (sigmoid_table.hpp, from gen_sigmoid_table.py): z clamped to [-17, 17],
+// m = round(z), u = z - m in [-1/2, 1/2], and the degree-6 polynomial of row 17 + m in u, evaluated
+// by Estrin's scheme; rows 0 and 34 are the constants 0 and 1 (|z| >= 16.5, where the function is
+// within 6.8e-8 of them). Abs error <= ~1e-7 (interpolation 7e-8 plus float rounding); exactly 1 for
+// z >= 16.5, exactly 0 for z <= -16.5 (the true value is below 7e-8 there). Shorter than an exp by
+// range reduction followed by 1/(1 + t) (measured: that one's division and reduction made the chain
+// dot -> update ~15 cycles longer). NaN gives NaN: it survives the clamp, its index is masked into
+// the table, and u = NaN.
 [[gnu::always_inline]] inline float sigmoid_inline(float z) {
-    constexpr float kLog2e = 1.44269504088896341f;
     constexpr float kShift = 12582912.0f;  // 1.5 * 2^23: x + kShift rounds x to an integer in its low bits
-    const float na = std::max(-std::fabs(z), -88.0f);         // -|z|, clamped (NaN stays NaN)
-    const float j = fmadd(na, -kLog2e, kShift);                // kShift + n, n = round(|z| log2 e) in [0, 127]
-    const float n = j - kShift;
-#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
-    const float r = fmadd(n, 0.693147182f, na);                // n ln2 - |z|, one rounding
-#else
-    const float r = (na + n * 0.693359375f) + n * -2.12194440e-4f;  // n * 0.693359375 exact (n < 2^8)
-#endif
-    // exp(r) ~ (c0 + c1 r) + r^2 (c2 + c3 r) + r^4 (c4 + c5 r): minimax for the relative error on
-    // [-ln2/2, ln2/2], 7.5e-8 (coefficients of the real-valued fit, rounded to float here).
-    const float r2 = r * r;
-    const float p01 = fmadd(r, 0x1.fffff5aa3a2ebp-1f, 0x1.00000133c128p+0f);
-    const float p23 = fmadd(r, 0x1.555a181d17539p-3f, 0x1.fffd1a58e2b9ap-2f);
-    const float p45 = fmadd(r, 0x1.0fe5c69a112ebp-7f, 0x1.575eed5b515b1p-5f);
-    const float r4 = r2 * r2;
-    const float p = fmadd(r4, p45, fmadd(r2, p23, p01));
-    // 2^-n: exponent field 127 - n (0 for n = 127, so 2^-127 reads as 0); the low bits of j hold n.
-    const float scale = std::bit_cast<float>((0x4B400000u + 127u - std::bit_cast<std::uint32_t>(j)) << 23);
-    const float t = p * scale;                                 // exp(-|z|)
-    const float den = fmadd(p, scale, 1.0f);                   // 1 + t, beside t
-    const float num = std::max(t, z >= 0.0f ? 1.0f : 0.0f);    // z >= 0 ? 1 : t, as t <= 1
-    return num / den;
+    const float zc = std::min(std::max(z, -17.0f), 17.0f);  // NaN stays NaN
+    const float j = zc + kShift;                             // kShift + m, m = round(zc) in [-17, 17]
+    const float u = zc - (j - kShift);                       // exact
+    const std::uint32_t row = (std::bit_cast<std::uint32_t>(j) + 17u) & 63u;  // 17 + m (bits(kShift) end in 22 zeros)
+    const float* c = kSigmoidPoly[row];
+    const float u2 = u * u;
+    const float c01 = fmadd(u, c[1], c[0]), c23 = fmadd(u, c[3], c[2]), c45 = fmadd(u, c[5], c[4]);
+    const float u4 = u2 * u2;
+    const float c46 = fmadd(u2, c[6], c45);
+    return fmadd(u4, c46, fmadd(u2, c23, c01));
 }
 
 template <class A>
