@@ -63,7 +63,8 @@ struct Table {
     // length (the trainer): a function that computes what sgd_squared (logistic = 0) or sgd_logistic
     // (logistic = 1) computes, for calls with this n only; the same function for every thread. Where a
     // level has a version specialised for n (rows held in registers), it is that one, and a call pays
-    // no dispatch on n; otherwise it is sgd_squared / sgd_logistic.
+    // no dispatch on n; otherwise it is the level's general path for any n. sgd_squared and
+    // sgd_logistic are this choice followed by the call.
     SgdFn (*sgd_for_length)(std::size_t n, int logistic);
 };
 

@@ -234,7 +234,6 @@ template <class A, std::size_t NV, class Loss>
 }
 
 // Fused SGD step for any n: dot() (rows now in L1), then the update, vector body and scalar tail.
-// Not inlined into sgd(), so that the register path's entry stays a test and a tail call.
 template <class A, class Loss>
 [[gnu::noinline]] float sgd_general(float* p, float* q, std::size_t n, float offset, float target, float lr_p,
                   float lr_q, float l2_p, float l2_q) {
@@ -255,21 +254,6 @@ template <class A, class Loss>
         q[j] = c.aq * qj + c.bq * pj;
     }
     return e;
-}
-
-// Calls sgd_regs<A, nv, Loss> for nv in [Lo, Hi] by binary search on compile-time bounds: direct,
-// well-predicted branches ending in a tail call (a jump table's indirect jump measured slower here).
-template <class A, class Loss, std::size_t Lo, std::size_t Hi>
-inline float sgd_regs_dispatch(std::size_t nv, float* p, float* q, float offset, float target,
-                               float lr_p, float lr_q, float l2_p, float l2_q) {
-    if constexpr (Lo == Hi) {
-        return sgd_regs<A, Lo, Loss>(p, q, nv * fbatch<A>::size, offset, target, lr_p, lr_q, l2_p, l2_q);
-    } else {
-        constexpr std::size_t Mid = (Lo + Hi) / 2;
-        if (nv <= Mid)
-            return sgd_regs_dispatch<A, Loss, Lo, Mid>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
-        return sgd_regs_dispatch<A, Loss, Mid + 1, Hi>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
-    }
 }
 
 #if defined(__AVX512F__)
@@ -303,43 +287,12 @@ template <class A, std::size_t NV, class Loss>
     _mm256_storeu_ps(q + NV * W, _mm256_fmadd_ps(bq, ph, _mm256_mul_ps(aq, qh)));
     return e;
 }
-
-// As sgd_regs_dispatch, for sgd_regs_half<A, nv, Loss> with nv in [Lo, Hi].
-template <class A, class Loss, std::size_t Lo, std::size_t Hi>
-inline float sgd_half_dispatch(std::size_t nv, float* p, float* q, float offset, float target,
-                               float lr_p, float lr_q, float l2_p, float l2_q) {
-    if constexpr (Lo == Hi) {
-        return sgd_regs_half<A, Lo, Loss>(p, q, Lo * 16 + 8, offset, target, lr_p, lr_q, l2_p, l2_q);
-    } else {
-        constexpr std::size_t Mid = (Lo + Hi) / 2;
-        if (nv <= Mid)
-            return sgd_half_dispatch<A, Loss, Lo, Mid>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
-        return sgd_half_dispatch<A, Loss, Mid + 1, Hi>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
-    }
-}
 #endif
 
-// Entry point of the fused step: rows of MaxNV vectors or fewer with no tail (the model's rows at
-// sgd_length(k)) take the register path (on AVX-512 also with a half-vector tail); anything else the
-// general one.
-template <class A, std::size_t MaxNV, class Loss>
-float sgd(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
-          float l2_p, float l2_q) {
-    constexpr std::size_t W = fbatch<A>::size;
-    const std::size_t nv = n / W;
-    if (n % W == 0 && nv - 1 < MaxNV)  // nv in [1, MaxNV]
-        return sgd_regs_dispatch<A, Loss, 1, MaxNV>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
-#if defined(__AVX512F__)
-    if constexpr (W == 16)
-        if (n % W == 8 && nv < MaxNV)  // nv in [0, MaxNV - 1], plus a half
-            return sgd_half_dispatch<A, Loss, 0, MaxNV - 1>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q);
-#endif
-    return sgd_general<A, Loss>(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q);
-}
-
-// The fused step's function for rows of length n, chosen once (Table::sgd_for_length): the register
-// path's function for that length when there is one, so that a call pays no length dispatch; the
-// general entry sgd() otherwise.
+// The fused step's function for rows of length n: the register path specialised for that length when
+// the rows are at most MaxNV whole vectors (the model's rows at sgd_length(k)), on AVX-512 also whole
+// vectors plus a half; the general path otherwise. The trainer chooses once (Table::sgd_for_length),
+// so that its calls pay no dispatch on n.
 template <class A, class Loss, std::size_t... I>
 SgdFn regs_fn(std::size_t nv, std::index_sequence<I...>) {  // nv in [1, sizeof...(I)]
     static constexpr SgdFn fns[] = {&sgd_regs<A, I + 1, Loss>...};
@@ -362,7 +315,14 @@ SgdFn sgd_fn(std::size_t n) {
     if constexpr (W == 16)
         if (n % W == 8 && nv < MaxNV) return half_fn<A, Loss>(nv, std::make_index_sequence<MaxNV>{});
 #endif
-    return &sgd<A, MaxNV, Loss>;
+    return &sgd_general<A, Loss>;
+}
+
+// The Table's per-call entry (Table::sgd_squared / sgd_logistic): chooses for this n, then calls.
+template <class A, std::size_t MaxNV, class Loss>
+float sgd(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
+          float l2_p, float l2_q) {
+    return sgd_fn<A, MaxNV, Loss>(n)(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q);
 }
 
 template <class A, std::size_t MaxNV>
