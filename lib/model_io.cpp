@@ -10,7 +10,6 @@
 //   u32 CRC-32 of every byte before it
 // flags: bit 0 biases, bit 1 user id map, bit 2 item id map; other bits must be 0.
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -87,10 +86,6 @@ Model load_model(const std::string& path) {
     if (header >= kHeaderBytes) {
         min_pred = r.f32();
         max_pred = r.f32();
-        if (std::isnan(min_pred) || std::isnan(max_pred) || min_pred > max_pred ||
-            (kind == SIMDMF_MODEL_LOGISTIC && (std::isfinite(min_pred) || std::isfinite(max_pred))))
-            fail(SIMDMF_ERR_FORMAT, path + ": prediction range [" + std::to_string(min_pred) + ", " +
-                                        std::to_string(max_pred) + "] is invalid");
     }
     r.skip(header - std::min(header, kHeaderBytes));
     if (kind != SIMDMF_MODEL_MF && kind != SIMDMF_MODEL_LOGISTIC)
@@ -114,8 +109,11 @@ Model load_model(const std::string& path) {
     Model m;
     m.allocate(static_cast<ModelKind>(kind), k, nu, ni, (flags & kFlagBiases) != 0);
     m.mu = mu;
-    m.min_pred = min_pred;
-    m.max_pred = max_pred;
+    try {  // the rule of Model::set_prediction_range, as a format error
+        m.set_prediction_range(min_pred, max_pred);
+    } catch (const Error& e) {
+        fail(SIMDMF_ERR_FORMAT, path + ": " + e.what());
+    }
     if (m.biases) {
         r.f32s(m.bu.data(), nu);
         r.f32s(m.bi.data(), ni);
