@@ -10,7 +10,7 @@
 //     same loop; each call's return value is stored to its own slot of an array (no loop-carried
 //     dependency: a running sum kept across an opaque call lives on the stack, and its store ->
 //     load -> add chain alone costs ~3 ns an iteration here, which used to hide both sides at k = 8);
-//   * the fused kernels as the trainer (lib/sgd.cpp) calls them: the function
+//   * the fused kernels as the trainer (lib/solvers/sgd.cpp) calls them: the function
 //     Table::sgd_for_length(n) returns, with n = sgd_length(k) = k rounded up to 8 (the register path
 //     specialised for that length, no dispatch on n per call);
 //   * the textbook loop as such code is written: one function for any k, a runtime loop over k itself.

@@ -27,9 +27,9 @@
 #include <string>
 
 #include "io/loaders.hpp"
-#include "model.hpp"
+#include "models/model.hpp"
 #include "synthetic.hpp"
-#include "trainer.hpp"
+#include "solvers/trainer.hpp"
 
 using namespace simdmf;
 

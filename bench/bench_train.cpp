@@ -12,7 +12,7 @@
 #include "io/loaders.hpp"
 #include "plain_sgd.hpp"
 #include "rng.hpp"
-#include "trainer.hpp"
+#include "solvers/trainer.hpp"
 
 namespace {
 

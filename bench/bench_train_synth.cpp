@@ -33,12 +33,12 @@
 #include <vector>
 
 #include "kernels/kernels.hpp"
-#include "metrics.hpp"
+#include "eval/metrics.hpp"
 #include "plain_sgd.hpp"
 #include "rng.hpp"
-#include "split.hpp"
+#include "eval/split.hpp"
 #include "synthetic.hpp"
-#include "trainer.hpp"
+#include "solvers/trainer.hpp"
 
 using namespace simdmf;
 

@@ -21,8 +21,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "metrics.hpp"
-#include "split.hpp"
+#include "eval/metrics.hpp"
+#include "eval/split.hpp"
 #include "synthetic.hpp"
 
 using namespace simdmf;

@@ -24,13 +24,13 @@
 
 #include "common.hpp"
 #include "dataset.hpp"
-#include "evaluate.hpp"
+#include "eval/evaluate.hpp"
 #include "io/loaders.hpp"
 #include "kernels/kernels.hpp"
-#include "model.hpp"
-#include "split.hpp"
-#include "trainer.hpp"
-#include "tune.hpp"
+#include "models/model.hpp"
+#include "eval/split.hpp"
+#include "solvers/trainer.hpp"
+#include "eval/tune.hpp"
 
 // ------------------------------------------------------------------------------------------------
 // Opaque handles

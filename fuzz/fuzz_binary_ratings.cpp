@@ -5,7 +5,7 @@
 
 #include "check_ratings.hpp"
 #include "common.hpp"
-#include "fileio.hpp"
+#include "io/fileio.hpp"
 #include "fuzz_util.hpp"
 #include "io/loaders.hpp"
 

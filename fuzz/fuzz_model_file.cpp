@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "common.hpp"
-#include "fileio.hpp"
+#include "io/fileio.hpp"
 #include "fuzz_util.hpp"
-#include "model.hpp"
+#include "models/model.hpp"
 
 namespace {
 void serve(const simdmf::Model& m) {

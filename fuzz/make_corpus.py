@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpus fuzz/corpus/<target>/ (small, valid or nearly valid inputs).
-Self-contained (no simdmf build needed): the binary layouts follow lib/model_io.cpp and
+Self-contained (no simdmf build needed): the binary layouts follow lib/io/model_file.cpp and
 lib/io/loaders.hpp. Run from anywhere: python3 fuzz/make_corpus.py"""
 import os, struct, zlib
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "trainer.hpp"
+#include "solvers/trainer.hpp"
 
 namespace simdmf {
 

@@ -9,12 +9,12 @@
 #include <string>
 
 #include "common.hpp"
-#include "evaluate.hpp"
+#include "eval/evaluate.hpp"
 #include "io/loaders.hpp"
-#include "split.hpp"
+#include "eval/split.hpp"
 #include "synthetic.hpp"
 #include "test_util.hpp"
-#include "tune.hpp"
+#include "eval/tune.hpp"
 
 using namespace simdmf;
 

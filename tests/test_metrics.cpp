@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "metrics.hpp"
+#include "eval/metrics.hpp"
 
 using namespace simdmf::metrics;
 

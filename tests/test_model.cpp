@@ -7,11 +7,11 @@
 #include <set>
 
 #include "common.hpp"
-#include "fileio.hpp"
-#include "model.hpp"
+#include "io/fileio.hpp"
+#include "models/model.hpp"
 #include "synthetic.hpp"
 #include "test_util.hpp"
-#include "trainer.hpp"
+#include "solvers/trainer.hpp"
 
 using namespace simdmf;
 

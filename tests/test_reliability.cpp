@@ -20,14 +20,14 @@
 
 #include "common.hpp"
 #include "dataset.hpp"
-#include "fileio.hpp"
+#include "io/fileio.hpp"
 #include "io/loaders.hpp"
-#include "model.hpp"
+#include "models/model.hpp"
 #include "rng.hpp"
-#include "solvers.hpp"
+#include "solvers/solvers.hpp"
 #include "synthetic.hpp"
 #include "test_util.hpp"
-#include "trainer.hpp"
+#include "solvers/trainer.hpp"
 
 using namespace simdmf;
 

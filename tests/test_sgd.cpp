@@ -1,4 +1,4 @@
-// The blocked SGD solver (lib/sgd.cpp, lib/grid.*): grid coverage, epoch schedules, deterministic
+// The blocked SGD solver (lib/solvers/sgd.cpp, lib/solvers/grid.*): grid coverage, epoch schedules, deterministic
 // multi-threaded training, the free-running mode, AdaGrad, small problems.
 #include <doctest/doctest.h>
 
@@ -9,12 +9,12 @@
 #include <tuple>
 #include <vector>
 
-#include "grid.hpp"
+#include "solvers/grid.hpp"
 #include "rng.hpp"
-#include "split.hpp"
+#include "eval/split.hpp"
 #include "synthetic.hpp"
 #include "test_util.hpp"
-#include "trainer.hpp"
+#include "solvers/trainer.hpp"
 
 using namespace simdmf;
 

@@ -9,7 +9,7 @@
 #include "common.hpp"
 #include "dataset.hpp"
 #include "rng.hpp"
-#include "split.hpp"
+#include "eval/split.hpp"
 #include "test_util.hpp"
 
 using namespace simdmf;

@@ -5,12 +5,12 @@
 
 #include "common.hpp"
 #include "dataset.hpp"
-#include "metrics.hpp"
-#include "split.hpp"
+#include "eval/metrics.hpp"
+#include "eval/split.hpp"
 #include "synthetic.hpp"
 #include "test_util.hpp"
-#include "solvers.hpp"
-#include "trainer.hpp"
+#include "solvers/solvers.hpp"
+#include "solvers/trainer.hpp"
 
 using namespace simdmf;
 using simdmf_test::textbook_labels;

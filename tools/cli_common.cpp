@@ -7,8 +7,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "fileio.hpp"
-#include "metrics.hpp"
+#include "io/fileio.hpp"
+#include "eval/metrics.hpp"
 
 namespace simdmf::cli {
 

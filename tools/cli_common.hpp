@@ -14,10 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "dataset.hpp"
-#include "evaluate.hpp"
+#include "eval/evaluate.hpp"
 #include "io/loaders.hpp"
-#include "model.hpp"
-#include "trainer.hpp"
+#include "models/model.hpp"
+#include "solvers/trainer.hpp"
 
 namespace simdmf::cli {
 

@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "cli_common.hpp"
-#include "split.hpp"
+#include "eval/split.hpp"
 #include "synthetic.hpp"
 
 namespace simdmf::cli {

@@ -4,13 +4,13 @@
 #include <mutex>
 
 #include "cli_common.hpp"
-#include "evaluate.hpp"
-#include "fileio.hpp"
+#include "eval/evaluate.hpp"
+#include "io/fileio.hpp"
 #include "kernels/kernels.hpp"
-#include "metrics.hpp"
-#include "split.hpp"
+#include "eval/metrics.hpp"
+#include "eval/split.hpp"
 #include "synthetic.hpp"
-#include "tune.hpp"
+#include "eval/tune.hpp"
 
 namespace simdmf::cli {
 

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "cli_common.hpp"
-#include "evaluate.hpp"
+#include "eval/evaluate.hpp"
 #include "kernels/kernels.hpp"
 
 namespace simdmf::cli {

@@ -1,12 +1,12 @@
 // Internal helpers of the io code: errno-carrying failures, a read-only file, and the atomic writer
-// and CRC-32C of lib/fileio.hpp under their io names.
+// and CRC-32C of lib/io/fileio.hpp under their io names.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "fileio.hpp"
+#include "io/fileio.hpp"
 
 namespace simdmf::io::detail {
 
@@ -30,14 +30,14 @@ private:
     std::uint64_t size_ = 0;
 };
 
-// The library's one atomic writer (lib/fileio.hpp): a unique temporary, commit() fsyncs and renames
+// The library's one atomic writer (lib/io/fileio.hpp): a unique temporary, commit() fsyncs and renames
 // it over the path; destroyed uncommitted, it removes the temporary.
 using AtomicWriter = simdmf::AtomicFile;
 
 // True when p starts with the magic of the binary ratings file.
 bool is_binary_magic(const unsigned char* p, std::size_t n);
 
-// CRC-32C (Castagnoli); crc is the running value (start with 0). Implemented in lib/fileio.cpp.
+// CRC-32C (Castagnoli); crc is the running value (start with 0). Implemented in lib/io/fileio.cpp.
 inline std::uint32_t crc32c(std::uint32_t crc, const void* data, std::size_t n) {
     return simdmf::crc32c(data, n, crc);
 }

@@ -1,4 +1,4 @@
-#include "grid.hpp"
+#include "solvers/grid.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "split.hpp"
+#include "eval/split.hpp"
 
 #include <algorithm>
 #include <cmath>

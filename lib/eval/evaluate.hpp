@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "dataset.hpp"
-#include "metrics.hpp"
-#include "model.hpp"
-#include "trainer.hpp"
+#include "eval/metrics.hpp"
+#include "models/model.hpp"
+#include "solvers/trainer.hpp"
 
 namespace simdmf::evaluate {
 

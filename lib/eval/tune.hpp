@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "dataset.hpp"
-#include "trainer.hpp"
+#include "solvers/trainer.hpp"
 
 namespace simdmf::tune {
 

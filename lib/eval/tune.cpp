@@ -1,4 +1,4 @@
-#include "tune.hpp"
+#include "eval/tune.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "common.hpp"
 #include "rng.hpp"
-#include "split.hpp"
+#include "eval/split.hpp"
 #include "task_pool.hpp"
 
 namespace simdmf::tune {

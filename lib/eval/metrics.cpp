@@ -1,4 +1,4 @@
-#include "metrics.hpp"
+#include "eval/metrics.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "dataset.hpp"
-#include "model.hpp"
+#include "models/model.hpp"
 
 namespace simdmf {
 

@@ -1,4 +1,4 @@
-#include "fileio.hpp"
+#include "io/fileio.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

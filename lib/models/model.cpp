@@ -1,4 +1,4 @@
-#include "model.hpp"
+#include "models/model.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,11 +1,11 @@
-#include "evaluate.hpp"
+#include "eval/evaluate.hpp"
 
 #include <cmath>
 #include <limits>
 #include <mutex>
 
 #include "common.hpp"
-#include "split.hpp"
+#include "eval/split.hpp"
 #include "task_pool.hpp"
 
 namespace simdmf::evaluate {

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <limits>
 
-#include "grid.hpp"
-#include "trainer.hpp"
+#include "solvers/grid.hpp"
+#include "solvers/trainer.hpp"
 
 namespace simdmf {
 

@@ -1,6 +1,6 @@
 // The solvers. SGD visits the training ratings in a seeded random order each epoch and applies one
 // fused kernel per rating; GD takes exact full-batch gradient steps on the same objective.
-#include "trainer.hpp"
+#include "solvers/trainer.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -10,7 +10,7 @@
 
 #include "kernels/kernels.hpp"
 #include "rng.hpp"
-#include "solvers.hpp"
+#include "solvers/solvers.hpp"
 
 namespace simdmf {
 

@@ -7,7 +7,7 @@
 // ids each (items likewise, balanced_cuts()); block (a, b) holds the ratings of the a-th user range on
 // the b-th item range.
 // Two blocks in different grid rows and columns touch disjoint factor rows and biases: the unit of
-// parallel work in the SGD solver (lib/sgd.cpp).
+// parallel work in the SGD solver (lib/solvers/sgd.cpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // The SGD solver: blocked, cache-aware, optionally parallel, optionally AdaGrad.
 //
-// Before the first epoch the ratings are copied once into a RatingGrid (lib/grid.hpp): side x side
+// Before the first epoch the ratings are copied once into a RatingGrid (lib/solvers/grid.hpp): side x side
 // blocks of (user range) x (item range), 8 bytes a rating, each block sorted by user with 8 users
 // interleaved (consecutive updates then do not wait on each other through a row). An epoch visits
 // every block exactly once, in `side` rounds; a round is a set of `side` blocks in distinct grid rows
@@ -29,10 +29,10 @@
 #include <thread>
 #include <vector>
 
-#include "grid.hpp"
+#include "solvers/grid.hpp"
 #include "kernels/kernels.hpp"
 #include "rng.hpp"
-#include "solvers.hpp"
+#include "solvers/solvers.hpp"
 
 namespace simdmf {
 

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <limits>
 
-#include "fileio.hpp"
-#include "model.hpp"
+#include "io/fileio.hpp"
+#include "models/model.hpp"
 
 namespace simdmf {
 
