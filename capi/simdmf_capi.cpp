@@ -784,7 +784,7 @@ SIMDMF_API simdmf_status simdmf_model_factors(const simdmf_model* m, int side, u
         const float* row = m->m.row(side, index);
         std::copy(row, row + m->m.k, out);
         if (bias) {
-            const std::vector<float>& b = side == SIMDMF_USERS ? m->m.bu : m->m.bi;
+            const simdmf::ParamArray& b = side == SIMDMF_USERS ? m->m.bu : m->m.bi;
             *bias = (m->m.biases && index < b.size()) ? b[index] : 0.0f;
         }
         return SIMDMF_OK;

@@ -356,3 +356,27 @@ TEST_CASE("fold-in for logistic MF and with an id map") {
     save_model(m, dir.file("f.smf"));
     CHECK(load_model(dir.file("f.smf")).identical(m));
 }
+
+TEST_CASE("ParamArray borrows without copying and copies on write") {
+    auto owner = std::make_shared<std::vector<float>>(std::vector<float>{1, 2, 3, 4});
+    const float* mem = owner->data();
+    simdmf::ParamArray a = simdmf::ParamArray::borrow(mem, 4, owner);
+    const simdmf::ParamArray& ca = a;
+    CHECK(a.borrowed());
+    CHECK(ca.data() == mem);  // reading serves from the borrowed memory
+    CHECK(ca[2] == 3.0f);
+    simdmf::ParamArray b = a;  // a copy shares the borrow
+    CHECK(static_cast<const simdmf::ParamArray&>(b).data() == mem);
+    b[0] = 10.0f;  // writing copies first
+    CHECK_FALSE(b.borrowed());
+    CHECK(b[0] == 10.0f);
+    CHECK((*owner)[0] == 1.0f);  // the borrowed memory is never written
+    CHECK(ca.data() == mem);
+    b.assign(ca.begin(), ca.end());  // assign from a borrowed range
+    CHECK(b[0] == 1.0f);
+    a.push_back(5.0f);
+    CHECK_FALSE(a.borrowed());
+    CHECK(a.size() == 5);
+    CHECK(a[4] == 5.0f);
+    CHECK(owner.use_count() == 1);  // neither copy keeps the owner alive any more
+}

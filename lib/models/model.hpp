@@ -9,6 +9,7 @@
 
 #include "common.hpp"
 #include "dataset.hpp"
+#include "models/param_array.hpp"
 
 namespace simdmf {
 
@@ -26,8 +27,8 @@ struct Model {
     // training data's; +-inf: no clamping). Scores never are; logistic models keep +-inf.
     float min_pred = -std::numeric_limits<float>::infinity();
     float max_pred = std::numeric_limits<float>::infinity();
-    std::vector<float> bu, bi;     // empty without biases
-    AlignedFloats P, Q;            // n_users x stride, n_items x stride; padding stays zero
+    ParamArray bu, bi;             // empty without biases
+    ParamArray P, Q;               // n_users x stride, n_items x stride; padding stays zero
     std::shared_ptr<const IdMap> user_ids, item_ids;  // may be null
 
     // Throws OUT_OF_RANGE for k = 0 and OUT_OF_MEMORY for a model this machine cannot hold.

@@ -36,8 +36,7 @@ private:
     bool has_best_ = false;
     Model best_model_;
     struct Snapshot {
-        AlignedFloats P, Q;
-        std::vector<float> bu, bi;
+        ParamArray P, Q, bu, bi;
         std::uint32_t epoch = 0;
         bool valid = false;
     } snap_;
