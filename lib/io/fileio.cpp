@@ -185,11 +185,55 @@ void ByteReader::skip(std::size_t n) {
     pos_ += n;
 }
 
+namespace {
+// The file a save to `path` must replace: `path` itself, or the end of its chain of symbolic links
+// (relative links resolved against the link's folder). Fills `st` when that file exists (found = true).
+// A target that exists but is not a regular file (a device, a FIFO, a folder, a socket) is refused.
+std::string save_target(const std::string& path, struct stat& st, bool& found) {
+    std::string p = path;
+    for (int hops = 0;; ++hops) {
+        if (::lstat(p.c_str(), &st) != 0) {
+            if (errno != ENOENT) fail(SIMDMF_ERR_IO, "cannot write " + path + ": " + errno_text());
+            found = false;
+            return p;
+        }
+        if (!S_ISLNK(st.st_mode)) break;
+        if (hops >= 40) fail(SIMDMF_ERR_IO, "cannot write " + path + ": too many levels of symbolic links");
+        std::string link(static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 255) + 1, '\0');
+        const ssize_t n = ::readlink(p.c_str(), link.data(), link.size());
+        if (n < 0) fail(SIMDMF_ERR_IO, "cannot write " + path + ": " + errno_text());
+        link.resize(static_cast<std::size_t>(n));
+        if (link.empty() || link[0] == '/') {
+            p = link;
+        } else {
+            const auto slash = p.find_last_of('/');
+            p = slash == std::string::npos ? link : p.substr(0, slash + 1) + link;
+        }
+    }
+    if (!S_ISREG(st.st_mode))
+        fail(SIMDMF_ERR_IO, "cannot write " + path + ": not a regular file (saves replace regular files only)");
+    found = true;
+    return p;
+}
+}  // namespace
+
 AtomicFile::AtomicFile(const std::string& path) : path_(path) {
     static std::atomic<unsigned> counter{0};
-    tmp_ = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    struct stat st {};
+    bool found = false;
+    path_ = save_target(path, st, found);
+    tmp_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
     fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd_ < 0) fail(SIMDMF_ERR_IO, "cannot create " + tmp_ + ": " + errno_text());
+    if (found) {
+        // The replacement keeps the replaced file's owner (where allowed) and permission bits.
+        if (::fchown(fd_, st.st_uid, st.st_gid) != 0) { /* not the owner and not root: keep ours */ }
+        if (::fchmod(fd_, st.st_mode & 07777) != 0) {
+            std::string why = errno_text();
+            discard();
+            fail(SIMDMF_ERR_IO, "cannot set the mode of " + tmp_ + ": " + why);
+        }
+    }
 }
 
 AtomicFile::~AtomicFile() { discard(); }

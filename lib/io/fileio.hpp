@@ -57,6 +57,11 @@ private:
 // file at `path` is either the old one or the complete new one. A process killed mid-write leaves the
 // old file and, at worst, an orphaned temporary that nothing reads. Errors: Error(SIMDMF_ERR_IO) with
 // the path and the system's reason.
+// The target: a symbolic link is followed to the file it names, and that file is replaced (the link
+// stays); an existing target that is not a regular file (a character device such as /dev/null, a FIFO,
+// a folder) is refused with Error(SIMDMF_ERR_IO) naming the path, before anything is created. The new
+// file keeps the permission bits and, where the process may set it, the owner of the file it replaces
+// (a new file gets 0644 less the umask).
 class AtomicFile {
 public:
     explicit AtomicFile(const std::string& path);
