@@ -187,6 +187,9 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *   init_std       row-norm of initial factors          real  [0, 100]          default 0.1
  *   seed           random seed                          int   0..2^53          default 42
  *   threads        worker threads (0 = all cores)      int   0..1024           default 1
+ *                  sgd starts at most the hardware thread count (more would only wait for blocks;
+ *                  environment SIMDMF_OVERSUBSCRIBE=1 lifts that cap); threads that the system refuses
+ *                  to start are done without (the run goes on with fewer), never an abort
  *   tol            stop when training loss < tol       real  [0, 10^30]        default 0 (off)
  *   patience       stop after this many epochs without validation improvement int 0..10^6  default 0 (off)
  *   restore_best   with patience: keep the best epoch's model  int 0..1        default 1

@@ -12,8 +12,10 @@
 //     kept per block and summed in block order, so the model and the losses are bit-identical for any
 //     thread count (threads = 1 runs the same schedule on the calling thread).
 //   * free mode (deterministic = 0): no rounds; a thread takes any not-yet-visited block whose grid row
-//     and column no other thread holds (FPSG, Chin et al.), picked at random. Each block is still
-//     visited once per epoch; the order depends on timing.
+//     and column no other thread holds (FPSG, Chin et al.), picked at random; a thread with none free
+//     sleeps until a block is released. Each non-empty block is still visited once per epoch; the
+//     order depends on timing.
+// Workers: at most the hardware threads (sgd_workers), so more threads than cores never slow a run down.
 // Within a block, the ratings are visited in their stored order with the rows of the rating kPrefetch
 // steps ahead prefetched; small data sets (one block) are reshuffled every epoch instead, from
 // (seed, epoch, block). The per-epoch training loss is the running loss seen during the epoch.
@@ -24,6 +26,9 @@
 #include <atomic>
 #include <barrier>
 #include <cmath>
+#include <cstdlib>
+#include <string_view>
+#include <condition_variable>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -33,6 +38,7 @@
 #include "kernels/kernels.hpp"
 #include "rng.hpp"
 #include "solvers/solvers.hpp"
+#include "task_pool.hpp"
 
 namespace simdmf {
 
@@ -167,8 +173,7 @@ public:
             gu_.assign(m.n_users, 1.0f);
             gi_.assign(m.n_items, 1.0f);
         }
-        const std::uint32_t hw = std::max(1u, std::thread::hardware_concurrency());
-        threads_ = opt.threads ? opt.threads : hw;
+        threads_ = sgd_workers(opt.threads, std::thread::hardware_concurrency());
         threads_ = std::min<std::uint32_t>(threads_, grid_.side());  // at most `side` blocks run at once
         block_loss_.assign(grid_.n_blocks(), 0.0);
     }
@@ -237,51 +242,72 @@ private:
         run_threads(worker, [&] { sync.arrive_and_drop(); });
     }
 
+    // Free mode. Only blocks holding ratings are handed out (an empty block has nothing to visit): each
+    // grid row keeps the columns of its unvisited non-empty blocks. A thread that finds no block whose
+    // row and column are both free sleeps on a condition variable (no spinning); a release wakes one
+    // sleeper, and a sleeper that gets a block wakes the next, since one release can free two blocks.
     void run_free(std::uint32_t e) {
         const std::uint32_t G = grid_.side();
         std::mutex mu;
-        std::vector<char> row_busy(G, 0), col_busy(G, 0), done(grid_.n_blocks(), 0);
-        std::size_t left = grid_.n_blocks();  // blocks not yet handed out
-        std::vector<std::uint32_t> row_left(G, G);
+        std::condition_variable cv;
+        std::vector<char> row_busy(G, 0), col_busy(G, 0);
+        std::vector<std::vector<std::uint32_t>> row_cols(G);  // unvisited non-empty blocks' columns
+        std::size_t left = 0;  // blocks not yet handed out
+        for (std::uint32_t r = 0; r < G; ++r)
+            for (std::uint32_t c = 0; c < G; ++c) {
+                const std::uint32_t b = r * G + c;
+                if (grid_.block_size(b) != 0) {
+                    row_cols[r].push_back(c);
+                    ++left;
+                } else {
+                    block_loss_[b] = 0.0;
+                }
+            }
+        std::uint32_t waiting = 0;
         std::atomic<std::uint32_t> tid{0};
         auto worker = [&] {
             Rng rng(mix(opt_.seed, e, 0xF4EE0000ull + tid.fetch_add(1)));
             std::uint32_t held = UINT32_MAX;
+            std::unique_lock<std::mutex> lock(mu);
             for (;;) {
-                {
-                    std::lock_guard<std::mutex> lock(mu);
-                    if (held != UINT32_MAX) {
-                        row_busy[held / G] = 0;
-                        col_busy[held % G] = 0;
-                        held = UINT32_MAX;
-                    }
-                    if (left == 0) return;
-                    // A random free grid row with unvisited blocks, then a random unvisited block of it in
-                    // a free column: scans start at random offsets (O(side) when most rows are free).
-                    const auto r0 = static_cast<std::uint32_t>(rng.below(G)), c0 = static_cast<std::uint32_t>(rng.below(G));
-                    for (std::uint32_t dr = 0; dr < G && held == UINT32_MAX; ++dr) {
-                        const std::uint32_t r = (r0 + dr) % G;
-                        if (row_busy[r] || row_left[r] == 0) continue;
-                        for (std::uint32_t dc = 0; dc < G; ++dc) {
-                            const std::uint32_t c = (c0 + dc) % G, b = r * G + c;
-                            if (!done[b] && !col_busy[c]) {
-                                held = b;
-                                break;
-                            }
-                        }
-                    }
-                    if (held != UINT32_MAX) {
-                        done[held] = 1;
-                        row_busy[held / G] = col_busy[held % G] = 1;
-                        --row_left[held / G];
-                        --left;
+                if (held != UINT32_MAX) {
+                    row_busy[held / G] = 0;
+                    col_busy[held % G] = 0;
+                    held = UINT32_MAX;
+                    if (waiting) cv.notify_one();
+                }
+                if (left == 0) {
+                    cv.notify_all();  // the sleepers see the epoch is over
+                    return;
+                }
+                // A random free grid row with unvisited blocks, then a random one of them in a free column.
+                const auto r0 = static_cast<std::uint32_t>(rng.below(G));
+                for (std::uint32_t dr = 0; dr < G && held == UINT32_MAX; ++dr) {
+                    const std::uint32_t r = (r0 + dr) % G;
+                    auto& cols = row_cols[r];
+                    if (row_busy[r] || cols.empty()) continue;
+                    const std::size_t n = cols.size(), j0 = rng.below(n);
+                    for (std::size_t dj = 0; dj < n; ++dj) {
+                        const std::size_t j = (j0 + dj) % n;
+                        if (col_busy[cols[j]]) continue;
+                        held = r * G + cols[j];
+                        cols[j] = cols.back();
+                        cols.pop_back();
+                        break;
                     }
                 }
                 if (held == UINT32_MAX) {
-                    std::this_thread::yield();
+                    ++waiting;
+                    cv.wait(lock);
+                    --waiting;
                     continue;
                 }
+                row_busy[held / G] = col_busy[held % G] = 1;
+                --left;
+                if (waiting && left) cv.notify_one();  // there may be another block free for a sleeper
+                lock.unlock();
                 run(held, e);
+                lock.lock();
             }
         };
         run_threads(worker, [] {});
@@ -295,7 +321,7 @@ private:
         pool.reserve(threads_ - 1);
         for (std::uint32_t t = 1; t < threads_; ++t) {
             try {
-                pool.emplace_back(worker);
+                pool.push_back(start_thread(worker));
             } catch (const std::system_error&) {
                 on_missing();
             }
@@ -334,6 +360,14 @@ double grid_mean_loss(const Model& m, const RatingGrid& g) {
 }
 
 }  // namespace
+
+std::uint32_t sgd_workers(std::uint32_t threads, unsigned hw) {
+    hw = std::max(1u, hw);
+    if (threads == 0) return hw;
+    const char* over = std::getenv("SIMDMF_OVERSUBSCRIBE");
+    if (over && std::string_view(over) == "1") return threads;
+    return std::min<std::uint32_t>(threads, hw);
+}
 
 RatingGrid make_grid(const TrainOptions& opt, const Ratings& train, Ratings* consume) {
     const std::uint32_t side = opt.grid ? std::max(opt.grid, RatingGrid::min_side(train.n_users, train.n_items))

@@ -51,5 +51,10 @@ bool finite_model(const Model& m);
 // updates over that grid on an initialised model (several attempts may share one grid).
 RatingGrid make_grid(const TrainOptions& opt, const Ratings& train, Ratings* consume);
 void train_sgd(const TrainOptions& opt, RatingGrid& grid, Model& m, EpochControl& ctl);
+// Worker threads the SGD solver starts for opt.threads (0: every hardware thread): at most the
+// hardware thread count, since threads beyond the cores only wait for blocks and for each other
+// (issue 10, item 11), unless the environment has SIMDMF_OVERSUBSCRIBE=1; `hw` stands for
+// std::thread::hardware_concurrency() (0: unknown, taken as 1). The grid's side caps it again.
+std::uint32_t sgd_workers(std::uint32_t threads, unsigned hw);
 
 }  // namespace simdmf
