@@ -222,13 +222,105 @@ class CliEndToEnd(unittest.TestCase):
         self.assertEqual(run("train", bad, "--format", "libmf", "--skip-bad-lines", "-o", self.p("b.smf"), "--epochs", 1,
                              "-q").returncode, 0)
         self.assertEqual(run("similar", self.model, "--item", 123456, ok=False).returncode, 1)  # unknown id
-        # A learning rate that blows up: exit 1, the message names the epoch, the file holds a usable model.
+        # A learning rate that blows up in epoch 1: exit 1, the message names the epoch and the file, and
+        # nothing is written (issue 10, item 4: the initial model is not a result).
         div = self.p("diverged.smf")
         p = run("train", self.train, "-o", div, "--lr", 10, "--init-std", 10, "--epochs", 5, "-q", ok=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("epoch", p.stderr)
-        self.assertIn("diverged.smf", p.stderr)
-        self.assertEqual(run("info", div, "-q").returncode, 0)
+        self.assertIn("diverged.smf was not written", p.stderr)
+        self.assertIn("Nothing saved", p.stdout)
+        self.assertFalse(os.path.exists(div))
+
+
+@unittest.skipUnless(CLI and os.path.exists(CLI), "SIMDMF_CLI not set to the built simdmf tool")
+class CliRobust(unittest.TestCase):
+    """Issue 10: failed runs and clashing outputs lose no file (items 4, 5), thread limits (item 10)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="simdmf-cli-robust-")
+        cls.train = os.path.join(cls.dir, "g.train.txt")
+        cls.test = os.path.join(cls.dir, "g.test.txt")
+        run("gen", "-o", os.path.join(cls.dir, "g"), "--users", 120, "--items", 80, "--ratings", 3000,
+            "--test-fraction", 0.2, "--seed", 3, "-q")
+        cls.model = os.path.join(cls.dir, "m.smf")
+        run("train", cls.train, "-o", cls.model, "--epochs", 3, "-k", 4, "-q")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def p(self, name):
+        return os.path.join(self.dir, name)
+
+    def test_diverged_run_never_replaces_a_file(self):
+        out = self.p("keep.smf")
+        shutil.copy(self.model, out)
+        with open(out, "rb") as f:
+            before = f.read()
+        # Diverges in epoch 1: nothing learned, nothing written.
+        p = run("train", self.train, "-o", out, "--lr", 10, "--init-std", 10, "--epochs", 3, "-q", ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not written", p.stderr)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), before)
+        # JSON says no model was saved.
+        p = run("--json", "-q", "train", self.train, "-o", self.p("none.smf"), "--lr", 10, "--init-std", 10, ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIsNone(json.loads(p.stdout)["model"])
+        self.assertFalse(os.path.exists(self.p("none.smf")))
+        # tune's final model diverging: no file either.
+        p = run("tune", self.train, "-k", 4, "--lr", 10, "--l2", 0, "--epochs", 2, "--init-std", 10, "-o", out,
+                "-q", ok=False)
+        self.assertEqual(p.returncode, 1)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), before)
+
+    def test_outputs_naming_one_file_are_refused(self):
+        same = self.p("same.smf")
+        p = run("train", self.train, "-o", same, "--curve", same, "--epochs", 1, ok=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("same file", p.stderr)
+        self.assertFalse(os.path.exists(same))
+        # The same file through another spelling, a symbolic link and a hard link.
+        os.makedirs(self.p("sub"), exist_ok=True)
+        spelled = os.path.join(self.dir, "sub", "..", "same.smf")
+        self.assertEqual(run("train", self.train, "-o", same, "--curve", spelled, "--epochs", 1, ok=False).returncode, 2)
+        shutil.copy(self.model, self.p("a.smf"))
+        os.symlink(self.p("a.smf"), self.p("link.csv"))
+        os.link(self.p("a.smf"), self.p("hard.csv"))
+        for curve in ("link.csv", "hard.csv"):
+            self.assertEqual(run("train", self.train, "-o", self.p("a.smf"), "--curve", self.p(curve), "--epochs", 1,
+                                 ok=False).returncode, 2, curve)
+        # A model over its own training data would lose the data.
+        data = self.p("data.txt")
+        shutil.copy(self.train, data)
+        self.assertEqual(run("train", data, "-o", data, "--epochs", 1, ok=False).returncode, 2)
+        self.assertEqual(run("tune", data, "-o", data, "--budget", 1, "-k", 4, "--epochs", 1, ok=False).returncode, 2)
+        with open(data) as f, open(self.train) as g:
+            self.assertEqual(f.read(), g.read())
+        # Distinct files are fine.
+        run("train", self.train, "-o", self.p("ok.smf"), "--curve", self.p("ok.csv"), "--epochs", 1, "-q")
+        self.assertTrue(os.path.exists(self.p("ok.smf")) and os.path.exists(self.p("ok.csv")))
+
+    def test_thread_creation_failure_is_not_an_abort(self):
+        import resource
+
+        def limit():  # an address space too small for 900 thread stacks (8 MiB each)
+            resource.setrlimit(resource.RLIMIT_AS, (768 << 20, 768 << 20))
+
+        def limited(*args):
+            return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=120,
+                                  preexec_fn=limit)
+
+        want = run("--json", "-q", "eval", self.model, self.test, "--train", self.train, "--threads", 1).stdout
+        p = limited("--json", "-q", "eval", self.model, self.test, "--train", self.train, "--threads", 900)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout), json.loads(want))
+        p = limited("-q", "cv", self.train, "--folds", 3, "--parallel", 300, "--epochs", 2, "-k", 4)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"rmse\s+\d\.\d+")
 
 
 if __name__ == "__main__":

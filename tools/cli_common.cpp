@@ -1,5 +1,9 @@
 #include "cli_common.hpp"
 
+#include <sys/stat.h>
+
+#include <filesystem>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -299,6 +303,41 @@ void write_output(const std::string& path, const std::string& text) {
     } else {
         atomic_write_file(path, text.data(), text.size());
     }
+}
+
+void check_distinct_files(const std::vector<std::pair<std::string, std::string>>& outputs,
+                          const std::vector<std::pair<std::string, std::string>>& inputs) {
+    namespace fs = std::filesystem;
+    struct File {
+        std::string flag, path, resolved;
+        bool has_inode = false;
+        dev_t dev = 0;
+        ino_t ino = 0;
+    };
+    auto describe = [](const std::pair<std::string, std::string>& f) {
+        File out{f.first, f.second, f.second};
+        std::error_code ec;
+        const fs::path r = fs::weakly_canonical(fs::absolute(f.second, ec), ec);
+        if (!ec) out.resolved = r.string();
+        struct stat st {};
+        if (::stat(f.second.c_str(), &st) == 0) {
+            out.has_inode = true;
+            out.dev = st.st_dev;
+            out.ino = st.st_ino;
+        }
+        return out;
+    };
+    std::vector<File> seen;
+    for (const auto* list : {&outputs, &inputs})
+        for (const auto& f : *list) {
+            if (f.second.empty() || f.second == "-") continue;
+            const File cur = describe(f);
+            for (const File& o : seen)
+                if (o.resolved == cur.resolved || (o.has_inode && cur.has_inode && o.dev == cur.dev && o.ino == cur.ino))
+                    throw UsageError(o.flag + " and " + cur.flag + " name the same file (" + cur.path +
+                                     "): give them different paths");
+            if (list == &outputs) seen.push_back(cur);
+        }
 }
 
 }  // namespace simdmf::cli

@@ -115,6 +115,12 @@ void print_metrics(const evaluate::Metrics& m, const char* indent = "");
 // Writes text to a file atomically, or to stdout when path is empty or "-".
 void write_output(const std::string& path, const std::string& text);
 
+// Refuses (UsageError) a command line whose outputs name one file twice, or an output that names one
+// of its inputs: the same path once resolved (symbolic links, "..", "./"), or the same file by device
+// and inode (hard links). `outputs` and `inputs` are (flag, path) pairs; empty paths and "-" are skipped.
+void check_distinct_files(const std::vector<std::pair<std::string, std::string>>& outputs,
+                          const std::vector<std::pair<std::string, std::string>>& inputs = {});
+
 // A NaN-safe JSON number (null for NaN / infinity).
 nlohmann::ordered_json number(double v);
 

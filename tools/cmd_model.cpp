@@ -1,5 +1,6 @@
 // Commands that train: train, cv, tune, demo.
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 
@@ -28,9 +29,21 @@ struct TrainArgs {
     TrainFlags flags;
 };
 
+// Why a training run's model must not be written to `path` (empty: save it). A run that diverged
+// (issue 10, item 4) writes nothing when it learned nothing (no good epoch, or no snapshot of one: the
+// model is the initial one) and never replaces an existing file.
+std::string refuse_save(const TrainResult& res, const TrainOptions& o, const std::string& path) {
+    if (res.status != SIMDMF_ERR_DIVERGED) return "";
+    if (res.history.empty() || !o.snapshot) return "nothing was learned";
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) return "a failed run does not replace " + path;
+    return "";
+}
+
 int run_train(const TrainArgs& a, const Output& out) {
     TrainOptions o = a.flags.options();
     if (!a.valid.empty() && a.valid_fraction > 0) throw UsageError("give --valid or --valid-fraction, not both");
+    check_distinct_files({{"--model", a.model}, {"--curve", a.curve}}, {{"training data", a.data}, {"--valid", a.valid}});
     const io::LoadOptions lo = a.df.options();
     Ratings data = load_ratings(a.data, lo, out, "Training data");
     Ratings train_set, valid_set;
@@ -57,14 +70,16 @@ int run_train(const TrainArgs& a, const Output& out) {
     // The ratings are not needed afterwards: train() may release them while it builds its own copy.
     TrainResult res =
         train(o, std::move(train_set), has_valid ? &valid_set : nullptr, progress_printer(out, valid_name(o)));
-    save_model(res.model, a.model);
+    const std::string not_saved = refuse_save(res, o, a.model);
+    if (not_saved.empty()) save_model(res.model, a.model);
     if (!a.curve.empty()) write_curve(res.history, a.curve);
     const EpochInfo last = res.history.empty() ? EpochInfo{} : res.history.back();  // empty: diverged in epoch 1
     double best_valid = NAN;
     for (const auto& e : res.history)
         if (!(e.valid_metric >= best_valid)) best_valid = e.valid_metric;
     if (out.json) {
-        json j = {{"model", a.model}, {"epochs", res.history.size()}, {"stop_reason", res.stop_reason},
+        json j = {{"model", not_saved.empty() ? json(a.model) : json(nullptr)}, {"epochs", res.history.size()},
+                  {"stop_reason", res.stop_reason},
                   {"train_loss", number(last.train_loss)}, {"seconds", last.elapsed_seconds},
                   {"train_ratings", n_train}, {"options", options_json(o)}, {"simd", kernels::active().name}};
         if (has_valid) {
@@ -75,15 +90,20 @@ int run_train(const TrainArgs& a, const Output& out) {
         if (!a.curve.empty()) j["curve"] = a.curve;
         std::cout << j.dump(2) << "\n";
     } else {
-        std::printf("Saved %s after %zu epochs (%s), train loss %.4f", a.model.c_str(), res.history.size(),
-                    res.stop_reason.c_str(), last.train_loss);
+        if (not_saved.empty()) std::printf("Saved %s after ", a.model.c_str());
+        else std::printf("Nothing saved (%s) after ", not_saved.c_str());
+        std::printf("%zu epochs (%s), train loss %.4f", res.history.size(), res.stop_reason.c_str(), last.train_loss);
         if (has_valid) std::printf(", validation %.4f (best %.4f)", last.valid_metric, best_valid);
         std::printf(", %.2fs\n", last.elapsed_seconds);
     }
     if (res.status == SIMDMF_ERR_DIVERGED) {
-        // The file holds the last good epoch's model; the run itself failed.
-        std::fprintf(stderr, "simdmf: error: %s (%s); %s holds the last good model\n", res.message.c_str(),
-                     simdmf_status_string(res.status), a.model.c_str());
+        // The file holds the last good epoch's model, or nothing was written; the run itself failed.
+        if (not_saved.empty())
+            std::fprintf(stderr, "simdmf: error: %s (%s); %s holds the last good model (epoch %zu)\n",
+                         res.message.c_str(), simdmf_status_string(res.status), a.model.c_str(), res.history.size());
+        else
+            std::fprintf(stderr, "simdmf: error: %s (%s); %s was not written: %s\n", res.message.c_str(),
+                         simdmf_status_string(res.status), a.model.c_str(), not_saved.c_str());
         return 1;
     }
     return 0;
@@ -178,6 +198,7 @@ struct TuneArgs {
 
 int run_tune(const TuneArgs& a, const Output& out) {
     TrainOptions base = a.flags.options();
+    check_distinct_files({{"--model", a.model}}, {{"training data", a.data}, {"--test", a.test}});
     const io::LoadOptions lo = a.df.options();
     Ratings data = load_ratings(a.data, lo, out, "Training data");
     tune::Space space = tune::Space::defaults(base.kind);
@@ -231,10 +252,17 @@ int run_tune(const TuneArgs& a, const Output& out) {
         TrainOptions fin = res.best_options;
         if (!out.quiet) print_options(fin, "the final model on all training data");
         TrainResult tr = train(fin, data, nullptr, out.quiet ? EpochCallback{} : progress_printer(out, nullptr));
-        if (!a.model.empty()) {
+        const std::string not_saved = a.model.empty() ? "" : refuse_save(tr, fin, a.model);
+        if (!a.model.empty() && not_saved.empty()) {
             save_model(tr.model, a.model);
             j["model"] = a.model;
             if (!out.json) std::printf("Saved %s\n", a.model.c_str());
+        }
+        if (tr.status == SIMDMF_ERR_DIVERGED) {
+            std::fprintf(stderr, "simdmf: error: the final model: %s (%s)%s%s\n", tr.message.c_str(),
+                         simdmf_status_string(tr.status), not_saved.empty() ? "" : "; nothing saved: ",
+                         not_saved.c_str());
+            return 1;
         }
         if (!a.test.empty()) {
             std::size_t unknown = 0;
