@@ -22,6 +22,7 @@ import collections
 import ctypes
 import ctypes.util
 import glob
+import operator
 import os
 
 import numpy as np
@@ -239,7 +240,32 @@ def _side(side):
 
 
 def _path(path):
-    return os.fsencode(os.fspath(path))
+    b = os.fsencode(os.fspath(path))
+    if b"\0" in b:  # C would see only the part before the NUL, a different file
+        raise ValueError("path contains a NUL character: %r" % (path,))
+    return b
+
+
+def _index(value, name, lo=0, hi=0xFFFFFFFF):
+    """An integer argument for a fixed-width C parameter, range-checked (ctypes would wrap it silently):
+    by default a user or item index, in [0, 2^32)."""
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError("%s must be an integer index, not %s" % (name, type(value).__name__)) from None
+    if not lo <= v <= hi:
+        raise OverflowError("%s %d is outside [%d, %d]" % (name, v, lo, hi))
+    return v
+
+
+_I64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _dataset(value, name):
+    """The handle of a Dataset argument (TypeError for anything else, e.g. None)."""
+    if not isinstance(value, Dataset):
+        raise TypeError("%s must be a simdmf.Dataset, not %s" % (name, type(value).__name__))
+    return value._handle
 
 
 def _ptr(array, ctype):
@@ -553,7 +579,7 @@ class Trainer(_Handle):
         raised and ``self.cancelled`` is True. An exception raised by the callback is re-raised here.
         """
         return self._report_call(
-            lambda out: self._lib.simdmf_trainer_cross_validate(self._handle, data._handle, int(folds), int(seed),
+            lambda out: self._lib.simdmf_trainer_cross_validate(self._handle, _dataset(data, "data"), int(folds), int(seed),
                                                                 int(k), float(threshold), out),
             callback)
 
@@ -586,7 +612,7 @@ class Trainer(_Handle):
             _check(self._lib.simdmf_trainer_set_array(self._handle, key.encode(), _ptr(a, ctypes.c_double), len(a)))
         self.set(tune_budget=budget, tune_valid_fraction=valid_fraction, tune_seed=seed, tune_method=method,
                  tune_parallel=parallel)
-        return self._report_call(lambda out: self._lib.simdmf_trainer_tune(self._handle, train._handle, out),
+        return self._report_call(lambda out: self._lib.simdmf_trainer_tune(self._handle, _dataset(train, "train"), out),
                                  callback)
 
     def fit(self, train, valid=None, callback=None, take=False):
@@ -599,11 +625,12 @@ class Trainer(_Handle):
         training: the model of the epochs done is returned and ``self.cancelled`` is True. An exception
         raised by the callback stops training and is re-raised here.
         """
+        train_h = _dataset(train, "train")
+        valid_h = _dataset(valid, "valid") if valid is not None else None
         out = ctypes.c_void_p()
         fit_fn = self._lib.simdmf_trainer_fit_take if take else self._lib.simdmf_trainer_fit
         st, errors = self._run(
-            lambda: fit_fn(self._handle, train._handle, valid._handle if valid is not None else None,
-                           ctypes.byref(out)),
+            lambda: fit_fn(self._handle, train_h, valid_h, ctypes.byref(out)),
             callback)
         model = Model(out.value) if out.value else None
         if errors:
@@ -699,7 +726,8 @@ class Model(_Handle):
         """Prediction for one (user, item): a rating (clamped to ``prediction_range``), or P(+1) for
         logistic models."""
         out = ctypes.c_float()
-        _check(self._lib.simdmf_model_predict(self._handle, int(user), int(item), ctypes.byref(out)))
+        _check(self._lib.simdmf_model_predict(self._handle, _index(user, "user"), _index(item, "item"),
+                                                ctypes.byref(out)))
         return out.value
 
     def predict_batch(self, users, items):
@@ -716,7 +744,7 @@ class Model(_Handle):
     def predict_row(self, user):
         """Predictions for every item for one user."""
         out = np.empty(self.shape[1], dtype=np.float32)
-        _check(self._lib.simdmf_model_predict_row(self._handle, int(user), _ptr(out, ctypes.c_float)))
+        _check(self._lib.simdmf_model_predict_row(self._handle, _index(user, "user"), _ptr(out, ctypes.c_float)))
         return out
 
     def predict_all(self):
@@ -731,8 +759,8 @@ class Model(_Handle):
         items = np.empty(n, dtype=np.uint32)
         scores = np.empty(n, dtype=np.float32)
         got = ctypes.c_size_t()
-        _check(self._lib.simdmf_model_recommend(self._handle, int(user), int(n),
-                                                exclude._handle if exclude is not None else None,
+        _check(self._lib.simdmf_model_recommend(self._handle, _index(user, "user"), int(n),
+                                                _dataset(exclude, "exclude") if exclude is not None else None,
                                                 _ptr(items, ctypes.c_uint32), _ptr(scores, ctypes.c_float),
                                                 ctypes.byref(got)))
         return items[:got.value].copy(), scores[:got.value].copy()
@@ -740,7 +768,8 @@ class Model(_Handle):
     def similarity(self, a, b, side="items"):
         """Cosine similarity of two items (or users, with ``side="users"``)."""
         out = ctypes.c_float()
-        _check(self._lib.simdmf_model_similarity(self._handle, _side(side), int(a), int(b), ctypes.byref(out)))
+        _check(self._lib.simdmf_model_similarity(self._handle, _side(side), _index(a, "a"), _index(b, "b"),
+                                                   ctypes.byref(out)))
         return out.value
 
     def nearest(self, index, n=10, side="items"):
@@ -748,7 +777,7 @@ class Model(_Handle):
         idx = np.empty(n, dtype=np.uint32)
         sims = np.empty(n, dtype=np.float32)
         got = ctypes.c_size_t()
-        _check(self._lib.simdmf_model_nearest(self._handle, _side(side), int(index), int(n),
+        _check(self._lib.simdmf_model_nearest(self._handle, _side(side), _index(index, "index"), int(n),
                                               _ptr(idx, ctypes.c_uint32), _ptr(sims, ctypes.c_float),
                                               ctypes.byref(got)))
         return idx[:got.value].copy(), sims[:got.value].copy()
@@ -757,20 +786,23 @@ class Model(_Handle):
         """``(factors, bias)`` of one user or item (bias 0 without biases)."""
         out = np.empty(self.k, dtype=np.float32)
         bias = ctypes.c_float()
-        _check(self._lib.simdmf_model_factors(self._handle, _side(side), int(index), _ptr(out, ctypes.c_float),
+        _check(self._lib.simdmf_model_factors(self._handle, _side(side), _index(index, "index"), _ptr(out, ctypes.c_float),
                                               ctypes.byref(bias)))
         return out, bias.value
 
     def fold_in_user(self, items, values, l2=0.05, raw_id=-1):
         """Adds a user not seen in training from its ratings of ``items`` (model indices) without
         retraining; returns the new user's index. ``raw_id`` goes into the user id map if the model has one."""
-        it = np.ascontiguousarray(items, dtype=np.uint32)
+        if np.ndim(items) != 1:
+            raise ValueError("items and values must be 1-D arrays of the same length")
+        it = _index_array(items, "items")
         va = np.ascontiguousarray(values, dtype=np.float32)
         if it.shape != va.shape or it.ndim != 1:
             raise ValueError("items and values must be 1-D arrays of the same length")
         out = ctypes.c_uint32()
         _check(self._lib.simdmf_model_fold_in_user(self._handle, _ptr(it, ctypes.c_uint32), _ptr(va, ctypes.c_float),
-                                                   len(it), float(l2), int(raw_id), ctypes.byref(out)))
+                                                   len(it), float(l2), _index(raw_id, "raw_id", *_I64),
+                                                   ctypes.byref(out)))
         return out.value
 
     def evaluate(self, test, exclude=None, k=0, threshold=4.0):
@@ -780,21 +812,22 @@ class Model(_Handle):
         top-``k`` list leaving out the user's items in ``exclude`` (e.g. the training set; relevant:
         rating >= ``threshold``, or label +1); then ``"ratings"`` (and ``"ranking_users"`` with k > 0)."""
         out = ctypes.c_void_p()
-        _check(self._lib.simdmf_model_evaluate(self._handle, test._handle,
-                                               exclude._handle if exclude is not None else None, int(k),
+        _check(self._lib.simdmf_model_evaluate(self._handle, _dataset(test, "test"),
+                                               _dataset(exclude, "exclude") if exclude is not None else None, int(k),
                                                float(threshold), ctypes.byref(out)))
         return _report(out.value)
 
     def index(self, raw_id, side="users"):
         """Dense index of a raw id (SimdmfError ERR_NOT_FOUND when unknown)."""
         out = ctypes.c_uint32()
-        _check(self._lib.simdmf_model_index(self._handle, _side(side), int(raw_id), ctypes.byref(out)))
+        _check(self._lib.simdmf_model_index(self._handle, _side(side), _index(raw_id, "raw_id", *_I64),
+                                              ctypes.byref(out)))
         return out.value
 
     def raw_id(self, index, side="users"):
         """Raw id of a dense index."""
         out = ctypes.c_int64()
-        _check(self._lib.simdmf_model_raw_id(self._handle, _side(side), int(index), ctypes.byref(out)))
+        _check(self._lib.simdmf_model_raw_id(self._handle, _side(side), _index(index, "index"), ctypes.byref(out)))
         return out.value
 
     def __repr__(self):

@@ -419,5 +419,59 @@ class TestEvaluation(unittest.TestCase):
         self.assertEqual(cm.exception.status, simdmf.ERR_UNKNOWN_OPTION)
 
 
+class TestArgumentChecks(unittest.TestCase):
+    """Issue 10, item 19: ids past 32 bits, paths with a NUL and missing datasets are refused."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.data = simdmf.Dataset.from_dense(RATINGS)
+        cls.model = simdmf.Trainer(k=2, epochs=5).fit(cls.data)
+
+    def test_ids_past_32_bits(self):
+        m = self.model
+        big = 2 ** 32
+        calls = [
+            lambda: m.predict(big, 0), lambda: m.predict(0, big), lambda: m.predict(-1, 0),
+            lambda: m.predict_row(big), lambda: m.recommend(big, n=2),
+            lambda: m.factors(big), lambda: m.factors(big, side="items"),
+            lambda: m.similarity(big, 0), lambda: m.similarity(0, big + 1, side="users"),
+            lambda: m.nearest(big, n=2), lambda: m.raw_id(big),
+            lambda: m.fold_in_user([big], [3.0]), lambda: m.index(2 ** 63),
+        ]
+        for j, call in enumerate(calls):
+            with self.subTest(call=j):
+                with self.assertRaises((OverflowError, ValueError, simdmf.SimdmfError)) as cm:
+                    call()
+                if isinstance(cm.exception, simdmf.SimdmfError):
+                    self.assertEqual(cm.exception.status, simdmf.ERR_OUT_OF_RANGE)
+        self.assertNotEqual(m.predict(0, 0), None)  # in-range ids still work
+        self.assertEqual(m.predict(np.uint32(1), np.int64(2)), m.predict(1, 2))
+        with self.assertRaises(TypeError):
+            m.predict("1", 0)
+
+    def test_path_with_nul(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "keep.smf")
+            with self.assertRaises(ValueError):
+                self.model.save(path + "\0.bak")
+            self.assertFalse(os.path.exists(path))
+            with self.assertRaises(ValueError):
+                simdmf.Model.load(path + "\0x")
+            with self.assertRaises(ValueError):
+                simdmf.Dataset.load(os.path.join(d, "r.txt\0"))
+
+    def test_fit_without_a_dataset(self):
+        t = simdmf.Trainer(k=2, epochs=1)
+        for bad in (None, RATINGS, "ratings.txt"):
+            with self.subTest(bad=type(bad).__name__):
+                with self.assertRaises(TypeError) as cm:
+                    t.fit(bad)
+                self.assertIn("Dataset", str(cm.exception))
+        with self.assertRaises(TypeError):
+            t.fit(self.data, valid=RATINGS)
+        with self.assertRaises(TypeError):
+            self.model.evaluate(None)
+
+
 if __name__ == "__main__":
     unittest.main()
