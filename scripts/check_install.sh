@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs a build into a temporary folder (meson install --destdir) and builds examples/recommend.c
+# against it the way a user would, through pkg-config only: shared (`pkg-config --cflags --libs`) and
+# static (`cc -static ... pkg-config --static`), then runs both. pkg-config sees only the installed
+# simdmf.pc (PKG_CONFIG_LIBDIR), as on a machine without xsimd. Usage: check_install.sh BUILD_DIR [CC]
+# (meson runs it as the test 'install'; exit 77 = skipped).
+set -euo pipefail
+build=$(cd "$1" && pwd)
+cc=${2:-cc}
+src=$(cd "$(dirname "$0")/.." && pwd)
+command -v pkg-config >/dev/null || { echo "pkg-config not installed: skipped"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+meson install -C "$build" --no-rebuild --quiet --destdir "$tmp/root" >/dev/null
+pc=$(find "$tmp/root" -name simdmf.pc -print -quit)
+[[ -n "$pc" ]] || { echo "simdmf.pc was not installed"; exit 1; }
+if grep -q '^Requires' "$pc"; then echo "simdmf.pc has a Requires line:"; cat "$pc"; exit 1; fi
+export PKG_CONFIG_LIBDIR=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR="$tmp/root"
+pkg-config --cflags --libs simdmf
+libdir=$(pkg-config --libs-only-L simdmf); libdir=${libdir#-L}; libdir=${libdir%% *}
+$cc -std=c99 -Wall -Werror "$src/examples/recommend.c" $(pkg-config --cflags --libs simdmf) -lm -o "$tmp/recommend"
+LD_LIBRARY_PATH="$libdir" "$tmp/recommend" "$tmp/shared.smf"
+# The static program must not need the shared library: run it without the install folder on the path.
+$cc -std=c99 -static "$src/examples/recommend.c" $(pkg-config --static --cflags --libs simdmf) -lm -o "$tmp/recommend-static"
+"$tmp/recommend-static" "$tmp/static.smf"
+if ldd "$tmp/recommend-static" 2>/dev/null | grep -q simdmf; then echo "the static example links libsimdmf.so"; exit 1; fi
+echo "install: shared and static examples built with pkg-config and run"
