@@ -28,6 +28,7 @@
 #include "io/loaders.hpp"
 #include "kernels/kernels.hpp"
 #include "models/model.hpp"
+#include "options.hpp"
 #include "eval/split.hpp"
 #include "solvers/trainer.hpp"
 #include "eval/tune.hpp"
@@ -40,16 +41,11 @@ struct simdmf_dataset {
     simdmf::Ratings r;
 };
 
-// The search settings of simdmf_trainer_tune (keys tune_*). They live here rather than in
-// TrainOptions: they are not training options. Empty space dimensions mean "the default for the loss".
-struct TuneSettings {
-    simdmf::tune::Space space;
-    simdmf::tune::Options options;
-};
-
+// The search settings of simdmf_trainer_tune (keys tune_*) live beside the training options, not in
+// them; both are set by key through the option registry (lib/options.hpp).
 struct simdmf_trainer {
     simdmf::TrainOptions opt;
-    TuneSettings tune;
+    simdmf::tune::Settings tune;
     simdmf_progress_fn callback = nullptr;
     void* user_data = nullptr;
     std::vector<simdmf::EpochInfo> history;
@@ -163,107 +159,20 @@ std::vector<std::uint32_t> items_of_user(const simdmf::Ratings& r, std::uint32_t
     return items;
 }
 
-// ---- Search settings (keys tune_*, see simdmf_trainer_tune) ---------------------------------------
+// ---- Options by key (lib/options.hpp) -------------------------------------------------------------
 
-struct TuneNumber {
-    const char* name;
-    double lo, hi;
-    bool open;     // (lo, hi) rather than [lo, hi]
-    bool integer;
-};
+simdmf::options::Target target(simdmf_trainer* t) { return {&t->opt, &t->tune}; }
+// Read only: the registry's getters do not write through the target.
+simdmf::options::Target target(const simdmf_trainer* t) { return target(const_cast<simdmf_trainer*>(t)); }
 
-constexpr TuneNumber kTuneNumbers[] = {
-    {"tune_budget", 0, 1e6, false, true},
-    {"tune_valid_fraction", 0, 1, true, false},
-    {"tune_seed", 0, 9007199254740992.0, false, true},
-    {"tune_parallel", 0, 1024, false, true},
-};
-
-const TuneNumber* find_tune_number(const std::string& key) {
-    for (const auto& n : kTuneNumbers)
-        if (key == n.name) return &n;
-    return nullptr;
-}
-
-bool is_tune_array(const std::string& key) {
-    return key == "tune_k" || key == "tune_lr" || key == "tune_l2" || key == "tune_epochs";
-}
-
-bool is_tune_string(const std::string& key) { return key == "tune_method"; }
-
-bool is_tune_key(const std::string& key) {
-    return find_tune_number(key) || is_tune_array(key) || is_tune_string(key);
-}
-
-std::string number_text(double v) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.17g", v);
-    return b;
-}
-
-void tune_set_number(TuneSettings& ts, const TuneNumber& n, double v) {
-    const bool inside = n.open ? (v > n.lo && v < n.hi) : (v >= n.lo && v <= n.hi);  // false for NaN
-    if (!inside)
-        fail(SIMDMF_ERR_OUT_OF_RANGE, std::string("option '") + n.name + "' = " + number_text(v) + " is outside " +
-                                          (n.open ? "(" : "[") + number_text(n.lo) + ", " + number_text(n.hi) +
-                                          (n.open ? ")" : "]"));
-    if (n.integer && v != std::floor(v))
-        fail(SIMDMF_ERR_OUT_OF_RANGE, std::string("option '") + n.name + "' = " + number_text(v) + " must be an integer");
-    const std::string key = n.name;
-    if (key == "tune_budget") ts.options.budget = static_cast<std::size_t>(v);
-    else if (key == "tune_valid_fraction") ts.options.valid_fraction = v;
-    else if (key == "tune_seed") ts.options.seed = static_cast<std::uint64_t>(v);
-    else ts.options.parallel = static_cast<unsigned>(v);
-}
-
-double tune_get_number(const TuneSettings& ts, const TuneNumber& n) {
-    const std::string key = n.name;
-    if (key == "tune_budget") return static_cast<double>(ts.options.budget);
-    if (key == "tune_valid_fraction") return ts.options.valid_fraction;
-    if (key == "tune_seed") return static_cast<double>(ts.options.seed);
-    return static_cast<double>(ts.options.parallel);
-}
-
-// The search space in effect: the values set, else the defaults for the trainer's loss.
+// The search space in effect: the values set, else the defaults for the trainer's options.
 simdmf::tune::Space effective_space(const simdmf_trainer& t) {
-    simdmf::tune::Space s = simdmf::tune::Space::defaults(t.opt.kind);
+    simdmf::tune::Space s = simdmf::tune::Space::defaults(t.opt);
     if (!t.tune.space.k.empty()) s.k = t.tune.space.k;
     if (!t.tune.space.lr.empty()) s.lr = t.tune.space.lr;
     if (!t.tune.space.l2.empty()) s.l2 = t.tune.space.l2;
     if (!t.tune.space.epochs.empty()) s.epochs = t.tune.space.epochs;
     return s;
-}
-
-// Sets tune_k / tune_lr / tune_l2 / tune_epochs; n == 0 restores the default. Each value must pass the
-// bounds of the training option of the same name (checked on a scratch TrainOptions).
-void tune_set_array(TuneSettings& ts, const std::string& key, const std::vector<double>& values) {
-    const std::string option = key.substr(5);  // "tune_k" -> "k"
-    simdmf::TrainOptions probe;
-    for (double v : values) {
-        try {
-            probe.set(option, v);
-        } catch (const Error& e) {
-            fail(SIMDMF_ERR_OUT_OF_RANGE, "option '" + key + "': " + e.what());
-        }
-    }
-    auto to_u32 = [&] {
-        std::vector<std::uint32_t> out;
-        out.reserve(values.size());
-        for (double v : values) out.push_back(static_cast<std::uint32_t>(v));
-        return out;
-    };
-    if (key == "tune_k") ts.space.k = to_u32();
-    else if (key == "tune_lr") ts.space.lr = values;
-    else if (key == "tune_l2") ts.space.l2 = values;
-    else ts.space.epochs = to_u32();
-}
-
-std::vector<double> tune_get_array(const simdmf_trainer& t, const std::string& key) {
-    const simdmf::tune::Space s = effective_space(t);
-    if (key == "tune_k") return {s.k.begin(), s.k.end()};
-    if (key == "tune_lr") return s.lr;
-    if (key == "tune_l2") return s.l2;
-    return {s.epochs.begin(), s.epochs.end()};
 }
 
 simdmf_report* new_report(std::vector<std::pair<std::string, double>> entries) {
@@ -477,9 +386,7 @@ SIMDMF_API simdmf_status simdmf_trainer_set(simdmf_trainer* t, const char* key, 
     return guard([&] {
         require(t, "t");
         std::string k = key_string(key);
-        if (const TuneNumber* n = find_tune_number(k)) tune_set_number(t->tune, *n, value);
-        else if (is_tune_key(k)) fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + k + "' is not numeric");
-        else t->opt.set(k, value);
+        simdmf::options::set_number(target(t), k, value);
         return SIMDMF_OK;
     });
 }
@@ -489,16 +396,7 @@ SIMDMF_API simdmf_status simdmf_trainer_set_string(simdmf_trainer* t, const char
         require(t, "t");
         std::string k = key_string(key);
         require(value, "value");
-        if (is_tune_string(k)) {
-            const std::string v(value);
-            if (v == "grid") t->tune.options.method = simdmf::tune::Method::grid;
-            else if (v == "random") t->tune.options.method = simdmf::tune::Method::random;
-            else fail(SIMDMF_ERR_OUT_OF_RANGE, "option '" + k + "' = '" + v + "': expected grid or random");
-        } else if (is_tune_key(k)) {
-            fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + k + "' is not a string option");
-        } else {
-            t->opt.set(k, std::string(value));
-        }
+        simdmf::options::set_string(target(t), k, value);
         return SIMDMF_OK;
     });
 }
@@ -511,9 +409,7 @@ SIMDMF_API simdmf_status simdmf_trainer_set_array(simdmf_trainer* t, const char*
         if (n > 0) require(values, "values");
         std::vector<double> v;
         if (n > 0) v.assign(values, values + n);
-        if (is_tune_array(k)) tune_set_array(t->tune, k, v);
-        else if (is_tune_key(k)) fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + k + "' is not an array option");
-        else t->opt.set(k, v);
+        simdmf::options::set_array(target(t), k, v);
         return SIMDMF_OK;
     });
 }
@@ -523,9 +419,7 @@ SIMDMF_API simdmf_status simdmf_trainer_get(const simdmf_trainer* t, const char*
         require(t, "t");
         std::string k = key_string(key);
         require(value, "value");
-        if (const TuneNumber* n = find_tune_number(k)) *value = tune_get_number(t->tune, *n);
-        else if (is_tune_key(k)) fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + k + "' is not numeric");
-        else *value = t->opt.get(k);
+        *value = simdmf::options::get_number(target(t), k);
         return SIMDMF_OK;
     });
 }
@@ -536,13 +430,7 @@ SIMDMF_API simdmf_status simdmf_trainer_get_string(const simdmf_trainer* t, cons
         require(t, "t");
         std::string k = key_string(key);
         require(value, "value");
-        std::string s;
-        if (is_tune_string(k))
-            s = t->tune.options.method == simdmf::tune::Method::random ? "random" : "grid";
-        else if (is_tune_key(k))
-            fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + k + "' is not a string option");
-        else
-            s = t->opt.get_string(k);
+        std::string s = simdmf::options::get_string(target(t), k);
         std::lock_guard<std::mutex> lock(t->strings_mutex);
         *value = t->strings.insert(std::move(s)).first->c_str();
         return SIMDMF_OK;
@@ -1056,10 +944,7 @@ SIMDMF_API simdmf_status simdmf_trainer_get_array(const simdmf_trainer* t, const
         std::string k = key_string(key);
         require(count, "count");
         if (capacity > 0) require(values, "values");
-        std::vector<double> v;
-        if (k == "lr_list") v = t->opt.lr_list;
-        else if (is_tune_array(k)) v = tune_get_array(*t, k);
-        else fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + k + "' is not an array option");
+        const std::vector<double> v = simdmf::options::get_array(target(t), k);
         const std::size_t w = std::min(capacity, v.size());
         if (w > 0) std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(w), values);
         *count = v.size();

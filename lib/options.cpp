@@ -1,147 +1,489 @@
-// Training options by key: one table gives each numeric key its bounds, integrality and field.
+// The option registry (see options.hpp): the table kRows, keyed access through it, and its text forms.
+#include "options.hpp"
+
 #include <cmath>
 #include <cstdio>
-#include <string>
+#include <cstdlib>
+#include <limits>
+#include <type_traits>
 
-#include "solvers/trainer.hpp"
+#include "common.hpp"
 
-namespace simdmf {
+namespace simdmf::options {
 
 namespace {
 
-struct NumericKey {
-    const char* name;
-    double lo, hi;
-    bool lo_open;  // value must be > lo rather than >= lo
-    bool integer;
-    double (*get)(const TrainOptions&);
-    void (*set)(TrainOptions&, double);
-};
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::string fmt(double v) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.17g", v);
-    return b;
+Bound closed(double v) { return {v, false}; }
+Bound open(double v) { return {v, true}; }
+
+Case always(double v) { return Case{"", v, {}, {}}; }
+Case when(const char* cond, double v) { return Case{cond, v, {}, {}}; }
+Case always(std::vector<double> v) { return Case{"", 0, std::move(v), {}}; }
+Case when(const char* cond, std::vector<double> v) { return Case{cond, 0, std::move(v), {}}; }
+
+Option number(const char* name, const char* group, Type type, Bound lo, Bound hi, std::vector<Case> def,
+              const char* doc, Binding b) {
+    return Option{name, type, type, group, lo, hi, {}, std::move(def), 0, doc, b};
+}
+Option integer(const char* name, const char* group, double lo, double hi, std::vector<Case> def, const char* doc,
+               Binding b) {
+    return number(name, group, Type::integer, closed(lo), closed(hi), std::move(def), doc, b);
+}
+Option real(const char* name, const char* group, Bound lo, Bound hi, std::vector<Case> def, const char* doc,
+            Binding b) {
+    return number(name, group, Type::real, lo, hi, std::move(def), doc, b);
+}
+// `allowed` in the order of the bound enum's values.
+Option choice(const char* name, const char* group, std::vector<std::string> allowed, const char* def, const char* doc,
+              Binding b) {
+    return Option{name, Type::string, Type::string, group, closed(0), closed(0), std::move(allowed),
+                  {Case{"", 0, {}, def}}, 0, doc, b};
+}
+Option array(const char* name, const char* group, Type element, Bound lo, Bound hi, std::vector<Case> def,
+             std::size_t min_count, const char* doc, Binding b) {
+    return Option{name, Type::array, element, group, lo, hi, {}, std::move(def), min_count, doc, b};
 }
 
-#define SIMDMF_NUM(name, lo, hi, lo_open, integer, field, type)                                      \
-    NumericKey {                                                                                     \
-        name, lo, hi, lo_open, integer, [](const TrainOptions& o) { return static_cast<double>(o.field); }, \
-            [](TrainOptions& o, double v) { o.field = static_cast<type>(v); }                        \
+// Bindings. A numeric field reads as itself; fields whose default depends on other options hold a
+// sentinel (0) and read as NaN while unset.
+#define SIMDMF_NUMBER(scope, path)                                                                         \
+    Binding {                                                                                              \
+        Scope::scope, [](const Target& t) { return static_cast<double>(t.path); },                         \
+            [](Target& t, double v) { t.path = static_cast<std::remove_reference_t<decltype(t.path)>>(v); } \
+    }
+#define SIMDMF_UNSET_IF_ZERO(path)                                                                             \
+    Binding {                                                                                                  \
+        Scope::train, [](const Target& t) { return t.path > 0 ? static_cast<double>(t.path) : kNaN; },         \
+            [](Target& t, double v) { t.path = static_cast<std::remove_reference_t<decltype(t.path)>>(v); }     \
+    }
+// An enum whose values are 0, 1, ... in the order of the row's `allowed` list.
+#define SIMDMF_ENUM(scope, path)                                                                            \
+    Binding {                                                                                               \
+        Scope::scope, nullptr, nullptr, [](const Target& t) { return static_cast<std::size_t>(t.path); },   \
+            [](Target& t, std::size_t i) { t.path = static_cast<std::remove_reference_t<decltype(t.path)>>(i); } \
+    }
+#define SIMDMF_ARRAY(scope, path)                                                                          \
+    Binding {                                                                                              \
+        Scope::scope, nullptr, nullptr, nullptr, nullptr,                                                  \
+            [](const Target& t) { return std::vector<double>(t.path.begin(), t.path.end()); },             \
+            [](Target& t, const std::vector<double>& v) {                                                  \
+                t.path.clear();                                                                            \
+                for (double x : v) t.path.push_back(static_cast<typename decltype(t.path)::value_type>(x)); \
+            }                                                                                              \
     }
 
-const NumericKey kNumeric[] = {
-    SIMDMF_NUM("k", 1, 65536, false, true, k, std::uint32_t),
-    SIMDMF_NUM("epochs", 1, 1e7, false, true, epochs, std::uint32_t),
-    SIMDMF_NUM("lr", 0, 10, true, false, lr, double),
-    SIMDMF_NUM("lr_decay", 0, 1e6, false, false, lr_decay, double),
-    SIMDMF_NUM("l2", 0, 1e6, false, false, l2, double),
-    SIMDMF_NUM("l2_bias", 0, 1e6, false, false, l2_bias, double),
-    SIMDMF_NUM("biases", 0, 1, false, true, biases, bool),
-    SIMDMF_NUM("init_std", 0, 100, false, false, init_std, double),
-    SIMDMF_NUM("seed", 0, 9007199254740992.0, false, true, seed, std::uint64_t),
-    SIMDMF_NUM("threads", 0, 1024, false, true, threads, std::uint32_t),
-    SIMDMF_NUM("tol", 0, 1e30, false, false, tol, double),
-    SIMDMF_NUM("patience", 0, 1e6, false, true, patience, std::uint32_t),
-    SIMDMF_NUM("restore_best", 0, 1, false, true, restore_best, bool),
-    SIMDMF_NUM("exact_loss", 0, 1, false, true, exact_loss, bool),
-    SIMDMF_NUM("min_rating", -HUGE_VAL, HUGE_VAL, false, false, min_rating, double),
-    SIMDMF_NUM("max_rating", -HUGE_VAL, HUGE_VAL, false, false, max_rating, double),
-    SIMDMF_NUM("clip_predictions", 0, 1, false, true, clip_predictions, bool),
-    SIMDMF_NUM("snapshot", 0, 1, false, true, snapshot, bool),
-    SIMDMF_NUM("retry_diverged", 0, 10, false, true, retry_diverged, std::uint32_t),
-    SIMDMF_NUM("deterministic", 0, 1, false, true, deterministic, bool),
-    SIMDMF_NUM("adagrad", 0, 1, false, true, adagrad, bool),
-    SIMDMF_NUM("grid", 0, 4096, false, true, grid, std::uint32_t),
-};
-#undef SIMDMF_NUM
+// Bounds shared by a training option and the search dimension of the same name.
+const Bound kKLo = closed(1), kKHi = closed(65536);
+const Bound kEpochsLo = closed(1), kEpochsHi = closed(1e7);
+const Bound kLrLo = open(0), kLrHi = closed(10);
+const Bound kL2Lo = closed(0), kL2Hi = closed(1e6);
 
-const NumericKey* find_numeric(const std::string& key) {
-    for (const auto& k : kNumeric)
-        if (key == k.name) return &k;
-    return nullptr;
+std::vector<Option> make_rows() {
+    std::vector<Option> r = {
+        // ---- train: every solver
+        choice("loss", "train", {"squared", "logistic"}, "squared",
+               "squared: ratings (MF); logistic: +1/-1 labels, predictions are P(label = +1)",
+               Binding{Scope::train, nullptr, nullptr,
+                       [](const Target& t) -> std::size_t { return t.train->kind == ModelKind::logistic ? 1 : 0; },
+                       [](Target& t, std::size_t i) { t.train->kind = i ? ModelKind::logistic : ModelKind::mf; }}),
+        choice("solver", "train", {"sgd", "gd"}, "sgd", "sgd: stochastic gradient descent; gd: full-batch gradient descent",
+               SIMDMF_ENUM(train, train->solver)),
+        integer("k", "train", kKLo.value, kKHi.value, {always(32)}, "factors per user and item",
+                SIMDMF_NUMBER(train, train->k)),
+        number("epochs", "train", Type::integer, kEpochsLo, kEpochsHi, {when("solver=gd", 500), always(30)},
+               "maximum epochs (sgd) or iterations (gd)", SIMDMF_UNSET_IF_ZERO(train->epochs)),
+        real("lr", "train", kLrLo, kLrHi, {when("solver=gd", 0.5), when("loss=logistic", 0.05), always(0.01)},
+             "learning rate (gd: the first step, halved while the objective would rise)",
+             SIMDMF_UNSET_IF_ZERO(train->lr)),
+        choice("schedule", "train", {"constant", "decay", "list"}, "constant",
+               "learning rate per epoch: constant lr; decay lr / (1 + lr_decay * epoch); list: lr_list",
+               SIMDMF_ENUM(train, train->schedule)),
+        real("lr_decay", "train", closed(0), closed(1e6), {always(0.05)}, "decay of schedule \"decay\"",
+             SIMDMF_NUMBER(train, train->lr_decay)),
+        array("lr_list", "train", Type::real, kLrLo, kLrHi, {always(std::vector<double>{})}, 1,
+              "learning rate per epoch for schedule \"list\"; the last value repeats (set with "
+              "simdmf_trainer_set_array, at least one value)",
+              SIMDMF_ARRAY(train, train->lr_list)),
+        real("l2", "train", kL2Lo, kL2Hi, {always(0.05)}, "L2 weight on factors", SIMDMF_NUMBER(train, train->l2)),
+        real("l2_bias", "train", closed(0), closed(1e6), {always(0.05)}, "L2 weight on biases",
+             SIMDMF_NUMBER(train, train->l2_bias)),
+        integer("biases", "train", 0, 1, {always(1)}, "1: mu + b_u + b_i + p.q; 0: p.q",
+                SIMDMF_NUMBER(train, train->biases)),
+        real("init_std", "train", closed(0), closed(100), {always(0.1)},
+             "norm of the initial factor rows (entries N(0, init_std^2 / k))", SIMDMF_NUMBER(train, train->init_std)),
+        integer("seed", "train", 0, 9007199254740992.0, {always(42)}, "random seed",
+                SIMDMF_NUMBER(train, train->seed)),
+        integer("threads", "train", 0, 1024, {always(1)}, "worker threads (0: all cores)",
+                SIMDMF_NUMBER(train, train->threads)),
+        real("tol", "train", closed(0), closed(1e30), {always(0)}, "stop when the training loss falls below tol (0: off)",
+             SIMDMF_NUMBER(train, train->tol)),
+        integer("patience", "train", 0, 1e6, {always(0)},
+                "stop after this many epochs without validation improvement (0: off)",
+                SIMDMF_NUMBER(train, train->patience)),
+        integer("restore_best", "train", 0, 1, {always(1)}, "with patience: hand back the best epoch's model",
+                SIMDMF_NUMBER(train, train->restore_best)),
+        real("min_rating", "train", closed(-kInf), closed(kInf), {always(-kInf)},
+             "declared range: a training or validation value below min_rating is SIMDMF_ERR_INVALID_DATA (-inf: off)",
+             SIMDMF_NUMBER(train, train->min_rating)),
+        real("max_rating", "train", closed(-kInf), closed(kInf), {always(kInf)},
+             "declared range: a training or validation value above max_rating is SIMDMF_ERR_INVALID_DATA (inf: off)",
+             SIMDMF_NUMBER(train, train->max_rating)),
+        integer("clip_predictions", "train", 0, 1, {always(1)},
+                "MF: clamp predictions to the rating range, the declared one where declared, else the training "
+                "values' [min, max] (simdmf_model_prediction_range); 0: raw scores",
+                SIMDMF_NUMBER(train, train->clip_predictions)),
+        integer("snapshot", "train", 0, 1, {always(1)},
+                "on SIMDMF_ERR_DIVERGED hand back a copy of the last good epoch's parameters (1; one copy of the "
+                "factors) or the initial model (0)",
+                SIMDMF_NUMBER(train, train->snapshot)),
+        integer("retry_diverged", "train", 0, 10, {always(0)},
+                "on divergence retrain from scratch at half the learning rate, up to this many times (0: off)",
+                SIMDMF_NUMBER(train, train->retry_diverged)),
+        // ---- sgd
+        integer("exact_loss", "sgd", 0, 1, {always(0)},
+                "recompute the training loss after each epoch (1) or report the running loss seen during it (0)",
+                SIMDMF_NUMBER(train, train->exact_loss)),
+        integer("deterministic", "sgd", 0, 1, {always(1)},
+                "1: the same seed gives a bit-identical model for any thread count (grid blocks in lock-step "
+                "rounds); 0: free-running block scheduler",
+                SIMDMF_NUMBER(train, train->deterministic)),
+        integer("adagrad", "sgd", 0, 1, {always(0)},
+                "per-row AdaGrad rates lr / sqrt(G), G = 1 + the row's running mean squared gradient (wants a "
+                "larger lr, e.g. 0.1)",
+                SIMDMF_NUMBER(train, train->adagrad)),
+        integer("grid", "sgd", 0, 4096, {always(0)},
+                "blocks per side of the user x item grid (0: automatic, 1 below 65536 ratings, else ~80k ratings "
+                "a block, at least 8; raised to keep block-local indices 16-bit); at most `grid` threads run",
+                SIMDMF_NUMBER(train, train->grid)),
+        // ---- tune: search settings of simdmf_trainer_tune (a trainer holds them beside the options)
+        array("tune_k", "tune", Type::integer, kKLo, kKHi, {always({64, 128, 256, 512})}, 0,
+              "factor counts searched (0 values: the default)", SIMDMF_ARRAY(tune, tune->space.k)),
+        array("tune_lr", "tune", Type::real, kLrLo, kLrHi,
+              {when("loss=logistic", {0.02, 0.05, 0.1}), always({0.005, 0.01, 0.02})}, 0,
+              "learning rates searched (0 values: the default)", SIMDMF_ARRAY(tune, tune->space.lr)),
+        array("tune_l2", "tune", Type::real, kL2Lo, kL2Hi,
+              {when("loss=logistic", {0.01, 0.02, 0.05}), always({0.03, 0.05, 0.08})}, 0,
+              "L2 weights searched (0 values: the default)", SIMDMF_ARRAY(tune, tune->space.l2)),
+        array("tune_epochs", "tune", Type::integer, kEpochsLo, kEpochsHi,
+              {always({10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150})}, 0,
+              "candidate epoch counts, all scored from one run per point (0 values: the default)",
+              SIMDMF_ARRAY(tune, tune->space.epochs)),
+        choice("tune_method", "tune", {"grid", "random"}, "grid",
+               "grid: every k x lr x l2 point; random: k drawn from tune_k, lr and l2 log-uniform between the "
+               "smallest and largest value given (l2 floored at 1e-4), every epoch count up to the largest of "
+               "tune_epochs a candidate",
+               SIMDMF_ENUM(tune, tune->options.method)),
+        integer("tune_budget", "tune", 0, 1e6, {always(0)},
+                "grid: 0 = every point, else a seeded random subset of that many points; random: number of runs "
+                "(0 = 20)",
+                SIMDMF_NUMBER(tune, tune->options.budget)),
+        real("tune_valid_fraction", "tune", open(0), open(1), {always(0.1)},
+             "share of the training data held out for validation", SIMDMF_NUMBER(tune, tune->options.valid_fraction)),
+        integer("tune_seed", "tune", 0, 9007199254740992.0, {always(1)},
+                "seed of the validation split and of the random choices", SIMDMF_NUMBER(tune, tune->options.seed)),
+        integer("tune_parallel", "tune", 0, 1024, {always(1)},
+                "runs trained at the same time, each with the trainer's threads (0: one per hardware thread)",
+                SIMDMF_NUMBER(tune, tune->options.parallel)),
+    };
+    return r;
 }
 
-bool is_string_key(const std::string& key) { return key == "loss" || key == "solver" || key == "schedule"; }
+#undef SIMDMF_NUMBER
+#undef SIMDMF_UNSET_IF_ZERO
+#undef SIMDMF_ENUM
+#undef SIMDMF_ARRAY
+
+const Option& require(Target t, const std::string& key) {
+    const Option* o = find(key);
+    if (!o) fail(SIMDMF_ERR_UNKNOWN_OPTION, "unknown option '" + key + "'");
+    if (o->bind.scope == Scope::tune && !t.tune)
+        fail(SIMDMF_ERR_UNKNOWN_OPTION,
+             "option '" + key + "' is a search setting of a trainer (simdmf_trainer_tune), not a training option");
+    if (o->bind.scope == Scope::train && !t.train)
+        fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + key + "' is a training option, not available here");
+    return *o;
+}
+
+std::string allowed_text(const Option& o) {
+    std::string s;
+    for (std::size_t i = 0; i < o.allowed.size(); ++i) {
+        if (i) s += i + 1 == o.allowed.size() ? " or " : ", ";
+        s += o.allowed[i];
+    }
+    return s;
+}
+
+[[noreturn]] void wrong_type(const Option& o, const char* wanted) {
+    std::string is = o.type == Type::string ? "a string option (" + allowed_text(o) + ")"
+                     : o.type == Type::array ? std::string("an array option")
+                                             : std::string("a numeric option");
+    fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + o.name + "' is " + is + ", not " + wanted);
+}
+
+bool numeric(const Option& o) { return o.type == Type::integer || o.type == Type::real; }
+
+// Whether every "key=value" of a case's condition holds for t (unavailable options at their default).
+bool holds(const std::string& when, Target t) {
+    TrainOptions defaults;
+    if (!t.train) t.train = &defaults;
+    std::size_t pos = 0;
+    while (pos < when.size()) {
+        std::size_t end = when.find(',', pos);
+        if (end == std::string::npos) end = when.size();
+        const std::string cond = when.substr(pos, end - pos);
+        const std::size_t eq = cond.find('=');
+        const std::string key = cond.substr(0, eq), value = cond.substr(eq + 1);
+        const Option* o = find(key);
+        std::string current;
+        if (o->bind.scope == Scope::tune && !t.tune) current = static_default(*o).text;
+        else current = get_string(t, key);
+        if (current != value) return false;
+        pos = end + 1;
+    }
+    return true;
+}
 
 }  // namespace
 
-void TrainOptions::set(const std::string& key, double value) {
-    const NumericKey* nk = find_numeric(key);
-    if (!nk) {
-        if (is_string_key(key) || key == "lr_list")
-            fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + key + "' is not numeric");
-        fail(SIMDMF_ERR_UNKNOWN_OPTION, "unknown option '" + key + "'");
+const std::vector<Option>& all() {
+    static const std::vector<Option> rows = make_rows();
+    return rows;
+}
+
+const Option* find(std::string_view name) {
+    for (const Option& o : all())
+        if (o.name == name) return &o;
+    return nullptr;
+}
+
+const Case& default_case(const Option& o, Target t) {
+    for (const Case& c : o.defaults)
+        if (c.when.empty() || holds(c.when, t)) return c;
+    return o.defaults.back();
+}
+
+const Case& static_default(const Option& o) { return o.defaults.back(); }
+
+std::string number_text(double v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    char b[40];
+    if (v == std::floor(v) && std::fabs(v) < 1e6) {
+        std::snprintf(b, sizeof b, "%.0f", v);
+        return b;
     }
-    const bool below = nk->lo_open ? !(value > nk->lo) : !(value >= nk->lo);
-    if (std::isnan(value) || below || value > nk->hi)
-        fail(SIMDMF_ERR_OUT_OF_RANGE, "option '" + key + "' = " + fmt(value) + " is outside " +
-                                          (nk->lo_open ? "(" : "[") + fmt(nk->lo) + ", " + fmt(nk->hi) + "]");
-    if (nk->integer && value != std::floor(value))
-        fail(SIMDMF_ERR_OUT_OF_RANGE, "option '" + key + "' = " + fmt(value) + " must be an integer");
-    nk->set(*this, value);
+    for (int p = 1; p <= 17; ++p) {
+        std::snprintf(b, sizeof b, "%.*g", p, v);
+        if (std::strtod(b, nullptr) == v) break;
+    }
+    std::string s = b;
+    // 1e+06 -> 1e6, 1e-05 -> 1e-5
+    const std::size_t e = s.find('e');
+    if (e != std::string::npos) {
+        std::string mant = s.substr(0, e), ex = s.substr(e + 1);
+        const bool neg = ex[0] == '-';
+        if (ex[0] == '+' || ex[0] == '-') ex.erase(0, 1);
+        while (ex.size() > 1 && ex[0] == '0') ex.erase(0, 1);
+        s = mant + "e" + (neg ? "-" : "") + ex;
+    }
+    return s;
 }
 
-double TrainOptions::get(const std::string& key) const {
-    if (key == "epochs") return effective_epochs();
-    if (key == "lr") return effective_lr();
-    const NumericKey* nk = find_numeric(key);
-    if (!nk) fail(SIMDMF_ERR_UNKNOWN_OPTION, "unknown numeric option '" + key + "'");
-    return nk->get(*this);
+const char* type_name(Type t) {
+    switch (t) {
+        case Type::integer: return "int";
+        case Type::real: return "real";
+        case Type::string: return "string";
+        case Type::array: return "array";
+    }
+    return "?";
 }
 
-void TrainOptions::set(const std::string& key, const std::string& value) {
-    auto bad = [&](const char* allowed) {
-        fail(SIMDMF_ERR_OUT_OF_RANGE, "option '" + key + "' = '" + value + "': expected " + allowed);
+std::string bounds_text(const Option& o) {
+    if (o.type == Type::string) {
+        std::string s;
+        for (std::size_t i = 0; i < o.allowed.size(); ++i) s += (i ? " | \"" : "\"") + o.allowed[i] + "\"";
+        return s;
+    }
+    if (o.lo.value == -kInf && o.hi.value == kInf) return "any";
+    return std::string(o.lo.open ? "(" : "[") + number_text(o.lo.value) + ", " + number_text(o.hi.value) +
+           (o.hi.open ? ")" : "]");
+}
+
+namespace {
+
+std::string case_text(const Option& o, const Case& c) {
+    if (o.type == Type::string) return "\"" + c.text + "\"";
+    if (o.type != Type::array) return number_text(c.number);
+    if (c.array.empty()) return "none";
+    std::string s;
+    for (std::size_t i = 0; i < c.array.size(); ++i) s += (i ? ", " : "") + number_text(c.array[i]);
+    return s;
+}
+
+std::string condition_text(const std::string& when) {
+    std::string s;
+    std::size_t pos = 0;
+    while (pos < when.size()) {
+        std::size_t end = when.find(',', pos);
+        if (end == std::string::npos) end = when.size();
+        std::string cond = when.substr(pos, end - pos);
+        const std::size_t eq = cond.find('=');
+        s += (pos ? " and " : "") + cond.substr(0, eq) + " = " + cond.substr(eq + 1);
+        pos = end + 1;
+    }
+    return s;
+}
+
+}  // namespace
+
+std::string default_text(const Option& o) {
+    if (o.defaults.size() == 1) return case_text(o, o.defaults[0]);
+    std::string s;
+    for (const Case& c : o.defaults) {
+        if (!s.empty()) s += "; ";
+        s += c.when.empty() ? "else " + case_text(o, c) : case_text(o, c) + " if " + condition_text(c.when);
+    }
+    return s;
+}
+
+void check_number(const Option& o, double v, const std::string& what) {
+    const std::string range = " is outside " + bounds_text(o);
+    if (std::isnan(v)) fail(SIMDMF_ERR_OUT_OF_RANGE, what + " = nan" + range);
+    const bool below = o.lo.open ? !(v > o.lo.value) : !(v >= o.lo.value);
+    const bool above = o.hi.open ? !(v < o.hi.value) : !(v <= o.hi.value);
+    if (below)
+        fail(SIMDMF_ERR_OUT_OF_RANGE, what + " = " + number_text(v) + range + ": it must be " +
+                                          (o.lo.open ? "> " : ">= ") + number_text(o.lo.value));
+    if (above)
+        fail(SIMDMF_ERR_OUT_OF_RANGE, what + " = " + number_text(v) + range + ": it must be " +
+                                          (o.hi.open ? "< " : "<= ") + number_text(o.hi.value));
+    if (o.element == Type::integer && v != std::floor(v))
+        fail(SIMDMF_ERR_OUT_OF_RANGE, what + " = " + number_text(v) + " must be an integer");
+}
+
+void set_number(Target t, const std::string& key, double value) {
+    const Option& o = require(t, key);
+    if (!numeric(o)) wrong_type(o, "a number");
+    check_number(o, value, "option '" + key + "'");
+    o.bind.set_number(t, value);
+}
+
+void set_string(Target t, const std::string& key, const std::string& value) {
+    const Option& o = require(t, key);
+    if (o.type != Type::string) wrong_type(o, "a string option");
+    for (std::size_t i = 0; i < o.allowed.size(); ++i)
+        if (o.allowed[i] == value) return o.bind.set_choice(t, i);
+    fail(SIMDMF_ERR_OUT_OF_RANGE, "option '" + key + "' = '" + value + "': expected " + allowed_text(o));
+}
+
+void set_array(Target t, const std::string& key, const std::vector<double>& values) {
+    const Option& o = require(t, key);
+    if (o.type != Type::array) wrong_type(o, "an array option");
+    if (values.size() < o.min_count)
+        fail(SIMDMF_ERR_OUT_OF_RANGE, "option '" + key + "' needs at least " + std::to_string(o.min_count) +
+                                          (o.min_count == 1 ? " value" : " values"));
+    for (double v : values) check_number(o, v, "option '" + key + "' value");
+    o.bind.set_array(t, values);
+}
+
+double get_number(Target t, const std::string& key) {
+    const Option& o = require(t, key);
+    if (!numeric(o)) wrong_type(o, "a number");
+    const double v = o.bind.get_number(t);
+    return std::isnan(v) ? default_case(o, t).number : v;
+}
+
+std::string get_string(Target t, const std::string& key) {
+    const Option& o = require(t, key);
+    if (o.type != Type::string) wrong_type(o, "a string option");
+    return o.allowed.at(o.bind.get_choice(t));
+}
+
+std::vector<double> get_array(Target t, const std::string& key) {
+    const Option& o = require(t, key);
+    if (o.type != Type::array) wrong_type(o, "an array option");
+    std::vector<double> v = o.bind.get_array(t);
+    return v.empty() ? default_case(o, t).array : v;
+}
+
+std::string render_header_block() {
+    constexpr std::size_t kName = 22, kType = 11, kBounds = 20, kWidth = 108;
+    auto pad = [](std::string s, std::size_t n) {
+        if (s.size() < n) s.append(n - s.size(), ' ');
+        else s += ' ';
+        return s;
     };
-    if (key == "loss") {
-        if (value == "squared") kind = ModelKind::mf;
-        else if (value == "logistic") kind = ModelKind::logistic;
-        else bad("squared or logistic");
-    } else if (key == "solver") {
-        if (value == "sgd") solver = Solver::sgd;
-        else if (value == "gd") solver = Solver::gd;
-        else bad("sgd or gd");
-    } else if (key == "schedule") {
-        if (value == "constant") schedule = Schedule::constant;
-        else if (value == "decay") schedule = Schedule::decay;
-        else if (value == "list") schedule = Schedule::list;
-        else bad("constant, decay or list");
-    } else if (find_numeric(key) || key == "lr_list") {
-        fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + key + "' is not a string option");
-    } else {
-        fail(SIMDMF_ERR_UNKNOWN_OPTION, "unknown option '" + key + "'");
+    std::string out, group;
+    for (const Option& o : all()) {
+        if (o.group != group) {
+            group = o.group;
+            out += " * group " + group + ":\n";
+        }
+        std::string type = o.type == Type::array ? std::string(type_name(o.element)) + " array" : type_name(o.type);
+        std::string line = " *   " + pad(o.name, kName) + pad(type, kType);
+        std::string bounds = o.type == Type::array && o.lo.value == -kInf && o.hi.value == kInf ? "any"
+                             : o.type == Type::array ? "each " + bounds_text(o) : bounds_text(o);
+        line += pad(bounds, kBounds) + "default " + default_text(o);
+        out += line + "\n";
+        // The doc line, wrapped under the type column.
+        const std::string indent = " *   " + std::string(kName + 2, ' ');
+        std::string cur = indent;
+        std::size_t pos = 0;
+        const std::string& d = o.doc;
+        while (pos < d.size()) {
+            std::size_t sp = d.find(' ', pos);
+            if (sp == std::string::npos) sp = d.size();
+            const std::string word = d.substr(pos, sp - pos);
+            if (cur.size() > indent.size() && cur.size() + 1 + word.size() > kWidth) {
+                out += cur + "\n";
+                cur = indent;
+            }
+            cur += (cur.size() > indent.size() ? " " : "") + word;
+            pos = sp + 1;
+        }
+        if (cur.size() > indent.size()) out += cur + "\n";
     }
+    return out;
 }
 
-std::string TrainOptions::get_string(const std::string& key) const {
-    if (key == "loss") return kind == ModelKind::logistic ? "logistic" : "squared";
-    if (key == "solver") return solver == Solver::gd ? "gd" : "sgd";
-    if (key == "schedule")
-        return schedule == Schedule::decay ? "decay" : schedule == Schedule::list ? "list" : "constant";
-    fail(SIMDMF_ERR_UNKNOWN_OPTION, "unknown string option '" + key + "'");
-}
+}  // namespace simdmf::options
 
+// ---- TrainOptions: keyed access through the registry ----------------------------------------------
+namespace simdmf {
+
+namespace {
+options::Target train_target(const TrainOptions& o) { return {const_cast<TrainOptions*>(&o), nullptr}; }  // read only
+}  // namespace
+
+void TrainOptions::set(const std::string& key, double value) { options::set_number({this, nullptr}, key, value); }
+void TrainOptions::set(const std::string& key, const std::string& value) {
+    options::set_string({this, nullptr}, key, value);
+}
 void TrainOptions::set(const std::string& key, const std::vector<double>& values) {
-    if (key != "lr_list") fail(SIMDMF_ERR_UNKNOWN_OPTION, "unknown array option '" + key + "'");
-    if (values.empty()) fail(SIMDMF_ERR_OUT_OF_RANGE, "option 'lr_list' needs at least one value");
-    for (double v : values)
-        if (!(v > 0.0 && v <= 10.0))
-            fail(SIMDMF_ERR_OUT_OF_RANGE, "option 'lr_list' value " + fmt(v) + " is outside (0, 10]");
-    lr_list = values;
+    options::set_array({this, nullptr}, key, values);
+}
+double TrainOptions::get(const std::string& key) const { return options::get_number(train_target(*this), key); }
+std::string TrainOptions::get_string(const std::string& key) const {
+    return options::get_string(train_target(*this), key);
 }
 
+// Logistic gradients are bounded by 1 and start near a saddle (small factors): SGD needs a larger
+// step to leave it within the default epochs (0.01 underfits, 0.1 overfits on MovieLens-shaped data);
+// the registry's "lr" row holds the defaults.
 std::uint32_t TrainOptions::effective_epochs() const {
     if (epochs) return epochs;
-    return solver == Solver::gd ? 500 : 30;
+    static const options::Option* row = options::find("epochs");
+    return static_cast<std::uint32_t>(options::default_case(*row, train_target(*this)).number);
 }
 
 double TrainOptions::effective_lr() const {
     if (lr > 0) return lr;
-    if (solver == Solver::gd) return 0.5;
-    // Logistic gradients are bounded by 1 and start near a saddle (small factors): SGD needs a larger
-    // step to leave it within the default epochs (0.01 underfits, 0.1 overfits on MovieLens-shaped data).
-    return kind == ModelKind::logistic ? 0.05 : 0.01;
+    static const options::Option* row = options::find("lr");
+    return options::default_case(*row, train_target(*this)).number;
 }
 
 double TrainOptions::lr_at(std::uint32_t epoch0) const {

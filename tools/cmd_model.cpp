@@ -201,7 +201,7 @@ int run_tune(const TuneArgs& a, const Output& out) {
     check_distinct_files({{"--model", a.model}}, {{"training data", a.data}, {"--test", a.test}});
     const io::LoadOptions lo = a.df.options();
     Ratings data = load_ratings(a.data, lo, out, "Training data");
-    tune::Space space = tune::Space::defaults(base.kind);
+    tune::Space space = tune::Space::defaults(base);
     if (!a.k.empty()) space.k = a.k;
     if (!a.lr.empty()) space.lr = a.lr;
     if (!a.l2.empty()) space.l2 = a.l2;

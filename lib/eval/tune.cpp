@@ -6,23 +6,21 @@
 #include <mutex>
 
 #include "common.hpp"
+#include "options.hpp"
 #include "rng.hpp"
 #include "eval/split.hpp"
 #include "task_pool.hpp"
 
 namespace simdmf::tune {
 
-Space Space::defaults(ModelKind kind) {
+Space Space::defaults(const TrainOptions& base) {
+    options::Target t{const_cast<TrainOptions*>(&base), nullptr};  // read only
+    auto values = [&](const char* key) { return options::default_case(*options::find(key), t).array; };
     Space s;
-    s.k = {64, 128, 256, 512};
-    for (std::uint32_t e = 10; e <= 150; e += 10) s.epochs.push_back(e);
-    if (kind == ModelKind::logistic) {
-        s.lr = {0.02, 0.05, 0.1};
-        s.l2 = {0.01, 0.02, 0.05};
-    } else {
-        s.lr = {0.005, 0.01, 0.02};
-        s.l2 = {0.03, 0.05, 0.08};
-    }
+    for (double v : values("tune_k")) s.k.push_back(static_cast<std::uint32_t>(v));
+    s.lr = values("tune_lr");
+    s.l2 = values("tune_l2");
+    for (double v : values("tune_epochs")) s.epochs.push_back(static_cast<std::uint32_t>(v));
     return s;
 }
 

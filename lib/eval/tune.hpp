@@ -22,10 +22,9 @@ struct Space {
     std::vector<double> lr, l2;
     std::vector<std::uint32_t> epochs;  // candidate epoch counts (grid); random: max only matters
 
-    // The default space for a model kind: k 64, 128, 256, 512; epochs 10, 20, ..., 150; squared loss:
-    // lr 0.005, 0.01, 0.02 and l2 0.03, 0.05, 0.08; logistic: lr 0.02, 0.05, 0.1 and l2 0.01, 0.02, 0.05
-    // (36 points).
-    static Space defaults(ModelKind kind);
+    // The default space for `base`'s other options (e.g. its loss): the defaults of the tune_k,
+    // tune_lr, tune_l2 and tune_epochs rows of the option registry (lib/options.cpp).
+    static Space defaults(const TrainOptions& base);
 };
 
 enum class Method { grid, random };
@@ -38,6 +37,13 @@ struct Options {
     double valid_fraction = 0.1;  // of the training data, held out by split::random
     std::uint64_t seed = 1;       // of the validation split and of the random choices
     unsigned parallel = 1;        // runs at the same time (0: hardware threads)
+};
+
+// A trainer's search settings (keys tune_*, bound in the option registry). Empty space dimensions
+// are unset: the registry's default for the training options applies.
+struct Settings {
+    Space space;
+    Options options;
 };
 
 struct Trial {

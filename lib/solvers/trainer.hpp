@@ -14,13 +14,15 @@ namespace simdmf {
 enum class Solver { sgd, gd };
 enum class Schedule { constant, decay, list };
 
+// Field initialisers are the option registry's static defaults (lib/options.cpp; tests/test_options.cpp
+// checks that they agree).
 struct TrainOptions {
     ModelKind kind = ModelKind::mf;
     Solver solver = Solver::sgd;
     Schedule schedule = Schedule::constant;
     std::uint32_t k = 32;
-    std::uint32_t epochs = 0;  // 0: the solver's default (30 sgd, 500 gd)
-    double lr = 0.0;           // 0: the default (sgd: 0.01 squared, 0.05 logistic; gd: 0.5)
+    std::uint32_t epochs = 0;  // 0: unset, the registry default (lib/options.cpp: 30 sgd, 500 gd)
+    double lr = 0.0;           // 0: unset, the registry default (sgd: 0.01 squared, 0.05 logistic; gd: 0.5)
     double lr_decay = 0.05;
     std::vector<double> lr_list;
     double l2 = 0.05;
@@ -51,7 +53,7 @@ struct TrainOptions {
     bool adagrad = false;       // sgd: per-row AdaGrad learning rates lr / sqrt(G)
     std::uint32_t grid = 0;     // sgd: blocks per side of the user x item grid (0: automatic)
 
-    // Keyed access with bounds checks (see simdmf.h for keys, bounds and defaults). Throw Error with
+    // Keyed access through the option registry (lib/options.hpp: keys, bounds, defaults). Throw Error with
     // SIMDMF_ERR_UNKNOWN_OPTION or SIMDMF_ERR_OUT_OF_RANGE, leaving the options unchanged.
     void set(const std::string& key, double value);
     void set(const std::string& key, const std::string& value);
