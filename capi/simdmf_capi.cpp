@@ -6,7 +6,6 @@
 // simdmf_last_error() as "the detailed message of the last failing call on this thread". A call that
 // returns SIMDMF_CANCELLED also records a message (it is a non-OK status, though not a failure).
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -24,6 +23,10 @@
 
 #include "common.hpp"
 #include "dataset.hpp"
+#include "idspace.hpp"
+#include "progress.hpp"
+#include "serve/seen.hpp"
+#include "status.hpp"
 #include "eval/evaluate.hpp"
 #include "io/loaders.hpp"
 #include "kernels/kernels.hpp"
@@ -39,6 +42,17 @@
 
 struct simdmf_dataset {
     simdmf::Ratings r;
+
+    // The seen-item index of r, built on first use (recommend with exclude) and kept: r never changes
+    // after the handle is made. Thread-safe (call_once).
+    const simdmf::SeenItems& seen() const {
+        std::call_once(seen_once, [this] { seen_index = std::make_unique<simdmf::SeenItems>(r); });
+        return *seen_index;
+    }
+
+private:
+    mutable std::once_flag seen_once;
+    mutable std::unique_ptr<const simdmf::SeenItems> seen_index;
 };
 
 // The search settings of simdmf_trainer_tune (keys tune_*) live beside the training options, not in
@@ -46,8 +60,7 @@ struct simdmf_dataset {
 struct simdmf_trainer {
     simdmf::TrainOptions opt;
     simdmf::tune::Settings tune;
-    simdmf_progress_fn callback = nullptr;
-    void* user_data = nullptr;
+    simdmf::CProgress progress;  // the callback and its user data
     std::vector<simdmf::EpochInfo> history;
     // Strings handed out by simdmf_trainer_get_string. A node-based set keeps every returned pointer
     // valid for the life of the trainer (the set only grows by the few distinct option values).
@@ -120,19 +133,6 @@ std::string key_string(const char* key) {
     return std::string(key);
 }
 
-simdmf_epoch_info to_c(const simdmf::EpochInfo& e) {
-    simdmf_epoch_info info;
-    std::memset(&info, 0, sizeof info);
-    info.struct_size = sizeof(simdmf_epoch_info);
-    info.epoch = e.epoch;
-    info.max_epochs = e.max_epochs;
-    info.train_loss = e.train_loss;
-    info.valid_metric = e.valid_metric;
-    info.learning_rate = e.learning_rate;
-    info.elapsed_seconds = e.elapsed_seconds;
-    return info;
-}
-
 simdmf::io::Format to_format(int format) {
     using simdmf::io::Format;
     switch (format) {
@@ -145,18 +145,6 @@ simdmf::io::Format to_format(int format) {
         default:
             fail(SIMDMF_ERR_INVALID_ARGUMENT, "unknown file format " + std::to_string(format));
     }
-}
-
-// Items of `user` in `ds`, sorted and unique, restricted to the model's items. O(ratings) per call:
-// a per-data-set user index would make this O(items of the user) if it ever matters.
-std::vector<std::uint32_t> items_of_user(const simdmf::Ratings& r, std::uint32_t user, std::uint32_t n_items) {
-    std::vector<std::uint32_t> items;
-    const std::size_t n = r.size();
-    for (std::size_t k = 0; k < n; ++k)
-        if (r.user[k] == user && r.item[k] < n_items) items.push_back(r.item[k]);
-    std::sort(items.begin(), items.end());
-    items.erase(std::unique(items.begin(), items.end()), items.end());
-    return items;
 }
 
 // ---- Options by key (lib/options.hpp) -------------------------------------------------------------
@@ -214,26 +202,7 @@ static_assert(std::string_view(SIMDMF_VERSION_STRING) ==
 
 SIMDMF_API const char* simdmf_version_string(void) { return SIMDMF_VERSION_STRING; }
 
-SIMDMF_API const char* simdmf_status_string(simdmf_status status) {
-    switch (status) {
-        case SIMDMF_OK: return "ok";
-        case SIMDMF_ERR_INVALID_ARGUMENT: return "invalid argument";
-        case SIMDMF_ERR_UNKNOWN_OPTION: return "unknown option";
-        case SIMDMF_ERR_OUT_OF_RANGE: return "out of range";
-        case SIMDMF_ERR_INVALID_DATA: return "invalid data";
-        case SIMDMF_ERR_OUT_OF_MEMORY: return "out of memory";
-        case SIMDMF_ERR_IO: return "i/o error";
-        case SIMDMF_ERR_FORMAT: return "format error";
-        case SIMDMF_ERR_VERSION: return "unsupported format version";
-        case SIMDMF_ERR_CHECKSUM: return "checksum mismatch";
-        case SIMDMF_CANCELLED: return "cancelled";
-        case SIMDMF_ERR_DIVERGED: return "diverged";
-        case SIMDMF_ERR_UNSUPPORTED: return "unsupported";
-        case SIMDMF_ERR_NOT_FOUND: return "not found";
-        case SIMDMF_ERR_INTERNAL: return "internal error";
-    }
-    return "unknown status";
-}
+SIMDMF_API const char* simdmf_status_string(simdmf_status status) { return simdmf::status_name(status); }
 
 SIMDMF_API const char* simdmf_last_error(void) { return t_last_error.c_str(); }
 
@@ -440,8 +409,8 @@ SIMDMF_API simdmf_status simdmf_trainer_get_string(const simdmf_trainer* t, cons
 SIMDMF_API simdmf_status simdmf_trainer_set_callback(simdmf_trainer* t, simdmf_progress_fn fn, void* user_data) {
     return guard([&] {
         require(t, "t");
-        t->callback = fn;
-        t->user_data = fn ? user_data : nullptr;
+        t->progress.fn = fn;
+        t->progress.user_data = fn ? user_data : nullptr;
         return SIMDMF_OK;
     });
 }
@@ -456,15 +425,7 @@ simdmf_status fit(simdmf_trainer* t, simdmf_dataset* train, bool take, const sim
         require(t, "t");
         require(train, "train");
         t->history.clear();
-        simdmf::EpochCallback cb;
-        if (t->callback) {
-            simdmf_progress_fn fn = t->callback;
-            void* user = t->user_data;
-            cb = [fn, user](const simdmf::EpochInfo& e) {
-                simdmf_epoch_info info = to_c(e);
-                return fn(&info, user) == 0;
-            };
-        }
+        const simdmf::EpochCallback cb = t->progress.epochs();
         const simdmf::Ratings* v = valid ? &valid->r : nullptr;
         simdmf::TrainResult res = take && v != &train->r ? simdmf::train(t->opt, std::move(train->r), v, cb)
                                                          : simdmf::train(t->opt, train->r, v, cb);
@@ -519,7 +480,7 @@ SIMDMF_API simdmf_status simdmf_trainer_history_get(const simdmf_trainer* t, siz
         if (index >= t->history.size())
             fail(SIMDMF_ERR_OUT_OF_RANGE, "history index " + std::to_string(index) + " >= " +
                                               std::to_string(t->history.size()) + " epochs");
-        *out = to_c(t->history[index]);
+        *out = simdmf::to_c(t->history[index]);
         return SIMDMF_OK;
     });
 }
@@ -617,9 +578,7 @@ SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t 
         require(n_out, "n_out");
         if (n > 0) require(items, "items");
         m->m.check_user(user);
-        std::vector<std::uint32_t> excl;
-        if (exclude) excl = items_of_user(exclude->r, user, m->m.n_items);
-        auto top = m->m.recommend(user, n, excl);
+        auto top = exclude ? m->m.recommend(user, n, exclude->seen().of(user)) : m->m.recommend(user, n, {});
         const std::size_t w = std::min(top.size(), n);
         for (std::size_t j = 0; j < w; ++j) {
             items[j] = top[j].first;
@@ -687,14 +646,7 @@ SIMDMF_API simdmf_status simdmf_model_index(const simdmf_model* m, int side, int
         const char* what = side == SIMDMF_USERS ? "user" : "item";
         const auto& map = side == SIMDMF_USERS ? m->m.user_ids : m->m.item_ids;
         std::uint32_t idx = 0;
-        bool found;
-        if (map) {
-            found = map->find(raw_id, &idx) && idx < m->m.count(side);
-        } else {
-            found = raw_id >= 0 && raw_id < static_cast<int64_t>(m->m.count(side));
-            idx = found ? static_cast<std::uint32_t>(raw_id) : 0;
-        }
-        if (!found)
+        if (!simdmf::find_raw(map.get(), m->m.count(side), raw_id, &idx))
             fail(SIMDMF_ERR_NOT_FOUND, std::string("raw ") + what + " id " + std::to_string(raw_id) +
                                            " is not known to the model");
         *index = idx;
@@ -709,14 +661,10 @@ SIMDMF_API simdmf_status simdmf_model_raw_id(const simdmf_model* m, int side, ui
         check_side_value(side);
         m->m.check_side(side, index);
         const auto& map = side == SIMDMF_USERS ? m->m.user_ids : m->m.item_ids;
-        if (!map) {
-            *raw_id = static_cast<int64_t>(index);
-        } else {
-            if (index >= map->size())
-                fail(SIMDMF_ERR_NOT_FOUND, std::string(side == SIMDMF_USERS ? "user" : "item") + " index " +
-                                               std::to_string(index) + " has no raw id in the model's map");
-            *raw_id = map->raw(index);
-        }
+        if (map && index >= map->size())
+            fail(SIMDMF_ERR_NOT_FOUND, std::string(side == SIMDMF_USERS ? "user" : "item") + " index " +
+                                           std::to_string(index) + " has no raw id in the model's map");
+        *raw_id = simdmf::raw_of(map.get(), index);
         return SIMDMF_OK;
     });
 }
@@ -844,14 +792,7 @@ SIMDMF_API simdmf_status simdmf_trainer_cross_validate(simdmf_trainer* t, const 
         cv.parallel = 1;  // one fold at a time: the progress callback is never called concurrently
         cv.rank_k = rank_k;
         cv.threshold = static_cast<float>(threshold);
-        if (t->callback) {
-            simdmf_progress_fn fn = t->callback;
-            void* user = t->user_data;
-            cv.on_epoch = [fn, user](unsigned, const simdmf::EpochInfo& e) {
-                simdmf_epoch_info info = to_c(e);
-                return fn(&info, user) == 0;
-            };
-        }
+        cv.on_epoch = t->progress.fold_epochs();
         simdmf::evaluate::CvResult res = simdmf::evaluate::cross_validate(t->opt, data->r, cv);
         std::vector<std::pair<std::string, double>> entries;
         for (const auto& [name, ms] : res.summary) {
@@ -874,33 +815,7 @@ SIMDMF_API simdmf_status simdmf_trainer_tune(simdmf_trainer* t, const simdmf_dat
         require(t, "t");
         require(train, "train");
         const simdmf::tune::Space space = effective_space(*t);
-        simdmf::tune::TrialCallback cb;
-        // Called under tune::search's lock, so never concurrently; `stopped` needs no lock of its own.
-        bool stopped = false;
-        const auto start = std::chrono::steady_clock::now();
-        if (t->callback) {
-            simdmf_progress_fn fn = t->callback;
-            void* user = t->user_data;
-            cb = [fn, user, start, &stopped](std::size_t done, std::size_t total, const simdmf::tune::Trial& trial) {
-                if (stopped) return;  // a run that was in progress when the callback said stop
-                simdmf_epoch_info info;
-                std::memset(&info, 0, sizeof info);
-                info.struct_size = sizeof(simdmf_epoch_info);
-                info.epoch = static_cast<uint32_t>(done);
-                info.max_epochs = static_cast<uint32_t>(total);
-                info.train_loss = std::numeric_limits<double>::quiet_NaN();
-                info.valid_metric = trial.score;
-                info.learning_rate = trial.lr;
-                info.elapsed_seconds =
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                if (fn(&info, user) != 0) {
-                    stopped = true;
-                    // Unwinds out of tune::search (parallel_for stops handing out runs, rethrows).
-                    fail(SIMDMF_CANCELLED, "tuning cancelled by the progress callback after " + std::to_string(done) +
-                                               " of " + std::to_string(total) + " runs");
-                }
-            };
-        }
+        const simdmf::tune::TrialCallback cb = t->progress.trials();
         simdmf::tune::Result res = simdmf::tune::search(t->opt, train->r, space, t->tune.options, cb);
         const simdmf::tune::Trial& b = res.trials[res.best];
         std::vector<std::pair<std::string, double>> entries = {

@@ -270,17 +270,12 @@ void write_curve(const std::vector<EpochInfo>& history, const std::string& path)
 }
 
 // ------------------------------------------------------------------------------------------ ids
-std::int64_t raw_id(const std::shared_ptr<const IdMap>& map, std::uint32_t index) {
-    return map ? map->raw(index) : static_cast<std::int64_t>(index);
-}
+std::int64_t raw_id(const std::shared_ptr<const IdMap>& map, std::uint32_t index) { return raw_of(map.get(), index); }
 std::string raw_user(const Model& m, std::uint32_t u) { return std::to_string(raw_id(m.user_ids, u)); }
 std::string raw_item(const Model& m, std::uint32_t i) { return std::to_string(raw_id(m.item_ids, i)); }
 
 bool find_index(const std::shared_ptr<const IdMap>& map, std::uint32_t n, long long raw, std::uint32_t* index) {
-    if (map) return map->find(raw, index);
-    if (raw < 0 || raw >= static_cast<long long>(n)) return false;
-    *index = static_cast<std::uint32_t>(raw);
-    return true;
+    return find_raw(map.get(), n, raw, index);
 }
 
 // --------------------------------------------------------------------------------------- output

@@ -15,9 +15,12 @@
 
 #include "dataset.hpp"
 #include "eval/evaluate.hpp"
+#include "idspace.hpp"
 #include "io/loaders.hpp"
 #include "models/model.hpp"
+#include "serve/seen.hpp"
 #include "solvers/trainer.hpp"
+#include "status.hpp"
 
 namespace simdmf::cli {
 
@@ -102,7 +105,8 @@ nlohmann::ordered_json options_json(const TrainOptions& o);
 // Writes the per-epoch learning curve as CSV (epoch,train_loss,valid_metric,learning_rate,elapsed_seconds).
 void write_curve(const std::vector<EpochInfo>& history, const std::string& path);
 
-// Raw id text of a model's index, and index of a raw id (false when unknown).
+// Raw id text of a model's index, and index of a raw id (false when unknown): lib/idspace.hpp's
+// raw_of / find_raw.
 std::string raw_user(const Model& m, std::uint32_t u);
 std::string raw_item(const Model& m, std::uint32_t i);
 bool find_index(const std::shared_ptr<const IdMap>& map, std::uint32_t n, long long raw, std::uint32_t* index);

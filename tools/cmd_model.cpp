@@ -100,10 +100,10 @@ int run_train(const TrainArgs& a, const Output& out) {
         // The file holds the last good epoch's model, or nothing was written; the run itself failed.
         if (not_saved.empty())
             std::fprintf(stderr, "simdmf: error: %s (%s); %s holds the last good model (epoch %zu)\n",
-                         res.message.c_str(), simdmf_status_string(res.status), a.model.c_str(), res.history.size());
+                         res.message.c_str(), status_name(res.status), a.model.c_str(), res.history.size());
         else
             std::fprintf(stderr, "simdmf: error: %s (%s); %s was not written: %s\n", res.message.c_str(),
-                         simdmf_status_string(res.status), a.model.c_str(), not_saved.c_str());
+                         status_name(res.status), a.model.c_str(), not_saved.c_str());
         return 1;
     }
     return 0;
@@ -351,9 +351,9 @@ int run_demo(const DemoArgs& a, const Output& out) {
                 metrics::log_loss(prob.data(), btest.value.data(), btest.size()),
                 metrics::accuracy(prob.data(), btest.value.data(), btest.size()));
 
-    const auto seen = items_by_user(train_set);
+    const SeenItems seen(train_set);
     const std::uint32_t user = 0, item = 0;
-    auto top = mf.model.recommend(user, 5, seen[user]);
+    auto top = mf.model.recommend(user, 5, seen.of(user));
     std::printf("Top-5 unseen items for user %s: %s\n", raw_user(mf.model, user).c_str(), list_items(mf.model, top).c_str());
     auto near = mf.model.nearest(SIMDMF_ITEMS, item, 5);
     std::printf("5 items nearest to item %s (cosine): %s\n", raw_item(mf.model, item).c_str(),

@@ -145,11 +145,11 @@ int run_recommend(const RecommendArgs& a, const Output& out) {
     if (chosen != 1) throw UsageError("give exactly one of --user, --users-file or --all");
     if (a.n < 1) throw UsageError("-n must be at least 1");
     Model m = load_model(a.model);
-    std::vector<std::vector<std::uint32_t>> seen;
+    SeenItems seen;
     if (!a.train.empty()) {
         Ratings t = load_aligned(a.train, a.df.options(), out, "Seen items", m.user_ids, m.item_ids, m.n_users,
                                  m.n_items, nullptr);
-        seen = items_by_user(t);
+        seen = SeenItems(t);
     }
     std::vector<long long> raws = a.users;
     if (!a.users_file.empty()) {
@@ -171,7 +171,6 @@ int run_recommend(const RecommendArgs& a, const Output& out) {
     }
     if (a.all)
         for (std::uint32_t u = 0; u < m.n_users; ++u) raws.push_back(raw_id(m.user_ids, u));
-    static const std::vector<std::uint32_t> none;
     std::ostringstream text;
     json arr = json::array();
     std::size_t unknown = 0;
@@ -182,7 +181,7 @@ int run_recommend(const RecommendArgs& a, const Output& out) {
             if (!out.quiet) std::fprintf(stderr, "user %lld is not in the model: skipped\n", raw);
             continue;
         }
-        auto top = m.recommend(u, a.n, u < seen.size() ? seen[u] : none);
+        auto top = m.recommend(u, a.n, seen.of(u));
         if (out.json) {
             json items = json::array();
             for (auto& [i, s] : top) items.push_back({{"item", raw_id(m.item_ids, i)}, {"score", number(s)}});

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "simdmf: usage error: %s (see --help)\n", e.what());
         return cli::kExitUsage;
     } catch (const Error& e) {
-        std::fprintf(stderr, "simdmf: error: %s (%s)\n", e.what(), simdmf_status_string(e.status()));
+        std::fprintf(stderr, "simdmf: error: %s (%s)\n", e.what(), status_name(e.status()));
         return cli::kExitError;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "simdmf: error: %s\n", e.what());

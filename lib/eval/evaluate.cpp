@@ -6,6 +6,7 @@
 
 #include "common.hpp"
 #include "eval/split.hpp"
+#include "serve/seen.hpp"
 #include "task_pool.hpp"
 
 namespace simdmf::evaluate {
@@ -55,14 +56,11 @@ metrics::RankingMetrics ranking(const Model& m, const Ratings& test, const Ranki
     std::vector<std::uint32_t> users;
     for (std::uint32_t u = 0; u < m.n_users; ++u)
         if (!relevant[u].empty()) users.push_back(u);
-    std::vector<std::vector<std::uint32_t>> seen;
-    if (opt.exclude) seen = items_by_user(*opt.exclude);
-    static const std::vector<std::uint32_t> none;
+    const SeenItems seen = opt.exclude ? SeenItems(*opt.exclude) : SeenItems();
     std::vector<std::vector<std::uint32_t>> recommended(m.n_users);
     parallel_for(users.size(), opt.threads, [&](std::size_t j) {
         const std::uint32_t u = users[j];
-        const auto& ex = u < seen.size() ? seen[u] : none;
-        auto top = m.recommend(u, opt.k, ex);
+        auto top = m.recommend(u, opt.k, seen.of(u));
         auto& out = recommended[u];
         out.reserve(top.size());
         for (const auto& [item, score] : top) out.push_back(item);

@@ -131,15 +131,13 @@ bool better(const Scored& a, const Scored& b) {
 }
 
 std::vector<Scored> top_n(const float* scores, std::uint32_t count, std::size_t n,
-                          const std::vector<std::uint32_t>* exclude, std::uint32_t skip) {
+                          std::span<const std::uint32_t> exclude, std::uint32_t skip) {
     std::vector<Scored> cand;
     cand.reserve(count);
-    auto ex = exclude ? exclude->begin() : std::vector<std::uint32_t>::const_iterator{};
+    auto ex = exclude.begin();
     for (std::uint32_t j = 0; j < count; ++j) {
-        if (exclude) {
-            while (ex != exclude->end() && *ex < j) ++ex;
-            if (ex != exclude->end() && *ex == j) continue;
-        }
+        while (ex != exclude.end() && *ex < j) ++ex;
+        if (ex != exclude.end() && *ex == j) continue;
         if (j == skip || std::isnan(scores[j])) continue;
         cand.emplace_back(j, scores[j]);
     }
@@ -151,11 +149,11 @@ std::vector<Scored> top_n(const float* scores, std::uint32_t count, std::size_t 
 }  // namespace
 
 std::vector<std::pair<std::uint32_t, float>> Model::recommend(std::uint32_t u, std::size_t n,
-                                                              const std::vector<std::uint32_t>& exclude) const {
+                                                              std::span<const std::uint32_t> exclude) const {
     check_user(u);
     std::vector<float> scores(n_items);
     score_row(u, scores.data());
-    std::vector<Scored> top = top_n(scores.data(), n_items, n, &exclude, UINT32_MAX);
+    std::vector<Scored> top = top_n(scores.data(), n_items, n, exclude, UINT32_MAX);
     scores_to_predictions(scores.data());  // the values predict_row gives
     for (Scored& s : top) s.second = scores[s.first];
     return top;
@@ -189,7 +187,7 @@ std::vector<std::pair<std::uint32_t, float>> Model::nearest(int side, std::uint3
         float d = self * norms[j];
         sims[j] = d > 0.0f ? std::clamp(sims[j] / d, -1.0f, 1.0f) : 0.0f;
     }
-    return top_n(sims.data(), count, n, nullptr, index);
+    return top_n(sims.data(), count, n, {}, index);
 }
 
 std::vector<float> Model::predict_pairs(const Ratings& r) const {
@@ -315,16 +313,6 @@ bool Model::identical(const Model& o) const {
            std::memcmp(&min_pred, &o.min_pred, sizeof min_pred) == 0 &&
            std::memcmp(&max_pred, &o.max_pred, sizeof max_pred) == 0 && same(bu, o.bu) && same(bi, o.bi) &&
            same(P, o.P) && same(Q, o.Q);
-}
-
-std::vector<std::vector<std::uint32_t>> items_by_user(const Ratings& r) {
-    std::vector<std::vector<std::uint32_t>> by(r.n_users);
-    for (std::size_t j = 0; j < r.size(); ++j) by[r.user[j]].push_back(r.item[j]);
-    for (auto& v : by) {
-        std::sort(v.begin(), v.end());
-        v.erase(std::unique(v.begin(), v.end()), v.end());
-    }
-    return by;
 }
 
 }  // namespace simdmf

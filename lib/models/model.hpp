@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -65,11 +66,12 @@ struct Model {
     void scores_to_predictions(float* row) const;         // what predict_row does to score_row's row
     void predict_all(float* out) const;                   // n_users*n_items values, row-major
 
-    // Top-n items for u by score, best first, leaving out `exclude` items (sorted, unique); the values
+    // Top-n items for u by score, best first, leaving out `exclude` items (ascending; items
+    // beyond the model are ignored; SeenItems::of gives such a list); the values
     // returned are the predictions (clamped, or probabilities). Ranking by the unclamped score keeps
     // the order among items whose predictions clamp to the same maximum.
     std::vector<std::pair<std::uint32_t, float>> recommend(std::uint32_t u, std::size_t n,
-                                                           const std::vector<std::uint32_t>& exclude) const;
+                                                           std::span<const std::uint32_t> exclude) const;
     float cosine(int side, std::uint32_t a, std::uint32_t b) const;
     // The n most cosine-similar users/items to index, itself excluded, best first.
     std::vector<std::pair<std::uint32_t, float>> nearest(int side, std::uint32_t index, std::size_t n) const;
@@ -94,9 +96,6 @@ struct Model {
 // (0 when unknown).
 std::uint64_t parameter_bytes(std::uint32_t k, std::uint32_t n_users, std::uint32_t n_items, bool biases);
 std::uint64_t physical_memory_bytes();
-
-// Items of each user in r, sorted and unique (for excluding seen items).
-std::vector<std::vector<std::uint32_t>> items_by_user(const Ratings& r);
 
 // Model file v1 (see model_io.cpp for the layout).
 void save_model(const Model& m, const std::string& path);
