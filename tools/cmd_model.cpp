@@ -260,7 +260,7 @@ int run_tune(const TuneArgs& a, const Output& out) {
         }
         if (tr.status == SIMDMF_ERR_DIVERGED) {
             std::fprintf(stderr, "simdmf: error: the final model: %s (%s)%s%s\n", tr.message.c_str(),
-                         simdmf_status_string(tr.status), not_saved.empty() ? "" : "; nothing saved: ",
+                         status_name(tr.status), not_saved.empty() ? "" : "; nothing saved: ",
                          not_saved.c_str());
             return 1;
         }
