@@ -6,6 +6,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "simdmf/simdmf.h"
@@ -26,6 +27,31 @@ private:
 
 [[noreturn]] inline void fail(simdmf_status status, const std::string& message) {
     throw Error(status, message);
+}
+
+// Text from input (ids, fields, paths) made safe for a message: printable ASCII and UTF-8 lead/
+// continuation bytes are kept, other bytes (NUL, ESC, BEL, ...) become \xHH, a backslash is doubled,
+// and text beyond max bytes is cut with "...". Quotes it ('...') when quote is set.
+inline std::string escape_bytes(std::string_view s, bool quote = true, std::size_t max = 64) {
+    static const char hex[] = "0123456789abcdef";
+    std::string q;
+    q.reserve(s.size() < max ? s.size() + 2 : max + 5);
+    if (quote) q.push_back('\'');
+    for (std::size_t k = 0; k < s.size() && k < max; ++k) {
+        auto c = static_cast<unsigned char>(s[k]);
+        if (c == '\\') {
+            q += "\\\\";
+        } else if (c < 0x20 || c == 0x7f) {
+            q += "\\x";
+            q.push_back(hex[c >> 4]);
+            q.push_back(hex[c & 15]);
+        } else {
+            q.push_back(static_cast<char>(c));
+        }
+    }
+    if (s.size() > max) q += "...";
+    if (quote) q.push_back('\'');
+    return q;
 }
 
 // 64-byte aligned allocator: model rows start on a cache line.

@@ -1,5 +1,6 @@
 #include "dataset.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <string>
 
@@ -7,7 +8,41 @@
 
 namespace simdmf {
 
+bool parse_int_id(std::string_view s, std::int64_t* out) {
+    std::size_t k = 0;
+    bool neg = false;
+    if (!s.empty() && (s[0] == '-' || s[0] == '+')) neg = s[k++] == '-';
+    if (k == s.size()) return false;
+    std::uint64_t v = 0;
+    for (; k < s.size(); ++k) {
+        unsigned d = static_cast<unsigned char>(s[k]) - static_cast<unsigned>('0');
+        if (d > 9) return false;
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    const std::uint64_t limit = neg ? std::uint64_t{1} << 63 : (std::uint64_t{1} << 63) - 1;
+    if (v > limit) return false;
+    *out = neg ? static_cast<std::int64_t>(0 - v) : static_cast<std::int64_t>(v);
+    return true;
+}
+
+std::string check_string_id(std::string_view s) {
+    if (s.empty()) return "is empty";
+    if (s.size() > IdMap::kMaxIdBytes)
+        return "is longer than " + std::to_string(IdMap::kMaxIdBytes) + " bytes";
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f || c == ' ') return "contains a blank or control byte";
+    }
+    return {};
+}
+
+void IdMap::unsupported_raw() {
+    fail(SIMDMF_ERR_UNSUPPORTED, "string id map asked for an integer id (use the string id calls)");
+}
+
 std::uint32_t IdMap::intern(std::int64_t raw) {
+    if (string_) return intern_string(std::to_string(raw));
     auto it = index_.find(raw);
     if (it != index_.end()) return it->second;
     if (raws_.size() >= UINT32_MAX) fail(SIMDMF_ERR_OUT_OF_RANGE, "more than 2^32-1 distinct ids");
@@ -17,11 +52,65 @@ std::uint32_t IdMap::intern(std::int64_t raw) {
     return idx;
 }
 
+std::uint32_t IdMap::intern(std::string_view raw) {
+    std::int64_t v;
+    if (parse_int_id(raw, &v)) return intern(v);
+    if (!string_) fail(SIMDMF_ERR_INVALID_ARGUMENT, "string id in an integer id map (to_strings first)");
+    std::string why = check_string_id(raw);
+    if (!why.empty()) fail(SIMDMF_ERR_INVALID_DATA, "id " + escape_bytes(raw) + " " + why);
+    return intern_string(raw);
+}
+
+std::uint32_t IdMap::intern_string(std::string_view canonical) {
+    auto it = str_index_.find(canonical);
+    if (it != str_index_.end()) return it->second;
+    if (strs_.size() >= UINT32_MAX) fail(SIMDMF_ERR_OUT_OF_RANGE, "more than 2^32-1 distinct ids");
+    auto idx = static_cast<std::uint32_t>(strs_.size());
+    strs_.emplace_back(canonical);
+    str_index_.emplace(strs_.back(), idx);
+    return idx;
+}
+
 bool IdMap::find(std::int64_t raw, std::uint32_t* index) const {
+    if (string_) {
+        char b[24];
+        auto r = std::to_chars(b, b + sizeof b, raw);
+        return find_string(std::string_view(b, static_cast<std::size_t>(r.ptr - b)), index);
+    }
     auto it = index_.find(raw);
     if (it == index_.end()) return false;
     *index = it->second;
     return true;
+}
+
+bool IdMap::find(std::string_view raw, std::uint32_t* index) const {
+    std::int64_t v;
+    if (parse_int_id(raw, &v)) return find(v, index);
+    return string_ && find_string(raw, index);
+}
+
+bool IdMap::find_string(std::string_view canonical, std::uint32_t* index) const {
+    auto it = str_index_.find(canonical);
+    if (it == str_index_.end()) return false;
+    *index = it->second;
+    return true;
+}
+
+std::string IdMap::text(std::uint32_t index) const {
+    return string_ ? strs_[index] : std::to_string(raws_[index]);
+}
+
+void IdMap::to_strings() {
+    if (string_) return;
+    string_ = true;
+    strs_.reserve(raws_.size());
+    str_index_.reserve(raws_.size());
+    for (std::size_t k = 0; k < raws_.size(); ++k) {
+        strs_.push_back(std::to_string(raws_[k]));
+        str_index_.emplace(strs_.back(), static_cast<std::uint32_t>(k));
+    }
+    std::vector<std::int64_t>().swap(raws_);
+    std::unordered_map<std::int64_t, std::uint32_t>().swap(index_);
 }
 
 IdMap IdMap::from_raws(std::vector<std::int64_t> raws) {
@@ -33,6 +122,42 @@ IdMap IdMap::from_raws(std::vector<std::int64_t> raws) {
     }
     m.raws_ = std::move(raws);
     return m;
+}
+
+IdMap IdMap::from_strings(std::vector<std::string> ids) {
+    IdMap m = strings();
+    m.str_index_.reserve(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        std::int64_t v;
+        if (parse_int_id(ids[i], &v)) {
+            ids[i] = std::to_string(v);
+        } else {
+            std::string why = check_string_id(ids[i]);
+            if (!why.empty()) fail(SIMDMF_ERR_INVALID_DATA, "id " + escape_bytes(ids[i]) + " in id map " + why);
+        }
+        if (!m.str_index_.emplace(ids[i], static_cast<std::uint32_t>(i)).second)
+            fail(SIMDMF_ERR_INVALID_DATA, "duplicate raw id " + escape_bytes(ids[i]) + " in id map");
+    }
+    m.strs_ = std::move(ids);
+    return m;
+}
+
+std::string id_text(const IdMap* map, std::uint32_t index) {
+    return map ? map->text(index) : std::to_string(index);
+}
+
+bool find_same_id(const IdMap* own, std::uint32_t idx, const IdMap* ref, std::uint32_t ref_n, std::uint32_t* out) {
+    std::int64_t raw;
+    if (own && own->is_string()) {
+        if (ref) return ref->find(std::string_view(own->strings_list()[idx]), out);
+        if (!parse_int_id(own->strings_list()[idx], &raw)) return false;
+    } else {
+        raw = own ? own->raw(idx) : std::int64_t(idx);
+        if (ref) return ref->find(raw, out);
+    }
+    if (raw < 0 || raw >= std::int64_t(ref_n)) return false;
+    *out = static_cast<std::uint32_t>(raw);
+    return true;
 }
 
 void Ratings::reserve(std::size_t n) {
@@ -130,13 +255,7 @@ Ratings ratings_from_triples(const std::uint32_t* users, const std::uint32_t* it
 Ratings align_ids(const Ratings& r, std::shared_ptr<const IdMap> ref_users, std::shared_ptr<const IdMap> ref_items,
                   std::uint32_t ref_n_users, std::uint32_t ref_n_items, std::size_t* unknown) {
     auto lookup = [](const IdMap* own, const IdMap* ref, std::uint32_t ref_n, std::uint32_t idx,
-                     std::uint32_t* out) {
-        const std::int64_t raw = own ? own->raw(idx) : std::int64_t(idx);
-        if (ref) return ref->find(raw, out);
-        if (raw < 0 || raw >= std::int64_t(ref_n)) return false;
-        *out = static_cast<std::uint32_t>(raw);
-        return true;
-    };
+                     std::uint32_t* out) { return find_same_id(own, idx, ref, ref_n, out); };
     Ratings out;
     out.n_users = ref_n_users;
     out.n_items = ref_n_items;

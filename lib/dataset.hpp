@@ -3,28 +3,86 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 namespace simdmf {
 
-// Raw id <-> dense index. Indices are handed out in order of first appearance.
+// Raw id <-> dense index. Indices are handed out in order of first appearance. A map holds either
+// integer ids (int64, the fast path) or string ids ("USER_894", hash ids), never both: a loader starts
+// with an integer map and turns it into a string map (to_strings) when an id of the file is not an
+// integer. One rule makes the two kinds agree: an id whose text is an integer (parse_int_id) IS that
+// integer, so in a string map it is stored as its canonical decimal text ("+007" -> "7"), and looking up
+// 7 in a string map or "7" in an integer map finds the same entry.
 class IdMap {
 public:
-    // Index of raw, adding it when new. Throws OUT_OF_RANGE past 2^32-1 ids.
+    static constexpr std::size_t kMaxIdBytes = 255;  // longest string id
+
+    IdMap() = default;  // an empty integer map
+    static IdMap strings() { IdMap m; m.string_ = true; return m; }  // an empty string map
+
+    bool is_string() const { return string_; }
+    std::size_t size() const { return string_ ? strs_.size() : raws_.size(); }
+
+    // Index of raw, adding it when new. Throws OUT_OF_RANGE past 2^32-1 ids. On a string map the
+    // integer is added as its decimal text.
     std::uint32_t intern(std::int64_t raw);
+    // Index of a text id, adding it when new: an integer text goes through intern(int64); any other
+    // text needs a string map (INVALID_ARGUMENT on an integer map: call to_strings first) and must be
+    // a valid string id (check_string_id: INVALID_DATA otherwise).
+    std::uint32_t intern(std::string_view raw);
     bool find(std::int64_t raw, std::uint32_t* index) const;
-    std::int64_t raw(std::uint32_t index) const { return raws_[index]; }
-    std::size_t size() const { return raws_.size(); }
-    const std::vector<std::int64_t>& raws() const { return raws_; }
-    // Rebuild from a list of raw ids (index = position). Throws INVALID_DATA on duplicates.
+    bool find(std::string_view raw, std::uint32_t* index) const;
+
+    // The integer id at index: integer maps only (UNSUPPORTED on a string map).
+    std::int64_t raw(std::uint32_t index) const {
+        if (string_) unsupported_raw();
+        return raws_[index];
+    }
+    // The id at index as text (decimal for an integer map). Either kind.
+    std::string text(std::uint32_t index) const;
+    const std::vector<std::int64_t>& raws() const { return raws_; }       // integer maps (else empty)
+    const std::vector<std::string>& strings_list() const { return strs_; }  // string maps (else empty)
+
+    // Turns an integer map into a string map with the same indices (each id as its decimal text).
+    // No effect on a string map.
+    void to_strings();
+
+    // Rebuild from a list of ids (index = position). Throws INVALID_DATA on duplicates (after making
+    // integer texts canonical) or an invalid string id.
     static IdMap from_raws(std::vector<std::int64_t> raws);
+    static IdMap from_strings(std::vector<std::string> ids);
 
 private:
+    [[noreturn]] static void unsupported_raw();
+    std::uint32_t intern_string(std::string_view canonical);
+    bool find_string(std::string_view canonical, std::uint32_t* index) const;
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    bool string_ = false;
     std::vector<std::int64_t> raws_;
     std::unordered_map<std::int64_t, std::uint32_t> index_;
+    std::vector<std::string> strs_;
+    std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> str_index_;
 };
+
+// True when s is an integer id: an optional sign and 1..19 decimal digits within int64 (the loaders'
+// rule); sets *out.
+bool parse_int_id(std::string_view s, std::int64_t* out);
+// Empty when s is a valid string id (1..IdMap::kMaxIdBytes bytes, no control bytes, no blanks), else
+// why it is not.
+std::string check_string_id(std::string_view s);
+// The id at index of map as text; without a map the index is the id.
+std::string id_text(const IdMap* map, std::uint32_t index);
+// Looks up in `ref` the id that index `idx` has in `own` (null own: the index is the id; null ref:
+// the id must be an integer below ref_n, which is then the index).
+bool find_same_id(const IdMap* own, std::uint32_t idx, const IdMap* ref, std::uint32_t ref_n, std::uint32_t* out);
 
 struct Ratings {
     std::vector<std::uint32_t> user;

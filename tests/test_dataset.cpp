@@ -31,6 +31,73 @@ TEST_CASE("IdMap hands out indices in order of first appearance") {
     CHECK(status_of([] { IdMap::from_raws({1, 2, 1}); }) == SIMDMF_ERR_INVALID_DATA);
 }
 
+TEST_CASE("IdMap with string ids: integer texts are integers; to_strings keeps the indices") {
+    IdMap m;
+    CHECK(m.intern(std::string_view("12")) == 0);
+    CHECK(status_of([&] { m.intern(std::string_view("USER_894")); }) == SIMDMF_ERR_INVALID_ARGUMENT);
+    m.intern(-3);
+    m.to_strings();
+    CHECK(m.is_string());
+    CHECK(m.raws().empty());
+    CHECK(m.intern(std::string_view("USER_894")) == 2);
+    CHECK(m.intern(std::string_view("+012")) == 0);  // canonical decimal: the same id as 12
+    CHECK(m.intern(std::int64_t{-3}) == 1);
+    CHECK(m.size() == 3);
+    CHECK(m.text(0) == "12");
+    CHECK(m.text(2) == "USER_894");
+    CHECK(status_of([&] { (void)m.raw(0); }) == SIMDMF_ERR_UNSUPPORTED);
+    std::uint32_t idx = 99;
+    CHECK(m.find(std::int64_t{12}, &idx));
+    CHECK(idx == 0);
+    CHECK(m.find(std::string_view("USER_894"), &idx));
+    CHECK(idx == 2);
+    CHECK_FALSE(m.find(std::string_view("user_894"), &idx));
+    for (const char* bad : {"", "a b", "tab\there", "nul\x01", "esc\x1b["})
+        CHECK(status_of([&] { m.intern(std::string_view(bad)); }) == SIMDMF_ERR_INVALID_DATA);
+    CHECK(status_of([&] { m.intern(std::string(300, 'x')); }) == SIMDMF_ERR_INVALID_DATA);
+
+    IdMap ints = IdMap::from_raws({5, 7});
+    CHECK(ints.find(std::string_view("7"), &idx));
+    CHECK(idx == 1);
+    CHECK_FALSE(ints.find(std::string_view("LOC_7"), &idx));
+    CHECK(ints.text(1) == "7");
+
+    IdMap s = IdMap::from_strings({"a1f3", "0042", "zz"});
+    CHECK(s.text(1) == "42");
+    CHECK(s.find(std::int64_t{42}, &idx));
+    CHECK(idx == 1);
+    CHECK(status_of([] { IdMap::from_strings({"x", "y", "x"}); }) == SIMDMF_ERR_INVALID_DATA);
+    CHECK(status_of([] { IdMap::from_strings({"7", "+7"}); }) == SIMDMF_ERR_INVALID_DATA);
+    // A copy (as fold-in makes) keeps working.
+    IdMap c = s;
+    CHECK(c.find(std::string_view("zz"), &idx));
+    CHECK(idx == 2);
+}
+
+TEST_CASE("align_ids across string and integer maps") {
+    Ratings test;
+    test.add(0, 0, 1.0f);
+    test.add(1, 1, 2.0f);
+    test.add(2, 0, 3.0f);
+    auto tu = std::make_shared<const IdMap>(IdMap::from_strings({"u_a", "17", "u_zz"}));
+    auto ti = std::make_shared<const IdMap>(IdMap::from_raws({4, 9}));
+    test.user_ids = tu;
+    test.item_ids = ti;
+    auto ru = std::make_shared<const IdMap>(IdMap::from_strings({"17", "u_a"}));
+    auto ri = std::make_shared<const IdMap>(IdMap::from_strings({"9", "x", "4"}));
+    std::size_t unknown = 0;
+    Ratings a = align_ids(test, ru, ri, 2, 3, &unknown);
+    CHECK(unknown == 1);  // u_zz
+    REQUIRE(a.size() == 2);
+    CHECK(a.user == std::vector<std::uint32_t>{1, 0});
+    CHECK(a.item == std::vector<std::uint32_t>{2, 0});
+    // Without a reference map, an integer-looking string id is the index.
+    Ratings b = align_ids(test, nullptr, nullptr, 20, 20, &unknown);
+    CHECK(unknown == 2);
+    REQUIRE(b.size() == 1);
+    CHECK(b.user[0] == 17);
+}
+
 TEST_CASE("Ratings::add grows the dimensions; subset and empty_like keep them") {
     Ratings r;
     r.add(0, 3, 1.5f);

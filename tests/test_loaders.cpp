@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common.hpp"
+#include "io/fileio.hpp"
 #include "io/loaders.hpp"
 
 using namespace simdmf;
@@ -361,8 +362,16 @@ void check_same(const Ratings& a, const Ratings& b) {
     CHECK(a.n_items == b.n_items);
     CHECK(bool(a.user_ids) == bool(b.user_ids));
     CHECK(bool(a.item_ids) == bool(b.item_ids));
-    if (a.user_ids && b.user_ids) CHECK(a.user_ids->raws() == b.user_ids->raws());
-    if (a.item_ids && b.item_ids) CHECK(a.item_ids->raws() == b.item_ids->raws());
+    if (a.user_ids && b.user_ids) {
+        CHECK(a.user_ids->is_string() == b.user_ids->is_string());
+        CHECK(a.user_ids->raws() == b.user_ids->raws());
+        CHECK(a.user_ids->strings_list() == b.user_ids->strings_list());
+    }
+    if (a.item_ids && b.item_ids) {
+        CHECK(a.item_ids->is_string() == b.item_ids->is_string());
+        CHECK(a.item_ids->raws() == b.item_ids->raws());
+        CHECK(a.item_ids->strings_list() == b.item_ids->strings_list());
+    }
 }
 }  // namespace
 
@@ -385,6 +394,30 @@ TEST_CASE("binary round trip is bit-exact") {
             for (auto& e : fs::directory_iterator(t.dir)) files += e.is_regular_file();
             CHECK(files == 1);
         }
+    // String id maps (flags 8 / 16), one side or both, with timestamps.
+    for (int side : {1, 2, 3}) {
+        CAPTURE(side);
+        Ratings r = sample_ratings(true, true);
+        std::vector<std::string> u, i;
+        for (std::uint32_t k = 0; k < r.n_users; ++k) u.push_back("USER_" + std::to_string(k * 31));
+        for (std::uint32_t k = 0; k < r.n_items; ++k) i.push_back(k % 3 ? "h" + std::to_string(k) + "e9f" : std::to_string(k));
+        if (side & 1) r.user_ids = std::make_shared<const IdMap>(IdMap::from_strings(u));
+        if (side & 2) r.item_ids = std::make_shared<const IdMap>(IdMap::from_strings(i));
+        std::string p = t.path("s.smr");
+        io::save_binary(r, p);
+        check_same(r, io::load_binary(p));
+        // Cut anywhere in the string section: FORMAT; a flipped text byte: CHECKSUM.
+        const std::string bytes = read_all(p);
+        for (std::size_t cut : {bytes.size() - 9, bytes.size() - 30, bytes.size() - 200}) {
+            CAPTURE(cut);
+            CHECK(failure_of([&] { io::load_binary(t.write("cut.smr", bytes.substr(0, cut))); }).status ==
+                  SIMDMF_ERR_FORMAT);
+        }
+        CHECK(failure_of([&] { io::load_binary(t.write("pad.smr", bytes + "x")); }).status == SIMDMF_ERR_FORMAT);
+        std::string b = bytes;
+        b[b.size() - 12] ^= 0x20;
+        CHECK(failure_of([&] { io::load_binary(t.write("flip.smr", b)); }).status == SIMDMF_ERR_CHECKSUM);
+    }
     Ratings empty;
     io::save_binary(empty, t.path("e.smr"));
     CHECK(io::load_binary(t.path("e.smr")).empty());
@@ -437,6 +470,30 @@ TEST_CASE("damaged binary files give the right status") {
         // instead check that a (CRC-valid) header promising more data than the file holds fails.
         b.resize(b.size() - 4);
         CHECK(failure_of([&] { io::load_binary(t.write("short.smr", b)); }).status == SIMDMF_ERR_FORMAT);
+    }
+    // A user id map longer than the user count (header CRC valid, data CRC valid): FORMAT, since
+    // fold-in and lookups would map raw ids past the users. Built by saving a map with one more id.
+    {
+        Ratings small = sample_ratings(true, false);
+        std::vector<std::int64_t> u = small.user_ids->raws();
+        u.push_back(999999);
+        small.user_ids = std::make_shared<const IdMap>(IdMap::from_raws(u));
+        CHECK(failure_of([&] { io::save_binary(small, t.path("longmap.smr")); }).status == SIMDMF_ERR_INVALID_ARGUMENT);
+        // The same file by hand: header field "user map size" = n_users + 1 with both CRCs right.
+        Ratings ok = sample_ratings(true, false);
+        io::save_binary(ok, t.path("ok.smr"));
+        std::string b = read_all(t.path("ok.smr"));
+        const std::size_t user_map_end = header + ok.size() * 12 + 8 * ok.n_users;
+        b.insert(user_map_end, std::string("\x3f\x42\x0f\0\0\0\0\0", 8));
+        auto put = [&](std::size_t at, std::uint64_t v, int n) {
+            for (int k = 0; k < n; ++k) b[at + k] = static_cast<char>(v >> (8 * k));
+        };
+        put(32, ok.n_users + 1, 8);
+        put(48, crc32c(b.data(), 48), 4);
+        put(b.size() - 8, crc32c(b.data() + header, b.size() - header - 8), 4);
+        Failure f = failure_of([&] { io::load_binary(t.write("longmap.smr", b)); });
+        CHECK(f.status == SIMDMF_ERR_FORMAT);
+        CHECK(f.message.find("id map") != std::string::npos);
     }
     // A text file loaded as binary.
     CHECK(failure_of([&] { io::load(t.write("t.data", "1\t2\t3\n"), with_format(io::Format::binary)); }).status ==

@@ -73,6 +73,24 @@ TEST_CASE("model file round trip is bit-exact") {
             }
 }
 
+TEST_CASE("a model with string ids is refused by model file v1 (UNSUPPORTED), not saved without them") {
+    simdmf_test::TempDir dir;
+    Model m = small_model(true, false, false);
+    std::vector<std::string> us;
+    for (std::uint32_t u = 0; u < m.n_users; ++u) us.push_back("USER_" + std::to_string(u));
+    m.user_ids = std::make_shared<const IdMap>(IdMap::from_strings(us));
+    const std::string path = dir.file("s.smf");
+    std::string msg;
+    try {
+        save_model(m, path);
+    } catch (const Error& e) {
+        CHECK(e.status() == SIMDMF_ERR_UNSUPPORTED);
+        msg = e.what();
+    }
+    CHECK(msg.find("string ids need model file v2") != std::string::npos);
+    CHECK_FALSE(std::ifstream(path).good());
+}
+
 TEST_CASE("MF predictions are clamped to the rating range; scores and rankings are not") {
     PlantedSpec spec;  // a high mean and wide biases: many scores land above 5
     spec.n_users = 40;

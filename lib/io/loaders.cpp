@@ -542,17 +542,26 @@ void write_text(const Ratings& data, const std::string& path, Format fmt) {
         w.write(h.data(), h.size());
     }
     char line[160];
+    const bool strings = (um && um->is_string()) || (im && im->is_string());
+    std::string sline;
     for (std::size_t k = 0; k < n; ++k) {
         char* p = line;
         char* e = line + sizeof line;
-        std::int64_t u = um ? um->raw(data.user[k]) : static_cast<std::int64_t>(data.user[k]);
-        std::int64_t i = im ? im->raw(data.item[k]) : static_cast<std::int64_t>(data.item[k]);
-        p = std::to_chars(p, e, u).ptr;
-        std::memcpy(p, sep, sl);
-        p += sl;
-        p = std::to_chars(p, e, i).ptr;
-        std::memcpy(p, sep, sl);
-        p += sl;
+        if (strings) {  // string ids: up to IdMap::kMaxIdBytes each, through a string
+            sline = id_text(um, data.user[k]);
+            sline += sep;
+            sline += id_text(im, data.item[k]);
+            sline += sep;
+        } else {
+            std::int64_t u = um ? um->raw(data.user[k]) : static_cast<std::int64_t>(data.user[k]);
+            std::int64_t i = im ? im->raw(data.item[k]) : static_cast<std::int64_t>(data.item[k]);
+            p = std::to_chars(p, e, u).ptr;
+            std::memcpy(p, sep, sl);
+            p += sl;
+            p = std::to_chars(p, e, i).ptr;
+            std::memcpy(p, sep, sl);
+            p += sl;
+        }
         p = std::to_chars(p, e, data.value[k]).ptr;
         if (ts) {
             std::memcpy(p, sep, sl);
@@ -560,7 +569,12 @@ void write_text(const Ratings& data, const std::string& path, Format fmt) {
             p = std::to_chars(p, e, data.timestamp[k]).ptr;
         }
         *p++ = '\n';
-        w.write(line, static_cast<std::size_t>(p - line));
+        if (strings) {
+            sline.append(line, static_cast<std::size_t>(p - line));
+            w.write(sline.data(), sline.size());
+        } else {
+            w.write(line, static_cast<std::size_t>(p - line));
+        }
     }
     w.commit();
 }

@@ -87,10 +87,13 @@ Format detect_format(const std::string& path);
 
 // The compact binary ratings file, little-endian:
 //   header (56 bytes): magic "\x89SMR\r\n\x1a\n", u32 version (1), u32 flags (1 timestamps, 2 user map,
-//   4 item map), u64 n_ratings, u32 n_users, u32 n_items, u64 user map size, u64 item map size,
+//   4 item map, 8 the user map holds strings, 16 the item map holds strings), u64 n_ratings,
+//   u32 n_users, u32 n_items, u64 user map size (0 or n_users), u64 item map size (0 or n_items),
 //   u32 CRC-32C of the previous 48 bytes, u32 zero;
-//   payload: u32 user[n], u32 item[n], f32 value[n], [i64 timestamp[n]], i64 user raw ids,
-//   i64 item raw ids;
+//   payload: u32 user[n], u32 item[n], f32 value[n], [i64 timestamp[n]], user map, item map; an
+//   integer map is i64 raw[size], a string map u64 text bytes | u32 length[size] | the texts
+//   concatenated (files without string maps are laid out as before flags 8 and 16 existed; readers
+//   that predate them refuse such files as unknown flags);
 //   trailer (8 bytes): u32 CRC-32C of the payload, "SMRE".
 // save_binary writes path.tmp.<pid>.<n>, fsyncs and renames it over path (SIMDMF_ERR_IO on failure, the
 // old file left intact). load_binary checks the header, then that the file size matches the counts

@@ -35,6 +35,8 @@ std::uint64_t payload_bytes(std::uint32_t k, std::uint64_t nu, std::uint64_t ni,
 }  // namespace
 
 void save_model(const Model& m, const std::string& path) {
+    if ((m.user_ids && m.user_ids->is_string()) || (m.item_ids && m.item_ids->is_string()))
+        fail(SIMDMF_ERR_UNSUPPORTED, path + ": string ids need model file v2 (v1 stores integer ids only)");
     std::uint32_t flags = (m.biases ? kFlagBiases : 0) | (m.user_ids ? kFlagUserMap : 0) |
                           (m.item_ids ? kFlagItemMap : 0);
     ByteWriter w;
