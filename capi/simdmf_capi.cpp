@@ -836,6 +836,11 @@ SIMDMF_API simdmf_status simdmf_trainer_tune(simdmf_trainer* t, const simdmf_dat
             entries.emplace_back(dotted("trial", j + 1, "epochs"), static_cast<double>(tr.epochs));
             entries.emplace_back(dotted("trial", j + 1, "score"), tr.score);
         }
+        entries.emplace_back("edge.k", res.edge_k);
+        entries.emplace_back("edge.lr", res.edge_lr);
+        entries.emplace_back("edge.l2", res.edge_l2);
+        entries.emplace_back("edge.epochs", res.edge_epochs);
+        entries.emplace_back("extended", static_cast<double>(res.extended));
         std::unique_ptr<simdmf_report> report(new_report(std::move(entries)));
         if (!std::isfinite(b.score) || b.epochs == 0) {
             *out = report.release();

@@ -187,6 +187,13 @@ std::vector<Option> make_rows() {
         integer("tune_parallel", "tune", 0, 1024, {always(1)},
                 "runs trained at the same time, each with the trainer's threads (0: one per hardware thread)",
                 SIMDMF_NUMBER(tune, tune->options.parallel)),
+        integer("tune_extend", "tune", 0, 10, {always(3)},
+                "rounds of extension past an edge: when the best run's k, lr or l2 is the smallest or largest "
+                "of two or more values searched, or its epochs the largest candidate while still improving, the "
+                "search adds the next value that way (the geometric step of the two outermost values, within "
+                "the option's bounds; epochs: three more candidates), again while the best stays on an edge "
+                "(random method: k and epochs only); 0: off",
+                SIMDMF_NUMBER(tune, tune->options.extend)),
     };
     return r;
 }

@@ -1197,6 +1197,10 @@ static void test_tune_options(void) {
     CHECK(v == 1);
     CHECK_OK(simdmf_trainer_get(t, "tune_parallel", &v));
     CHECK(v == 1);
+    CHECK_OK(simdmf_trainer_get(t, "tune_extend", &v)); /* extension past an edge: on, 3 rounds */
+    CHECK(v == 3);
+    CHECK(simdmf_trainer_set(t, "tune_extend", 11) == SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK(simdmf_trainer_set(t, "tune_extend", 1.5) == SIMDMF_ERR_OUT_OF_RANGE);
     CHECK_OK(simdmf_trainer_get_string(t, "tune_method", &s));
     CHECK(strcmp(s, "grid") == 0);
     CHECK_OK(simdmf_trainer_get_array(t, "tune_k", NULL, 0, &n));
@@ -1343,6 +1347,7 @@ static void test_tune(void) {
     CHECK_OK(simdmf_trainer_set_array(t, "tune_l2", l2s, 1));
     CHECK_OK(simdmf_trainer_set_array(t, "tune_epochs", eps, 3));
     CHECK_OK(simdmf_trainer_set(t, "tune_valid_fraction", 0.2));
+    CHECK_OK(simdmf_trainer_set(t, "tune_extend", 0)); /* the plan's runs only */
     CHECK_OK(simdmf_trainer_set_callback(t, tune_run, &pr));
 
     CHECK_OK(simdmf_trainer_tune(t, ds, &r));
@@ -1351,14 +1356,20 @@ static void test_tune(void) {
         static const char* const names[] = {"best.k", "best.lr", "best.l2", "best.epochs", "best.score", "trials",
                                             "train_ratings", "valid_ratings", "trial1.k", "trial1.lr",
                                             "trial1.l2", "trial1.epochs", "trial1.score", "trial2.k"};
-        CHECK(report_size(r) == 8 + 4 * 5);
+        static const char* const edges[] = {"edge.k", "edge.lr", "edge.l2", "edge.epochs", "extended"};
+        CHECK(report_size(r) == 8 + 4 * 5 + 5);
         CHECK(report_names(r, 0, names, 14));
+        CHECK(report_names(r, 8 + 4 * 5, edges, 5));
     }
     {
         const char* name = NULL;
         CHECK_OK(simdmf_report_get(r, 8 + 4 * 5 - 1, &name, NULL));
         CHECK(strcmp(name, "trial4.score") == 0);
     }
+    CHECK(report_value(r, "extended") == 0);
+    v = report_value(r, "edge.k");
+    CHECK(v == -1 || v == 0 || v == 1);
+    CHECK(report_value(r, "edge.l2") == 0); /* a single value is not searched */
     CHECK(report_value(r, "trials") == 4);
     CHECK(report_value(r, "train_ratings") + report_value(r, "valid_ratings") == (double)n_ratings);
     CHECK(report_value(r, "valid_ratings") > 0);
@@ -1421,7 +1432,7 @@ static void test_tune(void) {
     pr.best_seen = INFINITY;
     CHECK_OK(simdmf_trainer_set_callback(t, tune_run, &pr));
     CHECK_OK(simdmf_trainer_tune(t, ds, &r));
-    CHECK(report_value(r, "trials") == 3 && report_size(r) == 8 + 3 * 5);
+    CHECK(report_value(r, "trials") == 3 && report_size(r) == 8 + 3 * 5 + 5);
     CHECK(pr.calls == 3 && pr.in_order);
     v = report_value(r, "trial2.lr");
     CHECK(v >= 0.01 && v <= 0.04);

@@ -180,7 +180,7 @@ class CliEndToEnd(unittest.TestCase):
     def test_tune(self):
         model = self.p("tuned.smf")
         j = run_json("tune", self.train, "-k", "4,8", "--lr", "0.03", "--l2", "0.05", "--epochs", "5,10", "--budget", 2,
-                     "--test", self.test, "-o", model, "--parallel", 2)
+                     "--test", self.test, "-o", model, "--parallel", 2, "--no-extend")
         self.assertEqual(j["runs"], 2)
         self.assertIn(j["best"]["k"], (4, 8))
         self.assertIn(j["best"]["epochs"], (5, 10))
@@ -188,9 +188,27 @@ class CliEndToEnd(unittest.TestCase):
         self.assertEqual(j["train_ratings"] + j["valid_ratings"], 16000)
         self.assertTrue(os.path.exists(model))
         self.assertTrue(0 < j["test"]["rmse"] < 1.2)
-        r = run_json("tune", self.train, "--method", "random", "--budget", 2, "-k", 4, "--epochs", 5)
+        r = run_json("tune", self.train, "--method", "random", "--budget", 2, "-k", 4, "--epochs", 5, "--no-extend")
         self.assertEqual(len(r["trials"]), 2)
         self.assertIn("Best:", run("tune", self.train, "--budget", 1, "-k", 4, "--epochs", 3, "-q").stdout)
+
+    def test_tune_edges(self):
+        # k 1 and 2 are too small for this data and 3, 6 epochs too few: the best is on two edges.
+        args = ("tune", self.train, "-k", "1,2", "--lr", 0.05, "--l2", 0.05, "--epochs", "3,6")
+        p = run(*args, "--no-extend", "-q")
+        self.assertIn("Warning: the best k (2) is the largest value searched", p.stderr)
+        self.assertIn("Warning: the best epochs (6)", p.stderr)
+        fixed = run_json(*args, "--no-extend")
+        self.assertEqual((fixed["runs"], fixed["extended"]), (2, 0))
+        self.assertEqual(fixed["edges"]["k"], 1)
+        self.assertTrue(fixed["warnings"])
+        ext = run_json(*args)  # extension is the default
+        self.assertGreater(ext["extended"], 0)
+        self.assertEqual(ext["runs"], 2 + ext["extended"])
+        self.assertTrue(any(t["k"] == 4 for t in ext["trials"]))
+        self.assertLessEqual(ext["valid_score"], fixed["valid_score"])
+        self.assertEqual(run_json(*args, "--extend", 1)["extended"] <= ext["extended"], True)
+        self.assertEqual(run(*args, "--extend", 11, ok=False).returncode, 2)
 
     def test_info_and_demo_help(self):
         info = run_json("info", self.model)

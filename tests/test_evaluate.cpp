@@ -201,6 +201,7 @@ TEST_CASE("tune: grid search scores every epoch candidate from one run") {
     tune::Options opt;
     opt.valid_fraction = 0.15;
     opt.seed = 4;
+    opt.extend = 0;  // the plan alone (extension: the next test)
     std::size_t calls = 0;
     auto res = tune::search(base, data, space, opt, [&](std::size_t done, std::size_t total, const tune::Trial&) {
         ++calls;
@@ -264,11 +265,77 @@ TEST_CASE("tune: a diverging point loses instead of failing the search") {
     space.lr = {0.01, 10.0};
     space.l2 = {0.05};
     space.epochs = {10};
-    auto res = tune::search(TrainOptions{}, data, space, tune::Options{});
+    tune::Options opt;
+    opt.extend = 0;
+    auto res = tune::search(TrainOptions{}, data, space, opt);
     REQUIRE(res.trials.size() == 2);
     CHECK(res.best == 0);
     CHECK(std::isfinite(res.trials[0].score));
     CHECK(!std::isfinite(res.trials[1].score));
+}
+
+TEST_CASE("tune: a best point on an edge of the space is reported, and the search extends past it") {
+    // Planted rank 5 with little noise: k 1 and 2 are both too small, so the best k is the largest
+    // searched; 4 and 8 epochs at lr 0.05 are too few, so the best is the last candidate, still improving.
+    PlantedSpec spec;
+    spec.n_users = 200;
+    spec.n_items = 150;
+    spec.n_ratings = 8000;
+    spec.noise_std = 0.1;
+    spec.integer_ratings = false;
+    spec.seed = 3;
+    const Ratings data = make_planted(spec);
+    TrainOptions base;
+    tune::Space space;
+    space.k = {1, 2};
+    space.lr = {0.05};
+    space.l2 = {0.01, 0.02};
+    space.epochs = {4, 8};
+    tune::Options opt;
+    opt.extend = 0;
+    const tune::Result fixed = tune::search(base, data, space, opt);
+    REQUIRE(fixed.trials.size() == 4);
+    CHECK(fixed.extended == 0);
+    CHECK(fixed.edge_k == 1);
+    CHECK(fixed.edge_epochs == 1);
+    CHECK(fixed.edge_lr == 0);  // a single value is not searched
+    bool warned_k = false, warned_epochs = false;
+    for (const auto& w : fixed.warnings) {
+        warned_k |= w.find("best k (2) is the largest") != std::string::npos;
+        warned_epochs |= w.find("best epochs (8)") != std::string::npos;
+    }
+    CHECK(warned_k);
+    CHECK(warned_epochs);
+
+    opt.extend = 3;
+    std::size_t last_total = 0;
+    const tune::Result ext = tune::search(base, data, space, opt, [&](std::size_t, std::size_t total, const tune::Trial&) {
+        CHECK(total >= last_total);
+        last_total = total;
+    });
+    CHECK(ext.extended > 0);
+    CHECK(ext.trials.size() == 4 + ext.extended);
+    CHECK(last_total == ext.trials.size());
+    for (std::size_t j = 0; j < 4; ++j) CHECK(ext.trials[j].score == fixed.trials[j].score);  // same plan first
+    bool larger_k = false, more_epochs = false;
+    for (std::size_t j = 4; j < ext.trials.size(); ++j) {
+        larger_k |= ext.trials[j].k == 4;  // 2 * 2 / 1: the geometric step past the edge
+        more_epochs |= ext.trials[j].epochs > 8;
+    }
+    CHECK(larger_k);
+    CHECK(more_epochs);
+    CHECK(ext.trials[ext.best].score < fixed.trials[fixed.best].score);
+    CHECK(ext.best_options.k == ext.trials[ext.best].k);
+    // The lower edge of l2 goes down by the same ratio, never below the option's bound.
+    tune::Space low = space;
+    low.k = {4};
+    low.l2 = {0.0, 0.05};
+    low.epochs = {3};
+    const tune::Result at_zero = tune::search(base, data, low, opt);
+    for (const auto& t : at_zero.trials) CHECK(t.l2 >= 0.0);
+    CHECK(opt.extend <= 10);
+    opt.extend = 11;
+    CHECK(status_of([&] { tune::search(base, data, space, opt); }) == SIMDMF_ERR_INVALID_ARGUMENT);
 }
 
 // ----------------------------------------------------------------- MovieLens 100K accuracy targets
@@ -321,6 +388,7 @@ TEST_CASE("MovieLens 100K u1..u5: default options and tuned search meet the accu
         space.epochs = {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120};
         tune::Options opt;
         opt.parallel = 2;
+        opt.extend = 0;  // the measured space only (extension would add runs; CI runs this under ASan)
         auto res = tune::search(TrainOptions{}, d.base[n], space, opt);
         TrainResult best = train(res.best_options, d.base[n], nullptr);
         const double trmse = evaluate::find(evaluate::point_metrics(best.model, d.test[n]), "rmse");

@@ -188,7 +188,8 @@ struct TuneArgs {
     std::string data, model, test, method = "grid";
     std::size_t budget = 0;
     double valid_fraction = 0.1;
-    unsigned parallel = 1;
+    unsigned parallel = 1, extend = 3;
+    bool no_extend = false;
     std::uint64_t split_seed = 1;
     std::vector<std::uint32_t> k, epochs;
     std::vector<double> lr, l2;
@@ -212,6 +213,7 @@ int run_tune(const TuneArgs& a, const Output& out) {
     topt.valid_fraction = a.valid_fraction;
     topt.seed = a.split_seed;
     topt.parallel = a.parallel;
+    topt.extend = a.no_extend ? 0 : a.extend;
     const char* metric = base.kind == ModelKind::logistic ? "log-loss" : "RMSE";
     if (!out.quiet) {
         auto list = [](const auto& v) {
@@ -237,13 +239,19 @@ int run_tune(const TuneArgs& a, const Output& out) {
     });
     bar.finish();
     const tune::Trial& b = res.trials[res.best];
+    for (const auto& w : res.warnings) std::fprintf(stderr, "Warning: %s\n", w.c_str());
+    if (res.extended && !out.quiet)
+        std::fprintf(stderr, "The search was extended past the edges of the space by %zu runs\n", res.extended);
     json j = {{"method", a.method},
               {"runs", res.trials.size()},
               {"metric", res.metric},
               {"valid_score", number(b.score)},
               {"train_ratings", res.train_size},
               {"valid_ratings", res.valid_size},
-              {"best", {{"k", b.k}, {"lr", b.lr}, {"l2", b.l2}, {"epochs", b.epochs}}}};
+              {"best", {{"k", b.k}, {"lr", b.lr}, {"l2", b.l2}, {"epochs", b.epochs}}},
+              {"extended", res.extended},
+              {"edges", {{"k", res.edge_k}, {"lr", res.edge_lr}, {"l2", res.edge_l2}, {"epochs", res.edge_epochs}}},
+              {"warnings", res.warnings}};
     if (!out.json)
         std::printf("Best: k %u, lr %.4g, l2 %.4g, epochs %u: validation %s %.6f (%zu runs)\n", b.k, b.lr, b.l2, b.epochs,
                     metric, b.score, res.trials.size());
@@ -403,6 +411,9 @@ void add_model_commands(CLI::App& app, const Output& out, Registry& reg) {
             "Default space: k 64,128,256,512; lr 0.005,0.01,0.02 (logistic 0.02,0.05,0.1); l2 0.03,0.05,0.08\n"
             "(logistic 0.01,0.02,0.05); epochs 10,20,...,150. Random search samples k from the list, lr and l2\n"
             "log-uniformly between the smallest and largest listed value, and scores every epoch up to the largest.\n"
+            "When the best point is the smallest or largest value of a dimension (k, lr, l2; epochs: the largest\n"
+            "while still improving), the search goes a step further that way (--extend rounds, default 3) and\n"
+            "warns when the best is still on an edge at the end.\n"
             "Example: simdmf tune u1.base --test u1.test -o u1-tuned.smf --parallel 2");
         c->add_option("data", a->data, "training ratings file")->required();
         c->add_option("-o,--model", a->model, "save the best configuration trained on all the training data here");
@@ -413,6 +424,10 @@ void add_model_commands(CLI::App& app, const Output& out, Registry& reg) {
             ->check(CLI::Range(0.01, 0.9));
         c->add_option("--split-seed", a->split_seed, "seed of the validation split and of random choices (default 1)");
         c->add_option("--parallel", a->parallel, "training runs at the same time (default 1; 0 = all cores)");
+        c->add_option("--extend", a->extend,
+                      "rounds of extension when the best point is on an edge of the space (default 3)")
+            ->check(CLI::Range(0, 10));
+        c->add_flag("--no-extend", a->no_extend, "do not search past the edges (a warning still says when the best is on one)");
         c->add_option("-k,--factors", a->k, "candidate k values, comma separated")->delimiter(',');
         c->add_option("--lr", a->lr, "candidate learning rates, comma separated")->delimiter(',');
         c->add_option("--l2", a->l2, "candidate L2 weights, comma separated")->delimiter(',');

@@ -469,6 +469,13 @@ SIMDMF_API simdmf_status simdmf_trainer_cross_validate(simdmf_trainer* t, const 
  *     tune_seed            seed of the validation split and the random choices int 0..2^53 default 1
  *     tune_parallel        runs trained at the same time, each with the trainer's "threads"
  *                          (0 = one per hardware thread)                      int 0..1024    default 1
+ *     tune_extend          rounds of extension past an edge: when the best run's k, lr or l2 is the
+ *                          smallest or largest of at least two values searched, or its epochs the
+ *                          largest candidate while still improving, the search adds the next value
+ *                          that way (the geometric step of the two outermost values, within the
+ *                          option's bounds; epochs: three more candidates), and again while the best
+ *                          stays on an edge (random method: k and epochs only); 0 = off
+ *                                                                             int 0..10      default 3
  *   String:
  *     tune_method  "grid" (every k x lr x l2 point) | "random" (k drawn from tune_k; lr and l2
  *                  log-uniform between the smallest and largest value given, l2 floored at 1e-4; every
@@ -479,9 +486,12 @@ SIMDMF_API simdmf_status simdmf_trainer_cross_validate(simdmf_trainer* t, const 
  *   "best.k", "best.lr", "best.l2", "best.epochs", "best.score" (validation metric of the best run),
  *   "trials" (runs made), "train_ratings", "valid_ratings" (sizes of the two parts of `train`), then
  *   for each run i = 1..trials in planned order: "trial<i>.k", "trial<i>.lr", "trial<i>.l2",
- *   "trial<i>.epochs" (its best candidate epoch count), "trial<i>.score".
+ *   "trial<i>.epochs" (its best candidate epoch count), "trial<i>.score" (runs added past an edge come
+ *   last); then "edge.k", "edge.lr", "edge.l2", "edge.epochs": where the best run sits in what was
+ *   searched, extensions included (-1 smallest value, +1 largest, 0 inside, a single value, or an edge
+ *   at the option's bound): a non-zero entry says a better point may lie beyond; "extended": runs added.
  * Progress: the progress callback is called once per finished run, not per epoch: epoch = runs done,
- * max_epochs = runs planned, valid_metric = the run's score, learning_rate = the run's lr,
+ * max_epochs = runs planned so far (it grows as the search extends), valid_metric = the run's score, learning_rate = the run's lr,
  * train_loss = NaN, elapsed_seconds since the search started. With tune_parallel != 1 it is called
  * from worker threads, but never concurrently. A non-zero return stops the search: runs in progress
  * finish, no other starts, and the call returns SIMDMF_CANCELLED with *out NULL and the options

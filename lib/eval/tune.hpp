@@ -5,6 +5,14 @@
 // the validation metric after every epoch; since an SGD or GD run of E epochs is exactly the first E
 // epochs of a longer run, all epoch counts of a point are scored from one run. A run stops early once
 // the validation metric has not improved for max(5, max_epochs / 5) epochs (the curve has turned up).
+//
+// Edges (issue 10, item 17): when the best point sits on the edge of what was searched in a dimension
+// (its k, lr or l2 is the smallest or largest value given, with at least two given; or its epoch count
+// is the largest candidate and the run was still improving), a better point may lie beyond. By default
+// the search then extends past that edge: one more value in that direction (the geometric step of the
+// two outermost values, within the option's bounds; epochs: three more candidates a step apart, scored
+// from one longer run), up to `extend` rounds while the best stays on an edge. What still sits on an
+// edge at the end is reported in Result::warnings. The random method extends k and epochs only.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +45,7 @@ struct Options {
     double valid_fraction = 0.1;  // of the training data, held out by split::random
     std::uint64_t seed = 1;       // of the validation split and of the random choices
     unsigned parallel = 1;        // runs at the same time (0: hardware threads)
+    unsigned extend = 3;          // rounds of extension past an edge of the space (0: off; at most 10)
 };
 
 // A trainer's search settings (keys tune_*, bound in the option registry). Empty space dimensions
@@ -61,9 +70,16 @@ struct Result {
     std::size_t train_size = 0, valid_size = 0;
     // base with the best trial's k, lr, l2 and epochs set.
     TrainOptions best_options;
+    // Where the best trial sits in each dimension of what was searched (extensions included): -1 on the
+    // low edge, +1 on the high edge, 0 inside (or a dimension with a single value, or an edge that is the
+    // option's bound, e.g. l2 = 0).
+    int edge_k = 0, edge_lr = 0, edge_l2 = 0, edge_epochs = 0;
+    std::size_t extended = 0;           // trials added past an edge (the last ones in `trials`)
+    std::vector<std::string> warnings;  // one sentence per dimension still on an edge
 };
 
-// Called after each finished run (never concurrently): runs done, runs planned, the run's trial.
+// Called after each finished run (never concurrently): runs done, runs planned so far (it grows when
+// the search extends past an edge), the run's trial.
 using TrialCallback = std::function<void(std::size_t done, std::size_t total, const Trial& trial)>;
 
 // Searches `space` around `base` (its other options, e.g. loss, biases, l2_bias, seed, are kept; its

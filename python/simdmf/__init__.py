@@ -584,19 +584,22 @@ class Trainer(_Handle):
             callback)
 
     def tune(self, train, k=None, lr=None, l2=None, epochs=None, budget=0, valid_fraction=0.1, seed=1,
-             method="grid", parallel=1, callback=None):
+             method="grid", parallel=1, extend=3, callback=None):
         """Hyper-parameter search over factor counts ``k``, learning rates ``lr``, L2 weights ``l2``
         and epoch counts ``epochs`` (sequences; ``None``: the library's default for the loss), scored on
         a validation split of ``valid_fraction`` of ``train`` (the other options of this trainer are
         kept). ``method`` is ``"grid"`` (``budget`` 0: every point, else a random subset of that many)
         or ``"random"`` (``budget`` runs, 0 = 20); ``parallel`` runs train at the same time (0: one per
-        core). These settings stay on the trainer (keys ``tune_*``).
+        core). ``extend`` rounds of extension past an edge of the space (0: off; ``tune_extend`` in
+        the C header). These settings stay on the trainer (keys ``tune_*``).
 
         Afterwards the trainer's ``k``, ``lr``, ``l2`` and ``epochs`` are the best run's, so
         :meth:`fit` trains the chosen model. Returns a dict in the report's order: ``"best.k"``,
         ``"best.lr"``, ``"best.l2"``, ``"best.epochs"``, ``"best.score"`` (validation RMSE or
         log-loss), ``"trials"``, ``"train_ratings"``, ``"valid_ratings"``, then ``"trial1.k"``,
-        ``"trial1.lr"``, ``"trial1.l2"``, ``"trial1.epochs"``, ``"trial1.score"``, ``"trial2.k"``, ...
+        ``"trial1.lr"``, ``"trial1.l2"``, ``"trial1.epochs"``, ``"trial1.score"``, ``"trial2.k"``, ...,
+        then ``"edge.k"``, ``"edge.lr"``, ``"edge.l2"``, ``"edge.epochs"`` (-1 / +1: the best is the
+        smallest / largest value searched, so a better one may lie beyond; 0: inside) and ``"extended"``.
 
         ``callback(info)`` is called once per finished run (not per epoch): ``info.epoch`` = runs
         done, ``info.max_epochs`` = runs planned, ``info.valid_metric`` = the run's score. Returning
@@ -611,7 +614,7 @@ class Trainer(_Handle):
             a = np.ascontiguousarray(values, dtype=np.float64)
             _check(self._lib.simdmf_trainer_set_array(self._handle, key.encode(), _ptr(a, ctypes.c_double), len(a)))
         self.set(tune_budget=budget, tune_valid_fraction=valid_fraction, tune_seed=seed, tune_method=method,
-                 tune_parallel=parallel)
+                 tune_parallel=parallel, tune_extend=extend)
         return self._report_call(lambda out: self._lib.simdmf_trainer_tune(self._handle, _dataset(train, "train"), out),
                                  callback)
 

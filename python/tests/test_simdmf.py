@@ -373,14 +373,16 @@ class TestEvaluation(unittest.TestCase):
         self.assertEqual(t.get("tune_method"), "grid")
         self.assertEqual(t.get("tune_valid_fraction"), 0.1)
         runs = []
-        r = t.tune(data, k=[2, 4], lr=[0.01, 0.04], l2=0.02, epochs=[5, 10, 20], valid_fraction=0.2,
+        r = t.tune(data, k=[2, 4], lr=[0.01, 0.04], l2=0.02, epochs=[5, 10, 20], valid_fraction=0.2, extend=0,
                    callback=lambda e: runs.append((e.epoch, e.max_epochs, e.valid_metric)))
         keys = list(r)
         self.assertEqual(keys[:8], ["best.k", "best.lr", "best.l2", "best.epochs", "best.score", "trials",
                                     "train_ratings", "valid_ratings"])
         self.assertEqual(keys[8:13], ["trial1.k", "trial1.lr", "trial1.l2", "trial1.epochs", "trial1.score"])
         self.assertEqual(r["trials"], 4)
-        self.assertEqual(len(r), 8 + 4 * 5)
+        self.assertEqual(len(r), 8 + 4 * 5 + 5)
+        self.assertEqual(keys[-5:], ["edge.k", "edge.lr", "edge.l2", "edge.epochs", "extended"])
+        self.assertEqual(r["extended"], 0)
         self.assertEqual(r["train_ratings"] + r["valid_ratings"], len(data))
         self.assertEqual([e for e, _, _ in runs], [1, 2, 3, 4])
         self.assertEqual(r["best.score"], min(r["trial%d.score" % j] for j in range(1, 5)))
@@ -392,6 +394,11 @@ class TestEvaluation(unittest.TestCase):
         m = t.fit(data)
         self.assertEqual(m.k, r["best.k"])
         self.assertEqual(len(t.history), r["best.epochs"])
+        # By default a best point on an edge extends the search past it (runs added last).
+        e = simdmf.Trainer().tune(data, k=[1, 2], lr=[0.05], l2=[0.02], epochs=[3, 6], valid_fraction=0.2)
+        self.assertGreater(e["extended"], 0)
+        self.assertEqual(e["trials"], 2 + e["extended"])
+        self.assertEqual(simdmf.Trainer().tune(data, k=[1, 2], lr=[0.05], l2=[0.02], epochs=[3, 6], extend=0)["trials"], 2)
 
         # random search, two runs at a time; None restores the default space
         r = t.tune(data, k=[3], lr=[0.01, 0.05], l2=[0.01, 0.1], epochs=[15], method="random", budget=3,
