@@ -15,7 +15,8 @@
 //     and column no other thread holds (FPSG, Chin et al.), picked at random; a thread with none free
 //     sleeps until a block is released. Each non-empty block is still visited once per epoch; the
 //     order depends on timing.
-// Workers: at most the hardware threads (sgd_workers), so more threads than cores never slow a run down.
+// Workers: at most the hardware threads (sgd_workers), so more threads than cores never slow a run down;
+// in deterministic mode one when the rounds hold under kMinRatingsPerRound ratings on average.
 // Within a block, the ratings are visited in their stored order with the rows of the rating kPrefetch
 // steps ahead prefetched; small data sets (one block) are reshuffled every epoch instead, from
 // (seed, epoch, block). The per-epoch training loss is the running loss seen during the epoch.
@@ -60,6 +61,7 @@ struct BlockRows {
     float *P, *Q, *bu, *bi, *gu, *gi;
 };
 
+constexpr std::size_t kMinRatingsPerRound = 4096;  // deterministic mode: fewer a round run on one thread
 constexpr std::size_t kPrefetch = 32;  // prefetch distance in ratings (measured: 3 -> 32 is +20-60%)
 
 inline void prefetch_row(const float* row, std::uint32_t stride) {
@@ -175,6 +177,10 @@ public:
         }
         threads_ = sgd_workers(opt.threads, std::thread::hardware_concurrency());
         threads_ = std::min<std::uint32_t>(threads_, grid_.side());  // at most `side` blocks run at once
+        // Lock-step rounds meet at a barrier `side` times an epoch: with too few ratings a round, the
+        // waiting costs more than the work it shares (and far more on a loaded machine), so one thread
+        // runs them. The model is the same for any thread count in this mode.
+        if (opt.deterministic && grid_.size() < kMinRatingsPerRound * grid_.side()) threads_ = 1;
         block_loss_.assign(grid_.n_blocks(), 0.0);
     }
 
