@@ -27,7 +27,7 @@
 #include <string>
 
 #include "io/loaders.hpp"
-#include "models/model.hpp"
+#include "models/mf.hpp"
 #include "synthetic.hpp"
 #include "solvers/trainer.hpp"
 

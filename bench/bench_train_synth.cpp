@@ -218,7 +218,7 @@ int main(int argc, char** argv) {
         for (std::uint32_t k : a.ks) {
             TrainOptions o;
             o.k = k;
-            o.kind = logistic ? ModelKind::logistic : ModelKind::mf;
+            o.loss = logistic ? Loss::logistic : Loss::squared;
             o.epochs = a.epochs;
             if (a.lr > 0) o.lr = a.lr;
             if (a.l2 >= 0) o.l2 = a.l2;
@@ -275,7 +275,7 @@ int main(int argc, char** argv) {
                     TrainResult res = train(o, tr, nullptr, cb);
                     const double secs = seconds_since(t1);
                     const long rss1 = vm_hwm_kb();
-                    const Model& m = res.model;
+                    const MFModel& m = res.model;
                     const double metric =
                         test_metric(logistic, te, [&](std::uint32_t u, std::uint32_t i) {
                         return logistic ? m.score(u, i) : m.predict(u, i);  // MF: clamped to [1, 5]

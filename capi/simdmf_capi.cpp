@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "simdmf/simdmf.h"
+#include "serve/serve.hpp"
 
 #include "common.hpp"
 #include "dataset.hpp"
@@ -30,7 +31,7 @@
 #include "eval/evaluate.hpp"
 #include "io/loaders.hpp"
 #include "kernels/kernels.hpp"
-#include "models/model.hpp"
+#include "models/mf.hpp"
 #include "options.hpp"
 #include "eval/split.hpp"
 #include "solvers/trainer.hpp"
@@ -69,7 +70,7 @@ struct simdmf_trainer {
 };
 
 struct simdmf_model {
-    simdmf::Model m;
+    simdmf::MFModel m;
 };
 
 struct simdmf_report {
@@ -495,11 +496,29 @@ SIMDMF_API simdmf_status simdmf_model_shape(const simdmf_model* m, int* kind, ui
                                             uint32_t* n_items, int* has_biases) {
     return guard([&] {
         require(m, "m");
-        if (kind) *kind = static_cast<int>(m->m.kind);
+        if (kind) *kind = m->m.abi_kind();
         if (k) *k = m->m.k;
         if (n_users) *n_users = m->m.n_users;
         if (n_items) *n_items = m->m.n_items;
         if (has_biases) *has_biases = m->m.biases ? 1 : 0;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_loss(const simdmf_model* m, int* loss) {
+    return guard([&] {
+        require(m, "m");
+        require(loss, "loss");
+        *loss = static_cast<int>(m->m.loss());
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_name(const simdmf_model* m, const char** name) {
+    return guard([&] {
+        require(m, "m");
+        require(name, "name");
+        *name = m->m.kind_name();
         return SIMDMF_OK;
     });
 }
@@ -578,7 +597,7 @@ SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t 
         require(n_out, "n_out");
         if (n > 0) require(items, "items");
         m->m.check_user(user);
-        auto top = exclude ? m->m.recommend(user, n, exclude->seen().of(user)) : m->m.recommend(user, n, {});
+        auto top = exclude ? simdmf::serve::recommend(m->m, user, n, exclude->seen().of(user)) : simdmf::serve::recommend(m->m, user, n, {});
         const std::size_t w = std::min(top.size(), n);
         for (std::size_t j = 0; j < w; ++j) {
             items[j] = top[j].first;
@@ -597,7 +616,7 @@ SIMDMF_API simdmf_status simdmf_model_similarity(const simdmf_model* m, int side
         check_side_value(side);
         m->m.check_side(side, a);
         m->m.check_side(side, b);
-        *out = m->m.cosine(side, a, b);
+        *out = simdmf::serve::cosine(m->m, side, a, b);
         return SIMDMF_OK;
     });
 }
@@ -610,7 +629,7 @@ SIMDMF_API simdmf_status simdmf_model_nearest(const simdmf_model* m, int side, u
         if (n > 0) require(out, "out");
         check_side_value(side);
         m->m.check_side(side, index);
-        auto near = m->m.nearest(side, index, n);
+        auto near = simdmf::serve::nearest(m->m, side, index, n);
         const std::size_t w = std::min(near.size(), n);
         for (std::size_t j = 0; j < w; ++j) {
             out[j] = near[j].first;
@@ -751,7 +770,7 @@ SIMDMF_API simdmf_status simdmf_model_evaluate(const simdmf_model* m, const simd
         require(m, "m");
         require(test, "test");
         if (rank_k > 0) check_threshold(threshold);
-        const bool logistic = m->m.kind == simdmf::ModelKind::logistic;
+        const bool logistic = m->m.logistic();
         if (test->r.n_users > m->m.n_users || test->r.n_items > m->m.n_items)
             fail(SIMDMF_ERR_OUT_OF_RANGE, "the test data set has " + std::to_string(test->r.n_users) + " users x " +
                                               std::to_string(test->r.n_items) + " items, the model only " +

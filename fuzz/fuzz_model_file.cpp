@@ -7,10 +7,11 @@
 #include "common.hpp"
 #include "io/fileio.hpp"
 #include "fuzz_util.hpp"
-#include "models/model.hpp"
+#include "models/mf.hpp"
+#include "serve/serve.hpp"
 
 namespace {
-void serve(const simdmf::Model& m) {
+void serve(const simdmf::MFModel& m) {
     SIMDMF_FUZZ_CHECK(m.k >= 1 && m.stride >= m.k);
     SIMDMF_FUZZ_CHECK(m.P.size() == std::size_t(m.n_users) * m.stride);
     SIMDMF_FUZZ_CHECK(m.Q.size() == std::size_t(m.n_items) * m.stride);
@@ -22,15 +23,16 @@ void serve(const simdmf::Model& m) {
     if (std::uint64_t(m.n_items) <= 4096) {
         std::vector<float> row(m.n_items);
         m.predict_row(u, row.data());
-        auto top = m.recommend(u, 5, {0});
+        static const std::uint32_t kSeen[] = {0};
+        auto top = simdmf::serve::recommend(m, u, 5, kSeen);
         SIMDMF_FUZZ_CHECK(top.size() <= 5);
         for (auto& [item, score] : top) SIMDMF_FUZZ_CHECK(item < m.n_items && item != 0);
-        auto near = m.nearest(SIMDMF_ITEMS, i, 3);
+        auto near = simdmf::serve::nearest(m, SIMDMF_ITEMS, i, 3);
         for (auto& [item, sim] : near) SIMDMF_FUZZ_CHECK(item < m.n_items && item != i);
-        sink = sink + m.cosine(SIMDMF_ITEMS, 0, i);
+        sink = sink + simdmf::serve::cosine(m, SIMDMF_ITEMS, 0, i);
     }
     if (std::uint64_t(m.n_users) <= 4096) {
-        auto near = m.nearest(SIMDMF_USERS, u, 3);
+        auto near = simdmf::serve::nearest(m, SIMDMF_USERS, u, 3);
         for (auto& [user, sim] : near) SIMDMF_FUZZ_CHECK(user < m.n_users && user != u);
     }
     (void)sink;

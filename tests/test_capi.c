@@ -320,6 +320,16 @@ static void test_mf(void) {
     CHECK_OK(simdmf_model_shape(m, &kind, &k, &nu, &ni, &biases));
     CHECK(kind == SIMDMF_MODEL_MF && k == 3 && nu == ROWS && ni == COLS && biases == 0);
     CHECK_OK(simdmf_model_shape(m, NULL, NULL, NULL, NULL, NULL));
+    {
+        int loss = 0;
+        const char* name = NULL;
+        CHECK_OK(simdmf_model_loss(m, &loss));
+        CHECK(loss == SIMDMF_LOSS_SQUARED);
+        CHECK_OK(simdmf_model_name(m, &name));
+        CHECK(name && strcmp(name, "mf") == 0);
+        CHECK(simdmf_model_loss(m, NULL) == SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK(simdmf_model_name(NULL, &name) == SIMDMF_ERR_INVALID_ARGUMENT);
+    }
 
     CHECK_OK(simdmf_model_predict_all(m, all));
     for (r = 0; r < ROWS; ++r)
@@ -561,8 +571,14 @@ static void test_logistic(void) {
     CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &m));
     CHECK(m != NULL);
     if (m) {
+        const char* name = NULL;
+        int loss = 0;
         CHECK_OK(simdmf_model_shape(m, &kind, NULL, NULL, NULL, NULL));
         CHECK(kind == SIMDMF_MODEL_LOGISTIC);
+        CHECK_OK(simdmf_model_loss(m, &loss));
+        CHECK(loss == SIMDMF_LOSS_LOGISTIC);
+        CHECK_OK(simdmf_model_name(m, &name));
+        CHECK(name && strcmp(name, "mf") == 0);
         for (r = 0; r < ROWS; ++r)
             for (c = 0; c < COLS; ++c) {
                 float want = LABELS[r * COLS + c], p = -1;

@@ -23,9 +23,9 @@ using simdmf_test::status_of;
 namespace {
 
 // A k = 1 model without biases: score(u, i) = p_u * q_i.
-Model tiny_model(const std::vector<float>& p, const std::vector<float>& q, ModelKind kind = ModelKind::mf) {
-    Model m;
-    m.allocate(kind, 1, static_cast<std::uint32_t>(p.size()), static_cast<std::uint32_t>(q.size()), false);
+MFModel tiny_model(const std::vector<float>& p, const std::vector<float>& q, Loss loss = Loss::squared) {
+    MFModel m;
+    m.allocate(loss, 1, static_cast<std::uint32_t>(p.size()), static_cast<std::uint32_t>(q.size()), false);
     for (std::uint32_t u = 0; u < p.size(); ++u) m.user_row(u)[0] = p[u];
     for (std::uint32_t i = 0; i < q.size(); ++i) m.item_row(i)[0] = q[i];
     return m;
@@ -49,7 +49,7 @@ Ratings small_planted(std::uint64_t n = 6000, std::uint64_t seed = 5) {
 
 TEST_CASE("point metrics of a model by hand") {
     // Scores: u0: 1*{1,2,3} = 1,2,3; u1: 2*{1,2,3} = 2,4,6.
-    Model m = tiny_model({1, 2}, {1, 2, 3});
+    MFModel m = tiny_model({1, 2}, {1, 2, 3});
     Ratings t = triples({0, 0, 1}, {0, 2, 1}, {2, 3, 1}, 2, 3);  // preds 1, 3, 4: errors -1, 0, 3
     auto r = evaluate::point_metrics(m, t);
     REQUIRE(r.size() == 2);
@@ -65,7 +65,7 @@ TEST_CASE("point metrics of a model by hand") {
     CHECK(status_of([&] { evaluate::point_metrics(m, big); }) == SIMDMF_ERR_OUT_OF_RANGE);
 
     // Logistic: sigmoid of the scores; labels must be +1/-1.
-    Model lm = tiny_model({1, -1}, {0.5f, 2}, ModelKind::logistic);
+    MFModel lm = tiny_model({1, -1}, {0.5f, 2}, Loss::logistic);
     Ratings lt = triples({0, 1, 0}, {0, 1, 1}, {1, -1, -1}, 2, 2);  // scores 0.5, -2, 2
     auto lr = evaluate::point_metrics(lm, lt);
     auto sig = [](double s) { return 1 / (1 + std::exp(-s)); };
@@ -80,7 +80,7 @@ TEST_CASE("point metrics of a model by hand") {
 
 TEST_CASE("ranking metrics with a model, training items excluded") {
     // One user, items scored 5, 4, 3, 2, 1 (q = 5..1, p = 1).
-    Model m = tiny_model({1}, {5, 4, 3, 2, 1});
+    MFModel m = tiny_model({1}, {5, 4, 3, 2, 1});
     Ratings train = triples({0}, {0}, {5}, 1, 5);                  // item 0 was seen: never recommended
     Ratings test = triples({0, 0, 0}, {2, 4, 1}, {5, 4, 2}, 1, 5);  // relevant (>= 4): items 2 and 4
     evaluate::RankingOptions o;

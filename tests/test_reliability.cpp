@@ -22,7 +22,7 @@
 #include "dataset.hpp"
 #include "io/fileio.hpp"
 #include "io/loaders.hpp"
-#include "models/model.hpp"
+#include "models/mf.hpp"
 #include "rng.hpp"
 #include "solvers/solvers.hpp"
 #include "synthetic.hpp"
@@ -259,9 +259,9 @@ TEST_CASE("ratings outside a declared range are refused") {
 TEST_CASE("k larger than memory allows is OUT_OF_MEMORY before anything is allocated") {
     const std::uint64_t phys = physical_memory_bytes();
     REQUIRE(phys > 0);
-    Model m;
+    MFModel m;
     // 2^32-2 users x 65536 factors: about 1 PiB.
-    Outcome a = outcome([&] { m.allocate(ModelKind::mf, 65536, UINT32_MAX - 1, 10, true); });
+    Outcome a = outcome([&] { m.allocate(Loss::squared, 65536, UINT32_MAX - 1, 10, true); });
     CHECK(a.status == SIMDMF_ERR_OUT_OF_MEMORY);
     CHECK(has(a.message, "k = 65536"));
     CHECK(has(a.message, "physical memory"));
@@ -269,7 +269,7 @@ TEST_CASE("k larger than memory allows is OUT_OF_MEMORY before anything is alloc
     // Just above physical memory (rows of 16 floats = 64 bytes).
     const std::uint64_t rows = phys / 64 + 1;
     if (rows < UINT32_MAX) {
-        Outcome b = outcome([&] { m.allocate(ModelKind::mf, 16, static_cast<std::uint32_t>(rows), 0, false); });
+        Outcome b = outcome([&] { m.allocate(Loss::squared, 16, static_cast<std::uint32_t>(rows), 0, false); });
         CHECK(b.status == SIMDMF_ERR_OUT_OF_MEMORY);
     }
     // Through train(): a data set declaring 3e9 users.
@@ -290,7 +290,7 @@ TEST_CASE("model files: every truncation and every single-bit flip is caught") {
     TrainOptions o;
     o.k = 3;
     o.epochs = 2;
-    Model m = train(o, r, nullptr).model;
+    MFModel m = train(o, r, nullptr).model;
     const std::string path = dir.file("m.smf"), bad = dir.file("bad.smf");
     save_model(m, path);
     const std::vector<unsigned char> good = read_file(path);
@@ -326,8 +326,8 @@ TEST_CASE("model files: every truncation and every single-bit flip is caught") {
 
 TEST_CASE("a model of a newer format version is VERSION, not corruption") {
     simdmf_test::TempDir dir;
-    Model m;
-    m.allocate(ModelKind::mf, 2, 2, 2, false);
+    MFModel m;
+    m.allocate(Loss::squared, 2, 2, 2, false);
     const std::string path = dir.file("m.smf");
     save_model(m, path);
     auto b = read_file(path);
@@ -344,13 +344,13 @@ TEST_CASE("a model of a newer format version is VERSION, not corruption") {
 TEST_CASE("a model with no users or no items round-trips (fuzz regression: memcpy to a null pointer)") {
     simdmf_test::TempDir dir;
     for (auto [nu, ni] : {std::pair<std::uint32_t, std::uint32_t>{0, 3}, {3, 0}, {0, 0}}) {
-        Model m;
-        m.allocate(ModelKind::mf, 2, nu, ni, true);
+        MFModel m;
+        m.allocate(Loss::squared, 2, nu, ni, true);
         std::vector<std::int64_t> raws;
         for (std::uint32_t u = 0; u < nu; ++u) raws.push_back(100 + u);
         m.user_ids = std::make_shared<const IdMap>(IdMap::from_raws(raws));
         save_model(m, dir.file("e.smf"));
-        Model back = load_model(dir.file("e.smf"));
+        MFModel back = load_model(dir.file("e.smf"));
         CHECK(back.identical(m));
         CHECK(back.n_users == nu);
         CHECK(back.n_items == ni);
@@ -517,15 +517,15 @@ TEST_CASE("cancelling from the callback leaves a valid, saveable model") {
 TEST_CASE("a save killed mid-write (SIGKILL) leaves the previous model intact and loadable") {
     simdmf_test::TempDir dir;
     const std::string path = dir.file("model.smf");
-    Model old;
-    old.allocate(ModelKind::mf, 4, 3, 3, true);
+    MFModel old;
+    old.allocate(Loss::squared, 4, 3, 3, true);
     old.P[0] = 1.5f;
     save_model(old, path);
     const std::vector<unsigned char> before = read_file(path);
 
     // The replacement: ~100 MB, so the write takes long enough to be caught in the middle.
-    Model big;
-    big.allocate(ModelKind::mf, 64, 200000, 200000, true);
+    MFModel big;
+    big.allocate(Loss::squared, 64, 200000, 200000, true);
     for (std::size_t j = 0; j < big.P.size(); j += 97) big.P[j] = 0.25f;
 
     bool caught_mid_write = false;

@@ -34,14 +34,14 @@ Ratings planted(std::uint64_t n, std::uint32_t users = 2000, std::uint32_t items
     return make_planted(s);
 }
 
-bool same_bits(const Model& a, const Model& b) {
+bool same_bits(const MFModel& a, const MFModel& b) {
     auto eq = [](const auto& x, const auto& y) {
         return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(x[0])) == 0;
     };
     return eq(a.P, b.P) && eq(a.Q, b.Q) && eq(a.bu, b.bu) && eq(a.bi, b.bi) && a.mu == b.mu;
 }
 
-double rmse(const Model& m, const Ratings& r) { return valid_metric(m, r); }
+double rmse(const MFModel& m, const Ratings& r) { return valid_metric(m, r); }
 
 }  // namespace
 
@@ -164,7 +164,7 @@ TEST_CASE("deterministic mode: bit-identical models and losses for 1, 2 and 3 th
         const Ratings data = logistic ? binarize(r, 3.5f) : r;
         TrainOptions o;
         o.adagrad = variant == 2;
-        o.kind = logistic ? ModelKind::logistic : ModelKind::mf;
+        o.loss = logistic ? Loss::logistic : Loss::squared;
         o.k = 24;
         o.epochs = 4;
         o.seed = 9;

@@ -27,7 +27,7 @@ Ratings textbook(bool labels) {
 TrainOptions textbook_options(Solver solver, bool logistic) {
     TrainOptions o;
     o.solver = solver;
-    o.kind = logistic ? ModelKind::logistic : ModelKind::mf;
+    o.loss = logistic ? Loss::logistic : Loss::squared;
     o.k = 3;
     o.biases = false;
     o.l2 = 0.001;
@@ -90,13 +90,13 @@ TEST_CASE("objective gradient matches finite differences") {
             CAPTURE(biases);
             const Ratings r = logistic ? binarize(base, 3.5f) : base;
             TrainOptions o;
-            o.kind = logistic ? ModelKind::logistic : ModelKind::mf;
+            o.loss = logistic ? Loss::logistic : Loss::squared;
             o.k = 5;
             o.biases = biases;
             o.epochs = 3;
             o.init_std = 1.0;
             o.lr = 0.05;
-            Model m = train(o, r, nullptr).model;  // a generic point, not the initial one
+            MFModel m = train(o, r, nullptr).model;  // a generic point, not the initial one
             const double l2 = 0.3, l2b = 0.2;
             Gradient g;
             objective(m, r, l2, l2b, &g);
@@ -158,11 +158,11 @@ TEST_CASE("planted low-rank data: test RMSE near the noise level, AUC of the bin
     auto [ptr, pte] = split::random(make_planted(spec), 0.2, 11);
     const Ratings btr = binarize(ptr, 3.5f), bte = binarize(pte, 3.5f);
     TrainOptions lo = o;
-    lo.kind = ModelKind::logistic;
+    lo.loss = Loss::logistic;
     lo.lr = 0.05;
     lo.l2 = 0.01;
     lo.epochs = 40;
-    Model lm = train(lo, btr, nullptr).model;
+    MFModel lm = train(lo, btr, nullptr).model;
     auto prob = lm.predict_pairs(bte);
     const double auc = metrics::auc(prob.data(), bte.value.data(), bte.size());
     MESSAGE("planted binarised test AUC " << auc);
@@ -173,11 +173,11 @@ TEST_CASE("same seed gives a bit-identical model; another seed does not") {
     const Ratings r = textbook(false);
     TrainOptions o = textbook_options(Solver::sgd, false);
     o.epochs = 50;
-    Model a = train(o, r, nullptr).model;
-    Model b = train(o, r, nullptr).model;
+    MFModel a = train(o, r, nullptr).model;
+    MFModel b = train(o, r, nullptr).model;
     CHECK(a.identical(b));
     o.seed = 8;
-    Model c = train(o, r, nullptr).model;
+    MFModel c = train(o, r, nullptr).model;
     CHECK_FALSE(a.identical(c));
 }
 
@@ -279,7 +279,7 @@ TEST_CASE("invalid options and data give clear statuses") {
     out_of_range.item[0] = 10;
     CHECK(status_of([&] { train(TrainOptions{}, out_of_range, nullptr); }) == SIMDMF_ERR_OUT_OF_RANGE);
     TrainOptions lo;
-    lo.kind = ModelKind::logistic;
+    lo.loss = Loss::logistic;
     CHECK(status_of([&] { train(lo, textbook(false), nullptr); }) == SIMDMF_ERR_INVALID_DATA);
     CHECK(status_of([&] { train(TrainOptions{}, Ratings{}, nullptr); }) == SIMDMF_ERR_INVALID_DATA);
 }

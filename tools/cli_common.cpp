@@ -1,4 +1,5 @@
 #include "cli_common.hpp"
+#include "serve/serve.hpp"
 
 #include <sys/stat.h>
 
@@ -271,8 +272,8 @@ void write_curve(const std::vector<EpochInfo>& history, const std::string& path)
 
 // ------------------------------------------------------------------------------------------ ids
 std::int64_t raw_id(const std::shared_ptr<const IdMap>& map, std::uint32_t index) { return raw_of(map.get(), index); }
-std::string raw_user(const Model& m, std::uint32_t u) { return id_text(m.user_ids.get(), u); }
-std::string raw_item(const Model& m, std::uint32_t i) { return id_text(m.item_ids.get(), i); }
+std::string raw_user(const MFModel& m, std::uint32_t u) { return id_text(m.user_ids.get(), u); }
+std::string raw_item(const MFModel& m, std::uint32_t i) { return id_text(m.item_ids.get(), i); }
 
 bool find_index(const std::shared_ptr<const IdMap>& map, std::uint32_t n, long long raw, std::uint32_t* index) {
     return find_raw(map.get(), n, raw, index);

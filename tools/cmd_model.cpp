@@ -12,6 +12,7 @@
 #include "eval/split.hpp"
 #include "synthetic.hpp"
 #include "eval/tune.hpp"
+#include "serve/serve.hpp"
 
 namespace simdmf::cli {
 
@@ -19,7 +20,7 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-const char* valid_name(const TrainOptions& o) { return o.kind == ModelKind::logistic ? "valid log-loss" : "valid RMSE"; }
+const char* valid_name(const TrainOptions& o) { return o.logistic() ? "valid log-loss" : "valid RMSE"; }
 
 // ----------------------------------------------------------------------------------------- train
 struct TrainArgs {
@@ -147,7 +148,7 @@ int run_cv(const CvArgs& a, const Output& out) {
             bar.update(sum / a.folds, "fold epochs");
             return true;
         };
-    const std::string first_metric = o.kind == ModelKind::logistic ? "log_loss" : "rmse";
+    const std::string first_metric = o.logistic() ? "log_loss" : "rmse";
     auto res = evaluate::cross_validate(o, data, cv, [&](unsigned done, unsigned total, const evaluate::CvFold& f) {
         if (out.quiet) return;
         std::lock_guard<std::mutex> lock(mu);
@@ -214,7 +215,7 @@ int run_tune(const TuneArgs& a, const Output& out) {
     topt.seed = a.split_seed;
     topt.parallel = a.parallel;
     topt.extend = a.no_extend ? 0 : a.extend;
-    const char* metric = base.kind == ModelKind::logistic ? "log-loss" : "RMSE";
+    const char* metric = base.logistic() ? "log-loss" : "RMSE";
     if (!out.quiet) {
         auto list = [](const auto& v) {
             std::string s;
@@ -305,7 +306,7 @@ struct DemoArgs {
     std::uint64_t split_seed = 1;
 };
 
-std::string list_items(const Model& m, const std::vector<std::pair<std::uint32_t, float>>& v) {
+std::string list_items(const MFModel& m, const std::vector<std::pair<std::uint32_t, float>>& v) {
     std::string s;
     char b[64];
     for (auto& [i, score] : v) {
@@ -335,7 +336,7 @@ int run_demo(const DemoArgs& a, const Output& out) {
                 static_cast<unsigned long long>(a.split_seed));
 
     TrainOptions o = a.flags.options();
-    o.kind = ModelKind::mf;
+    o.loss = Loss::squared;
     if (!out.quiet) print_options(o, "MF");
     TrainResult mf = train(o, train_set, &test_set, progress_printer(out, "test RMSE"));
     std::vector<float> pred = mf.model.predict_pairs(test_set);
@@ -350,7 +351,7 @@ int run_demo(const DemoArgs& a, const Output& out) {
     // Logistic MF on "liked" = rating >= 4, with the library's logistic defaults unless flags say otherwise.
     const Ratings btrain = binarize(train_set, 4.0f), btest = binarize(test_set, 4.0f);
     TrainOptions lo = o;
-    lo.kind = ModelKind::logistic;
+    lo.loss = Loss::logistic;
     if (!out.quiet) print_options(lo, "logistic MF on liked = rating >= 4");
     TrainResult lg = train(lo, btrain, &btest, progress_printer(out, "test log-loss"));
     std::vector<float> prob = lg.model.predict_pairs(btest);
@@ -361,9 +362,9 @@ int run_demo(const DemoArgs& a, const Output& out) {
 
     const SeenItems seen(train_set);
     const std::uint32_t user = 0, item = 0;
-    auto top = mf.model.recommend(user, 5, seen.of(user));
+    auto top = simdmf::serve::recommend(mf.model, user, 5, seen.of(user));
     std::printf("Top-5 unseen items for user %s: %s\n", raw_user(mf.model, user).c_str(), list_items(mf.model, top).c_str());
-    auto near = mf.model.nearest(SIMDMF_ITEMS, item, 5);
+    auto near = simdmf::serve::nearest(mf.model, SIMDMF_ITEMS, item, 5);
     std::printf("5 items nearest to item %s (cosine): %s\n", raw_item(mf.model, item).c_str(),
                 list_items(mf.model, near).c_str());
     return 0;

@@ -9,6 +9,7 @@
 #include "cli_common.hpp"
 #include "eval/evaluate.hpp"
 #include "kernels/kernels.hpp"
+#include "serve/serve.hpp"
 
 namespace simdmf::cli {
 
@@ -49,7 +50,7 @@ struct PredictArgs {
 };
 
 int run_predict(const PredictArgs& a, const Output& out) {
-    Model m = load_model(a.model);
+    MFModel m = load_model(a.model);
     const std::vector<Pair> pairs = read_pairs(a.pairs);
     std::ostringstream res;
     json arr = json::array();
@@ -90,7 +91,7 @@ struct EvalArgs {
 };
 
 int run_eval(const EvalArgs& a, const Output& out) {
-    Model m = load_model(a.model);
+    MFModel m = load_model(a.model);
     const io::LoadOptions lo = a.df.options();
     std::size_t unknown = 0;
     Ratings test = load_aligned(a.data, lo, out, "Test data", m.user_ids, m.item_ids, m.n_users, m.n_items, &unknown);
@@ -144,7 +145,7 @@ int run_recommend(const RecommendArgs& a, const Output& out) {
     const int chosen = !a.users.empty() + !a.users_file.empty() + a.all;
     if (chosen != 1) throw UsageError("give exactly one of --user, --users-file or --all");
     if (a.n < 1) throw UsageError("-n must be at least 1");
-    Model m = load_model(a.model);
+    MFModel m = load_model(a.model);
     SeenItems seen;
     if (!a.train.empty()) {
         Ratings t = load_aligned(a.train, a.df.options(), out, "Seen items", m.user_ids, m.item_ids, m.n_users,
@@ -181,7 +182,7 @@ int run_recommend(const RecommendArgs& a, const Output& out) {
             if (!out.quiet) std::fprintf(stderr, "user %lld is not in the model: skipped\n", raw);
             continue;
         }
-        auto top = m.recommend(u, a.n, seen.of(u));
+        auto top = simdmf::serve::recommend(m, u, a.n, seen.of(u));
         if (out.json) {
             json items = json::array();
             for (auto& [i, s] : top) items.push_back({{"item", raw_id(m.item_ids, i)}, {"score", number(s)}});
@@ -217,7 +218,7 @@ struct SimilarArgs {
 int run_similar(const SimilarArgs& a, const Output& out) {
     if (a.items.empty() == a.users.empty()) throw UsageError("give --item ID(s) or --user ID(s), not both");
     if (a.n < 1) throw UsageError("-n must be at least 1");
-    Model m = load_model(a.model);
+    MFModel m = load_model(a.model);
     const bool items = !a.items.empty();
     const int side = items ? SIMDMF_ITEMS : SIMDMF_USERS;
     const auto& map = items ? m.item_ids : m.user_ids;
@@ -227,7 +228,7 @@ int run_similar(const SimilarArgs& a, const Output& out) {
         std::uint32_t idx;
         if (!find_index(map, count, raw, &idx))
             throw Error(SIMDMF_ERR_NOT_FOUND, std::string(items ? "item " : "user ") + std::to_string(raw) + " is not in the model");
-        auto near = m.nearest(side, idx, a.n);
+        auto near = simdmf::serve::nearest(m, side, idx, a.n);
         if (out.json) {
             json list = json::array();
             for (auto& [j, s] : near) list.push_back({{"id", raw_id(map, j)}, {"cosine", number(s)}});
@@ -258,11 +259,11 @@ bool is_model_file(const std::string& path) {
 int run_info(const InfoArgs& a, const Output& out) {
     json j;
     if (is_model_file(a.path)) {
-        Model m = load_model(a.path);
-        j = {{"file", a.path}, {"type", "model"}, {"kind", m.kind == ModelKind::logistic ? "logistic" : "mf"},
+        MFModel m = load_model(a.path);
+        j = {{"file", a.path}, {"type", "model"}, {"kind", m.logistic() ? "logistic" : "mf"},
              {"k", m.k}, {"users", m.n_users}, {"items", m.n_items}, {"biases", m.biases}, {"global_offset", m.mu},
              {"user_id_map", bool(m.user_ids)}, {"item_id_map", bool(m.item_ids)}, {"format_version", 1}};
-        if (m.kind == ModelKind::mf)  // null: no clamping on that side
+        if (!m.logistic())  // null: no clamping on that side
             j["prediction_range"] = {number(std::isfinite(m.min_pred) ? m.min_pred : NAN),
                                      number(std::isfinite(m.max_pred) ? m.max_pred : NAN)};
     } else {

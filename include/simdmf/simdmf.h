@@ -212,6 +212,7 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                  (0 = automatic: 1 below 65536 ratings, else ~80k ratings a block, at least 8; raised
  *                  to keep block-local indices 16-bit); sgd runs at most `grid` threads  int 0..4096  default 0
  * String keys:
+ *   model          "mf" (the member of the model family to train)             default "mf"
  *   loss           "squared" | "logistic"                                     default "squared"
  *   solver         "sgd" | "gd"                                              default "sgd"
  *   schedule       "constant" | "decay" | "list"                             default "constant"
@@ -509,6 +510,23 @@ SIMDMF_API simdmf_status simdmf_trainer_tune(simdmf_trainer* t, const simdmf_dat
  * SIMDMF_ERR_UNKNOWN_OPTION for a key that is not an array option. */
 SIMDMF_API simdmf_status simdmf_trainer_get_array(const simdmf_trainer* t, const char* key, double* values,
                                                   size_t capacity, size_t* count);
+
+/* Losses, stable values. A model's kind (simdmf_model_shape) is the pair of its member of the model
+ * family and its loss: SIMDMF_MODEL_MF is "mf" with SIMDMF_LOSS_SQUARED, SIMDMF_MODEL_LOGISTIC is "mf"
+ * with SIMDMF_LOSS_LOGISTIC (training options "model" and "loss"). */
+typedef enum simdmf_loss {
+    SIMDMF_LOSS_SQUARED = 1,  /* squared error; predictions are ratings (clamped to the range)     */
+    SIMDMF_LOSS_LOGISTIC = 2  /* cross-entropy on labels +1/-1; predictions are P(label=+1)         */
+} simdmf_loss;
+
+/* The loss a model was trained with (*loss = SIMDMF_LOSS_SQUARED or SIMDMF_LOSS_LOGISTIC).
+ * SIMDMF_ERR_INVALID_ARGUMENT for a NULL argument. Thread-safe. */
+SIMDMF_API simdmf_status simdmf_model_loss(const simdmf_model* m, int* loss);
+
+/* The name of the model's member of the model family, as option "model" spells it ("mf"): a static
+ * string the caller must not free, valid for the life of the process. SIMDMF_ERR_INVALID_ARGUMENT for a
+ * NULL argument. Thread-safe. */
+SIMDMF_API simdmf_status simdmf_model_name(const simdmf_model* m, const char** name);
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
 #include "eval/evaluate.hpp"
+#include "serve/serve.hpp"
 
 #include <cmath>
 #include <limits>
@@ -30,7 +31,7 @@ double find(const Metrics& m, const std::string& name) {
 
 Metrics point_metrics(const Model& m, const Ratings& test) {
     check_indices(m, test);
-    const bool logistic = m.kind == ModelKind::logistic;
+    const bool logistic = m.logistic();
     if (logistic && !test.empty()) test.validate(true);
     const std::size_t n = test.size();
     std::vector<float> pred = m.predict_pairs(test);
@@ -46,7 +47,7 @@ metrics::RankingMetrics ranking(const Model& m, const Ratings& test, const Ranki
     if (opt.k < 1) fail(SIMDMF_ERR_INVALID_ARGUMENT, "ranking metrics need k >= 1");
     check_indices(m, test);
     if (opt.exclude) check_indices(m, *opt.exclude);
-    const bool logistic = m.kind == ModelKind::logistic;
+    const bool logistic = m.logistic();
     // Relevant test items per user.
     std::vector<std::vector<std::uint32_t>> relevant(m.n_users);
     for (std::size_t j = 0; j < test.size(); ++j) {
@@ -60,7 +61,7 @@ metrics::RankingMetrics ranking(const Model& m, const Ratings& test, const Ranki
     std::vector<std::vector<std::uint32_t>> recommended(m.n_users);
     parallel_for(users.size(), opt.threads, [&](std::size_t j) {
         const std::uint32_t u = users[j];
-        auto top = m.recommend(u, opt.k, seen.of(u));
+        auto top = simdmf::serve::recommend(m, u, opt.k, seen.of(u));
         auto& out = recommended[u];
         out.reserve(top.size());
         for (const auto& [item, score] : top) out.push_back(item);

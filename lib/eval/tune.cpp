@@ -200,7 +200,7 @@ Result search(const TrainOptions& base, const Ratings& train_data, const Space& 
     std::vector<Plan> plans = make_plans(space, opt);
 
     Result res;
-    res.metric = base.kind == ModelKind::logistic ? "log_loss" : "rmse";
+    res.metric = base.logistic() ? "log_loss" : "rmse";
     res.train_size = fit.size();
     res.valid_size = valid.size();
     std::mutex done_mutex;

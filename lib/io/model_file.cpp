@@ -1,4 +1,4 @@
-// Model file v1, little-endian:
+// MFModel file v1, little-endian:
 //   magic "SIMDMFMD" | u32 format version (1) | u32 header bytes (H: 32 or 40)
 //   header: u32 kind | u32 k | u32 n_users | u32 n_items | u32 flags | f32 mu | u64 payload bytes
 //           [H >= 40: f32 min_pred | f32 max_pred, the MF prediction range, +-inf for none]
@@ -14,7 +14,7 @@
 #include <limits>
 
 #include "io/fileio.hpp"
-#include "models/model.hpp"
+#include "models/mf.hpp"
 
 namespace simdmf {
 
@@ -34,7 +34,7 @@ std::uint64_t payload_bytes(std::uint32_t k, std::uint64_t nu, std::uint64_t ni,
 }
 }  // namespace
 
-void save_model(const Model& m, const std::string& path) {
+void save_model(const MFModel& m, const std::string& path) {
     if ((m.user_ids && m.user_ids->is_string()) || (m.item_ids && m.item_ids->is_string()))
         fail(SIMDMF_ERR_UNSUPPORTED, path + ": string ids need model file v2 (v1 stores integer ids only)");
     std::uint32_t flags = (m.biases ? kFlagBiases : 0) | (m.user_ids ? kFlagUserMap : 0) |
@@ -45,7 +45,7 @@ void save_model(const Model& m, const std::string& path) {
     w.raw(kMagic, 8);
     w.u32(kVersion);
     w.u32(kHeaderBytes);
-    w.u32(static_cast<std::uint32_t>(m.kind));
+    w.u32(static_cast<std::uint32_t>(m.abi_kind()));
     w.u32(m.k);
     w.u32(m.n_users);
     w.u32(m.n_items);
@@ -66,7 +66,7 @@ void save_model(const Model& m, const std::string& path) {
     atomic_write_file(path, w.bytes.data(), w.bytes.size());
 }
 
-Model load_model(const std::string& path) {
+MFModel load_model(const std::string& path) {
     const std::vector<unsigned char> buf = read_file(path);
     const std::string what = path;
     if (buf.size() < 16 || std::memcmp(buf.data(), kMagic, 8) != 0)
@@ -108,10 +108,10 @@ Model load_model(const std::string& path) {
     if (crc32(buf.data(), buf.size() - 4) != stored)
         fail(SIMDMF_ERR_CHECKSUM, path + ": checksum mismatch (file corrupted)");
 
-    Model m;
-    m.allocate(static_cast<ModelKind>(kind), k, nu, ni, (flags & kFlagBiases) != 0);
+    MFModel m;
+    m.allocate(kind == SIMDMF_MODEL_LOGISTIC ? Loss::logistic : Loss::squared, k, nu, ni, (flags & kFlagBiases) != 0);
     m.mu = mu;
-    try {  // the rule of Model::set_prediction_range, as a format error
+    try {  // the rule of MFModel::set_prediction_range, as a format error
         m.set_prediction_range(min_pred, max_pred);
     } catch (const Error& e) {
         fail(SIMDMF_ERR_FORMAT, path + ": " + e.what());

@@ -39,7 +39,7 @@ void fill(const factors::Table& t, std::uint32_t stride, ParamArray& rows, Param
     }
 }
 
-void unfill(const Model& m, int side, factors::Table& t) {
+void unfill(const MFModel& m, int side, factors::Table& t) {
     t.rows = m.count(side);
     t.k = m.k;
     t.values.resize(std::size_t(t.rows) * t.k);
@@ -55,7 +55,7 @@ void unfill(const Model& m, int side, factors::Table& t) {
 
 }  // namespace
 
-Model model_from_factors(const factors::FactorSet& s) {
+MFModel model_from_factors(const factors::FactorSet& s) {
     check_table(s.users, "user");
     check_table(s.items, "item");
     if (s.users.k != s.items.k)
@@ -65,8 +65,8 @@ Model model_from_factors(const factors::FactorSet& s) {
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "biases given for one side only");
     if (!std::isfinite(s.mu)) fail(SIMDMF_ERR_INVALID_DATA, "the global offset is NaN or infinite");
     const bool biases = !s.users.bias.empty() || s.mu != 0.0f;
-    Model m;
-    m.allocate(s.logistic ? ModelKind::logistic : ModelKind::mf, s.users.k, s.users.rows, s.items.rows, biases);
+    MFModel m;
+    m.allocate(s.logistic ? Loss::logistic : Loss::squared, s.users.k, s.users.rows, s.items.rows, biases);
     m.mu = biases ? s.mu : 0.0f;
     fill(s.users, m.stride, m.P, m.bu);
     fill(s.items, m.stride, m.Q, m.bi);
@@ -76,11 +76,11 @@ Model model_from_factors(const factors::FactorSet& s) {
     return m;
 }
 
-factors::FactorSet factors_of(const Model& m) {
+factors::FactorSet factors_of(const MFModel& m) {
     factors::FactorSet s;
     unfill(m, SIMDMF_USERS, s.users);
     unfill(m, SIMDMF_ITEMS, s.items);
-    s.logistic = m.kind == ModelKind::logistic;
+    s.logistic = m.logistic();
     s.mu = m.biases ? m.mu : 0.0f;
     s.min_pred = m.min_pred;
     s.max_pred = m.max_pred;

@@ -2,7 +2,7 @@
 // arrays through the C ABI), and taken apart again for export.
 #pragma once
 #include "io/factors.hpp"
-#include "models/model.hpp"
+#include "models/mf.hpp"
 
 namespace simdmf {
 
@@ -11,9 +11,9 @@ namespace simdmf {
 // s.logistic, biases on when either side has biases or mu != 0, raw-id maps when ids are given (on one
 // side only is fine). Rows the source marks as untrained get zero factors. Errors: Error(INVALID_DATA,
 // OUT_OF_RANGE, INVALID_ARGUMENT, OUT_OF_MEMORY) naming the problem.
-Model model_from_factors(const factors::FactorSet& s);
+MFModel model_from_factors(const factors::FactorSet& s);
 
 // The model's tables as a FactorSet (k floats per row, no padding); ids where the model has id maps.
-factors::FactorSet factors_of(const Model& m);
+factors::FactorSet factors_of(const MFModel& m);
 
 }  // namespace simdmf

@@ -158,10 +158,10 @@ double run_block_adagrad(const Step& s, const GridEntry* e, std::size_t n, const
 
 class SgdSolver {
 public:
-    SgdSolver(const TrainOptions& opt, RatingGrid& grid, Model& m) : opt_(opt), m_(m), grid_(grid) {
+    SgdSolver(const TrainOptions& opt, RatingGrid& grid, MFModel& m) : opt_(opt), m_(m), grid_(grid) {
         const auto& kt = kernels::active();
         step_.kt = &kt;
-        step_.logistic = m.kind == ModelKind::logistic;
+        step_.logistic = m.logistic();
         step_.n = kernels::sgd_length(m.k);
         step_.fn = kt.sgd_for_length(step_.n, step_.logistic ? 1 : 0);
         step_.stride = m.stride;
@@ -337,7 +337,7 @@ private:
     }
 
     const TrainOptions& opt_;
-    Model& m_;
+    MFModel& m_;
     RatingGrid& grid_;
     Step step_{};
     std::uint32_t threads_ = 1;
@@ -347,19 +347,13 @@ private:
 };
 
 // Mean data loss of the model over the grid's ratings (the exact_loss option).
-double grid_mean_loss(const Model& m, const RatingGrid& g) {
+double grid_mean_loss(const MFModel& m, const RatingGrid& g) {
     double sum = 0.0;
     for (std::size_t b = 0; b < g.n_blocks(); ++b) {
         const GridEntry* e = g.block(b);
         const std::uint32_t u0 = g.first_user(b), i0 = g.first_item(b);
         for (std::size_t j = 0; j < g.block_size(b); ++j) {
-            const double s = m.score(u0 + e[j].u, i0 + e[j].i);
-            if (m.kind == ModelKind::logistic) {
-                const double y = e[j].v > 0.0f ? 1.0 : 0.0;
-                sum += std::log1p(std::exp(-std::fabs(s))) + std::max(s, 0.0) - y * s;
-            } else {
-                sum += (e[j].v - s) * (e[j].v - s);
-            }
+            sum += m.objective.curve_loss(e[j].v, m.score(u0 + e[j].u, i0 + e[j].i));
         }
     }
     return g.size() ? sum / static_cast<double>(g.size()) : 0.0;
@@ -381,7 +375,7 @@ RatingGrid make_grid(const TrainOptions& opt, const Ratings& train, Ratings* con
     return RatingGrid(train, side, RatingGrid::kDefaultLanes, consume);
 }
 
-void train_sgd(const TrainOptions& opt, RatingGrid& grid, Model& m, EpochControl& ctl) {
+void train_sgd(const TrainOptions& opt, RatingGrid& grid, MFModel& m, EpochControl& ctl) {
     SgdSolver solver(opt, grid, m);
     const std::uint32_t epochs = opt.effective_epochs();
     for (std::uint32_t e = 0; e < epochs; ++e) {

@@ -16,11 +16,6 @@ namespace simdmf {
 
 namespace {
 
-// Cross-entropy of label y in {0,1} at score s, computed stably: softplus(s) - y*s.
-double xent(double s, double y) { return std::log1p(std::exp(-std::fabs(s))) + std::max(s, 0.0) - y * s; }
-
-double label01(float v) { return v > 0.0f ? 1.0 : 0.0; }
-
 void check_range(const TrainOptions& opt, const Ratings& r, const char* what) {
     if (opt.min_rating == -HUGE_VAL && opt.max_rating == HUGE_VAL) return;
     for (std::size_t k = 0; k < r.size(); ++k) {
@@ -34,7 +29,7 @@ void check_range(const TrainOptions& opt, const Ratings& r, const char* what) {
 }
 
 void check_inputs(const TrainOptions& opt, const Ratings& train, const Ratings* valid) {
-    const bool logistic = opt.kind == ModelKind::logistic;
+    const bool logistic = opt.logistic();
     if (opt.min_rating > opt.max_rating)
         fail(SIMDMF_ERR_OUT_OF_RANGE, "min_rating " + std::to_string(opt.min_rating) + " > max_rating " +
                                           std::to_string(opt.max_rating));
@@ -59,7 +54,7 @@ struct DataShape {
 
 DataShape shape_of(const TrainOptions& opt, const Ratings& train) {
     DataShape d{train.n_users, train.n_items, train.user_ids, train.item_ids, 0.0f};
-    if (opt.kind == ModelKind::logistic) {
+    if (opt.logistic()) {
         double pos = 0;
         for (float v : train.value) pos += v > 0.0f;
         double rate = std::clamp(pos / static_cast<double>(train.size()), 1e-4, 1.0 - 1e-4);
@@ -73,12 +68,12 @@ DataShape shape_of(const TrainOptions& opt, const Ratings& train) {
     return d;
 }
 
-void init_model(Model& m, const TrainOptions& opt, const DataShape& train) {
-    m.allocate(opt.kind, opt.k, train.n_users, train.n_items, opt.biases);
+void init_model(MFModel& m, const TrainOptions& opt, const DataShape& train) {
+    m.allocate(opt.loss, opt.k, train.n_users, train.n_items, opt.biases);
     m.user_ids = train.user_ids;
     m.item_ids = train.item_ids;
     if (m.biases) m.mu = train.mu;
-    if (opt.kind == ModelKind::mf && opt.clip_predictions) {
+    if (!opt.logistic() && opt.clip_predictions) {
         // The declared range where declared (an infinite bound would be no bound), else the data's.
         m.min_pred = std::isfinite(opt.min_rating) ? static_cast<float>(opt.min_rating) : train.min_value;
         m.max_pred = std::isfinite(opt.max_rating) ? static_cast<float>(opt.max_rating) : train.max_value;
@@ -98,7 +93,7 @@ void init_model(Model& m, const TrainOptions& opt, const DataShape& train) {
 
 }  // namespace
 
-bool finite_model(const Model& m) {
+bool finite_model(const MFModel& m) {
     auto ok = [](const auto& v) {
         for (float x : v)
             if (!std::isfinite(x)) return false;
@@ -109,9 +104,8 @@ bool finite_model(const Model& m) {
 
 namespace {
 
-double eval_objective(const Model& m, const Ratings& r, double l2, double l2b, Gradient* g, double* data_loss) {
+double eval_objective(const MFModel& m, const Ratings& r, double l2, double l2b, Gradient* g, double* data_loss) {
     const auto& kt = kernels::active();
-    const bool logistic = m.kind == ModelKind::logistic;
     const double n = static_cast<double>(r.size());
     if (g) {
         g->P.assign(m.P.size(), 0.0f);
@@ -125,15 +119,8 @@ double eval_objective(const Model& m, const Ratings& r, double l2, double l2b, G
         const float* p = m.user_row(u);
         const float* q = m.item_row(i);
         const double s = m.score(u, i);
-        double e;  // -dloss/ds
-        if (logistic) {
-            const double y = label01(r.value[j]);
-            data += xent(s, y);
-            e = y - 1.0 / (1.0 + std::exp(-s));
-        } else {
-            e = r.value[j] - s;
-            data += 0.5 * e * e;
-        }
+        const double e = m.objective.residual(r.value[j], s);  // -dloss/ds
+        data += m.objective.term(r.value[j], s);
         const double pp = kt.dot(p, p, m.stride), qq = kt.dot(q, q, m.stride);
         reg += 0.5 * l2 * (pp + qq);
         if (m.biases) reg += 0.5 * l2b * (double(m.bu[u]) * m.bu[u] + double(m.bi[i]) * m.bi[i]);
@@ -150,17 +137,17 @@ double eval_objective(const Model& m, const Ratings& r, double l2, double l2b, G
             }
         }
     }
-    if (data_loss) *data_loss = (logistic ? data : 2.0 * data) / n;
+    if (data_loss) *data_loss = (m.logistic() ? data : 2.0 * data) / n;  // as curve_loss reports it
     return (data + reg) / n;
 }
 
-void train_gd(const TrainOptions& opt, const Ratings& train, Model& m, EpochControl& ctl) {
+void train_gd(const TrainOptions& opt, const Ratings& train, MFModel& m, EpochControl& ctl) {
     Gradient g;
     double data_loss = 0;
     double J = eval_objective(m, train, opt.l2, opt.l2_bias, &g, &data_loss);
     double scale = 1.0;  // halved whenever a step would increase the objective
     const std::uint32_t epochs = opt.effective_epochs();
-    Model trial;
+    MFModel trial;
     for (std::uint32_t e = 0; e < epochs; ++e) {
         const double lr = opt.lr_at(e) * scale;
         trial = m;
@@ -193,7 +180,7 @@ double EpochControl::seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-void EpochControl::take_snapshot(const Model& m, std::uint32_t epoch) {
+void EpochControl::take_snapshot(const MFModel& m, std::uint32_t epoch) {
     // assign() reuses the buffers after the first epoch: one copy of the parameters, no reallocation.
     snap_.P.assign(m.P.begin(), m.P.end());
     snap_.Q.assign(m.Q.begin(), m.Q.end());
@@ -203,11 +190,11 @@ void EpochControl::take_snapshot(const Model& m, std::uint32_t epoch) {
     snap_.valid = true;
 }
 
-void EpochControl::begin(const Model& m) {
+void EpochControl::begin(const MFModel& m) {
     if (opt_.snapshot) take_snapshot(m, 0);
 }
 
-bool EpochControl::after_epoch(std::uint32_t epoch, double train_loss, double lr, const Model& m) {
+bool EpochControl::after_epoch(std::uint32_t epoch, double train_loss, double lr, const MFModel& m) {
     if (!std::isfinite(train_loss) || !finite_model(m)) {
         res_.status = SIMDMF_ERR_DIVERGED;
         res_.stop_reason = "diverged";
@@ -248,7 +235,7 @@ bool EpochControl::after_epoch(std::uint32_t epoch, double train_loss, double lr
     return true;
 }
 
-bool EpochControl::finish(Model& m) {
+bool EpochControl::finish(MFModel& m) {
     if (res_.stop_reason.empty()) res_.stop_reason = "max epochs";
     if (has_best_ && opt_.restore_best && res_.stop_reason == "early stop") m = std::move(best_model_);
     if (res_.status == SIMDMF_ERR_DIVERGED) {
@@ -285,7 +272,7 @@ TrainResult train_impl(const TrainOptions& opt, const Ratings& train, Ratings* c
                        const EpochCallback& callback) {
     check_inputs(opt, train, valid);
     const DataShape shape = shape_of(opt, train);
-    Model::check_fits(opt.k, shape.n_users, shape.n_items, opt.biases);  // before the grid's memory
+    MFModel::check_fits(opt.k, shape.n_users, shape.n_items, opt.biases);  // before the grid's memory
     std::optional<RatingGrid> grid;
     if (opt.solver == Solver::sgd) grid.emplace(make_grid(opt, train, consume));
     TrainOptions o = opt;
@@ -318,29 +305,31 @@ TrainResult train(const TrainOptions& opt, Ratings&& train, const Ratings* valid
 double mean_loss(const Model& m, const Ratings& r) {
     if (r.empty()) return std::numeric_limits<double>::quiet_NaN();
     double sum = 0.0;
-    for (std::size_t j = 0; j < r.size(); ++j) {
-        const double s = m.score(r.user[j], r.item[j]);
-        if (m.kind == ModelKind::logistic) {
-            sum += xent(s, label01(r.value[j]));
-        } else {
-            const double e = r.value[j] - s;
-            sum += e * e;
-        }
+    float s[256];
+    for (std::size_t j0 = 0; j0 < r.size(); j0 += 256) {
+        const std::size_t n = std::min<std::size_t>(256, r.size() - j0);
+        m.score_pairs(r.user.data() + j0, r.item.data() + j0, n, s);
+        for (std::size_t j = 0; j < n; ++j) sum += m.objective.curve_loss(r.value[j0 + j], s[j]);
     }
     return sum / static_cast<double>(r.size());
 }
 
 double valid_metric(const Model& m, const Ratings& r) {
-    if (m.kind == ModelKind::logistic || r.empty()) return mean_loss(m, r);
+    if (m.logistic() || r.empty()) return mean_loss(m, r);
     double sum = 0.0;  // RMSE of the predictions (clamped like predict())
-    for (std::size_t j = 0; j < r.size(); ++j) {
-        const double e = r.value[j] - m.predict(r.user[j], r.item[j]);
-        sum += e * e;
+    float s[256];
+    for (std::size_t j0 = 0; j0 < r.size(); j0 += 256) {
+        const std::size_t n = std::min<std::size_t>(256, r.size() - j0);
+        m.score_pairs(r.user.data() + j0, r.item.data() + j0, n, s);
+        for (std::size_t j = 0; j < n; ++j) {
+            const double e = r.value[j0 + j] - m.prediction(s[j]);
+            sum += e * e;
+        }
     }
     return std::sqrt(sum / static_cast<double>(r.size()));
 }
 
-double objective(const Model& m, const Ratings& r, double l2, double l2_bias, Gradient* grad) {
+double objective(const MFModel& m, const Ratings& r, double l2, double l2_bias, Gradient* grad) {
     if (r.empty()) fail(SIMDMF_ERR_INVALID_DATA, "objective of an empty data set");
     return eval_objective(m, r, l2, l2_bias, grad, nullptr);
 }

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "dataset.hpp"
-#include "models/model.hpp"
+#include "models/mf.hpp"
 
 namespace simdmf {
 
@@ -17,7 +17,8 @@ enum class Schedule { constant, decay, list };
 // Field initialisers are the option registry's static defaults (lib/options.cpp; tests/test_options.cpp
 // checks that they agree).
 struct TrainOptions {
-    ModelKind kind = ModelKind::mf;
+    Loss loss = Loss::squared;           // option "loss": the objective (squared or logistic)
+    ModelKind model = ModelKind::mf;     // option "model": the member of the model family
     Solver solver = Solver::sgd;
     Schedule schedule = Schedule::constant;
     std::uint32_t k = 32;
@@ -40,7 +41,7 @@ struct TrainOptions {
     double min_rating = -std::numeric_limits<double>::infinity();
     double max_rating = std::numeric_limits<double>::infinity();
     // MF: clamp the model's predictions to the rating range, the declared one where declared, else the
-    // training values' [min, max] (Model::min_pred / max_pred). Never worse for RMSE or MAE on values
+    // training values' [min, max] (MFModel::min_pred / max_pred). Never worse for RMSE or MAE on values
     // inside that range. Off: predictions are the raw scores.
     bool clip_predictions = true;
     // Divergence (non-finite loss or factors after an epoch): keep a copy of the last good epoch's
@@ -61,6 +62,7 @@ struct TrainOptions {
     double get(const std::string& key) const;
     std::string get_string(const std::string& key) const;
 
+    bool logistic() const { return loss == Loss::logistic; }
     std::uint32_t effective_epochs() const;
     double effective_lr() const;
     double lr_at(std::uint32_t epoch0) const;  // 0-based epoch
@@ -79,7 +81,7 @@ struct EpochInfo {
 using EpochCallback = std::function<bool(const EpochInfo&)>;
 
 struct TrainResult {
-    Model model;
+    MFModel model;
     std::vector<EpochInfo> history;
     simdmf_status status = SIMDMF_OK;  // OK, CANCELLED, or ERR_DIVERGED (model = last good epoch)
     std::string stop_reason;           // "max epochs", "tolerance", "early stop", "cancelled", "diverged"
@@ -113,6 +115,6 @@ struct Gradient {
     AlignedFloats P, Q;
     std::vector<float> bu, bi;
 };
-double objective(const Model& m, const Ratings& r, double l2, double l2_bias, Gradient* grad);
+double objective(const MFModel& m, const Ratings& r, double l2, double l2_bias, Gradient* grad);
 
 }  // namespace simdmf

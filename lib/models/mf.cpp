@@ -1,0 +1,209 @@
+// MF: allocation, scores (one pair, batches, blocks of rows through the dot_rows kernel), parameter
+// views and fold-in (exact ridge row for squared loss, Newton's method for logistic).
+#include "models/mf.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "kernels/kernels.hpp"
+
+namespace simdmf {
+
+void MFModel::check_fits(std::uint32_t k_, std::uint32_t n_users_, std::uint32_t n_items_, bool biases_) {
+    if (k_ == 0) fail(SIMDMF_ERR_OUT_OF_RANGE, "k must be at least 1");
+    const std::size_t max_rows = SIZE_MAX / sizeof(float) / padded_stride(k_) / 2;
+    if (n_users_ > max_rows || n_items_ > max_rows)
+        fail(SIMDMF_ERR_OUT_OF_MEMORY, "factor matrices too large for this address space");
+    // Refuse, before touching memory, what this machine cannot hold (an overcommitting kernel would
+    // otherwise hand out the pages and kill the process when they are used).
+    const std::uint64_t need = parameter_bytes(k_, n_users_, n_items_, biases_);
+    const std::uint64_t have = physical_memory_bytes();
+    if (have != 0 && need > have)
+        fail(SIMDMF_ERR_OUT_OF_MEMORY,
+             "a model with k = " + std::to_string(k_) + ", " + std::to_string(n_users_) + " users and " +
+                 std::to_string(n_items_) + " items needs " + std::to_string(need) +
+                 " bytes, more than the " + std::to_string(have) + " bytes of physical memory");
+}
+
+void MFModel::allocate(Loss loss_, std::uint32_t k_, std::uint32_t n_users_, std::uint32_t n_items_,
+                       bool biases_) {
+    check_fits(k_, n_users_, n_items_, biases_);
+    kind = ModelKind::mf;
+    objective = Objective::for_loss(loss_);
+    k = k_;
+    stride = padded_stride(k_);
+    n_users = n_users_;
+    n_items = n_items_;
+    biases = biases_;
+    mu = 0.0f;
+    min_pred = -std::numeric_limits<float>::infinity();
+    max_pred = std::numeric_limits<float>::infinity();
+    P.assign(std::size_t(n_users) * stride, 0.0f);
+    Q.assign(std::size_t(n_items) * stride, 0.0f);
+    bu.assign(biases ? n_users : 0, 0.0f);
+    bi.assign(biases ? n_items : 0, 0.0f);
+}
+
+float MFModel::score(std::uint32_t u, std::uint32_t i) const {
+    float s = kernels::active().dot(user_row(u), item_row(i), stride);
+    if (biases) s += mu + bu[u] + bi[i];
+    return s;
+}
+
+void MFModel::score_pairs(const std::uint32_t* users, const std::uint32_t* items, std::size_t n, float* out) const {
+    const auto dot = kernels::active().dot;
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::uint32_t u = users[j], i = items[j];
+        float s = dot(user_row(u), item_row(i), stride);
+        if (biases) s += mu + bu[u] + bi[i];
+        out[j] = s;
+    }
+}
+
+void MFModel::score_block(const std::uint32_t* users, std::size_t n_rows, std::uint32_t item_begin,
+                          std::uint32_t item_end, float* out, std::size_t ld) const {
+    const auto& kt = kernels::active();
+    const std::size_t n = item_end - item_begin;
+    for (std::size_t r = 0; r < n_rows; ++r) {
+        const std::uint32_t u = users[r];
+        float* o = out + r * ld;
+        kt.dot_rows(item_row(item_begin), n, stride, user_row(u), stride, o);
+        if (biases) {
+            const float base = mu + bu[u];
+            const float* b = bi.data() + item_begin;
+            for (std::size_t j = 0; j < n; ++j) o[j] += base + b[j];
+        }
+    }
+}
+
+FactorView MFModel::factors() const {
+    FactorView f;
+    f.P = P.data();
+    f.Q = Q.data();
+    f.k = k;
+    f.stride = stride;
+    f.n_users = n_users;
+    f.n_items = n_items;
+    f.bu = biases ? bu.data() : nullptr;
+    f.bi = biases ? bi.data() : nullptr;
+    f.mu = mu;
+    return f;
+}
+
+std::vector<ParamView> MFModel::params() {
+    std::vector<ParamView> v{{"P", &P, n_users, stride, k}, {"Q", &Q, n_items, stride, k}};
+    if (biases) {
+        v.push_back({"bu", &bu, n_users, 1, 1});
+        v.push_back({"bi", &bi, n_items, 1, 1});
+    }
+    return v;
+}
+
+bool MFModel::identical(const Model& other) const {
+    const auto* o = dynamic_cast<const MFModel*>(&other);
+    return o && k == o->k && stride == o->stride && biases == o->biases &&
+           std::memcmp(&mu, &o->mu, sizeof mu) == 0 && Model::identical(other);
+}
+
+namespace {
+// Solves A x = b for symmetric positive definite A (n x n, row-major, overwritten) by Cholesky.
+bool cholesky_solve(std::vector<double>& A, std::vector<double>& b, std::size_t n) {
+    for (std::size_t j = 0; j < n; ++j) {
+        double d = A[j * n + j];
+        for (std::size_t k = 0; k < j; ++k) d -= A[j * n + k] * A[j * n + k];
+        if (!(d > 0.0)) return false;
+        d = std::sqrt(d);
+        A[j * n + j] = d;
+        for (std::size_t i = j + 1; i < n; ++i) {
+            double s = A[i * n + j];
+            for (std::size_t k = 0; k < j; ++k) s -= A[i * n + k] * A[j * n + k];
+            A[i * n + j] = s / d;
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i) {  // L y = b
+        double s = b[i];
+        for (std::size_t k = 0; k < i; ++k) s -= A[i * n + k] * b[k];
+        b[i] = s / A[i * n + i];
+    }
+    for (std::size_t i = n; i-- > 0;) {  // L^T x = y
+        double s = b[i];
+        for (std::size_t k = i + 1; k < n; ++k) s -= A[k * n + i] * b[k];
+        b[i] = s / A[i * n + i];
+    }
+    return true;
+}
+}  // namespace
+
+std::uint32_t MFModel::fold_in_user(const std::uint32_t* items, const float* values, std::size_t n, double l2,
+                                  std::int64_t raw_id) {
+    if (n > 0 && (!items || !values)) fail(SIMDMF_ERR_INVALID_ARGUMENT, "null items or values with n > 0");
+    if (!(l2 >= 0.0) || !std::isfinite(l2)) fail(SIMDMF_ERR_OUT_OF_RANGE, "fold-in l2 must be finite and >= 0");
+    if (k > 4096) fail(SIMDMF_ERR_UNSUPPORTED, "fold-in supports k <= 4096");
+    if (n_users == UINT32_MAX - 1) fail(SIMDMF_ERR_OUT_OF_RANGE, "the model has the maximum number of users");
+    const bool logistic = this->logistic();
+    for (std::size_t j = 0; j < n; ++j) {
+        check_item(items[j]);
+        if (!std::isfinite(values[j]) || (logistic && values[j] != 1.0f && values[j] != -1.0f))
+            fail(SIMDMF_ERR_INVALID_DATA, "fold-in value " + std::to_string(j) +
+                                              (logistic ? " is not +1 or -1" : " is not finite"));
+    }
+    std::uint32_t existing;
+    if (user_ids && user_ids->find(raw_id, &existing))
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "user id " + std::to_string(raw_id) + " is already in the model");
+
+    // Unknowns x = [p (k), b_u (if biases)]; features a_j = [q_i, 1]; target offset mu + b_i.
+    const std::size_t d = k + (biases ? 1 : 0);
+    std::vector<double> x(d, 0.0);
+    const double reg = l2 * static_cast<double>(n) + 1e-9;  // the per-rating L2 of the training objective
+    auto feature = [&](std::size_t j, std::size_t f) -> double {
+        return f < k ? double(item_row(items[j])[f]) : 1.0;
+    };
+    const int iterations = objective.link == Link::identity ? 1 : 25;
+    for (int it = 0; it < iterations; ++it) {
+        // Normal equations of one Newton step (exact for squared loss): H dx = -g.
+        std::vector<double> H(d * d, 0.0), g(d, 0.0);
+        for (std::size_t j = 0; j < n; ++j) {
+            double s = biases ? mu + bi[items[j]] : 0.0;
+            for (std::size_t f = 0; f < d; ++f) s += feature(j, f) * x[f];
+            const double resid = objective.residual(values[j], s);  // -dloss/ds
+            const double w = objective.curvature(s);                 // d2loss/ds2 (Gauss-Newton)
+            for (std::size_t a = 0; a < d; ++a) {
+                const double fa = feature(j, a);
+                g[a] -= resid * fa;
+                for (std::size_t b = 0; b <= a; ++b) H[a * d + b] += w * fa * feature(j, b);
+            }
+        }
+        for (std::size_t a = 0; a < d; ++a) {
+            for (std::size_t b = 0; b < a; ++b) H[b * d + a] = H[a * d + b];
+            H[a * d + a] += reg;
+            g[a] += reg * x[a];
+        }
+        for (auto& v : g) v = -v;
+        if (!cholesky_solve(H, g, d)) fail(SIMDMF_ERR_INTERNAL, "fold-in system is not positive definite");
+        double step = 0;
+        for (std::size_t f = 0; f < d; ++f) {
+            x[f] += g[f];
+            step = std::max(step, std::fabs(g[f]));
+        }
+        if (step < 1e-7) break;
+    }
+    for (double v : x)
+        if (!std::isfinite(v)) fail(SIMDMF_ERR_DIVERGED, "fold-in produced non-finite factors");
+
+    if (user_ids) {
+        auto map = std::make_shared<IdMap>(*user_ids);
+        map->intern(raw_id);
+        user_ids = std::move(map);
+    }
+    const std::uint32_t u = n_users;
+    P.resize(P.size() + stride, 0.0f);
+    float* p = user_row(u);
+    for (std::uint32_t f = 0; f < k; ++f) p[f] = static_cast<float>(x[f]);
+    if (biases) bu.push_back(static_cast<float>(x[k]));
+    ++n_users;
+    return u;
+}
+
+}  // namespace simdmf

@@ -1,0 +1,72 @@
+// MF, the first member of the model family: score mu + b_u + b_i + p_u . q_i with the squared loss
+// (predictions clamped to the rating range) or the logistic loss (predictions sigmoid(score)). Its math
+// lives here (score, scored rows, fold-in); its training is the SGD and GD solvers (lib/solvers/).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/model.hpp"
+
+namespace simdmf {
+
+class MFModel final : public Model {
+public:
+    std::uint32_t k = 0;
+    std::uint32_t stride = 0;  // padded_stride(k): row r of P starts at P.data() + r*stride
+    bool biases = false;
+    float mu = 0.0f;           // global offset (mean rating, or logit of the positive rate)
+    ParamArray bu, bi;         // empty without biases
+    ParamArray P, Q;           // n_users x stride, n_items x stride; padding stays zero
+
+    MFModel() = default;
+    MFModel(const MFModel&) = default;
+    MFModel(MFModel&&) noexcept = default;
+    MFModel& operator=(const MFModel&) = default;
+    MFModel& operator=(MFModel&&) noexcept = default;
+
+    // Throws OUT_OF_RANGE for k = 0 and OUT_OF_MEMORY for a model this machine cannot hold.
+    static void check_fits(std::uint32_t k, std::uint32_t n_users, std::uint32_t n_items, bool biases);
+    // Allocates zeroed parameters (the prediction range reset to none). Throws OUT_OF_MEMORY, before
+    // allocating, when the sizes overflow or the parameters (parameter_bytes) exceed physical memory.
+    void allocate(Loss loss, std::uint32_t k, std::uint32_t n_users, std::uint32_t n_items, bool biases);
+
+    float* user_row(std::uint32_t u) { return P.data() + std::size_t(u) * stride; }
+    float* item_row(std::uint32_t i) { return Q.data() + std::size_t(i) * stride; }
+    const float* user_row(std::uint32_t u) const { return P.data() + std::size_t(u) * stride; }
+    const float* item_row(std::uint32_t i) const { return Q.data() + std::size_t(i) * stride; }
+    const float* row(int side, std::uint32_t index) const {
+        return side == SIMDMF_USERS ? user_row(index) : item_row(index);
+    }
+
+    // The linear score mu + b_u + b_i + p_u . q_i (no range checks), non-virtual for the solvers' loops.
+    float score(std::uint32_t u, std::uint32_t i) const;
+    float predict(std::uint32_t u, std::uint32_t i) const { return prediction(score(u, i)); }
+
+    void score_pairs(const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
+                     float* out) const override;
+    void score_block(const std::uint32_t* users, std::size_t n_rows, std::uint32_t item_begin,
+                     std::uint32_t item_end, float* out, std::size_t ld) const override;
+    FactorView factors() const override;
+    using Model::params;
+    std::vector<ParamView> params() override;
+    std::unique_ptr<Model> clone() const override { return std::make_unique<MFModel>(*this); }
+    bool identical(const Model& other) const override;
+
+    // Fold-in: fits a factor row (and bias) for a user not seen in training from a few (item, value)
+    // ratings with the items' factors fixed, minimising the training objective for that row
+    // (squared loss: exact ridge solution; logistic: Newton's method), then appends the user and returns
+    // its index. raw_id is added to the user id map when the model has one (INVALID_ARGUMENT if
+    // already present). Throws OUT_OF_RANGE for an unknown item, INVALID_DATA for bad values,
+    // UNSUPPORTED for k > 4096. Not thread-safe with concurrent readers of this model.
+    std::uint32_t fold_in_user(const std::uint32_t* items, const float* values, std::size_t n, double l2,
+                               std::int64_t raw_id) override;
+};
+
+// Model file v1 (see lib/io/model_file.cpp for the layout).
+void save_model(const MFModel& m, const std::string& path);
+MFModel load_model(const std::string& path);
+
+}  // namespace simdmf

@@ -1,0 +1,26 @@
+// Names and default rates of the objectives (the math is inline in objective.hpp).
+#include "objective.hpp"
+
+namespace simdmf {
+
+const char* loss_name(Loss loss) { return loss == Loss::logistic ? "logistic" : "squared"; }
+
+bool parse_loss(const std::string& name, Loss* out) {
+    if (name == "squared") *out = Loss::squared;
+    else if (name == "logistic") *out = Loss::logistic;
+    else return false;
+    return true;
+}
+
+const char* link_name(Link link) {
+    switch (link) {
+        case Link::sigmoid: return "sigmoid";
+        case Link::scaled_sigmoid: return "scaled_sigmoid";
+        default: return "identity";
+    }
+}
+
+double default_sgd_lr(Loss loss) { return loss == Loss::logistic ? 0.05 : 0.01; }
+double default_gd_lr(Loss) { return 0.5; }
+
+}  // namespace simdmf
