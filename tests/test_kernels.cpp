@@ -25,7 +25,7 @@ namespace {
 constexpr Level kLevels[] = {Level::scalar, Level::sse2,   Level::sse4_2,
                              Level::avx2,   Level::avx512, Level::neon};
 // 8, 24, 40, 120, 136: multiples of 8 that are not of 16 (AVX-512's whole vectors plus a half).
-constexpr std::size_t kSizes[] = {0, 1, 3, 8, 16, 17, 24, 31, 40, 64, 100, 120, 128, 136, 256, 272};
+constexpr std::size_t kSizes[] = {0, 1, 3, 8, 16, 17, 24, 31, 32, 40, 48, 64, 96, 100, 120, 128, 136, 256, 272};
 constexpr std::size_t kOffsets[] = {0, 1, 3};  // in floats from a 64-byte boundary
 constexpr float kRel = 1e-5f;                   // relative to sum of |terms|
 constexpr float kGuard = -12345.0f;
@@ -431,6 +431,91 @@ TEST_CASE("kernels: fused sgd_adagrad follows the textbook rule and returns the 
                     CHECK(std::fabs(g2s[1] - gq2) <= tol_g);
                     CHECK(p.guards_intact());
                     CHECK(q.guards_intact());
+                }
+    }
+}
+
+// The pairs (Table::sgd_pair_for_length, adagrad_pair_for_length): on four distinct rows, each of the
+// two steps is bit for bit the single step of that length (which the tests above hold to the
+// textbook rule), whatever the two ratings' targets, offsets and rates; the guards stay intact.
+namespace {
+bool same_floats(const float* a, const float* b, std::size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
+}  // namespace
+
+TEST_CASE("kernels: sgd_pair_for_length gives each rating bit for bit the single step") {
+    std::mt19937 g(12);
+    std::uniform_real_distribution<float> r(1.0f, 5.0f), o(-0.5f, 0.5f);
+    for (const Table* t : supported_tables()) {
+        REQUIRE((t->sgd_pair_for_length != nullptr));
+        for (std::size_t n : kSizes)
+            for (std::size_t off : kOffsets)
+                for (int logistic : {0, 1}) {
+                    CAPTURE(where(*t, n, off));
+                    CAPTURE(logistic);
+                    const SgdFn one = t->sgd_for_length(n, logistic);
+                    const SgdPairFn two = t->sgd_pair_for_length(n, logistic);
+                    REQUIRE((two != nullptr));
+                    Buf p0(n, off), q0(n, (off + 1) % 4), p1(n, (off + 2) % 4), q1(n, (off + 3) % 4);
+                    for (Buf* b : {&p0, &q0, &p1, &q1}) b->fill(g, -0.5f, 0.5f);
+                    std::vector<float> rp0(p0.data, p0.data + n), rq0(q0.data, q0.data + n),
+                        rp1(p1.data, p1.data + n), rq1(q1.data, q1.data + n);
+                    const float t0 = logistic ? 1.0f : r(g), t1 = logistic ? 0.0f : r(g);
+                    const float o0 = o(g), o1 = o(g);
+                    for (int step = 0; step < 3; ++step) {  // on rows already updated, too
+                        float e[2] = {-7.0f, -7.0f};
+                        two(p0.data, q0.data, p1.data, q1.data, n, o0, t0, o1, t1, 0.05f, 0.03f, 0.02f, 0.07f, e);
+                        const float e0 = one(rp0.data(), rq0.data(), n, o0, t0, 0.05f, 0.03f, 0.02f, 0.07f);
+                        const float e1 = one(rp1.data(), rq1.data(), n, o1, t1, 0.05f, 0.03f, 0.02f, 0.07f);
+                        CHECK(same_floats(&e[0], &e0, 1));
+                        CHECK(same_floats(&e[1], &e1, 1));
+                        CHECK(same_floats(p0.data, rp0.data(), n));
+                        CHECK(same_floats(q0.data, rq0.data(), n));
+                        CHECK(same_floats(p1.data, rp1.data(), n));
+                        CHECK(same_floats(q1.data, rq1.data(), n));
+                    }
+                    for (Buf* b : {&p0, &q0, &p1, &q1}) CHECK(b->guards_intact());
+                }
+    }
+}
+
+TEST_CASE("kernels: adagrad_for_length is sgd_adagrad; adagrad_pair_for_length is it twice, bit for bit") {
+    std::mt19937 g(13);
+    std::uniform_real_distribution<float> r(1.0f, 5.0f), o(-0.5f, 0.5f), lr(0.01f, 0.1f);
+    for (const Table* t : supported_tables()) {
+        REQUIRE((t->adagrad_for_length != nullptr));
+        REQUIRE((t->adagrad_pair_for_length != nullptr));
+        for (std::size_t n : kSizes)
+            for (std::size_t off : kOffsets)
+                for (int logistic : {0, 1}) {
+                    CAPTURE(where(*t, n, off));
+                    CAPTURE(logistic);
+                    const AdagradFn one = t->adagrad_for_length(n, logistic);
+                    const AdagradPairFn two = t->adagrad_pair_for_length(n, logistic);
+                    Buf p0(n, off), q0(n, (off + 1) % 4), p1(n, (off + 2) % 4), q1(n, (off + 3) % 4);
+                    for (Buf* b : {&p0, &q0, &p1, &q1}) b->fill(g, -0.5f, 0.5f);
+                    std::vector<float> rp0(p0.data, p0.data + n), rq0(q0.data, q0.data + n),
+                        rp1(p1.data, p1.data + n), rq1(q1.data, q1.data + n), sp0 = rp0, sq0 = rq0;
+                    const float a[8] = {o(g), logistic ? 1.0f : r(g), lr(g), lr(g),
+                                        o(g), logistic ? 0.0f : r(g), lr(g), lr(g)};
+                    float out[6], g0[2], g1[2], gs[2];
+                    two(p0.data, q0.data, p1.data, q1.data, n, a, 0.02f, 0.07f, out);
+                    const float e0 = one(rp0.data(), rq0.data(), n, a[0], a[1], a[2], a[3], 0.02f, 0.07f, g0);
+                    const float e1 = one(rp1.data(), rq1.data(), n, a[4], a[5], a[6], a[7], 0.02f, 0.07f, g1);
+                    const float es = t->sgd_adagrad(sp0.data(), sq0.data(), n, a[0], a[1], a[2], a[3], 0.02f, 0.07f,
+                                                    logistic, gs);
+                    CHECK(same_floats(&es, &e0, 1));
+                    CHECK(same_floats(gs, g0, 2));
+                    CHECK(same_floats(sp0.data(), rp0.data(), n));
+                    CHECK(same_floats(sq0.data(), rq0.data(), n));
+                    CHECK(same_floats(&out[0], &e0, 1));
+                    CHECK(same_floats(&out[1], &e1, 1));
+                    CHECK(same_floats(out + 2, g0, 2));
+                    CHECK(same_floats(out + 4, g1, 2));
+                    CHECK(same_floats(p0.data, rp0.data(), n));
+                    CHECK(same_floats(q0.data, rq0.data(), n));
+                    CHECK(same_floats(p1.data, rp1.data(), n));
+                    CHECK(same_floats(q1.data, rq1.data(), n));
+                    for (Buf* b : {&p0, &q0, &p1, &q1}) CHECK(b->guards_intact());
                 }
     }
 }

@@ -23,6 +23,22 @@ enum class Level : int { scalar = 0, sse2 = 1, sse4_2 = 2, avx2 = 3, avx512 = 4,
 using SgdFn = float (*)(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
                         float l2_p, float l2_q);
 
+// Two fused steps at once (Table::sgd_pair_for_length): rating 0 on rows (p0, q0), rating 1 on (p1, q1),
+// e[0], e[1] their errors. The four rows must be distinct (the caller checks: users differ and items
+// differ); then the result is bit-identical to the two single steps one after the other, and the two
+// dot -> error -> update chains overlap.
+using SgdPairFn = void (*)(float* p0, float* q0, float* p1, float* q1, std::size_t n, float offset0, float target0,
+                           float offset1, float target1, float lr_p, float lr_q, float l2_p, float l2_q, float* e);
+
+// The AdaGrad step for one length and loss (Table::adagrad_for_length): sgd_adagrad without `logistic`.
+using AdagradFn = float (*)(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
+                            float l2_p, float l2_q, float* g2);
+
+// Two AdaGrad steps at once on distinct rows, as SgdPairFn: a[4r .. 4r+3] = offset, target, lr_p, lr_q of
+// rating r; out = e0, e1, then g2 of rating 0 (p, q), then of rating 1. Bit-identical to the two steps.
+using AdagradPairFn = void (*)(float* p0, float* q0, float* p1, float* q1, std::size_t n, const float* a,
+                               float l2_p, float l2_q, float* out);
+
 struct Table {
     Level level;
     const char* name;
@@ -66,6 +82,16 @@ struct Table {
     // no dispatch on n; otherwise it is the level's general path for any n. sgd_squared and
     // sgd_logistic are this choice followed by the call.
     SgdFn (*sgd_for_length)(std::size_t n, int logistic);
+
+    // The pair of fused steps for rows of length n (see SgdPairFn), chosen once as sgd_for_length; each
+    // of its two steps computes bit for bit what sgd_for_length(n, logistic) computes.
+    SgdPairFn (*sgd_pair_for_length)(std::size_t n, int logistic);
+
+    // The AdaGrad step for rows of length n, and the pair of them, chosen once as sgd_for_length (rows
+    // held in registers or streamed, specialised for n where the level has it); they compute what
+    // sgd_adagrad computes (the pair: bit for bit what adagrad_for_length's function does twice).
+    AdagradFn (*adagrad_for_length)(std::size_t n, int logistic);
+    AdagradPairFn (*adagrad_pair_for_length)(std::size_t n, int logistic);
 };
 
 // The table used by the library (chosen once; thread-safe).

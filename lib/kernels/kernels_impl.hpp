@@ -5,7 +5,14 @@
 // non-template helper compiled with AVX-512 flags can never be merged by the linker with the copy of
 // another level (ODR): the symbols differ. Only xsimd templates on the level's own Arch are used, and
 // raw intrinsics (always inlined) only under the macros of the TU's own flags (__SSE2__, __AVX__,
-// __AVX512F__): a few horizontal sums, and AVX-512's half-vector rows (sgd_regs_half).
+// __AVX512F__): the horizontal sums (hsum, bsum, and for two ratings at once bsum2_halves), and
+// AVX-512's half-vector rows (sgd_regs_half).
+//
+// The fused steps specialised per length (sgd_regs, sgd_pair, adagrad_regs, adagrad_pair) share their
+// pieces (rows_acc, the Loss policies' coefs/err, update_rows, adagrad_update), so that a pair of
+// steps on distinct rows computes bit for bit what the two single steps compute; their scalar work is
+// kept small (the error and coefficients as vector ops on the summed dot), as at k = 32 on AVX2 the
+// ops around the 5 k/8 of the rule itself are a large share of the FMA ports' time.
 //
 // Floating point: all kernels use FMA where the level has it (xsimd::fma falls back to mul+add). The
 // results differ from the scalar table only by summation order: a dot of length n with the lane
@@ -23,6 +30,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include <xsimd/xsimd.hpp>
@@ -116,6 +124,57 @@ inline float hsum(fbatch<A> v) {
     return xsimd::hadd(v);
 }
 
+// Sum of the lanes of one vector, in every lane (a butterfly: swap halves and add, log2(W) times), so
+// that the fused steps' error and coefficients need no broadcast after the sum. Same association as
+// hsum() (x86; elsewhere hsum() broadcast): each lane's value is bit for bit hsum(v).
+template <class A>
+[[gnu::always_inline]] inline fbatch<A> bsum(fbatch<A> v) {
+    [[maybe_unused]] constexpr std::size_t W = fbatch<A>::size;
+#if defined(__AVX512F__)
+    if constexpr (W == 16) {
+        __m512 x = v;
+        x = _mm512_add_ps(x, _mm512_shuffle_f32x4(x, x, 0x4E));  // i + (i+8)
+        x = _mm512_add_ps(x, _mm512_shuffle_f32x4(x, x, 0xB1));  // + the other 128-bit quarter
+        x = _mm512_add_ps(x, _mm512_permute_ps(x, 0x4E));        // (0+2), (1+3)
+        return _mm512_add_ps(x, _mm512_permute_ps(x, 0xB1));     // (0+2) + (1+3)
+    }
+#endif
+#if defined(__AVX__)
+    if constexpr (W == 8) {
+        __m256 x = v;
+        x = _mm256_add_ps(x, _mm256_permute2f128_ps(x, x, 0x01));  // i + (i+4)
+        x = _mm256_add_ps(x, _mm256_permute_ps(x, 0x4E));
+        return _mm256_add_ps(x, _mm256_permute_ps(x, 0xB1));
+    }
+#endif
+#if defined(__SSE2__)
+    if constexpr (W == 4) {
+        __m128 x = v;
+        x = _mm_add_ps(x, _mm_shuffle_ps(x, x, 0x4E));
+        return _mm_add_ps(x, _mm_shuffle_ps(x, x, 0xB1));
+    }
+#endif
+    return fbatch<A>(hsum<A>(v));
+}
+
+// Lane 0 of a vector (no instruction on x86: the low lane of the register).
+template <class A>
+[[gnu::always_inline]] inline float lane0(fbatch<A> v) {
+    [[maybe_unused]] constexpr std::size_t W = fbatch<A>::size;
+#if defined(__AVX512F__)
+    if constexpr (W == 16) return _mm512_cvtss_f32(v);
+#endif
+#if defined(__AVX__)
+    if constexpr (W == 8) return _mm256_cvtss_f32(v);
+#endif
+#if defined(__SSE2__)
+    if constexpr (W == 4) return _mm_cvtss_f32(v);
+#endif
+    alignas(64) float t[W];
+    v.store_aligned(t);
+    return t[0];
+}
+
 // Sum of the first NA (1 to 4) vector accumulators as one vector, combined as a tree (no adds of
 // zero vectors: without -ffast-math the compiler may not drop them).
 template <class A, std::size_t NA>
@@ -149,7 +208,10 @@ float dot(const float* a, const float* b, std::size_t n) {
     }
     for (; j + W <= n; j += W) s0 = xsimd::fma(B::load_unaligned(a + j), B::load_unaligned(b + j), s0);
     float s = reduce4<A>(s0, s1, s2, s3);
-    for (; j < n; ++j) s += a[j] * b[j];
+    // fmadd, not s += a*b: GCC may vectorise a plain tail (products as a vector, then summed in
+    // order) in one alias-check version and contract it to FMAs in the other, so that the result would
+    // depend on where the rows are; an FMA chain is not vectorised.
+    for (; j < n; ++j) s = fmadd(a[j], b[j], s);
     return s;
 }
 
@@ -166,15 +228,128 @@ inline fbatch<A> sigmoid_batch(fbatch<A> z) {
 }
 
 // Losses of the fused SGD step: the error e from the prediction z = offset + p.q and the target.
+#if defined(__AVX__)
+// Two 8-lane vectors' lane sums at once: [sum x in lanes 0-3 | sum y in lanes 4-7], each summed with
+// bsum()'s association (so bit for bit bsum(x), bsum(y)); 4 shuffles and 3 adds for both instead of 6 and 6.
+inline __m256 bsum2_halves(__m256 x, __m256 y) {
+    __m256 s = _mm256_add_ps(_mm256_permute2f128_ps(x, y, 0x20), _mm256_permute2f128_ps(x, y, 0x31));
+    s = _mm256_add_ps(s, _mm256_permute_ps(s, 0x4E));
+    return _mm256_add_ps(s, _mm256_permute_ps(s, 0xB1));
+}
+inline __m256 low_both(__m256 u) { return _mm256_permute2f128_ps(u, u, 0x00); }
+inline __m256 high_both(__m256 u) { return _mm256_permute2f128_ps(u, u, 0x11); }
+inline float lane4(__m256 u) { return _mm_cvtss_f32(_mm256_extractf128_ps(u, 1)); }
+inline __m256 halves(float lo, float hi) { return _mm256_set_m128(_mm_set1_ps(hi), _mm_set1_ps(lo)); }
+#endif
+
+// The specialised steps (sgd_regs, sgd_pair, adagrad_*) compute the error and what the update needs
+// as vectors, from the dot's accumulator vector acc (not yet summed):
+//   coefs(): e, and bp = lr_p e, bq = lr_q e in every lane (the SGD update);  err(): e in every lane
+//   (AdaGrad);  coefs2() / err2(): the same for two ratings at once (the pairs), bit for bit equal to
+//   two calls, with one combined lane sum on 8 lanes.
+// Squared loss: e = (r - offset) - d, where d = bsum(acc): the subtraction and the multiplications are
+// vector ops on every lane (for a pair on both halves of one register), no broadcast after the sum.
 struct SquaredLoss {
     template <class A>
     static float error(float z, float r) { return r - z; }
+    template <class A>
+    [[gnu::always_inline]] static float coefs(fbatch<A> acc, float offset, float r, float lr_p, float lr_q,
+                                              fbatch<A>& bp, fbatch<A>& bq) {
+        using B = fbatch<A>;
+        const B ev = B(r - offset) - bsum<A>(acc);
+        bp = B(lr_p) * ev;
+        bq = B(lr_q) * ev;
+        return lane0<A>(ev);
+    }
+    template <class A>
+    [[gnu::always_inline]] static float err(fbatch<A> acc, float offset, float r, fbatch<A>& ev) {
+        using B = fbatch<A>;
+        ev = B(r - offset) - bsum<A>(acc);
+        return lane0<A>(ev);
+    }
+    template <class A>
+    [[gnu::always_inline]] static void coefs2(fbatch<A> a0, fbatch<A> a1, const float* ot, float lr_p, float lr_q,
+                                              fbatch<A>* bp, fbatch<A>* bq, float* e) {
+#if defined(__AVX__)
+        if constexpr (fbatch<A>::size == 8) {
+            const __m256 ev = _mm256_sub_ps(halves(ot[1] - ot[0], ot[3] - ot[2]), bsum2_halves(a0, a1));
+            const __m256 p = _mm256_mul_ps(_mm256_set1_ps(lr_p), ev), q = _mm256_mul_ps(_mm256_set1_ps(lr_q), ev);
+            bp[0] = low_both(p), bp[1] = high_both(p), bq[0] = low_both(q), bq[1] = high_both(q);
+            e[0] = _mm256_cvtss_f32(ev), e[1] = lane4(ev);
+            return;
+        }
+#endif
+        e[0] = coefs<A>(a0, ot[0], ot[1], lr_p, lr_q, bp[0], bq[0]);
+        e[1] = coefs<A>(a1, ot[2], ot[3], lr_p, lr_q, bp[1], bq[1]);
+    }
+    template <class A>
+    [[gnu::always_inline]] static void err2(fbatch<A> a0, fbatch<A> a1, const float* ot, fbatch<A>* ev, float* e) {
+#if defined(__AVX__)
+        if constexpr (fbatch<A>::size == 8) {
+            const __m256 v = _mm256_sub_ps(halves(ot[1] - ot[0], ot[3] - ot[2]), bsum2_halves(a0, a1));
+            ev[0] = low_both(v), ev[1] = high_both(v);
+            e[0] = _mm256_cvtss_f32(v), e[1] = lane4(v);
+            return;
+        }
+#endif
+        e[0] = err<A>(a0, ot[0], ot[1], ev[0]);
+        e[1] = err<A>(a1, ot[2], ot[3], ev[1]);
+    }
 };
 // sigmoid_inline(): no call, so the rows held in registers are not spilled around it (::expf was,
-// and sigmoid_batch() on a broadcast z measured slower still: longer chain).
+// and sigmoid_batch() on a broadcast z measured slower still: longer chain). Scalar, per rating.
 struct LogisticLoss {
     template <class A>
     static float error(float z, float y) { return y - sigmoid_inline(z); }
+    template <class A>
+    [[gnu::always_inline]] static float coefs_d(float d, float offset, float y, float lr_p, float lr_q,
+                                                fbatch<A>& bp, fbatch<A>& bq) {
+        const float e = error<A>(offset + d, y);
+        bp = fbatch<A>(lr_p * e);
+        bq = fbatch<A>(lr_q * e);
+        return e;
+    }
+    template <class A>
+    [[gnu::always_inline]] static float coefs(fbatch<A> acc, float offset, float y, float lr_p, float lr_q,
+                                              fbatch<A>& bp, fbatch<A>& bq) {
+        return coefs_d<A>(lane0<A>(bsum<A>(acc)), offset, y, lr_p, lr_q, bp, bq);
+    }
+    template <class A>
+    [[gnu::always_inline]] static float err(fbatch<A> acc, float offset, float y, fbatch<A>& ev) {
+        const float e = error<A>(offset + lane0<A>(bsum<A>(acc)), y);
+        ev = fbatch<A>(e);
+        return e;
+    }
+    // The two dots' lane sums (combined on 8 lanes), then the scalar sigmoid of each.
+    template <class A>
+    [[gnu::always_inline]] static void sums2(fbatch<A> a0, fbatch<A> a1, float& d0, float& d1) {
+#if defined(__AVX__)
+        if constexpr (fbatch<A>::size == 8) {
+            const __m256 u = bsum2_halves(a0, a1);
+            d0 = _mm256_cvtss_f32(u), d1 = lane4(u);
+            return;
+        }
+#endif
+        d0 = lane0<A>(bsum<A>(a0));
+        d1 = lane0<A>(bsum<A>(a1));
+    }
+    template <class A>
+    [[gnu::always_inline]] static void coefs2(fbatch<A> a0, fbatch<A> a1, const float* ot, float lr_p, float lr_q,
+                                              fbatch<A>* bp, fbatch<A>* bq, float* e) {
+        float d0, d1;
+        sums2<A>(a0, a1, d0, d1);
+        e[0] = coefs_d<A>(d0, ot[0], ot[1], lr_p, lr_q, bp[0], bq[0]);
+        e[1] = coefs_d<A>(d1, ot[2], ot[3], lr_p, lr_q, bp[1], bq[1]);
+    }
+    template <class A>
+    [[gnu::always_inline]] static void err2(fbatch<A> a0, fbatch<A> a1, const float* ot, fbatch<A>* ev, float* e) {
+        float d0, d1;
+        sums2<A>(a0, a1, d0, d1);
+        e[0] = error<A>(ot[0] + d0, ot[1]);
+        e[1] = error<A>(ot[2] + d1, ot[3]);
+        ev[0] = fbatch<A>(e[0]);
+        ev[1] = fbatch<A>(e[1]);
+    }
 };
 
 // Row update shared by both paths, as p' = (1 - lr*l2) p + (lr*e) q: algebraically the textbook
@@ -185,52 +360,132 @@ struct UpdateCoefs {
         : ap(1.0f - lr_p * l2_p), bp(lr_p * e), aq(1.0f - lr_q * l2_q), bq(lr_q * e) {}
 };
 
-// Loads rows p and q of NV vectors into registers (pv, qv) and returns their products summed into one
-// vector: min(NV, 4) vector accumulators, combined as a tree; error bound as for dot().
-template <class A, std::size_t NV>
-[[gnu::always_inline]] inline fbatch<A> load_rows_acc(const float* p, const float* q, fbatch<A> (&pv)[NV],
-                                                      fbatch<A> (&qv)[NV]) {
+// The lanes of two vectors summed (AdaGrad's two norms), each exactly as hsum() sums it, with fewer
+// shuffles on 8 and 16 lanes: one pair of cross-lane shuffles for both vectors' 128-bit halves, then
+// in-lane shuffles for both at once.
+template <class A>
+[[gnu::always_inline]] inline void hsum2(fbatch<A> a, fbatch<A> b, float& sa, float& sb) {
+    [[maybe_unused]] constexpr std::size_t W = fbatch<A>::size;
+#if defined(__AVX__)
+    if constexpr (W == 8 || W == 16) {
+        __m256 x, y;
+#if defined(__AVX512F__)
+        if constexpr (W == 16) {
+            x = fold512(a);
+            y = fold512(b);
+        }
+#endif
+        if constexpr (W == 8) {
+            x = a;
+            y = b;
+        }
+        const __m256 s = _mm256_add_ps(_mm256_permute2f128_ps(x, y, 0x20),   // lanes i + (i+4): x in 0-3,
+                                       _mm256_permute2f128_ps(x, y, 0x31));  // y in 4-7
+        const __m256 t = _mm256_add_ps(s, _mm256_permute_ps(s, 0x4E));       // (0+2), (1+3) per half
+        const __m256 u = _mm256_add_ps(t, _mm256_permute_ps(t, 0xB1));       // (0+2) + (1+3)
+        sa = _mm256_cvtss_f32(u);
+        sb = _mm_cvtss_f32(_mm256_extractf128_ps(u, 1));
+        return;
+    }
+#endif
+    sa = hsum<A>(a);
+    sb = hsum<A>(b);
+}
+
+// Compiler barrier: memory may have changed, so rows read before it are read again after it (from
+// L1) instead of being kept live (and spilled) across it. No instruction.
+[[gnu::always_inline]] inline void reload_barrier() { __asm__ volatile("" ::: "memory"); }
+
+// Products of rows p and q of NV vectors summed into one vector: min(NV, 4) vector accumulators
+// (vector i into accumulator i % 4), combined as a tree; error bound as for dot(). With Keep the loaded
+// rows are left in pv, qv for the update (the register path); without, the update reloads them.
+template <class A, std::size_t NV, bool Keep>
+[[gnu::always_inline]] inline fbatch<A> rows_acc(const float* p, const float* q, fbatch<A>* pv, fbatch<A>* qv) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
     constexpr std::size_t NA = NV < 4 ? NV : 4;
     B acc[4];
-#pragma GCC unroll 32
-    for (std::size_t i = 0; i < NV; ++i) {
-        pv[i] = B::load_unaligned(p + i * W);
-        qv[i] = B::load_unaligned(q + i * W);
-    }
 #pragma GCC unroll 4
-    for (std::size_t i = 0; i < NA; ++i) acc[i] = pv[i] * qv[i];
+    for (std::size_t i = 0; i < NA; ++i) {
+        const B a = B::load_unaligned(p + i * W), b = B::load_unaligned(q + i * W);
+        if constexpr (Keep) pv[i] = a, qv[i] = b;
+        acc[i] = a * b;
+    }
 #pragma GCC unroll 32
-    for (std::size_t i = NA; i < NV; ++i) acc[i % NA] = xsimd::fma(pv[i], qv[i], acc[i % NA]);
+    for (std::size_t i = NA; i < NV; ++i) {
+        const B a = B::load_unaligned(p + i * W), b = B::load_unaligned(q + i * W);
+        if constexpr (Keep) pv[i] = a, qv[i] = b;
+        acc[i % NA] = xsimd::fma(a, b, acc[i % NA]);
+    }
     return tree<A, NA>(acc);
 }
 
-// As load_rows_acc, returning the dot product.
+// As rows_acc, rows kept.
 template <class A, std::size_t NV>
-[[gnu::always_inline]] inline float load_rows_dot(const float* p, const float* q, fbatch<A> (&pv)[NV],
-                                                  fbatch<A> (&qv)[NV]) {
-    return hsum<A>(load_rows_acc<A, NV>(p, q, pv, qv));
+[[gnu::always_inline]] inline fbatch<A> load_rows_acc(const float* p, const float* q, fbatch<A> (&pv)[NV],
+                                                      fbatch<A> (&qv)[NV]) {
+    return rows_acc<A, NV, true>(p, q, pv, qv);
 }
 
-// Fused SGD step with both rows held in registers (n == NV * W, not read): one load and one store of
-// every element. Dot: min(NV, 4) vector accumulators, combined as a tree; error bound as for dot().
+// p' = ap p + bp q, q' = aq q + bq p over NV vectors, from pv, qv (Keep) or reloaded; ap = 1 - lr_p l2_p
+// and aq = 1 - lr_q l2_q as in UpdateCoefs.
+template <class A, std::size_t NV, bool Keep>
+[[gnu::always_inline]] inline void update_rows(float* p, float* q, const fbatch<A>* pv, const fbatch<A>* qv,
+                                               fbatch<A> ap, fbatch<A> bp, fbatch<A> aq, fbatch<A> bq) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+#pragma GCC unroll 32
+    for (std::size_t i = 0; i < NV; ++i) {
+        B a, b;
+        if constexpr (Keep) a = pv[i], b = qv[i];
+        else a = B::load_unaligned(p + i * W), b = B::load_unaligned(q + i * W);
+        xsimd::fma(bp, b, ap * a).store_unaligned(p + i * W);
+        xsimd::fma(bq, a, aq * b).store_unaligned(q + i * W);
+    }
+}
+
+// Fused SGD step specialised for rows of NV whole vectors (n == NV * W, not read). Keep (rows of up to
+// the level's register budget): p and q loaded once, held in registers through the dot and the
+// update, stored once. Otherwise (streamed): the dot, then the update reloads the rows from L1 (one
+// row pair would not fit the register file: at k = 64 on 16 ymm registers, holding them spilled).
 // The Table's signature, so that sgd_for_length() can hand it out.
-template <class A, std::size_t NV, class Loss>
+template <class A, std::size_t NV, class Loss, bool Keep>
 [[gnu::noinline]] float sgd_regs(float* p, float* q, std::size_t /*n*/, float offset, float target, float lr_p,
                                  float lr_q, float l2_p, float l2_q) {
     using B = fbatch<A>;
-    constexpr std::size_t W = B::size;
-    B pv[NV], qv[NV];
-    const float e = Loss::template error<A>(offset + load_rows_dot<A, NV>(p, q, pv, qv), target);
-    const UpdateCoefs c(e, lr_p, lr_q, l2_p, l2_q);
-    const B ap(c.ap), bp(c.bp), aq(c.aq), bq(c.bq);
-#pragma GCC unroll 32
-    for (std::size_t i = 0; i < NV; ++i) {
-        xsimd::fma(bp, qv[i], ap * pv[i]).store_unaligned(p + i * W);
-        xsimd::fma(bq, pv[i], aq * qv[i]).store_unaligned(q + i * W);
-    }
+    B pv[Keep ? NV : 1], qv[Keep ? NV : 1], bp, bq;
+    const float e = Loss::template coefs<A>(rows_acc<A, NV, Keep>(p, q, pv, qv), offset, target, lr_p, lr_q, bp, bq);
+    if constexpr (!Keep) reload_barrier();
+    update_rows<A, NV, Keep>(p, q, pv, qv, B(1.0f - lr_p * l2_p), bp, B(1.0f - lr_q * l2_q), bq);
     return e;
+}
+
+// Two fused steps on distinct rows (SgdPairFn), interleaved: both dots, both errors (one combined
+// horizontal sum), then both updates, so that one rating's chain dot -> error -> update runs while the
+// other's waits. Each rating's arithmetic is sgd_regs<A, NV, Loss, *>'s, so the results are bit for
+// bit those of two single steps. Keep as sgd_regs, for the two row pairs together.
+template <class A, std::size_t NV, class Loss, bool Keep>
+[[gnu::noinline]] void sgd_pair(float* p0, float* q0, float* p1, float* q1, std::size_t /*n*/, float offset0,
+                                float target0, float offset1, float target1, float lr_p, float lr_q, float l2_p,
+                                float l2_q, float* e) {
+    using B = fbatch<A>;
+    B pv0[Keep ? NV : 1], qv0[Keep ? NV : 1], pv1[Keep ? NV : 1], qv1[Keep ? NV : 1], bp[2], bq[2];
+    const B a0 = rows_acc<A, NV, Keep>(p0, q0, pv0, qv0);
+    const B a1 = rows_acc<A, NV, Keep>(p1, q1, pv1, qv1);
+    const float ot[4] = {offset0, target0, offset1, target1};
+    Loss::template coefs2<A>(a0, a1, ot, lr_p, lr_q, bp, bq, e);
+    if constexpr (!Keep) reload_barrier();
+    const B ap(1.0f - lr_p * l2_p), aq(1.0f - lr_q * l2_q);
+    update_rows<A, NV, Keep>(p0, q0, pv0, qv0, ap, bp[0], aq, bq[0]);
+    update_rows<A, NV, Keep>(p1, q1, pv1, qv1, ap, bp[1], aq, bq[1]);
+}
+
+// A pair made of two calls of one single step (the lengths without an interleaved version).
+template <SgdFn F>
+void pair_of(float* p0, float* q0, float* p1, float* q1, std::size_t n, float offset0, float target0,
+             float offset1, float target1, float lr_p, float lr_q, float l2_p, float l2_q, float* e) {
+    e[0] = F(p0, q0, n, offset0, target0, lr_p, lr_q, l2_p, l2_q);
+    e[1] = F(p1, q1, n, offset1, target1, lr_p, lr_q, l2_p, l2_q);
 }
 
 // Fused SGD step for any n: dot() (rows now in L1), then the update, vector body and scalar tail.
@@ -289,13 +544,20 @@ template <class A, std::size_t NV, class Loss>
 }
 #endif
 
-// The fused step's function for rows of length n: the register path specialised for that length when
-// the rows are at most MaxNV whole vectors (the model's rows at sgd_length(k)), on AVX-512 also whole
-// vectors plus a half; the general path otherwise. The trainer chooses once (Table::sgd_for_length),
-// so that its calls pay no dispatch on n.
-template <class A, class Loss, std::size_t... I>
+// The fused step's function for rows of length n: the version specialised for that length when the
+// rows are 1 to MaxStreamNV whole vectors (held in registers up to KeepNV vectors, streamed beyond), on
+// AVX-512 also whole vectors plus a half (up to KeepNV); the general path otherwise. The trainer
+// chooses once (Table::sgd_for_length), so that its calls pay no dispatch on n.
+constexpr std::size_t kMaxStreamNV = 16;  // k = 128 on AVX2, 256 on AVX-512, 64 on SSE / NEON
+
+template <class A, class Loss, std::size_t KeepNV, std::size_t... I>
 SgdFn regs_fn(std::size_t nv, std::index_sequence<I...>) {  // nv in [1, sizeof...(I)]
-    static constexpr SgdFn fns[] = {&sgd_regs<A, I + 1, Loss>...};
+    static constexpr SgdFn fns[] = {&sgd_regs<A, I + 1, Loss, (I + 1 <= KeepNV)>...};
+    return fns[nv - 1];
+}
+template <class A, class Loss, std::size_t KeepNV, std::size_t... I>
+SgdPairFn pair_regs_fn(std::size_t nv, std::index_sequence<I...>) {  // the two row pairs kept if they fit
+    static constexpr SgdPairFn fns[] = {&sgd_pair<A, I + 1, Loss, (2 * (I + 1) <= KeepNV)>...};
     return fns[nv - 1];
 }
 #if defined(__AVX512F__)
@@ -304,30 +566,62 @@ SgdFn half_fn(std::size_t nv, std::index_sequence<I...>) {  // nv in [0, sizeof.
     static constexpr SgdFn fns[] = {&sgd_regs_half<A, I, Loss>...};
     return fns[nv];
 }
+template <class A, class Loss, std::size_t... I>
+SgdPairFn half_pair_fn(std::size_t nv, std::index_sequence<I...>) {
+    static constexpr SgdPairFn fns[] = {&pair_of<&sgd_regs_half<A, I, Loss>>...};
+    return fns[nv];
+}
 #endif
 
-template <class A, std::size_t MaxNV, class Loss>
-SgdFn sgd_fn(std::size_t n) {
+// Which version serves length n: 1 = whole vectors (nv of them), 2 = AVX-512 whole plus half, 0 = general.
+template <class A, std::size_t KeepNV>
+int length_class(std::size_t n) {
     constexpr std::size_t W = fbatch<A>::size;
     const std::size_t nv = n / W;
-    if (n % W == 0 && nv - 1 < MaxNV) return regs_fn<A, Loss>(nv, std::make_index_sequence<MaxNV>{});
+    if (n % W == 0 && nv - 1 < kMaxStreamNV) return 1;
+    if (W == 16 && n % W == 8 && nv < KeepNV) return 2;
+    return 0;
+}
+
+template <class A, std::size_t KeepNV, class Loss>
+SgdFn sgd_fn(std::size_t n) {
+    constexpr std::size_t W = fbatch<A>::size;
+    const int c = length_class<A, KeepNV>(n);
+    if (c == 1) return regs_fn<A, Loss, KeepNV>(n / W, std::make_index_sequence<kMaxStreamNV>{});
 #if defined(__AVX512F__)
     if constexpr (W == 16)
-        if (n % W == 8 && nv < MaxNV) return half_fn<A, Loss>(nv, std::make_index_sequence<MaxNV>{});
+        if (c == 2) return half_fn<A, Loss>(n / W, std::make_index_sequence<KeepNV>{});
 #endif
     return &sgd_general<A, Loss>;
 }
 
-// The Table's per-call entry (Table::sgd_squared / sgd_logistic): chooses for this n, then calls.
-template <class A, std::size_t MaxNV, class Loss>
-float sgd(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
-          float l2_p, float l2_q) {
-    return sgd_fn<A, MaxNV, Loss>(n)(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q);
+template <class A, std::size_t KeepNV, class Loss>
+SgdPairFn sgd_pair_fn(std::size_t n) {
+    constexpr std::size_t W = fbatch<A>::size;
+    const int c = length_class<A, KeepNV>(n);
+    if (c == 1) return pair_regs_fn<A, Loss, KeepNV>(n / W, std::make_index_sequence<kMaxStreamNV>{});
+#if defined(__AVX512F__)
+    if constexpr (W == 16)
+        if (c == 2) return half_pair_fn<A, Loss>(n / W, std::make_index_sequence<KeepNV>{});
+#endif
+    return &pair_of<&sgd_general<A, Loss>>;
 }
 
-template <class A, std::size_t MaxNV>
+// The Table's per-call entry (Table::sgd_squared / sgd_logistic): chooses for this n, then calls.
+template <class A, std::size_t KeepNV, class Loss>
+float sgd(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
+          float l2_p, float l2_q) {
+    return sgd_fn<A, KeepNV, Loss>(n)(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q);
+}
+
+template <class A, std::size_t KeepNV>
 SgdFn sgd_for_length(std::size_t n, int logistic) {
-    return logistic ? sgd_fn<A, MaxNV, LogisticLoss>(n) : sgd_fn<A, MaxNV, SquaredLoss>(n);
+    return logistic ? sgd_fn<A, KeepNV, LogisticLoss>(n) : sgd_fn<A, KeepNV, SquaredLoss>(n);
+}
+
+template <class A, std::size_t KeepNV>
+SgdPairFn sgd_pair_for_length(std::size_t n, int logistic) {
+    return logistic ? sgd_pair_fn<A, KeepNV, LogisticLoss>(n) : sgd_pair_fn<A, KeepNV, SquaredLoss>(n);
 }
 
 // axpy: y += a x, two independent vectors per iteration, scalar tail. Exact up to one FMA rounding.
@@ -396,29 +690,59 @@ void sigmoid(const float* in, float* out, std::size_t n) {
     for (; j < n; ++j) out[j] = stable_sigmoid(in[j]);
 }
 
-// Fused AdaGrad step, rows of NV vectors held in registers (as sgd_regs): one load and one store of
-// every element; the gradient norms use one accumulator per row.
-template <class A, std::size_t NV>
-[[gnu::noinline]] float sgd_adagrad_regs(float* p, float* q, float offset, float target, float lr_p, float lr_q,
-                                         float l2_p, float l2_q, int logistic, float* g2) {
+// The AdaGrad update of one rating from its error e: ascent directions gp = e q - l2_p p and
+// gq = e p - l2_q q;  p += lr_p gp;  q += lr_q gq;  g2 = |gp|^2, |gq|^2, each norm over min(NV, 2)
+// vector accumulators (vector i into i % 2, from zero) and one hsum2. Rows from pv, qv (Keep) or reloaded.
+template <class A, std::size_t NV, bool Keep>
+[[gnu::always_inline]] inline void adagrad_update(float* p, float* q, const fbatch<A>* pv, const fbatch<A>* qv,
+                                                  fbatch<A> ev, float lr_p, float lr_q, float l2_p, float l2_q,
+                                                  float* g2) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
-    B pv[NV], qv[NV];
-    const float z = offset + load_rows_dot<A, NV>(p, q, pv, qv);
-    const float e = logistic ? LogisticLoss::template error<A>(z, target) : SquaredLoss::template error<A>(z, target);
-    const B ev(e), lp(lr_p), lq(lr_q), rp(l2_p), rq(l2_q);
-    B sp(0.0f), sq(0.0f);
+    constexpr std::size_t NS = NV < 2 ? NV : 2;
+    const B lp(lr_p), lq(lr_q), rp(l2_p), rq(l2_q);
+    B sp[2] = {B(0.0f), B(0.0f)}, sq[2] = {B(0.0f), B(0.0f)};
 #pragma GCC unroll 32
     for (std::size_t i = 0; i < NV; ++i) {
-        const B gp = xsimd::fms(ev, qv[i], rp * pv[i]), gq = xsimd::fms(ev, pv[i], rq * qv[i]);
-        xsimd::fma(lp, gp, pv[i]).store_unaligned(p + i * W);
-        xsimd::fma(lq, gq, qv[i]).store_unaligned(q + i * W);
-        sp = xsimd::fma(gp, gp, sp);
-        sq = xsimd::fma(gq, gq, sq);
+        B a, b;
+        if constexpr (Keep) a = pv[i], b = qv[i];
+        else a = B::load_unaligned(p + i * W), b = B::load_unaligned(q + i * W);
+        const B gp = xsimd::fms(ev, b, rp * a), gq = xsimd::fms(ev, a, rq * b);
+        xsimd::fma(lp, gp, a).store_unaligned(p + i * W);
+        xsimd::fma(lq, gq, b).store_unaligned(q + i * W);
+        sp[i % NS] = xsimd::fma(gp, gp, sp[i % NS]);
+        sq[i % NS] = xsimd::fma(gq, gq, sq[i % NS]);
     }
-    g2[0] = hsum<A>(sp);
-    g2[1] = hsum<A>(sq);
+    if constexpr (NS == 2) hsum2<A>(sp[0] + sp[1], sq[0] + sq[1], g2[0], g2[1]);
+    else hsum2<A>(sp[0], sq[0], g2[0], g2[1]);
+}
+
+// Fused AdaGrad step specialised for rows of NV whole vectors (AdagradFn), rows kept or streamed as in
+// sgd_regs: one pass computing the directions, the update and the norms.
+template <class A, std::size_t NV, class Loss, bool Keep>
+[[gnu::noinline]] float adagrad_regs(float* p, float* q, std::size_t /*n*/, float offset, float target, float lr_p,
+                                     float lr_q, float l2_p, float l2_q, float* g2) {
+    using B = fbatch<A>;
+    B pv[Keep ? NV : 1], qv[Keep ? NV : 1], ev;
+    const float e = Loss::template err<A>(rows_acc<A, NV, Keep>(p, q, pv, qv), offset, target, ev);
+    if constexpr (!Keep) reload_barrier();
+    adagrad_update<A, NV, Keep>(p, q, pv, qv, ev, lr_p, lr_q, l2_p, l2_q, g2);
     return e;
+}
+
+// Two AdaGrad steps on distinct rows, interleaved as sgd_pair (AdagradPairFn); bit for bit adagrad_regs twice.
+template <class A, std::size_t NV, class Loss, bool Keep>
+[[gnu::noinline]] void adagrad_pair(float* p0, float* q0, float* p1, float* q1, std::size_t /*n*/, const float* a,
+                                    float l2_p, float l2_q, float* out) {
+    using B = fbatch<A>;
+    B pv0[Keep ? NV : 1], qv0[Keep ? NV : 1], pv1[Keep ? NV : 1], qv1[Keep ? NV : 1], ev[2];
+    const B a0 = rows_acc<A, NV, Keep>(p0, q0, pv0, qv0);
+    const B a1 = rows_acc<A, NV, Keep>(p1, q1, pv1, qv1);
+    const float ot[4] = {a[0], a[1], a[4], a[5]};
+    Loss::template err2<A>(a0, a1, ot, ev, out);
+    if constexpr (!Keep) reload_barrier();
+    adagrad_update<A, NV, Keep>(p0, q0, pv0, qv0, ev[0], a[2], a[3], l2_p, l2_q, out + 2);
+    adagrad_update<A, NV, Keep>(p1, q1, pv1, qv1, ev[1], a[6], a[7], l2_p, l2_q, out + 4);
 }
 
 // Fused AdaGrad step for any n: dot() (rows now in L1), then one pass computing the ascent directions,
@@ -447,43 +771,79 @@ template <class A>
         const float gp = e * qj - l2_p * pj, gq = e * pj - l2_q * qj;
         p[j] = pj + lr_p * gp;
         q[j] = qj + lr_q * gq;
-        tp += gp * gp;
-        tq += gq * gq;
+        tp = fmadd(gp, gp, tp);  // as in dot(): the same bits wherever the rows are
+        tq = fmadd(gq, gq, tq);
     }
     g2[0] = tp;
     g2[1] = tq;
     return e;
 }
 
-template <class A, std::size_t Lo, std::size_t Hi>
-inline float sgd_adagrad_dispatch(std::size_t nv, float* p, float* q, float offset, float target, float lr_p,
-                                  float lr_q, float l2_p, float l2_q, int logistic, float* g2) {
-    if constexpr (Lo == Hi) {
-        return sgd_adagrad_regs<A, Lo>(p, q, offset, target, lr_p, lr_q, l2_p, l2_q, logistic, g2);
-    } else {
-        constexpr std::size_t Mid = (Lo + Hi) / 2;
-        if (nv <= Mid)
-            return sgd_adagrad_dispatch<A, Lo, Mid>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q, logistic, g2);
-        return sgd_adagrad_dispatch<A, Mid + 1, Hi>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q, logistic, g2);
-    }
+template <class Loss>
+constexpr int kLogistic = std::is_same_v<Loss, LogisticLoss> ? 1 : 0;
+
+template <class A, class Loss>
+float adagrad_general(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
+                      float l2_p, float l2_q, float* g2) {
+    return sgd_adagrad_general<A>(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q, kLogistic<Loss>, g2);
 }
 
-// Entry point of the fused AdaGrad step: the register path for the model's padded rows up to MaxNV
-// vectors, the general one otherwise.
-template <class A, std::size_t MaxNV>
+template <AdagradFn F>
+void adagrad_pair_of(float* p0, float* q0, float* p1, float* q1, std::size_t n, const float* a, float l2_p,
+                     float l2_q, float* out) {
+    out[0] = F(p0, q0, n, a[0], a[1], a[2], a[3], l2_p, l2_q, out + 2);
+    out[1] = F(p1, q1, n, a[4], a[5], a[6], a[7], l2_p, l2_q, out + 4);
+}
+
+template <class A, class Loss, std::size_t KeepNV, std::size_t... I>
+AdagradFn adagrad_regs_fn(std::size_t nv, std::index_sequence<I...>) {
+    static constexpr AdagradFn fns[] = {&adagrad_regs<A, I + 1, Loss, (I + 1 <= KeepNV)>...};
+    return fns[nv - 1];
+}
+template <class A, class Loss, std::size_t KeepNV, std::size_t... I>
+AdagradPairFn adagrad_pair_regs_fn(std::size_t nv, std::index_sequence<I...>) {
+    static constexpr AdagradPairFn fns[] = {&adagrad_pair<A, I + 1, Loss, (2 * (I + 1) <= KeepNV)>...};
+    return fns[nv - 1];
+}
+
+// The AdaGrad step for length n: specialised for 1 to kMaxStreamNV whole vectors, general otherwise.
+template <class A, std::size_t KeepNV, class Loss>
+AdagradFn adagrad_fn(std::size_t n) {
+    constexpr std::size_t W = fbatch<A>::size;
+    if (n % W == 0 && n / W - 1 < kMaxStreamNV)
+        return adagrad_regs_fn<A, Loss, KeepNV>(n / W, std::make_index_sequence<kMaxStreamNV>{});
+    return &adagrad_general<A, Loss>;
+}
+
+template <class A, std::size_t KeepNV, class Loss>
+AdagradPairFn adagrad_pair_fn(std::size_t n) {
+    constexpr std::size_t W = fbatch<A>::size;
+    if (n % W == 0 && n / W - 1 < kMaxStreamNV)
+        return adagrad_pair_regs_fn<A, Loss, KeepNV>(n / W, std::make_index_sequence<kMaxStreamNV>{});
+    return &adagrad_pair_of<&adagrad_general<A, Loss>>;
+}
+
+template <class A, std::size_t KeepNV>
+AdagradFn adagrad_for_length(std::size_t n, int logistic) {
+    return logistic ? adagrad_fn<A, KeepNV, LogisticLoss>(n) : adagrad_fn<A, KeepNV, SquaredLoss>(n);
+}
+
+template <class A, std::size_t KeepNV>
+AdagradPairFn adagrad_pair_for_length(std::size_t n, int logistic) {
+    return logistic ? adagrad_pair_fn<A, KeepNV, LogisticLoss>(n) : adagrad_pair_fn<A, KeepNV, SquaredLoss>(n);
+}
+
+// The Table's per-call AdaGrad entry: chooses for this n and loss, then calls.
+template <class A, std::size_t KeepNV>
 float sgd_adagrad(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q,
                   float l2_p, float l2_q, int logistic, float* g2) {
-    constexpr std::size_t W = fbatch<A>::size;
-    const std::size_t nv = n / W;
-    if (n % W == 0 && nv - 1 < MaxNV)
-        return sgd_adagrad_dispatch<A, 1, MaxNV>(nv, p, q, offset, target, lr_p, lr_q, l2_p, l2_q, logistic, g2);
-    return sgd_adagrad_general<A>(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q, logistic, g2);
+    return adagrad_for_length<A, KeepNV>(n, logistic)(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q, g2);
 }
 
-// The table of one level. MaxNV: longest row (in vectors) of the register path, such that p, q, the
-// accumulators and the coefficients fit in the register file without spills: 4 with 16 registers,
-// 8 with 32 (AVX-512: 128 floats; with 16 vectors GCC spilled and k=256 ran ~15% slower than the
-// two-pass path, whose second pass hits L1).
+// The table of one level. MaxNV: longest row (in vectors) kept in registers through a fused step, such
+// that p, q, the accumulators and the coefficients fit in the register file without spills: 4 with 16
+// registers, 8 with 32 (AVX-512: 128 floats; holding 16 spilled). Longer rows, up to kMaxStreamNV
+// vectors, are streamed (the update reloads them from L1); a pair keeps its rows if both fit.
 template <class A, std::size_t MaxNV>
 constexpr Table make_table(Level level, const char* name) {
     return Table{level,
@@ -495,7 +855,10 @@ constexpr Table make_table(Level level, const char* name) {
                  &dot_rows<A>,
                  &sigmoid<A>,
                  &sgd_adagrad<A, MaxNV>,
-                 &sgd_for_length<A, MaxNV>};
+                 &sgd_for_length<A, MaxNV>,
+                 &sgd_pair_for_length<A, MaxNV>,
+                 &adagrad_for_length<A, MaxNV>,
+                 &adagrad_pair_for_length<A, MaxNV>};
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

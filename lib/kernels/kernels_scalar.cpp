@@ -77,14 +77,48 @@ float sgd_adagrad(float* p, float* q, std::size_t n, float offset, float target,
     return e;
 }
 
-// No specialised versions: the one function of each loss serves every length.
+// No specialised versions: the one function of each loss serves every length; a pair is two calls.
 SgdFn sgd_for_length(std::size_t /*n*/, int logistic) { return logistic ? &sgd_logistic : &sgd_squared; }
+
+template <SgdFn F>
+void pair_of(float* p0, float* q0, float* p1, float* q1, std::size_t n, float offset0, float target0,
+             float offset1, float target1, float lr_p, float lr_q, float l2_p, float l2_q, float* e) {
+    e[0] = F(p0, q0, n, offset0, target0, lr_p, lr_q, l2_p, l2_q);
+    e[1] = F(p1, q1, n, offset1, target1, lr_p, lr_q, l2_p, l2_q);
+}
+
+SgdPairFn sgd_pair_for_length(std::size_t /*n*/, int logistic) {
+    return logistic ? &pair_of<&sgd_logistic> : &pair_of<&sgd_squared>;
+}
+
+template <int Logistic>
+float adagrad(float* p, float* q, std::size_t n, float offset, float target, float lr_p, float lr_q, float l2_p,
+              float l2_q, float* g2) {
+    return sgd_adagrad(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q, Logistic, g2);
+}
+
+template <int Logistic>
+void adagrad_pair(float* p0, float* q0, float* p1, float* q1, std::size_t n, const float* a, float l2_p,
+                  float l2_q, float* out) {
+    out[0] = adagrad<Logistic>(p0, q0, n, a[0], a[1], a[2], a[3], l2_p, l2_q, out + 2);
+    out[1] = adagrad<Logistic>(p1, q1, n, a[4], a[5], a[6], a[7], l2_p, l2_q, out + 4);
+}
+
+AdagradFn adagrad_for_length(std::size_t /*n*/, int logistic) { return logistic ? &adagrad<1> : &adagrad<0>; }
+AdagradPairFn adagrad_pair_for_length(std::size_t /*n*/, int logistic) {
+    return logistic ? &adagrad_pair<1> : &adagrad_pair<0>;
+}
 
 }  // namespace
 
 const Table& table_scalar() {
-    static constexpr Table table{Level::scalar, "scalar", &dot,  &sgd_squared, &sgd_logistic,
-                                 &axpy,         &dot_rows, &sigmoid, &sgd_adagrad, &sgd_for_length};
+    static constexpr Table table{Level::scalar,       "scalar",
+                                 &dot,                &sgd_squared,
+                                 &sgd_logistic,       &axpy,
+                                 &dot_rows,           &sigmoid,
+                                 &sgd_adagrad,        &sgd_for_length,
+                                 &sgd_pair_for_length, &adagrad_for_length,
+                                 &adagrad_pair_for_length};
     return table;
 }
 

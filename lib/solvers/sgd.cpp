@@ -18,11 +18,12 @@
 // Workers: at most the hardware threads (sgd_workers), so more threads than cores never slow a run down;
 // in deterministic mode one when the rounds hold under kMinRatingsPerRound ratings on average.
 // Within a block, the ratings are visited in their stored order with the rows of the rating kPrefetch
-// steps ahead prefetched; small data sets (one block) are reshuffled every epoch instead, from
+// steps ahead prefetched, two consecutive ones through one pair kernel when their users and items differ
+// (the same model as one at a time, see independent()); small data sets (one block) are reshuffled every epoch instead, from
 // (seed, epoch, block). The per-epoch training loss is the running loss seen during the epoch.
 // AdaGrad (adagrad = 1): per-row learning rates lr / sqrt(G) with G the running sum of the row's mean
-// squared gradient (starting at 1), as in Chin et al., PAKDD 2015, through the fused sgd_adagrad
-// kernel; the biases use their row's rate.
+// squared gradient (starting at 1), as in Chin et al., PAKDD 2015, through the fused AdaGrad kernel
+// (Table::adagrad_for_length at the padded stride, and its pair); the biases use their row's rate.
 #include <algorithm>
 #include <atomic>
 #include <barrier>
@@ -49,6 +50,9 @@ using SgdFn = kernels::SgdFn;
 
 struct Step {
     SgdFn fn;       // the fused step for rows of length n (Table::sgd_for_length)
+    kernels::SgdPairFn pair;        // two of them on distinct rows (Table::sgd_pair_for_length)
+    kernels::AdagradFn ada;         // the AdaGrad step at the stride (Table::adagrad_for_length)
+    kernels::AdagradPairFn ada_pair;
     std::size_t n;  // kernels::sgd_length(k): k rounded up to 8 (the padding beyond k stays zero)
     const kernels::Table* kt;
     std::uint32_t stride;
@@ -89,10 +93,18 @@ struct LossSum {
     }
 };
 
+// Two consecutive ratings with different users and different items touch four distinct rows and
+// biases, so the second does not depend on the first: they go through one pair call (the kernels'
+// SgdPairFn, whose two chains dot -> update overlap), which computes bit for bit what two single steps
+// compute. Otherwise (rare: the grid interleaves 8 users) the first goes alone. The model is therefore
+// the same as with single steps only, for any thread count.
+inline bool independent(const GridEntry& a, const GridEntry& b) { return a.u != b.u && a.i != b.i; }
+
 template <bool Logistic, bool Biases>
 double run_block(const Step& s, const GridEntry* e, std::size_t n, const BlockRows& b) {
     constexpr std::size_t D = kPrefetch;
     const SgdFn fn = s.fn;
+    const kernels::SgdPairFn pair = s.pair;
     const std::size_t len = s.n;
     const std::uint32_t stride = s.stride;
     const float lr = s.lr, l2 = s.l2, l2b = s.l2b, mu = s.mu;
@@ -101,49 +113,54 @@ double run_block(const Step& s, const GridEntry* e, std::size_t n, const BlockRo
     float* const bu = b.bu;
     float* const bi = b.bi;
     LossSum loss;
-    for (std::size_t j = 0; j < n; ++j) {
-        if (j + D < n) {
-            prefetch_row(P + std::size_t(e[j + D].u) * stride, stride);
-            prefetch_row(Q + std::size_t(e[j + D].i) * stride, stride);
-        }
-        const std::uint32_t u = e[j].u, i = e[j].i;
-        float* p = P + std::size_t(u) * stride;
-        float* q = Q + std::size_t(i) * stride;
-        float target = e[j].v;
-        if constexpr (Logistic) target = target > 0.0f ? 1.0f : 0.0f;
-        const float offset = Biases ? mu + bu[u] + bi[i] : 0.0f;
-        const float err = fn(p, q, len, offset, target, lr, lr, l2, l2);
+    auto target_of = [](float v) { return Logistic ? (v > 0.0f ? 1.0f : 0.0f) : v; };
+    auto offset_of = [&](std::uint32_t u, std::uint32_t i) { return Biases ? mu + bu[u] + bi[i] : 0.0f; };
+    auto after = [&](std::uint32_t u, std::uint32_t i, float err) {
         if constexpr (Logistic) loss.logistic(err);
         else loss.squared(err);
         if constexpr (Biases) {
             bu[u] += lr * (err - l2b * bu[u]);
             bi[i] += lr * (err - l2b * bi[i]);
         }
+    };
+    auto prefetch = [&](std::size_t j) {
+        if (j < n) {
+            prefetch_row(P + std::size_t(e[j].u) * stride, stride);
+            prefetch_row(Q + std::size_t(e[j].i) * stride, stride);
+        }
+    };
+    for (std::size_t j = 0; j < n;) {
+        const std::uint32_t u = e[j].u, i = e[j].i;
+        if (j + 1 < n && independent(e[j], e[j + 1])) {
+            prefetch(j + D);
+            prefetch(j + D + 1);
+            const std::uint32_t u1 = e[j + 1].u, i1 = e[j + 1].i;
+            float err[2];
+            pair(P + std::size_t(u) * stride, Q + std::size_t(i) * stride, P + std::size_t(u1) * stride,
+                 Q + std::size_t(i1) * stride, len, offset_of(u, i), target_of(e[j].v), offset_of(u1, i1),
+                 target_of(e[j + 1].v), lr, lr, l2, l2, err);
+            after(u, i, err[0]);
+            after(u1, i1, err[1]);
+            j += 2;
+        } else {
+            prefetch(j + D);
+            after(u, i, fn(P + std::size_t(u) * stride, Q + std::size_t(i) * stride, len, offset_of(u, i),
+                           target_of(e[j].v), lr, lr, l2, l2));
+            j += 1;
+        }
     }
     return loss.total();
 }
 
 // AdaGrad step: the fused kernel returns the squared norms of the two gradients it applied; each row's
-// G grows by their mean over the k factors. The rates use G before the step (as LIBMF does).
+// G grows by their mean over the k factors. The rates use G before the step (as LIBMF does). Pairs of
+// independent ratings as in run_block.
 double run_block_adagrad(const Step& s, const GridEntry* e, std::size_t n, const BlockRows& b) {
     const std::uint32_t stride = s.stride;
-    const auto fn = s.kt->sgd_adagrad;
-    const int logistic = s.logistic ? 1 : 0;
     LossSum loss;
-    float g2[2];
-    for (std::size_t j = 0; j < n; ++j) {
-        if (j + kPrefetch < n) {
-            prefetch_row(b.P + std::size_t(e[j + kPrefetch].u) * stride, stride);
-            prefetch_row(b.Q + std::size_t(e[j + kPrefetch].i) * stride, stride);
-        }
-        const std::uint32_t u = e[j].u, i = e[j].i;
-        float* p = b.P + std::size_t(u) * stride;
-        float* q = b.Q + std::size_t(i) * stride;
-        const float lr_p = s.lr / std::sqrt(b.gu[u]), lr_q = s.lr / std::sqrt(b.gi[i]);
-        float target = e[j].v;
-        if (s.logistic) target = target > 0.0f ? 1.0f : 0.0f;
-        const float offset = s.biases ? s.mu + b.bu[u] + b.bi[i] : 0.0f;
-        const float err = fn(p, q, stride, offset, target, lr_p, lr_q, s.l2, s.l2, logistic, g2);
+    auto target_of = [&](float v) { return s.logistic ? (v > 0.0f ? 1.0f : 0.0f) : v; };
+    auto offset_of = [&](std::uint32_t u, std::uint32_t i) { return s.biases ? s.mu + b.bu[u] + b.bi[i] : 0.0f; };
+    auto after = [&](std::uint32_t u, std::uint32_t i, float err, float lr_p, float lr_q, const float* g2) {
         if (s.logistic) loss.logistic(err);
         else loss.squared(err);
         if (s.biases) {
@@ -152,6 +169,38 @@ double run_block_adagrad(const Step& s, const GridEntry* e, std::size_t n, const
         }
         b.gu[u] += g2[0] * s.inv_k;
         b.gi[i] += g2[1] * s.inv_k;
+    };
+    auto prefetch = [&](std::size_t j) {
+        if (j < n) {
+            prefetch_row(b.P + std::size_t(e[j].u) * stride, stride);
+            prefetch_row(b.Q + std::size_t(e[j].i) * stride, stride);
+        }
+    };
+    for (std::size_t j = 0; j < n;) {
+        const std::uint32_t u = e[j].u, i = e[j].i;
+        float* p = b.P + std::size_t(u) * stride;
+        float* q = b.Q + std::size_t(i) * stride;
+        const float lr_p = s.lr / std::sqrt(b.gu[u]), lr_q = s.lr / std::sqrt(b.gi[i]);
+        if (j + 1 < n && independent(e[j], e[j + 1])) {
+            prefetch(j + kPrefetch);
+            prefetch(j + kPrefetch + 1);
+            const std::uint32_t u1 = e[j + 1].u, i1 = e[j + 1].i;
+            const float lr_p1 = s.lr / std::sqrt(b.gu[u1]), lr_q1 = s.lr / std::sqrt(b.gi[i1]);
+            const float a[8] = {offset_of(u, i),   target_of(e[j].v),     lr_p,  lr_q,
+                                offset_of(u1, i1), target_of(e[j + 1].v), lr_p1, lr_q1};
+            float out[6];
+            s.ada_pair(p, q, b.P + std::size_t(u1) * stride, b.Q + std::size_t(i1) * stride, stride, a, s.l2, s.l2,
+                       out);
+            after(u, i, out[0], lr_p, lr_q, out + 2);
+            after(u1, i1, out[1], lr_p1, lr_q1, out + 4);
+            j += 2;
+        } else {
+            prefetch(j + kPrefetch);
+            float g2[2];
+            const float err = s.ada(p, q, stride, offset_of(u, i), target_of(e[j].v), lr_p, lr_q, s.l2, s.l2, g2);
+            after(u, i, err, lr_p, lr_q, g2);
+            j += 1;
+        }
     }
     return loss.total();
 }
@@ -164,6 +213,9 @@ public:
         step_.logistic = m.logistic();
         step_.n = kernels::sgd_length(m.k);
         step_.fn = kt.sgd_for_length(step_.n, step_.logistic ? 1 : 0);
+        step_.pair = kt.sgd_pair_for_length(step_.n, step_.logistic ? 1 : 0);
+        step_.ada = kt.adagrad_for_length(m.stride, step_.logistic ? 1 : 0);
+        step_.ada_pair = kt.adagrad_pair_for_length(m.stride, step_.logistic ? 1 : 0);
         step_.stride = m.stride;
         step_.inv_k = 1.0f / static_cast<float>(m.k);
         step_.mu = m.mu;
