@@ -20,7 +20,8 @@
 // CPU seconds divided by the thread count (what the run would do on otherwise idle cores); test = RMSE
 // or AUC; RSS x = (peak RSS growth during train() + 12 bytes a training rating for the caller's copy)
 // over (12 bytes a rating + factor bytes): meaningful on the first row of a run (later rows reuse
-// freed heap).
+// freed heap); set-up = the share of the call's CPU time that is not epochs (the call minus E times
+// the mean epoch of 2..E: validation, factor initialisation, the grid copy, the result's copy-out).
 #include <chrono>
 #include <ctime>
 #include <cmath>
@@ -210,8 +211,8 @@ int main(int argc, char** argv) {
     }
     const Ratings train_bin = binarize(training, 4.0f), test_bin = binarize(test, 4.0f);
 
-    std::printf("%-8s %4s %3s %-5s %6s %8s %9s %9s %9s %6s %12s\n", "loss", "k", "thr", "mode", "epochs", "seconds",
-                "Mupd/s", "Mupd/cpu", "test", "RSS x", "to target");
+    std::printf("%-8s %4s %3s %-5s %6s %8s %9s %9s %9s %6s %12s %7s\n", "loss", "k", "thr", "mode", "epochs", "seconds",
+                "Mupd/s", "Mupd/cpu", "test", "RSS x", "to target", "set-up");
     for (bool logistic : a.logistic) {
         const Ratings& tr = logistic ? train_bin : training;
         const Ratings& te = logistic ? test_bin : test;
@@ -266,6 +267,7 @@ int main(int argc, char** argv) {
                     // grid copy) is left out; `seconds` is the whole train() call.
                     double w1 = 0, c1 = 0, wl = 0, cl = 0;
                     const auto t1 = std::chrono::steady_clock::now();
+                    const double c0 = cpu_seconds();
                     auto cb = [&](const EpochInfo& info) {
                         const double w = seconds_since(t1), c = cpu_seconds();
                         if (info.epoch == 1) w1 = w, c1 = c;
@@ -273,7 +275,7 @@ int main(int argc, char** argv) {
                         return true;
                     };
                     TrainResult res = train(o, tr, nullptr, cb);
-                    const double secs = seconds_since(t1);
+                    const double secs = seconds_since(t1), c_end = cpu_seconds();
                     const long rss1 = vm_hwm_kb();
                     const MFModel& m = res.model;
                     const double metric =
@@ -289,8 +291,14 @@ int main(int argc, char** argv) {
                     const double ep = double(res.history.size() - 1) * double(tr.size()) / 1e6;
                     const double wall_rate = ep > 0 ? ep / (wl - w1) : 0;
                     const double cpu_rate = ep > 0 ? ep / ((cl - c1) / th) : 0;
-                    std::printf("%-8s %4u %3u %-5s %6zu %8.2f %9.1f %9.1f %9.4f %6.2f %12s\n", logistic ? "logistic" : "squared",
-                                k, th, det ? "det" : "free", res.history.size(), secs, wall_rate, cpu_rate, metric, rss_x, tgt);
+                    // Set-up share (CPU time, so other processes on the cores do not count): the whole
+                    // call minus E mean epochs of 2..E, over the whole call.
+                    const double n_ep = double(res.history.size());
+                    const double cpu_epoch = n_ep > 1 ? (cl - c1) / (n_ep - 1) : 0;
+                    const double setup_pct = n_ep > 1 ? 100.0 * ((c_end - c0) - n_ep * cpu_epoch) / (c_end - c0) : 0;
+                    std::printf("%-8s %4u %3u %-5s %6zu %8.2f %9.1f %9.1f %9.4f %6.2f %12s %6.1f%%\n",
+                                logistic ? "logistic" : "squared", k, th, det ? "det" : "free", res.history.size(), secs,
+                                wall_rate, cpu_rate, metric, rss_x, tgt, setup_pct);
                     std::fflush(stdout);
                 }
             }
