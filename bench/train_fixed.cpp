@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
     TrainOptions o;
     o.k = k;
     o.epochs = epochs;
-    o.kind = logistic ? ModelKind::logistic : ModelKind::mf;
+    o.loss = logistic ? Loss::logistic : Loss::squared;
     o.lr = logistic ? 0.1 : 0.01;
     o.l2 = 0.02;
     o.adagrad = what.rfind("adagrad", 0) == 0;
