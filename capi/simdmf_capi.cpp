@@ -29,7 +29,9 @@
 #include "serve/seen.hpp"
 #include "status.hpp"
 #include "eval/evaluate.hpp"
+#include "io/factors.hpp"
 #include "io/loaders.hpp"
+#include "models/from_factors.hpp"
 #include "kernels/kernels.hpp"
 #include "models/mf.hpp"
 #include "options.hpp"
@@ -887,6 +889,77 @@ SIMDMF_API simdmf_status simdmf_trainer_get_array(const simdmf_trainer* t, const
         const std::size_t w = std::min(capacity, v.size());
         if (w > 0) std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(w), values);
         *count = v.size();
+        return SIMDMF_OK;
+    });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Factors in and out
+// ------------------------------------------------------------------------------------------------
+
+namespace {
+
+simdmf::factors::Format factor_format(int format) {
+    switch (format) {
+        case SIMDMF_FACTORS_SPARK_JSON: return simdmf::factors::Format::spark_json;
+        case SIMDMF_FACTORS_CSV: return simdmf::factors::Format::csv;
+        case SIMDMF_FACTORS_NPY: return simdmf::factors::Format::npy;
+        case SIMDMF_FACTORS_NPZ: return simdmf::factors::Format::npz;
+        case SIMDMF_FACTORS_LIBMF: return simdmf::factors::Format::libmf;
+    }
+    fail(SIMDMF_ERR_INVALID_ARGUMENT, "unknown factor format " + std::to_string(format));
+}
+
+}  // namespace
+
+SIMDMF_API simdmf_status simdmf_model_from_factors(const simdmf_factor_tables* t, int flags, simdmf_model** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(t, "tables");
+        if (t->struct_size < sizeof(simdmf_factor_tables))
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "tables->struct_size is smaller than this version's simdmf_factor_tables");
+        if (flags != SIMDMF_FACTORS_COPY && flags != SIMDMF_FACTORS_BORROW)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "unknown flags " + std::to_string(flags));
+        if (t->kind != 0 && t->kind != SIMDMF_MODEL_MF && t->kind != SIMDMF_MODEL_LOGISTIC)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "unknown model kind " + std::to_string(t->kind));
+        simdmf::SideTable users, items;
+        users.values = t->user_factors;
+        users.stride = t->user_stride ? t->user_stride : t->k;
+        users.rows = t->n_users;
+        users.bias = t->user_bias;
+        users.ids = t->user_ids;
+        items.values = t->item_factors;
+        items.stride = t->item_stride ? t->item_stride : t->k;
+        items.rows = t->n_items;
+        items.bias = t->item_bias;
+        items.ids = t->item_ids;
+        auto model = std::make_unique<simdmf_model>();
+        model->m = simdmf::model_from_views(t->k, users, items, t->global_bias, t->kind == SIMDMF_MODEL_LOGISTIC,
+                                            t->min_prediction, t->max_prediction, flags == SIMDMF_FACTORS_BORROW);
+        *out = model.release();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_import(int format, const char* users, const char* items, simdmf_model** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(users, "users");
+        auto f = factor_format(format);
+        auto model = std::make_unique<simdmf_model>();
+        model->m = simdmf::model_from_factors(simdmf::factors::read(f, users, items ? items : ""));
+        *out = model.release();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_export(const simdmf_model* m, int format, const char* path) {
+    return guard([&] {
+        require(m, "m");
+        require(path, "path");
+        simdmf::factors::write(simdmf::factors_of(m->m), factor_format(format), path);
         return SIMDMF_OK;
     });
 }

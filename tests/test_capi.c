@@ -1519,6 +1519,113 @@ static void test_free_null(void) {
     CHECK(1);
 }
 
+/* Factors in and out: a model from caller tables (copied and borrowed), export then import, errors. */
+static void test_factors(void) {
+    /* 3 users, 2 items, k = 2; the borrowed tables are rows of 16 floats, zero past k. */
+    static float up[3 * 16], ip[2 * 16];
+    const float u[3][2] = {{1, 2}, {0.5f, -1}, {3, 0}};
+    const float v[2][2] = {{2, 1}, {-1, 4}};
+    const float ub[3] = {0.1f, 0.2f, 0.3f}, ib[2] = {-0.5f, 0.5f};
+    const int64_t uid[3] = {100, 200, 300}, iid[2] = {7, 9};
+    for (int r = 0; r < 3; ++r) { up[r * 16] = u[r][0]; up[r * 16 + 1] = u[r][1]; }
+    for (int r = 0; r < 2; ++r) { ip[r * 16] = v[r][0]; ip[r * 16 + 1] = v[r][1]; }
+
+    simdmf_factor_tables t;
+    memset(&t, 0, sizeof t);
+    t.struct_size = sizeof t;
+    t.k = 2;
+    t.n_users = 3;
+    t.n_items = 2;
+    t.user_factors = &u[0][0];
+    t.item_factors = &v[0][0];
+    t.user_bias = ub;
+    t.item_bias = ib;
+    t.global_bias = 3.0f;
+    t.kind = SIMDMF_MODEL_MF;
+    t.min_prediction = -INFINITY;
+    t.max_prediction = INFINITY;
+    t.user_ids = uid;
+    t.item_ids = iid;
+    simdmf_model* m = NULL;
+    CHECK_OK(simdmf_model_from_factors(&t, SIMDMF_FACTORS_COPY, &m));
+    float p = 0;
+    CHECK_OK(simdmf_model_predict(m, 1, 1, &p));
+    CHECK(fabsf(p - (3.0f + 0.2f + 0.5f + (0.5f * -1 + -1 * 4))) < 1e-5f);
+    uint32_t index = 99;
+    CHECK_OK(simdmf_model_index(m, SIMDMF_ITEMS, 9, &index));
+    CHECK(index == 1);
+
+    /* Borrowed: same predictions, served from the caller's rows. */
+    simdmf_factor_tables b = t;
+    b.user_factors = up;
+    b.user_stride = 16;
+    b.item_factors = ip;
+    b.item_stride = 16;
+    simdmf_model* mb = NULL;
+    CHECK_OK(simdmf_model_from_factors(&b, SIMDMF_FACTORS_BORROW, &mb));
+    float pb = 0;
+    CHECK_OK(simdmf_model_predict(mb, 1, 1, &pb));
+    CHECK(pb == p);
+    up[16] = 10.0f; /* the model reads the caller's memory */
+    CHECK_OK(simdmf_model_predict(mb, 1, 1, &pb));
+    CHECK(fabsf(pb - (3.0f + 0.2f + 0.5f + (10.0f * -1 + -1 * 4))) < 1e-4f);
+    up[16] = 0.5f;
+    b.user_stride = 2; /* borrowing needs the padded stride */
+    simdmf_model* bad = (simdmf_model*)1;
+    CHECK_STATUS(simdmf_model_from_factors(&b, SIMDMF_FACTORS_BORROW, &bad), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(bad == NULL);
+    b.user_stride = 16;
+    up[5] = 1.0f; /* not zero past k */
+    CHECK_STATUS(simdmf_model_from_factors(&b, SIMDMF_FACTORS_BORROW, &bad), SIMDMF_ERR_INVALID_ARGUMENT);
+    up[5] = 0.0f;
+
+    /* Bad tables. */
+    simdmf_factor_tables e = t;
+    e.user_ids = (const int64_t[]){1, 1, 2};
+    CHECK_STATUS(simdmf_model_from_factors(&e, 0, &bad), SIMDMF_ERR_INVALID_DATA);
+    e = t;
+    e.item_bias = NULL;
+    CHECK_STATUS(simdmf_model_from_factors(&e, 0, &bad), SIMDMF_ERR_INVALID_ARGUMENT);
+    e = t;
+    e.struct_size = 8;
+    CHECK_STATUS(simdmf_model_from_factors(&e, 0, &bad), SIMDMF_ERR_INVALID_ARGUMENT);
+    const float nan_row[2][2] = {{NAN, 1}, {1, 1}};
+    e = t;
+    e.item_factors = &nan_row[0][0];
+    CHECK_STATUS(simdmf_model_from_factors(&e, 0, &bad), SIMDMF_ERR_INVALID_DATA);
+    CHECK_STATUS(simdmf_model_from_factors(NULL, 0, &bad), SIMDMF_ERR_INVALID_ARGUMENT);
+
+    /* Export then import: bit-identical predictions for every format that holds biases and ids. */
+    const int formats[] = {SIMDMF_FACTORS_SPARK_JSON, SIMDMF_FACTORS_CSV, SIMDMF_FACTORS_NPY, SIMDMF_FACTORS_NPZ};
+    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; ++f) {
+        char path[512];
+        char name[32];
+        snprintf(name, sizeof name, "export%d", formats[f]);
+        tmp_path(path, sizeof path, name);
+        CHECK_OK(simdmf_model_export(m, formats[f], path));
+        simdmf_model* back = NULL;
+        CHECK_OK(simdmf_model_import(formats[f], path, NULL, &back));
+        for (uint32_t uu = 0; uu < 3; ++uu)
+            for (uint32_t ii = 0; ii < 2; ++ii) {
+                float a = 0, c = 1;
+                CHECK_OK(simdmf_model_predict(m, uu, ii, &a));
+                CHECK_OK(simdmf_model_predict(back, uu, ii, &c));
+                CHECK(a == c);
+            }
+        simdmf_model_free(back);
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+        CHECK(system(cmd) == 0);
+    }
+    char lpath[512];
+    tmp_path(lpath, sizeof lpath, "model.libmf");
+    CHECK_STATUS(simdmf_model_export(m, SIMDMF_FACTORS_LIBMF, lpath), SIMDMF_ERR_UNSUPPORTED); /* biases, ids */
+    CHECK_STATUS(simdmf_model_export(m, 99, lpath), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_model_import(SIMDMF_FACTORS_NPZ, "/nonexistent/x.npz", NULL, &bad), SIMDMF_ERR_IO);
+    simdmf_model_free(mb);
+    simdmf_model_free(m);
+}
+
 int main(void) {
     snprintf(g_tmpdir, sizeof g_tmpdir, "/tmp/simdmf-capi-XXXXXX");
     if (!mkdtemp(g_tmpdir)) {
@@ -1541,6 +1648,7 @@ int main(void) {
     test_tune_options();
     test_tune();
     test_last_error_is_sticky();
+    test_factors();
     test_free_null();
 
     rmdir(g_tmpdir);

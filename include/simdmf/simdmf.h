@@ -528,6 +528,78 @@ SIMDMF_API simdmf_status simdmf_model_loss(const simdmf_model* m, int* loss);
  * NULL argument. Thread-safe. */
 SIMDMF_API simdmf_status simdmf_model_name(const simdmf_model* m, const char** name);
 
+/* ---------------------------------------------------------------------------------------------- */
+/* Factors in and out: models trained elsewhere (Spark ALS, implicit, LIBMF, numpy)                 */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Factor tables handed to simdmf_model_from_factors. Set struct_size to sizeof(simdmf_factor_tables)
+ * (fields may be appended in later versions; a smaller struct_size means the later fields are absent).
+ * Row r of the user table is the k floats at user_factors + r * user_stride (stride in floats, >= k;
+ * 0 means k); the same for items. Optional arrays are NULL when absent. */
+typedef struct simdmf_factor_tables {
+    size_t struct_size;
+    uint32_t k;                  /* 1..65536                                                      */
+    uint32_t n_users, n_items;   /* >= 1                                                          */
+    const float* user_factors;   /* n_users rows                                                  */
+    size_t user_stride;
+    const float* item_factors;   /* n_items rows                                                  */
+    size_t item_stride;
+    const float* user_bias;      /* NULL, or n_users values (then item_bias is needed too)       */
+    const float* item_bias;      /* NULL, or n_items values                                       */
+    float global_bias;           /* added to every score (0: none)                                */
+    int kind;                    /* SIMDMF_MODEL_MF (0 also means MF) or SIMDMF_MODEL_LOGISTIC   */
+    float min_prediction;        /* MF prediction range (clamping); -INFINITY/INFINITY: none; a   */
+    float max_prediction;        /* logistic model needs both infinite                            */
+    const int64_t* user_ids;     /* NULL, or n_users distinct raw ids (row index -> raw id)       */
+    const int64_t* item_ids;     /* NULL, or n_items distinct raw ids                             */
+} simdmf_factor_tables;
+
+/* Flags of simdmf_model_from_factors. */
+#define SIMDMF_FACTORS_COPY 0   /* the model copies the tables (the caller may free them at once) */
+#define SIMDMF_FACTORS_BORROW 1 /* zero copy: the model serves from the caller's factor tables, which
+                                 * must stay alive and unchanged until simdmf_model_free; each stride
+                                 * must be k rounded up to 16 floats, with zeros past k. A call that
+                                 * changes the model (fold-in) copies the tables first. Biases and
+                                 * ids are always copied. */
+
+/* Builds a model from factor tables: score(u, i) = global_bias + user_bias[u] + item_bias[i] +
+ * user_factors[u] . item_factors[i] (biases 0 when absent), prediction = score clamped to the
+ * prediction range (MF) or sigmoid(score) (logistic). Every check of simdmf_model_load applies: sizes,
+ * finite values, distinct ids, an interval for the range. Errors: SIMDMF_ERR_INVALID_ARGUMENT (NULL
+ * tables or struct_size too small, strides, biases on one side only, a borrowed table not zero-padded),
+ * SIMDMF_ERR_OUT_OF_RANGE (k), SIMDMF_ERR_INVALID_DATA (NaN/Inf values, duplicate ids),
+ * SIMDMF_ERR_OUT_OF_MEMORY. The caller owns *out. Thread-safe (reads the tables only). */
+SIMDMF_API simdmf_status simdmf_model_from_factors(const simdmf_factor_tables* tables, int flags,
+                                                   simdmf_model** out);
+
+/* Formats of simdmf_model_import / simdmf_model_export (docs/interop.md gives each layout). */
+typedef enum simdmf_factor_format {
+    SIMDMF_FACTORS_SPARK_JSON = 1, /* JSON lines {"id": .., "features": [..]}: Spark ALSModel.userFactors
+                                    * .write.json; a file or a folder of part files per side           */
+    SIMDMF_FACTORS_CSV = 2,        /* id,f1,...,fk lines (Spark's concat_ws output quoted or not)       */
+    SIMDMF_FACTORS_NPY = 3,        /* numpy .npy: one file per side (float32/float64, 2-D)               */
+    SIMDMF_FACTORS_NPZ = 4,        /* numpy .npz with user_factors and item_factors (implicit's save,
+                                    * np.savez; np.savez_compressed members are UNSUPPORTED)            */
+    SIMDMF_FACTORS_LIBMF = 5       /* LIBMF's model text file (mf-train output)                          */
+} simdmf_factor_format;
+
+/* Reads a model trained elsewhere. For SPARK_JSON, CSV and NPY, users and items name the two sides'
+ * files (or folders of part files); a folder written by simdmf_model_export may be given as users
+ * alone (items NULL). For NPZ and LIBMF, users names the one file and items must be NULL. Raw ids are
+ * kept as the model's id maps. Errors: SIMDMF_ERR_IO (unreadable), SIMDMF_ERR_FORMAT (malformed, with
+ * the file and line or array named: ragged rows, a k that differs between rows or files),
+ * SIMDMF_ERR_INVALID_DATA (NaN/Inf, duplicate ids), SIMDMF_ERR_UNSUPPORTED (compressed npz members,
+ * other numpy dtypes). The caller owns *out. Thread-safe. */
+SIMDMF_API simdmf_status simdmf_model_import(int format, const char* users, const char* items, simdmf_model** out);
+
+/* Writes an MF or logistic MF model's factors: SPARK_JSON, CSV and NPY into the folder `path`
+ * (created if missing; users.*, items.*, meta.json, or one .npy per array), NPZ and LIBMF into the file
+ * `path`, each atomically. simdmf_model_import of the result gives a bit-identical model. LIBMF's file
+ * holds neither biases nor raw ids: such a model is SIMDMF_ERR_UNSUPPORTED there. Errors: SIMDMF_ERR_IO,
+ * SIMDMF_ERR_UNSUPPORTED (a model without factor tables, the LIBMF limits, an npz over 4 GB).
+ * Thread-safe on a const model. */
+SIMDMF_API simdmf_status simdmf_model_export(const simdmf_model* m, int format, const char* path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,33 +10,58 @@ namespace simdmf {
 
 namespace {
 
-void check_table(const factors::Table& t, const char* side) {
+void check_view(const SideTable& t, std::uint32_t k, bool borrow, const char* side) {
     const std::string s = side;
     if (t.rows == 0) fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " factors: no rows");
+    if (!t.values) fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " factors: NULL");
+    if (t.stride < k) fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " factors: stride " + std::to_string(t.stride) + " < k");
+    if (borrow && t.stride != padded_stride(k))
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " factors: borrowing needs rows of k rounded up to 16 floats (" +
+                                              std::to_string(padded_stride(k)) + "), not " + std::to_string(t.stride));
+    for (std::uint32_t r = 0; r < t.rows; ++r) {
+        const float* row = t.values + std::size_t(r) * t.stride;
+        for (std::uint32_t j = 0; j < k; ++j)
+            if (!std::isfinite(row[j]))
+                fail(SIMDMF_ERR_INVALID_DATA, s + " factors: row " + std::to_string(r) + " has a NaN or infinite value");
+        if (borrow)
+            for (std::size_t j = k; j < t.stride; ++j)
+                if (row[j] != 0.0f)
+                    fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " factors: row " + std::to_string(r) +
+                                                          " is not zero past k (borrowed rows must be zero-padded)");
+        if (t.bias && !std::isfinite(t.bias[r]))
+            fail(SIMDMF_ERR_INVALID_DATA, s + " biases: row " + std::to_string(r) + " is NaN or infinite");
+    }
+}
+
+void fill(const SideTable& t, std::uint32_t k, std::uint32_t stride, ParamArray& rows, ParamArray& bias) {
+    float* dst = rows.data();
+    for (std::uint32_t r = 0; r < t.rows; ++r) {
+        if (!t.untrained || !t.untrained[r])
+            std::memcpy(dst + std::size_t(r) * stride, t.values + std::size_t(r) * t.stride, k * sizeof(float));
+    }
+    if (!bias.empty() && t.bias) std::memcpy(bias.data(), t.bias, t.rows * sizeof(float));
+}
+
+SideTable view_of(const factors::Table& t, const char* side) {
+    const std::string s = side;
     if (t.values.size() != std::size_t(t.rows) * t.k)
         fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " factors: " + std::to_string(t.values.size()) + " values for " +
                                               std::to_string(t.rows) + " rows of k = " + std::to_string(t.k));
-    for (std::size_t j = 0; j < t.values.size(); ++j)
-        if (!std::isfinite(t.values[j]))
-            fail(SIMDMF_ERR_INVALID_DATA, s + " factors: row " + std::to_string(j / t.k) + " has a NaN or infinite value");
-    if (!t.bias.empty() && t.bias.size() != t.rows)
-        fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " biases: " + std::to_string(t.bias.size()) + " for " + std::to_string(t.rows) + " rows");
-    for (std::size_t j = 0; j < t.bias.size(); ++j)
-        if (!std::isfinite(t.bias[j]))
-            fail(SIMDMF_ERR_INVALID_DATA, s + " biases: row " + std::to_string(j) + " is NaN or infinite");
-    if (!t.ids.empty() && t.ids.size() != t.rows)
-        fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " ids: " + std::to_string(t.ids.size()) + " for " + std::to_string(t.rows) + " rows");
-    if (!t.untrained.empty() && t.untrained.size() != t.rows)
-        fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " rows: untrained flags do not match the rows");
-}
-
-void fill(const factors::Table& t, std::uint32_t stride, ParamArray& rows, ParamArray& bias) {
-    float* dst = rows.data();
-    for (std::uint32_t r = 0; r < t.rows; ++r) {
-        if (t.untrained.empty() || !t.untrained[r])
-            std::memcpy(dst + std::size_t(r) * stride, t.values.data() + std::size_t(r) * t.k, t.k * sizeof(float));
-        if (!bias.empty() && !t.bias.empty()) bias[r] = t.bias[r];
-    }
+    auto sized = [&](std::size_t n, const char* what) {
+        if (n != 0 && n != t.rows)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " " + what + ": " + std::to_string(n) + " for " + std::to_string(t.rows) + " rows");
+    };
+    sized(t.bias.size(), "biases");
+    sized(t.ids.size(), "ids");
+    sized(t.untrained.size(), "untrained flags");
+    SideTable v;
+    v.values = t.values.data();
+    v.stride = t.k;
+    v.rows = t.rows;
+    v.bias = t.bias.empty() ? nullptr : t.bias.data();
+    v.ids = t.ids.empty() ? nullptr : t.ids.data();
+    v.untrained = t.untrained.empty() ? nullptr : t.untrained.data();
+    return v;
 }
 
 void unfill(const MFModel& m, int side, factors::Table& t) {
@@ -55,25 +80,49 @@ void unfill(const MFModel& m, int side, factors::Table& t) {
 
 }  // namespace
 
+MFModel model_from_views(std::uint32_t k, const SideTable& users, const SideTable& items, float mu, bool logistic,
+                       float min_pred, float max_pred, bool borrow) {
+    if (k == 0 || k > 65536) fail(SIMDMF_ERR_OUT_OF_RANGE, "k = " + std::to_string(k) + " is outside 1..65536");
+    check_view(users, k, borrow, "user");
+    check_view(items, k, borrow, "item");
+    if (!users.bias != !items.bias) fail(SIMDMF_ERR_INVALID_ARGUMENT, "biases given for one side only");
+    if (!std::isfinite(mu)) fail(SIMDMF_ERR_INVALID_DATA, "the global offset is NaN or infinite");
+    const bool biases = users.bias || mu != 0.0f;
+    MFModel m;
+    if (borrow) {
+        // Sizes and memory as allocate() checks them, without allocating the factor tables.
+        MFModel::check_fits(k, users.rows, items.rows, biases);
+        m.allocate(logistic ? Loss::logistic : Loss::squared, k, 0, 0, biases);
+        m.n_users = users.rows;
+        m.n_items = items.rows;
+        m.P = ParamArray::borrow(users.values, std::size_t(users.rows) * m.stride, nullptr);
+        m.Q = ParamArray::borrow(items.values, std::size_t(items.rows) * m.stride, nullptr);
+        m.bu.assign(biases ? users.rows : 0, 0.0f);
+        m.bi.assign(biases ? items.rows : 0, 0.0f);
+        if (users.bias) {
+            std::memcpy(m.bu.data(), users.bias, users.rows * sizeof(float));
+            std::memcpy(m.bi.data(), items.bias, items.rows * sizeof(float));
+        }
+    } else {
+        m.allocate(logistic ? Loss::logistic : Loss::squared, k, users.rows, items.rows, biases);
+        fill(users, k, m.stride, m.P, m.bu);
+        fill(items, k, m.stride, m.Q, m.bi);
+    }
+    m.mu = biases ? mu : 0.0f;
+    if (users.ids)
+        m.user_ids = std::make_shared<const IdMap>(IdMap::from_raws({users.ids, users.ids + users.rows}));
+    if (items.ids)
+        m.item_ids = std::make_shared<const IdMap>(IdMap::from_raws({items.ids, items.ids + items.rows}));
+    m.set_prediction_range(min_pred, max_pred);
+    return m;
+}
+
 MFModel model_from_factors(const factors::FactorSet& s) {
-    check_table(s.users, "user");
-    check_table(s.items, "item");
     if (s.users.k != s.items.k)
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "user factors have k = " + std::to_string(s.users.k) + ", item factors k = " +
                                               std::to_string(s.items.k));
-    if (s.users.bias.empty() != s.items.bias.empty())
-        fail(SIMDMF_ERR_INVALID_ARGUMENT, "biases given for one side only");
-    if (!std::isfinite(s.mu)) fail(SIMDMF_ERR_INVALID_DATA, "the global offset is NaN or infinite");
-    const bool biases = !s.users.bias.empty() || s.mu != 0.0f;
-    MFModel m;
-    m.allocate(s.logistic ? Loss::logistic : Loss::squared, s.users.k, s.users.rows, s.items.rows, biases);
-    m.mu = biases ? s.mu : 0.0f;
-    fill(s.users, m.stride, m.P, m.bu);
-    fill(s.items, m.stride, m.Q, m.bi);
-    if (!s.users.ids.empty()) m.user_ids = std::make_shared<const IdMap>(IdMap::from_raws(s.users.ids));
-    if (!s.items.ids.empty()) m.item_ids = std::make_shared<const IdMap>(IdMap::from_raws(s.items.ids));
-    m.set_prediction_range(s.min_pred, s.max_pred);
-    return m;
+    return model_from_views(s.users.k, view_of(s.users, "user"), view_of(s.items, "item"), s.mu, s.logistic, s.min_pred,
+                            s.max_pred, false);
 }
 
 factors::FactorSet factors_of(const MFModel& m) {
