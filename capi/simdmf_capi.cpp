@@ -964,4 +964,34 @@ SIMDMF_API simdmf_status simdmf_model_export(const simdmf_model* m, int format, 
     });
 }
 
+SIMDMF_API simdmf_status simdmf_model_factor_table(const simdmf_model* m, int side, const float** data, size_t* stride,
+                                                   uint32_t* rows, uint32_t* k) {
+    return guard([&] {
+        require(m, "m");
+        require(data, "data");
+        check_side_value(side);
+        const simdmf::ParamArray& t = side == SIMDMF_USERS ? m->m.P : m->m.Q;
+        *data = t.data();
+        if (stride) *stride = m->m.stride;
+        if (rows) *rows = m->m.count(side);
+        if (k) *k = m->m.k;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_bias_table(const simdmf_model* m, int side, const float** data, size_t* n,
+                                                 float* global_bias) {
+    return guard([&] {
+        require(m, "m");
+        require(data, "data");
+        require(n, "n");
+        check_side_value(side);
+        const simdmf::ParamArray& b = side == SIMDMF_USERS ? m->m.bu : m->m.bi;
+        *data = m->m.biases ? b.data() : nullptr;
+        *n = m->m.biases ? b.size() : 0;
+        if (global_bias) *global_bias = m->m.biases ? m->m.mu : 0.0f;
+        return SIMDMF_OK;
+    });
+}
+
 }  // extern "C"

@@ -1570,6 +1570,20 @@ static void test_factors(void) {
     CHECK_OK(simdmf_model_predict(mb, 1, 1, &pb));
     CHECK(fabsf(pb - (3.0f + 0.2f + 0.5f + (10.0f * -1 + -1 * 4))) < 1e-4f);
     up[16] = 0.5f;
+    {
+        const float* table = NULL;
+        size_t stride = 0, nb = 0;
+        uint32_t rows = 0, kk = 0;
+        const float* bias = NULL;
+        float g = 0;
+        CHECK_OK(simdmf_model_factor_table(mb, SIMDMF_USERS, &table, &stride, &rows, &kk));
+        CHECK(table == up && stride == 16 && rows == 3 && kk == 2); /* zero copy */
+        CHECK_OK(simdmf_model_factor_table(m, SIMDMF_ITEMS, &table, &stride, &rows, &kk));
+        CHECK(table[stride] == v[1][0] && table[stride + 1] == v[1][1] && table[2] == 0.0f && rows == 2);
+        CHECK_OK(simdmf_model_bias_table(m, SIMDMF_ITEMS, &bias, &nb, &g));
+        CHECK(nb == 2 && bias[1] == ib[1] && g == 3.0f);
+        CHECK_STATUS(simdmf_model_factor_table(m, 7, &table, NULL, NULL, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    }
     b.user_stride = 2; /* borrowing needs the padded stride */
     simdmf_model* bad = (simdmf_model*)1;
     CHECK_STATUS(simdmf_model_from_factors(&b, SIMDMF_FACTORS_BORROW, &bad), SIMDMF_ERR_INVALID_ARGUMENT);

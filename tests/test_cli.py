@@ -92,6 +92,40 @@ class CliEndToEnd(unittest.TestCase):
         text = run("eval", self.model, self.test, "-q").stdout
         self.assertRegex(text, r"rmse\s+0\.\d+")
 
+    def test_import_export(self):
+        # A Spark ALS output folder (part files, _SUCCESS, .crc) imported, then every export format back.
+        users, items = self.p("userFactors"), self.p("itemFactors")
+        for d, rows in ((users, [(11, [1.0, 2.0]), (12, [0.5, -1.0])]), (items, [(7, [2.0, 0.0]), (8, [1.0, 3.0])])):
+            os.makedirs(d, exist_ok=True)
+            open(os.path.join(d, "_SUCCESS"), "w").close()
+            with open(os.path.join(d, "part-00000-ab12-c000.json"), "w") as f:
+                for rid, feats in rows:
+                    f.write(json.dumps({"id": rid, "features": feats}) + "\n")
+            open(os.path.join(d, ".part-00000-ab12-c000.json.crc"), "w").close()
+        als = self.p("als.smf")
+        j = run_json("import", "--from", "spark-json", users, items, "-o", als)
+        self.assertEqual((j["users"], j["items"], j["k"]), (2, 2, 2))
+        pairs = self.p("als_pairs.txt")
+        with open(pairs, "w") as f:
+            f.write("12 8\n11 7\n")
+        got = [float(line.split()[2]) for line in run("predict", als, pairs, "-q").stdout.split("\n") if line]
+        self.assertEqual(got, [0.5 * 1.0 - 1.0 * 3.0, 2.0])  # Spark's u . v
+        pairs = self.p("pairs_ie.txt")
+        with open(pairs, "w") as f:
+            f.write("0 1\n3 5\n10 20\n")
+        want = run("predict", self.model, pairs, "-q").stdout
+        for fmt in ("json", "csv", "npy", "npz"):
+            out = self.p("exp." + fmt)
+            run("export", self.model, "--to", fmt, "-o", out, "-q")
+            back = self.p("back_" + fmt + ".smf")
+            run("import", "--from", fmt, out, "-o", back, "-q")
+            self.assertEqual(run("predict", back, pairs, "-q").stdout, want, fmt)
+        p = run("import", "--from", "nosuch", users, items, "-o", als, ok=False)
+        self.assertEqual(p.returncode, 2)
+        p = run("export", self.model, "--to", "libmf", "-o", self.p("m.libmf"), ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("biases", p.stderr)
+
     def test_predict(self):
         pairs = self.p("pairs.txt")
         with open(pairs, "w") as f:

@@ -339,3 +339,31 @@ TEST_CASE("tune: settings, best options, cancel") {
     CHECK(t.cancelled());
     CHECK(t.get("k") == k_before);
 }
+
+TEST_CASE("wrapper: factors in and out") {
+    const float u[2][3] = {{1, 0, 2}, {0, 1, 1}};
+    const float v[3][3] = {{1, 1, 1}, {0, 2, 0}, {3, 0, -1}};
+    simdmf_factor_tables t{};
+    t.struct_size = sizeof t;
+    t.k = 3;
+    t.n_users = 2;
+    t.n_items = 3;
+    t.user_factors = &u[0][0];
+    t.item_factors = &v[0][0];
+    t.min_prediction = -INFINITY;
+    t.max_prediction = INFINITY;
+    auto m = simdmfpp::Model::from_factors(t);
+    CHECK(m.predict(0, 2) == doctest::Approx(1.0f));
+    auto view = m.factor_table(SIMDMF_ITEMS);
+    CHECK(view.rows == 3);
+    CHECK(view.data[view.stride * 2] == 3.0f);
+    char dir[] = "/tmp/simdmf-wrapper-factors-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    const std::string path = std::string(dir) + "/m.npz";
+    m.export_factors(SIMDMF_FACTORS_NPZ, path);
+    auto back = simdmfpp::Model::import_factors(SIMDMF_FACTORS_NPZ, path);
+    CHECK(back.predict_all() == m.predict_all());
+    CHECK_THROWS_AS(simdmfpp::Model::import_factors(SIMDMF_FACTORS_LIBMF, path), simdmfpp::Error);
+    std::remove(path.c_str());
+    rmdir(dir);
+}

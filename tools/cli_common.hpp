@@ -138,5 +138,6 @@ using Registry = std::vector<Command>;
 void add_model_commands(CLI::App& app, const Output& out, Registry& reg);  // train, cv, tune, demo
 void add_serve_commands(CLI::App& app, const Output& out, Registry& reg);  // predict, eval, recommend, similar, info
 void add_data_commands(CLI::App& app, const Output& out, Registry& reg);   // split, convert, gen
+void add_interop_commands(CLI::App& app, const Output& out, Registry& reg);  // import, export
 
 }  // namespace simdmf::cli

@@ -600,6 +600,20 @@ SIMDMF_API simdmf_status simdmf_model_import(int format, const char* users, cons
  * Thread-safe on a const model. */
 SIMDMF_API simdmf_status simdmf_model_export(const simdmf_model* m, int format, const char* path);
 
+/* Zero-copy, read-only access to one side's factor table: *data points at row 0, rows are *stride
+ * floats apart (k rounded up to 16), the first *k floats of a row are its factors and the rest are zero;
+ * *rows is n_users or n_items. Any out-pointer but data may be NULL. The pointer stays valid while the
+ * model lives and is not changed (simdmf_model_fold_in_user may move the tables); never write through it
+ * (it may be a caller's borrowed table or a read-only mapping). SIMDMF_ERR_UNSUPPORTED for a model kind
+ * without factor tables. Thread-safe on a const model. */
+SIMDMF_API simdmf_status simdmf_model_factor_table(const simdmf_model* m, int side, const float** data, size_t* stride,
+                                                   uint32_t* rows, uint32_t* k);
+
+/* The same for the biases of one side: *data is NULL and *n 0 for a model without biases; *global_bias
+ * (may be NULL) receives the offset added to every score. */
+SIMDMF_API simdmf_status simdmf_model_bias_table(const simdmf_model* m, int side, const float** data, size_t* n,
+                                                 float* global_bias);
+
 #ifdef __cplusplus
 }
 #endif

@@ -228,6 +228,35 @@ public:
     // Writes the model file atomically.
     void save(const std::string& path) const { check(simdmf_model_save(h_.get(), path.c_str())); }
 
+    // A model from factor tables (simdmf_model_from_factors; flags SIMDMF_FACTORS_COPY or _BORROW).
+    static Model from_factors(const simdmf_factor_tables& tables, int flags = SIMDMF_FACTORS_COPY) {
+        simdmf_model* out = nullptr;
+        check(simdmf_model_from_factors(&tables, flags, &out));
+        return Model(out);
+    }
+    // Factors written by Spark ALS, implicit, LIBMF or numpy (simdmf_model_import; items may be empty).
+    static Model import_factors(simdmf_factor_format format, const std::string& users, const std::string& items = {}) {
+        simdmf_model* out = nullptr;
+        check(simdmf_model_import(format, users.c_str(), items.empty() ? nullptr : items.c_str(), &out));
+        return Model(out);
+    }
+    // The factors in one of those formats (simdmf_model_export).
+    void export_factors(simdmf_factor_format format, const std::string& path) const {
+        check(simdmf_model_export(h_.get(), format, path.c_str()));
+    }
+    // A read-only zero-copy view of one side's factor table (simdmf_model_factor_table): row r's k factors
+    // start at data + r * stride.
+    struct TableView {
+        const float* data;
+        std::size_t stride;
+        std::uint32_t rows, k;
+    };
+    TableView factor_table(int side) const {
+        TableView v{};
+        check(simdmf_model_factor_table(h_.get(), side, &v.data, &v.stride, &v.rows, &v.k));
+        return v;
+    }
+
     // SIMDMF_MODEL_MF or SIMDMF_MODEL_LOGISTIC.
     int kind() const {
         int v = 0;

@@ -113,6 +113,30 @@ class _EpochInfoC(ctypes.Structure):
     ]
 
 
+class _FactorTablesC(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("k", ctypes.c_uint32),
+        ("n_users", ctypes.c_uint32),
+        ("n_items", ctypes.c_uint32),
+        ("user_factors", ctypes.c_void_p),
+        ("user_stride", ctypes.c_size_t),
+        ("item_factors", ctypes.c_void_p),
+        ("item_stride", ctypes.c_size_t),
+        ("user_bias", ctypes.c_void_p),
+        ("item_bias", ctypes.c_void_p),
+        ("global_bias", ctypes.c_float),
+        ("kind", ctypes.c_int),
+        ("min_prediction", ctypes.c_float),
+        ("max_prediction", ctypes.c_float),
+        ("user_ids", ctypes.c_void_p),
+        ("item_ids", ctypes.c_void_p),
+    ]
+
+
+# Formats of Model.import_factors / export_factors (simdmf_factor_format).
+_FACTOR_FORMATS = {"spark-json": 1, "json": 1, "csv": 2, "npy": 3, "npz": 4, "libmf": 5}
+
 _PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_EpochInfoC), ctypes.c_void_p)
 
 # name: (restype, [argtypes])
@@ -168,6 +192,11 @@ _SIGNATURES = {
                                                 _vpp]),
     "simdmf_trainer_tune": (_status, [_vp, _vp, _vpp]),
     "simdmf_trainer_get_array": (_status, [_vp, _cstr, _f64p, _size, _sizep]),
+    "simdmf_model_from_factors": (_status, [ctypes.POINTER(_FactorTablesC), _int, _vpp]),
+    "simdmf_model_import": (_status, [_int, _cstr, _cstr, _vpp]),
+    "simdmf_model_export": (_status, [_vp, _int, _cstr]),
+    "simdmf_model_factor_table": (_status, [_vp, _int, ctypes.POINTER(_f32p), _sizep, _u32p, _u32p]),
+    "simdmf_model_bias_table": (_status, [_vp, _int, ctypes.POINTER(_f32p), _sizep, _f32p]),
 }
 
 _lib = None
@@ -832,6 +861,143 @@ class Model(_Handle):
         out = ctypes.c_int64()
         _check(self._lib.simdmf_model_raw_id(self._handle, _side(side), _index(index, "index"), ctypes.byref(out)))
         return out.value
+
+    # ---- factors in and out (docs/interop.md) ------------------------------------------------------
+
+    @classmethod
+    def from_factors(cls, user_factors, item_factors, user_bias=None, item_bias=None, global_bias=0.0, kind="mf",
+                     prediction_range=None, user_ids=None, item_ids=None, copy=True):
+        """A model from factor matrices trained elsewhere (Spark ALS, implicit, LIBMF, numpy): score =
+        global_bias + user_bias[u] + item_bias[i] + user_factors[u] . item_factors[i]; ``kind`` "mf"
+        (predictions clamped to ``prediction_range``, a (lo, hi) pair) or "logistic" (sigmoid).
+        ``user_ids`` / ``item_ids``: raw ids, one per row. With ``copy=False`` the model serves from the
+        arrays themselves (zero copy; they must be C-contiguous float32 with k a multiple of 16, and must
+        not change while the model lives: the model keeps a reference)."""
+        if kind not in ("mf", "logistic"):
+            raise ValueError("kind must be 'mf' or 'logistic'")
+        keep = []
+
+        def table(a, name):
+            a = np.asarray(a)
+            if a.ndim != 2:
+                raise ValueError("%s must be a 2-D array (rows x k)" % name)
+            if not copy:
+                if a.dtype != np.float32 or not a.flags.c_contiguous:
+                    raise ValueError("copy=False needs %s as a C-contiguous float32 array" % name)
+            else:
+                a = np.ascontiguousarray(a, dtype=np.float32)
+            keep.append(a)
+            return a
+
+        def vector(a, n, dtype, name):
+            if a is None:
+                return None
+            a = np.ascontiguousarray(a, dtype=dtype)
+            if a.shape != (n,):
+                raise ValueError("%s must hold %d values, one per row" % (name, n))
+            keep.append(a)
+            return a
+
+        uf = table(user_factors, "user_factors")
+        vf = table(item_factors, "item_factors")
+        if uf.shape[1] != vf.shape[1]:
+            raise ValueError("user_factors has k = %d but item_factors k = %d" % (uf.shape[1], vf.shape[1]))
+        t = _FactorTablesC()
+        t.struct_size = ctypes.sizeof(_FactorTablesC)
+        t.k = _index(uf.shape[1], "k")
+        t.n_users = _index(uf.shape[0], "n_users")
+        t.n_items = _index(vf.shape[0], "n_items")
+        t.user_factors = uf.ctypes.data
+        t.item_factors = vf.ctypes.data
+        t.user_stride = uf.shape[1]
+        t.item_stride = vf.shape[1]
+        ub = vector(user_bias, uf.shape[0], np.float32, "user_bias")
+        ib = vector(item_bias, vf.shape[0], np.float32, "item_bias")
+        t.user_bias = ub.ctypes.data if ub is not None else None
+        t.item_bias = ib.ctypes.data if ib is not None else None
+        t.global_bias = float(global_bias)
+        t.kind = MODEL_LOGISTIC if kind == "logistic" else MODEL_MF
+        lo, hi = prediction_range if prediction_range is not None else (-np.inf, np.inf)
+        t.min_prediction = float(lo)
+        t.max_prediction = float(hi)
+        uid = vector(user_ids, uf.shape[0], np.int64, "user_ids")
+        iid = vector(item_ids, vf.shape[0], np.int64, "item_ids")
+        t.user_ids = uid.ctypes.data if uid is not None else None
+        t.item_ids = iid.ctypes.data if iid is not None else None
+        out = ctypes.c_void_p()
+        _check(_L().simdmf_model_from_factors(ctypes.byref(t), 0 if copy else 1, ctypes.byref(out)))
+        model = cls(out.value)
+        if not copy:
+            model._borrowed = (uf, vf)  # the model reads these arrays: keep them alive
+        return model
+
+    @classmethod
+    def import_factors(cls, format, users, items=None):
+        """Reads factors written by another system: ``format`` is "spark-json", "csv", "npy", "npz"
+        (implicit's saved models, np.savez) or "libmf"; ``users``/``items`` name files or folders of part
+        files (one path for npz, libmf and folders written by :meth:`export_factors`)."""
+        if format not in _FACTOR_FORMATS:
+            raise ValueError("format must be one of %s" % ", ".join(sorted(_FACTOR_FORMATS)))
+        out = ctypes.c_void_p()
+        _check(_L().simdmf_model_import(_FACTOR_FORMATS[format], _path(users),
+                                        _path(items) if items is not None else None, ctypes.byref(out)))
+        return cls(out.value)
+
+    def export_factors(self, format, path):
+        """Writes the factors as "json", "csv" or "npy" (a folder) or "npz" or "libmf" (a file);
+        :meth:`import_factors` of the result gives a bit-identical model."""
+        if format not in _FACTOR_FORMATS:
+            raise ValueError("format must be one of %s" % ", ".join(sorted(_FACTOR_FORMATS)))
+        _check(self._lib.simdmf_model_export(self._handle, _FACTOR_FORMATS[format], _path(path)))
+
+    def _table(self, side):
+        data = _f32p()
+        stride = ctypes.c_size_t()
+        rows = ctypes.c_uint32()
+        k = ctypes.c_uint32()
+        _check(self._lib.simdmf_model_factor_table(self._handle, _side(side), ctypes.byref(data), ctypes.byref(stride),
+                                                   ctypes.byref(rows), ctypes.byref(k)))
+        if rows.value == 0:
+            return np.zeros((0, k.value), dtype=np.float32)
+        buf = (ctypes.c_float * (rows.value * stride.value)).from_address(ctypes.addressof(data.contents))
+        buf._simdmf_model = self  # the view keeps the model alive
+        view = np.frombuffer(buf, dtype=np.float32).reshape(rows.value, stride.value)[:, :k.value]
+        view.flags.writeable = False
+        return view
+
+    @property
+    def user_factors(self):
+        """The user factor matrix (n_users x k) as a read-only numpy view of the model's table (zero
+        copy; valid while the model lives; fold-in may move the tables: read the property again after it)."""
+        return self._table("users")
+
+    @property
+    def item_factors(self):
+        """The item factor matrix (n_items x k), a read-only zero-copy view as :attr:`user_factors`."""
+        return self._table("items")
+
+    def _biases(self, side):
+        data = _f32p()
+        n = ctypes.c_size_t()
+        g = ctypes.c_float()
+        _check(self._lib.simdmf_model_bias_table(self._handle, _side(side), ctypes.byref(data), ctypes.byref(n),
+                                                 ctypes.byref(g)))
+        return (np.ctypeslib.as_array(data, shape=(n.value,)).copy() if n.value else None), g.value
+
+    @property
+    def user_bias(self):
+        """The user biases as a numpy array (a copy), or None without biases."""
+        return self._biases("users")[0]
+
+    @property
+    def item_bias(self):
+        """The item biases as a numpy array (a copy), or None without biases."""
+        return self._biases("items")[0]
+
+    @property
+    def global_bias(self):
+        """The offset added to every score (0 without biases)."""
+        return self._biases("users")[1]
 
     def __repr__(self):
         if self._h is None:
