@@ -1,0 +1,108 @@
+// Importing factor tables (lib/io/factors): numpy .npy at disk speed, Spark JSON lines in MB/s.
+//
+// The fixtures are written once per run into $TMPDIR (default /tmp): an .npy pair of
+// SIMDMF_BENCH_ROWS x 64 user factors (default 10,000,000 rows: 2.56 GB) beside 1,000 items, and the
+// same users as Spark JSON lines for the first SIMDMF_BENCH_JSON_ROWS rows (default 1,000,000: about
+// 0.7 GB). BM_PlainRead reads the .npy file in 4 MiB blocks and does nothing else: the speed of the
+// storage (or page cache) that the import is held against in the same run. Files are removed at exit.
+#include <benchmark/benchmark.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "io/factors.hpp"
+
+using namespace simdmf;
+
+namespace {
+
+std::size_t env_size(const char* name, std::size_t dflt) {
+    const char* v = std::getenv(name);
+    return v && *v ? std::strtoull(v, nullptr, 10) : dflt;
+}
+
+struct Fixture {
+    std::string dir, users_npy, items_npy, json_dir;
+    std::uint64_t npy_bytes = 0, json_bytes = 0;
+    Fixture() {
+        const char* t = std::getenv("TMPDIR");
+        dir = std::string(t && *t ? t : "/tmp") + "/simdmf-bench-interop-" + std::to_string(::getpid());
+        std::filesystem::create_directories(dir);
+        const std::uint32_t k = 64;
+        const std::size_t rows = env_size("SIMDMF_BENCH_ROWS", 10'000'000);
+        const std::size_t json_rows = std::min(rows, env_size("SIMDMF_BENCH_JSON_ROWS", 1'000'000));
+        factors::FactorSet s;
+        std::mt19937 rng(7);
+        std::normal_distribution<float> nd(0.0f, 0.1f);
+        auto fill = [&](factors::Table& tb, std::size_t n) {
+            tb.rows = static_cast<std::uint32_t>(n);
+            tb.k = k;
+            tb.values.resize(n * k);
+            for (auto& x : tb.values) x = nd(rng);
+        };
+        fill(s.users, json_rows);
+        fill(s.items, 1000);
+        factors::write(s, factors::Format::spark_json, dir + "/json");
+        json_dir = dir + "/json";
+        json_bytes = std::filesystem::file_size(json_dir + "/users.json");
+        fill(s.users, rows);
+        factors::write(s, factors::Format::npy, dir + "/npy");
+        users_npy = dir + "/npy/user_factors.npy";
+        items_npy = dir + "/npy/item_factors.npy";
+        npy_bytes = std::filesystem::file_size(users_npy);
+    }
+    ~Fixture() {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+};
+
+Fixture& fixture() {
+    static Fixture f;
+    return f;
+}
+
+void BM_PlainRead(benchmark::State& state) {
+    auto& f = fixture();
+    std::vector<char> buf(4u << 20);
+    for (auto _ : state) {
+        int fd = ::open(f.users_npy.c_str(), O_RDONLY);
+        std::uint64_t total = 0;
+        for (ssize_t got; (got = ::read(fd, buf.data(), buf.size())) > 0;) total += static_cast<std::uint64_t>(got);
+        ::close(fd);
+        benchmark::DoNotOptimize(total);
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
+}
+
+void BM_ImportNpy(benchmark::State& state) {
+    auto& f = fixture();
+    for (auto _ : state) {
+        auto s = factors::read(factors::Format::npy, f.users_npy, f.items_npy);
+        benchmark::DoNotOptimize(s.users.values.data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
+}
+
+void BM_ImportSparkJson(benchmark::State& state) {
+    auto& f = fixture();
+    for (auto _ : state) {
+        auto s = factors::read(factors::Format::spark_json, f.json_dir + "/users.json", f.json_dir + "/items.json");
+        benchmark::DoNotOptimize(s.users.values.data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.json_bytes));
+}
+
+}  // namespace
+
+BENCHMARK(BM_PlainRead)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_ImportNpy)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_ImportSparkJson)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_MAIN();
