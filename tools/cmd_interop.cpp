@@ -36,17 +36,17 @@ int run_import(const ImportArgs& a, const Output& out) {
     std::size_t untrained = 0;
     for (auto* t : {&s.users, &s.items})
         for (auto flag : t->untrained) untrained += flag;
-    Model m = model_from_factors(s);
+    MFModel m = model_from_factors(s);
     save_model(m, a.out);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     json j = {{"output", a.out}, {"format", factors::format_name(f)}, {"k", m.k}, {"users", m.n_users},
-              {"items", m.n_items}, {"biases", m.biases}, {"kind", m.kind == ModelKind::logistic ? "logistic" : "mf"},
+              {"items", m.n_items}, {"biases", m.biases}, {"kind", m.logistic() ? "logistic" : "mf"},
               {"untrained_rows", untrained}, {"seconds", secs}};
     if (out.json) {
         std::cout << j.dump(2) << "\n";
     } else {
         std::printf("Imported %u users x %u items, k = %u (%s%s) from %s in %.2f s; saved %s\n", m.n_users, m.n_items,
-                    m.k, m.kind == ModelKind::logistic ? "logistic" : "mf", m.biases ? ", biases" : "",
+                    m.k, m.logistic() ? "logistic" : "mf", m.biases ? ", biases" : "",
                     factors::format_name(f), secs, a.out.c_str());
         if (untrained)
             std::fprintf(stderr, "simdmf: warning: %zu rows were never trained by LIBMF (F): they have zero factors "
@@ -63,7 +63,7 @@ struct ExportArgs {
 int run_export(const ExportArgs& a, const Output& out) {
     auto f = parse_factor_format(a.to);
     check_distinct_files({{"-o", a.out}}, {{"model", a.model}});
-    Model m = load_model(a.model);
+    MFModel m = load_model(a.model);
     factors::write(factors_of(m), f, a.out);
     if (out.json)
         std::cout << json{{"output", a.out}, {"format", factors::format_name(f)}, {"k", m.k}, {"users", m.n_users},
