@@ -227,3 +227,33 @@ TEST_CASE("model_from_factors checks what the model reader checks") {
     MFModel m = model_from_factors(with_mu);
     CHECK(m.predict(0, 1) == doctest::Approx(2.5 + 1 * 3 + 2 * 4));
 }
+
+TEST_CASE("string raw ids survive json and csv, and are refused by numpy and LIBMF exports") {
+    TempDir dir;
+    write(dir.file("u.json"), "{\"id\":\"USER_1\",\"features\":[1,2]}\n{\"id\":17,\"features\":[3,4]}\n");
+    write(dir.file("i.csv"), "LOC_12,1,0\nLOC_13,0,1\n");
+    write(dir.file("i.json"), "{\"id\":\"LOC_12\",\"features\":[1,0]}\n{\"id\":\"LOC_13\",\"features\":[0,1]}\n");
+    MFModel m = model_from_factors(factors::read(factors::Format::spark_json, dir.file("u.json"), dir.file("i.json")));
+    REQUIRE(m.user_ids);
+    CHECK(m.user_ids->is_string());
+    std::uint32_t u, i;
+    REQUIRE(m.user_ids->find(std::string_view("USER_1"), &u));
+    REQUIRE(m.item_ids->find(std::string_view("LOC_13"), &i));
+    CHECK(m.predict(u, i) == 2.0f);
+    REQUIRE(m.user_ids->find(std::string_view("17"), &u));  // an integer id beside strings, as text
+    CHECK(u == 1);
+    // CSV ids that are not integers (no header taken for them).
+    auto s = factors::read(factors::Format::csv, dir.file("i.csv"), dir.file("i.csv"));
+    CHECK(s.users.rows == 2);
+    CHECK(s.users.str_ids == std::vector<std::string>{"LOC_12", "LOC_13"});
+    for (auto f : {factors::Format::spark_json, factors::Format::csv}) {
+        MFModel back = round_trip(m, f, dir);
+        CHECK(back.identical(m));
+        CHECK(back.user_ids->strings_list() == m.user_ids->strings_list());
+        CHECK(back.item_ids->strings_list() == m.item_ids->strings_list());
+    }
+    CHECK(status_of([&] { round_trip(m, factors::Format::npz, dir); }) == SIMDMF_ERR_UNSUPPORTED);
+    write(dir.file("dup.json"), "{\"id\":\"a\",\"features\":[1,2]}\n{\"id\":\"a\",\"features\":[3,4]}\n");
+    CHECK(status_of([&] { factors::read(factors::Format::spark_json, dir.file("dup.json"), dir.file("i.json")); }) ==
+          SIMDMF_ERR_INVALID_DATA);
+}

@@ -225,6 +225,21 @@ bool json_skip(Cursor& c) {
     return c.p > b;
 }
 
+// Raw ids as they come: integers until the first string id, then every id as text.
+void add_id(Table& t, std::int64_t id) {
+    if (t.str_ids.empty()) t.ids.push_back(id);
+    else t.str_ids.push_back(std::to_string(id));
+}
+void add_id(Table& t, std::string_view id) {
+    if (t.str_ids.empty()) {
+        t.str_ids.reserve(t.ids.size() + 1);
+        for (auto v : t.ids) t.str_ids.push_back(std::to_string(v));
+        t.ids.clear();
+        t.ids.shrink_to_fit();
+    }
+    t.str_ids.emplace_back(id);
+}
+
 void append_row(Table& t, const std::vector<float>& row, const std::string& file, std::size_t line) {
     if (t.rows == 0 && t.values.empty()) {
         if (row.empty()) fail_at(SIMDMF_ERR_FORMAT, file, line, "a row with no factors");
@@ -274,6 +289,8 @@ void read_json_file(const std::string& path, Table& t, bool& any_bias) {
         if (!c.eat('{')) bad("expected a JSON object {\"id\": ..., \"features\": [...]}");
         bool has_id = false, has_features = false, has_bias = false;
         std::int64_t id = 0;
+        std::string_view str_id;
+        bool string_id = false;
         float bias = 0;
         row.clear();
         if (!c.eat('}')) {
@@ -281,7 +298,13 @@ void read_json_file(const std::string& path, Table& t, bool& any_bias) {
                 std::string_view key;
                 if (!json_string(c, &key) || !c.eat(':')) bad("malformed JSON object");
                 if (key == "id") {
-                    if (!parse_int(c, &id)) bad("\"id\" is not an integer");
+                    c.ws();
+                    if (c.p < c.e && *c.p == '"') {
+                        if (!json_string(c, &str_id) || str_id.empty()) bad("\"id\" is not a plain string");
+                        string_id = true;
+                    } else if (!parse_int(c, &id)) {
+                        bad("\"id\" is neither an integer nor a string");
+                    }
                     has_id = true;
                 } else if (key == "features") {
                     if (!c.eat('[')) bad("\"features\" is not an array");
@@ -307,7 +330,8 @@ void read_json_file(const std::string& path, Table& t, bool& any_bias) {
         if (t.rows > 0 && has_bias != any_bias) bad("\"bias\" on some rows only");
         any_bias = has_bias;
         append_row(t, row, path, lines.number());
-        t.ids.push_back(id);
+        if (string_id) add_id(t, str_id);
+        else add_id(t, id);
         if (has_bias) {
             if (!std::isfinite(bias)) fail_at(SIMDMF_ERR_INVALID_DATA, path, lines.number(), "bias is NaN or infinite");
             t.bias.push_back(bias);
@@ -349,7 +373,8 @@ void read_csv_file(const std::string& path, Table& t, bool& bias_column) {
         float v;
         if (first) {
             first = false;
-            bool header = !whole_int(fields[0], &id) || (fields.size() > 1 && !whole_float(fields[1], &v));
+            // A header names its columns: its second field is no number (ids may be strings).
+            bool header = fields.size() > 1 && !whole_float(fields[1], &v);
             if (header) {
                 if (t.rows == 0) bias_column = fields.size() > 1 && fields[1] == "bias";
                 continue;
@@ -357,7 +382,10 @@ void read_csv_file(const std::string& path, Table& t, bool& bias_column) {
         }
         auto bad = [&](const std::string& what) { fail_at(SIMDMF_ERR_FORMAT, path, lines.number(), what); };
         if (fields.size() < 2) bad("expected id followed by the factors");
-        if (!whole_int(fields[0], &id)) bad("the id '" + std::string(fields[0].substr(0, 40)) + "' is not an integer");
+        std::string_view sid = fields[0];
+        while (!sid.empty() && sid.front() == ' ') sid.remove_prefix(1);
+        while (!sid.empty() && sid.back() == ' ') sid.remove_suffix(1);
+        if (sid.empty()) bad("an empty id");
         row.clear();
         std::size_t from = bias_column ? 2 : 1;
         if (bias_column) {
@@ -370,7 +398,8 @@ void read_csv_file(const std::string& path, Table& t, bool& bias_column) {
             row.push_back(v);
         }
         append_row(t, row, path, lines.number());
-        t.ids.push_back(id);
+        if (whole_int(sid, &id)) add_id(t, id);
+        else add_id(t, sid);
     }
 }
 
@@ -718,8 +747,8 @@ void write_meta(const FactorSet& s, const std::string& dir) {
     t += "\", \"global_bias\": " + fmt_float(s.mu);
     t += ", \"min_prediction\": " + (std::isfinite(s.min_pred) ? fmt_float(s.min_pred) : std::string("null"));
     t += ", \"max_prediction\": " + (std::isfinite(s.max_pred) ? fmt_float(s.max_pred) : std::string("null"));
-    t += std::string(", \"user_ids\": ") + (s.users.ids.empty() ? "false" : "true");
-    t += std::string(", \"item_ids\": ") + (s.items.ids.empty() ? "false" : "true");
+    t += std::string(", \"user_ids\": ") + (s.users.ids.empty() && s.users.str_ids.empty() ? "false" : "true");
+    t += std::string(", \"item_ids\": ") + (s.items.ids.empty() && s.items.str_ids.empty() ? "false" : "true");
     t += "}\n";
     atomic_write_file((fs::path(dir) / "meta.json").string(), t.data(), t.size());
 }
@@ -811,7 +840,7 @@ void write_libmf(const FactorSet& s, const std::string& path) {
     if (!s.users.bias.empty() || s.mu != 0.0f)
         fail(SIMDMF_ERR_UNSUPPORTED, "LIBMF's model file has no biases or global offset: export a model without biases "
                                      "(biases=0), or use npz, json or csv");
-    if (!s.users.ids.empty() || !s.items.ids.empty())
+    if (!s.users.ids.empty() || !s.items.ids.empty() || !s.users.str_ids.empty() || !s.items.str_ids.empty())
         fail(SIMDMF_ERR_UNSUPPORTED, "LIBMF's model file has no raw ids (its rows are the 0-based indices of its input "
                                      "file): use npz, json or csv for a model with id maps");
     TextOut out(path);
@@ -834,7 +863,18 @@ void write_libmf(const FactorSet& s, const std::string& path) {
 void write_json_side(const Table& t, const std::string& path) {
     TextOut out(path);
     for (std::uint32_t r = 0; r < t.rows; ++r) {
-        out.buf += "{\"id\":" + std::to_string(t.ids.empty() ? std::int64_t(r) : t.ids[r]) + ",\"features\":[";
+        out.buf += "{\"id\":";
+        if (!t.str_ids.empty()) {
+            out.buf += '"';
+            for (char ch : t.str_ids[r]) {
+                if (ch == '"' || ch == '\\') out.buf += '\\';
+                out.buf += ch;
+            }
+            out.buf += '"';
+        } else {
+            out.buf += std::to_string(t.ids.empty() ? std::int64_t(r) : t.ids[r]);
+        }
+        out.buf += ",\"features\":[";
         for (std::uint32_t j = 0; j < t.k; ++j) {
             if (j) out.buf += ',';
             out.buf += fmt_float(t.values[std::size_t(r) * t.k + j]);
@@ -857,7 +897,13 @@ void write_csv_side(const Table& t, const std::string& path) {
     for (std::uint32_t j = 0; j < t.k; ++j) out.buf += ",f" + std::to_string(j);
     out.buf += '\n';
     for (std::uint32_t r = 0; r < t.rows; ++r) {
-        out.buf += std::to_string(t.ids.empty() ? std::int64_t(r) : t.ids[r]);
+        if (!t.str_ids.empty()) {
+            if (t.str_ids[r].find_first_of(",\"") != std::string::npos)
+                fail(SIMDMF_ERR_UNSUPPORTED, "the id '" + t.str_ids[r] + "' holds a comma or quote: export to json");
+            out.buf += t.str_ids[r];
+        } else {
+            out.buf += std::to_string(t.ids.empty() ? std::int64_t(r) : t.ids[r]);
+        }
         if (!t.bias.empty()) append_float(out.buf, ',', t.bias[r]);
         for (std::uint32_t j = 0; j < t.k; ++j) append_float(out.buf, ',', t.values[std::size_t(r) * t.k + j]);
         out.buf += '\n';
@@ -892,6 +938,8 @@ struct NpyOut {
 };
 
 std::vector<NpyOut> npy_arrays(const FactorSet& s, std::vector<float>& scalars) {
+    if (!s.users.str_ids.empty() || !s.items.str_ids.empty())
+        fail(SIMDMF_ERR_UNSUPPORTED, "string ids are not written to numpy files: export to json or csv");
     std::vector<NpyOut> a;
     auto table = [&](const Table& t, const char* side) {
         std::uint64_t n = std::uint64_t(t.rows) * t.k;
@@ -1037,6 +1085,13 @@ FactorSet read_arrays(const std::vector<std::pair<std::string, ArrayRef>>& membe
 }
 
 void check_ids(const Table& t, const char* side) {
+    if (!t.str_ids.empty()) {
+        std::unordered_set<std::string_view> seen;
+        seen.reserve(t.str_ids.size());
+        for (const auto& id : t.str_ids)
+            if (!seen.insert(id).second) fail(SIMDMF_ERR_INVALID_DATA, std::string("duplicate ") + side + " id '" + id + "'");
+        return;
+    }
     if (t.ids.empty()) return;
     std::unordered_set<std::int64_t> seen;
     seen.reserve(t.ids.size());

@@ -17,6 +17,7 @@ struct Table {
     std::vector<float> values;          // rows * k, row-major
     std::vector<float> bias;            // empty, or one per row
     std::vector<std::int64_t> ids;      // empty (the row index is the id), or one raw id per row
+    std::vector<std::string> str_ids;   // or, for string ids (JSON, CSV), one per row (then ids is empty)
     std::vector<std::uint8_t> untrained;  // empty, or 1 where the source marks a row as never trained
 };
 

@@ -53,6 +53,7 @@ SideTable view_of(const factors::Table& t, const char* side) {
     };
     sized(t.bias.size(), "biases");
     sized(t.ids.size(), "ids");
+    sized(t.str_ids.size(), "ids");
     sized(t.untrained.size(), "untrained flags");
     SideTable v;
     v.values = t.values.data();
@@ -60,6 +61,7 @@ SideTable view_of(const factors::Table& t, const char* side) {
     v.rows = t.rows;
     v.bias = t.bias.empty() ? nullptr : t.bias.data();
     v.ids = t.ids.empty() ? nullptr : t.ids.data();
+    v.str_ids = t.str_ids.empty() ? nullptr : t.str_ids.data();
     v.untrained = t.untrained.empty() ? nullptr : t.untrained.data();
     return v;
 }
@@ -75,7 +77,8 @@ void unfill(const MFModel& m, int side, factors::Table& t) {
         t.bias.assign(b.begin(), b.end());
     }
     const auto& ids = side == SIMDMF_USERS ? m.user_ids : m.item_ids;
-    if (ids) t.ids = ids->raws();
+    if (ids && ids->is_string()) t.str_ids = ids->strings_list();
+    else if (ids) t.ids = ids->raws();
 }
 
 }  // namespace
@@ -109,10 +112,13 @@ MFModel model_from_views(std::uint32_t k, const SideTable& users, const SideTabl
         fill(items, k, m.stride, m.Q, m.bi);
     }
     m.mu = biases ? mu : 0.0f;
-    if (users.ids)
-        m.user_ids = std::make_shared<const IdMap>(IdMap::from_raws({users.ids, users.ids + users.rows}));
-    if (items.ids)
-        m.item_ids = std::make_shared<const IdMap>(IdMap::from_raws({items.ids, items.ids + items.rows}));
+    auto map_of = [](const SideTable& t) -> std::shared_ptr<const IdMap> {
+        if (t.str_ids) return std::make_shared<const IdMap>(IdMap::from_strings({t.str_ids, t.str_ids + t.rows}));
+        if (t.ids) return std::make_shared<const IdMap>(IdMap::from_raws({t.ids, t.ids + t.rows}));
+        return nullptr;
+    };
+    m.user_ids = map_of(users);
+    m.item_ids = map_of(items);
     m.set_prediction_range(min_pred, max_pred);
     return m;
 }

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "io/factors.hpp"
 #include "models/mf.hpp"
@@ -24,6 +25,7 @@ struct SideTable {
     std::uint32_t rows = 0;
     const float* bias = nullptr;
     const std::int64_t* ids = nullptr;
+    const std::string* str_ids = nullptr;  // string raw ids (instead of ids)
     const std::uint8_t* untrained = nullptr;
 };
 
