@@ -158,6 +158,11 @@ std::vector<Option> make_rows() {
                 "per-row AdaGrad rates lr / sqrt(G), G = 1 + the row's running mean squared gradient (wants a "
                 "larger lr, e.g. 0.1)",
                 SIMDMF_NUMBER(train, train->adagrad)),
+        integer("normalize", "sgd", 0, 1, {always(1)},
+                "squared loss without adagrad: train as if on ratings centred by their mean and divided by their "
+                "standard deviation s, in units of 1.125 (MovieLens' spread, where the defaults were chosen) (factor rate lr / s, factor L2 l2 * s, initial rows init_std * sqrt(s)), so "
+                "the defaults suit any rating scale; the model predicts raw units (0: lr, l2, init_std as given)",
+                SIMDMF_NUMBER(train, train->normalize)),
         integer("grid", "sgd", 0, 4096, {always(0)},
                 "blocks per side of the user x item grid (0: automatic, 1 below 65536 ratings, else ~80k ratings "
                 "a block, at least 8; raised to keep block-local indices 16-bit); at most `grid` threads run",

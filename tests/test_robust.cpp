@@ -224,3 +224,45 @@ TEST_CASE("free-running scheduler: many threads on a sparse grid visit every rat
     CHECK(ten.status == SIMDMF_OK);
     CHECK(ten.history.back().train_loss < ten.history.front().train_loss);
 }
+
+TEST_CASE("normalize: training on a + b * r predicts a + b * (the prediction on r)") {
+    // SGD with normalize = 1 trains as if on (r - mean) / sd, so an affine change of the rating scale
+    // changes the model's predictions by the same map (up to float rounding), whatever lr or l2 are.
+    const Ratings r = planted(6000, 200, 150);
+    auto [tr, te] = split::random(r, 0.2, 3);
+    for (double b : {10.0, 0.25}) {
+        CAPTURE(b);
+        const double a = -30.0;
+        Ratings tr2 = tr;
+        for (float& v : tr2.value) v = static_cast<float>(a + b * v);
+        TrainOptions o;
+        o.k = 8;
+        o.epochs = 10;
+        const Model m1 = train(o, tr, nullptr).model;
+        const TrainResult r2 = train(o, tr2, nullptr);
+        REQUIRE(r2.status == SIMDMF_OK);
+        double worst = 0;
+        for (std::size_t j = 0; j < te.size(); ++j) {
+            const double p1 = m1.predict(te.user[j], te.item[j]), p2 = r2.model.predict(te.user[j], te.item[j]);
+            worst = std::max(worst, std::fabs((p2 - a) / b - p1));
+        }
+        CHECK(worst < 2e-3);
+        // Off: the same options on the stretched scale train a different (here: much worse) model.
+        o.normalize = false;
+        const Model m3 = train(o, tr2, nullptr).model;
+        double off = 0;
+        for (std::size_t j = 0; j < te.size(); ++j)
+            off = std::max(off, std::fabs((m3.predict(te.user[j], te.item[j]) - a) / b -
+                                          m1.predict(te.user[j], te.item[j])));
+        CHECK(off > 10 * worst);
+    }
+    // Where it does not apply (logistic, AdaGrad) the scale is 1: unchanged models.
+    TrainOptions o;
+    o.k = 4;
+    o.epochs = 3;
+    o.adagrad = true;
+    const Model x = train(o, tr, nullptr).model;
+    o.normalize = false;
+    const Model y = train(o, tr, nullptr).model;
+    CHECK(std::equal(x.P.begin(), x.P.end(), y.P.begin(), y.P.end()));
+}

@@ -208,6 +208,11 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                  blocks run in lock-step rounds); 0 = free-running block scheduler  int 0..1  default 1
  *   adagrad        sgd: per-row AdaGrad rates lr / sqrt(G), G = 1 + the row's running mean squared
  *                  gradient; wants a larger lr (e.g. 0.1)  int 0..1        default 0
+ *   normalize      sgd, squared loss, no adagrad: train as if on the ratings centred by their mean and
+ *                  divided by their standard deviation s, in units of MovieLens' spread 1.125 (factor
+ *                  rate lr / s', factor L2 l2 * s', initial rows init_std * sqrt(s'), s' = s / 1.125), so
+ *                  the defaults suit -10..10 or 0..100 as they suit 1..5; the model predicts raw units;
+ *                  0 = lr, l2, init_std as given  int 0..1                default 1
  *   grid           sgd: blocks per side of the user x item grid the ratings are reordered into
  *                  (0 = automatic: 1 below 65536 ratings, else ~80k ratings a block, at least 8; raised
  *                  to keep block-local indices 16-bit); sgd runs at most `grid` threads  int 0..4096  default 0

@@ -56,7 +56,7 @@ struct Step {
     std::size_t n;  // kernels::sgd_length(k): k rounded up to 8 (the padding beyond k stays zero)
     const kernels::Table* kt;
     std::uint32_t stride;
-    float mu, lr, l2, l2b, inv_k;
+    float mu, lr, lr_f, l2, l2b, inv_k;  // lr: biases; lr_f: factors (lr / rating_scale)
     bool logistic, biases, adagrad;
 };
 
@@ -107,7 +107,7 @@ double run_block(const Step& s, const GridEntry* e, std::size_t n, const BlockRo
     const kernels::SgdPairFn pair = s.pair;
     const std::size_t len = s.n;
     const std::uint32_t stride = s.stride;
-    const float lr = s.lr, l2 = s.l2, l2b = s.l2b, mu = s.mu;
+    const float lr = s.lr, lr_f = s.lr_f, l2 = s.l2, l2b = s.l2b, mu = s.mu;
     float* const P = b.P;
     float* const Q = b.Q;
     float* const bu = b.bu;
@@ -138,14 +138,14 @@ double run_block(const Step& s, const GridEntry* e, std::size_t n, const BlockRo
             float err[2];
             pair(P + std::size_t(u) * stride, Q + std::size_t(i) * stride, P + std::size_t(u1) * stride,
                  Q + std::size_t(i1) * stride, len, offset_of(u, i), target_of(e[j].v), offset_of(u1, i1),
-                 target_of(e[j + 1].v), lr, lr, l2, l2, err);
+                 target_of(e[j + 1].v), lr_f, lr_f, l2, l2, err);
             after(u, i, err[0]);
             after(u1, i1, err[1]);
             j += 2;
         } else {
             prefetch(j + D);
             after(u, i, fn(P + std::size_t(u) * stride, Q + std::size_t(i) * stride, len, offset_of(u, i),
-                           target_of(e[j].v), lr, lr, l2, l2));
+                           target_of(e[j].v), lr_f, lr_f, l2, l2));
             j += 1;
         }
     }
@@ -221,7 +221,7 @@ public:
         step_.mu = m.mu;
         step_.biases = m.biases;
         step_.adagrad = opt.adagrad;
-        step_.l2 = static_cast<float>(opt.l2);
+        step_.l2 = static_cast<float>(opt.l2 * opt.rating_scale);  // rating_scale: 1 unless normalising
         step_.l2b = static_cast<float>(opt.l2_bias);
         if (opt.adagrad) {
             gu_.assign(m.n_users, 1.0f);
@@ -239,6 +239,7 @@ public:
     // One epoch; returns the mean running loss.
     double epoch(std::uint32_t e, double lr) {
         step_.lr = static_cast<float>(lr);
+        step_.lr_f = static_cast<float>(lr / opt_.rating_scale);
         make_schedule(e);
         if (threads_ <= 1) {
             for (std::uint32_t b : sched_) run(b, e);

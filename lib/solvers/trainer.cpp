@@ -50,6 +50,7 @@ struct DataShape {
     std::shared_ptr<const IdMap> user_ids, item_ids;
     float mu = 0.0f;  // mean rating, or logit of the positive rate
     float min_value = 0.0f, max_value = 0.0f;
+    double scale = 1.0;  // TrainOptions::rating_scale
 };
 
 DataShape shape_of(const TrainOptions& opt, const Ratings& train) {
@@ -64,6 +65,17 @@ DataShape shape_of(const TrainOptions& opt, const Ratings& train) {
         const auto [lo, hi] = std::minmax_element(train.value.begin(), train.value.end());
         d.min_value = *lo;
         d.max_value = *hi;
+        // The spread SGD normalises by (issue 10, item 16): around the mean with biases, else around 0.
+        if (opt.normalize && opt.solver == Solver::sgd && !opt.adagrad) {
+            const double c = opt.biases ? train.mean_value() : 0.0;
+            double ss = 0;
+            for (float v : train.value) ss += (v - c) * (v - c);
+            const double s = std::sqrt(ss / static_cast<double>(train.size()));
+            // In units of the spread the defaults were chosen on (MovieLens 1..5 ratings, sd 1.12..1.13 on
+            // u1..u5.base), so those data train as before and other scales train alike.
+            constexpr double kReferenceSpread = 1.125;
+            if (std::isfinite(s) && s > 1e-6) d.scale = s / kReferenceSpread;
+        }
     }
     return d;
 }
@@ -80,7 +92,7 @@ void init_model(MFModel& m, const TrainOptions& opt, const DataShape& train) {
     }
     // N(0, init_std^2 / k): the expected row norm is init_std whatever k is.
     Rng rng(opt.seed);
-    const double sd = opt.init_std / std::sqrt(static_cast<double>(opt.k));
+    const double sd = opt.init_std * std::sqrt(opt.rating_scale) / std::sqrt(static_cast<double>(opt.k));
     for (std::uint32_t u = 0; u < m.n_users; ++u) {
         float* p = m.user_row(u);
         for (std::uint32_t f = 0; f < m.k; ++f) p[f] = static_cast<float>(rng.normal() * sd);
@@ -276,6 +288,7 @@ TrainResult train_impl(const TrainOptions& opt, const Ratings& train, Ratings* c
     std::optional<RatingGrid> grid;
     if (opt.solver == Solver::sgd) grid.emplace(make_grid(opt, train, consume));
     TrainOptions o = opt;
+    o.rating_scale = shape.scale;
     for (std::uint32_t attempt = 0;; ++attempt) {
         TrainResult res = train_once(o, shape, train, grid ? &*grid : nullptr, valid, callback);
         res.retries = attempt;

@@ -53,6 +53,16 @@ struct TrainOptions {
     bool deterministic = true;  // sgd: same seed -> bit-identical model for any thread count
     bool adagrad = false;       // sgd: per-row AdaGrad learning rates lr / sqrt(G)
     std::uint32_t grid = 0;     // sgd: blocks per side of the user x item grid (0: automatic)
+    // sgd, squared loss, no AdaGrad: train as if on ratings normalised to unit spread (issue 10, item 16),
+    // so lr, l2 and init_std mean the same on a 1..5 and a -10..10 or 0..100 scale. See rating_scale.
+    bool normalize = true;
+    // Set by train() from the data, not a key: the ratings' spread s = sqrt(mean((r - c)^2)) / 1.125,
+    // c the mean with biases, else 0; 1.125 is the spread of the MovieLens ratings the defaults were
+    // chosen on (1 when normalize is off or does not apply). SGD on the raw ratings with
+    // factor rate lr / s, factor L2 l2 * s, bias rate lr, bias L2 l2_bias and initial rows init_std *
+    // sqrt(s) is exactly SGD on (r - c) / s with lr, l2, l2_bias, init_std, folded back (factors times
+    // sqrt(s), biases times s, mu = c): the model predicts raw units and every loss is in raw units.
+    double rating_scale = 1.0;
 
     // Keyed access through the option registry (lib/options.hpp: keys, bounds, defaults). Throw Error with
     // SIMDMF_ERR_UNKNOWN_OPTION or SIMDMF_ERR_OUT_OF_RANGE, leaving the options unchanged.
