@@ -238,7 +238,7 @@ TEST_CASE("normalize: training on a + b * r predicts a + b * (the prediction on 
         TrainOptions o;
         o.k = 8;
         o.epochs = 10;
-        const Model m1 = train(o, tr, nullptr).model;
+        const MFModel m1 = train(o, tr, nullptr).model;
         const TrainResult r2 = train(o, tr2, nullptr);
         REQUIRE(r2.status == SIMDMF_OK);
         double worst = 0;
@@ -249,7 +249,7 @@ TEST_CASE("normalize: training on a + b * r predicts a + b * (the prediction on 
         CHECK(worst < 2e-3);
         // Off: the same options on the stretched scale train a different (here: much worse) model.
         o.normalize = false;
-        const Model m3 = train(o, tr2, nullptr).model;
+        const MFModel m3 = train(o, tr2, nullptr).model;
         double off = 0;
         for (std::size_t j = 0; j < te.size(); ++j)
             off = std::max(off, std::fabs((m3.predict(te.user[j], te.item[j]) - a) / b -
@@ -261,8 +261,8 @@ TEST_CASE("normalize: training on a + b * r predicts a + b * (the prediction on 
     o.k = 4;
     o.epochs = 3;
     o.adagrad = true;
-    const Model x = train(o, tr, nullptr).model;
+    const MFModel x = train(o, tr, nullptr).model;
     o.normalize = false;
-    const Model y = train(o, tr, nullptr).model;
+    const MFModel y = train(o, tr, nullptr).model;
     CHECK(std::equal(x.P.begin(), x.P.end(), y.P.begin(), y.P.end()));
 }
