@@ -2,7 +2,7 @@
 # Instructions per update of a fixed training run, counted by valgrind's callgrind: the machine-
 # independent figure of a kernel change (bench/README.md, "Instruction counts"). bench/train_fixed
 # trains a fixed 500,000-rating planted set (2 epochs, one thread, seed 42); callgrind counts only
-# inside the SGD epochs (--toggle-collect on SgdSolver::epoch: set-up left out). Per level, k and
+# inside the SGD solver (--toggle-collect on train_sgd: the epochs, without train()'s set-up). Per level, k and
 # kind it prints the instructions per update of the whole epoch loop and of the kernel functions alone.
 # Valgrind emulates x86 up to AVX2 (no AVX-512): the avx512 level cannot be counted here.
 #
@@ -26,7 +26,7 @@ for level in $levels; do
     for k in $ks; do
       out="$tmp/cg.out"
       line=$(SIMDMF_SIMD=$level valgrind --tool=callgrind --callgrind-out-file="$out" \
-               --toggle-collect='*SgdSolver::epoch*' "$prog" "$k" "$epochs" "$kind" 2>/dev/null)
+               --toggle-collect='simdmf::train_sgd*' "$prog" "$k" "$epochs" "$kind" 2>/dev/null)
       got=$(awk '{print $2}' <<<"$line")
       if [[ $got != "$level" ]]; then echo "callgrind_train: asked for $level, ran $got" >&2; exit 1; fi
       updates=$(awk '{print $NF}' <<<"$line")
