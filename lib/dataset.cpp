@@ -34,6 +34,10 @@ std::string check_string_id(std::string_view s) {
         auto u = static_cast<unsigned char>(c);
         if (u < 0x20 || u == 0x7f || c == ' ') return "contains a blank or control byte";
     }
+    std::size_t k = s[0] == '-' || s[0] == '+' ? 1 : 0;
+    bool digits = k < s.size();
+    for (; k < s.size() && digits; ++k) digits = s[k] >= '0' && s[k] <= '9';
+    if (digits) return "is out of int64 range";  // an integer that int64 cannot hold is not a string id
     return {};
 }
 

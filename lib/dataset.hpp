@@ -75,8 +75,8 @@ private:
 // True when s is an integer id: an optional sign and 1..19 decimal digits within int64 (the loaders'
 // rule); sets *out.
 bool parse_int_id(std::string_view s, std::int64_t* out);
-// Empty when s is a valid string id (1..IdMap::kMaxIdBytes bytes, no control bytes, no blanks), else
-// why it is not.
+// Empty when s is a valid string id (1..IdMap::kMaxIdBytes bytes, no control bytes, no blanks, not an
+// integer beyond int64), else why it is not.
 std::string check_string_id(std::string_view s);
 // The id at index of map as text; without a map the index is the id.
 std::string id_text(const IdMap* map, std::uint32_t index);

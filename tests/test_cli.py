@@ -184,7 +184,7 @@ class CliEndToEnd(unittest.TestCase):
 
     def test_convert_round_trips(self):
         smr = self.p("g.smr")
-        j = run_json("convert", self.train, smr)
+        j = run_json("convert", self.train, smr, "--format", "libmf")  # gen's 0-based indices, named as such
         self.assertEqual(j["format"], "binary")
         back = self.p("g.back.txt")
         run("convert", smr, back, "--to", "libmf", "-q")

@@ -231,12 +231,12 @@ TEST_CASE("bad files through the C ABI: exact statuses, NULL out handles, useful
     std::filesystem::create_directories(dir);
     const std::string p = dir + "/bad.data";
     std::FILE* f = std::fopen(p.c_str(), "wb");
-    std::fputs("1\t2\t3\t4\n1\tx\t3\t4\n", f);
+    std::fputs("1\t2\t3\t4\n1\t2\tx\t4\n", f);
     std::fclose(f);
     simdmf_dataset* ds = reinterpret_cast<simdmf_dataset*>(&f);
     CHECK(simdmf_dataset_load(p.c_str(), SIMDMF_FORMAT_AUTO, &ds) == SIMDMF_ERR_FORMAT);
     CHECK(ds == nullptr);
-    CHECK(std::string(simdmf_last_error()).find(p + ":2: item id 'x' is not an integer") != std::string::npos);
+    CHECK(std::string(simdmf_last_error()).find(p + ":2: rating 'x' is not a number") != std::string::npos);
     simdmf_model* m = reinterpret_cast<simdmf_model*>(&f);
     CHECK(simdmf_model_load(p.c_str(), &m) == SIMDMF_ERR_FORMAT);
     CHECK(m == nullptr);

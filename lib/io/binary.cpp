@@ -164,6 +164,7 @@ void save_binary(const Ratings& data, const std::string& path) {
 }
 
 namespace detail {
+Ratings load_binary_from(InputFile& f);
 bool is_binary_magic(const unsigned char* p, std::size_t n) {
     return n >= 8 && std::memcmp(p, kMagic, 8) == 0;
 }
@@ -171,6 +172,11 @@ bool is_binary_magic(const unsigned char* p, std::size_t n) {
 
 Ratings load_binary(const std::string& path) {
     detail::InputFile f(path);
+    return detail::load_binary_from(f);
+}
+
+Ratings detail::load_binary_from(detail::InputFile& f) {
+    const std::string& path = f.path();
     const std::uint64_t file_size = f.size();
     unsigned char h[kHeaderSize];
     std::size_t got = f.read(h, kHeaderSize);

@@ -20,14 +20,24 @@ public:
     InputFile(const InputFile&) = delete;
     InputFile& operator=(const InputFile&) = delete;
     std::uint64_t size() const { return size_; }  // 0 when not a regular file
+    bool regular() const { return regular_; }
     // Reads up to n bytes; fewer only at end of file. SIMDMF_ERR_IO on error.
     std::size_t read(void* dst, std::size_t n);
+    // Puts bytes back in front of what read() returns next (format detection peeks this way, so a pipe
+    // is read once).
+    void unread(const char* p, std::size_t n);
+    // At end of input: SIMDMF_ERR_IO when a regular file changed size while being read (bytes read
+    // differ from its size at open, or its size now differs).
+    void check_complete(std::uint64_t bytes_read) const;
     const std::string& path() const { return path_; }
 
 private:
     std::string path_;
     int fd_ = -1;
     std::uint64_t size_ = 0;
+    bool regular_ = false;
+    std::vector<char> pending_;  // unread bytes, served before the file's
+    std::size_t pending_at_ = 0;
 };
 
 // The library's one atomic writer (lib/io/fileio.hpp): a unique temporary, commit() fsyncs and renames

@@ -9,25 +9,41 @@
 //   movielens_data  u.data / *.data / u1.base ...: user item rating [timestamp], separated by runs of tabs
 //                   or spaces.
 //   movielens_dat   ratings.dat: user::item::rating[::timestamp].
-//   movielens_csv   ratings.csv: user,item,rating[,timestamp]; a first line that does not start with a
-//                   number (or sign) is the header and skipped.
+//   movielens_csv   ratings.csv: user,item,rating[,timestamp]; a first line whose rating field is not a
+//                   number (for two-column files: with no digit) is the header and skipped.
 //   libmf           "user item rating", whitespace separated, ids that ARE the 0-based dense indices:
 //                   no id maps are built whatever map_ids says (so a train and a test file agree on
-//                   indices); n_users / n_items are one past the largest index; negative ids or ids
-//                   >= 2^32-1 are errors.
+//                   indices); n_users / n_items are one past the largest index; negative, non-integer
+//                   ids or ids >= 2^32-1 are errors. Only chosen when named: detection never guesses it.
 //   delimited       LoadOptions::delimiter (' ' or '\t' mean runs of spaces/tabs), columns user_col,
-//                   item_col, value_col, time_col (-1: none), LoadOptions::header skips the first
-//                   content line. The column options apply to this format only.
+//                   item_col, value_col, time_col (-1: none). The column options apply to this format only.
 //   binary          see save_binary.
+// Automatic detection reads the first 64 KiB once (a pipe is not re-opened): the binary magic or a .smr
+// name, else the first content line decides ('::' -> movielens_dat, ',' -> movielens_csv, tabs or
+// spaces -> movielens_data, each with raw ids mapped), a first line that looks like a header (see
+// movielens_csv) is skipped, and a line of exactly two fields makes the file two-column events.
+// Two-column events (value_col = -1, any text format): each line "user item" is one event of value 1;
+// lines naming the same (user, item) are summed into one rating whose value is their count
+// (LoadReport::merged counts the lines folded in), so play counts and clicks read as counts.
 // Every text format: LF or CRLF line ends, a missing final newline, a UTF-8 byte-order mark, blank
 // lines and lines whose first non-blank character is '#' (counted in LoadReport::comments) are fine;
-// spaces around fields of comma/char-delimited lines are ignored; fields after the last one used are
-// ignored. Ratings may be negative, fractional or counts; NaN / Inf / beyond float range are errors.
-// Ids are integers within int64 (a leading '+' is allowed). With map_ids (default) raw ids get dense
+// spaces around fields of comma/char-delimited lines are ignored; LoadOptions::header skips the first
+// content line (kept in LoadReport::header) in every text format. Fields after the last one the format
+// knows are ignored and counted in a warning. Ratings may be negative, fractional or counts;
+// NaN / Inf / beyond float range are errors. A line longer than 16 MiB is a FORMAT error (a device or
+// a binary file read as text fails fast instead of filling memory). A regular file that changes size
+// while it is read is an IO error (a truncated copy does not load silently as a shorter data set).
+// Ids are integers within int64 (a leading '+' is allowed) or strings (1..255 bytes, no blanks or
+// control bytes: "USER_894", hash ids); a file whose ids are not all integers gets a string IdMap
+// (see IdMap: an integer text is that integer either way). With map_ids (default) raw ids get dense
 // indices in order of first appearance and the IdMaps are stored in the Ratings; without it the raw id
-// is the index (must be in [0, 2^32-1)). Timestamps (column 3 of the MovieLens formats, time_col of
-// delimited) are parsed and stored only with keep_timestamps, which is INVALID_ARGUMENT for a format
-// without a timestamp column. Lines with fewer fields than needed are errors.
+// is the index (must be an integer in [0, 2^32-1)). Timestamps (column 3 of the MovieLens formats,
+// column 2 of their two-column form, time_col of delimited) are parsed and stored only with
+// keep_timestamps (every line must have one; INVALID_ARGUMENT for a format without a timestamp
+// column) or timestamps_if_present (kept when every line has one). Lines with fewer fields than needed
+// are errors. Errors and warnings name the file, the line and the format read ("read as ...").
+// Warnings (LoadReport::warnings): ignored fields, timestamps on only some lines, values that look like
+// counts (non-negative integers, max > 100, mean > 10) or, for a named MovieLens format, outside 0..10.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -55,10 +71,12 @@ const char* format_name(Format f);
 struct LoadOptions {
     Format format = Format::automatic;
     char delimiter = ',';
-    int user_col = 0, item_col = 1, value_col = 2, time_col = -1;
-    bool header = false;
+    int user_col = 0, item_col = 1, value_col = 2, time_col = -1;  // value_col -1: two-column events
+    bool header = false;                // skip the first content line (every text format)
     bool map_ids = true;
-    bool keep_timestamps = false;
+    bool keep_timestamps = false;       // every line must have a timestamp
+    bool timestamps_if_present = false; // keep them when every line has one
+    bool expect_labels = false;         // values must be +1/-1 (logistic): a line that is not fails, named
     bool skip_bad_lines = false;
     // Called after each chunk read (a few MB) and at the end; total_bytes is the file size.
     std::function<void(std::uint64_t done_bytes, std::uint64_t total_bytes)> progress;
@@ -70,6 +88,12 @@ struct LoadReport {
     std::uint64_t skipped = 0;   // malformed lines skipped (skip_bad_lines)
     std::uint64_t comments = 0;  // comment, blank and header lines
     std::vector<std::string> errors;  // messages of the first 10 skipped lines
+    std::vector<std::string> warnings;  // see the header comment
+    Format format = Format::automatic;  // the format read (detected or given)
+    std::string described;              // it, as errors name it ("movielens_csv, ','-separated, guessed")
+    std::string header;                 // the header line skipped, if any
+    bool events = false;                // read as two-column events
+    std::uint64_t merged = 0;           // event lines folded into an earlier (user, item)
 };
 
 // Loads a ratings file (see the formats above). Throws simdmf::Error: SIMDMF_ERR_IO when the file
@@ -79,10 +103,8 @@ struct LoadReport {
 // SIMDMF_ERR_OUT_OF_RANGE beyond 2^32-1 distinct users or items. Binary files: see load_binary.
 Ratings load(const std::string& path, const LoadOptions& options = {}, LoadReport* report = nullptr);
 
-// Guesses the format: the binary magic first; then the file name (u.data, *.data, *.base, *.test ->
-// movielens_data; *.dat -> movielens_dat; *.csv -> movielens_csv; *.smr -> binary) and the first content
-// line ("::" -> movielens_dat; ',' -> movielens_csv; tab or 4+ fields -> movielens_data; 3 fields
-// separated by spaces -> libmf). SIMDMF_ERR_IO when unreadable, SIMDMF_ERR_FORMAT when undecidable.
+// Guesses the format as load does (see above; never libmf). SIMDMF_ERR_IO when unreadable,
+// SIMDMF_ERR_FORMAT when undecidable.
 Format detect_format(const std::string& path);
 
 // The compact binary ratings file, little-endian:
@@ -107,6 +129,8 @@ Ratings load_binary(const std::string& path);
 // "userId,movieId,rating[,timestamp]") and delimited ("u,i,r[,t]") with raw ids where id maps are
 // present (indices otherwise). Ratings are written with the shortest text that reads back to the same
 // float. binary calls save_binary; automatic is SIMDMF_ERR_INVALID_ARGUMENT.
-void write_text(const Ratings& data, const std::string& path, Format fmt);
+// header: a line to write first instead of the format's own (movielens_csv, delimited; empty: the
+// default, none for delimited); ignored by libmf, movielens_data and movielens_dat.
+void write_text(const Ratings& data, const std::string& path, Format fmt, const std::string& header = {});
 
 }  // namespace simdmf::io
