@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "io/fileio.hpp"
+#include "io/file_util.hpp"
 #include "eval/metrics.hpp"
 
 namespace simdmf::cli {
@@ -110,8 +111,10 @@ void DataFlags::add(CLI::App* c) {
                   "binary (.smr)")
         ->check(CLI::IsMember(format_names()));
     c->add_option("--delimiter", delimiter, "delimited: field separator, one character, or 'tab' / 'space' (default ,)");
-    c->add_option("--columns", columns, "delimited: 0-based fields 'user,item,rating[,time]' (default 0,1,2)");
-    c->add_flag("--header", header, "delimited: the first line is a header");
+    c->add_option("--columns", columns,
+                  "delimited: 0-based fields 'user,item[,rating[,time]]' (default 0,1,2; two fields: each line is one "
+                  "event of value 1, repeats summed as counts)");
+    c->add_flag("--header", header, "the first line is a header (any text format; auto also detects one)");
     c->add_flag("--skip-bad-lines", skip_bad, "skip malformed lines (counted and reported) instead of failing");
 }
 
@@ -122,11 +125,13 @@ io::LoadOptions DataFlags::options() const {
     else if (delimiter == "space") o.delimiter = ' ';
     else if (delimiter.size() == 1) o.delimiter = delimiter[0];
     else throw UsageError("--delimiter must be one character, 'tab' or 'space'");
-    o.header = header;
+    o.header = header;  // every text format: the first content line is a header
     o.skip_bad_lines = skip_bad;
-    // --columns, --header or a --delimiter other than the default imply the delimited format.
-    if (o.format == io::Format::automatic && (!columns.empty() || header || delimiter != ","))
-        o.format = io::Format::delimited;
+    // --columns or a --delimiter other than the default imply the delimited format.
+    if (o.format == io::Format::automatic && (!columns.empty() || delimiter != ",")) o.format = io::Format::delimited;
+    if (o.format != io::Format::delimited && delimiter != ",")
+        throw UsageError("--delimiter applies to --format delimited only (" + format + " has its own separator)");
+    if (o.format == io::Format::binary && header) throw UsageError("--header does not apply to --format binary");
     if (!columns.empty()) {
         if (o.format != io::Format::delimited) throw UsageError("--columns needs --format delimited");
         std::vector<int> cols;
@@ -142,18 +147,20 @@ io::LoadOptions DataFlags::options() const {
                 throw UsageError("--columns: '" + part + "' is not a field number");
             }
         }
-        if (cols.size() < 3 || cols.size() > 4) throw UsageError("--columns takes 3 or 4 field numbers: user,item,rating[,time]");
+        if (cols.size() < 2 || cols.size() > 4)
+            throw UsageError("--columns takes 2, 3 or 4 field numbers: user,item[,rating[,time]] (2: each line is one event)");
         o.user_col = cols[0];
         o.item_col = cols[1];
-        o.value_col = cols[2];
+        o.value_col = cols.size() >= 3 ? cols[2] : -1;
         o.time_col = cols.size() == 4 ? cols[3] : -1;
     }
-    if ((header) && o.format != io::Format::delimited) throw UsageError("--header needs --format delimited");
     return o;
 }
 
-Ratings load_ratings(const std::string& path, io::LoadOptions opt, const Output& out, const char* role) {
-    io::LoadReport rep;
+Ratings load_ratings(const std::string& path, io::LoadOptions opt, const Output& out, const char* role,
+                     io::LoadReport* report) {
+    io::LoadReport local;
+    io::LoadReport& rep = report ? *report : local;
     ProgressBar bar(out, std::string("Loading ") + path);
     if (out.tty())
         opt.progress = [&bar](std::uint64_t done, std::uint64_t total) {
@@ -168,7 +175,12 @@ Ratings load_ratings(const std::string& path, io::LoadOptions opt, const Output&
         if (rep.skipped) std::fprintf(stderr, ", %llu malformed lines skipped", static_cast<unsigned long long>(rep.skipped));
         std::fprintf(stderr, "\n");
         for (const auto& e : rep.errors) std::fprintf(stderr, "  skipped: %s\n", e.c_str());
+        if (!rep.header.empty()) std::fprintf(stderr, "  header line skipped: %s\n", escape_bytes(rep.header, false, 200).c_str());
+        if (rep.events)
+            std::fprintf(stderr, "  two-column events: value = number of lines per (user, item); %llu repeats summed\n",
+                         static_cast<unsigned long long>(rep.merged));
     }
+    for (const auto& w : rep.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());  // even with --quiet
     return r;
 }
 
@@ -277,6 +289,71 @@ std::string raw_item(const MFModel& m, std::uint32_t i) { return id_text(m.item_
 
 bool find_index(const std::shared_ptr<const IdMap>& map, std::uint32_t n, long long raw, std::uint32_t* index) {
     return find_raw(map.get(), n, raw, index);
+}
+
+bool find_index(const std::shared_ptr<const IdMap>& map, std::uint32_t n, const std::string& raw, std::uint32_t* index) {
+    if (map) return map->find(std::string_view(raw), index) && *index < n;
+    std::int64_t v;
+    return parse_int_id(raw, &v) && find_raw(nullptr, n, v, index);
+}
+
+nlohmann::ordered_json id_json(const std::string& raw) {
+    std::int64_t v;
+    if (parse_int_id(raw, &v)) return v;
+    return raw;
+}
+
+std::vector<std::vector<std::string>> read_id_lines(const std::string& path, int fields, const char* what) {
+    constexpr std::size_t kMaxLine = 64 << 10;
+    constexpr std::uint64_t kMaxTotal = std::uint64_t{1} << 30;
+    io::detail::InputFile f(path);
+    std::vector<std::vector<std::string>> out;
+    std::string pending;
+    std::vector<char> buf(1 << 16);
+    std::uint64_t total = 0, lineno = 0;
+    auto line = [&](std::string_view l) {
+        ++lineno;
+        std::vector<std::string> fs;
+        std::size_t k = 0;
+        auto sep = [&](std::size_t j) {
+            char c = l[j];
+            return c == ' ' || c == '\t' || c == '\r' || c == ',' || (c == ':' && j + 1 < l.size() && l[j + 1] == ':');
+        };
+        while (k < l.size()) {
+            while (k < l.size() && sep(k)) k += l[k] == ':' ? 2 : 1;
+            if (k == l.size()) break;
+            if (fs.empty() && l[k] == '#') return;
+            std::size_t e = k;
+            while (e < l.size() && !sep(e)) ++e;
+            if (static_cast<int>(fs.size()) < fields) fs.emplace_back(l.substr(k, e - k));
+            k = e;
+        }
+        if (fs.empty()) return;
+        if (static_cast<int>(fs.size()) < fields)
+            fail(SIMDMF_ERR_FORMAT, path + ":" + std::to_string(lineno) + ": expected " + what);
+        out.push_back(std::move(fs));
+    };
+    for (;;) {
+        const std::size_t got = f.read(buf.data(), buf.size());
+        total += got;
+        if (total > kMaxTotal) fail(SIMDMF_ERR_FORMAT, path + ": larger than 1 GiB (not a list of ids?)");
+        std::size_t at = 0;
+        for (;;) {
+            const void* nl = std::memchr(buf.data() + at, '\n', got - at);
+            if (!nl) break;
+            const std::size_t e = static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data());
+            pending.append(buf.data() + at, e - at);
+            line(pending);
+            pending.clear();
+            at = e + 1;
+        }
+        pending.append(buf.data() + at, got - at);
+        if (pending.size() > kMaxLine)
+            fail(SIMDMF_ERR_FORMAT, path + ":" + std::to_string(lineno + 1) + ": a line longer than 64 KiB (not a list of ids?)");
+        if (got < buf.size()) break;
+    }
+    if (!pending.empty()) line(pending);
+    return out;
 }
 
 // --------------------------------------------------------------------------------------- output

@@ -78,7 +78,9 @@ const char* format_flag_name(io::Format f);
 
 // Loads a ratings file with a progress bar on a terminal, then prints what was read (and skipped) on
 // stderr unless quiet.
-Ratings load_ratings(const std::string& path, io::LoadOptions opt, const Output& out, const char* role);
+// Warnings of the load are printed as "warning: ..." even with --quiet.
+Ratings load_ratings(const std::string& path, io::LoadOptions opt, const Output& out, const char* role,
+                     io::LoadReport* report = nullptr);
 // Loads a file and re-expresses it in the model's (or reference data's) indices; reports how many
 // ratings name users or items the reference does not know.
 Ratings load_aligned(const std::string& path, const io::LoadOptions& opt, const Output& out, const char* role,
@@ -112,6 +114,15 @@ std::string raw_user(const MFModel& m, std::uint32_t u);
 std::string raw_item(const MFModel& m, std::uint32_t i);
 bool find_index(const std::shared_ptr<const IdMap>& map, std::uint32_t n, long long raw, std::uint32_t* index);
 std::int64_t raw_id(const std::shared_ptr<const IdMap>& map, std::uint32_t index);
+// A raw id given as text (an integer or a string id): its index, false when unknown.
+bool find_index(const std::shared_ptr<const IdMap>& map, std::uint32_t n, const std::string& raw, std::uint32_t* index);
+// A raw id for JSON: a number when it is an integer, else a string.
+nlohmann::ordered_json id_json(const std::string& raw);
+// Lines of raw ids from a small text file (pairs, user lists): fields separated by blanks, tabs,
+// commas or '::'; blank and '#' lines skipped; the first `fields` fields of each line. Errors: IO
+// (cannot open or read, a folder), FORMAT naming the line (fewer fields: "expected <what>"; a line
+// over 64 KiB; a file over 1 GiB), so /dev/zero or a folder fails instead of hanging or exiting 0.
+std::vector<std::vector<std::string>> read_id_lines(const std::string& path, int fields, const char* what);
 
 // Metrics as a JSON object, and as "name value" lines.
 nlohmann::ordered_json metrics_json(const evaluate::Metrics& m);

@@ -45,7 +45,8 @@ int run_train(const TrainArgs& a, const Output& out) {
     TrainOptions o = a.flags.options();
     if (!a.valid.empty() && a.valid_fraction > 0) throw UsageError("give --valid or --valid-fraction, not both");
     check_distinct_files({{"--model", a.model}, {"--curve", a.curve}}, {{"training data", a.data}, {"--valid", a.valid}});
-    const io::LoadOptions lo = a.df.options();
+    io::LoadOptions lo = a.df.options();
+    lo.expect_labels = o.kind == ModelKind::logistic;  // a count or star rating is named with its line
     Ratings data = load_ratings(a.data, lo, out, "Training data");
     Ratings train_set, valid_set;
     bool has_valid = false;
@@ -123,7 +124,9 @@ struct CvArgs {
 
 int run_cv(const CvArgs& a, const Output& out) {
     TrainOptions o = a.flags.options();
-    Ratings data = load_ratings(a.data, a.df.options(), out, "Data");
+    io::LoadOptions lo = a.df.options();
+    lo.expect_labels = o.kind == ModelKind::logistic;
+    Ratings data = load_ratings(a.data, lo, out, "Data");
     evaluate::CvOptions cv;
     cv.folds = a.folds;
     cv.seed = a.split_seed;
@@ -201,7 +204,8 @@ struct TuneArgs {
 int run_tune(const TuneArgs& a, const Output& out) {
     TrainOptions base = a.flags.options();
     check_distinct_files({{"--model", a.model}}, {{"training data", a.data}, {"--test", a.test}});
-    const io::LoadOptions lo = a.df.options();
+    io::LoadOptions lo = a.df.options();
+    lo.expect_labels = base.kind == ModelKind::logistic;
     Ratings data = load_ratings(a.data, lo, out, "Training data");
     tune::Space space = tune::Space::defaults(base);
     if (!a.k.empty()) space.k = a.k;

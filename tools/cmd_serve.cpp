@@ -17,30 +17,13 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-// Lines of "user item" (or more fields) raw ids; separators: spaces, tabs, commas, '::'. Blank and '#'
-// lines are skipped. Throws Error(FORMAT) naming the line for anything else.
+// Lines of "user item" (or more fields) raw ids (integers or strings); see read_id_lines.
 struct Pair {
-    long long user, item;
+    std::string user, item;
 };
 std::vector<Pair> read_pairs(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw Error(SIMDMF_ERR_IO, "cannot open " + path + ": " + std::strerror(errno));
     std::vector<Pair> out;
-    std::string line;
-    std::size_t lineno = 0;
-    while (std::getline(in, line)) {
-        ++lineno;
-        for (char& c : line)
-            if (c == ',' || c == '\t' || c == '\r' || c == ':') c = ' ';
-        const auto first = line.find_first_not_of(' ');
-        if (first == std::string::npos || line[first] == '#') continue;
-        std::istringstream ls(line);
-        Pair p;
-        if (!(ls >> p.user >> p.item))
-            throw Error(SIMDMF_ERR_FORMAT, path + ":" + std::to_string(lineno) + ": expected 'user item' (raw ids)");
-        out.push_back(p);
-    }
-    if (in.bad()) throw Error(SIMDMF_ERR_IO, "error reading " + path);
+    for (auto& f : read_id_lines(path, 2, "'user item' (raw ids)")) out.push_back({std::move(f[0]), std::move(f[1])});
     return out;
 }
 
@@ -63,7 +46,7 @@ int run_predict(const PredictArgs& a, const Output& out) {
         else
             ++unknown;
         if (out.json) {
-            arr.push_back({{"user", p.user}, {"item", p.item}, {"prediction", number(value)}});
+            arr.push_back({{"user", id_json(p.user)}, {"item", id_json(p.item)}, {"prediction", number(value)}});
         } else {
             char b[32];
             std::snprintf(b, sizeof b, "%.6g", value);
@@ -135,7 +118,7 @@ int run_eval(const EvalArgs& a, const Output& out) {
 // ------------------------------------------------------------------------------------- recommend
 struct RecommendArgs {
     std::string model, train, users_file, output;
-    std::vector<long long> users;
+    std::vector<std::string> users;
     std::size_t n = 10;
     bool all = false;
     DataFlags df;
@@ -152,47 +135,32 @@ int run_recommend(const RecommendArgs& a, const Output& out) {
                                  m.n_items, nullptr);
         seen = SeenItems(t);
     }
-    std::vector<long long> raws = a.users;
-    if (!a.users_file.empty()) {
-        std::ifstream in(a.users_file);
-        if (!in) throw Error(SIMDMF_ERR_IO, "cannot open " + a.users_file + ": " + std::strerror(errno));
-        std::string line;
-        std::size_t lineno = 0;
-        while (std::getline(in, line)) {
-            ++lineno;
-            std::istringstream ls(line);
-            long long id;
-            std::string rest;
-            if (line.find_first_not_of(" \t\r") == std::string::npos || line[line.find_first_not_of(" \t\r")] == '#')
-                continue;
-            if (!(ls >> id))
-                throw Error(SIMDMF_ERR_FORMAT, a.users_file + ":" + std::to_string(lineno) + ": expected a user id");
-            raws.push_back(id);
-        }
-    }
+    std::vector<std::string> raws = a.users;
+    if (!a.users_file.empty())
+        for (auto& f : read_id_lines(a.users_file, 1, "a user id")) raws.push_back(std::move(f[0]));
     if (a.all)
-        for (std::uint32_t u = 0; u < m.n_users; ++u) raws.push_back(raw_id(m.user_ids, u));
+        for (std::uint32_t u = 0; u < m.n_users; ++u) raws.push_back(raw_user(m, u));
     std::ostringstream text;
     json arr = json::array();
     std::size_t unknown = 0;
-    for (long long raw : raws) {
+    for (const std::string& raw : raws) {
         std::uint32_t u;
         if (!find_index(m.user_ids, m.n_users, raw, &u)) {
             ++unknown;
-            if (!out.quiet) std::fprintf(stderr, "user %lld is not in the model: skipped\n", raw);
+            if (!out.quiet) std::fprintf(stderr, "user %s is not in the model: skipped\n", escape_bytes(raw, false).c_str());
             continue;
         }
         auto top = simdmf::serve::recommend(m, u, a.n, seen.of(u));
         if (out.json) {
             json items = json::array();
-            for (auto& [i, s] : top) items.push_back({{"item", raw_id(m.item_ids, i)}, {"score", number(s)}});
-            arr.push_back({{"user", raw}, {"items", items}});
+            for (auto& [i, s] : top) items.push_back({{"item", id_json(raw_item(m, i))}, {"score", number(s)}});
+            arr.push_back({{"user", id_json(raw)}, {"items", items}});
         } else {
             std::size_t rank = 0;
             for (auto& [i, s] : top) {
                 char b[32];
                 std::snprintf(b, sizeof b, "%.6g", s);
-                text << raw << ' ' << ++rank << ' ' << raw_id(m.item_ids, i) << ' ' << b << '\n';
+                text << raw << ' ' << ++rank << ' ' << raw_item(m, i) << ' ' << b << '\n';
             }
         }
     }
@@ -211,7 +179,7 @@ int run_recommend(const RecommendArgs& a, const Output& out) {
 // --------------------------------------------------------------------------------------- similar
 struct SimilarArgs {
     std::string model;
-    std::vector<long long> items, users;
+    std::vector<std::string> items, users;
     std::size_t n = 10;
 };
 
@@ -224,18 +192,18 @@ int run_similar(const SimilarArgs& a, const Output& out) {
     const auto& map = items ? m.item_ids : m.user_ids;
     const std::uint32_t count = items ? m.n_items : m.n_users;
     json arr = json::array();
-    for (long long raw : items ? a.items : a.users) {
+    for (const std::string& raw : items ? a.items : a.users) {
         std::uint32_t idx;
         if (!find_index(map, count, raw, &idx))
-            throw Error(SIMDMF_ERR_NOT_FOUND, std::string(items ? "item " : "user ") + std::to_string(raw) + " is not in the model");
+            throw Error(SIMDMF_ERR_NOT_FOUND, std::string(items ? "item " : "user ") + escape_bytes(raw) + " is not in the model");
         auto near = simdmf::serve::nearest(m, side, idx, a.n);
         if (out.json) {
             json list = json::array();
-            for (auto& [j, s] : near) list.push_back({{"id", raw_id(map, j)}, {"cosine", number(s)}});
-            arr.push_back({{items ? "item" : "user", raw}, {"nearest", list}});
+            for (auto& [j, s] : near) list.push_back({{"id", id_json(id_text(map.get(), j))}, {"cosine", number(s)}});
+            arr.push_back({{items ? "item" : "user", id_json(raw)}, {"nearest", list}});
         } else {
             std::size_t rank = 0;
-            for (auto& [j, s] : near) std::printf("%lld %zu %lld %.6f\n", raw, ++rank, static_cast<long long>(raw_id(map, j)), s);
+            for (auto& [j, s] : near) std::printf("%s %zu %s %.6f\n", raw.c_str(), ++rank, id_text(map.get(), j).c_str(), s);
         }
     }
     if (out.json) std::cout << json{{"side", items ? "items" : "users"}, {"n", a.n}, {"results", arr}}.dump(2) << "\n";
@@ -267,14 +235,16 @@ int run_info(const InfoArgs& a, const Output& out) {
             j["prediction_range"] = {number(std::isfinite(m.min_pred) ? m.min_pred : NAN),
                                      number(std::isfinite(m.max_pred) ? m.max_pred : NAN)};
     } else {
-        Ratings r = load_ratings(a.path, a.df.options(), out, "Data");
+        io::LoadReport rep;
+        Ratings r = load_ratings(a.path, a.df.options(), out, "Data", &rep);
         double lo = INFINITY, hi = -INFINITY;
         for (float v : r.value) {
             lo = std::min<double>(lo, v);
             hi = std::max<double>(hi, v);
         }
         const double cells = static_cast<double>(r.n_users) * r.n_items;
-        j = {{"file", a.path}, {"type", "ratings"}, {"format", io::format_name(io::detect_format(a.path))},
+        j = {{"file", a.path}, {"type", "ratings"}, {"format", io::format_name(rep.format)},
+             {"read_as", rep.described},
              {"ratings", r.size()}, {"users", r.n_users}, {"items", r.n_items},
              {"density", number(cells > 0 ? r.size() / cells : NAN)}, {"mean", number(r.mean_value())},
              {"min", number(lo)}, {"max", number(hi)}, {"user_id_map", bool(r.user_ids)},
