@@ -259,7 +259,7 @@ class CliEndToEnd(unittest.TestCase):
         self.assertEqual(run("train", self.train, "--bogus", ok=False).returncode, 2)     # unknown flag
         self.assertEqual(run("similar", self.model, ok=False).returncode, 2)              # neither --item nor --user
         self.assertEqual(run("recommend", self.model, "--all", "--user", 1, ok=False).returncode, 2)
-        self.assertEqual(run("train", self.train, "--columns", "0,1", ok=False).returncode, 2)
+        self.assertEqual(run("train", self.train, "--columns", "0", ok=False).returncode, 2)
         p = run("train", self.p("missing.txt"), ok=False)
         self.assertEqual(p.returncode, 1)                                                  # missing file
         self.assertIn("missing.txt", p.stderr)
@@ -373,6 +373,41 @@ class CliRobust(unittest.TestCase):
         p = limited("-q", "cv", self.train, "--folds", 3, "--parallel", 300, "--epochs", 2, "-k", 4)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertRegex(p.stdout, r"rmse\s+\d\.\d+")
+
+    def test_data_formats_issue10(self):
+        # Items 2, 9, 13, 14, 15: raw 1-based ids are mapped, string ids and two-column events load,
+        # info says the format it read, a logistic count names its line, a folder as users file fails.
+        txt = self.p("raw1.txt")
+        with open(txt, "w") as f:
+            f.write("1 1 4\n1 193 3.5\n10 50 2\n7 193 5\n")
+        info = run_json("info", txt)
+        self.assertEqual((info["users"], info["items"]), (3, 3))
+        self.assertNotEqual(info["format"], "libmf")
+        self.assertEqual(run_json("info", txt, "--format", "libmf")["format"], "libmf")
+        ev = self.p("plays.tsv")
+        with open(ev, "w") as f:
+            f.write("USER_1\tLOC_12\nUSER_1\tLOC_12\nUSER_2\tLOC_12\nUSER_2\tLOC_9\n")
+        j = run_json("info", ev)
+        self.assertEqual((j["ratings"], j["max"]), (3, 2))
+        j = run_json("info", ev, "--columns", "1,0", "--delimiter", "tab")
+        self.assertEqual((j["users"], j["items"]), (2, 2))
+        counts = self.p("counts.data")
+        with open(counts, "w") as f:
+            f.write("".join(f"{u}\t{u % 5}\t{100 * u + 7}\n" for u in range(40)))
+        p = run("info", counts, "-q")
+        self.assertIn("warning:", p.stderr)
+        self.assertIn("look like counts", p.stderr)
+        p = run("train", counts, "--loss", "logistic", "-o", self.p("never.smf"), ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("counts.data:1:", p.stderr)
+        self.assertIn("binarise", p.stderr)
+        p = run("recommend", self.model, "--users-file", self.dir, ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("Is a directory", p.stderr)
+        if os.path.exists("/dev/zero"):
+            p = run("predict", self.model, "/dev/zero", ok=False)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("64 KiB", p.stderr)
 
 
 if __name__ == "__main__":

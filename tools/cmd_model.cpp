@@ -46,7 +46,7 @@ int run_train(const TrainArgs& a, const Output& out) {
     if (!a.valid.empty() && a.valid_fraction > 0) throw UsageError("give --valid or --valid-fraction, not both");
     check_distinct_files({{"--model", a.model}, {"--curve", a.curve}}, {{"training data", a.data}, {"--valid", a.valid}});
     io::LoadOptions lo = a.df.options();
-    lo.expect_labels = o.kind == ModelKind::logistic;  // a count or star rating is named with its line
+    lo.expect_labels = o.logistic();  // a count or star rating is named with its line
     Ratings data = load_ratings(a.data, lo, out, "Training data");
     Ratings train_set, valid_set;
     bool has_valid = false;
@@ -125,7 +125,7 @@ struct CvArgs {
 int run_cv(const CvArgs& a, const Output& out) {
     TrainOptions o = a.flags.options();
     io::LoadOptions lo = a.df.options();
-    lo.expect_labels = o.kind == ModelKind::logistic;
+    lo.expect_labels = o.logistic();
     Ratings data = load_ratings(a.data, lo, out, "Data");
     evaluate::CvOptions cv;
     cv.folds = a.folds;
@@ -205,7 +205,7 @@ int run_tune(const TuneArgs& a, const Output& out) {
     TrainOptions base = a.flags.options();
     check_distinct_files({{"--model", a.model}}, {{"training data", a.data}, {"--test", a.test}});
     io::LoadOptions lo = a.df.options();
-    lo.expect_labels = base.kind == ModelKind::logistic;
+    lo.expect_labels = base.logistic();
     Ratings data = load_ratings(a.data, lo, out, "Training data");
     tune::Space space = tune::Space::defaults(base);
     if (!a.k.empty()) space.k = a.k;
