@@ -92,12 +92,15 @@ std::vector<Option> make_rows() {
                Binding{Scope::train, nullptr, nullptr,
                        [](const Target& t) -> std::size_t { return t.train->loss == Loss::logistic ? 1 : 0; },
                        [](Target& t, std::size_t i) { t.train->loss = i ? Loss::logistic : Loss::squared; }}),
-        choice("solver", "train", {"sgd", "gd"}, "sgd", "sgd: stochastic gradient descent; gd: full-batch gradient descent",
+        choice("solver", "train", {"sgd", "gd", "als"}, "sgd",
+               "sgd: stochastic gradient descent; gd: full-batch gradient descent; als: alternating least squares "
+               "(each sweep solves every user's row exactly with the items fixed, then every item's; logistic: one "
+               "Newton step per row; lr, schedule and the sgd group do not apply; ~k^2 per rating and sweep)",
                SIMDMF_ENUM(train, train->solver)),
         integer("k", "train", kKLo.value, kKHi.value, {always(32)}, "factors per user and item",
                 SIMDMF_NUMBER(train, train->k)),
-        number("epochs", "train", Type::integer, kEpochsLo, kEpochsHi, {when("solver=gd", 500), always(30)},
-               "maximum epochs (sgd) or iterations (gd)", SIMDMF_UNSET_IF_ZERO(train->epochs)),
+        number("epochs", "train", Type::integer, kEpochsLo, kEpochsHi, {when("solver=gd", 500), when("solver=als", 10), always(30)},
+               "maximum epochs (sgd), iterations (gd) or sweeps (als)", SIMDMF_UNSET_IF_ZERO(train->epochs)),
         real("lr", "train", kLrLo, kLrHi, {when("solver=gd", default_gd_lr(Loss::squared)), when("loss=logistic", default_sgd_lr(Loss::logistic)),
               always(default_sgd_lr(Loss::squared))},
              "learning rate (gd: the first step, halved while the objective would rise)",
@@ -167,6 +170,12 @@ std::vector<Option> make_rows() {
                 "blocks per side of the user x item grid (0: automatic, 1 below 65536 ratings, else ~80k ratings "
                 "a block, at least 8; raised to keep block-local indices 16-bit); at most `grid` threads run",
                 SIMDMF_NUMBER(train, train->grid)),
+        // ---- als
+        integer("als_weighted_lambda", "als", 0, 1, {always(1)},
+                "1: each row's ridge term is l2 (l2_bias for its bias) times the row's rating count (Zhou et al. "
+                "2008, as Spark MLlib; the objective the sgd and gd solvers minimise); 0: l2 per row (classic "
+                "ridge ALS)",
+                SIMDMF_NUMBER(train, train->als_weighted_lambda)),
         // ---- tune: search settings of simdmf_trainer_tune (a trainer holds them beside the options)
         array("tune_k", "tune", Type::integer, kKLo, kKHi, {always({64, 128, 256, 512})}, 0,
               "factor counts searched (0 values: the default)", SIMDMF_ARRAY(tune, tune->space.k)),

@@ -651,6 +651,168 @@ TEST_CASE("kernels: sigmoid max abs error <= 1e-6 over [-30, 30] and at extremes
     }
 }
 
+// Gram, Cholesky and triangular solves (Table::gram / cholesky / cholesky_solve): the scalar table
+// against double-precision formulas, every level against the scalar one, on sizes with and without
+// vector tails; rows zero-padded to 16 floats as the contract asks, with guards after the used parts.
+namespace {
+constexpr std::size_t kGramSizes[] = {1, 2, 5, 8, 11, 16, 17, 24, 33, 64, 65};
+constexpr std::size_t kGramCounts[] = {0, 1, 3, 4, 7, 50};
+
+std::size_t pad16(std::size_t n) { return (n + 15) / 16 * 16; }
+
+struct GramCase {
+    std::size_t n, m, lda;
+    std::vector<float> X, w, c, A0, b0;  // X: m rows of pad16(n), zero beyond n
+    std::vector<const float*> rows;
+    GramCase(std::size_t n_, std::size_t m_, std::mt19937& g) : n(n_), m(m_), lda(pad16(n_) + 16) {
+        std::uniform_real_distribution<float> d(-1, 1);
+        X.assign(m * pad16(n), 0.0f);
+        for (std::size_t j = 0; j < m; ++j)
+            for (std::size_t a = 0; a < n; ++a) X[j * pad16(n) + a] = d(g);
+        for (std::size_t j = 0; j < m; ++j) rows.push_back(X.data() + j * pad16(n));
+        for (std::size_t j = 0; j < m; ++j) w.push_back(0.5f + 0.5f * std::fabs(d(g)));
+        for (std::size_t j = 0; j < m; ++j) c.push_back(2.0f * d(g));
+        A0.assign(n * lda + 16, kGuard);  // guards after the last row
+        for (std::size_t a = 0; a < n; ++a)
+            for (std::size_t col = 0; col < pad16(n); ++col) A0[a * lda + col] = col < n ? d(g) : 0.0f;
+        b0.assign(pad16(n) + 16, kGuard);
+        for (std::size_t a = 0; a < pad16(n); ++a) b0[a] = a < n ? d(g) : 0.0f;
+    }
+};
+
+// An SPD matrix (upper triangle, stride lda) and a right-hand side: G G^T / n + shift I.
+void spd(std::size_t n, std::size_t lda, double shift, std::mt19937& g, std::vector<float>& A, std::vector<float>& b) {
+    std::uniform_real_distribution<double> d(-1, 1);
+    std::vector<double> G(n * n);
+    for (auto& v : G) v = d(g);
+    A.assign(n * lda + 16, kGuard);
+    for (std::size_t a = 0; a < n; ++a)
+        for (std::size_t col = a; col < n; ++col) {
+            double s = a == col ? shift : 0.0;
+            for (std::size_t t = 0; t < n; ++t) s += G[a * n + t] * G[col * n + t] / double(n);
+            A[a * lda + col] = static_cast<float>(s);
+        }
+    b.assign(n + 16, kGuard);
+    for (std::size_t a = 0; a < n; ++a) b[a] = static_cast<float>(d(g));
+}
+}  // namespace
+
+TEST_CASE("kernels: gram accumulates the upper triangle of sum w x x^T and sum c x, every level as scalar") {
+    std::mt19937 g(21);
+    for (std::size_t n : kGramSizes)
+        for (std::size_t m : kGramCounts)
+            for (bool weighted : {false, true}) {
+                const GramCase gc(n, m, g);
+                // Scalar against double sums.
+                std::vector<float> A = gc.A0, b = gc.b0;
+                const float* w = weighted ? gc.w.data() : nullptr;
+                scalar().gram(A.data(), gc.lda, b.data(), gc.rows.data(), w, gc.c.data(), m, n);
+                for (std::size_t a = 0; a < n; ++a) {
+                    double sb = gc.b0[a], ab = 0;
+                    for (std::size_t j = 0; j < m; ++j) sb += double(gc.c[j]) * gc.rows[j][a], ab += std::fabs(gc.c[j] * gc.rows[j][a]);
+                    CHECK(std::fabs(b[a] - sb) <= 1e-5 * (ab + 1));
+                    for (std::size_t col = a; col < n; ++col) {
+                        double s = gc.A0[a * gc.lda + col], as = 0;
+                        for (std::size_t j = 0; j < m; ++j) {
+                            const double t = double(w ? w[j] : 1.0f) * gc.rows[j][a] * gc.rows[j][col];
+                            s += t, as += std::fabs(t);
+                        }
+                        CHECK(std::fabs(A[a * gc.lda + col] - s) <= 1e-5 * (as + 1));
+                    }
+                }
+                for (const Table* t : supported_tables()) {
+                    CAPTURE(where(*t, n, m));
+                    CAPTURE(weighted);
+                    std::vector<float> At = gc.A0, bt = gc.b0;
+                    t->gram(At.data(), gc.lda, bt.data(), gc.rows.data(), w, gc.c.data(), m, n);
+                    bool same = true, rest_zero = true, guards = true;
+                    for (std::size_t a = 0; a < n; ++a) {
+                        for (std::size_t col = a; col < n; ++col) {
+                            const float r = A[a * gc.lda + col], v = At[a * gc.lda + col];
+                            same = same && std::fabs(v - r) <= 2e-6f * (std::fabs(r) + float(m) + 1.0f);
+                        }
+                        for (std::size_t col = n; col < pad16(n); ++col) rest_zero = rest_zero && At[a * gc.lda + col] == 0.0f;
+                        for (std::size_t col = pad16(n); col < gc.lda; ++col) guards = guards && At[a * gc.lda + col] == kGuard;
+                        same = same && std::fabs(bt[a] - b[a]) <= 2e-6f * (std::fabs(b[a]) + float(m) + 1.0f);
+                    }
+                    for (std::size_t a = n; a < pad16(n); ++a) rest_zero = rest_zero && bt[a] == 0.0f;
+                    for (std::size_t a = pad16(n); a < bt.size(); ++a) guards = guards && bt[a] == kGuard;
+                    for (std::size_t j = n * gc.lda; j < At.size(); ++j) guards = guards && At[j] == kGuard;
+                    CHECK(same);
+                    CHECK(rest_zero);
+                    CHECK(guards);
+                }
+            }
+}
+
+TEST_CASE("kernels: cholesky and cholesky_solve solve SPD systems, every level as scalar") {
+    std::mt19937 g(22);
+    for (std::size_t n : kGramSizes)
+        for (double shift : {1.0, 0.01}) {
+            const std::size_t lda = pad16(n) + 3;
+            std::vector<float> A, b;
+            spd(n, lda, shift, g, A, b);
+            // Scalar: U^T U = A and A x = b, in double arithmetic on the float results.
+            std::vector<float> U = A, x = b;
+            REQUIRE(scalar().cholesky(U.data(), lda, n) == 0);
+            scalar().cholesky_solve(U.data(), lda, n, x.data());
+            double worst_uu = 0, worst_res = 0, norm_b = 0;
+            for (std::size_t a = 0; a < n; ++a) {
+                for (std::size_t col = a; col < n; ++col) {
+                    double s = 0;
+                    for (std::size_t t = 0; t <= a; ++t) s += double(U[t * lda + a]) * U[t * lda + col];
+                    worst_uu = std::max(worst_uu, std::fabs(s - A[a * lda + col]));
+                }
+                double r = -b[a];
+                for (std::size_t col = 0; col < n; ++col)
+                    r += double(col >= a ? A[a * lda + col] : A[col * lda + a]) * x[col];
+                worst_res = std::max(worst_res, std::fabs(r));
+                norm_b = std::max(norm_b, std::fabs(double(b[a])));
+            }
+            CAPTURE(n);
+            CAPTURE(shift);
+            CHECK(worst_uu <= 1e-5 * (1 + shift));
+            CHECK(worst_res <= 1e-4 * norm_b * (1 + 1 / shift));
+            for (const Table* t : supported_tables()) {
+                CAPTURE(t->name);
+                std::vector<float> Ut = A, xt = b;
+                REQUIRE(t->cholesky(Ut.data(), lda, n) == 0);
+                t->cholesky_solve(Ut.data(), lda, n, xt.data());
+                bool same = true, lower_untouched = true, guards = true;
+                for (std::size_t a = 0; a < n; ++a) {
+                    for (std::size_t col = a; col < n; ++col)
+                        same = same && std::fabs(Ut[a * lda + col] - U[a * lda + col]) <= 1e-5f * (std::fabs(U[a * lda + col]) + 1);
+                    for (std::size_t col = 0; col < a; ++col) lower_untouched = lower_untouched && Ut[a * lda + col] == kGuard;
+                    same = same && std::fabs(xt[a] - x[a]) <= 1e-4f * (std::fabs(x[a]) + 1) / float(shift);
+                }
+                for (std::size_t a = n; a < xt.size(); ++a) guards = guards && xt[a] == kGuard;
+                for (std::size_t j = n * lda; j < Ut.size(); ++j) guards = guards && Ut[j] == kGuard;
+                CHECK(same);
+                CHECK(lower_untouched);
+                CHECK(guards);
+            }
+        }
+}
+
+TEST_CASE("kernels: cholesky reports the first non-positive or NaN pivot, every level") {
+    for (const Table* t : supported_tables()) {
+        CAPTURE(t->name);
+        // diag(4, 1, -1, 1): pivot 2 fails.
+        float A[4 * 4] = {4, 0, 0, 0, 0, 1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1};
+        CHECK(t->cholesky(A, 4, 4) == 3);
+        CHECK(A[0] == 2.0f);
+        // Rank one [1 1; 1 1]: the second pivot is 0.
+        float B[2 * 2] = {1, 1, 1, 1};
+        CHECK(t->cholesky(B, 2, 2) == 2);
+        float C[1] = {std::numeric_limits<float>::quiet_NaN()};
+        CHECK(t->cholesky(C, 1, 1) == 1);
+        float D[1] = {9};
+        CHECK(t->cholesky(D, 1, 1) == 0);
+        CHECK(D[0] == 3.0f);
+        CHECK(t->cholesky(D, 1, 0) == 0);
+    }
+}
+
 TEST_CASE("kernels: parse_level and level_name round trip") {
     for (Level l : kLevels) {
         Level got = Level::scalar;

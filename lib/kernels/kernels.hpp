@@ -92,6 +92,26 @@ struct Table {
     // sgd_adagrad computes (the pair: bit for bit what adagrad_for_length's function does twice).
     AdagradFn (*adagrad_for_length)(std::size_t n, int logistic);
     AdagradPairFn (*adagrad_pair_for_length)(std::size_t n, int logistic);
+
+    // Small dense linear algebra (lib/linalg.hpp: ALS, iALS): the normal equations of one row's
+    // weighted least-squares problem, and their solve by Cholesky. Matrices are row-major, row stride
+    // lda; only the upper triangle (row a, columns a..n-1) is meaningful.
+    //
+    // gram: over the m feature rows x_j = rows[j],  A += sum_j w_j x_j x_j^T  and  b += sum_j c_j x_j
+    // (w = nullptr: every w_j = 1), each entry summed over j in order. An exception to the contract
+    // above, for whole vectors: the rows, b and A's rows are read and written up to padded(n), n rounded
+    // up to 16 (the model's row stride), the rows must be zero from n to padded(n), and A's entries
+    // left of the diagonal in a row may be written (with Gram sums; unspecified afterwards).
+    void (*gram)(float* A, std::size_t lda, float* b, const float* const* rows, const float* w, const float* c,
+                 std::size_t m, std::size_t n);
+
+    // cholesky: A = U^T U in place of A's upper triangle (n x n, symmetric positive definite). Returns
+    // 0, or j + 1 when pivot j is not positive or is NaN (A is then partly overwritten). Touches the
+    // upper triangle only.
+    int (*cholesky)(float* A, std::size_t lda, std::size_t n);
+
+    // cholesky_solve: x with U^T U x = b, in place of b (U from cholesky): forward then back substitution.
+    void (*cholesky_solve)(const float* U, std::size_t lda, std::size_t n, float* b);
 };
 
 // The table used by the library (chosen once; thread-safe).

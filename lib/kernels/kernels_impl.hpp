@@ -840,6 +840,91 @@ float sgd_adagrad(float* p, float* q, std::size_t n, float offset, float target,
     return adagrad_for_length<A, KeepNV>(n, logistic)(p, q, n, offset, target, lr_p, lr_q, l2_p, l2_q, g2);
 }
 
+// gram (Table::gram): four feature rows at a time. For each vector of columns [v, v + W) the four
+// rows' vectors stay in registers while every row a < v + W of A takes four FMAs (one load and one
+// store of A per four ratings), so row a gets the vectors from the one holding its diagonal up to
+// padded(n). Each entry is the chain of FMAs over j in order, like the scalar sum (error
+// <= ~m * eps * sum_j |w_j x_ja x_jc|, FMA rounding aside).
+template <class A>
+void gram(float* Am, std::size_t lda, float* b, const float* const* rows, const float* w, const float* c,
+          std::size_t m, std::size_t n) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    const std::size_t np = (n + 15) / 16 * 16;
+    std::size_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+        const float *x0 = rows[j], *x1 = rows[j + 1], *x2 = rows[j + 2], *x3 = rows[j + 3];
+        const float w0 = w ? w[j] : 1.0f, w1 = w ? w[j + 1] : 1.0f, w2 = w ? w[j + 2] : 1.0f,
+                    w3 = w ? w[j + 3] : 1.0f;
+        const B c0(c[j]), c1(c[j + 1]), c2(c[j + 2]), c3(c[j + 3]);
+        for (std::size_t v = 0; v < np; v += W) {
+            const B X0 = B::load_unaligned(x0 + v), X1 = B::load_unaligned(x1 + v);
+            const B X2 = B::load_unaligned(x2 + v), X3 = B::load_unaligned(x3 + v);
+            B bv = B::load_unaligned(b + v);
+            bv = xsimd::fma(c0, X0, bv);
+            bv = xsimd::fma(c1, X1, bv);
+            bv = xsimd::fma(c2, X2, bv);
+            bv = xsimd::fma(c3, X3, bv);
+            bv.store_unaligned(b + v);
+            const std::size_t rows_here = std::min(n, v + W);
+            for (std::size_t a = 0; a < rows_here; ++a) {
+                float* ra = Am + a * lda + v;
+                B acc = B::load_unaligned(ra);
+                acc = xsimd::fma(B(w0 * x0[a]), X0, acc);
+                acc = xsimd::fma(B(w1 * x1[a]), X1, acc);
+                acc = xsimd::fma(B(w2 * x2[a]), X2, acc);
+                acc = xsimd::fma(B(w3 * x3[a]), X3, acc);
+                acc.store_unaligned(ra);
+            }
+        }
+    }
+    for (; j < m; ++j) {
+        const float* x0 = rows[j];
+        const float w0 = w ? w[j] : 1.0f;
+        const B c0(c[j]);
+        for (std::size_t v = 0; v < np; v += W) {
+            const B X0 = B::load_unaligned(x0 + v);
+            xsimd::fma(c0, X0, B::load_unaligned(b + v)).store_unaligned(b + v);
+            const std::size_t rows_here = std::min(n, v + W);
+            for (std::size_t a = 0; a < rows_here; ++a) {
+                float* ra = Am + a * lda + v;
+                xsimd::fma(B(w0 * x0[a]), X0, B::load_unaligned(ra)).store_unaligned(ra);
+            }
+        }
+    }
+}
+
+// cholesky (Table::cholesky): right-looking on rows, as the scalar one; the trailing updates of row i
+// (columns i..n-1) are axpy() on the row segments.
+template <class A>
+int cholesky(float* Am, std::size_t lda, std::size_t n) {
+    for (std::size_t j = 0; j < n; ++j) {
+        float* uj = Am + j * lda;
+        const float d = uj[j];
+        if (!(d > 0.0f)) return static_cast<int>(j + 1);
+        const float s = std::sqrt(d), inv = 1.0f / s;
+        uj[j] = s;
+        for (std::size_t col = j + 1; col < n; ++col) uj[col] *= inv;
+        for (std::size_t i = j + 1; i < n; ++i) axpy<A>(n - i, -uj[i], uj + i, Am + i * lda + i);
+    }
+    return 0;
+}
+
+// cholesky_solve (Table::cholesky_solve): forward substitution as axpy() on rows of U, back
+// substitution as dot() with them.
+template <class A>
+void cholesky_solve(const float* U, std::size_t lda, std::size_t n, float* b) {
+    for (std::size_t j = 0; j < n; ++j) {
+        const float* uj = U + j * lda;
+        b[j] /= uj[j];
+        axpy<A>(n - j - 1, -b[j], uj + j + 1, b + j + 1);
+    }
+    for (std::size_t j = n; j-- > 0;) {
+        const float* uj = U + j * lda;
+        b[j] = (b[j] - dot<A>(uj + j + 1, b + j + 1, n - j - 1)) / uj[j];
+    }
+}
+
 // The table of one level. MaxNV: longest row (in vectors) kept in registers through a fused step, such
 // that p, q, the accumulators and the coefficients fit in the register file without spills: 4 with 16
 // registers, 8 with 32 (AVX-512: 128 floats; holding 16 spilled). Longer rows, up to kMaxStreamNV
@@ -858,7 +943,10 @@ constexpr Table make_table(Level level, const char* name) {
                  &sgd_for_length<A, MaxNV>,
                  &sgd_pair_for_length<A, MaxNV>,
                  &adagrad_for_length<A, MaxNV>,
-                 &adagrad_pair_for_length<A, MaxNV>};
+                 &adagrad_pair_for_length<A, MaxNV>,
+                 &gram<A>,
+                 &cholesky<A>,
+                 &cholesky_solve<A>};
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

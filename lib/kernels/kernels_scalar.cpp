@@ -1,7 +1,8 @@
 // Scalar kernels: plain C++, written for clarity. This is the reference every SIMD level is tested
 // against, and the fallback on CPUs without any SIMD level. The fused SGD steps follow the textbook
 // rule literally: e = r - (offset + p.q); p += lr_p (e q - l2_p p); q += lr_q (e p_old - l2_q q).
-// dot sums left to right in one float: error bound ~ n * eps * sum|a_i b_i|.
+// dot sums left to right in one float: error bound ~ n * eps * sum|a_i b_i|. gram, cholesky and
+// cholesky_solve are the textbook loops (upper triangle, row-oriented).
 #include <math.h>  // ::expf
 
 #include <cstddef>
@@ -109,6 +110,53 @@ AdagradPairFn adagrad_pair_for_length(std::size_t /*n*/, int logistic) {
     return logistic ? &adagrad_pair<1> : &adagrad_pair<0>;
 }
 
+// The upper triangle of A += sum_j w_j x_j x_j^T and b += sum_j c_j x_j, entry by entry, j in order.
+void gram(float* A, std::size_t lda, float* b, const float* const* rows, const float* w, const float* c,
+          std::size_t m, std::size_t n) {
+    for (std::size_t j = 0; j < m; ++j) {
+        const float* x = rows[j];
+        const float wj = w ? w[j] : 1.0f;
+        for (std::size_t a = 0; a < n; ++a) {
+            const float wa = wj * x[a];
+            for (std::size_t col = a; col < n; ++col) A[a * lda + col] += wa * x[col];
+            b[a] += c[j] * x[a];
+        }
+    }
+}
+
+// Right-looking Cholesky on rows: pivot j scales row j, then every later row i loses U_ji * row j.
+int cholesky(float* A, std::size_t lda, std::size_t n) {
+    for (std::size_t j = 0; j < n; ++j) {
+        float* uj = A + j * lda;
+        const float d = uj[j];
+        if (!(d > 0.0f)) return static_cast<int>(j + 1);
+        const float s = ::sqrtf(d), inv = 1.0f / s;
+        uj[j] = s;
+        for (std::size_t col = j + 1; col < n; ++col) uj[col] *= inv;
+        for (std::size_t i = j + 1; i < n; ++i) {
+            float* ui = A + i * lda;
+            const float f = uj[i];
+            for (std::size_t col = i; col < n; ++col) ui[col] -= f * uj[col];
+        }
+    }
+    return 0;
+}
+
+// U^T y = b (forward, by rows of U), then U x = y (back, dots with rows of U).
+void cholesky_solve(const float* U, std::size_t lda, std::size_t n, float* b) {
+    for (std::size_t j = 0; j < n; ++j) {
+        const float* uj = U + j * lda;
+        b[j] /= uj[j];
+        for (std::size_t col = j + 1; col < n; ++col) b[col] -= b[j] * uj[col];
+    }
+    for (std::size_t j = n; j-- > 0;) {
+        const float* uj = U + j * lda;
+        float s = b[j];
+        for (std::size_t col = j + 1; col < n; ++col) s -= uj[col] * b[col];
+        b[j] = s / uj[j];
+    }
+}
+
 }  // namespace
 
 const Table& table_scalar() {
@@ -118,7 +166,8 @@ const Table& table_scalar() {
                                  &dot_rows,           &sigmoid,
                                  &sgd_adagrad,        &sgd_for_length,
                                  &sgd_pair_for_length, &adagrad_for_length,
-                                 &adagrad_pair_for_length};
+                                 &adagrad_pair_for_length, &gram,
+                                 &cholesky,           &cholesky_solve};
     return table;
 }
 

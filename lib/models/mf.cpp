@@ -8,6 +8,7 @@
 #include <string>
 
 #include "kernels/kernels.hpp"
+#include "linalg.hpp"
 
 namespace simdmf {
 
@@ -107,35 +108,6 @@ bool MFModel::identical(const Model& other) const {
            std::memcmp(&mu, &o->mu, sizeof mu) == 0 && Model::identical(other);
 }
 
-namespace {
-// Solves A x = b for symmetric positive definite A (n x n, row-major, overwritten) by Cholesky.
-bool cholesky_solve(std::vector<double>& A, std::vector<double>& b, std::size_t n) {
-    for (std::size_t j = 0; j < n; ++j) {
-        double d = A[j * n + j];
-        for (std::size_t k = 0; k < j; ++k) d -= A[j * n + k] * A[j * n + k];
-        if (!(d > 0.0)) return false;
-        d = std::sqrt(d);
-        A[j * n + j] = d;
-        for (std::size_t i = j + 1; i < n; ++i) {
-            double s = A[i * n + j];
-            for (std::size_t k = 0; k < j; ++k) s -= A[i * n + k] * A[j * n + k];
-            A[i * n + j] = s / d;
-        }
-    }
-    for (std::size_t i = 0; i < n; ++i) {  // L y = b
-        double s = b[i];
-        for (std::size_t k = 0; k < i; ++k) s -= A[i * n + k] * b[k];
-        b[i] = s / A[i * n + i];
-    }
-    for (std::size_t i = n; i-- > 0;) {  // L^T x = y
-        double s = b[i];
-        for (std::size_t k = i + 1; k < n; ++k) s -= A[k * n + i] * b[k];
-        b[i] = s / A[i * n + i];
-    }
-    return true;
-}
-}  // namespace
-
 std::uint32_t MFModel::fold_in_user(const std::uint32_t* items, const float* values, std::size_t n, double l2,
                                   std::int64_t raw_id) {
     if (n > 0 && (!items || !values)) fail(SIMDMF_ERR_INVALID_ARGUMENT, "null items or values with n > 0");
@@ -181,7 +153,7 @@ std::uint32_t MFModel::fold_in_user(const std::uint32_t* items, const float* val
             g[a] += reg * x[a];
         }
         for (auto& v : g) v = -v;
-        if (!cholesky_solve(H, g, d)) fail(SIMDMF_ERR_INTERNAL, "fold-in system is not positive definite");
+        if (!linalg::solve_spd(H.data(), g.data(), d)) fail(SIMDMF_ERR_INTERNAL, "fold-in system is not positive definite");
         double step = 0;
         for (std::size_t f = 0; f < d; ++f) {
             x[f] += g[f];

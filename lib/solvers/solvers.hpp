@@ -57,4 +57,7 @@ void train_sgd(const TrainOptions& opt, RatingGrid& grid, MFModel& m, EpochContr
 // std::thread::hardware_concurrency() (0: unknown, taken as 1). The grid's side caps it again.
 std::uint32_t sgd_workers(std::uint32_t threads, unsigned hw);
 
+// The ALS solver (als.cpp): sweeps of exact per-row solves, users then items, on an initialised model.
+void train_als(const TrainOptions& opt, const Ratings& train, MFModel& m, EpochControl& ctl);
+
 }  // namespace simdmf

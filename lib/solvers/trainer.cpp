@@ -271,6 +271,7 @@ TrainResult train_once(const TrainOptions& opt, const DataShape& shape, const Ra
     EpochControl ctl(opt, valid, callback, res);
     ctl.begin(res.model);
     if (opt.solver == Solver::gd) train_gd(opt, train, res.model, ctl);
+    else if (opt.solver == Solver::als) train_als(opt, train, res.model, ctl);
     else train_sgd(opt, *grid, res.model, ctl);
     if (!ctl.finish(res.model)) {
         // No snapshot kept (snapshot = 0): hand back the initial model, re-created from the seed.
@@ -310,7 +311,7 @@ TrainResult train(const TrainOptions& opt, const Ratings& train, const Ratings* 
 }
 
 TrainResult train(const TrainOptions& opt, Ratings&& train, const Ratings* valid, const EpochCallback& callback) {
-    // Only the SGD solver works from its own copy; GD reads the ratings every iteration.
+    // Only the SGD solver works from its own copy; GD and ALS read the ratings.
     const bool take = opt.solver == Solver::sgd && valid != &train;
     return train_impl(opt, train, take ? &train : nullptr, valid, callback);
 }

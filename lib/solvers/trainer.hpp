@@ -1,4 +1,4 @@
-// Training: options set by key, the SGD and full-batch GD solvers, schedules, early stopping.
+// Training: options set by key, the SGD, full-batch GD and ALS solvers, schedules, early stopping.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -11,7 +11,7 @@
 
 namespace simdmf {
 
-enum class Solver { sgd, gd };
+enum class Solver { sgd, gd, als };
 enum class Schedule { constant, decay, list };
 
 // Field initialisers are the option registry's static defaults (lib/options.cpp; tests/test_options.cpp
@@ -22,7 +22,7 @@ struct TrainOptions {
     Solver solver = Solver::sgd;
     Schedule schedule = Schedule::constant;
     std::uint32_t k = 32;
-    std::uint32_t epochs = 0;  // 0: unset, the registry default (lib/options.cpp: 30 sgd, 500 gd)
+    std::uint32_t epochs = 0;  // 0: unset, the registry default (lib/options.cpp: 30 sgd, 500 gd, 10 als)
     double lr = 0.0;           // 0: unset, the registry default (sgd: 0.01 squared, 0.05 logistic; gd: 0.5)
     double lr_decay = 0.05;
     std::vector<double> lr_list;
@@ -63,6 +63,7 @@ struct TrainOptions {
     // sqrt(s) is exactly SGD on (r - c) / s with lr, l2, l2_bias, init_std, folded back (factors times
     // sqrt(s), biases times s, mu = c): the model predicts raw units and every loss is in raw units.
     double rating_scale = 1.0;
+    bool als_weighted_lambda = true;  // als: row regulariser l2 * n_row (Zhou et al. 2008), else l2
 
     // Keyed access through the option registry (lib/options.hpp: keys, bounds, defaults). Throw Error with
     // SIMDMF_ERR_UNKNOWN_OPTION or SIMDMF_ERR_OUT_OF_RANGE, leaving the options unchanged.
