@@ -757,6 +757,57 @@ static void test_determinism(void) {
     simdmf_dataset_free(ds);
 }
 
+/* ALS through the ABI: solver "als" and its option, the textbook matrix reproduced, the same model
+ * for 1 and 2 threads, and fit_take leaves the ratings in place (ALS reads them). */
+static void test_als(void) {
+    simdmf_dataset* ds = NULL;
+    simdmf_trainer* t = NULL;
+    simdmf_model *a = NULL, *b = NULL;
+    float pa[ROWS * COLS], pb[ROWS * COLS];
+    const char* s = NULL;
+    double v = -1;
+    int r;
+    CHECK_OK(simdmf_dataset_from_dense(RATINGS, ROWS, COLS, &ds));
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set_string(t, "solver", "als"));
+    CHECK_OK(simdmf_trainer_get_string(t, "solver", &s));
+    CHECK(s != NULL && strcmp(s, "als") == 0);
+    CHECK_OK(simdmf_trainer_get(t, "epochs", &v));
+    CHECK(v == 10);
+    CHECK_OK(simdmf_trainer_get(t, "als_weighted_lambda", &v));
+    CHECK(v == 1);
+    CHECK_STATUS(simdmf_trainer_set(t, "als_weighted_lambda", 0.5), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_trainer_set_string(t, "solver", "lbfgs"), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_OK(simdmf_trainer_set(t, "als_weighted_lambda", 0));
+    CHECK_OK(simdmf_trainer_set(t, "k", 3));
+    CHECK_OK(simdmf_trainer_set(t, "biases", 0));
+    CHECK_OK(simdmf_trainer_set(t, "l2", 0.0001));
+    CHECK_OK(simdmf_trainer_set(t, "init_std", 1));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 200));
+    CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &a));
+    if (a) {
+        double worst = 0;
+        CHECK_OK(simdmf_model_predict_all(a, pa));
+        for (r = 0; r < ROWS * COLS; ++r)
+            if (RATINGS[r] != 0 && fabs(pa[r] - RATINGS[r]) > worst) worst = fabs(pa[r] - RATINGS[r]);
+        CHECK(worst < 0.1);
+    }
+    CHECK_OK(simdmf_trainer_set(t, "threads", 2));
+    CHECK_OK(simdmf_trainer_fit_take(t, ds, NULL, &b));
+    if (a && b) {
+        size_t n = 0;
+        uint32_t nu = 0, ni = 0;
+        CHECK_OK(simdmf_model_predict_all(b, pb));
+        CHECK(memcmp(pa, pb, sizeof pa) == 0);
+        CHECK_OK(simdmf_dataset_shape(ds, &n, &nu, &ni));
+        CHECK(n == 13);
+    }
+    simdmf_model_free(a);
+    simdmf_model_free(b);
+    simdmf_trainer_free(t);
+    simdmf_dataset_free(ds);
+}
+
 static void test_load_dataset(void) {
     char path[512];
     simdmf_dataset* ds = NULL;
@@ -1655,6 +1706,7 @@ int main(void) {
     test_logistic();
     test_callback_and_history();
     test_determinism();
+    test_als();
     test_load_dataset();
     test_id_maps();
     test_evaluate();

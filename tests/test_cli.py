@@ -82,6 +82,19 @@ class CliEndToEnd(unittest.TestCase):
                      "--columns", "2,1,0", "--header", "--epochs", 2)
         self.assertEqual(d["train_ratings"], 16000)
 
+    def test_train_als(self):
+        # ALS from the command line: the chosen solver is reported, validation RMSE like SGD's, the model
+        # serves predictions; the weighted-lambda option by --set.
+        t = run_json("train", self.train, "-o", self.p("als.smf"), "--valid", self.test, "--solver", "als", "-k", 8,
+                     "--epochs", 6, "--set", "als_weighted_lambda=0", "--l2", 2)
+        self.assertEqual(t["options"]["solver"], "als")
+        self.assertEqual(t["epochs"], 6)
+        self.assertLess(t["valid_metric"], 0.9)
+        self.assertLess(abs(t["valid_metric"] - self.train_out["valid_metric"]), 0.1)
+        p = run("predict", self.p("als.smf"), self.test, "-q")
+        self.assertGreater(len(p.stdout.splitlines()), 100)
+        self.assertEqual(run("train", self.train, "-o", self.p("x.smf"), "--solver", "alsx", ok=False).returncode, 2)
+
     def test_eval(self):
         e = run_json("eval", self.model, self.test, "--train", self.train, "--at", 5)
         self.assertEqual(e["ratings"], 4000)

@@ -202,13 +202,14 @@ void TrainFlags::add(CLI::App* c, bool search) {
         ->check(CLI::IsMember({"squared", "logistic"}));
     if (!search) {
         c->add_option("-k,--factors", k, "latent factors (default 32)");
-        c->add_option("--epochs", epochs, "maximum epochs (default 30 for sgd, 500 for gd)");
+        c->add_option("--epochs", epochs, "maximum epochs (default 30 for sgd, 500 for gd, 10 for als)");
         c->add_option("--lr", lr, "learning rate (default 0.01 sgd, 0.05 sgd logistic, 0.5 gd)");
         c->add_option("--l2", l2, "L2 weight on factors (default 0.05)");
     }
     c->add_option("--l2-bias", l2_bias, "L2 weight on biases (default 0.05)");
     c->add_flag("--no-biases", no_biases, "plain p.q model without global mean and biases");
-    c->add_option("--solver", solver, "sgd or gd (full batch)")->check(CLI::IsMember({"sgd", "gd"}));
+    c->add_option("--solver", solver, "sgd, gd (full batch) or als (alternating least squares)")
+        ->check(CLI::IsMember({"sgd", "gd", "als"}));
     c->add_option("--schedule", schedule, "learning-rate schedule: constant, decay (lr/(1+d*epoch)) or list (--lr-list)")
         ->check(CLI::IsMember({"constant", "decay", "list"}));
     c->add_option("--lr-decay", lr_decay, "decay d of the decay schedule (default 0.05)");

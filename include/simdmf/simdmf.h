@@ -177,8 +177,9 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
 /*
  * Options, set by key. Numeric keys (integers must be given as integral doubles):
  *   k              factors per user/item               int   1..65536          default 32
- *   epochs         maximum epochs (sgd) / iterations (gd) int 1..10^7          default 30 (sgd), 500 (gd)
- *   lr             learning rate                       real  (0, 10]           default 0.01 (sgd), 0.05 (sgd,
+ *   epochs         maximum epochs (sgd) / iterations (gd) / sweeps (als)  int 1..10^7  default 30 (sgd),
+ *                                                                               500 (gd), 10 (als)
+ *   lr             learning rate (not used by als)     real  (0, 10]           default 0.01 (sgd), 0.05 (sgd,
  *                                                                               logistic), 0.5 (gd)
  *   lr_decay       decay for schedule "decay"          real  [0, 10^6]         default 0.05
  *   l2             L2 weight on factors                real  [0, 10^6]         default 0.05
@@ -216,10 +217,18 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *   grid           sgd: blocks per side of the user x item grid the ratings are reordered into
  *                  (0 = automatic: 1 below 65536 ratings, else ~80k ratings a block, at least 8; raised
  *                  to keep block-local indices 16-bit); sgd runs at most `grid` threads  int 0..4096  default 0
+ *   als_weighted_lambda  als: 1 = each row's ridge term is l2 (l2_bias for its bias) times the row's
+ *                  rating count (Zhou et al. 2008, as Spark MLlib; the same objective the sgd and gd
+ *                  solvers minimise); 0 = l2 per row (classic ridge ALS)  int 0..1  default 1
  * String keys:
  *   model          "mf" (the member of the model family to train)             default "mf"
  *   loss           "squared" | "logistic"                                     default "squared"
- *   solver         "sgd" | "gd"                                              default "sgd"
+ *   solver         "sgd" | "gd" | "als"                                      default "sgd"
+ *                  als: alternating least squares, each sweep (epoch) solves every user's row exactly
+ *                  with the items fixed, then every item's (factors and bias jointly, by Cholesky);
+ *                  logistic: one Newton step per row and sweep. Rows run on `threads` threads; the model
+ *                  is bit-identical for any thread count. Costs ~k^2 per rating and sweep, so it suits
+ *                  small k (e.g. <= 64); lr, schedule, adagrad, grid do not apply.
  *   schedule       "constant" | "decay" | "list"                             default "constant"
  * Array keys (simdmf_trainer_set_array):
  *   lr_list        learning rate per epoch for schedule "list"; the last value repeats.

@@ -287,6 +287,22 @@ class TestModel(unittest.TestCase):
         self.assertTrue(np.all(p[LABELS == 1] > 0.9))
         self.assertTrue(np.all(p[LABELS == -1] < 0.1))
 
+    def test_als(self):
+        # solver="als": the textbook matrix reproduced, the same model for 1 and 2 threads, the option.
+        d = simdmf.Dataset.from_dense(RATINGS)
+        opts = dict(solver="als", k=3, biases=0, l2=0.0001, als_weighted_lambda=0, init_std=1, epochs=200)
+        t = simdmf.Trainer(**opts)
+        self.assertEqual(t.get("solver"), "als")
+        self.assertEqual(t.get("als_weighted_lambda"), 0)
+        m = t.fit(d)
+        p = m.predict_all()
+        mask = RATINGS != 0
+        self.assertLess(np.max(np.abs(p[mask] - RATINGS[mask])), 0.1)
+        np.testing.assert_array_equal(simdmf.Trainer(threads=2, **opts).fit(d).predict_all(), p)
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            t.set(als_weighted_lambda=2)
+        self.assertEqual(cm.exception.status, simdmf.ERR_OUT_OF_RANGE)
+
 
 def planted(n_users=40, n_items=30, density=0.5, logistic=False, seed=0):
     """A planted rank-2 matrix, about ``density`` of it observed: ratings in [1, 5] or +1/-1 labels."""
