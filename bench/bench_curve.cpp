@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> summary;
     for (std::size_t r = 0; r < runs.size(); ++r) {
         TrainOptions o = parse_run(runs[r]);
-        const bool logistic = o.kind == ModelKind::logistic;
+        const bool logistic = o.logistic();
         const Ratings& tr = logistic ? train_bin : train_r;
         const Ratings& te = logistic ? test_bin : test_r;
         // The test metric of every epoch (validation = test; AUC needs the model: computed in a callback

@@ -63,7 +63,7 @@ std::vector<double> gauss_solve(std::vector<double> A, std::vector<double> b) {
 
 // The ridge solution of item i's row given the model's users (the last half-sweep of ALS): unknowns
 // [q_i, b_i], features [p_u, 1], targets r - mu - b_u, regulariser (l2, .., l2_bias) * (n_i or 1).
-std::vector<double> brute_item_row(const Model& m, const Ratings& r, std::uint32_t i, double l2, double l2b,
+std::vector<double> brute_item_row(const MFModel& m, const Ratings& r, std::uint32_t i, double l2, double l2b,
                                    bool weighted) {
     const std::size_t d = m.k + (m.biases ? 1 : 0);
     std::vector<double> A(d * d, 0.0), b(d, 0.0), f(d);
@@ -85,7 +85,7 @@ std::vector<double> brute_item_row(const Model& m, const Ratings& r, std::uint32
     return gauss_solve(A, b);
 }
 
-bool same_bits(const Model& a, const Model& b) {
+bool same_bits(const MFModel& a, const MFModel& b) {
     auto eq = [](const auto& x, const auto& y) {
         return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(x[0])) == 0;
     };
@@ -170,7 +170,7 @@ TEST_CASE("linalg: NormalEquations builds and solves a weighted ridge system lik
 TEST_CASE("fold-in through linalg::solve_spd: the exact ridge row of a brute-force solve") {
     const Ratings r = planted(4000, 120, 80);
     TrainOptions o = als(6, 4);
-    Model m = train(o, r, nullptr).model;
+    MFModel m = train(o, r, nullptr).model;
     std::vector<std::uint32_t> items = {0, 3, 5, 8, 13, 21, 34, 55, 60, 70, 79};
     std::vector<float> values = {1.0f, 2.5f, 3.0f, 4.5f, 2.0f, 3.5f, 5.0f, 1.5f, 4.0f, 3.0f, 2.0f};
     const double l2 = 0.07;
@@ -201,7 +201,7 @@ TEST_CASE("ALS: every item row is the exact ridge solve given the users (weighte
         o.biases = variant < 2;
         o.l2 = o.als_weighted_lambda ? 0.05 : 2.0;
         o.l2_bias = o.als_weighted_lambda ? 0.02 : 0.5;
-        const Model m = train(o, r, nullptr).model;
+        const MFModel m = train(o, r, nullptr).model;
         double worst = 0;
         for (std::uint32_t i = 0; i < m.n_items; ++i) {
             const std::vector<double> x = brute_item_row(m, r, i, o.l2, o.l2_bias, o.als_weighted_lambda);
@@ -245,7 +245,7 @@ TEST_CASE("ALS: bit-identical models and losses for 1, 2 and 3 threads (squared 
         CAPTURE(logistic);
         const Ratings data = logistic ? binarize(r, 3.5f) : r;
         TrainOptions o = als(12, 3);
-        o.kind = logistic ? ModelKind::logistic : ModelKind::mf;
+        o.loss = logistic ? Loss::logistic : Loss::squared;
         o.threads = 1;
         const TrainResult one = train(o, data, nullptr);
         for (std::uint32_t t : {2u, 3u}) {
@@ -274,7 +274,7 @@ TEST_CASE("ALS logistic: Newton row steps separate the binarised planted data") 
     auto [ptr, pte] = split::random(make_planted(spec), 0.2, 11);
     const Ratings btr = binarize(ptr, 3.5f), bte = binarize(pte, 3.5f);
     TrainOptions o = als(8, 10);
-    o.kind = ModelKind::logistic;
+    o.loss = Loss::logistic;
     o.l2 = 0.01;
     const TrainResult res = train(o, btr, &bte);
     const auto prob = res.model.predict_pairs(bte);
