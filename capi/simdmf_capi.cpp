@@ -32,6 +32,7 @@
 #include "io/factors.hpp"
 #include "io/loaders.hpp"
 #include "models/from_factors.hpp"
+#include "io/model_file.hpp"
 #include "kernels/kernels.hpp"
 #include "models/mf.hpp"
 #include "options.hpp"
@@ -710,12 +711,21 @@ SIMDMF_API simdmf_status simdmf_model_save(const simdmf_model* m, const char* pa
 }
 
 SIMDMF_API simdmf_status simdmf_model_load(const char* path, simdmf_model** out) {
+    return simdmf_model_open(path, 0, out);
+}
+
+SIMDMF_API simdmf_status simdmf_model_open(const char* path, uint32_t flags, simdmf_model** out) {
     return guard([&] {
         require(out, "out");
         *out = nullptr;
         require(path, "path");
+        if (flags & ~(SIMDMF_OPEN_MMAP | SIMDMF_OPEN_NO_VERIFY))
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "unknown simdmf_model_open flags " + std::to_string(flags));
+        simdmf::OpenOptions o;
+        o.map = (flags & SIMDMF_OPEN_MMAP) != 0;
+        o.verify = (flags & SIMDMF_OPEN_NO_VERIFY) == 0;
         auto model = std::make_unique<simdmf_model>();
-        model->m = simdmf::load_model(std::string(path));
+        model->m = simdmf::open_model(std::string(path), o);
         *out = model.release();
         return SIMDMF_OK;
     });

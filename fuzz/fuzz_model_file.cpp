@@ -1,11 +1,15 @@
-// libFuzzer target: the model file reader (load_model), then serving from whatever loaded: fuzzed
-// factors may be NaN, Inf or huge, and predict / predict_row / recommend / nearest / cosine must
-// still be memory-safe. Each input is tried as is and with its CRC-32 recomputed.
+// libFuzzer target: the model file reader (open_model, v1 and v2), then serving from whatever loaded:
+// fuzzed factors may be NaN, Inf or huge, and predict / predict_row / recommend / nearest / cosine
+// must still be memory-safe. Each input is tried as is (loaded), then with its checksums recomputed
+// (v1: the CRC-32; v2: every section's CRC-32C and the header's, so the fuzzer reaches the section
+// directory's checks and the metadata) loaded, memory-mapped, and mapped without verification.
 #include <cstdint>
 #include <vector>
 
 #include "common.hpp"
 #include "io/fileio.hpp"
+#include "io/model_file.hpp"
+#include "../tests/v2_image.hpp"
 #include "fuzz_util.hpp"
 #include "models/mf.hpp"
 #include "serve/serve.hpp"
@@ -38,26 +42,35 @@ void serve(const simdmf::MFModel& m) {
     (void)sink;
 }
 
-void try_load(simdmf_fuzz::MemFile& file, const std::uint8_t* data, std::size_t size) {
+void try_load(simdmf_fuzz::MemFile& file, const std::uint8_t* data, std::size_t size, bool map, bool verify) {
     const std::string& path = file.set(data, size);
+    simdmf::OpenOptions o;
+    o.map = map;
+    o.verify = verify;
     try {
-        serve(simdmf::load_model(path));
+        serve(simdmf::open_model(path, o));
     } catch (const simdmf::Error& e) {
         const simdmf_status s = e.status();
         SIMDMF_FUZZ_CHECK(s == SIMDMF_ERR_FORMAT || s == SIMDMF_ERR_CHECKSUM || s == SIMDMF_ERR_VERSION ||
-                          s == SIMDMF_ERR_OUT_OF_MEMORY || s == SIMDMF_ERR_INVALID_DATA);
+                          s == SIMDMF_ERR_OUT_OF_MEMORY || s == SIMDMF_ERR_INVALID_DATA ||
+                          s == SIMDMF_ERR_UNSUPPORTED);
     }
 }
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static simdmf_fuzz::MemFile file;
-    try_load(file, data, size);
-    if (size >= 20) {
-        std::vector<std::uint8_t> fixed(data, data + size);
+    try_load(file, data, size, false, true);
+    if (size < 20) return 0;
+    std::vector<std::uint8_t> fixed(data, data + size);
+    if (fixed[8] == 1) {
         const std::uint32_t c = simdmf::crc32(fixed.data(), size - 4);
         for (int k = 0; k < 4; ++k) fixed[size - 4 + k] = static_cast<std::uint8_t>(c >> (8 * k));
-        try_load(file, fixed.data(), fixed.size());
+    } else {
+        simdmf_test::V2Image::fix_all_crcs(fixed);
     }
+    try_load(file, fixed.data(), fixed.size(), false, true);
+    try_load(file, fixed.data(), fixed.size(), true, true);
+    try_load(file, fixed.data(), fixed.size(), true, false);
     return 0;
 }

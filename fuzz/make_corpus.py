@@ -85,6 +85,66 @@ put('fuzz_model_file', 'mf_biases', model(1, 3, 4, 5, True))
 put('fuzz_model_file', 'logistic_maps', model(2, 2, 3, 3, False, umap=[10, 20, 30], imap=[-1, -2, -3], mu=0.0))
 put('fuzz_model_file', 'k17', model(1, 17, 2, 2, True, umap=[5, 6]))
 
+
+# --- fuzz_model_file: model file v2 (docs/model_file.md): 64-byte header, 96-byte directory entries,
+# sections at multiples of 64 with zero gaps, CRC-32C per section and over header + directory.
+def meta(records):
+    out = b''
+    for key, typ, val in records:
+        v = {1: lambda x: struct.pack('<q', x), 2: lambda x: struct.pack('<f', x), 4: lambda x: x.encode()}[typ](val)
+        out += struct.pack('<III', len(key), typ, len(v)) + key.encode() + v
+    return out
+
+
+def v2(sections):
+    """sections: (name, type, flags, dtype, rows, cols, stride, bytes)."""
+    pos = (64 + 96 * len(sections) + 63) // 64 * 64
+    offs = []
+    for s in sections:
+        offs.append(pos)
+        end = pos + len(s[7])
+        pos = (end + 63) // 64 * 64
+    head = b'SIMDMFMD' + struct.pack('<IIIIQQI', 2, 64, len(sections), 96, 64, end, 0) + bytes(16)
+    d = b''
+    for (name, typ, flags, dtype, rows, cols, stride, body), off in zip(sections, offs):
+        d += name.encode().ljust(32, b'\0') + struct.pack('<IIQQIIQQQQ', typ, flags, off, len(body), crc32c(body),
+                                                         dtype, rows, cols, stride, 0)
+    crc = crc32c(d, crc32c(head))
+    out = bytearray(head + struct.pack('<I', crc) + d)
+    for (name, typ, flags, dtype, rows, cols, stride, body), off in zip(sections, offs):
+        out += bytes(off - len(out)) + body
+    return bytes(out)
+
+
+def mf_v2(loss, k, nu, ni, biases, umap=None, smap=None, extra=()):
+    stride = (k + 15) // 16 * 16
+    rows = lambda n: b''.join(struct.pack(f'<{k}f', *[((r * 7 + j) % 9 - 4) / 8 for j in range(k)]) + bytes(4 * (stride - k))
+                              for r in range(n))
+    recs = [('kind', 4, 'mf'), ('loss', 4, loss), ('link', 4, 'sigmoid' if loss == 'logistic' else 'identity'),
+            ('n_users', 1, nu), ('n_items', 1, ni), ('min_pred', 2, 1.0 if loss == 'squared' else float('-inf')),
+            ('max_pred', 2, 5.0 if loss == 'squared' else float('inf')), ('k', 1, k), ('biases', 1, int(biases)),
+            ('mu', 2, 3.5), ('train.k', 4, str(k))]
+    secs = [('meta', 1, 1, 0, 0, 0, 0, meta(recs)), ('param.P', 2, 1, 1, nu, k, stride, rows(nu)),
+            ('param.Q', 2, 1, 1, ni, k, stride, rows(ni))]
+    if biases:
+        secs += [('param.bu', 2, 1, 1, nu, 1, 1, struct.pack(f'<{nu}f', *[0.1] * nu)),
+                 ('param.bi', 2, 1, 1, ni, 1, 1, struct.pack(f'<{ni}f', *[-0.2] * ni))]
+    if umap:
+        secs.append(('user_ids', 2, 1, 2, nu, 1, 1, struct.pack(f'<{nu}q', *umap)))
+    if smap:
+        text = ''.join(smap).encode()
+        o = [0]
+        for x in smap:
+            o.append(o[-1] + len(x.encode()))
+        secs.append(('item_ids', 3, 1, 0, ni, 1, 1, struct.pack(f'<{ni + 1}Q', *o) + text))
+    return v2(secs + list(extra))
+
+
+put('fuzz_model_file', 'v2_mf_biases', mf_v2('squared', 3, 4, 5, True))
+put('fuzz_model_file', 'v2_logistic_ids', mf_v2('logistic', 2, 3, 3, False, umap=[10, 20, 30], smap=['a', 'bb', 'USER_9']))
+put('fuzz_model_file', 'v2_k17_optional', mf_v2('squared', 17, 2, 2, True, extra=[('future.notes', 9, 0, 0, 0, 0, 0, b'xyz')]))
+put('fuzz_model_file', 'v2_required_unknown', mf_v2('squared', 1, 1, 1, False, extra=[('future.layer', 2, 1, 1, 1, 1, 1, bytes(4))]))
+
 # --- fuzz_capi_options: ops (0 set, 1 set_string, 2 set_array, 3 get, 4 get_string, 5 NULLs, 6 fit),
 # key selector (< 200: dictionary index), then values (< 128: table index, 128..135 specials, else 8 raw bytes).
 K = {name: j for j, name in enumerate(['k', 'epochs', 'lr', 'lr_decay', 'l2', 'l2_bias', 'biases', 'init_std',

@@ -506,6 +506,31 @@ static void test_mf(void) {
             CHECK(memcmp(all, all2, sizeof all) == 0);
         }
         simdmf_model_free(m2);
+        /* opened memory-mapped (with and without checksum verification): the same predictions, bit
+         * for bit; the mapping lives until the model is freed, past the file's removal */
+        {
+            const uint32_t flags[3] = {SIMDMF_OPEN_MMAP, SIMDMF_OPEN_MMAP | SIMDMF_OPEN_NO_VERIFY, SIMDMF_OPEN_NO_VERIFY};
+            int f;
+            for (f = 0; f < 3; ++f) {
+                simdmf_model* mm = NULL;
+                uint32_t top[3];
+                size_t got = 0;
+                CHECK_OK(simdmf_model_open(path, flags[f], &mm));
+                CHECK(mm != NULL);
+                if (!mm) continue;
+                if (f == 0) remove(path);
+                CHECK_OK(simdmf_model_predict_all(mm, all2));
+                CHECK(memcmp(all, all2, sizeof all) == 0);
+                CHECK_OK(simdmf_model_recommend(mm, 0, 3, NULL, top, NULL, &got));
+                CHECK(got == 3);
+                simdmf_model_free(mm);
+                if (f == 0) CHECK_OK(simdmf_model_save(m, path));
+            }
+            m2 = (simdmf_model*)&k;
+            CHECK_STATUS(simdmf_model_open(path, 4u, &m2), SIMDMF_ERR_INVALID_ARGUMENT);
+            CHECK(m2 == NULL);
+            CHECK_STATUS(simdmf_model_open(NULL, SIMDMF_OPEN_MMAP, &m2), SIMDMF_ERR_INVALID_ARGUMENT);
+        }
         remove(path);
 
         m2 = (simdmf_model*)&k;

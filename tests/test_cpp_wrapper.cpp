@@ -134,8 +134,11 @@ TEST_CASE("train, serve, save and load") {
     std::string path = "/tmp/simdmf-wrapper-" + std::to_string(getpid()) + ".smf";
     m.save(path);
     auto m2 = simdmfpp::Model::load(path);
-    std::remove(path.c_str());
+    auto m3 = simdmfpp::Model::open(path, SIMDMF_OPEN_MMAP);
+    std::remove(path.c_str());  // the mapping outlives the name
     CHECK(m2.predict_all() == all);
+    CHECK(m3.predict_all() == all);
+    CHECK_THROWS(simdmfpp::Model::open(path, SIMDMF_OPEN_MMAP));  // gone now
 }
 
 TEST_CASE("progress callback: order, cancel, exceptions") {

@@ -8,6 +8,7 @@
 
 #include "common.hpp"
 #include "io/fileio.hpp"
+#include "io/model_file.hpp"
 #include "models/mf.hpp"
 #include "synthetic.hpp"
 #include "test_util.hpp"
@@ -83,7 +84,7 @@ TEST_CASE("a model with string ids is refused by model file v1 (UNSUPPORTED), no
     const std::string path = dir.file("s.smf");
     std::string msg;
     try {
-        save_model(m, path);
+        save_model_v1(m, path);  // v2 (save_model) stores them: test_model_file.cpp
     } catch (const Error& e) {
         CHECK(e.status() == SIMDMF_ERR_UNSUPPORTED);
         msg = e.what();
@@ -162,7 +163,8 @@ TEST_CASE("MF predictions are clamped to the rating range; scores and rankings a
     CHECK(back.identical(m));
     CHECK(back.min_pred == 2.0f);
     CHECK(back.predict(1, 1) == std::clamp(m.score(1, 1), 2.0f, 4.0f));
-    std::vector<unsigned char> b = read_file(path);
+    save_model_v1(m, old);  // v1 layout: the range is two floats at bytes 48..56
+    std::vector<unsigned char> b = read_file(old);
     b.erase(b.begin() + 48, b.begin() + 56);  // the two range floats after the 32-byte header
     b[12] = 32;                               // header size
     b.resize(b.size() - 4);
@@ -174,8 +176,9 @@ TEST_CASE("MF predictions are clamped to the rating range; scores and rankings a
     CHECK(std::isinf(back_old.max_pred));
     CHECK(back_old.predict(1, 1) == m.score(1, 1));
     CHECK(std::memcmp(back_old.P.data(), m.P.data(), m.P.size() * 4) == 0);
-    // A range that is not an interval is a format error.
-    std::vector<unsigned char> bad = read_file(path);
+    // A range that is not an interval is a format error (v1 here; v2 in test_model_file.cpp).
+    save_model_v1(m, old);
+    std::vector<unsigned char> bad = read_file(old);
     const float nan = std::nanf("");
     std::memcpy(bad.data() + 48, &nan, 4);
     bad.resize(bad.size() - 4);
@@ -186,10 +189,15 @@ TEST_CASE("MF predictions are clamped to the rating range; scores and rankings a
 }
 
 TEST_CASE("truncated, corrupted, foreign and newer model files fail cleanly") {
+  for (int version : {1, 2}) {
+    CAPTURE(version);
     simdmf_test::TempDir dir;
     MFModel m = small_model(true, false, true);
     const std::string path = dir.file("m.smf");
-    save_model(m, path);
+    if (version == 1)
+        save_model_v1(m, path);
+    else
+        save_model(m, path);
     const std::vector<unsigned char> good = read_file(path);
     const std::string bad = dir.file("bad.smf");
 
@@ -211,21 +219,24 @@ TEST_CASE("truncated, corrupted, foreign and newer model files fail cleanly") {
     }
     // A newer format version is told apart from corruption.
     auto newer = good;
-    newer[8] = 2;
+    newer[8] = 3;
     write_bytes(bad, newer);
     CHECK(load_status(bad) == SIMDMF_ERR_VERSION);
-    // A huge declared size is refused before allocating.
+    // A huge declared size is refused before allocating (v1 header; v2: test_model_file.cpp).
     auto huge = good;
+    if (version == 1) {
     huge[16 + 8] = 0xFF;
     huge[16 + 9] = 0xFF;
     huge[16 + 10] = 0xFF;
     huge[16 + 11] = 0x7F;
     write_bytes(bad, huge);
     CHECK(load_status(bad) == SIMDMF_ERR_FORMAT);
+    }
     write_bytes(bad, std::vector<unsigned char>(64, 'x'));
     CHECK(load_status(bad) == SIMDMF_ERR_FORMAT);
     // The failed loads did not disturb the good file.
     CHECK(load_model(path).identical(m));
+  }
 }
 
 TEST_CASE("saving over an existing model replaces it atomically") {

@@ -21,6 +21,8 @@
 #include "common.hpp"
 #include "dataset.hpp"
 #include "io/fileio.hpp"
+#include "io/model_file.hpp"
+#include "v2_image.hpp"
 #include "io/loaders.hpp"
 #include "models/mf.hpp"
 #include "rng.hpp"
@@ -292,9 +294,27 @@ TEST_CASE("model files: every truncation and every single-bit flip is caught") {
     o.epochs = 2;
     MFModel m = train(o, r, nullptr).model;
     const std::string path = dir.file("m.smf"), bad = dir.file("bad.smf");
-    save_model(m, path);
+  for (int version : {1, 2}) {
+    CAPTURE(version);
+    if (version == 1)
+        save_model_v1(m, path);
+    else
+        save_model(m, path);
     const std::vector<unsigned char> good = read_file(path);
-    REQUIRE(good.size() > 56);  // 16 bytes of magic, version and header size, then a 40-byte header
+    REQUIRE(good.size() > 56);  // v1: 16 bytes of magic, version and header size, then a 40-byte header
+    // v2: the bytes of each section (covered by its CRC), the rest being header, directory (one CRC)
+    // and the zero gaps between sections (checked to be zero).
+    std::vector<bool> in_section(good.size(), false);
+    std::size_t dir_end = 56;
+    if (version == 2) {
+        const std::size_t count = simdmf_test::v2_get(good.data() + 16, 4);
+        dir_end = 64 + 96 * count;
+        for (std::size_t j = 0; j < count; ++j) {
+            const std::size_t off = simdmf_test::v2_get(good.data() + 64 + 96 * j + 40, 8),
+                              len = simdmf_test::v2_get(good.data() + 64 + 96 * j + 48, 8);
+            for (std::size_t b = off; b < off + len; ++b) in_section[b] = true;
+        }
+    }
     for (std::size_t len = 0; len < good.size(); ++len) {
         write_bytes(bad, std::vector<unsigned char>(good.begin(), good.begin() + std::ptrdiff_t(len)));
         Outcome o2 = outcome([&] { load_model(bad); });
@@ -312,8 +332,12 @@ TEST_CASE("model files: every truncation and every single-bit flip is caught") {
             CAPTURE(pos);
             CAPTURE(bit);
             ++flips;
-            if (pos >= 56)  // the payload and the CRC itself: only the checksum can tell
+            if (version == 1 && pos >= 56)  // the payload and the CRC itself: only the checksum can tell
                 CHECK(o2.status == SIMDMF_ERR_CHECKSUM);
+            else if (version == 2 && in_section[pos])  // a section's bytes: its checksum
+                CHECK(o2.status == SIMDMF_ERR_CHECKSUM);
+            else if (version == 2 && pos >= dir_end)  // a gap between sections: not zero
+                CHECK(o2.status == SIMDMF_ERR_FORMAT);
             else
                 CHECK((o2.status == SIMDMF_ERR_FORMAT || o2.status == SIMDMF_ERR_VERSION ||
                        o2.status == SIMDMF_ERR_CHECKSUM));
@@ -322,6 +346,7 @@ TEST_CASE("model files: every truncation and every single-bit flip is caught") {
     }
     CHECK(flips == good.size() * 8);
     CHECK(load_model(path).identical(m));
+  }
 }
 
 TEST_CASE("a model of a newer format version is VERSION, not corruption") {
@@ -331,11 +356,11 @@ TEST_CASE("a model of a newer format version is VERSION, not corruption") {
     const std::string path = dir.file("m.smf");
     save_model(m, path);
     auto b = read_file(path);
-    b[8] = 2;  // version 2, CRC left as version 1 wrote it: the version is checked first
+    b[8] = 3;  // version 3, CRC left as version 2 wrote it: the version is checked first
     write_bytes(path, b);
     Outcome o = outcome([&] { load_model(path); });
     CHECK(o.status == SIMDMF_ERR_VERSION);
-    CHECK(has(o.message, "model format version 2 is newer than this library reads (1)"));
+    CHECK(has(o.message, "model format version 3 is newer than this library reads (2)"));
     b[8] = 0;
     write_bytes(path, b);
     CHECK(outcome([&] { load_model(path); }).status == SIMDMF_ERR_FORMAT);

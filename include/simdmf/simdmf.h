@@ -383,14 +383,18 @@ SIMDMF_API simdmf_status simdmf_model_raw_id(const simdmf_model* m, int side, ui
 SIMDMF_API simdmf_status simdmf_model_fold_in_user(simdmf_model* m, const uint32_t* items, const float* values,
                                                    size_t n, double l2, int64_t raw_id, uint32_t* new_user);
 
-/* Writes the model to `path` in the versioned binary format (v1): written to a temporary file in the
- * same folder, flushed to disk, then renamed over `path`, so a crash never leaves a half-written model.
+/* Writes the model to `path` in the versioned binary format (v2, docs/model_file.md: a directory of
+ * sections, each with its CRC-32C, memory-mappable): streamed to a temporary file in the same folder,
+ * flushed to disk, then renamed over `path`, so a crash never leaves a half-written model.
  * SIMDMF_ERR_IO on failure (the previous file, if any, is intact). Thread-safe on a const model. */
 SIMDMF_API simdmf_status simdmf_model_save(const simdmf_model* m, const char* path);
 
-/* Reads a model file. SIMDMF_ERR_IO (cannot read), SIMDMF_ERR_FORMAT (not a model file, truncated,
- * inconsistent header), SIMDMF_ERR_VERSION (newer format), SIMDMF_ERR_CHECKSUM (corrupted). Sizes are
- * checked against the file before anything is allocated. The caller owns *out. */
+/* Reads a model file (format v2, or v1 as written by simdmf 0.2 and earlier) into memory; the same as
+ * simdmf_model_open(path, 0, out). SIMDMF_ERR_IO (cannot read), SIMDMF_ERR_FORMAT (not a model file,
+ * truncated, inconsistent header or section directory), SIMDMF_ERR_VERSION (newer format),
+ * SIMDMF_ERR_CHECKSUM (corrupted), SIMDMF_ERR_UNSUPPORTED (a model kind or a required section this
+ * version does not know, named in simdmf_last_error()). Sizes are checked against the file before
+ * anything is allocated. The caller owns *out. */
 SIMDMF_API simdmf_status simdmf_model_load(const char* path, simdmf_model** out);
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -627,6 +631,36 @@ SIMDMF_API simdmf_status simdmf_model_factor_table(const simdmf_model* m, int si
  * (may be NULL) receives the offset added to every score. */
 SIMDMF_API simdmf_status simdmf_model_bias_table(const simdmf_model* m, int side, const float** data, size_t* n,
                                                  float* global_bias);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Opening model files: memory-mapped serving                                                     */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Flags of simdmf_model_open (bitwise or). */
+#define SIMDMF_OPEN_MMAP 1u      /* serve from a read-only memory mapping of the file, tables not copied */
+#define SIMDMF_OPEN_NO_VERIFY 2u /* skip the per-section CRC-32C check (header and directory still checked) */
+
+/* Opens a model file. flags 0: the same as simdmf_model_load (the file is read and its tables copied
+ * into memory the model owns).
+ * SIMDMF_OPEN_MMAP: the file is memory-mapped read-only and the model's factor and bias tables are the
+ * mapping itself, so opening costs no copy and no memory beyond the pages the OS brings in as they are
+ * read (a 1 GB model serves its first prediction without reading the rest). predict, predict_batch,
+ * predict_row, predict_all, recommend, similarity, nearest, factors, evaluate work as on a loaded model,
+ * with bit-identical results; simdmf_model_set_prediction_range changes only the model handle.
+ * simdmf_model_fold_in_user copies the tables it changes into memory (copy on write), after which
+ * that model no longer uses the mapping for them; the file is never written. The mapping lives until
+ * the model is freed. Mapping applies to format v2 on a little-endian CPU; a v1 file (or a big-endian
+ * host) is loaded instead, as with flags 0. Do not modify or truncate a mapped file in place: reads
+ * of a truncated mapping fault (SIGBUS). Replacing it by rename, as simdmf_model_save does, is safe:
+ * the open model keeps the old file's contents.
+ * SIMDMF_OPEN_NO_VERIFY: the sections' checksums (and the zero padding of factor rows) are not
+ * checked, so opening a large file reads only its header, directory and metadata (with MMAP: nothing
+ * of the tables). Every size and offset is still checked against the file, so a damaged file cannot
+ * make simdmf read outside it, but corrupted table bytes go unnoticed and serve wrong predictions
+ * (possibly NaN). Use it for files whose integrity is assured otherwise (verified once after copying).
+ * Errors: those of simdmf_model_load; SIMDMF_ERR_INVALID_ARGUMENT for unknown flag bits. The caller owns
+ * *out. Serving from one opened model is thread-safe as for any model. */
+SIMDMF_API simdmf_status simdmf_model_open(const char* path, uint32_t flags, simdmf_model** out);
 
 #ifdef __cplusplus
 }

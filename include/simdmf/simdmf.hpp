@@ -225,6 +225,14 @@ public:
         check(simdmf_model_load(path.c_str(), &out));
         return Model(out);
     }
+    // Opens a model file with SIMDMF_OPEN_* flags: SIMDMF_OPEN_MMAP serves from a read-only mapping
+    // of the file (no copy of the tables), SIMDMF_OPEN_NO_VERIFY skips the sections' checksums
+    // (see simdmf_model_open).
+    static Model open(const std::string& path, std::uint32_t flags) {
+        simdmf_model* out = nullptr;
+        check(simdmf_model_open(path.c_str(), flags, &out));
+        return Model(out);
+    }
     // Writes the model file atomically.
     void save(const std::string& path) const { check(simdmf_model_save(h_.get(), path.c_str())); }
 

@@ -1,6 +1,7 @@
 #include "io/fileio.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -338,6 +339,52 @@ std::vector<unsigned char> read_file(const std::string& path) {
     ::close(fd);
     buf.resize(done);
     return buf;
+}
+
+std::shared_ptr<const FileBytes> FileBytes::open(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(SIMDMF_ERR_IO, "cannot open " + path + ": " + errno_text());
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        fail(SIMDMF_ERR_IO, "cannot read " + path + ": not a regular file");
+    }
+    std::shared_ptr<FileBytes> f(new FileBytes());
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size > SIZE_MAX) {
+        ::close(fd);
+        fail(SIMDMF_ERR_IO, "cannot read " + path + ": larger than the address space");
+    }
+    f->size_ = static_cast<std::size_t>(size);
+    if (f->size_ > 0) {
+        void* p = ::mmap(nullptr, f->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p != MAP_FAILED) {
+            f->data_ = static_cast<const unsigned char*>(p);
+            f->mapped_ = true;
+        } else {  // a file system that cannot map: read it
+            try {
+                f->copy_.resize(f->size_);
+            } catch (...) {
+                ::close(fd);
+                throw;
+            }
+            std::size_t done = 0;
+            while (done < f->size_) {
+                ssize_t r = ::pread(fd, f->copy_.data() + done, f->size_ - done, static_cast<off_t>(done));
+                if (r < 0 && errno == EINTR) continue;
+                if (r <= 0) break;
+                done += static_cast<std::size_t>(r);
+            }
+            f->size_ = done;
+            f->data_ = f->copy_.data();
+        }
+    }
+    ::close(fd);
+    return f;
+}
+
+FileBytes::~FileBytes() {
+    if (mapped_) ::munmap(const_cast<unsigned char*>(data_), size_);
 }
 
 }  // namespace simdmf

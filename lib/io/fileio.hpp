@@ -5,8 +5,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "common.hpp"
 
 namespace simdmf {
 
@@ -89,5 +92,28 @@ void atomic_write_file(const std::string& path, const void* data, std::size_t si
 
 // Reads a whole file. Throws Error(SIMDMF_ERR_IO) naming the path and reason.
 std::vector<unsigned char> read_file(const std::string& path);
+
+// A regular file's bytes, read-only: memory-mapped (MAP_PRIVATE, PROT_READ; unmapped when the last
+// owner lets go), or read into memory where the file cannot be mapped. Page-aligned either way. The
+// mapping shows the file as it is on disk: a file truncated or rewritten in place by another process
+// while mapped can make reads fault (SIGBUS); simdmf's own writers replace files by rename, which
+// leaves an existing mapping intact. Throws Error(SIMDMF_ERR_IO) naming the path and reason.
+class FileBytes {
+public:
+    static std::shared_ptr<const FileBytes> open(const std::string& path);
+    ~FileBytes();
+    FileBytes(const FileBytes&) = delete;
+    FileBytes& operator=(const FileBytes&) = delete;
+    const unsigned char* data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+    bool mapped() const noexcept { return mapped_; }
+
+private:
+    FileBytes() = default;
+    const unsigned char* data_ = nullptr;
+    std::size_t size_ = 0;
+    bool mapped_ = false;
+    std::vector<unsigned char, AlignedAllocator<unsigned char>> copy_;
+};
 
 }  // namespace simdmf

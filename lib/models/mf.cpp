@@ -129,15 +129,16 @@ std::uint32_t MFModel::fold_in_user(const std::uint32_t* items, const float* val
     const std::size_t d = k + (biases ? 1 : 0);
     std::vector<double> x(d, 0.0);
     const double reg = l2 * static_cast<double>(n) + 1e-9;  // the per-rating L2 of the training objective
+    const MFModel& self = *this;  // reads through const: a mapped model's tables are not copied to be read
     auto feature = [&](std::size_t j, std::size_t f) -> double {
-        return f < k ? double(item_row(items[j])[f]) : 1.0;
+        return f < k ? double(self.item_row(items[j])[f]) : 1.0;
     };
     const int iterations = objective.link == Link::identity ? 1 : 25;
     for (int it = 0; it < iterations; ++it) {
         // Normal equations of one Newton step (exact for squared loss): H dx = -g.
         std::vector<double> H(d * d, 0.0), g(d, 0.0);
         for (std::size_t j = 0; j < n; ++j) {
-            double s = biases ? mu + bi[items[j]] : 0.0;
+            double s = biases ? mu + self.bi[items[j]] : 0.0;
             for (std::size_t f = 0; f < d; ++f) s += feature(j, f) * x[f];
             const double resid = objective.residual(values[j], s);  // -dloss/ds
             const double w = objective.curvature(s);                 // d2loss/ds2 (Gauss-Newton)

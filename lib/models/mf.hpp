@@ -65,7 +65,9 @@ public:
                                std::int64_t raw_id) override;
 };
 
-// Model file v1 (see lib/io/model_file.cpp for the layout).
+// The model file (lib/io/model_file.hpp, docs/model_file.md): save_model writes format v2 atomically
+// (streamed into a temporary file, fsync, rename); load_model reads v2 or v1 into memory (open_model
+// with default options; open_model can also serve from a memory mapping).
 void save_model(const MFModel& m, const std::string& path);
 MFModel load_model(const std::string& path);
 

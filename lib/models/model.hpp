@@ -9,6 +9,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common.hpp"
@@ -68,6 +69,9 @@ public:
     float min_pred = -std::numeric_limits<float>::infinity();
     float max_pred = std::numeric_limits<float>::infinity();
     std::shared_ptr<const IdMap> user_ids, item_ids;  // may be null (indices are the raw ids)
+    // The options the model was trained with (key, value as text), kept in the model file's metadata;
+    // descriptive only (nothing reads them to serve).
+    std::vector<std::pair<std::string, std::string>> train_options;
 
     Loss loss() const { return objective.loss; }
     bool logistic() const { return objective.logistic(); }

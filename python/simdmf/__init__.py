@@ -58,6 +58,9 @@ ITEMS = 1
 MODEL_MF = 1
 MODEL_LOGISTIC = 2
 
+OPEN_MMAP = 1       # simdmf_model_open flags
+OPEN_NO_VERIFY = 2
+
 FORMATS = {
     "auto": 0,
     "movielens_data": 1,
@@ -183,6 +186,7 @@ _SIGNATURES = {
     "simdmf_model_fold_in_user": (_status, [_vp, _u32p, _f32p, _size, ctypes.c_double, _i64, _u32p]),
     "simdmf_model_save": (_status, [_vp, _cstr]),
     "simdmf_model_load": (_status, [_cstr, _vpp]),
+    "simdmf_model_open": (_status, [_cstr, _u32, _vpp]),
     "simdmf_report_free": (None, [_vp]),
     "simdmf_report_size": (_status, [_vp, _sizep]),
     "simdmf_report_get": (_status, [_vp, _size, ctypes.POINTER(_cstr), _f64p]),
@@ -704,6 +708,17 @@ class Model(_Handle):
         """Reads a model file written by :meth:`save`."""
         out = ctypes.c_void_p()
         _check(_L().simdmf_model_load(_path(path), ctypes.byref(out)))
+        return cls(out.value)
+
+    @classmethod
+    def open(cls, path, mmap=False, verify=True):
+        """Opens a model file. With ``mmap=True`` the model serves from a read-only memory mapping of
+        the file (its tables are not copied; fold-in copies what it changes). ``verify=False`` skips the
+        sections' checksums (for very large files whose integrity is known: a corrupted table would
+        then serve wrong predictions). See simdmf_model_open in simdmf.h."""
+        flags = (OPEN_MMAP if mmap else 0) | (0 if verify else OPEN_NO_VERIFY)
+        out = ctypes.c_void_p()
+        _check(_L().simdmf_model_open(_path(path), flags, ctypes.byref(out)))
         return cls(out.value)
 
     def save(self, path):

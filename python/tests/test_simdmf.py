@@ -278,6 +278,27 @@ class TestModel(unittest.TestCase):
                 simdmf.Model.load(bad)
             self.assertEqual(cm.exception.status, simdmf.ERR_FORMAT)
 
+    def test_open_mmap(self):
+        with tempfile.TemporaryDirectory(prefix="simdmf-py-") as tmp:
+            path = os.path.join(tmp, "m.smf")
+            self.model.save(path)
+            want = self.model.predict_all().tobytes()
+            for kw in ({"mmap": True}, {"mmap": True, "verify": False}, {"verify": False}, {}):
+                m2 = simdmf.Model.open(path, **kw)
+                self.assertEqual(want, m2.predict_all().tobytes())
+                for a, b in zip(self.model.recommend(0, 3), m2.recommend(0, 3)):
+                    self.assertEqual(a.tobytes(), b.tobytes())
+            # a corrupted table: refused when verifying, served when not
+            with open(path, "r+b") as f:
+                data = bytearray(f.read())
+                data[-1] ^= 0x40
+                f.seek(0)
+                f.write(data)
+            with self.assertRaises(simdmf.SimdmfError) as cm:
+                simdmf.Model.open(path, mmap=True)
+            self.assertEqual(cm.exception.status, simdmf.ERR_CHECKSUM)
+            simdmf.Model.open(path, mmap=True, verify=False).predict(0, 0)
+
     def test_logistic(self):
         d = simdmf.Dataset.from_dense(LABELS)
         m = simdmf.Trainer(loss="logistic", k=3, l2=0.001, init_std=0.5, lr=0.1, epochs=2000).fit(d)
