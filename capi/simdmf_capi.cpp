@@ -7,6 +7,7 @@
 // returns SIMDMF_CANCELLED also records a message (it is a non-OK status, though not a failure).
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -1000,6 +1001,173 @@ SIMDMF_API simdmf_status simdmf_model_bias_table(const simdmf_model* m, int side
         *data = m->m.biases ? b.data() : nullptr;
         *n = m->m.biases ? b.size() : 0;
         if (global_bias) *global_bias = m->m.biases ? m->m.mu : 0.0f;
+        return SIMDMF_OK;
+    });
+}
+
+}  // extern "C"
+
+// ------------------------------------------------------------------------------------------------
+// Option registry
+// ------------------------------------------------------------------------------------------------
+
+namespace {
+
+const simdmf::options::Option& option_at(std::size_t index) {
+    const auto& rows = simdmf::options::all();
+    if (index >= rows.size())
+        fail(SIMDMF_ERR_OUT_OF_RANGE, "option index " + std::to_string(index) + " is past the last (" +
+                                          std::to_string(rows.size()) + " options)");
+    return rows[index];
+}
+
+// The default texts, made once: the strings simdmf_option_info hands out live for the process.
+const std::vector<std::string>& default_texts() {
+    static const std::vector<std::string> texts = [] {
+        std::vector<std::string> v;
+        for (const auto& o : simdmf::options::all()) v.push_back(simdmf::options::default_text(o));
+        return v;
+    }();
+    return texts;
+}
+
+int type_code(simdmf::options::Type t) {
+    switch (t) {
+        case simdmf::options::Type::integer: return SIMDMF_OPTION_INTEGER;
+        case simdmf::options::Type::real: return SIMDMF_OPTION_REAL;
+        case simdmf::options::Type::string: return SIMDMF_OPTION_STRING;
+        case simdmf::options::Type::array: return SIMDMF_OPTION_ARRAY;
+    }
+    return -1;
+}
+
+std::size_t copy_values(const std::vector<double>& v, double* values, std::size_t capacity) {
+    const std::size_t w = std::min(capacity, v.size());
+    if (w > 0) std::copy(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(w), values);
+    return v.size();
+}
+
+const simdmf::options::Option& typed(const std::string& key, simdmf::options::Type a, simdmf::options::Type b,
+                                     const char* wanted) {
+    const simdmf::options::Option* o = simdmf::options::find(key);
+    if (!o) fail(SIMDMF_ERR_UNKNOWN_OPTION, "unknown option '" + key + "'");
+    if (o->type != a && o->type != b) fail(SIMDMF_ERR_UNKNOWN_OPTION, "option '" + key + "' is not " + wanted);
+    return *o;
+}
+
+}  // namespace
+
+extern "C" {
+
+SIMDMF_API simdmf_status simdmf_option_count(size_t* count) {
+    return guard([&] {
+        require(count, "count");
+        *count = simdmf::options::all().size();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_option_info_get(size_t index, simdmf_option_info* info) {
+    return guard([&] {
+        require(info, "info");
+        constexpr std::size_t first = offsetof(simdmf_option_info, allowed_count) + sizeof(size_t);
+        if (info->struct_size < first)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "info->struct_size " + std::to_string(info->struct_size) +
+                                                  " is smaller than the first simdmf_option_info (" +
+                                                  std::to_string(first) + ")");
+        const auto& o = option_at(index);
+        const auto& def = simdmf::options::static_default(o);
+        const bool number = o.type == simdmf::options::Type::integer || o.type == simdmf::options::Type::real;
+        simdmf_option_info v{};
+        v.struct_size = std::min(info->struct_size, sizeof(simdmf_option_info));
+        v.name = o.name.c_str();
+        v.group = o.group.c_str();
+        v.doc = o.doc.c_str();
+        v.type = type_code(o.type);
+        v.element_type = type_code(o.element);
+        v.lower = o.type == simdmf::options::Type::string ? 0 : o.lo.value;
+        v.upper = o.type == simdmf::options::Type::string ? 0 : o.hi.value;
+        v.lower_open = o.lo.open;
+        v.upper_open = o.hi.open;
+        v.default_value = number ? def.number : std::numeric_limits<double>::quiet_NaN();
+        v.default_string = def.text.c_str();
+        v.default_count = def.array.size();
+        v.default_text = default_texts()[index].c_str();
+        v.has_conditional_default = o.defaults.size() > 1;
+        v.allowed_count = o.allowed.size();
+        std::memcpy(info, &v, v.struct_size);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_option_find(const char* key, size_t* index) {
+    return guard([&] {
+        std::string k = key_string(key);
+        require(index, "index");
+        const auto* o = simdmf::options::find(k);
+        if (!o) fail(SIMDMF_ERR_UNKNOWN_OPTION, "unknown option '" + k + "'");
+        *index = static_cast<std::size_t>(o - simdmf::options::all().data());
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_option_allowed(size_t index, size_t j, const char** value) {
+    return guard([&] {
+        require(value, "value");
+        const auto& o = option_at(index);
+        if (o.type != simdmf::options::Type::string)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "option '" + o.name + "' is not a string option");
+        if (j >= o.allowed.size())
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "option '" + o.name + "' has " + std::to_string(o.allowed.size()) +
+                                              " allowed values; " + std::to_string(j) + " is past the last");
+        *value = o.allowed[j].c_str();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_option_default_array(size_t index, double* values, size_t capacity, size_t* count) {
+    return guard([&] {
+        require(count, "count");
+        if (capacity > 0) require(values, "values");
+        const auto& o = option_at(index);
+        if (o.type != simdmf::options::Type::array)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "option '" + o.name + "' is not an array option");
+        *count = copy_values(simdmf::options::static_default(o).array, values, capacity);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_default(const simdmf_trainer* t, const char* key, double* value) {
+    return guard([&] {
+        require(t, "t");
+        std::string k = key_string(key);
+        require(value, "value");
+        const auto& o = typed(k, simdmf::options::Type::integer, simdmf::options::Type::real, "a numeric option");
+        *value = simdmf::options::default_case(o, target(t)).number;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_default_string(const simdmf_trainer* t, const char* key, const char** value) {
+    return guard([&] {
+        require(t, "t");
+        std::string k = key_string(key);
+        require(value, "value");
+        const auto& o = typed(k, simdmf::options::Type::string, simdmf::options::Type::string, "a string option");
+        *value = simdmf::options::default_case(o, target(t)).text.c_str();  // the registry's, static
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_default_array(const simdmf_trainer* t, const char* key, double* values,
+                                                      size_t capacity, size_t* count) {
+    return guard([&] {
+        require(t, "t");
+        std::string k = key_string(key);
+        require(count, "count");
+        if (capacity > 0) require(values, "values");
+        const auto& o = typed(k, simdmf::options::Type::array, simdmf::options::Type::array, "an array option");
+        *count = copy_values(simdmf::options::default_case(o, target(t)).array, values, capacity);
         return SIMDMF_OK;
     });
 }

@@ -2,6 +2,7 @@
  * "N passed, N failed" and exits non-zero when anything failed. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +302,126 @@ static simdmf_model* train_mf(simdmf_dataset** data_out) {
     simdmf_trainer_free(t);
     *data_out = ds;
     return m;
+}
+
+/* The option registry: enumeration, types, bounds with open/closed ends, static and effective defaults,
+ * allowed values, and a struct_size smaller than the library's. */
+static void test_option_registry(void) {
+    size_t n = 0, i = 0, idx = 0, cnt = 0, seen_tune = 0, seen_string = 0;
+    simdmf_option_info info;
+    simdmf_trainer* t = NULL;
+    const char* s = NULL;
+    double v = 0, arr[8];
+
+    CHECK_OK(simdmf_option_count(&n));
+    CHECK(n > 20);
+    for (i = 0; i < n; ++i) {
+        memset(&info, 0, sizeof info);
+        info.struct_size = sizeof info;
+        CHECK_OK(simdmf_option_info_get(i, &info));
+        CHECK(info.name != NULL && info.name[0] != '\0');
+        CHECK(info.group != NULL && info.group[0] != '\0');
+        CHECK(info.doc != NULL && info.doc[0] != '\0');
+        CHECK(info.default_text != NULL && info.default_text[0] != '\0');
+        CHECK(simdmf_option_find(info.name, &idx) == SIMDMF_OK && idx == i);
+        if (strncmp(info.name, "tune_", 5) == 0) {
+            ++seen_tune;
+            CHECK(strcmp(info.group, "tune") == 0);
+        }
+        if (info.type == SIMDMF_OPTION_STRING) {
+            ++seen_string;
+            CHECK(info.allowed_count >= 2);
+            CHECK_OK(simdmf_option_allowed(i, 0, &s));
+            CHECK(s != NULL);
+            CHECK_STATUS(simdmf_option_allowed(i, info.allowed_count, &s), SIMDMF_ERR_OUT_OF_RANGE);
+        } else {
+            CHECK(info.allowed_count == 0);
+            CHECK_STATUS(simdmf_option_allowed(i, 0, &s), SIMDMF_ERR_INVALID_ARGUMENT);
+        }
+        /* A numeric static default lies within its own bounds. */
+        if (info.type == SIMDMF_OPTION_INTEGER || info.type == SIMDMF_OPTION_REAL) {
+            CHECK(info.lower_open ? info.default_value > info.lower : info.default_value >= info.lower);
+            CHECK(info.upper_open ? info.default_value < info.upper : info.default_value <= info.upper);
+        }
+    }
+    CHECK(seen_tune >= 9);
+    CHECK(seen_string >= 4);
+    CHECK_STATUS(simdmf_option_info_get(n, &info), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_option_find("no_such_key", &idx), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_option_count(NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_option_info_get(0, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+
+    /* lr: real, (0, 10], default depends on loss and solver. */
+    CHECK_OK(simdmf_option_find("lr", &idx));
+    info.struct_size = sizeof info;
+    CHECK_OK(simdmf_option_info_get(idx, &info));
+    CHECK(strcmp(info.name, "lr") == 0);
+    CHECK(info.type == SIMDMF_OPTION_REAL);
+    CHECK(info.lower == 0 && info.lower_open == 1);
+    CHECK(info.upper == 10 && info.upper_open == 0);
+    CHECK(info.default_value == 0.01);
+    CHECK(info.has_conditional_default == 1);
+    CHECK(strstr(info.default_text, "0.05 if loss = logistic") != NULL);
+    /* k: integer, [1, 65536], default 32. */
+    CHECK_OK(simdmf_option_find("k", &idx));
+    CHECK_OK(simdmf_option_info_get(idx, &info));
+    CHECK(info.type == SIMDMF_OPTION_INTEGER && info.lower == 1 && info.upper == 65536);
+    CHECK(info.lower_open == 0 && info.upper_open == 0 && info.default_value == 32);
+    CHECK(info.has_conditional_default == 0);
+    /* tune_valid_fraction: open at both ends. */
+    CHECK_OK(simdmf_option_find("tune_valid_fraction", &idx));
+    CHECK_OK(simdmf_option_info_get(idx, &info));
+    CHECK(info.lower_open == 1 && info.upper_open == 1 && info.default_value == 0.1);
+    /* loss: string with its allowed values. */
+    CHECK_OK(simdmf_option_find("loss", &idx));
+    CHECK_OK(simdmf_option_info_get(idx, &info));
+    CHECK(info.type == SIMDMF_OPTION_STRING && strcmp(info.default_string, "squared") == 0);
+    CHECK(isnan(info.default_value));
+    CHECK_OK(simdmf_option_allowed(idx, 1, &s));
+    CHECK(strcmp(s, "logistic") == 0);
+    /* tune_k: integer array; its static default. */
+    CHECK_OK(simdmf_option_find("tune_k", &idx));
+    CHECK_OK(simdmf_option_info_get(idx, &info));
+    CHECK(info.type == SIMDMF_OPTION_ARRAY && info.element_type == SIMDMF_OPTION_INTEGER);
+    CHECK(info.default_count == 4);
+    CHECK_OK(simdmf_option_default_array(idx, NULL, 0, &cnt));
+    CHECK(cnt == 4);
+    CHECK_OK(simdmf_option_default_array(idx, arr, 8, &cnt));
+    CHECK(cnt == 4 && arr[0] == 64 && arr[3] == 512);
+    CHECK_STATUS(simdmf_option_default_array(0, arr, 8, &cnt), SIMDMF_ERR_INVALID_ARGUMENT); /* not an array */
+
+    /* A caller compiled against an older, smaller struct gets only the fields that fit. */
+    memset(&info, 0xAB, sizeof info);
+    info.struct_size = offsetof(simdmf_option_info, allowed_count) + sizeof(size_t);
+    CHECK_OK(simdmf_option_info_get(idx, &info));
+    CHECK(info.struct_size == offsetof(simdmf_option_info, allowed_count) + sizeof(size_t));
+    info.struct_size = sizeof(size_t);
+    CHECK_STATUS(simdmf_option_info_get(idx, &info), SIMDMF_ERR_INVALID_ARGUMENT);
+
+    /* Defaults in effect follow the trainer's other options. */
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_default(t, "lr", &v));
+    CHECK(v == 0.01);
+    CHECK_OK(simdmf_trainer_set_string(t, "loss", "logistic"));
+    CHECK_OK(simdmf_trainer_default(t, "lr", &v));
+    CHECK(v == 0.05);
+    CHECK_OK(simdmf_trainer_default_array(t, "tune_lr", arr, 8, &cnt));
+    CHECK(cnt == 3 && arr[0] == 0.02 && arr[2] == 0.1);
+    CHECK_OK(simdmf_trainer_set_string(t, "solver", "gd"));
+    CHECK_OK(simdmf_trainer_set(t, "lr", 0.3));
+    CHECK_OK(simdmf_trainer_default(t, "lr", &v));
+    CHECK(v == 0.5); /* the default, not the value set */
+    CHECK_OK(simdmf_trainer_get(t, "lr", &v));
+    CHECK(v == 0.3);
+    CHECK_OK(simdmf_trainer_default(t, "epochs", &v));
+    CHECK(v == 500);
+    CHECK_OK(simdmf_trainer_default_string(t, "tune_method", &s));
+    CHECK(strcmp(s, "grid") == 0);
+    CHECK_STATUS(simdmf_trainer_default(t, "loss", &v), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_default_string(t, "k", &s), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_default_array(t, "nope", NULL, 0, &cnt), SIMDMF_ERR_UNKNOWN_OPTION);
+    CHECK_STATUS(simdmf_trainer_default(NULL, "lr", &v), SIMDMF_ERR_INVALID_ARGUMENT);
+    simdmf_trainer_free(t);
 }
 
 static void test_mf(void) {
@@ -1727,6 +1848,7 @@ int main(void) {
     test_datasets();
     test_split();
     test_options();
+    test_option_registry();
     test_mf();
     test_logistic();
     test_callback_and_history();

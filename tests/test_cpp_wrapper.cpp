@@ -86,6 +86,37 @@ TEST_CASE("trainer options") {
     }
 }
 
+TEST_CASE("option registry: enumeration and defaults in effect") {
+    const std::vector<simdmfpp::OptionInfo> all = simdmfpp::options();
+    REQUIRE(all.size() > 20);
+    const simdmfpp::OptionInfo lr = simdmfpp::option("lr");
+    CHECK(lr.type == SIMDMF_OPTION_REAL);
+    CHECK(lr.lower == 0);
+    CHECK(lr.lower_open);
+    CHECK(!lr.upper_open);
+    CHECK(lr.conditional_default);
+    CHECK(lr.group == "train");
+    const simdmfpp::OptionInfo loss = simdmfpp::option("loss");
+    CHECK(loss.allowed == std::vector<std::string>{"squared", "logistic"});
+    CHECK(loss.default_string == "squared");
+    const simdmfpp::OptionInfo tk = simdmfpp::option("tune_k");
+    CHECK(tk.element_type == SIMDMF_OPTION_INTEGER);
+    CHECK(tk.default_array == std::vector<double>{64, 128, 256, 512});
+    CHECK(std::count_if(all.begin(), all.end(), [](const auto& o) { return o.name == "tune_method"; }) == 1);
+    try {
+        simdmfpp::option("nope");
+        FAIL("no exception");
+    } catch (const simdmfpp::Error& e) {
+        CHECK(e.status() == SIMDMF_ERR_UNKNOWN_OPTION);
+    }
+    simdmfpp::Trainer t;
+    CHECK(t.default_value("lr") == 0.01);
+    t.set("loss", "logistic");
+    CHECK(t.default_value("lr") == 0.05);
+    CHECK(t.default_array("tune_l2") == std::vector<double>{0.01, 0.02, 0.05});
+    CHECK(t.default_string("schedule") == "constant");
+}
+
 TEST_CASE("train, serve, save and load") {
     auto data = simdmfpp::Dataset::from_dense(kRatings, 5, 10);
     simdmfpp::Trainer t;

@@ -662,6 +662,72 @@ SIMDMF_API simdmf_status simdmf_model_bias_table(const simdmf_model* m, int side
  * *out. Serving from one opened model is thread-safe as for any model. */
 SIMDMF_API simdmf_status simdmf_model_open(const char* path, uint32_t flags, simdmf_model** out);
 
+/* ---------------------------------------------------------------------------------------------- */
+/* Option registry (added after 0.2.0)                                                            */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* What an option holds; stable values, new ones appended. Integers are passed as integral doubles. */
+typedef enum simdmf_option_type {
+    SIMDMF_OPTION_INTEGER = 0, /* simdmf_trainer_set / simdmf_trainer_get                          */
+    SIMDMF_OPTION_REAL = 1,    /* simdmf_trainer_set / simdmf_trainer_get                          */
+    SIMDMF_OPTION_STRING = 2,  /* simdmf_trainer_set_string / _get_string; one of the allowed values */
+    SIMDMF_OPTION_ARRAY = 3    /* simdmf_trainer_set_array / _get_array; elements INTEGER or REAL  */
+} simdmf_option_type;
+
+/* One option of the registry, as simdmf_option_info fills it. Fields are only ever appended: the
+ * caller sets struct_size to sizeof(simdmf_option_info) as it was compiled, and the library fills the
+ * fields that fit in that size (so a caller built against an older header keeps working). Every
+ * string is static (valid for the life of the process) and never NULL. */
+typedef struct simdmf_option_info {
+    size_t struct_size;       /* in: sizeof(simdmf_option_info) of the caller (at least the first
+                                 version, through allowed_count)                                      */
+    const char* name;         /* the key, e.g. "lr"                                                   */
+    const char* group;        /* "train", "sgd", "tune", ... (the options apply to that solver/call)  */
+    const char* doc;          /* one line of documentation                                            */
+    int type;                 /* simdmf_option_type                                                   */
+    int element_type;         /* arrays: SIMDMF_OPTION_INTEGER or _REAL; otherwise == type            */
+    double lower, upper;      /* bounds of a number or of each array element (may be -inf / +inf);
+                                 strings: 0, 0                                                        */
+    int lower_open;           /* 1: the value must be > lower; 0: >= lower                            */
+    int upper_open;           /* 1: the value must be < upper; 0: <= upper                            */
+    double default_value;     /* numbers: the static default (the default with every other option at
+                                 its default); otherwise NaN                                          */
+    const char* default_string; /* strings: the static default; otherwise ""                          */
+    size_t default_count;     /* arrays: values in the static default (simdmf_option_default_array)   */
+    const char* default_text; /* every default with its condition, as simdmf.h lists it, e.g.
+                                 "0.5 if solver = gd; 0.05 if loss = logistic; else 0.01"             */
+    int has_conditional_default; /* 1 when the default depends on other options (read the default in
+                                 effect with simdmf_trainer_default / _default_string / _default_array) */
+    size_t allowed_count;     /* strings: number of allowed values (simdmf_option_allowed); else 0    */
+} simdmf_option_info;
+
+/* Number of options the linked library knows (training and search keys). Thread-safe. */
+SIMDMF_API simdmf_status simdmf_option_count(size_t* count);
+/* Fills `info` (set info->struct_size first) for option `index` in [0, count): options come in
+ * registry order, grouped. SIMDMF_ERR_OUT_OF_RANGE for an index past the end; SIMDMF_ERR_INVALID_ARGUMENT
+ * for NULL or a struct_size smaller than the first version of the struct. Thread-safe. */
+SIMDMF_API simdmf_status simdmf_option_info_get(size_t index, simdmf_option_info* info);
+/* Index of the option named `key`: SIMDMF_ERR_UNKNOWN_OPTION when the library does not know it.
+ * Thread-safe. */
+SIMDMF_API simdmf_status simdmf_option_find(const char* key, size_t* index);
+/* The j-th allowed value of string option `index` (static storage): SIMDMF_ERR_OUT_OF_RANGE for j past
+ * allowed_count or an index past the end; SIMDMF_ERR_INVALID_ARGUMENT for an option that is not a string
+ * option. Thread-safe. */
+SIMDMF_API simdmf_status simdmf_option_allowed(size_t index, size_t j, const char** value);
+/* The static default of array option `index`, read as simdmf_trainer_get_array reads values: copies
+ * min(capacity, *count) values and sets *count to the number of values (capacity 0 asks for the size).
+ * SIMDMF_ERR_INVALID_ARGUMENT for an option that is not an array option. Thread-safe. */
+SIMDMF_API simdmf_status simdmf_option_default_array(size_t index, double* values, size_t capacity, size_t* count);
+
+/* The default in effect for option `key` given the trainer's other options (e.g. "lr" for its loss and
+ * solver), whether or not `key` itself has been set: for numbers, strings (static storage) and arrays
+ * (as simdmf_trainer_get_array). SIMDMF_ERR_UNKNOWN_OPTION for an unknown key or one of another type.
+ * Thread-safe with other readers of `t`. */
+SIMDMF_API simdmf_status simdmf_trainer_default(const simdmf_trainer* t, const char* key, double* value);
+SIMDMF_API simdmf_status simdmf_trainer_default_string(const simdmf_trainer* t, const char* key, const char** value);
+SIMDMF_API simdmf_status simdmf_trainer_default_array(const simdmf_trainer* t, const char* key, double* values,
+                                                      size_t capacity, size_t* count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -424,6 +424,71 @@ private:
     std::shared_ptr<Model> model_;
 };
 
+// One option of the registry (simdmf_option_info, with its allowed values and static array default).
+struct OptionInfo {
+    std::string name, group, doc;
+    simdmf_option_type type = SIMDMF_OPTION_REAL;
+    simdmf_option_type element_type = SIMDMF_OPTION_REAL;  // arrays: INTEGER or REAL; else == type
+    double lower = 0, upper = 0;                           // numbers and array elements
+    bool lower_open = false, upper_open = false;
+    double default_value = 0;            // numbers: the static default (NaN otherwise)
+    std::string default_string;          // strings: the static default
+    std::vector<double> default_array;   // arrays: the static default
+    std::string default_text;            // every default with its condition
+    bool conditional_default = false;    // the default depends on other options (Trainer::default_*)
+    std::vector<std::string> allowed;    // strings: allowed values
+};
+
+namespace detail {
+inline OptionInfo option_at(std::size_t index) {
+    simdmf_option_info c{};
+    c.struct_size = sizeof c;
+    check(simdmf_option_info_get(index, &c));
+    OptionInfo o;
+    o.name = c.name;
+    o.group = c.group;
+    o.doc = c.doc;
+    o.type = static_cast<simdmf_option_type>(c.type);
+    o.element_type = static_cast<simdmf_option_type>(c.element_type);
+    o.lower = c.lower;
+    o.upper = c.upper;
+    o.lower_open = c.lower_open != 0;
+    o.upper_open = c.upper_open != 0;
+    o.default_value = c.default_value;
+    o.default_string = c.default_string;
+    o.default_text = c.default_text;
+    o.conditional_default = c.has_conditional_default != 0;
+    for (std::size_t j = 0; j < c.allowed_count; ++j) {
+        const char* v = nullptr;
+        check(simdmf_option_allowed(index, j, &v));
+        o.allowed.emplace_back(v);
+    }
+    if (o.type == SIMDMF_OPTION_ARRAY) {
+        std::size_t n = c.default_count;
+        o.default_array.resize(n);
+        check(simdmf_option_default_array(index, o.default_array.data(), n, &n));
+    }
+    return o;
+}
+}  // namespace detail
+
+// Every option the linked library knows, in registry order.
+inline std::vector<OptionInfo> options() {
+    std::size_t n = 0;
+    check(simdmf_option_count(&n));
+    std::vector<OptionInfo> out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) out.push_back(detail::option_at(i));
+    return out;
+}
+
+// One option by key; throws Error (SIMDMF_ERR_UNKNOWN_OPTION) for a key the library does not know.
+inline OptionInfo option(const std::string& key) {
+    std::size_t index = 0;
+    check(simdmf_option_find(key.c_str(), &index));
+    return detail::option_at(index);
+}
+
 class Trainer {
 public:
     // Called after every epoch; return false to stop training (fit then returns the model so far and
@@ -475,6 +540,27 @@ public:
         check(simdmf_trainer_get_array(h_.get(), key.c_str(), nullptr, 0, &n));
         std::vector<double> out(n);
         check(simdmf_trainer_get_array(h_.get(), key.c_str(), out.data(), out.size(), &n));
+        out.resize(n < out.size() ? n : out.size());
+        return out;
+    }
+
+    // The default in effect for a key given the trainer's other options (e.g. "lr" for its loss and
+    // solver), for numeric, string and array options.
+    double default_value(const std::string& key) const {
+        double v = 0;
+        check(simdmf_trainer_default(h_.get(), key.c_str(), &v));
+        return v;
+    }
+    std::string default_string(const std::string& key) const {
+        const char* v = nullptr;
+        check(simdmf_trainer_default_string(h_.get(), key.c_str(), &v));
+        return v ? v : "";
+    }
+    std::vector<double> default_array(const std::string& key) const {
+        std::size_t n = 0;
+        check(simdmf_trainer_default_array(h_.get(), key.c_str(), nullptr, 0, &n));
+        std::vector<double> out(n);
+        check(simdmf_trainer_default_array(h_.get(), key.c_str(), out.data(), out.size(), &n));
         out.resize(n < out.size() ? n : out.size());
         return out;
     }
