@@ -111,8 +111,7 @@ std::vector<Option> make_rows() {
         real("lr_decay", "train", closed(0), closed(1e6), {always(0.05)}, "decay of schedule \"decay\"",
              SIMDMF_NUMBER(train, train->lr_decay)),
         array("lr_list", "train", Type::real, kLrLo, kLrHi, {always(std::vector<double>{})}, 1,
-              "learning rate per epoch for schedule \"list\"; the last value repeats (set with "
-              "simdmf_trainer_set_array, at least one value)",
+              "learning rate per epoch for schedule \"list\" (at least one value); the last value repeats",
               SIMDMF_ARRAY(train, train->lr_list)),
         real("l2", "train", kL2Lo, kL2Hi, {always(0.05)}, "L2 weight on factors", SIMDMF_NUMBER(train, train->l2)),
         real("l2_bias", "train", closed(0), closed(1e6), {always(0.05)}, "L2 weight on biases",
@@ -123,7 +122,8 @@ std::vector<Option> make_rows() {
              "norm of the initial factor rows (entries N(0, init_std^2 / k))", SIMDMF_NUMBER(train, train->init_std)),
         integer("seed", "train", 0, 9007199254740992.0, {always(42)}, "random seed",
                 SIMDMF_NUMBER(train, train->seed)),
-        integer("threads", "train", 0, 1024, {always(1)}, "worker threads (0: all cores)",
+        integer("threads", "train", 0, 1024, {always(1)}, "worker threads (0: all cores); sgd starts at most the hardware thread count (environment "
+                "SIMDMF_OVERSUBSCRIBE=1 lifts that cap); threads the system refuses to start are done without",
                 SIMDMF_NUMBER(train, train->threads)),
         real("tol", "train", closed(0), closed(1e30), {always(0)}, "stop when the training loss falls below tol (0: off)",
              SIMDMF_NUMBER(train, train->tol)),
@@ -436,7 +436,7 @@ std::vector<double> get_array(Target t, const std::string& key) {
 }
 
 std::string render_header_block() {
-    constexpr std::size_t kName = 22, kType = 11, kBounds = 20, kWidth = 108;
+    constexpr std::size_t kName = 20, kType = 11, kBounds = 20, kWidth = 108;
     auto pad = [](std::string s, std::size_t n) {
         if (s.size() < n) s.append(n - s.size(), ' ');
         else s += ' ';
@@ -452,10 +452,12 @@ std::string render_header_block() {
         std::string line = " *   " + pad(o.name, kName) + pad(type, kType);
         std::string bounds = o.type == Type::array && o.lo.value == -kInf && o.hi.value == kInf ? "any"
                              : o.type == Type::array ? "each " + bounds_text(o) : bounds_text(o);
-        line += pad(bounds, kBounds) + "default " + default_text(o);
-        out += line + "\n";
-        // The doc line, wrapped under the type column.
+        // The doc line (and a default too long for the first line), wrapped under the type column.
         const std::string indent = " *   " + std::string(kName + 2, ' ');
+        const std::string def = "default " + default_text(o);
+        line += bounds;
+        if (line.size() + 1 + def.size() <= kWidth) out += pad(line, line.size() + 1 < indent.size() + kType + kBounds ? indent.size() + kType + kBounds - 2 : line.size() + 1) + def + "\n";
+        else out += line + "\n" + indent + def + "\n";
         std::string cur = indent;
         std::size_t pos = 0;
         const std::string& d = o.doc;

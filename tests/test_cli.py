@@ -425,3 +425,92 @@ class CliRobust(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(CLI and os.path.exists(CLI), "SIMDMF_CLI not set to the built simdmf tool")
+class CliOptionRegistry(unittest.TestCase):
+    """Issue 10, item 12 and issue 9: flags and --set go through the option registry; a value outside its
+    bounds, an unknown key or a non-number is a usage error (exit 2) that names what was wrong."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="simdmf-cli-options-")
+        cls.data = os.path.join(cls.dir, "d.txt")
+        with open(cls.data, "w") as f:  # 40 users x 30 items, ratings 1..5, deterministic
+            for u in range(40):
+                for i in range(30):
+                    if (u * 7 + i * 3) % 4 == 0:
+                        f.write(f"{u} {i} {1 + (u * i) % 5}\n")
+        cls.model = os.path.join(cls.dir, "m.smf")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def usage(self, *flags):
+        p = run("train", self.data, "--format", "libmf", "-o", self.model, "-q", *flags, ok=False)
+        self.assertEqual(p.returncode, 2, f"{flags}: {p.stderr}")
+        self.assertFalse(os.path.exists(self.model), flags)
+        return p.stderr
+
+    def test_out_of_bounds_values_are_usage_errors_naming_the_bound(self):
+        cases = {
+            ("-k", "0"): "outside [1, 65536]: it must be >= 1",
+            ("--epochs", "0"): "outside [1, 1e7]: it must be >= 1",
+            ("--lr", "0"): "outside (0, 10]: it must be > 0",
+            ("--lr", "-1"): "outside (0, 10]: it must be > 0",
+            ("--lr", "nan"): "'lr' = nan is outside (0, 10]",
+            ("--l2", "nan"): "'l2' = nan is outside [0, 1e6]",
+            ("--l2", "-5"): "outside [0, 1e6]: it must be >= 0",
+            ("--lr", "11"): "outside (0, 10]: it must be <= 10",
+            ("-k", "2.5"): "must be an integer",
+            ("--loss", "hinge"): "expected squared or logistic",
+            ("--set", "tol=-1"): "'tol' = -1 is outside [0, 1e30]",
+            ("--lr-list", "0.1,0"): "'lr_list' value = 0 is outside (0, 10]",
+        }
+        for flags, text in cases.items():
+            self.assertIn(text, self.usage(*flags), flags)
+
+    def test_set_unknown_key_and_non_number(self):
+        self.assertIn("unknown option 'foo'", self.usage("--set", "foo=1"))
+        err = self.usage("--set", "lr=abc")
+        self.assertIn("'abc' is not a number for the real option 'lr'", err)
+        self.assertNotIn("string option", err)
+        self.assertIn("'x' is not a number for the integer option 'k'", self.usage("--set", "k=x"))
+        self.assertIn("expects KEY=VALUE", self.usage("--set", "lr"))
+
+    def test_values_in_bounds_train_and_are_used(self):
+        j = run_json("train", self.data, "--format", "libmf", "-o", self.model, "-k", 1, "--epochs", 1, "--lr", 0.001,
+                     "--l2", 0, "--set", "l2_bias=0", "--set", "loss=squared")
+        self.assertEqual(j["options"]["k"], 1)
+        self.assertEqual(j["options"]["epochs"], 1)
+        self.assertEqual(j["options"]["lr"], 0.001)
+        self.assertEqual(j["options"]["l2"], 0)
+        self.assertEqual(j["options"]["l2_bias"], 0)
+        os.remove(self.model)
+
+    def test_tune_flags_are_registry_keys(self):
+        p = run("tune", self.data, "--format", "libmf", "-k", "4,0", "-q", ok=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("'tune_k' value = 0 is outside [1, 65536]", p.stderr)
+        p = run("tune", self.data, "--format", "libmf", "--valid-fraction", 1, "-q", ok=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("outside (0, 1)", p.stderr)
+        p = run("tune", self.data, "--format", "libmf", "--method", "best", "-q", ok=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("expected grid or random", p.stderr)
+
+    def test_options_command_lists_the_registry(self):
+        rows = run_json("options")
+        names = [r["name"] for r in rows]
+        for key in ("k", "lr", "loss", "lr_list", "tune_k", "tune_method"):
+            self.assertIn(key, names)
+        lr = rows[names.index("lr")]
+        self.assertEqual((lr["type"], lr["group"]), ("real", "train"))
+        self.assertEqual(lr["bounds"], {"lower": 0, "lower_open": True, "upper": 10, "upper_open": False})
+        self.assertIn("0.05 if loss = logistic", lr["default"])
+        self.assertEqual(rows[names.index("loss")]["allowed"], ["squared", "logistic"])
+        tune = run_json("options", "--group", "tune")
+        self.assertTrue(tune and all(r["group"] == "tune" for r in tune))
+        # The help of a flag shows the row's bounds and default.
+        self.assertIn("(0, 10]; default 0.5 if solver = gd", run("train", "--help").stdout)

@@ -174,3 +174,31 @@ TEST_CASE("registry: types, unknown keys and search keys") {
     CHECK(ts.options.budget == 7);
     CHECK(options::get_number(t, "tune_budget") == 7);
 }
+
+TEST_CASE("registry: simdmf.h documents exactly the registry's keys, bounds and defaults") {
+    // The block between BEGIN OPTIONS and END OPTIONS is generated from the registry
+    // (scripts/update_option_docs.py); a key, bound or default in one and not the other fails here.
+    const std::string path = std::string(SIMDMF_SOURCE_ROOT) + "/include/simdmf/simdmf.h";
+    std::ifstream f(path);
+    REQUIRE_MESSAGE(f.good(), "cannot read " << path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    const std::string text = ss.str();
+    const std::string begin = " * BEGIN OPTIONS\n", end = " * END OPTIONS\n";
+    const auto a = text.find(begin), b = text.find(end);
+    REQUIRE(a != std::string::npos);
+    REQUIRE(b != std::string::npos);
+    const std::string block = text.substr(a + begin.size(), b - a - begin.size());
+    const std::string expected = options::render_header_block();
+    if (block != expected)
+        MESSAGE("simdmf.h's option list is out of date: run /usr/bin/python3 scripts/update_option_docs.py "
+                "build/tools/simdmf; the registry renders:\n" << expected);
+    CHECK(block == expected);
+    // And the rendering names every key with its bounds and default (so the comparison above covers them).
+    for (const auto& o : options::all()) {
+        CAPTURE(o.name);
+        CHECK(expected.find(" *   " + o.name + " ") != std::string::npos);
+        CHECK(expected.find(options::bounds_text(o)) != std::string::npos);
+        CHECK(expected.find("default " + options::default_text(o)) != std::string::npos);
+    }
+}

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 
@@ -196,64 +197,119 @@ Ratings load_aligned(const std::string& path, const io::LoadOptions& opt, const 
     return r;
 }
 
+// ------------------------------------------------------------------------------------ key flags
+namespace {
+
+// A whole-text number (strtod: also nan, inf); false when the text is not one.
+bool parse_number(const std::string& text, double* v) {
+    if (text.empty()) return false;
+    char* end = nullptr;
+    *v = std::strtod(text.c_str(), &end);
+    return end && *end == '\0';
+}
+
+std::string help_of(const options::Option& o, const std::string& help) {
+    std::string h = help.empty() ? o.doc : help;
+    h += " (";
+    h += o.type == options::Type::array ? "comma separated, each " + options::bounds_text(o) : options::bounds_text(o);
+    return h + "; default " + options::default_text(o) + ")";
+}
+
+}  // namespace
+
+void set_from_text(options::Target t, const std::string& key, const std::string& text, const std::string& where) {
+    const options::Option* o = options::find(key);
+    if (!o) throw UsageError(where + ": unknown option '" + key + "' ('simdmf options' lists them)");
+    auto not_a_number = [&](const std::string& word) {
+        const std::string kind = o->type == options::Type::array
+                                     ? std::string(options::type_name(o->element)) + " array option"
+                                     : std::string(o->type == options::Type::integer ? "integer" : "real") + " option";
+        return UsageError(where + ": '" + word + "' is not a number for the " + kind + " '" + key + "'");
+    };
+    try {
+        switch (o->type) {
+            case options::Type::string: options::set_string(t, key, text); break;
+            case options::Type::integer:
+            case options::Type::real: {
+                double v = 0;
+                if (!parse_number(text, &v)) throw not_a_number(text);
+                options::set_number(t, key, v);
+                break;
+            }
+            case options::Type::array: {
+                std::vector<double> values;
+                std::size_t pos = 0;
+                while (!text.empty() && pos <= text.size()) {
+                    std::size_t end = text.find(',', pos);
+                    if (end == std::string::npos) end = text.size();
+                    const std::string word = text.substr(pos, end - pos);
+                    double v = 0;
+                    if (!parse_number(word, &v)) throw not_a_number(word);
+                    values.push_back(v);
+                    pos = end + 1;
+                }
+                options::set_array(t, key, values);
+                break;
+            }
+        }
+    } catch (const Error& e) {
+        throw UsageError(where + ": " + e.what());
+    }
+}
+
+void KeyFlags::add(CLI::App* c, const std::string& flag, const std::string& key, const std::string& help) {
+    const options::Option* o = options::find(key);
+    if (!o) throw std::logic_error("KeyFlags: no option '" + key + "' in the registry");
+    entries_.push_back({flag, key, {}, nullptr});
+    Entry& e = entries_.back();
+    e.opt = c->add_option(flag, e.value, help_of(*o, help));
+    e.opt->type_name(o->type == options::Type::integer  ? "INT"
+                     : o->type == options::Type::real   ? "REAL"
+                     : o->type == options::Type::string ? "TEXT"
+                                                        : "LIST");
+}
+
+void KeyFlags::apply(options::Target t) const {
+    for (const Entry& e : entries_)
+        if (e.opt->count() > 0) set_from_text(t, e.key, e.value, e.opt->get_name());
+}
+
 // ------------------------------------------------------------------------------------ train flags
 void TrainFlags::add(CLI::App* c, bool search) {
-    c->add_option("--loss", loss, "squared (ratings) or logistic (+1/-1 labels)")
-        ->check(CLI::IsMember({"squared", "logistic"}));
+    keys.add(c, "--loss", "loss");
     if (!search) {
-        c->add_option("-k,--factors", k, "latent factors (default 32)");
-        c->add_option("--epochs", epochs, "maximum epochs (default 30 for sgd, 500 for gd, 10 for als)");
-        c->add_option("--lr", lr, "learning rate (default 0.01 sgd, 0.05 sgd logistic, 0.5 gd)");
-        c->add_option("--l2", l2, "L2 weight on factors (default 0.05)");
+        keys.add(c, "-k,--factors", "k");
+        keys.add(c, "--epochs", "epochs");
+        keys.add(c, "--lr", "lr");
+        keys.add(c, "--l2", "l2");
     }
-    c->add_option("--l2-bias", l2_bias, "L2 weight on biases (default 0.05)");
-    c->add_flag("--no-biases", no_biases, "plain p.q model without global mean and biases");
-    c->add_option("--solver", solver, "sgd, gd (full batch) or als (alternating least squares)")
-        ->check(CLI::IsMember({"sgd", "gd", "als"}));
-    c->add_option("--schedule", schedule, "learning-rate schedule: constant, decay (lr/(1+d*epoch)) or list (--lr-list)")
-        ->check(CLI::IsMember({"constant", "decay", "list"}));
-    c->add_option("--lr-decay", lr_decay, "decay d of the decay schedule (default 0.05)");
-    if (!search)
-        c->add_option("--lr-list", lr_list, "learning rate per epoch for --schedule list, comma separated; the last repeats")
-            ->delimiter(',');
-    c->add_option("--init-std", init_std, "norm of the initial factor rows (default 0.1)");
-    c->add_option("--seed", seed, "random seed (default 42)");
-    c->add_option("--threads", threads, "training threads (default 1; 0 = all cores)");
+    keys.add(c, "--l2-bias", "l2_bias");
+    c->add_flag("--no-biases", no_biases, "plain p.q model without global mean and biases (option biases = 0)");
+    keys.add(c, "--solver", "solver");
+    keys.add(c, "--schedule", "schedule");
+    keys.add(c, "--lr-decay", "lr_decay");
+    if (!search) keys.add(c, "--lr-list", "lr_list");
+    keys.add(c, "--init-std", "init_std");
+    keys.add(c, "--seed", "seed");
+    keys.add(c, "--threads", "threads");
     if (!search) {
-        c->add_option("--patience", patience, "stop after N epochs without validation improvement (needs validation data)");
-        c->add_option("--tol", tol, "stop when the training loss falls under this");
+        keys.add(c, "--patience", "patience", "stop after N epochs without validation improvement (needs validation data)");
+        keys.add(c, "--tol", "tol");
     }
-    c->add_option("--set", settings, "any trainer option by key, KEY=VALUE (see simdmf.h), repeatable");
+    c->add_option("--set", settings, "any training option by key, KEY=VALUE ('simdmf options' lists them), repeatable");
 }
 
 TrainOptions TrainFlags::options() const {
     TrainOptions o;
-    o.set("loss", loss);
-    o.set("solver", solver);
-    o.set("schedule", schedule);
-    if (k) o.set("k", k);
-    if (epochs) o.set("epochs", epochs);
-    if (lr > 0) o.set("lr", lr);
-    if (l2 >= 0) o.set("l2", l2);
-    if (l2_bias >= 0) o.set("l2_bias", l2_bias);
-    if (lr_decay >= 0) o.set("lr_decay", lr_decay);
-    if (init_std >= 0) o.set("init_std", init_std);
-    if (!lr_list.empty()) o.set("lr_list", lr_list);
-    if (schedule == "list" && lr_list.empty()) throw UsageError("--schedule list needs --lr-list");
-    o.set("seed", static_cast<double>(seed));
-    o.set("threads", threads);
-    o.set("patience", patience);
-    o.set("tol", tol);
-    o.set("biases", no_biases ? 0.0 : 1.0);
+    const options::Target t{&o, nullptr};
+    keys.apply(t);
+    if (no_biases) o.set("biases", 0.0);
     for (const auto& kv : settings) {
         const auto eq = kv.find('=');
         if (eq == std::string::npos || eq == 0) throw UsageError("--set expects KEY=VALUE, got '" + kv + "'");
-        const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
-        char* end = nullptr;
-        const double v = std::strtod(value.c_str(), &end);
-        if (!value.empty() && end && *end == '\0') o.set(key, v);
-        else o.set(key, value);
+        set_from_text(t, kv.substr(0, eq), kv.substr(eq + 1), "--set " + kv);
     }
+    if (o.schedule == Schedule::list && o.lr_list.empty()) throw UsageError("--schedule list needs --lr-list");
     return o;
 }
 

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 #include "idspace.hpp"
 #include "io/loaders.hpp"
 #include "models/mf.hpp"
+#include "options.hpp"
 #include "serve/seen.hpp"
 #include "solvers/trainer.hpp"
 #include "status.hpp"
@@ -87,19 +89,38 @@ Ratings load_aligned(const std::string& path, const io::LoadOptions& opt, const 
                      std::shared_ptr<const IdMap> users, std::shared_ptr<const IdMap> items, std::uint32_t n_users,
                      std::uint32_t n_items, std::size_t* unknown);
 
-// Training flags (train, demo, cv, tune). The `search` form leaves out k, epochs, lr and l2, which
-// tune takes as lists.
+// Flags bound to option keys of the registry (lib/options.hpp): each flag's help (doc, bounds,
+// default) comes from the key's row, and its value is set through the registry, so a value outside
+// the bounds, a non-number for a numeric key or a value not allowed is a UsageError naming the bound.
+class KeyFlags {
+public:
+    // Adds `flag` (CLI11 names, e.g. "-k,--factors") for `key`; `help` replaces the row's doc line.
+    void add(CLI::App* c, const std::string& flag, const std::string& key, const std::string& help = {});
+    // Sets every flag given on the command line; throws UsageError.
+    void apply(options::Target t) const;
+
+private:
+    struct Entry {
+        std::string flag, key, value;
+        CLI::Option* opt = nullptr;
+    };
+    std::deque<Entry> entries_;  // stable addresses: CLI11 writes into `value`
+};
+
+// Sets `key` from its command-line text (numbers with strtod, arrays comma separated); `where` (the
+// flag) prefixes the message. Throws UsageError for an unknown key, a text that is not a number of a
+// numeric key, and every value the registry refuses.
+void set_from_text(options::Target t, const std::string& key, const std::string& text, const std::string& where);
+
+// Training flags (train, demo, cv, tune). The `search` form leaves out k, epochs, lr, l2, lr_list,
+// patience and tol, which tune takes as lists or ignores.
 struct TrainFlags {
-    std::string loss = "squared", solver = "sgd", schedule = "constant";
-    std::uint32_t k = 0, epochs = 0, threads = 1, patience = 0;
-    double lr = 0, l2 = -1, l2_bias = -1, lr_decay = -1, init_std = -1, tol = 0;
-    std::vector<double> lr_list;
-    std::uint64_t seed = 42;
+    KeyFlags keys;
     bool no_biases = false;
     std::vector<std::string> settings;  // --set key=value
 
     void add(CLI::App* c, bool search = false);
-    TrainOptions options() const;  // throws Error for out-of-range values
+    TrainOptions options() const;  // throws UsageError for values the registry refuses
 };
 
 void print_options(const TrainOptions& o, const char* what);
@@ -150,5 +171,6 @@ void add_model_commands(CLI::App& app, const Output& out, Registry& reg);  // tr
 void add_serve_commands(CLI::App& app, const Output& out, Registry& reg);  // predict, eval, recommend, similar, info
 void add_data_commands(CLI::App& app, const Output& out, Registry& reg);   // split, convert, gen
 void add_interop_commands(CLI::App& app, const Output& out, Registry& reg);  // import, export
+void add_option_commands(CLI::App& app, const Output& out, Registry& reg); // options
 
 }  // namespace simdmf::cli

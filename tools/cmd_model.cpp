@@ -189,36 +189,29 @@ int run_cv(const CvArgs& a, const Output& out) {
 
 // ------------------------------------------------------------------------------------------ tune
 struct TuneArgs {
-    std::string data, model, test, method = "grid";
-    std::size_t budget = 0;
-    double valid_fraction = 0.1;
-    unsigned parallel = 1, extend = 3;
+    std::string data, model, test;
+    KeyFlags search;  // the tune_* keys
     bool no_extend = false;
-    std::uint64_t split_seed = 1;
-    std::vector<std::uint32_t> k, epochs;
-    std::vector<double> lr, l2;
     DataFlags df;
     TrainFlags flags;
 };
 
 int run_tune(const TuneArgs& a, const Output& out) {
     TrainOptions base = a.flags.options();
+    tune::Settings settings;
+    a.search.apply({&base, &settings});
     check_distinct_files({{"--model", a.model}}, {{"training data", a.data}, {"--test", a.test}});
     io::LoadOptions lo = a.df.options();
     lo.expect_labels = base.logistic();
     Ratings data = load_ratings(a.data, lo, out, "Training data");
     tune::Space space = tune::Space::defaults(base);
-    if (!a.k.empty()) space.k = a.k;
-    if (!a.lr.empty()) space.lr = a.lr;
-    if (!a.l2.empty()) space.l2 = a.l2;
-    if (!a.epochs.empty()) space.epochs = a.epochs;
-    tune::Options topt;
-    topt.method = a.method == "random" ? tune::Method::random : tune::Method::grid;
-    topt.budget = a.budget;
-    topt.valid_fraction = a.valid_fraction;
-    topt.seed = a.split_seed;
-    topt.parallel = a.parallel;
-    topt.extend = a.no_extend ? 0 : a.extend;
+    if (!settings.space.k.empty()) space.k = settings.space.k;
+    if (!settings.space.lr.empty()) space.lr = settings.space.lr;
+    if (!settings.space.l2.empty()) space.l2 = settings.space.l2;
+    if (!settings.space.epochs.empty()) space.epochs = settings.space.epochs;
+    tune::Options topt = settings.options;
+    if (a.no_extend) topt.extend = 0;
+    const std::string method = options::get_string({&base, &settings}, "tune_method");
     const char* metric = base.logistic() ? "log-loss" : "RMSE";
     if (!out.quiet) {
         auto list = [](const auto& v) {
@@ -227,9 +220,9 @@ int run_tune(const TuneArgs& a, const Output& out) {
             return s;
         };
         std::fprintf(stderr, "Tuning (%s search, %s): k {%s}, lr {%s}, l2 {%s}, epochs {%s}; validation: %.3g of the training data (seed %llu)\n",
-                     a.method.c_str(), a.budget ? ("budget " + std::to_string(a.budget) + " runs").c_str() : "no budget",
+                     method.c_str(), topt.budget ? ("budget " + std::to_string(topt.budget) + " runs").c_str() : "no budget",
                      list(space.k).c_str(), list(space.lr).c_str(), list(space.l2).c_str(), list(space.epochs).c_str(),
-                     a.valid_fraction, static_cast<unsigned long long>(a.split_seed));
+                     topt.valid_fraction, static_cast<unsigned long long>(topt.seed));
     }
     ProgressBar bar(out, "tune");
     double best_so_far = INFINITY;
@@ -247,7 +240,7 @@ int run_tune(const TuneArgs& a, const Output& out) {
     for (const auto& w : res.warnings) std::fprintf(stderr, "Warning: %s\n", w.c_str());
     if (res.extended && !out.quiet)
         std::fprintf(stderr, "The search was extended past the edges of the space by %zu runs\n", res.extended);
-    json j = {{"method", a.method},
+    json j = {{"method", method},
               {"runs", res.trials.size()},
               {"metric", res.metric},
               {"valid_score", number(b.score)},
@@ -423,20 +416,17 @@ void add_model_commands(CLI::App& app, const Output& out, Registry& reg) {
         c->add_option("data", a->data, "training ratings file")->required();
         c->add_option("-o,--model", a->model, "save the best configuration trained on all the training data here");
         c->add_option("--test", a->test, "evaluate the final model on this ratings file");
-        c->add_option("--method", a->method, "grid or random (default grid)")->check(CLI::IsMember({"grid", "random"}));
-        c->add_option("--budget", a->budget, "training runs: grid = a random subset of this many points (0 = all), random = this many (default 20)");
-        c->add_option("--valid-fraction", a->valid_fraction, "fraction of the training data held out for validation (default 0.1)")
-            ->check(CLI::Range(0.01, 0.9));
-        c->add_option("--split-seed", a->split_seed, "seed of the validation split and of random choices (default 1)");
-        c->add_option("--parallel", a->parallel, "training runs at the same time (default 1; 0 = all cores)");
-        c->add_option("--extend", a->extend,
-                      "rounds of extension when the best point is on an edge of the space (default 3)")
-            ->check(CLI::Range(0, 10));
+        a->search.add(c, "--method", "tune_method");
+        a->search.add(c, "--budget", "tune_budget");
+        a->search.add(c, "--valid-fraction", "tune_valid_fraction");
+        a->search.add(c, "--split-seed", "tune_seed");
+        a->search.add(c, "--parallel", "tune_parallel");
+        a->search.add(c, "--extend", "tune_extend");
         c->add_flag("--no-extend", a->no_extend, "do not search past the edges (a warning still says when the best is on one)");
-        c->add_option("-k,--factors", a->k, "candidate k values, comma separated")->delimiter(',');
-        c->add_option("--lr", a->lr, "candidate learning rates, comma separated")->delimiter(',');
-        c->add_option("--l2", a->l2, "candidate L2 weights, comma separated")->delimiter(',');
-        c->add_option("--epochs", a->epochs, "candidate epoch counts, comma separated")->delimiter(',');
+        a->search.add(c, "-k,--factors", "tune_k");
+        a->search.add(c, "--lr", "tune_lr");
+        a->search.add(c, "--l2", "tune_l2");
+        a->search.add(c, "--epochs", "tune_epochs");
         a->df.add(c);
         a->flags.add(c, true);
         reg.push_back({c, [a, &out] { return run_tune(*a, out); }});

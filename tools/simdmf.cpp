@@ -1,7 +1,8 @@
 // simdmf: train, evaluate and serve matrix-factorization recommenders from the command line.
 // Exit codes: 0 success, 1 failure reported by the library (message on stderr), 2 bad usage.
 // The subcommands live in cmd_model.cpp (train, cv, tune, demo), cmd_serve.cpp (predict, eval,
-// recommend, similar, info), cmd_data.cpp (split, convert, gen) and cmd_interop.cpp (import, export).
+// recommend, similar, info), cmd_data.cpp (split, convert, gen), cmd_interop.cpp (import, export) and
+// cmd_options.cpp (options).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
     cli::add_serve_commands(app, out, reg);
     cli::add_data_commands(app, out, reg);
     cli::add_interop_commands(app, out, reg);
+    cli::add_option_commands(app, out, reg);
 
     try {
         app.parse(argc, argv);

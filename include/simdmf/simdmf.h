@@ -175,65 +175,119 @@ SIMDMF_API simdmf_status simdmf_trainer_create(simdmf_trainer** out);
 SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
 
 /*
- * Options, set by key. Numeric keys (integers must be given as integral doubles):
- *   k              factors per user/item               int   1..65536          default 32
- *   epochs         maximum epochs (sgd) / iterations (gd) / sweeps (als)  int 1..10^7  default 30 (sgd),
- *                                                                               500 (gd), 10 (als)
- *   lr             learning rate (not used by als)     real  (0, 10]           default 0.01 (sgd), 0.05 (sgd,
- *                                                                               logistic), 0.5 (gd)
- *   lr_decay       decay for schedule "decay"          real  [0, 10^6]         default 0.05
- *   l2             L2 weight on factors                real  [0, 10^6]         default 0.05
- *   l2_bias        L2 weight on biases                 real  [0, 10^6]         default 0.05
- *   biases         1 = mu + b_u + b_i terms, 0 = p.q   int   0..1              default 1
- *   init_std       row-norm of initial factors          real  [0, 100]          default 0.1
- *   seed           random seed                          int   0..2^53          default 42
- *   threads        worker threads (0 = all cores)      int   0..1024           default 1
- *                  sgd starts at most the hardware thread count (more would only wait for blocks;
- *                  environment SIMDMF_OVERSUBSCRIBE=1 lifts that cap); threads that the system refuses
- *                  to start are done without (the run goes on with fewer), never an abort
- *   tol            stop when training loss < tol       real  [0, 10^30]        default 0 (off)
- *   patience       stop after this many epochs without validation improvement int 0..10^6  default 0 (off)
- *   restore_best   with patience: keep the best epoch's model  int 0..1        default 1
- *   exact_loss     sgd: recompute the training loss after each epoch (1) or report
- *                  the running loss seen during the epoch (0)  int 0..1        default 0
- *   min_rating     declared range: a training or validation value below   real  any   default -inf (off)
- *   max_rating     min_rating or above max_rating is SIMDMF_ERR_INVALID_DATA real any   default +inf (off)
- *   clip_predictions  MF: the model clamps its predictions to the rating range, the declared
- *                  [min_rating, max_rating] where declared, else the training values' [min, max]
- *                  (see simdmf_model_prediction_range); 0 = raw scores  int 0..1  default 1
- *   snapshot       keep a copy of the last good epoch's parameters, handed back on SIMDMF_ERR_DIVERGED
- *                  (1; costs one copy of the factors), or hand back the initial model (0)  int 0..1  default 1
- *   retry_diverged on divergence, retrain from scratch at half the learning rate, up to this many
- *                  times                               int   0..10             default 0 (off)
- *   deterministic  sgd: 1 = the same seed gives a bit-identical model for any thread count (grid
- *                  blocks run in lock-step rounds); 0 = free-running block scheduler  int 0..1  default 1
- *   adagrad        sgd: per-row AdaGrad rates lr / sqrt(G), G = 1 + the row's running mean squared
- *                  gradient; wants a larger lr (e.g. 0.1)  int 0..1        default 0
- *   normalize      sgd, squared loss, no adagrad: train as if on the ratings centred by their mean and
- *                  divided by their standard deviation s, in units of MovieLens' spread 1.125 (factor
- *                  rate lr / s', factor L2 l2 * s', initial rows init_std * sqrt(s'), s' = s / 1.125), so
- *                  the defaults suit -10..10 or 0..100 as they suit 1..5; the model predicts raw units;
- *                  0 = lr, l2, init_std as given  int 0..1                default 1
- *   grid           sgd: blocks per side of the user x item grid the ratings are reordered into
- *                  (0 = automatic: 1 below 65536 ratings, else ~80k ratings a block, at least 8; raised
- *                  to keep block-local indices 16-bit); sgd runs at most `grid` threads  int 0..4096  default 0
- *   als_weighted_lambda  als: 1 = each row's ridge term is l2 (l2_bias for its bias) times the row's
- *                  rating count (Zhou et al. 2008, as Spark MLlib; the same objective the sgd and gd
- *                  solvers minimise); 0 = l2 per row (classic ridge ALS)  int 0..1  default 1
- * String keys:
- *   model          "mf" (the member of the model family to train)             default "mf"
- *   loss           "squared" | "logistic"                                     default "squared"
- *   solver         "sgd" | "gd" | "als"                                      default "sgd"
- *                  als: alternating least squares, each sweep (epoch) solves every user's row exactly
- *                  with the items fixed, then every item's (factors and bias jointly, by Cholesky);
- *                  logistic: one Newton step per row and sweep. Rows run on `threads` threads; the model
- *                  is bit-identical for any thread count. Costs ~k^2 per rating and sweep, so it suits
- *                  small k (e.g. <= 64); lr, schedule, adagrad, grid do not apply.
- *   schedule       "constant" | "decay" | "list"                             default "constant"
- * Array keys (simdmf_trainer_set_array):
- *   lr_list        learning rate per epoch for schedule "list"; the last value repeats.
- * Search keys tune_* (simdmf_trainer_tune) are described with simdmf_trainer_tune; array options are
- * read back with simdmf_trainer_get_array.
+ * Options, set by key: int and real options with simdmf_trainer_set (integers as integral doubles),
+ * string options with simdmf_trainer_set_string, arrays with simdmf_trainer_set_array (read back with
+ * simdmf_trainer_get_array). The list is generated from the option registry (lib/options.cpp) by
+ * scripts/update_option_docs.py, and tests/test_options.cpp fails when it is out of date; the same
+ * registry is readable at run time (simdmf_option_count and the calls after it). Bounds: [a, b] closed,
+ * (a, b) open at that end; "default X if key = value; else Y": the first case whose condition holds for
+ * the trainer's other options. Group "tune" holds the search settings of simdmf_trainer_tune, which
+ * simdmf_trainer_fit ignores.
+ * BEGIN OPTIONS
+ * group train:
+ *   model               string     "mf"                default "mf"
+ *                         the member of the model family to train (mf: matrix factorization)
+ *   loss                string     "squared" | "logistic" default "squared"
+ *                         squared: ratings (MF); logistic: +1/-1 labels, predictions are P(label = +1)
+ *   solver              string     "sgd" | "gd"        default "sgd"
+ *                         sgd: stochastic gradient descent; gd: full-batch gradient descent
+ *   k                   int        [1, 65536]          default 32
+ *                         factors per user and item
+ *   epochs              int        [1, 1e7]            default 500 if solver = gd; else 30
+ *                         maximum epochs (sgd) or iterations (gd)
+ *   lr                  real       (0, 10]             default 0.5 if solver = gd; 0.05 if loss = logistic; else 0.01
+ *                         learning rate (gd: the first step, halved while the objective would rise)
+ *   schedule            string     "constant" | "decay" | "list" default "constant"
+ *                         learning rate per epoch: constant lr; decay lr / (1 + lr_decay * epoch); list:
+ *                         lr_list
+ *   lr_decay            real       [0, 1e6]            default 0.05
+ *                         decay of schedule "decay"
+ *   lr_list             real array each (0, 10]        default none
+ *                         learning rate per epoch for schedule "list" (at least one value); the last value
+ *                         repeats
+ *   l2                  real       [0, 1e6]            default 0.05
+ *                         L2 weight on factors
+ *   l2_bias             real       [0, 1e6]            default 0.05
+ *                         L2 weight on biases
+ *   biases              int        [0, 1]              default 1
+ *                         1: mu + b_u + b_i + p.q; 0: p.q
+ *   init_std            real       [0, 100]            default 0.1
+ *                         norm of the initial factor rows (entries N(0, init_std^2 / k))
+ *   seed                int        [0, 9007199254740992] default 42
+ *                         random seed
+ *   threads             int        [0, 1024]           default 1
+ *                         worker threads (0: all cores); sgd starts at most the hardware thread count
+ *                         (environment SIMDMF_OVERSUBSCRIBE=1 lifts that cap); threads the system refuses
+ *                         to start are done without
+ *   tol                 real       [0, 1e30]           default 0
+ *                         stop when the training loss falls below tol (0: off)
+ *   patience            int        [0, 1e6]            default 0
+ *                         stop after this many epochs without validation improvement (0: off)
+ *   restore_best        int        [0, 1]              default 1
+ *                         with patience: hand back the best epoch's model
+ *   min_rating          real       any                 default -inf
+ *                         declared range: a training or validation value below min_rating is
+ *                         SIMDMF_ERR_INVALID_DATA (-inf: off)
+ *   max_rating          real       any                 default inf
+ *                         declared range: a training or validation value above max_rating is
+ *                         SIMDMF_ERR_INVALID_DATA (inf: off)
+ *   clip_predictions    int        [0, 1]              default 1
+ *                         MF: clamp predictions to the rating range, the declared one where declared, else
+ *                         the training values' [min, max] (simdmf_model_prediction_range); 0: raw scores
+ *   snapshot            int        [0, 1]              default 1
+ *                         on SIMDMF_ERR_DIVERGED hand back a copy of the last good epoch's parameters (1;
+ *                         one copy of the factors) or the initial model (0)
+ *   retry_diverged      int        [0, 10]             default 0
+ *                         on divergence retrain from scratch at half the learning rate, up to this many
+ *                         times (0: off)
+ * group sgd:
+ *   exact_loss          int        [0, 1]              default 0
+ *                         recompute the training loss after each epoch (1) or report the running loss seen
+ *                         during it (0)
+ *   deterministic       int        [0, 1]              default 1
+ *                         1: the same seed gives a bit-identical model for any thread count (grid blocks in
+ *                         lock-step rounds); 0: free-running block scheduler
+ *   adagrad             int        [0, 1]              default 0
+ *                         per-row AdaGrad rates lr / sqrt(G), G = 1 + the row's running mean squared
+ *                         gradient (wants a larger lr, e.g. 0.1)
+ *   grid                int        [0, 4096]           default 0
+ *                         blocks per side of the user x item grid (0: automatic, 1 below 65536 ratings,
+ *                         else ~80k ratings a block, at least 8; raised to keep block-local indices
+ *                         16-bit); at most `grid` threads run
+ * group tune:
+ *   tune_k              int array  each [1, 65536]     default 64, 128, 256, 512
+ *                         factor counts searched (0 values: the default)
+ *   tune_lr             real array each (0, 10]
+ *                         default 0.02, 0.05, 0.1 if loss = logistic; else 0.005, 0.01, 0.02
+ *                         learning rates searched (0 values: the default)
+ *   tune_l2             real array each [0, 1e6]
+ *                         default 0.01, 0.02, 0.05 if loss = logistic; else 0.03, 0.05, 0.08
+ *                         L2 weights searched (0 values: the default)
+ *   tune_epochs         int array  each [1, 1e7]
+ *                         default 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150
+ *                         candidate epoch counts, all scored from one run per point (0 values: the default)
+ *   tune_method         string     "grid" | "random"   default "grid"
+ *                         grid: every k x lr x l2 point; random: k drawn from tune_k, lr and l2 log-uniform
+ *                         between the smallest and largest value given (l2 floored at 1e-4), every epoch
+ *                         count up to the largest of tune_epochs a candidate
+ *   tune_budget         int        [0, 1e6]            default 0
+ *                         grid: 0 = every point, else a seeded random subset of that many points; random:
+ *                         number of runs (0 = 20)
+ *   tune_valid_fraction real       (0, 1)              default 0.1
+ *                         share of the training data held out for validation
+ *   tune_seed           int        [0, 9007199254740992] default 1
+ *                         seed of the validation split and of the random choices
+ *   tune_parallel       int        [0, 1024]           default 1
+ *                         runs trained at the same time, each with the trainer's threads (0: one per
+ *                         hardware thread)
+ *   tune_extend         int        [0, 10]             default 3
+ *                         rounds of extension past an edge: when the best run's k, lr or l2 is the smallest
+ *                         or largest of two or more values searched, or its epochs the largest candidate
+ *                         while still improving, the search adds the next value that way (the geometric
+ *                         step of the two outermost values, within the option's bounds; epochs: three more
+ *                         candidates), again while the best stays on an edge (random method: k and epochs
+ *                         only); 0: off
+ * END OPTIONS
  *
  * The initial factors are N(0, init_std^2 / k): each row's norm is about init_std whatever k is.
  * The training loss reported is the mean data loss (squared error, or cross-entropy for logistic),
@@ -472,33 +526,11 @@ SIMDMF_API simdmf_status simdmf_trainer_cross_validate(simdmf_trainer* t, const 
  * the epochs before it (+inf with none). With schedule "list" the learning rates come from lr_list, so
  * the searched lr has no effect.
  *
- * The search is set by key on the same trainer (they are not training options: simdmf_trainer_fit
- * ignores them):
- *   Arrays (simdmf_trainer_set_array; n = 0 restores the default; each value within the bounds of the
- *   training option of the same name, else SIMDMF_ERR_OUT_OF_RANGE):
- *     tune_k       factor counts          default 64, 128, 256, 512
- *     tune_lr      learning rates         default 0.005, 0.01, 0.02 (squared); 0.02, 0.05, 0.1 (logistic)
- *     tune_l2      L2 weights             default 0.03, 0.05, 0.08 (squared); 0.01, 0.02, 0.05 (logistic)
- *     tune_epochs  candidate epoch counts default 10, 20, ..., 150
- *   (the defaults follow the trainer's "loss" at the time of the call; simdmf_trainer_get_array reads
- *   the values in effect). Numbers:
- *     tune_budget          grid: 0 = every point, else a seeded random subset of that many points;
- *                          random: number of runs (0 = 20)                   int 0..10^6    default 0
- *     tune_valid_fraction  share of `train` held out for validation          real (0, 1)    default 0.1
- *     tune_seed            seed of the validation split and the random choices int 0..2^53 default 1
- *     tune_parallel        runs trained at the same time, each with the trainer's "threads"
- *                          (0 = one per hardware thread)                      int 0..1024    default 1
- *     tune_extend          rounds of extension past an edge: when the best run's k, lr or l2 is the
- *                          smallest or largest of at least two values searched, or its epochs the
- *                          largest candidate while still improving, the search adds the next value
- *                          that way (the geometric step of the two outermost values, within the
- *                          option's bounds; epochs: three more candidates), and again while the best
- *                          stays on an edge (random method: k and epochs only); 0 = off
- *                                                                             int 0..10      default 3
- *   String:
- *     tune_method  "grid" (every k x lr x l2 point) | "random" (k drawn from tune_k; lr and l2
- *                  log-uniform between the smallest and largest value given, l2 floored at 1e-4; every
- *                  epoch count up to the largest of tune_epochs is a candidate)   default "grid"
+ * The search is set by key on the same trainer, with the options of group "tune" (tune_k, tune_lr,
+ * tune_l2, tune_epochs: the values searched, each within the bounds of the training option of the same
+ * name, n = 0 restoring the default; tune_method, tune_budget, tune_valid_fraction, tune_seed,
+ * tune_parallel, tune_extend; listed with simdmf_trainer_set). Their defaults follow the trainer's options at the
+ * time of the call (tune_lr and tune_l2 by "loss"); simdmf_trainer_get_array reads the values in effect.
  *
  * On success the trainer's options "k", "lr", "l2" and "epochs" are set to the best run's, so a
  * following simdmf_trainer_fit (on all of `train`) trains the chosen model. Entries, in this order:

@@ -29,7 +29,7 @@ import numpy as np
 
 __all__ = [
     "SimdmfError", "Dataset", "Trainer", "Model", "EpochInfo", "version", "simd_level",
-    "set_simd_level", "load_library",
+    "set_simd_level", "load_library", "Option", "options",
 ]
 
 # --------------------------------------------------------------------------------------------------
@@ -140,6 +140,27 @@ class _FactorTablesC(ctypes.Structure):
 # Formats of Model.import_factors / export_factors (simdmf_factor_format).
 _FACTOR_FORMATS = {"spark-json": 1, "json": 1, "csv": 2, "npy": 3, "npz": 4, "libmf": 5}
 
+class _OptionInfoC(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("name", ctypes.c_char_p),
+        ("group", ctypes.c_char_p),
+        ("doc", ctypes.c_char_p),
+        ("type", ctypes.c_int),
+        ("element_type", ctypes.c_int),
+        ("lower", ctypes.c_double),
+        ("upper", ctypes.c_double),
+        ("lower_open", ctypes.c_int),
+        ("upper_open", ctypes.c_int),
+        ("default_value", ctypes.c_double),
+        ("default_string", ctypes.c_char_p),
+        ("default_count", ctypes.c_size_t),
+        ("default_text", ctypes.c_char_p),
+        ("has_conditional_default", ctypes.c_int),
+        ("allowed_count", ctypes.c_size_t),
+    ]
+
+
 _PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_EpochInfoC), ctypes.c_void_p)
 
 # name: (restype, [argtypes])
@@ -201,6 +222,14 @@ _SIGNATURES = {
     "simdmf_model_export": (_status, [_vp, _int, _cstr]),
     "simdmf_model_factor_table": (_status, [_vp, _int, ctypes.POINTER(_f32p), _sizep, _u32p, _u32p]),
     "simdmf_model_bias_table": (_status, [_vp, _int, ctypes.POINTER(_f32p), _sizep, _f32p]),
+    "simdmf_option_count": (_status, [_sizep]),
+    "simdmf_option_info_get": (_status, [_size, ctypes.POINTER(_OptionInfoC)]),
+    "simdmf_option_find": (_status, [_cstr, _sizep]),
+    "simdmf_option_allowed": (_status, [_size, _size, ctypes.POINTER(_cstr)]),
+    "simdmf_option_default_array": (_status, [_size, _f64p, _size, _sizep]),
+    "simdmf_trainer_default": (_status, [_vp, _cstr, _f64p]),
+    "simdmf_trainer_default_string": (_status, [_vp, _cstr, ctypes.POINTER(_cstr)]),
+    "simdmf_trainer_default_array": (_status, [_vp, _cstr, _f64p, _size, _sizep]),
 }
 
 _lib = None
@@ -506,6 +535,87 @@ class Dataset(_Handle):
 
 
 # --------------------------------------------------------------------------------------------------
+# Option registry
+# --------------------------------------------------------------------------------------------------
+
+_OPTION_TYPES = {0: "integer", 1: "real", 2: "string", 3: "array"}
+
+
+class Option:
+    """One option of the library's registry (simdmf_option_info): ``name``, ``type`` ("integer",
+    "real", "string" or "array"), ``element_type`` (arrays: "integer" or "real"), ``group``, ``doc``,
+    ``lower`` / ``upper`` with ``lower_open`` / ``upper_open`` (numbers and array elements),
+    ``allowed`` (strings), ``default`` (the static default: a float, str or list), ``default_text``
+    (every default with its condition) and ``conditional_default``."""
+
+    __slots__ = ("name", "type", "element_type", "group", "doc", "lower", "upper", "lower_open", "upper_open",
+                 "allowed", "default", "default_text", "conditional_default")
+
+    def __repr__(self):
+        return "<simdmf.Option %s: %s, group %s, default %s>" % (self.name, self.type, self.group, self.default_text)
+
+    def contains(self, value):
+        """Whether a number lies within the bounds (for arrays: an element's bounds)."""
+        v = float(value)
+        lo = v > self.lower if self.lower_open else v >= self.lower
+        hi = v < self.upper if self.upper_open else v <= self.upper
+        return lo and hi
+
+
+def _option_at(index):
+    lib = _L()
+    c = _OptionInfoC()
+    c.struct_size = ctypes.sizeof(_OptionInfoC)
+    _check(lib.simdmf_option_info_get(index, ctypes.byref(c)))
+    o = Option()
+    o.name = c.name.decode()
+    o.type = _OPTION_TYPES.get(c.type, "unknown")
+    o.element_type = _OPTION_TYPES.get(c.element_type, "unknown")
+    o.group = c.group.decode()
+    o.doc = c.doc.decode()
+    o.lower, o.upper = c.lower, c.upper
+    o.lower_open, o.upper_open = bool(c.lower_open), bool(c.upper_open)
+    o.allowed = []
+    for j in range(c.allowed_count):
+        v = ctypes.c_char_p()
+        _check(lib.simdmf_option_allowed(index, j, ctypes.byref(v)))
+        o.allowed.append(v.value.decode())
+    if o.type == "string":
+        o.default = c.default_string.decode()
+    elif o.type == "array":
+        a = np.empty(c.default_count, dtype=np.float64)
+        n = ctypes.c_size_t()
+        _check(lib.simdmf_option_default_array(index, _ptr(a, ctypes.c_double), len(a), ctypes.byref(n)))
+        o.default = a[:n.value].tolist()
+    else:
+        o.default = c.default_value
+    o.default_text = c.default_text.decode()
+    o.conditional_default = bool(c.has_conditional_default)
+    return o
+
+
+_registry = None
+
+
+def options():
+    """The library's option registry: a dict from key to :class:`Option`, in registry order
+    (read once through simdmf_option_count / simdmf_option_info_get)."""
+    global _registry
+    if _registry is None:
+        n = ctypes.c_size_t()
+        _check(_L().simdmf_option_count(ctypes.byref(n)))
+        _registry = {o.name: o for o in (_option_at(i) for i in range(n.value))}
+    return _registry
+
+
+def _option(key):
+    o = options().get(key)
+    if o is None:
+        raise SimdmfError(ERR_UNKNOWN_OPTION, "unknown option '%s'" % key)
+    return o
+
+
+# --------------------------------------------------------------------------------------------------
 # Trainer
 # --------------------------------------------------------------------------------------------------
 
@@ -526,42 +636,62 @@ class Trainer(_Handle):
         self.set(**options)
 
     def set(self, **options):
-        """Sets options by keyword; returns self."""
+        """Sets options by keyword; returns self. Each key's type comes from the registry
+        (:func:`simdmf.options`): strings with the string call, sequences with the array call,
+        numbers with the numeric call; an unknown key raises :class:`SimdmfError` (UNKNOWN_OPTION)."""
         for key, value in options.items():
+            o = _option(key)
             k = key.encode()
-            if isinstance(value, str):
+            if o.type == "string":
+                if not isinstance(value, str):
+                    raise SimdmfError(ERR_UNKNOWN_OPTION, "option '%s' is a string option (%s), not %r"
+                                      % (key, ", ".join(o.allowed), value))
                 _check(self._lib.simdmf_trainer_set_string(self._handle, k, value.encode()))
-            elif isinstance(value, (list, tuple, np.ndarray)):
+            elif o.type == "array":
                 a = np.ascontiguousarray(np.asarray(value, dtype=np.float64).reshape(-1))
                 _check(self._lib.simdmf_trainer_set_array(self._handle, k, _ptr(a, ctypes.c_double), len(a)))
             else:
+                if isinstance(value, str):
+                    raise SimdmfError(ERR_UNKNOWN_OPTION, "option '%s' is a %s option, not %r" % (key, o.type, value))
                 _check(self._lib.simdmf_trainer_set(self._handle, k, float(value)))
         return self
 
-    def get(self, key):
-        """Current value of an option: a float for numeric keys, a str for string keys, a list of
-        floats for array keys (``lr_list``, ``tune_k``, ``tune_lr``, ``tune_l2``, ``tune_epochs``)."""
-        k = key.encode()
-        v = ctypes.c_double()
-        st = self._lib.simdmf_trainer_get(self._handle, k, ctypes.byref(v))
-        if st == OK:
-            return v.value
-        if st != ERR_UNKNOWN_OPTION:
-            _check(st)
-        s = ctypes.c_char_p()
-        st = self._lib.simdmf_trainer_get_string(self._handle, k, ctypes.byref(s))
-        if st == OK:
-            return s.value.decode()
-        if st != ERR_UNKNOWN_OPTION:
-            _check(st)
+    def _get_array(self, call, k):
         n = ctypes.c_size_t()
-        st = self._lib.simdmf_trainer_get_array(self._handle, k, None, 0, ctypes.byref(n))
-        if st == ERR_UNKNOWN_OPTION:
-            raise SimdmfError(st, "unknown option '%s'" % key)
-        _check(st)
+        _check(call(self._handle, k, None, 0, ctypes.byref(n)))
         a = np.empty(n.value, dtype=np.float64)
-        _check(self._lib.simdmf_trainer_get_array(self._handle, k, _ptr(a, ctypes.c_double), len(a), ctypes.byref(n)))
+        _check(call(self._handle, k, _ptr(a, ctypes.c_double), len(a), ctypes.byref(n)))
         return a[:n.value].tolist()
+
+    def get(self, key):
+        """Current value of an option: a float for integer and real keys, a str for string keys, a
+        list of floats for array keys (``lr_list``, ``tune_k``, ...), as the registry types them."""
+        o = _option(key)
+        k = key.encode()
+        if o.type == "string":
+            s = ctypes.c_char_p()
+            _check(self._lib.simdmf_trainer_get_string(self._handle, k, ctypes.byref(s)))
+            return s.value.decode()
+        if o.type == "array":
+            return self._get_array(self._lib.simdmf_trainer_get_array, k)
+        v = ctypes.c_double()
+        _check(self._lib.simdmf_trainer_get(self._handle, k, ctypes.byref(v)))
+        return v.value
+
+    def default(self, key):
+        """The default of an option in effect for this trainer's other options (e.g. ``lr`` follows
+        ``loss`` and ``solver``), whether or not the option itself was set."""
+        o = _option(key)
+        k = key.encode()
+        if o.type == "string":
+            s = ctypes.c_char_p()
+            _check(self._lib.simdmf_trainer_default_string(self._handle, k, ctypes.byref(s)))
+            return s.value.decode()
+        if o.type == "array":
+            return self._get_array(self._lib.simdmf_trainer_default_array, k)
+        v = ctypes.c_double()
+        _check(self._lib.simdmf_trainer_default(self._handle, k, ctypes.byref(v)))
+        return v.value
 
     def _run(self, call, callback):
         """Runs ``call()`` (a C call returning a status) with ``callback`` bridged to the trainer's C

@@ -121,6 +121,47 @@ class TestTrainer(unittest.TestCase):
             self.assertTrue(cm.exception.message)
         self.assertEqual(t.get("k"), 8)
 
+    def test_option_registry(self):
+        reg = simdmf.options()
+        self.assertGreater(len(reg), 20)
+        self.assertIs(simdmf.options(), reg)  # read once
+        lr, k, loss, tk = reg["lr"], reg["k"], reg["loss"], reg["tune_k"]
+        self.assertEqual((lr.type, lr.group), ("real", "train"))
+        self.assertEqual((lr.lower, lr.lower_open, lr.upper, lr.upper_open), (0, True, 10, False))
+        self.assertFalse(lr.contains(0))
+        self.assertTrue(lr.contains(10))
+        self.assertTrue(lr.conditional_default)
+        self.assertIn("0.05 if loss = logistic", lr.default_text)
+        self.assertEqual((k.type, k.default, k.lower, k.upper), ("integer", 32, 1, 65536))
+        self.assertEqual((loss.type, loss.allowed, loss.default), ("string", ["squared", "logistic"], "squared"))
+        self.assertEqual((tk.type, tk.element_type, tk.default, tk.group), ("array", "integer", [64, 128, 256, 512], "tune"))
+        for o in reg.values():  # every key reads back through the call its registry type names
+            self.assertTrue(o.doc, o.name)
+            value = simdmf.Trainer().get(o.name)
+            if o.type == "string":
+                self.assertIn(value, o.allowed)
+            elif o.type == "array":
+                self.assertIsInstance(value, list)
+            else:
+                self.assertIsInstance(value, float)
+        # Defaults in effect follow the other options; a value set does not change the default.
+        t = simdmf.Trainer()
+        self.assertEqual(t.default("lr"), 0.01)
+        t.set(loss="logistic", lr=0.2)
+        self.assertEqual(t.default("lr"), 0.05)
+        self.assertEqual(t.get("lr"), 0.2)
+        self.assertEqual(t.default("tune_lr"), [0.02, 0.05, 0.1])
+        self.assertEqual(t.default("tune_method"), "grid")
+        # Types come from the registry: a one-value array key, a string for a number.
+        t.set(tune_epochs=[7])
+        self.assertEqual(t.get("tune_epochs"), [7])
+        for bad in (dict(k="8"), dict(loss=1), dict(nope=1)):
+            with self.assertRaises(simdmf.SimdmfError) as cm:
+                t.set(**bad)
+            self.assertEqual(cm.exception.status, simdmf.ERR_UNKNOWN_OPTION, bad)
+        with self.assertRaises(simdmf.SimdmfError):
+            t.get("nope")
+
     def test_callback_and_cancel(self):
         d = simdmf.Dataset.from_dense(RATINGS)
         train, valid = d.split(0.2, seed=1)
