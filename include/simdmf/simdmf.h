@@ -189,12 +189,15 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                         the member of the model family to train (mf: matrix factorization)
  *   loss                string     "squared" | "logistic" default "squared"
  *                         squared: ratings (MF); logistic: +1/-1 labels, predictions are P(label = +1)
- *   solver              string     "sgd" | "gd"        default "sgd"
- *                         sgd: stochastic gradient descent; gd: full-batch gradient descent
+ *   solver              string     "sgd" | "gd" | "als" default "sgd"
+ *                         sgd: stochastic gradient descent; gd: full-batch gradient descent; als:
+ *                         alternating least squares (each sweep solves every user's row exactly with the
+ *                         items fixed, then every item's; logistic: one Newton step per row; lr, schedule
+ *                         and the sgd group do not apply; ~k^2 per rating and sweep)
  *   k                   int        [1, 65536]          default 32
  *                         factors per user and item
- *   epochs              int        [1, 1e7]            default 500 if solver = gd; else 30
- *                         maximum epochs (sgd) or iterations (gd)
+ *   epochs              int        [1, 1e7]            default 500 if solver = gd; 10 if solver = als; else 30
+ *                         maximum epochs (sgd), iterations (gd) or sweeps (als)
  *   lr                  real       (0, 10]             default 0.5 if solver = gd; 0.05 if loss = logistic; else 0.01
  *                         learning rate (gd: the first step, halved while the objective would rise)
  *   schedule            string     "constant" | "decay" | "list" default "constant"
@@ -250,10 +253,21 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *   adagrad             int        [0, 1]              default 0
  *                         per-row AdaGrad rates lr / sqrt(G), G = 1 + the row's running mean squared
  *                         gradient (wants a larger lr, e.g. 0.1)
+ *   normalize           int        [0, 1]              default 1
+ *                         squared loss without adagrad: train as if on ratings centred by their mean and
+ *                         divided by their standard deviation s, in units of 1.125 (MovieLens' spread,
+ *                         where the defaults were chosen) (factor rate lr / s, factor L2 l2 * s, initial
+ *                         rows init_std * sqrt(s)), so the defaults suit any rating scale; the model
+ *                         predicts raw units (0: lr, l2, init_std as given)
  *   grid                int        [0, 4096]           default 0
  *                         blocks per side of the user x item grid (0: automatic, 1 below 65536 ratings,
  *                         else ~80k ratings a block, at least 8; raised to keep block-local indices
  *                         16-bit); at most `grid` threads run
+ * group als:
+ *   als_weighted_lambda int        [0, 1]              default 1
+ *                         1: each row's ridge term is l2 (l2_bias for its bias) times the row's rating
+ *                         count (Zhou et al. 2008, as Spark MLlib; the objective the sgd and gd solvers
+ *                         minimise); 0: l2 per row (classic ridge ALS)
  * group tune:
  *   tune_k              int array  each [1, 65536]     default 64, 128, 256, 512
  *                         factor counts searched (0 values: the default)
