@@ -6,7 +6,7 @@
 # (meson runs it as the test 'install'; exit 77 = skipped).
 set -euo pipefail
 build=$(cd "$1" && pwd)
-cc=${2:-cc}
+cc=${2:-cc}   # may be a command with a launcher, e.g. "ccache cc"
 src=$(cd "$(dirname "$0")/.." && pwd)
 command -v pkg-config >/dev/null || { echo "pkg-config not installed: skipped"; exit 77; }
 tmp=$(mktemp -d)
