@@ -55,6 +55,9 @@ struct simdmf_dataset {
         return *seen_index;
     }
 
+    // Remembers the model spaces r was found to be in (recommend with exclude checks on every call).
+    simdmf::IdSpaceMemo space_memo;
+
 private:
     mutable std::once_flag seen_once;
     mutable std::unique_ptr<const simdmf::SeenItems> seen_index;
@@ -125,6 +128,17 @@ simdmf_status guard(Body&& body) noexcept {
 
 void require(const void* p, const char* what) {
     if (!p) fail(SIMDMF_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
+}
+
+constexpr unsigned kKnownFlags = SIMDMF_COLD_LEAVE_OUT;
+
+void check_flags(unsigned flags) {
+    if (flags & ~kKnownFlags)
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "unknown flag bits " + std::to_string(flags & ~kKnownFlags));
+}
+
+simdmf::evaluate::Cold cold_of(unsigned flags) {
+    return (flags & SIMDMF_COLD_LEAVE_OUT) ? simdmf::evaluate::Cold::leave_out : simdmf::evaluate::Cold::fallback;
 }
 
 void check_side_value(int side) {
@@ -601,7 +615,8 @@ SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t 
         require(n_out, "n_out");
         if (n > 0) require(items, "items");
         m->m.check_user(user);
-        auto top = exclude ? simdmf::serve::recommend(m->m, user, n, exclude->seen().of(user)) : simdmf::serve::recommend(m->m, user, n, {});
+        if (exclude) exclude->space_memo.check(exclude->r, simdmf::space_of(m->m), "the exclude data set");
+        auto top = simdmf::serve::recommend(m->m, user, n, exclude ? exclude->seen().of(user) : std::span<const std::uint32_t>{});
         const std::size_t w = std::min(top.size(), n);
         for (std::size_t j = 0; j < w; ++j) {
             items[j] = top[j].first;
@@ -774,39 +789,31 @@ SIMDMF_API simdmf_status simdmf_report_find(const simdmf_report* r, const char* 
     });
 }
 
-SIMDMF_API simdmf_status simdmf_model_evaluate(const simdmf_model* m, const simdmf_dataset* test,
-                                               const simdmf_dataset* exclude, size_t rank_k,
-                                               double threshold, simdmf_report** out) {
+SIMDMF_API simdmf_status simdmf_model_evaluate_ex(const simdmf_model* m, const simdmf_dataset* test,
+                                                  const simdmf_dataset* exclude, size_t rank_k, double threshold,
+                                                  unsigned flags, simdmf_report** out) {
     return guard([&] {
         require(out, "out");
         *out = nullptr;
         require(m, "m");
         require(test, "test");
-        if (rank_k > 0) check_threshold(threshold);
-        const bool logistic = m->m.logistic();
-        if (test->r.n_users > m->m.n_users || test->r.n_items > m->m.n_items)
-            fail(SIMDMF_ERR_OUT_OF_RANGE, "the test data set has " + std::to_string(test->r.n_users) + " users x " +
-                                              std::to_string(test->r.n_items) + " items, the model only " +
-                                              std::to_string(m->m.n_users) + " x " + std::to_string(m->m.n_items));
-        test->r.validate(logistic);  // finite values, +1/-1 labels
-        simdmf::evaluate::Metrics metrics = simdmf::evaluate::point_metrics(m->m, test->r);
-        std::size_t rank_users = 0;
-        if (rank_k > 0) {
-            simdmf::evaluate::RankingOptions ro;
-            ro.k = rank_k;
-            ro.threshold = static_cast<float>(threshold);
-            ro.exclude = exclude ? &exclude->r : nullptr;
-            ro.threads = 1;
-            const simdmf::metrics::RankingMetrics rm = simdmf::evaluate::ranking(m->m, test->r, ro);
-            rank_users = rm.users;
-            simdmf::evaluate::Metrics named = simdmf::evaluate::ranking_named(rm, rank_k);
-            metrics.insert(metrics.end(), named.begin(), named.end());
-        }
-        metrics.emplace_back("ratings", static_cast<double>(test->r.size()));
-        if (rank_k > 0) metrics.emplace_back("ranking_users", static_cast<double>(rank_users));
-        *out = new_report(std::move(metrics));
+        check_flags(flags);
+        simdmf::evaluate::EvalOptions eo;
+        eo.rank_k = rank_k;
+        eo.threshold = static_cast<float>(threshold);
+        eo.threads = 1;
+        eo.cold = cold_of(flags);
+        const simdmf::evaluate::EvalResult res =
+            simdmf::evaluate::evaluate_model(m->m, test->r, exclude ? &exclude->r : nullptr, eo);
+        *out = new_report(res.report(rank_k));
         return SIMDMF_OK;
     });
+}
+
+SIMDMF_API simdmf_status simdmf_model_evaluate(const simdmf_model* m, const simdmf_dataset* test,
+                                               const simdmf_dataset* exclude, size_t rank_k,
+                                               double threshold, simdmf_report** out) {
+    return simdmf_model_evaluate_ex(m, test, exclude, rank_k, threshold, 0, out);
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_cross_validate(simdmf_trainer* t, const simdmf_dataset* data,
@@ -1001,6 +1008,44 @@ SIMDMF_API simdmf_status simdmf_model_bias_table(const simdmf_model* m, int side
         *data = m->m.biases ? b.data() : nullptr;
         *n = m->m.biases ? b.size() : 0;
         if (global_bias) *global_bias = m->m.biases ? m->m.mu : 0.0f;
+        return SIMDMF_OK;
+    });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Id spaces and cold users and items
+// ------------------------------------------------------------------------------------------------
+
+SIMDMF_API simdmf_status simdmf_dataset_align(const simdmf_dataset* ds, const simdmf_model* model,
+                                              const simdmf_dataset* ref, unsigned flags, simdmf_dataset** out,
+                                              size_t* n_unknown) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(ds, "ds");
+        if (!model == !ref) fail(SIMDMF_ERR_INVALID_ARGUMENT, "give exactly one of model and ref");
+        check_flags(flags);
+        const simdmf::IdSpace space = model ? simdmf::space_of(model->m) : simdmf::space_of(ref->r);
+        std::size_t unknown = 0;
+        auto res = std::make_unique<simdmf_dataset>();
+        res->r = simdmf::align_to(ds->r, space, cold_of(flags) == simdmf::evaluate::Cold::fallback, &unknown);
+        *out = res.release();
+        if (n_unknown) *n_unknown = unknown;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_predict_dataset(const simdmf_model* m, const simdmf_dataset* ds,
+                                                      unsigned flags, float* out, size_t* n_cold) {
+    return guard([&] {
+        require(m, "m");
+        require(ds, "ds");
+        if (ds->r.size() > 0) require(out, "out");
+        check_flags(flags);
+        std::size_t cold = 0;
+        const std::vector<float> pred = simdmf::evaluate::predict_with_fallback(m->m, ds->r, cold_of(flags), &cold);
+        std::copy(pred.begin(), pred.end(), out);
+        if (n_cold) *n_cold = cold;
         return SIMDMF_OK;
     });
 }

@@ -1124,11 +1124,12 @@ static void test_evaluate(void) {
     CHECK_OK(simdmf_model_evaluate(m, te, NULL, 0, 4.0, &r));
     CHECK(r != NULL);
     {
-        static const char* const names[] = {"rmse", "mae", "ratings"};
-        CHECK(report_size(r) == 3);
-        CHECK(report_names(r, 0, names, 3));
+        static const char* const names[] = {"rmse", "mae", "ratings", "cold_ratings", "left_out"};
+        CHECK(report_size(r) == 5);
+        CHECK(report_names(r, 0, names, 5));
     }
     CHECK(report_value(r, "ratings") == (double)n_test);
+    CHECK(report_value(r, "cold_ratings") == 0 && report_value(r, "left_out") == 0);
     /* rmse and mae equal those computed from simdmf_model_predict_batch */
     {
         uint32_t* u = (uint32_t*)malloc(n_test * sizeof *u);
@@ -1159,7 +1160,7 @@ static void test_evaluate(void) {
     CHECK(strcmp(name, "rmse") == 0 && v == report_value(r, "rmse"));
     CHECK_OK(simdmf_report_get(r, 2, NULL, NULL));
     name = "untouched";
-    CHECK_STATUS(simdmf_report_get(r, 3, &name, &v), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_report_get(r, 5, &name, &v), SIMDMF_ERR_OUT_OF_RANGE);
     CHECK(strcmp(name, "untouched") == 0);
     CHECK_STATUS(simdmf_report_get(r, (size_t)-1, &name, &v), SIMDMF_ERR_OUT_OF_RANGE);
     CHECK_STATUS(simdmf_report_find(r, "precision@10", &v), SIMDMF_ERR_NOT_FOUND);
@@ -1179,9 +1180,9 @@ static void test_evaluate(void) {
     CHECK_OK(simdmf_model_evaluate(m, te, tr, 5, 3.5, &r));
     {
         static const char* const names[] = {"rmse", "mae", "precision@5", "recall@5", "ndcg@5", "map@5",
-                                            "ratings", "ranking_users"};
-        CHECK(report_size(r) == 8);
-        CHECK(report_names(r, 0, names, 8));
+                                            "ratings", "cold_ratings", "left_out", "ranking_users"};
+        CHECK(report_size(r) == 10);
+        CHECK(report_names(r, 0, names, 10));
         for (j = 2; j < 6; ++j) {
             CHECK_OK(simdmf_report_get(r, j, NULL, &v));
             CHECK(v >= 0 && v <= 1);
@@ -1233,7 +1234,7 @@ static void test_evaluate(void) {
     /* a logistic model: log_loss, auc, accuracy; labels must be +1/-1 */
     {
         simdmf_dataset *lds = synth(30, 20, 0.6, 1, 12), *ltr = NULL, *lte = NULL;
-        static const char* const names[] = {"log_loss", "auc", "accuracy", "ratings"};
+        static const char* const names[] = {"log_loss", "auc", "accuracy", "ratings", "cold_ratings", "left_out"};
         m = NULL;
         r = NULL;
         CHECK_OK(simdmf_dataset_split(lds, 0.25, 5, &ltr, &lte));
@@ -1241,15 +1242,15 @@ static void test_evaluate(void) {
         CHECK_OK(simdmf_trainer_set(t, "epochs", 60));
         CHECK_OK(simdmf_trainer_fit(t, ltr, NULL, &m));
         CHECK_OK(simdmf_model_evaluate(m, lte, NULL, 0, 4.0, &r));
-        CHECK(report_size(r) == 4);
-        CHECK(report_names(r, 0, names, 4));
+        CHECK(report_size(r) == 6);
+        CHECK(report_names(r, 0, names, 6));
         CHECK(report_value(r, "auc") > 0.6 && report_value(r, "auc") <= 1.0);
         CHECK(report_value(r, "accuracy") >= 0 && report_value(r, "accuracy") <= 1.0);
         CHECK(report_value(r, "log_loss") > 0);
         simdmf_report_free(r);
         r = NULL;
         CHECK_OK(simdmf_model_evaluate(m, lte, ltr, 3, 100.0, &r)); /* labels: threshold unused */
-        CHECK(report_size(r) == 9);
+        CHECK(report_size(r) == 11);
         CHECK(report_value(r, "ranking_users") > 0);
         simdmf_report_free(r);
         r = (simdmf_report*)&v;
@@ -1696,6 +1697,153 @@ static void test_tune(void) {
     simdmf_dataset_free(ds);
 }
 
+/* Id spaces: a test file loaded on its own is refused until aligned; cold users and items are scored
+ * with the model's fallback (or left out) and counted. */
+static void test_id_spaces(void) {
+    char tpath[512], spath[512];
+    simdmf_dataset *tr = NULL, *tr2 = NULL, *te = NULL, *al = NULL, *al_out = NULL, *idx_space = NULL;
+    simdmf_trainer* t = NULL;
+    simdmf_model* m = NULL;
+    simdmf_report* r = NULL;
+    size_t n = 0, unknown = 99, cold = 99, j;
+    uint32_t nu = 0, ni = 0, items[8];
+    float pred[6], bias_u = 0, bias_i = 0, f[2];
+    size_t n_out = 0;
+    int64_t raw = 0;
+
+    /* training: users 10, 20, 30; items 1, 2, 3 (in that order of first appearance) */
+    tmp_path(tpath, sizeof tpath, "ids-train.data");
+    CHECK(write_file(tpath, "10\t1\t5\t1\n20\t2\t3\t2\n30\t3\t4\t3\n10\t2\t4\t4\n20\t3\t2\t5\n30\t1\t5\t6\n"
+                            "10\t3\t3\t7\n20\t1\t4\t8\n"));
+    /* test, loaded on its own: user 30 first, then a new user 40 and a new item 9 */
+    tmp_path(spath, sizeof spath, "ids-test.data");
+    CHECK(write_file(spath, "30\t2\t4\t1\n20\t1\t3\t2\n40\t1\t5\t3\n10\t9\t2\t4\n40\t9\t3\t5\n10\t1\t4\t6\n"));
+    CHECK_OK(simdmf_dataset_load(tpath, SIMDMF_FORMAT_MOVIELENS_DATA, &tr));
+    CHECK_OK(simdmf_dataset_load(tpath, SIMDMF_FORMAT_MOVIELENS_DATA, &tr2)); /* a separate load */
+    CHECK_OK(simdmf_dataset_load(spath, SIMDMF_FORMAT_MOVIELENS_DATA, &te));
+    remove(tpath);
+    remove(spath);
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set(t, "k", 2));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 30));
+    CHECK_OK(simdmf_trainer_fit(t, tr, NULL, &m));
+
+    /* the unaligned test set is refused, naming the mismatch */
+    r = (simdmf_report*)&n;
+    CHECK_STATUS(simdmf_model_evaluate(m, te, NULL, 0, 4.0, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(r == NULL);
+    CHECK(strstr(simdmf_last_error(), "id space") != NULL);
+    CHECK(strstr(simdmf_last_error(), "user index 0") != NULL);
+    CHECK_STATUS(simdmf_model_evaluate(m, tr, te, 3, 4.0, &r), SIMDMF_ERR_INVALID_ARGUMENT); /* exclude */
+    CHECK_STATUS(simdmf_model_recommend(m, 0, 3, te, items, NULL, &n_out), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_model_predict_dataset(m, te, 0, pred, &cold), SIMDMF_ERR_INVALID_ARGUMENT);
+    /* equal maps from a separate load are the same space */
+    CHECK_OK(simdmf_model_recommend(m, 0, 3, tr2, items, NULL, &n_out));
+    CHECK(n_out == 0); /* user 10 has rated every item */
+    CHECK_OK(simdmf_model_evaluate(m, tr2, tr, 0, 4.0, &r));
+    simdmf_report_free(r);
+
+    /* aligned: known ids take the model's indices, new ones come after them */
+    CHECK_OK(simdmf_dataset_align(te, m, NULL, 0, &al, &unknown));
+    CHECK(unknown == 3);
+    CHECK_OK(simdmf_dataset_shape(al, &n, &nu, &ni));
+    CHECK(n == 6 && nu == 4 && ni == 4);
+    {
+        uint32_t u[6], i[6];
+        CHECK_OK(simdmf_dataset_get(al, 0, 6, u, i, NULL));
+        CHECK(u[0] == 2 && i[0] == 1); /* user 30 -> index 2, item 2 -> index 1 */
+        CHECK(u[2] == 3 && i[3] == 3); /* user 40 and item 9: new, past the model's 3 x 3 */
+        CHECK_OK(simdmf_model_raw_id(m, SIMDMF_USERS, u[1], &raw));
+        CHECK(raw == 20);
+    }
+    CHECK_OK(simdmf_model_predict_dataset(m, al, 0, pred, &cold));
+    CHECK(cold == 3);
+    for (j = 0; j < 6; ++j) CHECK(isfinite(pred[j]));
+    /* the fallback: (new user, item 1) - (new user, new item) = b_item1; (user 10, new item) - mu = b_user10 */
+    CHECK_OK(simdmf_model_factors(m, SIMDMF_ITEMS, 0, f, &bias_i));
+    CHECK_OK(simdmf_model_factors(m, SIMDMF_USERS, 0, f, &bias_u));
+    CHECK(fabs((pred[2] - pred[4]) - bias_i) < 1e-5);
+    CHECK(fabs((pred[3] - pred[4]) - bias_u) < 1e-5);
+    {
+        float keep[6];
+        CHECK_OK(simdmf_model_predict_dataset(m, al, SIMDMF_COLD_LEAVE_OUT, keep, &cold));
+        CHECK(cold == 3);
+        CHECK(isnan(keep[2]) && isnan(keep[3]) && isnan(keep[4]));
+        CHECK(keep[0] == pred[0] && keep[1] == pred[1] && keep[5] == pred[5]);
+    }
+    CHECK_STATUS(simdmf_model_predict_dataset(m, al, 4u, pred, &cold), SIMDMF_ERR_INVALID_ARGUMENT);
+
+    /* evaluation scores the cold ratings with the fallback, or leaves them out */
+    {
+        static const float y[6] = {4, 3, 5, 2, 3, 4};
+        double se = 0, se_known = 0, rmse = 0;
+        for (j = 0; j < 6; ++j) {
+            double d = (double)pred[j] - y[j];
+            se += d * d;
+            if (j != 2 && j != 3 && j != 4) se_known += d * d;
+        }
+        r = NULL;
+        CHECK_OK(simdmf_model_evaluate(m, al, tr, 2, 4.0, &r));
+        CHECK(report_value(r, "ratings") == 6 && report_value(r, "cold_ratings") == 3);
+        CHECK(report_value(r, "left_out") == 0);
+        rmse = report_value(r, "rmse");
+        CHECK(fabs(rmse - sqrt(se / 6)) < 1e-6);
+        CHECK(report_value(r, "ranking_users") == 3); /* users 30, 40 and 10 have a rating >= 4 */
+        simdmf_report_free(r);
+        r = NULL;
+        CHECK_OK(simdmf_model_evaluate_ex(m, al, tr, 2, 4.0, SIMDMF_COLD_LEAVE_OUT, &r));
+        CHECK(report_value(r, "ratings") == 3 && report_value(r, "cold_ratings") == 3);
+        CHECK(report_value(r, "left_out") == 3);
+        CHECK(fabs(report_value(r, "rmse") - sqrt(se_known / 3)) < 1e-6);
+        CHECK(report_value(r, "ranking_users") == 2);
+        simdmf_report_free(r);
+        r = (simdmf_report*)&n;
+        CHECK_STATUS(simdmf_model_evaluate_ex(m, al, NULL, 0, 4.0, 2u, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK(r == NULL);
+    }
+    /* recommend with the aligned set as exclude */
+    CHECK_OK(simdmf_model_recommend(m, 2, 3, al, items, NULL, &n_out));
+    CHECK(n_out == 2); /* user 30 has item 2 in the aligned set */
+
+    /* aligned with SIMDMF_COLD_LEAVE_OUT: the cold ratings are gone, the model's maps are shared */
+    CHECK_OK(simdmf_dataset_align(te, NULL, tr, SIMDMF_COLD_LEAVE_OUT, &al_out, &unknown));
+    CHECK(unknown == 3);
+    CHECK_OK(simdmf_dataset_shape(al_out, &n, &nu, &ni));
+    CHECK(n == 3 && nu == 3 && ni == 3);
+    CHECK_OK(simdmf_model_predict_dataset(m, al_out, 0, pred, &cold));
+    CHECK(cold == 0);
+
+    /* a data set without maps is in the index space: accepted as the model's indices */
+    {
+        uint32_t u[2] = {0, 2}, i[2] = {1, 2};
+        float v[2] = {4, 3};
+        CHECK_OK(simdmf_dataset_from_triples(u, i, v, 2, 0, 0, &idx_space));
+        r = NULL;
+        CHECK_OK(simdmf_model_evaluate(m, idx_space, tr, 0, 4.0, &r));
+        CHECK(report_value(r, "cold_ratings") == 0);
+        simdmf_report_free(r);
+    }
+
+    /* argument checks */
+    CHECK_STATUS(simdmf_dataset_align(te, m, tr, 0, &al_out, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(al_out == NULL);
+    CHECK_STATUS(simdmf_dataset_align(te, NULL, NULL, 0, &al_out, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_dataset_align(NULL, m, NULL, 0, &al_out, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_dataset_align(te, m, NULL, 8u, &al_out, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_dataset_align(te, m, NULL, 0, NULL, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_model_predict_dataset(NULL, al, 0, pred, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_model_predict_dataset(m, al, 0, NULL, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+
+    simdmf_model_free(m);
+    simdmf_trainer_free(t);
+    simdmf_dataset_free(tr);
+    simdmf_dataset_free(tr2);
+    simdmf_dataset_free(te);
+    simdmf_dataset_free(al);
+    simdmf_dataset_free(al_out);
+    simdmf_dataset_free(idx_space);
+}
+
 static void test_last_error_is_sticky(void) {
     simdmf_trainer* t = NULL;
     double v;
@@ -1857,6 +2005,7 @@ int main(void) {
     test_load_dataset();
     test_id_maps();
     test_evaluate();
+    test_id_spaces();
     test_cross_validate();
     test_tune_options();
     test_tune();

@@ -254,10 +254,12 @@ TEST_CASE("evaluate returns a Report in the documented order") {
     simdmfpp::Model m = t.fit(train);
 
     simdmfpp::Report r = m.evaluate(test);
-    REQUIRE(r.size() == 3);
+    REQUIRE(r.size() == 5);
     CHECK(r[0].first == "rmse");
     CHECK(r[1].first == "mae");
     CHECK(r[2].first == "ratings");
+    CHECK(r[3].first == "cold_ratings");
+    CHECK(r[4].first == "left_out");
     CHECK(r.at("ratings") == static_cast<double>(test.size()));
     // rmse from predict_batch
     auto all = test.get();
@@ -278,7 +280,7 @@ TEST_CASE("evaluate returns a Report in the documented order") {
     std::vector<std::string> names;
     for (const auto& e : rk) names.push_back(e.first);
     CHECK(names == std::vector<std::string>{"rmse", "mae", "precision@5", "recall@5", "ndcg@5", "map@5", "ratings",
-                                            "ranking_users"});
+                                            "cold_ratings", "left_out", "ranking_users"});
     CHECK(rk.at("ndcg@5") > 0);
     CHECK_THROWS_AS(m.evaluate(test, nullptr, 5, NAN), simdmfpp::Error);
     CHECK_THROWS_AS(m.evaluate(simdmfpp::Dataset::from_triples({40}, {0}, {3.0f})), simdmfpp::Error);

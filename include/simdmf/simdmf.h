@@ -17,7 +17,21 @@
  *            threads at once. A handle being modified (a trainer being configured or run, a model
  *            being folded into) must not be shared without external locking.
  *   Indices  Users and items are dense 0-based uint32_t indices. Files and id maps translate raw
- *            int64 ids to indices (simdmf_model_user_index and friends).
+ *            int64 ids to indices (simdmf_model_index and friends).
+ *   Id spaces What a data set's or a model's indices mean as raw ids, per side (users, items):
+ *            - a data set loaded from a file (other than LIBMF) has an id map: index i is the i-th
+ *              distinct id of the file, so two files loaded on their own have different spaces;
+ *            - a model has its training data's maps (fold-in appends to them); a model trained
+ *              without maps has ids equal to its indices;
+ *            - a data set without maps (from triples, a dense matrix, a LIBMF file) is in the index
+ *              space: its indices are taken as the model's own.
+ *            A data set is in a model's space when, on each side, every index both have names the
+ *            same id: the same map, or equal maps from separate loads, or one map a prefix of the
+ *            other. simdmf_dataset_align re-indexes a data set into a model's (or another data
+ *            set's) space; the ids the model does not know then sit at indices past the model's
+ *            (cold: scored by the model's fallback, see simdmf_model_evaluate_ex). Evaluation and
+ *            recommend with exclude refuse a data set in another space (SIMDMF_ERR_INVALID_ARGUMENT,
+ *            naming the first index whose ids differ) instead of computing on it.
  */
 #ifndef SIMDMF_SIMDMF_H
 #define SIMDMF_SIMDMF_H
@@ -412,7 +426,8 @@ SIMDMF_API simdmf_status simdmf_model_predict_all(const simdmf_model* m, float* 
 /* Top-n items for a user by score, best first, leaving out the items the user has in `exclude` (may be
  * NULL, typically the training set). Writes up to n items and their predictions (scores may be NULL) and
  * the count written to *n_out. Items rank by the unclamped score, so items whose predictions clamp to
- * the top of the rating range keep their order. */
+ * the top of the rating range keep their order. SIMDMF_ERR_INVALID_ARGUMENT when exclude is not in the
+ * model's id space (see the top of this header; checked once per data set and model, then remembered). */
 SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t user, size_t n,
                                                 const simdmf_dataset* exclude, uint32_t* items, float* scores,
                                                 size_t* n_out);
@@ -488,9 +503,10 @@ SIMDMF_API simdmf_status simdmf_report_get(const simdmf_report* r, size_t index,
  * SIMDMF_ERR_NOT_FOUND when the report has no such entry. */
 SIMDMF_API simdmf_status simdmf_report_find(const simdmf_report* r, const char* name, double* value);
 
-/* Metrics of a model on held-out ratings `test`, whose user and item indices are the model's (as for
- * every other call: a data set loaded from a file has its own id maps; build test data in the model's
- * indices). Entries, in this order:
+/* Metrics of a model on held-out ratings `test`, which must be in the model's id space (see the top of
+ * this header; load it on its own, then simdmf_dataset_align it to the model), as must `exclude`.
+ * The same as simdmf_model_evaluate_ex with flags 0: ratings of users or items the model does not know
+ * (cold) are scored with the model's fallback. Entries, in this order:
  *   MF:        "rmse", "mae"                      of the predictions (clamped as simdmf_model_predict)
  *   logistic:  "log_loss", "auc", "accuracy"      (accuracy: P(+1) >= 0.5 counts as predicting +1)
  *   rank_k > 0: "precision@K", "recall@K", "ndcg@K", "map@K" (K written in decimal, e.g. "ndcg@10")
@@ -498,12 +514,17 @@ SIMDMF_API simdmf_status simdmf_report_find(const simdmf_report* r, const char* 
  *              `exclude` (typically the training set; NULL: nothing left out), averaged over the users
  *              with at least one relevant test rating: MF ratings >= threshold, logistic label +1
  *              (threshold is then ignored). Every item of the model not excluded is a candidate.
- *   "ratings"        number of test ratings
+ *   "ratings"        number of test ratings scored
+ *   "cold_ratings"   number of test ratings whose user or item the model does not know
+ *   "left_out"       of those, how many were left out (SIMDMF_COLD_LEAVE_OUT), else 0
  *   "ranking_users"  (rank_k > 0 only) number of users the ranking metrics average over
+ * A new user's top list ranks the items by the fallback mu + b_i; a new item stays relevant for the
+ * ranking metrics but is never a candidate (the candidates are the model's items).
  * An empty `test` gives NaN point metrics (and 0 ranking metrics over 0 users). `exclude` and
  * `threshold` are ignored when rank_k == 0.
- * Errors: SIMDMF_ERR_OUT_OF_RANGE when test (or exclude, with rank_k > 0) has more users or items than
- * the model; SIMDMF_ERR_INVALID_DATA for a non-finite test value or, for a logistic model, a label other
+ * Errors: SIMDMF_ERR_INVALID_ARGUMENT when test or exclude is not in the model's id space (the message
+ * names the side, the index and both ids); SIMDMF_ERR_OUT_OF_RANGE when test (or exclude) is in the
+ * index space and has more users or items than the model; SIMDMF_ERR_INVALID_DATA for a non-finite test value or, for a logistic model, a label other
  * than +1/-1; SIMDMF_ERR_INVALID_ARGUMENT for a NaN threshold with rank_k > 0. The caller owns *out.
  * Thread-safe on a const model and const data sets. */
 SIMDMF_API simdmf_status simdmf_model_evaluate(const simdmf_model* m, const simdmf_dataset* test,
@@ -514,8 +535,8 @@ SIMDMF_API simdmf_status simdmf_model_evaluate(const simdmf_model* m, const simd
  * (reproducibly from seed) into `folds` parts; each part in turn is the test set of a model trained on
  * the others (no validation data, so "patience" does not apply), measured as simdmf_model_evaluate
  * does (ranking metrics with the fold's training ratings excluded, when rank_k > 0). Entries, in this
- * order: for each metric M of one fold (as simdmf_model_evaluate names them, without "ratings" and
- * "ranking_users"): "M" (mean over the folds) and "M_std" (sample standard deviation); then for each
+ * order: for each metric M of one fold (as simdmf_model_evaluate names them, without "ratings",
+ * "cold_ratings", "left_out" and "ranking_users"): "M" (mean over the folds) and "M_std" (sample standard deviation); then for each
  * fold i = 1..folds: "fold<i>.M" for every metric, then "fold<i>.epochs" (epochs run). Example for MF
  * without ranking: rmse, rmse_std, mae, mae_std, fold1.rmse, fold1.mae, fold1.epochs, fold2.rmse, ...
  * Folds are trained one at a time, each with the trainer's "threads". The progress callback
@@ -591,6 +612,46 @@ SIMDMF_API simdmf_status simdmf_model_loss(const simdmf_model* m, int* loss);
  * string the caller must not free, valid for the life of the process. SIMDMF_ERR_INVALID_ARGUMENT for a
  * NULL argument. Thread-safe. */
 SIMDMF_API simdmf_status simdmf_model_name(const simdmf_model* m, const char** name);
+/* ---------------------------------------------------------------------------------------------- */
+/* Id spaces and cold users and items                                                             */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Flag of simdmf_dataset_align, simdmf_model_evaluate_ex and simdmf_model_predict_dataset: leave out
+ * the ratings of users or items the model (or reference) does not know, instead of keeping them cold
+ * and scoring them with the model's fallback. */
+#define SIMDMF_COLD_LEAVE_OUT 1u
+
+/* Re-indexes `ds` into the id space of `model` or of the data set `ref` (exactly one of the two non-NULL;
+ * see "Id spaces" at the top of this header): every user and item id the reference knows gets the
+ * reference's index. Ids it does not know get new indices after the reference's, in order of first
+ * appearance (the result's id map is the reference's extended by them; for a model without maps, the
+ * identity map of its indices extended by them), so the result is in the reference's space and those
+ * ratings are cold; with SIMDMF_COLD_LEAVE_OUT their ratings are left out instead. *n_unknown (may be
+ * NULL) gets the number of ratings naming an id the reference does not know, kept or not. A side of
+ * ds without a map (the index space) is kept as it is. Ratings keep their order (those left out apart).
+ * ds is not changed. Errors: SIMDMF_ERR_INVALID_ARGUMENT (NULL ds or out, both or neither of model and
+ * ref, unknown flag bits). The caller owns *out. Thread-safe on const handles. */
+SIMDMF_API simdmf_status simdmf_dataset_align(const simdmf_dataset* ds, const simdmf_model* model,
+                                              const simdmf_dataset* ref, unsigned flags, simdmf_dataset** out,
+                                              size_t* n_unknown);
+
+/* simdmf_model_evaluate with flags: 0 scores cold test ratings (user or item past the model's, as
+ * simdmf_dataset_align makes them) with the model's fallback: mu + b_i for a new user, mu + b_u for a
+ * new item, mu for both (0 without biases), clamped or passed through the sigmoid like any prediction;
+ * SIMDMF_COLD_LEAVE_OUT leaves them out of every metric. "cold_ratings" counts them either way. Same
+ * entries and errors as simdmf_model_evaluate, and SIMDMF_ERR_INVALID_ARGUMENT for unknown flag bits. */
+SIMDMF_API simdmf_status simdmf_model_evaluate_ex(const simdmf_model* m, const simdmf_dataset* test,
+                                                  const simdmf_dataset* exclude, size_t rank_k, double threshold,
+                                                  unsigned flags, simdmf_report** out);
+
+/* Predictions for every rating's (user, item) pair of `ds` (in the model's id space), in order, into out
+ * (one float per rating, simdmf_dataset_shape's n_ratings). Cold pairs get the model's fallback (as
+ * simdmf_model_evaluate_ex), or NaN with SIMDMF_COLD_LEAVE_OUT. *n_cold (may be NULL) gets the number
+ * of cold pairs. Errors: SIMDMF_ERR_INVALID_ARGUMENT (NULL handles or out with ratings, ds not in the
+ * model's id space, unknown flag bits), SIMDMF_ERR_OUT_OF_RANGE (ds is in the index space and has more
+ * users or items than the model); nothing is written on error. Thread-safe on const handles. */
+SIMDMF_API simdmf_status simdmf_model_predict_dataset(const simdmf_model* m, const simdmf_dataset* ds,
+                                                      unsigned flags, float* out, size_t* n_cold);
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Factors in and out: models trained elsewhere (Spark ALS, implicit, LIBMF, numpy)                 */

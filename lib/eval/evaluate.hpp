@@ -28,12 +28,20 @@ double find(const Metrics& m, const std::string& name);
 // than +1/-1.
 Metrics point_metrics(const Model& m, const Ratings& test);
 
+// Point metrics that score pairs the model does not know (user index >= n_users or item index >=
+// n_items: cold) with its fallback (Model::predict_with_fallback) instead of refusing them.
+Metrics point_metrics_with_fallback(const Model& m, const Ratings& test);
+
 struct RankingOptions {
     std::size_t k = 10;        // list length (>= 1)
     float threshold = 4.0f;    // MF: a test rating >= threshold is relevant; logistic: label +1 is
     const Ratings* exclude = nullptr;  // e.g. the training set: each user's items here are never
                                        // recommended (in the model's indices; may be null)
     unsigned threads = 1;      // users are split across this many threads (0: hardware threads)
+    // Accept users and items beyond the model (cold): a new user's list ranks items by the fallback
+    // score mu + b_i; a new item stays relevant but is never a candidate (the candidates are the
+    // model's items). Off: OUT_OF_RANGE for such an index.
+    bool cold = false;
 };
 
 // precision@k, recall@k, NDCG@k and MAP@k (metrics::ranking_at_k) of the model's top-k lists for the
@@ -42,6 +50,38 @@ metrics::RankingMetrics ranking(const Model& m, const Ratings& test, const Ranki
 
 // The ranking metrics as named values: "precision@10", "recall@10", "ndcg@10", "map@10".
 Metrics ranking_named(const metrics::RankingMetrics& r, std::size_t k);
+
+// What evaluate_model does with test ratings whose user or item the model does not know.
+enum class Cold { fallback, leave_out };
+
+struct EvalOptions {
+    std::size_t rank_k = 0;      // > 0: ranking metrics @rank_k
+    float threshold = 4.0f;      // relevance threshold (MF; logistic: label +1)
+    unsigned threads = 1;        // for the ranking metrics
+    Cold cold = Cold::fallback;  // score cold ratings with the model's fallback, or leave them out
+};
+
+struct EvalResult {
+    Metrics metrics;                 // point metrics, then the ranking metrics @rank_k
+    std::size_t ratings = 0;         // test ratings scored
+    std::size_t cold = 0;            // test ratings naming a user or item the model does not know
+    std::size_t left_out = 0;        // of those, left out (Cold::leave_out), else 0
+    std::size_t ranking_users = 0;   // users with a relevant test rating (rank_k > 0)
+    // metrics, then "ratings", "cold_ratings", "left_out" and (rank_k > 0) "ranking_users".
+    Metrics report(std::size_t rank_k) const;
+};
+
+// The evaluation workflow of the C ABI and the CLI: a model on a test set, ranking with `exclude`'s
+// items (may be null) left out of each list. Both data sets must be in the model's id space (see
+// idspace.hpp; INVALID_ARGUMENT naming the mismatch); a side without a map (the index space) must fit
+// the model (OUT_OF_RANGE). Ratings whose user or item index is past the model's (the ids an aligned
+// set adds) are cold: scored by the model's fallback, or left out. INVALID_DATA for non-finite values
+// or (logistic) labels other than +1/-1; INVALID_ARGUMENT for a NaN threshold with rank_k > 0.
+EvalResult evaluate_model(const Model& m, const Ratings& test, const Ratings* exclude, const EvalOptions& opt);
+
+// Predictions for r's pairs (r in m's id space, as evaluate_model checks): cold pairs get the fallback,
+// or NaN with Cold::leave_out; *n_cold (may be null) counts them.
+std::vector<float> predict_with_fallback(const Model& m, const Ratings& r, Cold cold, std::size_t* n_cold);
 
 struct CvOptions {
     unsigned folds = 5;       // >= 2

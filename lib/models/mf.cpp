@@ -53,6 +53,12 @@ float MFModel::score(std::uint32_t u, std::uint32_t i) const {
     return s;
 }
 
+float MFModel::fallback_score(std::uint32_t u, std::uint32_t i) const {
+    if (u < n_users && i < n_items) return score(u, i);
+    if (!biases) return 0.0f;
+    return mu + (u < n_users ? bu[u] : 0.0f) + (i < n_items ? bi[i] : 0.0f);
+}
+
 void MFModel::score_pairs(const std::uint32_t* users, const std::uint32_t* items, std::size_t n, float* out) const {
     const auto dot = kernels::active().dot;
     for (std::size_t j = 0; j < n; ++j) {

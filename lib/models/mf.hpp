@@ -49,6 +49,7 @@ public:
                      float* out) const override;
     void score_block(const std::uint32_t* users, std::size_t n_rows, std::uint32_t item_begin,
                      std::uint32_t item_end, float* out, std::size_t ld) const override;
+    float fallback_score(std::uint32_t u, std::uint32_t i) const override;  // mu + the known biases
     FactorView factors() const override;
     using Model::params;
     std::vector<ParamView> params() override;

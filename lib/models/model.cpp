@@ -64,6 +64,16 @@ float Model::score(std::uint32_t u, std::uint32_t i) const {
 
 float Model::predict(std::uint32_t u, std::uint32_t i) const { return prediction(score(u, i)); }
 
+float Model::fallback_score(std::uint32_t, std::uint32_t) const { return 0.0f; }
+
+float Model::predict_with_fallback(std::uint32_t u, std::uint32_t i) const {
+    return u < n_users && i < n_items ? predict(u, i) : prediction(fallback_score(u, i));
+}
+
+void Model::fallback_row(float* out) const {
+    for (std::uint32_t i = 0; i < n_items; ++i) out[i] = fallback_score(n_users, i);
+}
+
 void Model::score_row(std::uint32_t u, float* out) const { score_block(&u, 1, 0, n_items, out, n_items); }
 
 void Model::predict_row(std::uint32_t u, float* out) const {

@@ -100,6 +100,16 @@ public:
     void predict_all(float* out) const;                         // n_users * n_items, row-major
     std::vector<float> predict_pairs(const Ratings& r) const;   // sizes must fit the model
 
+    // --- cold start ---
+    // The fallback score of a pair the model may not know (u >= n_users: a new user; i >= n_items: a
+    // new item): the terms it has parameters for. MF: mu + b_i for a new user, mu + b_u for a new item,
+    // mu for both (0 without biases). Called for cold pairs only (virtual per pair: they are few). The
+    // base has no such terms: 0.
+    virtual float fallback_score(std::uint32_t u, std::uint32_t i) const;
+    // predict(u, i) for a known pair, else the prediction of fallback_score(u, i).
+    float predict_with_fallback(std::uint32_t u, std::uint32_t i) const;
+    void fallback_row(float* out) const;  // n_items fallback scores of a new user
+
     // --- optional parts ---
     // The factor tables (a null view for a model without them).
     virtual FactorView factors() const { return {}; }

@@ -43,6 +43,15 @@ std::vector<Scored> recommend(const Model& m, std::uint32_t u, std::size_t n,
     return top;
 }
 
+std::vector<Scored> recommend_new_user(const Model& m, std::size_t n, std::span<const std::uint32_t> exclude) {
+    std::vector<float> scores(m.n_items);
+    m.fallback_row(scores.data());
+    std::vector<Scored> top = top_n(scores.data(), m.n_items, n, exclude, UINT32_MAX);
+    m.scores_to_predictions(scores.data(), scores.size());
+    for (Scored& s : top) s.second = scores[s.first];
+    return top;
+}
+
 float cosine(const Model& m, int side, std::uint32_t a, std::uint32_t b) {
     m.check_side(side, a);
     m.check_side(side, b);

@@ -22,6 +22,9 @@ using Scored = std::pair<std::uint32_t, float>;
 std::vector<Scored> recommend(const Model& m, std::uint32_t u, std::size_t n,
                               std::span<const std::uint32_t> exclude);
 
+// Top-n for a new user (no factor row: Model::fallback_row, for MF mu + b_i), as recommend ranks.
+std::vector<Scored> recommend_new_user(const Model& m, std::size_t n, std::span<const std::uint32_t> exclude);
+
 // Cosine similarity of two users' (or items') factor rows, 0 when either is zero.
 float cosine(const Model& m, int side, std::uint32_t a, std::uint32_t b);
 

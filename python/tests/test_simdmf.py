@@ -383,7 +383,7 @@ class TestEvaluation(unittest.TestCase):
         train, test = planted(seed=1).split(0.25, seed=2)
         m = simdmf.Trainer(k=4, epochs=40).fit(train)
         r = m.evaluate(test)
-        self.assertEqual(list(r), ["rmse", "mae", "ratings"])
+        self.assertEqual(list(r), ["rmse", "mae", "ratings", "cold_ratings", "left_out"])
         u, i, y = test.to_arrays()
         p = m.predict_batch(u, i).astype(np.float64)
         self.assertAlmostEqual(r["rmse"], math.sqrt(np.mean((p - y) ** 2)), places=12)
@@ -392,7 +392,7 @@ class TestEvaluation(unittest.TestCase):
 
         r = m.evaluate(test, exclude=train, k=5, threshold=3.5)
         self.assertEqual(list(r), ["rmse", "mae", "precision@5", "recall@5", "ndcg@5", "map@5", "ratings",
-                                   "ranking_users"])
+                                   "cold_ratings", "left_out", "ranking_users"])
         self.assertTrue(all(0 <= r[name] <= 1 for name in ["precision@5", "recall@5", "ndcg@5", "map@5"]))
         self.assertGreater(r["ranking_users"], 0)
 
@@ -407,7 +407,7 @@ class TestEvaluation(unittest.TestCase):
         train, test = planted(logistic=True, seed=3).split(0.25, seed=2)
         m = simdmf.Trainer(loss="logistic", k=4, epochs=60).fit(train)
         r = m.evaluate(test)
-        self.assertEqual(list(r), ["log_loss", "auc", "accuracy", "ratings"])
+        self.assertEqual(list(r), ["log_loss", "auc", "accuracy", "ratings", "cold_ratings", "left_out"])
         self.assertGreater(r["auc"], 0.6)
         with self.assertRaises(simdmf.SimdmfError) as cm:
             m.evaluate(planted(seed=1))  # ratings, not labels
