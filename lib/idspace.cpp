@@ -82,11 +82,14 @@ void check_id_space(const Ratings& data, const IdSpace& ref, const char* what) {
 
 void check_model_space(const Ratings& data, const Model& m, const char* what) {
     check_id_space(data, space_of(m), what);
-    if ((!data.user_ids && data.n_users > m.n_users) || (!data.item_ids && data.n_items > m.n_items))
+    // An index-space side past a model side with a map names no id: an error. Past a model side without
+    // a map (its ids are its indices) it is a new id: cold.
+    if ((!data.user_ids && m.user_ids && data.n_users > m.n_users) ||
+        (!data.item_ids && m.item_ids && data.n_items > m.n_items))
         fail(SIMDMF_ERR_OUT_OF_RANGE, std::string(what) + " has " + std::to_string(data.n_users) + " users x " +
                                           std::to_string(data.n_items) + " items, the model only " +
                                           std::to_string(m.n_users) + " x " + std::to_string(m.n_items) +
-                                          " (it has no id maps: its indices must be the model's)");
+                                          " (it has no id maps: its indices must be the model's, which has id maps)");
 }
 
 void IdSpaceMemo::check(const Ratings& data, const IdSpace& ref, const char* what) const {

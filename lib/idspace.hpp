@@ -44,8 +44,9 @@ std::string id_space_mismatch(const Ratings& data, const IdSpace& ref, const cha
 // Throws Error(INVALID_ARGUMENT) with that message, and a hint to align.
 void check_id_space(const Ratings& data, const IdSpace& ref, const char* what);
 
-// For a model: check_id_space, then a side in the index space must fit the model (OUT_OF_RANGE
-// otherwise: its indices are the model's, there are no ids to call new).
+// For a model: check_id_space, then a side in the index space must fit a model side that has a map
+// (OUT_OF_RANGE otherwise: its indices are the model's, there are no ids to call new). Past a model side
+// without a map (ids = indices) such indices are new ids: cold.
 void check_model_space(const Ratings& data, const Model& m, const char* what);
 
 // Remembers the references a data set was found to be in, so that a check repeated on every call

@@ -146,10 +146,31 @@ class CliEndToEnd(unittest.TestCase):
         lines = run("predict", self.model, pairs, "-q").stdout.strip().splitlines()
         self.assertEqual(len(lines), 3)
         self.assertTrue(1.0 <= float(lines[0].split()[2]) <= 6.0)
-        self.assertEqual(lines[2].split()[2], "nan")
+        # user 99999 is unknown: the model's fallback (mu + b_i), a finite rating, and counted
+        self.assertNotEqual(lines[2].split()[2], "nan")
+        self.assertTrue(1.0 <= float(lines[2].split()[2]) <= 6.0)
         j = run_json("predict", self.model, pairs)
         self.assertEqual(j["unknown"], 1)
-        self.assertIsNone(j["predictions"][2]["prediction"])
+        self.assertTrue(j["predictions"][2]["cold"])
+        self.assertIsNotNone(j["predictions"][2]["prediction"])
+        kept = run("predict", self.model, pairs, "-q", "--leave-out-cold").stdout.strip().splitlines()
+        self.assertEqual(kept, lines[:2])
+
+    def test_eval_cold(self):
+        # a test file with a user and an item the model does not know: scored by the fallback, or left out
+        cold = self.p("cold.txt")
+        with open(self.test) as f:
+            head = [line for line in f.read().splitlines() if line.strip()][:50]
+        extra = ["99999 1 4", "1 99999 3", "99998 99997 5"]
+        with open(cold, "w") as f:
+            f.write("\n".join(head + extra) + "\n")
+        fmt = ["--format", "libmf"] if len(head[0].split()) == 3 and "\t" not in head[0] else []
+        e = run_json("eval", self.model, cold, "--at", 0, *fmt)
+        self.assertEqual((e["ratings"], e["cold_ratings"], e["left_out"]), (53, 3, 0))
+        self.assertIsNotNone(e["rmse"])
+        lo = run_json("eval", self.model, cold, "--at", 0, "--leave-out-cold", *fmt)
+        self.assertEqual((lo["ratings"], lo["cold_ratings"], lo["left_out"]), (50, 3, 3))
+        self.assertNotEqual(lo["rmse"], e["rmse"])
 
     def test_recommend_and_similar(self):
         r = run_json("recommend", self.model, "--user", 3, "--user", 4, "-n", 5, "--train", self.train)

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <unistd.h>
@@ -402,4 +404,41 @@ TEST_CASE("wrapper: factors in and out") {
     CHECK_THROWS_AS(simdmfpp::Model::import_factors(SIMDMF_FACTORS_LIBMF, path), simdmfpp::Error);
     std::remove(path.c_str());
     rmdir(dir);
+TEST_CASE("id spaces: a file loaded on its own is refused until aligned; cold ratings get the fallback") {
+    const std::string dir = std::filesystem::temp_directory_path() / ("simdmf-wrapper-ids-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string train_path = dir + "/train.data", test_path = dir + "/test.data";
+    {
+        std::ofstream f(train_path);
+        f << "10\t1\t5\t1\n20\t2\t3\t2\n30\t3\t4\t3\n10\t2\t4\t4\n20\t3\t2\t5\n30\t1\t5\t6\n";
+        std::ofstream g(test_path);
+        g << "30\t2\t4\t1\n40\t1\t5\t2\n10\t1\t4\t3\n";  // user 40 is new
+    }
+    auto train = simdmfpp::Dataset::load(train_path, SIMDMF_FORMAT_MOVIELENS_DATA);
+    auto test = simdmfpp::Dataset::load(test_path, SIMDMF_FORMAT_MOVIELENS_DATA);
+    std::filesystem::remove_all(dir);
+    simdmfpp::Trainer t;
+    t.set("k", 2).set("epochs", 20);
+    simdmfpp::Model m = t.fit(train);
+    try {
+        m.evaluate(test);
+        FAIL("no exception");
+    } catch (const simdmfpp::Error& e) {
+        CHECK(e.status() == SIMDMF_ERR_INVALID_ARGUMENT);
+        CHECK(std::string(e.what()).find("id space") != std::string::npos);
+    }
+    std::size_t unknown = 0;
+    simdmfpp::Dataset aligned = simdmfpp::align(test, m, false, &unknown);
+    CHECK(unknown == 1);
+    std::size_t cold = 0;
+    auto pred = m.predict_dataset(aligned, false, &cold);
+    CHECK(cold == 1);
+    CHECK(std::isfinite(pred[1]));
+    simdmfpp::Report r = m.evaluate(aligned, &train, 0, 4.0);
+    CHECK(r.at("cold_ratings") == 1);
+    CHECK(r.at("ratings") == 3);
+    simdmfpp::Report lo = m.evaluate(aligned, &train, 0, 4.0, true);
+    CHECK(lo.at("ratings") == 2);
+    CHECK(lo.at("left_out") == 1);
+    CHECK(simdmfpp::align(test, train, true).size() == 2);
 }

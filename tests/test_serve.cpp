@@ -10,6 +10,7 @@
 #include "common.hpp"
 #include "dataset.hpp"
 #include "idspace.hpp"
+#include <memory>
 #include "progress.hpp"
 #include "serve/seen.hpp"
 #include "status.hpp"
@@ -126,4 +127,41 @@ TEST_CASE("progress adapter: epochs, folds and tuning trials reach the C callbac
     CHECK(status_of([&] { trials(2, 4, t); }) == SIMDMF_CANCELLED);
     trials(3, 4, t);  // after a stop, later runs are not reported
     CHECK(calls.n == 2);
+}
+
+TEST_CASE("id spaces: string maps, prefixes, and align_to extending the reference's map") {
+    auto ref = std::make_shared<const IdMap>(IdMap::from_strings({"USER_1", "7", "USER_3"}));
+    auto items = std::make_shared<const IdMap>(IdMap::from_raws({5, 6}));
+    Ratings r;
+    r.add(0, 0, 4.0f);
+    r.add(2, 1, 3.0f);
+    r.user_ids = ref;
+    r.item_ids = items;
+    IdSpace space{ref, items, 3, 2, false};
+    CHECK(id_space_mismatch(r, space, "the data").empty());
+    // A separate but equal map (integer text 7 stored canonically), and a prefix of it.
+    Ratings same = r;
+    same.user_ids = std::make_shared<const IdMap>(IdMap::from_strings({"USER_1", "7"}));
+    same.n_users = 2;
+    same.user = {0, 1};
+    CHECK(id_space_mismatch(same, space, "the data").empty());
+    // A map that differs at index 1: refused, naming both ids.
+    Ratings other = same;
+    other.user_ids = std::make_shared<const IdMap>(IdMap::from_strings({"USER_1", "USER_9"}));
+    const std::string why = id_space_mismatch(other, space, "the data");
+    CHECK(why.find("user index 1") != std::string::npos);
+    CHECK(why.find("USER_9") != std::string::npos);
+    CHECK(status_of([&] { check_id_space(other, space, "the data"); }) == SIMDMF_ERR_INVALID_ARGUMENT);
+    // align_to: known ids take the reference's indices, new ones follow (cold) or are left out.
+    std::size_t unknown = 0;
+    const Ratings a = align_to(other, space, true, &unknown);
+    CHECK(unknown == 1);
+    CHECK(a.user == std::vector<std::uint32_t>{0, 3});
+    CHECK(a.n_users == 4);
+    CHECK(a.user_ids->text(3) == "USER_9");
+    CHECK(id_space_mismatch(a, space, "the aligned data").empty());
+    const Ratings d = align_to(other, space, false, &unknown);
+    CHECK(unknown == 1);
+    CHECK(d.size() == 1);
+    CHECK(d.user_ids == ref);  // nothing added: the reference's map itself
 }

@@ -30,6 +30,7 @@ std::vector<Pair> read_pairs(const std::string& path) {
 // ---------------------------------------------------------------------------------------- predict
 struct PredictArgs {
     std::string model, pairs, output;
+    bool leave_out_cold = false;
 };
 
 int run_predict(const PredictArgs& a, const Output& out) {
@@ -37,16 +38,20 @@ int run_predict(const PredictArgs& a, const Output& out) {
     const std::vector<Pair> pairs = read_pairs(a.pairs);
     std::ostringstream res;
     json arr = json::array();
-    std::size_t unknown = 0;
+    std::size_t cold = 0;
     for (const Pair& p : pairs) {
-        std::uint32_t u, i;
-        double value = NAN;
-        if (find_index(m.user_ids, m.n_users, p.user, &u) && find_index(m.item_ids, m.n_items, p.item, &i))
-            value = m.predict(u, i);
-        else
-            ++unknown;
+        // An id the model does not know is a new user (index n_users) or item: the model's fallback.
+        std::uint32_t u = m.n_users, i = m.n_items;
+        const bool known_u = find_index(m.user_ids, m.n_users, p.user, &u);
+        const bool known_i = find_index(m.item_ids, m.n_items, p.item, &i);
+        if (!known_u || !known_i) {
+            ++cold;
+            if (a.leave_out_cold) continue;
+        }
+        const double value = m.predict_with_fallback(u, i);
         if (out.json) {
-            arr.push_back({{"user", id_json(p.user)}, {"item", id_json(p.item)}, {"prediction", number(value)}});
+            arr.push_back({{"user", id_json(p.user)}, {"item", id_json(p.item)}, {"prediction", number(value)},
+                           {"cold", !known_u || !known_i}});
         } else {
             char b[32];
             std::snprintf(b, sizeof b, "%.6g", value);
@@ -54,13 +59,14 @@ int run_predict(const PredictArgs& a, const Output& out) {
         }
     }
     if (out.json) {
-        json j = {{"predictions", arr}, {"unknown", unknown}};
+        json j = {{"predictions", arr}, {"unknown", cold}, {"left_out", a.leave_out_cold ? cold : 0}};
         write_output(a.output, j.dump(2) + "\n");
     } else {
         write_output(a.output, res.str());
     }
-    if (unknown && !out.quiet)
-        std::fprintf(stderr, "%zu pairs name a user or item the model does not know: predicted nan\n", unknown);
+    if (cold && !out.quiet)
+        std::fprintf(stderr, "%zu pairs name a user or item the model does not know: %s\n", cold,
+                     a.leave_out_cold ? "left out" : "predicted with the model's fallback (mu + known biases)");
     return 0;
 }
 
@@ -70,46 +76,42 @@ struct EvalArgs {
     std::size_t at = 10;
     float threshold = 4.0f;
     unsigned threads = 1;
+    bool leave_out_cold = false;
     DataFlags df;
 };
 
 int run_eval(const EvalArgs& a, const Output& out) {
     MFModel m = load_model(a.model);
     const io::LoadOptions lo = a.df.options();
-    std::size_t unknown = 0;
-    Ratings test = load_aligned(a.data, lo, out, "Test data", m.user_ids, m.item_ids, m.n_users, m.n_items, &unknown);
-    evaluate::Metrics metrics = evaluate::point_metrics(m, test);
+    // The test file in the model's id space, ids the model does not know kept after its own (cold).
+    Ratings test = align_to(load_ratings(a.data, lo, out, "Test data"), space_of(m), true, nullptr);
     Ratings train_set;
     if (!a.train.empty())
         train_set = load_aligned(a.train, lo, out, "Training data (excluded from top-N)", m.user_ids, m.item_ids,
                                  m.n_users, m.n_items, nullptr);
-    std::size_t rank_users = 0;
-    if (a.at > 0) {
-        evaluate::RankingOptions ro;
-        ro.k = a.at;
-        ro.threshold = a.threshold;
-        ro.exclude = a.train.empty() ? nullptr : &train_set;
-        ro.threads = a.threads;
-        auto r = evaluate::ranking(m, test, ro);
-        rank_users = r.users;
-        auto named = evaluate::ranking_named(r, a.at);
-        metrics.insert(metrics.end(), named.begin(), named.end());
-    }
+    evaluate::EvalOptions eo;
+    eo.rank_k = a.at;
+    eo.threshold = a.threshold;
+    eo.threads = a.threads;
+    eo.cold = a.leave_out_cold ? evaluate::Cold::leave_out : evaluate::Cold::fallback;
+    const evaluate::EvalResult res = evaluate::evaluate_model(m, test, a.train.empty() ? nullptr : &train_set, eo);
     if (out.json) {
-        json j = metrics_json(metrics);
-        j["ratings"] = test.size();
-        j["unknown_left_out"] = unknown;
+        json j = metrics_json(res.metrics);
+        j["ratings"] = res.ratings;
+        j["cold_ratings"] = res.cold;
+        j["left_out"] = res.left_out;
         if (a.at > 0) {
-            j["ranking_users"] = rank_users;
+            j["ranking_users"] = res.ranking_users;
             j["training_items_excluded"] = !a.train.empty();
             j["threshold"] = a.threshold;
         }
         std::cout << j.dump(2) << "\n";
     } else {
-        std::printf("%zu test ratings (%zu with unknown users or items left out)\n", test.size(), unknown);
-        print_metrics(metrics);
+        std::printf("%zu test ratings scored (%zu with a user or item the model does not know: %s)\n", res.ratings,
+                    res.cold, a.leave_out_cold ? "left out" : "scored with the model's fallback");
+        print_metrics(res.metrics);
         if (a.at > 0)
-            std::printf("(ranking @%zu over %zu users with a rating >= %g; %s)\n", a.at, rank_users, a.threshold,
+            std::printf("(ranking @%zu over %zu users with a rating >= %g; %s)\n", a.at, res.ranking_users, a.threshold,
                         a.train.empty() ? "training items NOT excluded: give --train FILE" : "training items excluded");
     }
     return 0;
@@ -266,11 +268,13 @@ void add_serve_commands(CLI::App& app, const Output& out, Registry& reg) {
     {
         auto a = std::make_shared<PredictArgs>();
         auto* c = app.add_subcommand("predict", "predict (user, item) pairs given as raw ids, one pair per line");
-        c->footer("Output: 'user item prediction' per line (nan for an unknown user or item).\n"
+        c->footer("Output: 'user item prediction' per line. A user or item the model does not know gets the model's\n"
+                  "fallback (mu + b_i for a new user, mu + b_u for a new item, mu for both) unless --leave-out-cold.\n"
                   "Example: simdmf predict model.smf pairs.txt -o predictions.txt");
         c->add_option("model", a->model, "model file")->required();
         c->add_option("pairs", a->pairs, "file of 'user item' lines (raw ids; extra fields ignored)")->required();
         c->add_option("-o,--output", a->output, "write the predictions here (default stdout)");
+        c->add_flag("--leave-out-cold", a->leave_out_cold, "leave out pairs whose user or item the model does not know");
         reg.push_back({c, [a, &out] { return run_predict(*a, out); }});
     }
     {
@@ -286,6 +290,9 @@ void add_serve_commands(CLI::App& app, const Output& out, Registry& reg) {
         c->add_option("--at", a->at, "list length N of the ranking metrics (default 10; 0 = off)");
         c->add_option("--threshold", a->threshold, "a test rating >= this is relevant (default 4)");
         c->add_option("--threads", a->threads, "threads for the ranking metrics (default 1; 0 = all cores)");
+        c->add_flag("--leave-out-cold", a->leave_out_cold,
+                    "leave out test ratings whose user or item the model does not know (default: score them with "
+                    "the model's fallback, mu + known biases)");
         a->df.add(c);
         reg.push_back({c, [a, &out] { return run_eval(*a, out); }});
     }

@@ -524,7 +524,8 @@ SIMDMF_API simdmf_status simdmf_report_find(const simdmf_report* r, const char* 
  * `threshold` are ignored when rank_k == 0.
  * Errors: SIMDMF_ERR_INVALID_ARGUMENT when test or exclude is not in the model's id space (the message
  * names the side, the index and both ids); SIMDMF_ERR_OUT_OF_RANGE when test (or exclude) is in the
- * index space and has more users or items than the model; SIMDMF_ERR_INVALID_DATA for a non-finite test value or, for a logistic model, a label other
+ * index space and has more users or items than a model side with an id map (past a side without one,
+ * whose ids are its indices, such indices are new ids: cold); SIMDMF_ERR_INVALID_DATA for a non-finite test value or, for a logistic model, a label other
  * than +1/-1; SIMDMF_ERR_INVALID_ARGUMENT for a NaN threshold with rank_k > 0. The caller owns *out.
  * Thread-safe on a const model and const data sets. */
 SIMDMF_API simdmf_status simdmf_model_evaluate(const simdmf_model* m, const simdmf_dataset* test,
@@ -648,8 +649,8 @@ SIMDMF_API simdmf_status simdmf_model_evaluate_ex(const simdmf_model* m, const s
  * (one float per rating, simdmf_dataset_shape's n_ratings). Cold pairs get the model's fallback (as
  * simdmf_model_evaluate_ex), or NaN with SIMDMF_COLD_LEAVE_OUT. *n_cold (may be NULL) gets the number
  * of cold pairs. Errors: SIMDMF_ERR_INVALID_ARGUMENT (NULL handles or out with ratings, ds not in the
- * model's id space, unknown flag bits), SIMDMF_ERR_OUT_OF_RANGE (ds is in the index space and has more
- * users or items than the model); nothing is written on error. Thread-safe on const handles. */
+ * model's id space, unknown flag bits), SIMDMF_ERR_OUT_OF_RANGE (as simdmf_model_evaluate); nothing is
+ * written on error. Thread-safe on const handles. */
 SIMDMF_API simdmf_status simdmf_model_predict_dataset(const simdmf_model* m, const simdmf_dataset* ds,
                                                       unsigned flags, float* out, size_t* n_cold);
 

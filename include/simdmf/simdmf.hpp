@@ -387,16 +387,30 @@ public:
         return v;
     }
 
-    // Metrics on held-out ratings in the model's indices (simdmf_model_evaluate): rmse, mae (MF) or
-    // log_loss, auc, accuracy (logistic); with rank_k > 0 also precision@K, recall@K, ndcg@K, map@K of
-    // top-rank_k lists leaving out each user's items in `exclude` (relevant: MF rating >= threshold,
-    // logistic label +1); then "ratings" (and "ranking_users" with rank_k > 0).
+    // Metrics on held-out ratings in the model's id space (simdmf_model_evaluate_ex; align a file
+    // loaded on its own first, see simdmfpp::align): rmse, mae (MF) or log_loss, auc, accuracy
+    // (logistic); with rank_k > 0 also precision@K, recall@K, ndcg@K, map@K of top-rank_k lists leaving
+    // out each user's items in `exclude` (relevant: MF rating >= threshold, logistic label +1); then
+    // "ratings", "cold_ratings", "left_out" (and "ranking_users" with rank_k > 0). Cold ratings (a user
+    // or item the model does not know) get the model's fallback, or are left out (leave_out_cold).
     Report evaluate(const Dataset& test, const Dataset* exclude = nullptr, std::size_t rank_k = 0,
-                    double threshold = 4.0) const {
+                    double threshold = 4.0, bool leave_out_cold = false) const {
         simdmf_report* out = nullptr;
-        check(simdmf_model_evaluate(h_.get(), test.handle(), exclude ? exclude->handle() : nullptr, rank_k,
-                                    threshold, &out));
+        check(simdmf_model_evaluate_ex(h_.get(), test.handle(), exclude ? exclude->handle() : nullptr, rank_k,
+                                       threshold, leave_out_cold ? SIMDMF_COLD_LEAVE_OUT : 0u, &out));
         return Report(out);
+    }
+
+    // Predictions for every rating's pair of `data` (in the model's id space, simdmf_model_predict_dataset):
+    // cold pairs get the fallback, or NaN with leave_out_cold; *cold (may be null) counts them.
+    std::vector<float> predict_dataset(const Dataset& data, bool leave_out_cold = false,
+                                       std::size_t* cold = nullptr) const {
+        std::vector<float> out(data.size());
+        std::size_t c = 0;
+        check(simdmf_model_predict_dataset(h_.get(), data.handle(), leave_out_cold ? SIMDMF_COLD_LEAVE_OUT : 0u,
+                                           out.data(), &c));
+        if (cold) *cold = c;
+        return out;
     }
 
     // The C handle (still owned by this object).
@@ -487,6 +501,25 @@ inline OptionInfo option(const std::string& key) {
     std::size_t index = 0;
     check(simdmf_option_find(key.c_str(), &index));
     return detail::option_at(index);
+}
+
+// `ds` re-indexed into the id space of `model` (simdmf_dataset_align): ids it does not know get
+// indices past the model's (cold), or their ratings are left out (leave_out_cold); *unknown (may be
+// null) counts the ratings naming such ids.
+inline Dataset align(const Dataset& ds, const Model& model, bool leave_out_cold = false,
+                     std::size_t* unknown = nullptr) {
+    simdmf_dataset* out = nullptr;
+    check(simdmf_dataset_align(ds.handle(), model.handle(), nullptr, leave_out_cold ? SIMDMF_COLD_LEAVE_OUT : 0u,
+                               &out, unknown));
+    return Dataset(out);
+}
+// The same into another data set's id space.
+inline Dataset align(const Dataset& ds, const Dataset& ref, bool leave_out_cold = false,
+                     std::size_t* unknown = nullptr) {
+    simdmf_dataset* out = nullptr;
+    check(simdmf_dataset_align(ds.handle(), nullptr, ref.handle(), leave_out_cold ? SIMDMF_COLD_LEAVE_OUT : 0u,
+                               &out, unknown));
+    return Dataset(out);
 }
 
 class Trainer {

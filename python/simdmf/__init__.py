@@ -55,6 +55,9 @@ ERR_INTERNAL = 14
 USERS = 0
 ITEMS = 1
 
+# Flag of Dataset.align / Model.evaluate / Model.predict_dataset (leave_out_cold=True)
+COLD_LEAVE_OUT = 1
+
 MODEL_MF = 1
 MODEL_LOGISTIC = 2
 
@@ -213,6 +216,10 @@ _SIGNATURES = {
     "simdmf_report_get": (_status, [_vp, _size, ctypes.POINTER(_cstr), _f64p]),
     "simdmf_report_find": (_status, [_vp, _cstr, _f64p]),
     "simdmf_model_evaluate": (_status, [_vp, _vp, _vp, _size, ctypes.c_double, _vpp]),
+    "simdmf_model_evaluate_ex": (_status, [_vp, _vp, _vp, _size, ctypes.c_double, ctypes.c_uint, _vpp]),
+    "simdmf_dataset_align": (_status, [_vp, _vp, _vp, ctypes.c_uint, _vpp, ctypes.POINTER(_size)]),
+    "simdmf_model_predict_dataset": (_status, [_vp, _vp, ctypes.c_uint, ctypes.POINTER(ctypes.c_float),
+                                               ctypes.POINTER(_size)]),
     "simdmf_trainer_cross_validate": (_status, [_vp, _vp, ctypes.c_uint, ctypes.c_uint64, _size, ctypes.c_double,
                                                 _vpp]),
     "simdmf_trainer_tune": (_status, [_vp, _vp, _vpp]),
@@ -472,15 +479,35 @@ class Dataset(_Handle):
         return cls(out.value)
 
     @classmethod
-    def load(cls, path, format="auto"):
-        """Reads a ratings file; ``format`` is a name of :data:`FORMATS` or its number."""
+    def load(cls, path, format="auto", like=None, leave_out_cold=False):
+        """Reads a ratings file; ``format`` is a name of :data:`FORMATS` or its number. A file loaded on
+        its own has ids of its own (its id space); with ``like`` (a Model or a Dataset) it is re-indexed
+        into that one's id space as :meth:`align` does, so it can be evaluated against the model."""
         if isinstance(format, str):
             if format not in FORMATS:
                 raise SimdmfError(ERR_INVALID_ARGUMENT, "unknown format %r (one of %s)" % (format, sorted(FORMATS)))
             format = FORMATS[format]
         out = ctypes.c_void_p()
         _check(_L().simdmf_dataset_load(_path(path), int(format), ctypes.byref(out)))
-        return cls(out.value)
+        ds = cls(out.value)
+        return ds if like is None else ds.align(like, leave_out_cold=leave_out_cold)
+
+    def align(self, like, leave_out_cold=False):
+        """A copy of this data set in the id space of ``like`` (a Model or a Dataset): ids it knows take
+        its indices; ids it does not know get indices after its own (cold: a model scores them with its
+        fallback), or with ``leave_out_cold`` their ratings are left out. The number of ratings naming an
+        unknown id is the result's ``unknown`` attribute."""
+        out = ctypes.c_void_p()
+        n = ctypes.c_size_t()
+        model = like._handle if isinstance(like, Model) else None
+        ref = like._handle if isinstance(like, Dataset) else None
+        if model is None and ref is None:
+            raise TypeError("like must be a simdmf.Model or a simdmf.Dataset, not %s" % type(like).__name__)
+        _check(self._lib.simdmf_dataset_align(self._handle, model, ref, COLD_LEAVE_OUT if leave_out_cold else 0,
+                                              ctypes.byref(out), ctypes.byref(n)))
+        ds = Dataset(out.value)
+        ds.unknown = n.value
+        return ds
 
     def _shape(self):
         n = ctypes.c_size_t()
@@ -982,17 +1009,34 @@ class Model(_Handle):
                                                    ctypes.byref(out)))
         return out.value
 
-    def evaluate(self, test, exclude=None, k=0, threshold=4.0):
-        """Metrics on held-out ratings ``test`` (a Dataset in the model's indices) as a dict in a fixed
-        order: ``"rmse"``, ``"mae"`` (MF) or ``"log_loss"``, ``"auc"``, ``"accuracy"`` (logistic); with
-        ``k > 0`` also ``"precision@k"``, ``"recall@k"``, ``"ndcg@k"``, ``"map@k"`` of each user's
-        top-``k`` list leaving out the user's items in ``exclude`` (e.g. the training set; relevant:
-        rating >= ``threshold``, or label +1); then ``"ratings"`` (and ``"ranking_users"`` with k > 0)."""
+    def evaluate(self, test, exclude=None, k=0, threshold=4.0, leave_out_cold=False):
+        """Metrics on held-out ratings ``test`` (a Dataset in the model's id space: load it with
+        ``Dataset.load(path, like=model)`` or :meth:`Dataset.align` it; another space raises
+        SimdmfError ERR_INVALID_ARGUMENT) as a dict in a fixed order: ``"rmse"``, ``"mae"`` (MF) or
+        ``"log_loss"``, ``"auc"``, ``"accuracy"`` (logistic); with ``k > 0`` also ``"precision@k"``,
+        ``"recall@k"``, ``"ndcg@k"``, ``"map@k"`` of each user's top-``k`` list leaving out the user's
+        items in ``exclude`` (e.g. the training set; relevant: rating >= ``threshold``, or label +1);
+        then ``"ratings"`` (scored), ``"cold_ratings"`` (naming a user or item the model does not know:
+        scored with its fallback mu + b_i / mu + b_u / mu, or left out with ``leave_out_cold``),
+        ``"left_out"`` (and ``"ranking_users"`` with k > 0)."""
         out = ctypes.c_void_p()
-        _check(self._lib.simdmf_model_evaluate(self._handle, _dataset(test, "test"),
-                                               _dataset(exclude, "exclude") if exclude is not None else None, int(k),
-                                               float(threshold), ctypes.byref(out)))
+        _check(self._lib.simdmf_model_evaluate_ex(self._handle, _dataset(test, "test"),
+                                                  _dataset(exclude, "exclude") if exclude is not None else None,
+                                                  int(k), float(threshold), COLD_LEAVE_OUT if leave_out_cold else 0,
+                                                  ctypes.byref(out)))
         return _report(out.value)
+
+    def predict_dataset(self, data, leave_out_cold=False):
+        """Predictions for every rating's pair of ``data`` (in the model's id space), as a float32 array;
+        cold pairs get the model's fallback, or NaN with ``leave_out_cold``. Returns (predictions,
+        number of cold pairs)."""
+        n = len(data)
+        out = np.empty(n, dtype=np.float32)
+        cold = ctypes.c_size_t()
+        _check(self._lib.simdmf_model_predict_dataset(self._handle, _dataset(data, "data"),
+                                                      COLD_LEAVE_OUT if leave_out_cold else 0,
+                                                      _ptr(out, ctypes.c_float), ctypes.byref(cold)))
+        return out, cold.value
 
     def index(self, raw_id, side="users"):
         """Dense index of a raw id (SimdmfError ERR_NOT_FOUND when unknown)."""

@@ -13,6 +13,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import simdmf  # noqa: E402
 
+DATA_DIR = os.environ.get("SIMDMF_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data"))
+
 RATINGS = np.array([
     [0, 0, 0, 0, 3, 4, 1, 2, 0, 0],
     [0, 0, 0, 0, 5, 0, 1, 0, 0, 0],
@@ -502,6 +504,85 @@ class TestEvaluation(unittest.TestCase):
         with self.assertRaises(simdmf.SimdmfError) as cm:
             t.get("tune_nothing")
         self.assertEqual(cm.exception.status, simdmf.ERR_UNKNOWN_OPTION)
+
+
+class TestIdSpaces(unittest.TestCase):
+    """A file loaded on its own has ids of its own: evaluation refuses it until it is aligned; users and
+    items the model does not know are scored with its fallback (or left out) and counted."""
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.train_path = os.path.join(self.dir.name, "train.data")
+        self.test_path = os.path.join(self.dir.name, "test.data")
+        with open(self.train_path, "w") as f:
+            for n, (u, i, r) in enumerate([(10, 1, 5), (20, 2, 3), (30, 3, 4), (10, 2, 4), (20, 3, 2), (30, 1, 5),
+                                           (10, 3, 3), (20, 1, 4)]):
+                f.write("%d\t%d\t%d\t%d\n" % (u, i, r, n))
+        with open(self.test_path, "w") as f:  # user 30 first; user 40 and item 9 are new
+            for n, (u, i, r) in enumerate([(30, 2, 4), (20, 1, 3), (40, 1, 5), (10, 9, 2), (40, 9, 3), (10, 1, 4)]):
+                f.write("%d\t%d\t%d\t%d\n" % (u, i, r, n))
+        self.train = simdmf.Dataset.load(self.train_path)
+        self.model = simdmf.Trainer(k=2, epochs=30).fit(self.train)
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def test_unaligned_test_set_is_refused(self):
+        test = simdmf.Dataset.load(self.test_path)
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            self.model.evaluate(test, exclude=self.train, k=2)
+        self.assertEqual(cm.exception.status, simdmf.ERR_INVALID_ARGUMENT)
+        self.assertIn("id space", str(cm.exception))
+        with self.assertRaises(simdmf.SimdmfError):
+            self.model.recommend(0, 2, exclude=test)
+
+    def test_aligned_cold_ratings_use_the_fallback(self):
+        test = simdmf.Dataset.load(self.test_path, like=self.model)
+        self.assertEqual(test.unknown, 3)
+        pred, cold = self.model.predict_dataset(test)
+        self.assertEqual(cold, 3)
+        self.assertTrue(np.all(np.isfinite(pred)))
+        _, bias_item1 = self.model.factors(0, side="items")
+        self.assertAlmostEqual(float(pred[2] - pred[4]), bias_item1, places=5)  # new user: mu + b_i vs mu
+        r = self.model.evaluate(test, exclude=self.train, k=2)
+        self.assertEqual((r["ratings"], r["cold_ratings"], r["left_out"]), (6, 3, 0))
+        y = np.array([4, 3, 5, 2, 3, 4], dtype=np.float64)
+        self.assertAlmostEqual(r["rmse"], float(np.sqrt(np.mean((pred - y) ** 2))), places=6)
+        r2 = self.model.evaluate(test, exclude=self.train, k=2, leave_out_cold=True)
+        self.assertEqual((r2["ratings"], r2["cold_ratings"], r2["left_out"]), (3, 3, 3))
+        known = [0, 1, 5]
+        self.assertAlmostEqual(r2["rmse"], float(np.sqrt(np.mean((pred[known] - y[known]) ** 2))), places=6)
+        kept, _ = self.model.predict_dataset(test, leave_out_cold=True)
+        self.assertTrue(np.isnan(kept[2]) and kept[0] == pred[0])
+        dropped = simdmf.Dataset.load(self.test_path).align(self.train, leave_out_cold=True)
+        self.assertEqual((len(dropped), dropped.unknown), (3, 3))
+
+    def test_equal_maps_from_separate_loads_match(self):
+        again = simdmf.Dataset.load(self.train_path)
+        r = self.model.evaluate(again, exclude=again, k=2)
+        self.assertEqual(r["cold_ratings"], 0)
+        with self.assertRaises(TypeError):
+            again.align(None)
+
+    def test_movielens_u1_aligned_figures(self):
+        """The issue's repro: u1.test loaded on its own is refused; loaded like the model it gives the
+        figures of the aligned protocol."""
+        base = os.path.join(DATA_DIR, "ml-100k", "u1.base")
+        test_path = os.path.join(DATA_DIR, "ml-100k", "u1.test")
+        if not (os.path.exists(base) and os.path.exists(test_path)):
+            self.skipTest("MovieLens 100K not found under %s" % DATA_DIR)
+        tr = simdmf.Dataset.load(base)
+        te = simdmf.Dataset.load(test_path)
+        m = simdmf.Trainer(k=64).fit(tr)
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            m.evaluate(te, exclude=tr, k=10)
+        self.assertEqual(cm.exception.status, simdmf.ERR_INVALID_ARGUMENT)
+        te = simdmf.Dataset.load(test_path, like=m)
+        r = m.evaluate(te, exclude=tr, k=10)
+        self.assertLess(r["rmse"], 0.93)       # 1.2253 when the ids were silently misaligned
+        self.assertGreater(r["ndcg@10"], 0.1)  # 0.027 then
+        self.assertEqual(r["ratings"], 20000)
+        self.assertEqual(r["cold_ratings"], te.unknown)
 
 
 class TestArgumentChecks(unittest.TestCase):
