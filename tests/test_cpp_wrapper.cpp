@@ -285,7 +285,8 @@ TEST_CASE("evaluate returns a Report in the documented order") {
                                             "cold_ratings", "left_out", "ranking_users"});
     CHECK(rk.at("ndcg@5") > 0);
     CHECK_THROWS_AS(m.evaluate(test, nullptr, 5, NAN), simdmfpp::Error);
-    CHECK_THROWS_AS(m.evaluate(simdmfpp::Dataset::from_triples({40}, {0}, {3.0f})), simdmfpp::Error);
+    // no id maps: ids are indices, so user 40 is a new user (cold), scored by the fallback
+    CHECK(m.evaluate(simdmfpp::Dataset::from_triples({40}, {0}, {3.0f})).at("cold_ratings") == 1);
 }
 
 TEST_CASE("cross_validate: report, callback over every fold, cancel") {
@@ -404,6 +405,8 @@ TEST_CASE("wrapper: factors in and out") {
     CHECK_THROWS_AS(simdmfpp::Model::import_factors(SIMDMF_FACTORS_LIBMF, path), simdmfpp::Error);
     std::remove(path.c_str());
     rmdir(dir);
+}
+
 TEST_CASE("id spaces: a file loaded on its own is refused until aligned; cold ratings get the fallback") {
     const std::string dir = std::filesystem::temp_directory_path() / ("simdmf-wrapper-ids-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);

@@ -398,9 +398,8 @@ class TestEvaluation(unittest.TestCase):
         self.assertTrue(all(0 <= r[name] <= 1 for name in ["precision@5", "recall@5", "ndcg@5", "map@5"]))
         self.assertGreater(r["ranking_users"], 0)
 
-        with self.assertRaises(simdmf.SimdmfError) as cm:
-            m.evaluate(simdmf.Dataset.from_triples([40], [0], [3.0]))
-        self.assertEqual(cm.exception.status, simdmf.ERR_OUT_OF_RANGE)
+        # the model has no id maps (ids are indices): user 40 is a new user, scored by the fallback
+        self.assertEqual(m.evaluate(simdmf.Dataset.from_triples([40], [0], [3.0]))["cold_ratings"], 1)
         with self.assertRaises(simdmf.SimdmfError) as cm:
             m.evaluate(test, k=5, threshold=math.nan)
         self.assertEqual(cm.exception.status, simdmf.ERR_INVALID_ARGUMENT)
