@@ -89,7 +89,7 @@ void check_model_space(const Ratings& data, const Model& m, const char* what) {
         fail(SIMDMF_ERR_OUT_OF_RANGE, std::string(what) + " has " + std::to_string(data.n_users) + " users x " +
                                           std::to_string(data.n_items) + " items, the model only " +
                                           std::to_string(m.n_users) + " x " + std::to_string(m.n_items) +
-                                          " (it has no id maps: its indices must be the model's, which has id maps)");
+                                          ": the data set has no id maps, so its indices are taken as the model's indices, and the model (which has id maps) has no such index; load the file in the format the model was trained from, or align it (simdmf_dataset_align)");
 }
 
 void IdSpaceMemo::check(const Ratings& data, const IdSpace& ref, const char* what) const {
