@@ -159,6 +159,10 @@ put('fuzz_capi_options', 'logistic_gd', bytes([1, K['loss'], S['logistic'], 1, K
 put('fuzz_capi_options', 'schedule_list', bytes([1, K['schedule'], S['list'], 2, K['lr_list'], 3, 0, 3, 6,
                                                  0, K['threads'], 4, 6, 0, 0]))
 put('fuzz_capi_options', 'diverge', bytes([0, K['lr'], 6, 0, K['init_std'], 6, 0, K['l2'], 0, 6, 0, 0]))
+# The input that found issue 10, item 1 (lr 3, epochs 1, init_std 10, grid 16 capped to 8, fit without
+# validation): finite factors of ~1e30 whose dot products overflow, once returned as OK.
+put('fuzz_capi_options', 'nan_scores', bytes([0, K['lr'], 5, 0, K['epochs'], 1, 0, K['init_std'], 6, 0, K['grid'], 7,
+                                              6, 0, 0]))
 put('fuzz_capi_options', 'range', bytes([0, K['min_rating'], 4, 0, K['max_rating'], 5, 6, 0, 0]) + b'\x00' +
     bytes([K['min_rating']]) + raw(2.0) + bytes([6, 0, 0]))
 put('fuzz_capi_options', 'odd_keys', bytes([0, 200, 3]) + b'k\x00' + bytes([3, 3, 4, 0, 4, K['k']]))

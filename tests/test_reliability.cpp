@@ -490,7 +490,7 @@ TEST_CASE("divergence: detected within the epoch, the model handed back is the l
     CHECK(has(res.message, "training diverged in epoch " + std::to_string(e)));
     CHECK(has(res.message, "epoch " + std::to_string(e - 1) + "'s, the last good one"));
     CHECK(res.history.size() == e - 1);  // the diverged epoch is not recorded
-    CHECK(finite_model(res.model));
+    CHECK(predicts_finite(res.model));
     // Bit-identical to a run that stops just before the diverging epoch.
     TrainOptions shorter = o;
     shorter.epochs = e - 1;
@@ -503,7 +503,7 @@ TEST_CASE("divergence: detected within the epoch, the model handed back is the l
     TrainResult ns = train(o, r, nullptr);
     CHECK(ns.status == SIMDMF_ERR_DIVERGED);
     CHECK(has(ns.message, "initial one (snapshot off)"));
-    CHECK(finite_model(ns.model));
+    CHECK(predicts_finite(ns.model));
 
     // retry_diverged halves the rate until it trains cleanly.
     o.snapshot = true;
@@ -522,7 +522,7 @@ TEST_CASE("divergence: detected within the epoch, the model handed back is the l
     CHECK(w.status == SIMDMF_ERR_DIVERGED);
     CHECK(w.diverged_epoch == 1);
     CHECK(has(w.message, "the initial one"));
-    CHECK(finite_model(w.model));
+    CHECK(predicts_finite(w.model));
 }
 
 TEST_CASE("cancelling from the callback leaves a valid, saveable model") {
@@ -534,7 +534,7 @@ TEST_CASE("cancelling from the callback leaves a valid, saveable model") {
     TrainResult res = train(o, r, nullptr, [](const EpochInfo& e) { return e.epoch < 3; });
     CHECK(res.status == SIMDMF_CANCELLED);
     CHECK(res.history.size() == 3);
-    CHECK(finite_model(res.model));
+    CHECK(predicts_finite(res.model));
     save_model(res.model, dir.file("c.smf"));
     CHECK(load_model(dir.file("c.smf")).identical(res.model));
 }

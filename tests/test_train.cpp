@@ -295,5 +295,5 @@ TEST_CASE("a learning rate that blows up is reported as divergence") {
     CHECK(res.stop_reason == "diverged");
     CHECK(res.diverged_epoch >= 1);
     CHECK(res.message.find("epoch " + std::to_string(res.diverged_epoch)) != std::string::npos);
-    CHECK(finite_model(res.model));
+    CHECK(predicts_finite(res.model));
 }

@@ -360,7 +360,8 @@ typedef struct simdmf_model simdmf_model;
 /* Trains a model on `train`; `valid` (may be NULL) gives the validation metric and early stopping by
  * `patience`. Both data sets must have the same dimensions or `valid` smaller. Returns SIMDMF_OK, or
  * SIMDMF_CANCELLED (callback) with *out still set to a valid model, or SIMDMF_ERR_DIVERGED (an epoch
- * produced a non-finite loss or factor; checked after every epoch) with *out set to the model of the
+ * produced a non-finite loss or factor, or factors so large that a predicted score could overflow;
+ * checked after every epoch) with *out set to the model of the
  * last good epoch (with snapshot = 0, or when epoch 1 diverged: the initial model) and
  * simdmf_last_error() naming the epoch; on any other status *out is NULL.
  * Errors: SIMDMF_ERR_INVALID_DATA (non-finite values, labels not +1/-1 for logistic, empty train, a

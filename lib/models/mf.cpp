@@ -108,6 +108,27 @@ std::vector<ParamView> MFModel::params() {
     return v;
 }
 
+double MFModel::score_bound() const {
+    auto max_norm = [this](const ParamArray& t, std::uint32_t rows) {
+        double best = 0.0;
+        for (std::uint32_t r = 0; r < rows; ++r) {
+            const float* x = t.data() + std::size_t(r) * stride;
+            double s = 0.0;  // in double: a float sum of squares would overflow first
+            for (std::uint32_t f = 0; f < k; ++f) s += double(x[f]) * x[f];
+            best = std::max(best, s);
+        }
+        return std::sqrt(best);
+    };
+    auto max_abs = [](const ParamArray& v) {
+        double best = 0.0;
+        for (float x : v) best = std::max(best, std::fabs(double(x)));
+        return best;
+    };
+    double b = max_norm(P, n_users) * max_norm(Q, n_items);
+    if (biases) b += std::fabs(double(mu)) + max_abs(bu) + max_abs(bi);
+    return b;
+}
+
 bool MFModel::identical(const Model& other) const {
     const auto* o = dynamic_cast<const MFModel*>(&other);
     return o && k == o->k && stride == o->stride && biases == o->biases &&

@@ -55,6 +55,7 @@ public:
     std::vector<ParamView> params() override;
     std::unique_ptr<Model> clone() const override { return std::make_unique<MFModel>(*this); }
     bool identical(const Model& other) const override;
+    double score_bound() const override;
 
     // Fold-in: fits a factor row (and bias) for a user not seen in training from a few (item, value)
     // ratings with the items' factors fixed, minimising the training objective for that row

@@ -135,6 +135,11 @@ public:
     virtual bool identical(const Model& other) const;
     // Every parameter finite.
     bool finite() const;
+    // An upper bound on |score| over every (user, item) pair, computed in double from the parameters
+    // (MF: |mu| + max |b_u| + max |b_i| + max |p_u| * max |q_i|); +inf when a float score may
+    // overflow; NaN when the kind cannot bound its scores cheaply. Divergence is judged on it
+    // (lib/solvers/epoch_control.hpp): finite parameters whose dot products overflow are no model.
+    virtual double score_bound() const { return std::numeric_limits<double>::quiet_NaN(); }
 
 protected:
     Model() = default;

@@ -1,49 +1,15 @@
 // Internal interface between train() and the solvers.
 #pragma once
-#include <chrono>
 #include <cstdint>
-#include <limits>
 
+#include "solvers/epoch_control.hpp"
 #include "solvers/grid.hpp"
 #include "solvers/trainer.hpp"
 
 namespace simdmf {
 
-// Bookkeeping after each epoch, shared by every solver: learning curve, callback, divergence check,
-// tolerance and patience rules, the best model for restore_best.
-class EpochControl {
-public:
-    EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res);
-    // Takes the epoch-0 snapshot of the initialised model (train() calls it before the solver).
-    void begin(const MFModel& m);
-    // Records the epoch; returns false when training must stop. Non-finite loss or factors stop
-    // training with status SIMDMF_ERR_DIVERGED (nothing thrown, the epoch is not recorded); otherwise,
-    // with opt.snapshot, the parameters are copied as the last good epoch's.
-    bool after_epoch(std::uint32_t epoch, double train_loss, double lr, const MFModel& m);
-    // Sets the stop reason; after an early stop with restore_best, the best epoch's model; after a
-    // divergence, the last good snapshot (returns false when there is none to restore).
-    bool finish(MFModel& m);
-    double seconds() const;
-
-private:
-    const TrainOptions& opt_;
-    const Ratings* valid_;
-    const EpochCallback& cb_;
-    TrainResult& res_;
-    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-    double best_ = std::numeric_limits<double>::infinity();
-    std::uint32_t since_best_ = 0;
-    bool has_best_ = false;
-    MFModel best_model_;
-    struct Snapshot {
-        ParamArray P, Q, bu, bi;
-        std::uint32_t epoch = 0;
-        bool valid = false;
-    } snap_;
-    void take_snapshot(const MFModel& m, std::uint32_t epoch);
-};
-
-bool finite_model(const MFModel& m);
+// The GD solver (gd.cpp): full-batch steps on the exact objective, for small dense problems.
+void train_gd(const TrainOptions& opt, const Ratings& train, MFModel& m, EpochControl& ctl);
 
 // The SGD solver (sgd.cpp). make_grid copies the ratings once into the solver's blocked order (with
 // `consume`, the same object as `train`, it releases the caller's arrays while copying, so the peak

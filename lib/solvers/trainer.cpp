@@ -1,5 +1,6 @@
-// The solvers. SGD visits the training ratings in a seeded random order each epoch and applies one
-// fused kernel per rating; GD takes exact full-batch gradient steps on the same objective.
+// train(): checks the data and options, initialises the model, runs the chosen solver (sgd.cpp,
+// gd.cpp) under EpochControl (epoch_control.cpp), retries a diverged run at a halved rate; and the
+// model-generic losses (mean_loss, valid_metric) over the Model interface.
 #include "solvers/trainer.hpp"
 
 #include <algorithm>
@@ -105,163 +106,6 @@ void init_model(MFModel& m, const TrainOptions& opt, const DataShape& train) {
 
 }  // namespace
 
-bool finite_model(const MFModel& m) {
-    auto ok = [](const auto& v) {
-        for (float x : v)
-            if (!std::isfinite(x)) return false;
-        return true;
-    };
-    return ok(m.P) && ok(m.Q) && ok(m.bu) && ok(m.bi);
-}
-
-namespace {
-
-double eval_objective(const MFModel& m, const Ratings& r, double l2, double l2b, Gradient* g, double* data_loss) {
-    const auto& kt = kernels::active();
-    const double n = static_cast<double>(r.size());
-    if (g) {
-        g->P.assign(m.P.size(), 0.0f);
-        g->Q.assign(m.Q.size(), 0.0f);
-        g->bu.assign(m.bu.size(), 0.0f);
-        g->bi.assign(m.bi.size(), 0.0f);
-    }
-    double data = 0.0, reg = 0.0;
-    for (std::size_t j = 0; j < r.size(); ++j) {
-        const std::uint32_t u = r.user[j], i = r.item[j];
-        const float* p = m.user_row(u);
-        const float* q = m.item_row(i);
-        const double s = m.score(u, i);
-        const double e = m.objective.residual(r.value[j], s);  // -dloss/ds
-        data += m.objective.term(r.value[j], s);
-        const double pp = kt.dot(p, p, m.stride), qq = kt.dot(q, q, m.stride);
-        reg += 0.5 * l2 * (pp + qq);
-        if (m.biases) reg += 0.5 * l2b * (double(m.bu[u]) * m.bu[u] + double(m.bi[i]) * m.bi[i]);
-        if (g) {
-            float* gp = g->P.data() + std::size_t(u) * m.stride;
-            float* gq = g->Q.data() + std::size_t(i) * m.stride;
-            kt.axpy(m.stride, static_cast<float>(-e / n), q, gp);
-            kt.axpy(m.stride, static_cast<float>(l2 / n), p, gp);
-            kt.axpy(m.stride, static_cast<float>(-e / n), p, gq);
-            kt.axpy(m.stride, static_cast<float>(l2 / n), q, gq);
-            if (m.biases) {
-                g->bu[u] += static_cast<float>((-e + l2b * m.bu[u]) / n);
-                g->bi[i] += static_cast<float>((-e + l2b * m.bi[i]) / n);
-            }
-        }
-    }
-    if (data_loss) *data_loss = (m.logistic() ? data : 2.0 * data) / n;  // as curve_loss reports it
-    return (data + reg) / n;
-}
-
-void train_gd(const TrainOptions& opt, const Ratings& train, MFModel& m, EpochControl& ctl) {
-    Gradient g;
-    double data_loss = 0;
-    double J = eval_objective(m, train, opt.l2, opt.l2_bias, &g, &data_loss);
-    double scale = 1.0;  // halved whenever a step would increase the objective
-    const std::uint32_t epochs = opt.effective_epochs();
-    MFModel trial;
-    for (std::uint32_t e = 0; e < epochs; ++e) {
-        const double lr = opt.lr_at(e) * scale;
-        trial = m;
-        const auto& kt = kernels::active();
-        kt.axpy(trial.P.size(), static_cast<float>(-lr), g.P.data(), trial.P.data());
-        kt.axpy(trial.Q.size(), static_cast<float>(-lr), g.Q.data(), trial.Q.data());
-        for (std::size_t u = 0; u < trial.bu.size(); ++u) trial.bu[u] -= static_cast<float>(lr * g.bu[u]);
-        for (std::size_t i = 0; i < trial.bi.size(); ++i) trial.bi[i] -= static_cast<float>(lr * g.bi[i]);
-        Gradient g2;
-        double loss2 = 0;
-        const double J2 = eval_objective(trial, train, opt.l2, opt.l2_bias, &g2, &loss2);
-        if (std::isfinite(J2) && J2 <= J) {
-            std::swap(m, trial);
-            g = std::move(g2);
-            J = J2;
-            data_loss = loss2;
-        } else {
-            scale *= 0.5;  // reject the step
-        }
-        if (!ctl.after_epoch(e + 1, data_loss, lr, m)) return;
-    }
-}
-
-}  // namespace
-
-EpochControl::EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res)
-    : opt_(opt), valid_(valid), cb_(cb), res_(res) {}
-
-double EpochControl::seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-}
-
-void EpochControl::take_snapshot(const MFModel& m, std::uint32_t epoch) {
-    // assign() reuses the buffers after the first epoch: one copy of the parameters, no reallocation.
-    snap_.P.assign(m.P.begin(), m.P.end());
-    snap_.Q.assign(m.Q.begin(), m.Q.end());
-    snap_.bu.assign(m.bu.begin(), m.bu.end());
-    snap_.bi.assign(m.bi.begin(), m.bi.end());
-    snap_.epoch = epoch;
-    snap_.valid = true;
-}
-
-void EpochControl::begin(const MFModel& m) {
-    if (opt_.snapshot) take_snapshot(m, 0);
-}
-
-bool EpochControl::after_epoch(std::uint32_t epoch, double train_loss, double lr, const MFModel& m) {
-    if (!std::isfinite(train_loss) || !finite_model(m)) {
-        res_.status = SIMDMF_ERR_DIVERGED;
-        res_.stop_reason = "diverged";
-        res_.diverged_epoch = epoch;
-        res_.message = "training diverged in epoch " + std::to_string(epoch) + " at learning rate " +
-                       std::to_string(lr) + " (non-finite loss or factors)";
-        return false;
-    }
-    EpochInfo info;
-    info.epoch = epoch;
-    info.max_epochs = opt_.effective_epochs();
-    info.train_loss = train_loss;
-    info.valid_metric = valid_ ? valid_metric(m, *valid_) : std::numeric_limits<double>::quiet_NaN();
-    info.learning_rate = lr;
-    info.elapsed_seconds = seconds();
-    res_.history.push_back(info);
-    if (cb_ && !cb_(info)) {
-        res_.status = SIMDMF_CANCELLED;
-        res_.stop_reason = "cancelled";
-        return false;
-    }
-    if (opt_.tol > 0 && train_loss < opt_.tol) {
-        res_.stop_reason = "tolerance";
-        return false;
-    }
-    if (valid_ && opt_.patience > 0) {
-        if (info.valid_metric < best_) {
-            best_ = info.valid_metric;
-            since_best_ = 0;
-            if (opt_.restore_best) best_model_ = m;
-            has_best_ = true;
-        } else if (++since_best_ >= opt_.patience) {
-            res_.stop_reason = "early stop";
-            return false;
-        }
-    }
-    if (opt_.snapshot) take_snapshot(m, epoch);
-    return true;
-}
-
-bool EpochControl::finish(MFModel& m) {
-    if (res_.stop_reason.empty()) res_.stop_reason = "max epochs";
-    if (has_best_ && opt_.restore_best && res_.stop_reason == "early stop") m = std::move(best_model_);
-    if (res_.status == SIMDMF_ERR_DIVERGED) {
-        if (!snap_.valid) return false;
-        std::swap(m.P, snap_.P);
-        std::swap(m.Q, snap_.Q);
-        std::swap(m.bu, snap_.bu);
-        std::swap(m.bi, snap_.bi);
-        res_.message += snap_.epoch ? "; the model is epoch " + std::to_string(snap_.epoch) + "'s, the last good one"
-                                    : "; the model is the initial one (no epoch completed cleanly)";
-    }
-    return true;
-}
-
 namespace {
 // grid: the SGD solver's copy of the ratings (null for GD, which reads `train`).
 TrainResult train_once(const TrainOptions& opt, const DataShape& shape, const Ratings& train, RatingGrid* grid,
@@ -341,11 +185,6 @@ double valid_metric(const Model& m, const Ratings& r) {
         }
     }
     return std::sqrt(sum / static_cast<double>(r.size()));
-}
-
-double objective(const MFModel& m, const Ratings& r, double l2, double l2_bias, Gradient* grad) {
-    if (r.empty()) fail(SIMDMF_ERR_INVALID_DATA, "objective of an empty data set");
-    return eval_objective(m, r, l2, l2_bias, grad, nullptr);
 }
 
 }  // namespace simdmf
