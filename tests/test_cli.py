@@ -215,6 +215,25 @@ class CliEndToEnd(unittest.TestCase):
             with open(path) as f:
                 return [int(line.split()[3]) for line in f]
         self.assertLess(max(times(self.p("sp-by-time.train"))), min(times(self.p("sp-by-time.test"))))
+        # leave-one-out: one event per user with two or more, the user's latest; --random a seeded one.
+        def rows(path):
+            with open(path) as f:
+                return [tuple(int(float(x)) for x in line.split()) for line in f]
+        for extra in ([], ["--random"]):
+            j = run_json("split", src, "--kind", "leave-one-out", "--prefix", self.p("loo"), *extra)
+            train, test = rows(self.p("loo.train")), rows(self.p("loo.test"))
+            self.assertEqual(len(train) + len(test), 16000)
+            users = [r[0] for r in test]
+            self.assertEqual(len(users), len(set(users)))
+            self.assertEqual(set(users), {r[0] for r in train})
+            if not extra:
+                latest = {}
+                for r in train:
+                    latest[r[0]] = max(latest.get(r[0], 0), r[3])
+                self.assertTrue(all(r[3] > latest[r[0]] for r in test))
+        j = run_json("split", src, "--kind", "per-user-fraction", "--test-fraction", 0.25, "--prefix", self.p("puf"))
+        self.assertEqual(sum(f["ratings"] for f in j["files"]), 16000)
+        self.assertAlmostEqual(j["files"][1]["ratings"] / 16000, 0.25, delta=0.02)
 
     def test_convert_round_trips(self):
         smr = self.p("g.smr")

@@ -54,12 +54,13 @@ struct SplitArgs {
     double test_fraction = 0.2, valid_fraction = 0.1;
     unsigned folds = 5, per_user = 1, min_count = 3;
     std::uint64_t seed = 1;
+    bool random_pick = false;  // leave-one-out: a seeded random event instead of the latest
     DataFlags df;
 };
 
 int run_split(const SplitArgs& a, const Output& out) {
     io::LoadOptions lo = a.df.options();
-    if (a.kind == "by-time") lo.keep_timestamps = true;
+    if (a.kind == "by-time" || a.kind == "leave-one-out") lo.keep_timestamps = true;
     Ratings data = load_ratings(a.data, lo, out, "Data");
     // Text output keeps raw ids (libmf: dense indices, which the file's ids are).
     io::Format fallback = lo.format == io::Format::automatic ? io::detect_format(a.data) : lo.format;
@@ -75,6 +76,11 @@ int run_split(const SplitArgs& a, const Output& out) {
         parts = {{prefix + ".train" + ext, &keep[0]}, {prefix + ".test" + ext, &keep[1]}};
     } else if (a.kind == "per-user") {
         auto [tr, te] = split::per_user(data, a.per_user, a.seed);
+        keep = {std::move(tr), std::move(te)};
+        parts = {{prefix + ".train" + ext, &keep[0]}, {prefix + ".test" + ext, &keep[1]}};
+    } else if (a.kind == "per-user-fraction" || a.kind == "leave-one-out") {
+        auto [tr, te] = a.kind == "leave-one-out" ? split::leave_one_out(data, !a.random_pick, a.seed)
+                                                  : split::per_user_fraction(data, a.test_fraction, a.seed);
         keep = {std::move(tr), std::move(te)};
         parts = {{prefix + ".train" + ext, &keep[0]}, {prefix + ".test" + ext, &keep[1]}};
     } else if (a.kind == "by-time") {
@@ -210,16 +216,19 @@ void add_data_commands(CLI::App& app, const Output& out, Registry& reg) {
         auto a = std::make_shared<SplitArgs>();
         auto* c = app.add_subcommand("split", "split a ratings file into train/test (and valid) files");
         c->footer("Kinds: random (--test-fraction), kfold (--folds: PREFIX.1.train, PREFIX.1.test, ...), per-user\n"
-                  "(--per-user N ratings of each user with more than N go to test), by-time (the latest --test-fraction\n"
+                  "(--per-user N ratings of each user with more than N go to test), per-user-fraction (round(c * --test-fraction)\n"
+                  "of each user's c events, at least one kept in train), leave-one-out (each user with two or more events: the\n"
+                  "latest by timestamp, or with --random a seeded random one), by-time (the latest --test-fraction\n"
                   "by timestamp), covering (train/valid/test with every user and item with >= --min-count ratings in\n"
                   "each part). Files: PREFIX.train, PREFIX.test [PREFIX.valid] plus .txt (libmf), .smr, .csv or .dat by\n"
                   "format; text keeps raw ids (libmf: indices).\n"
                   "Example: simdmf split u.data --kind per-user --per-user 10 --prefix ml");
         c->add_option("data", a->data, "ratings file")->required();
-        c->add_option("--kind", a->kind, "random, kfold, per-user, by-time or covering (default random)")
-            ->check(CLI::IsMember({"random", "kfold", "per-user", "by-time", "covering"}));
+        c->add_option("--kind", a->kind, "random, kfold, per-user, per-user-fraction, leave-one-out, by-time or covering (default random)")
+            ->check(CLI::IsMember({"random", "kfold", "per-user", "per-user-fraction", "leave-one-out", "by-time", "covering"}));
+        c->add_flag("--random", a->random_pick, "leave-one-out: hold out a seeded random event, not the latest");
         c->add_option("--prefix", a->prefix, "output name prefix (default: the input path)");
-        c->add_option("--test-fraction", a->test_fraction, "random, by-time, covering: test fraction (default 0.2)");
+        c->add_option("--test-fraction", a->test_fraction, "random, per-user-fraction, by-time, covering: test fraction (default 0.2)");
         c->add_option("--valid-fraction", a->valid_fraction, "covering: validation fraction (default 0.1)");
         c->add_option("--folds", a->folds, "kfold: number of folds (default 5)");
         c->add_option("--per-user", a->per_user, "per-user: test ratings per user (default 1)");

@@ -92,22 +92,76 @@ std::vector<std::pair<Ratings, Ratings>> kfold(const Ratings& data, unsigned fol
     return out;
 }
 
+namespace {
+
+// Positions grouped by user (a stable counting sort: each user's ratings in file order).
+struct ByUser {
+    std::vector<std::size_t> start, rows;
+    explicit ByUser(const Ratings& data) {
+        const std::size_t n = data.size();
+        const std::uint32_t n_users = data.n_users;
+        for (std::size_t k = 0; k < n; ++k)
+            if (data.user[k] >= n_users)
+                fail(SIMDMF_ERR_OUT_OF_RANGE, "rating " + std::to_string(k) + ": user index >= n_users");
+        start.assign(static_cast<std::size_t>(n_users) + 1, 0);
+        for (std::size_t k = 0; k < n; ++k) ++start[data.user[k] + 1];
+        for (std::size_t u = 0; u < n_users; ++u) start[u + 1] += start[u];
+        rows.resize(n);
+        std::vector<std::size_t> fill(start.begin(), start.end() - 1);
+        for (std::size_t k = 0; k < n; ++k) rows[fill[data.user[k]]++] = k;
+    }
+    std::size_t users() const { return start.size() - 1; }
+};
+
+}  // namespace
+
+std::pair<Ratings, Ratings> per_user_fraction(const Ratings& data, double test_fraction, std::uint64_t seed) {
+    check_fraction(test_fraction, "test_fraction");
+    ByUser g(data);
+    std::vector<std::uint8_t> part(data.size(), 0);
+    Rng rng(seed);
+    for (std::size_t u = 0; u < g.users(); ++u) {
+        std::size_t* first = g.rows.data() + g.start[u];
+        const std::size_t cnt = g.start[u + 1] - g.start[u];
+        if (cnt < 2) continue;
+        const std::size_t n_test = std::min(rounded_count(cnt, test_fraction), cnt - 1);
+        for (std::size_t k = 0; k < n_test; ++k) std::swap(first[k], first[k + rng.below(cnt - k)]);
+        for (std::size_t k = 0; k < n_test; ++k) part[first[k]] = 1;
+    }
+    auto rows = rows_by_part(part, 2);
+    return {data.subset(rows[0]), data.subset(rows[1])};
+}
+
+std::pair<Ratings, Ratings> leave_one_out(const Ratings& data, bool latest, std::uint64_t seed) {
+    if (latest && data.timestamp.size() != data.size())
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "leave-one-out by latest needs a timestamp for every rating");
+    ByUser g(data);
+    std::vector<std::uint8_t> part(data.size(), 0);
+    Rng rng(seed);
+    for (std::size_t u = 0; u < g.users(); ++u) {
+        const std::size_t* first = g.rows.data() + g.start[u];
+        const std::size_t cnt = g.start[u + 1] - g.start[u];
+        if (cnt < 2) continue;
+        std::size_t pick = first[0];
+        if (latest) {
+            for (std::size_t k = 1; k < cnt; ++k)  // rows ascend within a user: >= makes ties the later row
+                if (data.timestamp[first[k]] >= data.timestamp[pick]) pick = first[k];
+        } else {
+            pick = first[rng.below(cnt)];
+        }
+        part[pick] = 1;
+    }
+    auto rows = rows_by_part(part, 2);
+    return {data.subset(rows[0]), data.subset(rows[1])};
+}
+
 std::pair<Ratings, Ratings> per_user(const Ratings& data, unsigned n_test, std::uint64_t seed) {
     if (n_test < 1) fail(SIMDMF_ERR_INVALID_ARGUMENT, "per_user split needs n_test >= 1");
     const std::size_t n = data.size();
-    std::uint32_t n_users = data.n_users;
-    for (std::size_t k = 0; k < n; ++k)
-        if (data.user[k] >= n_users)
-            fail(SIMDMF_ERR_OUT_OF_RANGE, "rating " + std::to_string(k) + ": user index >= n_users");
-    // Counting sort of the positions by user (stable: each user's ratings in file order).
-    std::vector<std::size_t> start(static_cast<std::size_t>(n_users) + 1, 0);
-    for (std::size_t k = 0; k < n; ++k) ++start[data.user[k] + 1];
-    for (std::size_t u = 0; u < n_users; ++u) start[u + 1] += start[u];
-    std::vector<std::size_t> by_user(n);
-    {
-        std::vector<std::size_t> fill(start.begin(), start.end() - 1);
-        for (std::size_t k = 0; k < n; ++k) by_user[fill[data.user[k]]++] = k;
-    }
+    ByUser g(data);
+    const std::uint32_t n_users = data.n_users;
+    const auto& start = g.start;
+    auto& by_user = g.rows;
     std::vector<std::uint8_t> part(n, 0);
     Rng rng(seed);
     for (std::size_t u = 0; u < n_users; ++u) {

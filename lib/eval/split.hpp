@@ -27,6 +27,16 @@ std::pair<Ratings, Ratings> kfold_part(const Ratings& data, const std::vector<st
 // n_test or fewer ratings stay wholly in train. n_test >= 1.
 std::pair<Ratings, Ratings> per_user(const Ratings& data, unsigned n_test, std::uint64_t seed);
 
+// Per-user holdout of a fraction of events: each user with c events sends round(c * test_fraction) of
+// them, chosen at random, to test, but at most c - 1 (every user keeps at least one training event; a
+// user with one event stays wholly in train). 0 < test_fraction < 1.
+std::pair<Ratings, Ratings> per_user_fraction(const Ratings& data, double test_fraction, std::uint64_t seed);
+
+// Leave-one-out: each user with at least two events sends exactly one to test, the latest by timestamp
+// (ties: the later row) when `latest` is set, otherwise one chosen at random from the seed; users with
+// one event stay in train. latest without timestamps is INVALID_ARGUMENT.
+std::pair<Ratings, Ratings> leave_one_out(const Ratings& data, bool latest, std::uint64_t seed);
+
 // The latest round(n * test_fraction) ratings by timestamp go to test (ties broken by position, later
 // rows count as later). 0 < test_fraction < 1; INVALID_ARGUMENT when the data has no timestamps.
 std::pair<Ratings, Ratings> by_time(const Ratings& data, double test_fraction);

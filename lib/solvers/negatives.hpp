@@ -1,0 +1,55 @@
+// Seeded negative sampling over the seen-item index (lib/serve/seen.hpp): items a user has not seen,
+// drawn uniformly, never a seen one. Each draw consumes exactly one Rng::below call (the r-th unseen
+// item is found by a binary search over the user's sorted seen list, O(log seen)), so a stream of draws
+// is reproducible from the seed alone and does not depend on how crowded a user's list is.
+// A user who has seen every item has no negative: draw() returns kNoItem and draw_distinct() returns 0
+// items; callers skip such users (BPR and logistic MF skip the positive, sampled evaluation skips the user).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "dataset.hpp"
+#include "rng.hpp"
+#include "serve/seen.hpp"
+
+namespace simdmf {
+
+inline constexpr std::uint32_t kNoItem = std::numeric_limits<std::uint32_t>::max();
+
+class NegativeSampler {
+public:
+    // `seen` must outlive the sampler; n_items is the item count of the model (items >= n_items in
+    // `seen` are ignored).
+    NegativeSampler(const SeenItems& seen, std::uint32_t n_items);
+
+    // Number of items user u has not seen.
+    std::uint32_t unseen_count(std::uint32_t u) const;
+    // The r-th (0-based, ascending) item user u has not seen; r < unseen_count(u).
+    std::uint32_t nth_unseen(std::uint32_t u, std::uint32_t r) const;
+    // One item user u has not seen, uniform over them; kNoItem when there is none.
+    std::uint32_t draw(std::uint32_t u, Rng& rng) const {
+        const std::uint32_t c = unseen_count(u);
+        if (c == 0) return kNoItem;
+        return nth_unseen(u, static_cast<std::uint32_t>(rng.below(c)));
+    }
+    // min(n, unseen_count(u)) distinct unseen items of user u, a uniform sample without replacement
+    // (Floyd's algorithm; n draws when n < unseen_count(u), none when all are taken), appended to `out`
+    // in ascending order. Returns how many were appended.
+    std::size_t draw_distinct(std::uint32_t u, std::size_t n, Rng& rng, std::vector<std::uint32_t>& out) const;
+
+    std::uint32_t n_items() const { return n_items_; }
+
+private:
+    std::span<const std::uint32_t> seen_of(std::uint32_t u) const;
+    const SeenItems* seen_;
+    std::uint32_t n_items_;
+};
+
+// The seen-item index of the union of two data sets (e.g. training and test events: sampled evaluation
+// draws negatives the user has interacted with in neither).
+SeenItems seen_union(const Ratings& a, const Ratings& b);
+
+}  // namespace simdmf
