@@ -224,7 +224,7 @@ int main(int argc, char** argv) {
             if (a.lr > 0) o.lr = a.lr;
             if (a.l2 >= 0) o.l2 = a.l2;
             o.grid = a.grid;
-            o.adagrad = a.adagrad;
+            o.optimizer = a.adagrad ? Optimizer::adagrad : Optimizer::sgd;
             if (a.decay) o.schedule = Schedule::decay;
             o.snapshot = a.snapshot;
             if (a.init_std >= 0) o.init_std = a.init_std;

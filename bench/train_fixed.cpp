@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     o.loss = logistic ? Loss::logistic : Loss::squared;
     o.lr = logistic ? 0.1 : 0.01;
     o.l2 = 0.02;
-    o.adagrad = what.rfind("adagrad", 0) == 0;
+    o.optimizer = what.rfind("adagrad", 0) == 0 ? Optimizer::adagrad : Optimizer::sgd;
     o.threads = 1;
     o.seed = 42;
     const TrainResult res = train(o, r, nullptr);

@@ -157,10 +157,13 @@ std::vector<Option> make_rows() {
                 "1: the same seed gives a bit-identical model for any thread count (grid blocks in lock-step "
                 "rounds); 0: free-running block scheduler",
                 SIMDMF_NUMBER(train, train->deterministic)),
-        integer("adagrad", "sgd", 0, 1, {always(0)},
-                "per-row AdaGrad rates lr / sqrt(G), G = 1 + the row's running mean squared gradient (wants a "
-                "larger lr, e.g. 0.1)",
-                SIMDMF_NUMBER(train, train->adagrad)),
+        choice("optimizer", "sgd", {"sgd", "adagrad"}, "sgd",
+               "sgd: plain steps lr * gradient; adagrad: per-row rates lr / sqrt(G), G = 1 + the row's running "
+               "mean squared gradient (wants a larger lr, e.g. 0.1)",
+               SIMDMF_ENUM(train, train->optimizer)),
+        integer("adagrad", "sgd", 0, 1, {always(0)}, "1: optimizer \"adagrad\", 0: optimizer \"sgd\" (an alias)",
+                Binding{Scope::train, [](const Target& t) { return t.train->optimizer == Optimizer::adagrad ? 1.0 : 0.0; },
+                        [](Target& t, double v) { t.train->optimizer = v != 0 ? Optimizer::adagrad : Optimizer::sgd; }}),
         integer("normalize", "sgd", 0, 1, {always(1)},
                 "squared loss without adagrad: train as if on ratings centred by their mean and divided by their "
                 "standard deviation s, in units of 1.125 (MovieLens' spread, where the defaults were chosen) (factor rate lr / s, factor L2 l2 * s, initial rows init_std * sqrt(s)), so "

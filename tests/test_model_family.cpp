@@ -8,6 +8,7 @@
 
 #include "models/mf.hpp"
 #include "objective.hpp"
+#include "optim.hpp"
 #include "serve/serve.hpp"
 #include "solvers/trainer.hpp"
 #include "synthetic.hpp"
@@ -183,4 +184,48 @@ TEST_CASE("options: model and loss are two choices") {
     o.set("model", std::string("mf"));
     CHECK(o.get_string("loss") == "logistic");
     CHECK_THROWS_AS(o.set("model", std::string("neumf")), Error);
+}
+
+TEST_CASE("optimizer: chosen by key, \"adagrad\" = 1 an alias; SGD and AdaGrad steps on a parameter array") {
+    TrainOptions o;
+    CHECK(o.get_string("optimizer") == "sgd");
+    o.set("optimizer", std::string("adagrad"));
+    CHECK(o.optimizer == Optimizer::adagrad);
+    CHECK(o.get("adagrad") == 1);
+    o.set("adagrad", 0);
+    CHECK(o.get_string("optimizer") == "sgd");
+    CHECK_THROWS_AS(o.set("optimizer", std::string("adam")), Error);
+
+    // The same run chosen either way gives the same model, and AdaGrad is not SGD.
+    PlantedSpec spec;
+    spec.n_users = 30;
+    spec.n_items = 20;
+    spec.n_ratings = 250;
+    const Ratings r = make_planted(spec);
+    TrainOptions a, b, c;
+    for (TrainOptions* t : {&a, &b, &c}) {
+        t->k = 4;
+        t->epochs = 4;
+        t->lr = 0.05;
+    }
+    a.set("optimizer", std::string("adagrad"));
+    b.set("adagrad", 1);
+    const TrainResult ra = train(a, r, nullptr), rb = train(b, r, nullptr), rc = train(c, r, nullptr);
+    CHECK(ra.model.identical(rb.model));
+    CHECK_FALSE(ra.model.identical(rc.model));
+
+    // Steps on an array: SGD w -= lr g; AdaGrad G = 1 + sum g^2, w -= lr g / sqrt(G).
+    float w[3] = {1, 2, 3}, g[3] = {0.5f, -1, 2};
+    make_optimizer(Optimizer::sgd)->step(w, g, 3, 0.1);
+    CHECK(w[0] == doctest::Approx(0.95));
+    CHECK(w[1] == doctest::Approx(2.1));
+    auto ada = make_optimizer(Optimizer::adagrad);
+    CHECK(ada->kind() == Optimizer::adagrad);
+    float v[1] = {1};
+    const float gv[1] = {2};
+    ada->step(v, gv, 1, 0.1);  // G = 5
+    CHECK(v[0] == doctest::Approx(1 - 0.1 * 2 / std::sqrt(5.0)));
+    ada->step(v, gv, 1, 0.1);  // G = 9
+    CHECK(v[0] == doctest::Approx(1 - 0.1 * 2 / std::sqrt(5.0) - 0.1 * 2 / 3.0));
+    CHECK(std::string(optimizer_name(Optimizer::adagrad)) == "adagrad");
 }

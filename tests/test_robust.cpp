@@ -260,7 +260,7 @@ TEST_CASE("normalize: training on a + b * r predicts a + b * (the prediction on 
     TrainOptions o;
     o.k = 4;
     o.epochs = 3;
-    o.adagrad = true;
+    o.optimizer = Optimizer::adagrad;
     const MFModel x = train(o, tr, nullptr).model;
     o.normalize = false;
     const MFModel y = train(o, tr, nullptr).model;

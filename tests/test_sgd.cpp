@@ -163,7 +163,7 @@ TEST_CASE("deterministic mode: bit-identical models and losses for 1, 2 and 3 th
         CAPTURE(variant);
         const Ratings data = logistic ? binarize(r, 3.5f) : r;
         TrainOptions o;
-        o.adagrad = variant == 2;
+        o.optimizer = variant == 2 ? Optimizer::adagrad : Optimizer::sgd;
         o.loss = logistic ? Loss::logistic : Loss::squared;
         o.k = 24;
         o.epochs = 4;
@@ -228,7 +228,7 @@ TEST_CASE("AdaGrad converges on planted data; epochs to target against plain SGD
     double best_sgd = 0, best_ada = 0;
     o.lr = 0.02;
     const std::uint32_t e_sgd = epochs_to(o, 0.45, &best_sgd);
-    o.adagrad = true;
+    o.optimizer = Optimizer::adagrad;
     o.lr = 0.1;
     const std::uint32_t e_ada = epochs_to(o, 0.45, &best_ada);
     MESSAGE("epochs to test RMSE 0.45: sgd " << e_sgd << " (best " << best_sgd << "), adagrad " << e_ada
@@ -272,7 +272,7 @@ TEST_CASE("options: deterministic, adagrad, grid, threads = 0") {
     o.set("grid", 12);
     o.set("threads", 0);
     CHECK_FALSE(o.deterministic);
-    CHECK(o.adagrad);
+    CHECK(o.optimizer == Optimizer::adagrad);
     CHECK(o.grid == 12);
     CHECK_THROWS_AS(o.set("grid", 70000), Error);
     CHECK_THROWS_AS(o.set("adagrad", 2), Error);

@@ -264,9 +264,11 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *   deterministic       int        [0, 1]              default 1
  *                         1: the same seed gives a bit-identical model for any thread count (grid blocks in
  *                         lock-step rounds); 0: free-running block scheduler
+ *   optimizer           string     "sgd" | "adagrad"   default "sgd"
+ *                         sgd: plain steps lr * gradient; adagrad: per-row rates lr / sqrt(G), G = 1 + the
+ *                         row's running mean squared gradient (wants a larger lr, e.g. 0.1)
  *   adagrad             int        [0, 1]              default 0
- *                         per-row AdaGrad rates lr / sqrt(G), G = 1 + the row's running mean squared
- *                         gradient (wants a larger lr, e.g. 0.1)
+ *                         1: optimizer "adagrad", 0: optimizer "sgd" (an alias)
  *   normalize           int        [0, 1]              default 1
  *                         squared loss without adagrad: train as if on ratings centred by their mean and
  *                         divided by their standard deviation s, in units of 1.125 (MovieLens' spread,

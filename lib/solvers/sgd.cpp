@@ -21,7 +21,7 @@
 // steps ahead prefetched, two consecutive ones through one pair kernel when their users and items differ
 // (the same model as one at a time, see independent()); small data sets (one block) are reshuffled every epoch instead, from
 // (seed, epoch, block). The per-epoch training loss is the running loss seen during the epoch.
-// AdaGrad (adagrad = 1): per-row learning rates lr / sqrt(G) with G the running sum of the row's mean
+// AdaGrad (optimizer "adagrad", lib/optim.hpp): per-row learning rates lr / sqrt(G) with G the running sum of the row's mean
 // squared gradient (starting at 1), as in Chin et al., PAKDD 2015, through the fused AdaGrad kernel
 // (Table::adagrad_for_length at the padded stride, and its pair); the biases use their row's rate.
 #include <algorithm>
@@ -220,10 +220,10 @@ public:
         step_.inv_k = 1.0f / static_cast<float>(m.k);
         step_.mu = m.mu;
         step_.biases = m.biases;
-        step_.adagrad = opt.adagrad;
+        step_.adagrad = opt.optimizer == Optimizer::adagrad;
         step_.l2 = static_cast<float>(opt.l2 * opt.rating_scale);  // rating_scale: 1 unless normalising
         step_.l2b = static_cast<float>(opt.l2_bias);
-        if (opt.adagrad) {
+        if (step_.adagrad) {
             gu_.assign(m.n_users, 1.0f);
             gi_.assign(m.n_items, 1.0f);
         }

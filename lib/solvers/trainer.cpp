@@ -67,7 +67,7 @@ DataShape shape_of(const TrainOptions& opt, const Ratings& train) {
         d.min_value = *lo;
         d.max_value = *hi;
         // The spread SGD normalises by (issue 10, item 16): around the mean with biases, else around 0.
-        if (opt.normalize && opt.solver == Solver::sgd && !opt.adagrad) {
+        if (opt.normalize && opt.solver == Solver::sgd && opt.optimizer != Optimizer::adagrad) {
             const double c = opt.biases ? train.mean_value() : 0.0;
             double ss = 0;
             for (float v : train.value) ss += (v - c) * (v - c);

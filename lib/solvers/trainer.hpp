@@ -8,6 +8,7 @@
 
 #include "dataset.hpp"
 #include "models/mf.hpp"
+#include "optim.hpp"
 
 namespace simdmf {
 
@@ -51,7 +52,7 @@ struct TrainOptions {
     bool snapshot = true;
     std::uint32_t retry_diverged = 0;
     bool deterministic = true;  // sgd: same seed -> bit-identical model for any thread count
-    bool adagrad = false;       // sgd: per-row AdaGrad learning rates lr / sqrt(G)
+    Optimizer optimizer = Optimizer::sgd;  // sgd: "adagrad" = per-row AdaGrad rates lr / sqrt(G) (lib/optim.hpp)
     std::uint32_t grid = 0;     // sgd: blocks per side of the user x item grid (0: automatic)
     // sgd, squared loss, no AdaGrad: train as if on ratings normalised to unit spread (issue 10, item 16),
     // so lr, l2 and init_std mean the same on a 1..5 and a -10..10 or 0..100 scale. See rating_scale.
