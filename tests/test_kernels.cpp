@@ -889,3 +889,66 @@ TEST_CASE("SIMDMF_SIMD lowers the level chosen at first use" * doctest::skip()) 
     CHECK(std::strcmp(active().name, level_name(wanted)) == 0);
     CHECK(static_cast<int>(active().level) <= static_cast<int>(best_supported()));
 }
+
+TEST_CASE("kernels: pack_panels + gemm_packed agree with scalar and a double reference") {
+    std::mt19937 g(11);
+    for (const Table* t : supported_tables())
+        for (std::size_t k : {1, 3, 16, 17, 64, 100})
+            for (std::size_t m : {1, 2, 5, 6, 7, 12, 13, 25})
+                for (std::size_t nb : {1, 4, 15, 16, 33, 64, 70}) {
+                    const std::size_t lda = k + 3, ldb = k + 5, ldc = nb + 2;
+                    Buf a(m * lda, 1), b(nb * ldb, 2), c(m * ldc, 0), c_ref(m * ldc, 0);
+                    a.fill(g, -1, 1);
+                    b.fill(g, -1, 1);
+                    std::fill(c.data, c.data + c.n, kGuard);
+                    std::vector<const float*> rows(m);
+                    for (std::size_t r = 0; r < m; ++r) rows[r] = a.data + r * lda;
+                    CAPTURE(where(*t, k, 0));
+                    CAPTURE(m);
+                    CAPTURE(nb);
+                    REQUIRE(t->panel > 0);
+                    std::vector<float> packed((nb + t->panel - 1) / t->panel * t->panel * k, kGuard);
+                    t->pack_panels(b.data, nb, ldb, k, packed.data());
+                    t->gemm_packed(rows.data(), m, packed.data(), nb, k, c.data, ldc);
+                    std::vector<float> packed_ref((nb + scalar().panel - 1) / scalar().panel * scalar().panel * k);
+                    scalar().pack_panels(b.data, nb, ldb, k, packed_ref.data());
+                    scalar().gemm_packed(rows.data(), m, packed_ref.data(), nb, k, c_ref.data, ldc);
+                    bool ok = true;
+                    for (std::size_t r = 0; r < m; ++r)
+                        for (std::size_t j = 0; j < ldc; ++j) {
+                            const float got = c[r * ldc + j];
+                            if (j >= nb) {  // between rows: untouched
+                                ok &= got == kGuard;
+                                continue;
+                            }
+                            const float* x = rows[r];
+                            const float* y = b.data + j * ldb;
+                            const double tol = kRel * abs_dot(x, y, k) + 1e-30;
+                            ok &= std::fabs(got - exact_dot(x, y, k)) <= tol;
+                            ok &= std::fabs(got - c_ref[r * ldc + j]) <= tol;
+                        }
+                    CHECK(ok);
+                    CHECK(c.guards_intact());
+                }
+}
+
+TEST_CASE("kernels: find_above finds the first element above the threshold") {
+    std::mt19937 g(12);
+    for (const Table* t : supported_tables())
+        for (std::size_t n : kSizes)
+            for (int trial = 0; trial < 4; ++trial) {
+                Buf s(n, trial % 3);
+                s.fill(g, -1, 1);
+                if (n > 2 && trial == 3) s.data[n / 2] = std::nanf("");
+                const float thr = trial == 0 ? 2.0f : (trial == 1 ? 0.9f : 0.0f);
+                std::size_t want = n;
+                for (std::size_t j = 0; j < n; ++j)
+                    if (s.data[j] > thr) {
+                        want = j;
+                        break;
+                    }
+                CAPTURE(where(*t, n, 0));
+                CHECK(t->find_above(s.data, n, thr) == want);
+                CHECK(scalar().find_above(s.data, n, thr) == want);
+            }
+}

@@ -165,3 +165,175 @@ TEST_CASE("id spaces: string maps, prefixes, and align_to extending the referenc
     CHECK(d.size() == 1);
     CHECK(d.user_ids == ref);  // nothing added: the reference's map itself
 }
+
+// ---- top-N: one user, batches, filters, nearest ----
+#include <random>
+#include <set>
+
+#include "models/mf.hpp"
+#include "serve/serve.hpp"
+
+namespace {
+
+// A random MF model (biases on), rows drawn uniformly; `dup` makes item 2j+1 a copy of item 2j for
+// j < dup, so that those pairs score exactly alike.
+MFModel random_mf(std::uint32_t users, std::uint32_t items, std::uint32_t k, unsigned seed, std::uint32_t dup = 0,
+                  Loss loss = Loss::squared) {
+    MFModel m;
+    m.allocate(loss, k, users, items, true);
+    std::mt19937 g(seed);
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    for (std::uint32_t u = 0; u < users; ++u) {
+        for (std::uint32_t f = 0; f < k; ++f) m.user_row(u)[f] = d(g);
+        m.bu[u] = 0.1f * d(g);
+    }
+    for (std::uint32_t i = 0; i < items; ++i) {
+        for (std::uint32_t f = 0; f < k; ++f) m.item_row(i)[f] = d(g);
+        m.bi[i] = 0.1f * d(g);
+    }
+    for (std::uint32_t j = 0; j < dup && 2 * j + 1 < items; ++j) {
+        std::copy(m.item_row(2 * j), m.item_row(2 * j) + m.stride, m.item_row(2 * j + 1));
+        m.bi[2 * j + 1] = m.bi[2 * j];
+    }
+    m.mu = 3.0f;
+    return m;
+}
+
+// Brute force: every allowed item's score in double, best first (ties by index).
+std::vector<std::pair<double, std::uint32_t>> brute(const MFModel& m, std::uint32_t u,
+                                                    const std::set<std::uint32_t>& banned,
+                                                    const std::vector<std::uint32_t>* allow) {
+    std::vector<std::pair<double, std::uint32_t>> all;
+    for (std::uint32_t i = 0; i < m.n_items; ++i) {
+        if (banned.count(i)) continue;
+        if (allow && !std::binary_search(allow->begin(), allow->end(), i)) continue;
+        double s = double(m.mu) + m.bu[u] + m.bi[i];
+        for (std::uint32_t f = 0; f < m.k; ++f) s += double(m.user_row(u)[f]) * m.item_row(i)[f];
+        all.emplace_back(-s, i);
+    }
+    std::sort(all.begin(), all.end());
+    for (auto& a : all) a.first = -a.first;
+    return all;
+}
+
+}  // namespace
+
+TEST_CASE("recommend_into and recommend_batch: the brute-force top-n with seen, deny and allow lists") {
+    const MFModel m = random_mf(40, 3001, 13, 5);
+    // Seen items per user from a data set.
+    std::vector<std::uint32_t> su, si;
+    std::mt19937 g(9);
+    for (int j = 0; j < 4000; ++j) su.push_back(g() % 40), si.push_back(g() % 3001);
+    const std::vector<float> sv(su.size(), 1.0f);
+    const SeenItems seen(ratings_from_triples(su.data(), si.data(), sv.data(), su.size(), 40, 3001));
+    std::vector<std::uint32_t> deny, allow;
+    for (std::uint32_t i = 0; i < 3001; i += 7) deny.push_back(i);
+    for (std::uint32_t i = 1; i < 3001; i += 3) allow.push_back(i);
+    std::vector<std::uint32_t> users;
+    for (std::uint32_t u = 0; u < 40; ++u) users.push_back((u * 17) % 40);
+    serve::Scratch scratch;
+    for (int mode = 0; mode < 3; ++mode) {  // seen only; seen + deny; allow (+ seen)
+        serve::Filter f;
+        f.seen = seen.view();
+        if (mode == 1) f.deny = deny.data(), f.n_deny = deny.size();
+        if (mode == 2) f.allow = allow.data(), f.n_allow = allow.size();
+        for (std::size_t n : {1, 10, 64}) {
+            CAPTURE(mode);
+            CAPTURE(n);
+            std::vector<std::uint32_t> items(users.size() * n);
+            std::vector<float> values(users.size() * n);
+            std::vector<std::size_t> counts(users.size());
+            serve::recommend_batch(m, users.data(), users.size(), n, f, scratch, items.data(), values.data(),
+                                   counts.data());
+            for (std::size_t b = 0; b < users.size(); ++b) {
+                const std::uint32_t u = users[b];
+                std::set<std::uint32_t> banned(seen.of(u).begin(), seen.of(u).end());
+                if (mode == 1) banned.insert(deny.begin(), deny.end());
+                const auto want = brute(m, u, banned, mode == 2 ? &allow : nullptr);
+                REQUIRE(counts[b] == std::min(n, want.size()));
+                std::vector<std::uint32_t> one(n);
+                std::vector<float> one_v(n);
+                CHECK(serve::recommend_into(m, u, n, f, one.data(), one_v.data()) == counts[b]);
+                bool ok = true;
+                for (std::size_t j = 0; j < counts[b]; ++j) {
+                    const std::uint32_t it = items[b * n + j];
+                    ok &= !banned.count(it);
+                    // The j-th best score (up to float rounding of both sides), as a prediction.
+                    ok &= std::fabs(values[b * n + j] - m.prediction(float(want[j].first))) < 1e-4f;
+                    ok &= std::fabs(one_v[j] - values[b * n + j]) < 1e-4f;
+                    if (j) ok &= values[b * n + j - 1] >= values[b * n + j];
+                }
+                CHECK(ok);
+            }
+        }
+    }
+}
+
+TEST_CASE("top-n: equal scores go to the lower item index, batched or not; memory does not grow with items") {
+    std::size_t bytes_small = 0, bytes_large = 0;
+    for (std::uint32_t n_items : {2000u, 20000u}) {
+        const MFModel m = random_mf(9, n_items, 8, 3, n_items / 2);  // items 2j and 2j+1 identical
+        std::vector<std::uint32_t> users = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+        const std::size_t n = 20;
+        std::vector<std::uint32_t> items(users.size() * n);
+        std::vector<float> values(users.size() * n);
+        std::vector<std::size_t> counts(users.size());
+        serve::Scratch s;
+        serve::recommend_batch(m, users.data(), users.size(), n, serve::Filter{}, s, items.data(), values.data(),
+                               counts.data());
+        for (std::size_t b = 0; b < users.size(); ++b) {
+            REQUIRE(counts[b] == n);
+            for (std::size_t j = 0; j < n; j += 2) {  // pairs of twins, the even one first
+                CHECK(items[b * n + j] % 2 == 0);
+                CHECK(items[b * n + j + 1] == items[b * n + j] + 1);
+                CHECK(values[b * n + j] == values[b * n + j + 1]);
+            }
+            std::vector<std::uint32_t> one(n);
+            std::vector<float> one_v(n);
+            serve::recommend_into(m, users[b], n, serve::Filter{}, one.data(), one_v.data());
+            CHECK(std::equal(one.begin(), one.end(), items.begin() + b * n));
+        }
+        (n_items == 2000 ? bytes_small : bytes_large) = s.bytes();
+    }
+    CHECK(bytes_small > 0);
+    CHECK(bytes_small == bytes_large);
+}
+
+TEST_CASE("nearest_batch: cosine as nearest(), dot as brute force, the query left out") {
+    const MFModel m = random_mf(700, 1500, 11, 21);
+    for (int side : {SIMDMF_USERS, SIMDMF_ITEMS}) {
+        const std::uint32_t count = m.count(side);
+        std::vector<std::uint32_t> q = {0, 5, 699, 3, 3, 100, 42};
+        const std::size_t n = 12;
+        std::vector<std::uint32_t> out(q.size() * n);
+        std::vector<float> sims(q.size() * n);
+        std::vector<std::size_t> counts(q.size());
+        serve::Scratch s;
+        for (serve::Metric metric : {serve::Metric::cosine, serve::Metric::dot}) {
+            serve::nearest_batch(m, side, metric, q.data(), q.size(), n, s, out.data(), sims.data(), counts.data());
+            for (std::size_t b = 0; b < q.size(); ++b) {
+                REQUIRE(counts[b] == n);
+                std::vector<std::pair<double, std::uint32_t>> want;
+                const float* x = m.row(side, q[b]);
+                for (std::uint32_t j = 0; j < count; ++j) {
+                    if (j == q[b]) continue;
+                    const float* y = m.row(side, j);
+                    double d = 0, nx = 0, ny = 0;
+                    for (std::uint32_t f = 0; f < m.k; ++f) d += double(x[f]) * y[f], nx += double(x[f]) * x[f], ny += double(y[f]) * y[f];
+                    want.emplace_back(-(metric == serve::Metric::cosine ? d / std::sqrt(nx * ny) : d), j);
+                }
+                std::sort(want.begin(), want.end());
+                bool ok = true;
+                for (std::size_t j = 0; j < n; ++j) {
+                    ok &= out[b * n + j] != q[b];
+                    ok &= std::fabs(sims[b * n + j] + want[j].first) < 1e-4;
+                }
+                CHECK(ok);
+                if (metric == serve::Metric::cosine) {
+                    const auto one = serve::nearest(m, side, q[b], n);
+                    REQUIRE(one.size() == n);
+                    for (std::size_t j = 0; j < n; ++j) CHECK(std::fabs(one[j].second - sims[b * n + j]) < 1e-5f);
+                }
+            }
+        }
+    }

@@ -925,6 +925,106 @@ void cholesky_solve(const float* U, std::size_t lda, std::size_t n, float* b) {
     }
 }
 
+// Serving GEMM (Table::pack_panels, gemm_packed): panels of 2 vectors of items; a tile of MR rows x
+// the panel keeps 2 MR accumulators in registers (MR = 6 with 16 registers, 12 with 32); each step t
+// loads the panel's two vectors once and broadcasts each row's a[r][t].
+template <class A>
+constexpr std::size_t panel_width() { return 2 * fbatch<A>::size; }
+
+template <class A>
+void pack_panels(const float* B, std::size_t nb, std::size_t ldb, std::size_t k, float* out) {
+    constexpr std::size_t P = panel_width<A>();
+    for (std::size_t p0 = 0; p0 < nb; p0 += P) {
+        float* o = out + p0 * k;
+        const std::size_t w = std::min(P, nb - p0);
+        for (std::size_t j = 0; j < w; ++j) {
+            const float* b = B + (p0 + j) * ldb;
+            for (std::size_t t = 0; t < k; ++t) o[t * P + j] = b[t];
+        }
+        for (std::size_t j = w; j < P; ++j)
+            for (std::size_t t = 0; t < k; ++t) o[t * P + j] = 0.0f;
+    }
+}
+
+template <class A, std::size_t MR>
+[[gnu::always_inline]] inline void gemm_tile(const float* const* a, const float* panel, std::size_t k, float* c,
+                                             std::size_t ldc, std::size_t w) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    const float* ar[MR];
+    B s0[MR], s1[MR];
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < MR; ++r) {
+        ar[r] = a[r];
+        s0[r] = B(0.0f);
+        s1[r] = B(0.0f);
+    }
+    for (std::size_t t = 0; t < k; ++t) {
+        const B b0 = B::load_unaligned(panel + t * 2 * W);
+        const B b1 = B::load_unaligned(panel + t * 2 * W + W);
+#pragma GCC unroll 16
+        for (std::size_t r = 0; r < MR; ++r) {
+            const B av(ar[r][t]);
+            s0[r] = xsimd::fma(av, b0, s0[r]);
+            s1[r] = xsimd::fma(av, b1, s1[r]);
+        }
+    }
+    if (w == 2 * W) {
+#pragma GCC unroll 16
+        for (std::size_t r = 0; r < MR; ++r) {
+            s0[r].store_unaligned(c + r * ldc);
+            s1[r].store_unaligned(c + r * ldc + W);
+        }
+    } else {
+        alignas(64) float tmp[2 * W];
+        for (std::size_t r = 0; r < MR; ++r) {
+            s0[r].store_aligned(tmp);
+            s1[r].store_aligned(tmp + W);
+            for (std::size_t j = 0; j < w; ++j) c[r * ldc + j] = tmp[j];
+        }
+    }
+}
+
+template <class A, std::size_t MR>
+void gemm_rows(const float* const* a, std::size_t m, const float* panel, std::size_t k, float* c, std::size_t ldc,
+               std::size_t w) {
+    std::size_t r = 0;
+    for (; r + MR <= m; r += MR) gemm_tile<A, MR>(a + r, panel, k, c + r * ldc, ldc, w);
+    // The remaining rows (< MR) by tiles of 8, 4, 2, 1.
+    if constexpr (MR > 8)
+        if (m - r >= 8) gemm_tile<A, 8>(a + r, panel, k, c + r * ldc, ldc, w), r += 8;
+    if (m - r >= 4) gemm_tile<A, 4>(a + r, panel, k, c + r * ldc, ldc, w), r += 4;
+    if (m - r >= 2) gemm_tile<A, 2>(a + r, panel, k, c + r * ldc, ldc, w), r += 2;
+    if (m - r >= 1) gemm_tile<A, 1>(a + r, panel, k, c + r * ldc, ldc, w);
+}
+
+template <class A>
+void gemm_packed(const float* const* a, std::size_t m, const float* panels, std::size_t nb, std::size_t k, float* C,
+                 std::size_t ldc) {
+    constexpr std::size_t P = panel_width<A>();
+#if defined(__AVX512F__)
+    constexpr std::size_t MR = fbatch<A>::size == 16 ? 12 : 6;
+#else
+    constexpr std::size_t MR = 6;
+#endif
+    for (std::size_t p0 = 0; p0 < nb; p0 += P)
+        gemm_rows<A, MR>(a, m, panels + p0 * k, k, C + p0, ldc, std::min(P, nb - p0));
+}
+
+// find_above: one compare per vector, scalar only around a hit.
+template <class A>
+std::size_t find_above(const float* s, std::size_t n, float thr) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    const B tv(thr);
+    std::size_t j = 0;
+    for (; j + 2 * W <= n; j += 2 * W)
+        if (xsimd::any((B::load_unaligned(s + j) > tv) || (B::load_unaligned(s + j + W) > tv))) break;
+    for (; j < n; ++j)
+        if (s[j] > thr) return j;
+    return n;
+}
+
 // The table of one level. MaxNV: longest row (in vectors) kept in registers through a fused step, such
 // that p, q, the accumulators and the coefficients fit in the register file without spills: 4 with 16
 // registers, 8 with 32 (AVX-512: 128 floats; holding 16 spilled). Longer rows, up to kMaxStreamNV
@@ -946,7 +1046,11 @@ constexpr Table make_table(Level level, const char* name) {
                  &adagrad_pair_for_length<A, MaxNV>,
                  &gram<A>,
                  &cholesky<A>,
-                 &cholesky_solve<A>};
+                 &cholesky_solve<A>,
+                 panel_width<A>(),
+                 &pack_panels<A>,
+                 &gemm_packed<A>,
+                 &find_above<A>};
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

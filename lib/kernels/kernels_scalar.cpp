@@ -157,6 +157,33 @@ void cholesky_solve(const float* U, std::size_t lda, std::size_t n, float* b) {
     }
 }
 
+// Serving GEMM on panels of 4 items: C = A B^T by plain dot loops over the packed layout.
+constexpr std::size_t kPanel = 4;
+
+void pack_panels(const float* B, std::size_t nb, std::size_t ldb, std::size_t k, float* out) {
+    for (std::size_t p0 = 0; p0 < nb; p0 += kPanel)
+        for (std::size_t j = 0; j < kPanel; ++j)
+            for (std::size_t t = 0; t < k; ++t)
+                out[p0 * k + t * kPanel + j] = p0 + j < nb ? B[(p0 + j) * ldb + t] : 0.0f;
+}
+
+void gemm_packed(const float* const* a, std::size_t m, const float* panels, std::size_t nb, std::size_t k, float* C,
+                 std::size_t ldc) {
+    for (std::size_t r = 0; r < m; ++r)
+        for (std::size_t j = 0; j < nb; ++j) {
+            const float* panel = panels + (j / kPanel) * kPanel * k;
+            float s = 0.0f;
+            for (std::size_t t = 0; t < k; ++t) s += a[r][t] * panel[t * kPanel + j % kPanel];
+            C[r * ldc + j] = s;
+        }
+}
+
+std::size_t find_above(const float* s, std::size_t n, float thr) {
+    for (std::size_t j = 0; j < n; ++j)
+        if (s[j] > thr) return j;
+    return n;
+}
+
 }  // namespace
 
 const Table& table_scalar() {
@@ -167,7 +194,9 @@ const Table& table_scalar() {
                                  &sgd_adagrad,        &sgd_for_length,
                                  &sgd_pair_for_length, &adagrad_for_length,
                                  &adagrad_pair_for_length, &gram,
-                                 &cholesky,           &cholesky_solve};
+                                 &cholesky,           &cholesky_solve,
+                                 kPanel,              &pack_panels,
+                                 &gemm_packed,        &find_above};
     return table;
 }
 

@@ -1,46 +1,215 @@
-// Top-N and similarity over Model (see serve.hpp).
+// Top-N and similarity over Model (see serve.hpp): scores by blocks of items, a bounded heap per query
+// in the caller's output arrays, the filters as cursors over ascending lists.
 #include "serve/serve.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "kernels/kernels.hpp"
 
 namespace simdmf::serve {
 
 namespace {
-// Best first; ties by lower index so results are deterministic.
-bool better(const Scored& a, const Scored& b) {
-    return a.second > b.second || (a.second == b.second && a.first < b.first);
+
+constexpr std::size_t kBlock = 1024;      // items scored at a time for one query (a multiple of 4: see dot_rows)
+constexpr std::size_t kBatchBlock = 512;  // items packed at a time for a batch (k = 64: 128 KB, in L2)
+constexpr std::size_t kBatchRows = 128;   // queries scored against one packed block at a time
+
+// a is worse than b: lower score, or the same score and a higher index.
+bool worse(float as, std::uint32_t ai, float bs, std::uint32_t bi) { return as < bs || (as == bs && ai > bi); }
+
+void sift_down(Selection& q, std::size_t at, std::size_t end) {
+    const float v = q.values[at];
+    const std::uint32_t it = q.items[at];
+    for (;;) {
+        std::size_t c = 2 * at + 1;
+        if (c >= end) break;
+        if (c + 1 < end && worse(q.values[c + 1], q.items[c + 1], q.values[c], q.items[c])) ++c;
+        if (!worse(q.values[c], q.items[c], v, it)) break;
+        q.values[at] = q.values[c];
+        q.items[at] = q.items[c];
+        at = c;
+    }
+    q.values[at] = v;
+    q.items[at] = it;
 }
+
+void push(Selection& q, std::uint32_t j, float s) {
+    if (q.count < q.n) {
+        std::size_t at = q.count++;
+        while (at > 0) {
+            const std::size_t p = (at - 1) / 2;
+            if (!worse(s, j, q.values[p], q.items[p])) break;
+            q.values[at] = q.values[p];
+            q.items[at] = q.items[p];
+            at = p;
+        }
+        q.values[at] = s;
+        q.items[at] = j;
+    } else if (worse(q.values[0], q.items[0], s, j)) {
+        q.values[0] = s;
+        q.items[0] = j;
+        sift_down(q, 0, q.count);
+    }
+}
+
+// Item j (ascending across calls) with score s, unless filtered.
+inline void consider(Selection& q, std::uint32_t j, float s) {
+    if (j == q.skip) return;
+    while (q.seen != q.seen_end && *q.seen < j) ++q.seen;
+    if (q.seen != q.seen_end && *q.seen == j) return;
+    while (q.deny != q.deny_end && *q.deny < j) ++q.deny;
+    if (q.deny != q.deny_end && *q.deny == j) return;
+    push(q, j, s);
+}
+
+// The scores of items [i0, i0 + nb): one at a time until the heap is full, then only those above its
+// worst (found by the find_above kernel; a later item with an equal score is worse, ties going to the
+// lower index).
+void scan(Selection& q, const float* row, std::uint32_t i0, std::size_t nb, const kernels::Table& kt) {
+    std::size_t j = 0;
+    for (; j < nb && q.count < q.n; ++j)
+        if (!std::isnan(row[j])) consider(q, i0 + static_cast<std::uint32_t>(j), row[j]);
+    if (q.n == 0) return;
+    while (j < nb) {
+        j += kt.find_above(row + j, nb - j, q.values[0]);
+        if (j >= nb) break;
+        consider(q, i0 + static_cast<std::uint32_t>(j), row[j]);
+        ++j;
+    }
+}
+
+// Heap to best-first order, in place; returns the count.
+std::size_t finish(Selection& q) {
+    for (std::size_t end = q.count; end > 1; --end) {
+        std::swap(q.values[0], q.values[end - 1]);
+        std::swap(q.items[0], q.items[end - 1]);
+        sift_down(q, 0, end - 1);
+    }
+    return q.count;
+}
+
+Selection selection(std::uint32_t* items, float* values, std::size_t n, std::span<const std::uint32_t> seen,
+                    const Filter& f, std::uint32_t skip) {
+    return {items, values, n, 0, seen.data(), seen.data() + seen.size(),
+            f.deny, f.deny + (f.deny ? f.n_deny : 0), skip};
+}
+
+float* aligned(std::vector<float>& v, std::size_t floats) {
+    if (v.size() < floats + 16) v.resize(floats + 16);
+    auto addr = reinterpret_cast<std::uintptr_t>(v.data());
+    return v.data() + ((64 - addr % 64) % 64) / sizeof(float);
+}
+
+// Scores of the queries' rows (rows[0 .. nq)) against `count` rows of `base` by blocks: packed once per
+// block, then gemm_packed for kBatchRows queries at a time; `after(b, row, i0, nb)` gets each query's
+// block of scores.
+template <class After>
+void batch_blocks(const float* const* rows, std::size_t nq, const float* base, std::uint32_t count, std::size_t stride,
+                  std::size_t k, Scratch& s, After&& after) {
+    const auto& kt = kernels::active();
+    const std::size_t panel_floats = (kBatchBlock + kt.panel - 1) / kt.panel * kt.panel * k;
+    float* panels = aligned(s.panels, panel_floats);
+    float* scores = aligned(s.scores, kBatchRows * kBatchBlock);
+    for (std::uint32_t i0 = 0; i0 < count; i0 += kBatchBlock) {
+        const std::size_t nb = std::min<std::size_t>(kBatchBlock, count - i0);
+        kt.pack_panels(base + std::size_t(i0) * stride, nb, stride, k, panels);
+        for (std::size_t q0 = 0; q0 < nq; q0 += kBatchRows) {
+            const std::size_t mq = std::min(kBatchRows, nq - q0);
+            kt.gemm_packed(rows + q0, mq, panels, nb, k, scores, kBatchBlock);
+            for (std::size_t r = 0; r < mq; ++r) after(q0 + r, scores + r * kBatchBlock, i0, nb);
+        }
+    }
+}
+
 }  // namespace
 
-std::vector<Scored> top_n(const float* scores, std::uint32_t count, std::size_t n,
-                          std::span<const std::uint32_t> exclude, std::uint32_t skip) {
-    std::vector<Scored> cand;
-    cand.reserve(count);
-    auto ex = exclude.begin();
-    for (std::uint32_t j = 0; j < count; ++j) {
-        while (ex != exclude.end() && *ex < j) ++ex;
-        if (ex != exclude.end() && *ex == j) continue;
-        if (j == skip || std::isnan(scores[j])) continue;
-        cand.emplace_back(j, scores[j]);
-    }
-    n = std::min(n, cand.size());
-    std::partial_sort(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(n), cand.end(), better);
-    cand.resize(n);
-    return cand;
+std::size_t Scratch::bytes() const {
+    return (scores.capacity() + panels.capacity() + norms.capacity() + query_norms.capacity()) * sizeof(float) +
+           rows.capacity() * sizeof(const float*) + sel.capacity() * sizeof(Selection);
 }
 
-std::vector<Scored> recommend(const Model& m, std::uint32_t u, std::size_t n,
-                              std::span<const std::uint32_t> exclude) {
+namespace {
+
+std::size_t recommend_one(const Model& m, std::uint32_t u, std::size_t n, const Filter& f,
+                          std::span<const std::uint32_t> seen, std::uint32_t* items, float* values) {
+    Selection q = selection(items, values, n, seen, f, UINT32_MAX);
+    if (n == 0) return 0;
+    const auto& kt = kernels::active();
+    if (f.allow) {
+        constexpr std::size_t kChunk = 256;
+        std::uint32_t us[kChunk];
+        float sc[kChunk];
+        std::fill(us, us + kChunk, u);
+        for (std::size_t c = 0; c < f.n_allow; c += kChunk) {
+            const std::size_t w = std::min(kChunk, f.n_allow - c);
+            m.score_pairs(us, f.allow + c, w, sc);
+            for (std::size_t j = 0; j < w; ++j)
+                if (!std::isnan(sc[j])) consider(q, f.allow[c + j], sc[j]);
+        }
+    } else {
+        alignas(64) float buf[kBlock];
+        for (std::uint32_t i0 = 0; i0 < m.n_items; i0 += kBlock) {
+            const std::uint32_t i1 = static_cast<std::uint32_t>(std::min<std::size_t>(m.n_items, i0 + kBlock));
+            m.score_block(&u, 1, i0, i1, buf, kBlock);
+            scan(q, buf, i0, i1 - i0, kt);
+        }
+    }
+    const std::size_t got = finish(q);
+    for (std::size_t j = 0; j < got; ++j) values[j] = m.prediction(values[j]);
+    return got;
+}
+
+}  // namespace
+
+std::size_t recommend_into(const Model& m, std::uint32_t u, std::size_t n, const Filter& f, std::uint32_t* items,
+                           float* values) {
     m.check_user(u);
-    std::vector<float> scores(m.n_items);
-    m.score_row(u, scores.data());
-    std::vector<Scored> top = top_n(scores.data(), m.n_items, n, exclude, UINT32_MAX);
-    m.scores_to_predictions(scores.data(), scores.size());  // the values predict_row gives, bit for bit
-    for (Scored& s : top) s.second = scores[s.first];
-    return top;
+    return recommend_one(m, u, n, f, f.seen.of(u), items, values);
+}
+
+void recommend_batch(const Model& m, const std::uint32_t* users, std::size_t n_users, std::size_t n,
+                     const Filter& f, Scratch& s, std::uint32_t* items, float* values, std::size_t* counts) {
+    for (std::size_t b = 0; b < n_users; ++b) m.check_user(users[b]);
+    const FactorView fv = m.factors();
+    if (n_users < 2 || n == 0 || !fv || f.allow) {
+        for (std::size_t b = 0; b < n_users; ++b)
+            counts[b] = recommend_into(m, users[b], n, f, items + b * n, values + b * n);
+        return;
+    }
+    s.rows.resize(n_users);
+    s.sel.resize(n_users);
+    for (std::size_t b = 0; b < n_users; ++b) {
+        s.rows[b] = fv.P + std::size_t(users[b]) * fv.stride;
+        s.sel[b] = selection(items + b * n, values + b * n, n, f.seen.of(users[b]), f, UINT32_MAX);
+    }
+    const auto& kt = kernels::active();
+    batch_blocks(s.rows.data(), n_users, fv.Q, fv.n_items, fv.stride, fv.k, s,
+                 [&](std::size_t b, float* row, std::uint32_t i0, std::size_t nb) {
+                     if (fv.bu) {  // as MFModel::score_block
+                         const float base = fv.mu + fv.bu[users[b]];
+                         const float* bi = fv.bi + i0;
+                         for (std::size_t j = 0; j < nb; ++j) row[j] += base + bi[j];
+                     }
+                     scan(s.sel[b], row, i0, nb, kt);
+                 });
+    for (std::size_t b = 0; b < n_users; ++b) {
+        counts[b] = finish(s.sel[b]);
+        float* v = values + b * n;
+        for (std::size_t j = 0; j < counts[b]; ++j) v[j] = m.prediction(v[j]);
+    }
+}
+
+std::vector<Scored> recommend(const Model& m, std::uint32_t u, std::size_t n, std::span<const std::uint32_t> exclude) {
+    m.check_user(u);
+    n = std::min<std::size_t>(n, m.n_items);
+    std::vector<std::uint32_t> items(n);
+    std::vector<float> values(n);
+    const std::size_t got = recommend_one(m, u, n, Filter{}, exclude, items.data(), values.data());
+    std::vector<Scored> out(got);
+    for (std::size_t j = 0; j < got; ++j) out[j] = {items[j], values[j]};
+    return out;
 }
 
 std::vector<Scored> recommend_new_user(const Model& m, std::size_t n, std::span<const std::uint32_t> exclude) {
@@ -65,24 +234,91 @@ float cosine(const Model& m, int side, std::uint32_t a, std::uint32_t b) {
     return static_cast<float>(std::clamp(c, -1.0, 1.0));
 }
 
-std::vector<Scored> nearest(const Model& m, int side, std::uint32_t index, std::size_t n) {
-    m.check_side(side, index);
+void nearest_batch(const Model& m, int side, Metric metric, const std::uint32_t* queries, std::size_t n_queries,
+                   std::size_t n, Scratch& s, std::uint32_t* out, float* sims, std::size_t* counts) {
+    for (std::size_t b = 0; b < n_queries; ++b) m.check_side(side, queries[b]);
     const FactorView f = m.require_factors("nearest neighbours");
     const auto& kt = kernels::active();
     const std::uint32_t count = f.count(side);
     const float* base = side == SIMDMF_USERS ? f.P : f.Q;
-    std::vector<float> sims(count), norms(count);
-    kt.dot_rows(base, count, f.stride, f.row(side, index), f.stride, sims.data());
-    for (std::uint32_t j = 0; j < count; ++j) {
-        const float* r = base + std::size_t(j) * f.stride;
-        norms[j] = std::sqrt(kt.dot(r, r, f.stride));
+    const bool cos = metric == Metric::cosine;
+    const Filter none;
+    s.sel.resize(n_queries);
+    s.query_norms.resize(n_queries);
+    for (std::size_t b = 0; b < n_queries; ++b) {
+        s.sel[b] = selection(out + b * n, sims + b * n, n, {}, none, queries[b]);
+        const float* r = f.row(side, queries[b]);
+        s.query_norms[b] = cos ? std::sqrt(kt.dot(r, r, f.stride)) : 0.0f;
     }
-    const float self = norms[index];
-    for (std::uint32_t j = 0; j < count; ++j) {
-        float d = self * norms[j];
-        sims[j] = d > 0.0f ? std::clamp(sims[j] / d, -1.0f, 1.0f) : 0.0f;
+    float* norms = aligned(s.norms, std::max(kBlock, kBatchBlock));
+    // Cosine as the similarity calls compute it: dot / (|q| |x|), clamped; 0 against a zero row.
+    auto to_sims = [&](std::size_t b, float* row, std::uint32_t i0, std::size_t nb) {
+        if (cos) {
+            const float self = s.query_norms[b];
+            for (std::size_t j = 0; j < nb; ++j) {
+                const float d = self * norms[j];
+                row[j] = d > 0.0f ? std::clamp(row[j] / d, -1.0f, 1.0f) : 0.0f;
+            }
+        }
+        (void)i0;
+    };
+    auto block_norms = [&](std::uint32_t i0, std::size_t nb) {
+        if (!cos) return;
+        for (std::size_t j = 0; j < nb; ++j) {
+            const float* r = base + (std::size_t(i0) + j) * f.stride;
+            norms[j] = std::sqrt(kt.dot(r, r, f.stride));
+        }
+    };
+    if (n > 0 && n_queries == 1) {
+        alignas(64) float buf[kBlock];
+        const float* q = f.row(side, queries[0]);
+        for (std::uint32_t i0 = 0; i0 < count; i0 += kBlock) {
+            const std::size_t nb = std::min<std::size_t>(kBlock, count - i0);
+            kt.dot_rows(base + std::size_t(i0) * f.stride, nb, f.stride, q, f.stride, buf);
+            block_norms(i0, nb);
+            to_sims(0, buf, i0, nb);
+            scan(s.sel[0], buf, i0, nb, kt);
+        }
+    } else if (n > 0 && n_queries > 1) {
+        s.rows.resize(n_queries);
+        for (std::size_t b = 0; b < n_queries; ++b) s.rows[b] = f.row(side, queries[b]);
+        std::uint32_t last = UINT32_MAX;
+        batch_blocks(s.rows.data(), n_queries, base, count, f.stride, f.k, s,
+                     [&](std::size_t b, float* row, std::uint32_t i0, std::size_t nb) {
+                         if (i0 != last) block_norms(i0, nb), last = i0;
+                         to_sims(b, row, i0, nb);
+                         scan(s.sel[b], row, i0, nb, kt);
+                     });
     }
-    return top_n(sims.data(), count, n, {}, index);
+    for (std::size_t b = 0; b < n_queries; ++b) counts[b] = finish(s.sel[b]);
+}
+
+std::vector<Scored> nearest(const Model& m, int side, std::uint32_t index, std::size_t n) {
+    m.check_side(side, index);
+    m.require_factors("nearest neighbours");
+    n = std::min<std::size_t>(n, m.count(side));
+    std::vector<std::uint32_t> out(n);
+    std::vector<float> sims(n);
+    std::size_t got = 0;
+    Scratch s;
+    nearest_batch(m, side, Metric::cosine, &index, 1, n, s, out.data(), sims.data(), &got);
+    std::vector<Scored> r(got);
+    for (std::size_t j = 0; j < got; ++j) r[j] = {out[j], sims[j]};
+    return r;
+}
+
+std::vector<Scored> top_n(const float* scores, std::uint32_t count, std::size_t n,
+                          std::span<const std::uint32_t> exclude, std::uint32_t skip) {
+    n = std::min<std::size_t>(n, count);
+    std::vector<std::uint32_t> items(n);
+    std::vector<float> values(n);
+    const Filter none;
+    Selection q = selection(items.data(), values.data(), n, exclude, none, skip);
+    if (n > 0) scan(q, scores, 0, count, kernels::active());
+    const std::size_t got = finish(q);
+    std::vector<Scored> out(got);
+    for (std::size_t j = 0; j < got; ++j) out[j] = {items[j], values[j]};
+    return out;
 }
 
 }  // namespace simdmf::serve
