@@ -80,6 +80,11 @@ struct simdmf_model {
     simdmf::MFModel m;
 };
 
+struct simdmf_scratch {
+    simdmf::serve::Scratch s;
+    std::vector<float> values;  // the heaps' scores when the caller passes no scores array
+};
+
 struct simdmf_report {
     std::vector<std::pair<std::string, double>> entries;
 };
@@ -607,22 +612,171 @@ SIMDMF_API simdmf_status simdmf_model_predict_all(const simdmf_model* m, float* 
     });
 }
 
+namespace {
+
+// A filter list: ascending, no repeats.
+void check_ascending(const std::uint32_t* p, std::size_t n, const char* what) {
+    for (std::size_t j = 1; j < n; ++j)
+        if (p[j] <= p[j - 1])
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, std::string("filter: ") + what + " must be ascending without repeats");
+}
+
+// The C filter as serve's, checked: the caller's seen lists only for the users asked for.
+simdmf::serve::Filter to_filter(const simdmf_model* m, const simdmf_filter* f, const uint32_t* users, std::size_t n_users) {
+    simdmf::serve::Filter out;
+    if (!f) return out;
+    if (f->struct_size < sizeof(simdmf_filter))
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "filter: struct_size must be sizeof(simdmf_filter)");
+    if (f->exclude && f->seen_offsets) fail(SIMDMF_ERR_INVALID_ARGUMENT, "filter: exclude and seen_offsets are exclusive");
+    if (f->exclude) {
+        f->exclude->space_memo.check(f->exclude->r, simdmf::space_of(m->m), "the filter's exclude data set");
+        out.seen = f->exclude->seen().view();
+    } else if (f->seen_offsets) {
+        out.seen = {f->seen_offsets, f->seen_items, f->seen_users};
+        for (std::size_t b = 0; b < n_users; ++b) {
+            const std::uint32_t u = users[b];
+            if (u >= f->seen_users) continue;
+            const std::uint64_t lo = f->seen_offsets[u], hi = f->seen_offsets[u + 1];
+            if (hi < lo) fail(SIMDMF_ERR_INVALID_ARGUMENT, "filter: seen_offsets must not decrease");
+            if (hi > lo) require(f->seen_items, "filter seen_items");
+            check_ascending(f->seen_items + lo, hi - lo, "each user's seen_items");
+        }
+    }
+    if (f->allow) {
+        check_ascending(f->allow, f->n_allow, "allow");
+        if (f->n_allow > 0 && f->allow[f->n_allow - 1] >= m->m.n_items)
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "filter: an allowed item is not in the model");
+        out.allow = f->allow;
+        out.n_allow = f->n_allow;
+    }
+    if (f->n_deny > 0) {
+        require(f->deny, "filter deny");
+        check_ascending(f->deny, f->n_deny, "deny");
+        out.deny = f->deny;
+        out.n_deny = f->n_deny;
+    }
+    return out;
+}
+
+// One user's top-n into the caller's arrays; the heap's scores on the stack when the caller has none.
+simdmf_status recommend_one(const simdmf_model* m, uint32_t user, size_t n, const simdmf::serve::Filter& f,
+                            uint32_t* items, float* scores, size_t* n_out) {
+    require(m, "m");
+    require(n_out, "n_out");
+    if (n > 0) require(items, "items");
+    m->m.check_user(user);
+    n = std::min<std::size_t>(n, m->m.n_items);
+    float local[256];
+    std::vector<float> heap;
+    float* values = scores;
+    if (!values) {
+        if (n <= 256) {
+            values = local;
+        } else {
+            heap.resize(n);
+            values = heap.data();
+        }
+    }
+    *n_out = simdmf::serve::recommend_into(m->m, user, n, f, items, values);
+    return SIMDMF_OK;
+}
+
+}  // namespace
+
 SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t user, size_t n,
                                                 const simdmf_dataset* exclude, uint32_t* items, float* scores,
                                                 size_t* n_out) {
     return guard([&] {
         require(m, "m");
-        require(n_out, "n_out");
-        if (n > 0) require(items, "items");
-        m->m.check_user(user);
-        if (exclude) exclude->space_memo.check(exclude->r, simdmf::space_of(m->m), "the exclude data set");
-        auto top = simdmf::serve::recommend(m->m, user, n, exclude ? exclude->seen().of(user) : std::span<const std::uint32_t>{});
-        const std::size_t w = std::min(top.size(), n);
-        for (std::size_t j = 0; j < w; ++j) {
-            items[j] = top[j].first;
-            if (scores) scores[j] = top[j].second;
+        simdmf::serve::Filter f;
+        if (exclude) {
+            exclude->space_memo.check(exclude->r, simdmf::space_of(m->m), "the exclude data set");
+            f.seen = exclude->seen().view();
         }
-        *n_out = w;
+        return recommend_one(m, user, n, f, items, scores, n_out);
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_recommend_filtered(const simdmf_model* m, uint32_t user, size_t n,
+                                                         const simdmf_filter* f, uint32_t* items, float* scores,
+                                                         size_t* n_out) {
+    return guard([&] {
+        require(m, "m");
+        return recommend_one(m, user, n, to_filter(m, f, &user, 1), items, scores, n_out);
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_scratch_create(simdmf_scratch** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = new simdmf_scratch();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API void simdmf_scratch_free(simdmf_scratch* s) { delete s; }
+
+SIMDMF_API simdmf_status simdmf_scratch_bytes(const simdmf_scratch* s, size_t* out) {
+    return guard([&] {
+        require(s, "s");
+        require(out, "out");
+        *out = s->s.bytes() + s->values.capacity() * sizeof(float);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_recommend_batch(const simdmf_model* m, const uint32_t* users, size_t n_users,
+                                                      size_t n, const simdmf_filter* f, simdmf_scratch* s,
+                                                      uint32_t* items, float* scores, size_t* counts) {
+    return guard([&] {
+        require(m, "m");
+        if (n_users == 0) return SIMDMF_OK;
+        require(users, "users");
+        require(counts, "counts");
+        if (n > 0) require(items, "items");
+        for (std::size_t b = 0; b < n_users; ++b) m->m.check_user(users[b]);
+        const simdmf::serve::Filter filter = to_filter(m, f, users, n_users);
+        std::unique_ptr<simdmf_scratch> own;
+        if (!s) own = std::make_unique<simdmf_scratch>(), s = own.get();
+        const std::size_t cap = std::min<std::size_t>(n, m->m.n_items);
+        float* values = scores;
+        std::size_t ld_values = n;
+        if (!values) {
+            if (s->values.size() < n_users * cap) s->values.resize(n_users * cap);
+            values = s->values.data();
+            ld_values = cap;
+        }
+        simdmf::serve::recommend_batch(m->m, users, n_users, cap, filter, s->s, items, n, values, ld_values, counts);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_nearest_batch(const simdmf_model* m, int side, int metric,
+                                                    const uint32_t* queries, size_t n_queries, size_t n,
+                                                    simdmf_scratch* s, uint32_t* out, float* sims, size_t* counts) {
+    return guard([&] {
+        require(m, "m");
+        check_side_value(side);
+        if (metric != SIMDMF_METRIC_COSINE && metric != SIMDMF_METRIC_DOT)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "metric must be SIMDMF_METRIC_COSINE (0) or SIMDMF_METRIC_DOT (1)");
+        m->m.require_factors("nearest neighbours");
+        if (n_queries == 0) return SIMDMF_OK;
+        require(queries, "queries");
+        require(counts, "counts");
+        if (n > 0) require(out, "out");
+        for (std::size_t b = 0; b < n_queries; ++b) m->m.check_side(side, queries[b]);
+        std::unique_ptr<simdmf_scratch> own;
+        if (!s) own = std::make_unique<simdmf_scratch>(), s = own.get();
+        const std::size_t cap = std::min<std::size_t>(n, m->m.count(side));
+        float* values = sims;
+        std::size_t ld_values = n;
+        if (!values) {
+            if (s->values.size() < n_queries * cap) s->values.resize(n_queries * cap);
+            values = s->values.data();
+            ld_values = cap;
+        }
+        simdmf::serve::nearest_batch(m->m, side, static_cast<simdmf::serve::Metric>(metric), queries, n_queries, cap,
+                                     s->s, out, n, values, ld_values, counts);
         return SIMDMF_OK;
     });
 }

@@ -245,3 +245,66 @@ TEST_CASE("bad files through the C ABI: exact statuses, NULL out handles, useful
     CHECK(simdmf_dataset_load(p.c_str(), 99, &ds) == SIMDMF_ERR_INVALID_ARGUMENT);
     std::filesystem::remove_all(dir);
 }
+
+// Batched serving: each thread with its own scratch, one model loaded and one memory-mapped (issue 13).
+TEST_CASE("many threads serve batches from one model, loaded and memory-mapped, each with its own scratch") {
+    simdmf_dataset* ds = make_data();
+    simdmf_model* trained = fit(ds, 1);
+    const std::string path = std::filesystem::temp_directory_path() / ("simdmf_conc_" + std::to_string(getpid()) + ".smf");
+    REQUIRE(simdmf_model_save(trained, path.c_str()) == SIMDMF_OK);
+    simdmf_model* mapped = nullptr;
+    REQUIRE(simdmf_model_open(path.c_str(), SIMDMF_OPEN_MMAP, &mapped) == SIMDMF_OK);
+    std::vector<std::uint32_t> users(kUsers);
+    for (std::uint32_t u = 0; u < kUsers; ++u) users[u] = (u * 37) % kUsers;
+    const std::uint32_t deny[3] = {1, 2, 50};
+    simdmf_filter f{};
+    f.struct_size = sizeof f;
+    f.exclude = ds;
+    f.deny = deny;
+    f.n_deny = 3;
+    constexpr std::size_t N = 8;
+    struct Out {
+        std::vector<std::uint32_t> items, near;
+        std::vector<float> scores;
+        std::vector<std::size_t> counts, near_counts;
+    };
+    auto run = [&](const simdmf_model* m, simdmf_scratch* s) {
+        Out o;
+        o.items.resize(kUsers * N);
+        o.scores.resize(kUsers * N);
+        o.counts.resize(kUsers);
+        o.near.resize(kUsers * N);
+        o.near_counts.resize(kUsers);
+        CHECK(simdmf_model_recommend_batch(m, users.data(), kUsers, N, &f, s, o.items.data(), o.scores.data(),
+                                           o.counts.data()) == SIMDMF_OK);
+        CHECK(simdmf_model_nearest_batch(m, SIMDMF_USERS, SIMDMF_METRIC_DOT, users.data(), kUsers, N, s,
+                                         o.near.data(), nullptr, o.near_counts.data()) == SIMDMF_OK);
+        return o;
+    };
+    simdmf_scratch* s0 = nullptr;
+    REQUIRE(simdmf_scratch_create(&s0) == SIMDMF_OK);
+    const Out ref = run(trained, s0);
+    const Out ref_mapped = run(mapped, s0);
+    CHECK(ref_mapped.items == ref.items);
+    CHECK(ref_mapped.scores == ref.scores);
+    simdmf_scratch_free(s0);
+    std::atomic<int> mismatches{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < 4; ++t)
+        pool.emplace_back([&, t] {
+            simdmf_scratch* s = nullptr;
+            if (simdmf_scratch_create(&s) != SIMDMF_OK) return void(++mismatches);
+            for (int round = 0; round < 3; ++round) {
+                const Out o = run(t % 2 ? mapped : trained, s);
+                if (o.items != ref.items || o.scores != ref.scores || o.counts != ref.counts || o.near != ref.near)
+                    ++mismatches;
+            }
+            simdmf_scratch_free(s);
+        });
+    for (auto& th : pool) th.join();
+    CHECK(mismatches.load() == 0);
+    simdmf_model_free(mapped);
+    simdmf_model_free(trained);
+    simdmf_dataset_free(ds);
+    std::remove(path.c_str());
+}

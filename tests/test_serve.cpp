@@ -243,7 +243,7 @@ TEST_CASE("recommend_into and recommend_batch: the brute-force top-n with seen, 
             std::vector<std::uint32_t> items(users.size() * n);
             std::vector<float> values(users.size() * n);
             std::vector<std::size_t> counts(users.size());
-            serve::recommend_batch(m, users.data(), users.size(), n, f, scratch, items.data(), values.data(),
+            serve::recommend_batch(m, users.data(), users.size(), n, f, scratch, items.data(), n, values.data(), n,
                                    counts.data());
             for (std::size_t b = 0; b < users.size(); ++b) {
                 const std::uint32_t u = users[b];
@@ -279,7 +279,7 @@ TEST_CASE("top-n: equal scores go to the lower item index, batched or not; memor
         std::vector<float> values(users.size() * n);
         std::vector<std::size_t> counts(users.size());
         serve::Scratch s;
-        serve::recommend_batch(m, users.data(), users.size(), n, serve::Filter{}, s, items.data(), values.data(),
+        serve::recommend_batch(m, users.data(), users.size(), n, serve::Filter{}, s, items.data(), n, values.data(), n,
                                counts.data());
         for (std::size_t b = 0; b < users.size(); ++b) {
             REQUIRE(counts[b] == n);
@@ -310,7 +310,7 @@ TEST_CASE("nearest_batch: cosine as nearest(), dot as brute force, the query lef
         std::vector<std::size_t> counts(q.size());
         serve::Scratch s;
         for (serve::Metric metric : {serve::Metric::cosine, serve::Metric::dot}) {
-            serve::nearest_batch(m, side, metric, q.data(), q.size(), n, s, out.data(), sims.data(), counts.data());
+            serve::nearest_batch(m, side, metric, q.data(), q.size(), n, s, out.data(), n, sims.data(), n, counts.data());
             for (std::size_t b = 0; b < q.size(); ++b) {
                 REQUIRE(counts[b] == n);
                 std::vector<std::pair<double, std::uint32_t>> want;
@@ -337,3 +337,4 @@ TEST_CASE("nearest_batch: cosine as nearest(), dot as brute force, the query lef
             }
         }
     }
+}

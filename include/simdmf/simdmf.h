@@ -429,8 +429,11 @@ SIMDMF_API simdmf_status simdmf_model_predict_all(const simdmf_model* m, float* 
 /* Top-n items for a user by score, best first, leaving out the items the user has in `exclude` (may be
  * NULL, typically the training set). Writes up to n items and their predictions (scores may be NULL) and
  * the count written to *n_out. Items rank by the unclamped score, so items whose predictions clamp to
- * the top of the rating range keep their order. SIMDMF_ERR_INVALID_ARGUMENT when exclude is not in the
- * model's id space (see the top of this header; checked once per data set and model, then remembered). */
+ * the top of the rating range keep their order; equal scores rank by the lower item index. Allocates
+ * nothing when scores is given or n <= 256 (exclude's seen-item index is built once, on first use).
+ * SIMDMF_ERR_INVALID_ARGUMENT when exclude is not in the model's id space (see the top of this header;
+ * checked once per data set and model, then remembered). Filters and batches:
+ * simdmf_model_recommend_filtered, simdmf_model_recommend_batch. */
 SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t user, size_t n,
                                                 const simdmf_dataset* exclude, uint32_t* items, float* scores,
                                                 size_t* n_out);
@@ -838,6 +841,79 @@ SIMDMF_API simdmf_status simdmf_trainer_default(const simdmf_trainer* t, const c
 SIMDMF_API simdmf_status simdmf_trainer_default_string(const simdmf_trainer* t, const char* key, const char** value);
 SIMDMF_API simdmf_status simdmf_trainer_default_array(const simdmf_trainer* t, const char* key, double* values,
                                                       size_t capacity, size_t* count);
+
+/* ---- Serving into caller buffers: batches, filters, no allocation per call ----
+ *
+ * The calls below write into the caller's arrays and allocate nothing on the heap per call: the
+ * one-user calls never (when `scores`/`sims` are given or n <= 256), the batch calls once their
+ * simdmf_scratch holds what (model, batch size, n) needs (it grows on first use and keeps its memory).
+ * simdmf_model_predict, _predict_batch, _predict_row and simdmf_model_recommend allocate nothing either
+ * (simdmf_model_recommend with an exclude data set builds that data set's seen-item index once, on
+ * first use). Memory is bounded by the batch and n, never by users x items: items are scored a block at
+ * a time (for a batch, the block packed once and scored for all users by a small GEMM kernel), each
+ * user's best n kept in a bounded heap in the output arrays, and only those n turned into predictions.
+ * Ties rank by the lower item index.
+ *
+ * Threads: a model may serve from any number of threads at once (loaded or opened with
+ * SIMDMF_OPEN_MMAP), as long as no thread modifies it (simdmf_model_set_prediction_range,
+ * simdmf_model_fold_in_user, simdmf_model_free); a scratch serves one call at a time, so give each
+ * thread its own. Tested under ThreadSanitizer (tests/test_concurrency.cpp). */
+
+/* Working memory for the batch calls, made once per thread and reused. The caller owns *out and frees
+ * it with simdmf_scratch_free. Errors: SIMDMF_ERR_INVALID_ARGUMENT (out NULL), SIMDMF_ERR_OUT_OF_MEMORY. */
+typedef struct simdmf_scratch simdmf_scratch;
+SIMDMF_API simdmf_status simdmf_scratch_create(simdmf_scratch** out);
+/* Frees a scratch; NULL is accepted. Not while a call uses it. */
+SIMDMF_API void simdmf_scratch_free(simdmf_scratch* s);
+/* Bytes the scratch holds now (it grows to the largest call made with it). */
+SIMDMF_API simdmf_status simdmf_scratch_bytes(const simdmf_scratch* s, size_t* out);
+
+/* Which items a top-N list may hold. Zero-initialise it, set struct_size to sizeof(simdmf_filter)
+ * (fields may be appended later; a smaller struct_size is SIMDMF_ERR_INVALID_ARGUMENT) and set what you
+ * need. Every list is ascending and without repeats (SIMDMF_ERR_INVALID_ARGUMENT otherwise). The
+ * filter and its arrays are borrowed for the call only. */
+typedef struct simdmf_filter {
+    size_t struct_size;
+    const simdmf_dataset* exclude;  /* each user's items in this data set are left out (or NULL)      */
+    const uint64_t* seen_offsets;   /* or the caller's lists, CSR: user u's items left out are        */
+    const uint32_t* seen_items;     /* seen_items[seen_offsets[u] .. seen_offsets[u+1]) for u <        */
+    uint32_t seen_users;            /* seen_users (seen_offsets has seen_users + 1 entries); not with  */
+                                    /* exclude                                                        */
+    const uint32_t* allow;          /* non-NULL: only these n_allow items (each < n_items) may appear  */
+    size_t n_allow;
+    const uint32_t* deny;           /* these n_deny items never appear (any value)                     */
+    size_t n_deny;
+} simdmf_filter;
+
+/* Top-n items for one user, as simdmf_model_recommend, filtered by f (NULL: no filter). Writes up to n
+ * items and their predictions (scores may be NULL) and the count to *n_out. Allocates nothing when
+ * scores is given or n <= 256. Errors: SIMDMF_ERR_INVALID_ARGUMENT (NULL m or n_out, items NULL with
+ * n > 0, a bad filter), SIMDMF_ERR_OUT_OF_RANGE (user, an allowed item). Thread-safe on a const model. */
+SIMDMF_API simdmf_status simdmf_model_recommend_filtered(const simdmf_model* m, uint32_t user, size_t n,
+                                                         const simdmf_filter* f, uint32_t* items, float* scores,
+                                                         size_t* n_out);
+
+/* Top-n items for each of users[0 .. n_users), filtered by f (NULL: none): user b's list at
+ * items + b*n and scores + b*n (scores may be NULL), its length in counts[b]. s may be NULL (the call
+ * then allocates its working memory). The result for each user is that of simdmf_model_recommend_filtered
+ * up to float rounding (a batch sums scores in another order). Errors: as recommend_filtered, and
+ * SIMDMF_ERR_INVALID_ARGUMENT for NULL users, items or counts with n_users > 0; nothing is written for
+ * any user when one index is out of range. Thread-safe on a const model with one scratch per thread. */
+SIMDMF_API simdmf_status simdmf_model_recommend_batch(const simdmf_model* m, const uint32_t* users, size_t n_users,
+                                                      size_t n, const simdmf_filter* f, simdmf_scratch* s,
+                                                      uint32_t* items, float* scores, size_t* counts);
+
+typedef enum simdmf_metric { SIMDMF_METRIC_COSINE = 0, SIMDMF_METRIC_DOT = 1 } simdmf_metric;
+
+/* The n users (side SIMDMF_USERS) or items most similar to each of queries[0 .. n_queries) by cosine
+ * (as simdmf_model_similarity) or dot product of the factor rows, the query itself left out, best first
+ * (ties by lower index): query b's at out + b*n, sims + b*n (sims may be NULL), its length in
+ * counts[b]. s may be NULL (the call then allocates). Errors: SIMDMF_ERR_INVALID_ARGUMENT (NULL
+ * pointers, bad side or metric), SIMDMF_ERR_OUT_OF_RANGE (a query), SIMDMF_ERR_UNSUPPORTED (a model
+ * without factor tables). Thread-safe on a const model with one scratch per thread. */
+SIMDMF_API simdmf_status simdmf_model_nearest_batch(const simdmf_model* m, int side, int metric,
+                                                    const uint32_t* queries, size_t n_queries, size_t n,
+                                                    simdmf_scratch* s, uint32_t* out, float* sims, size_t* counts);
 
 #ifdef __cplusplus
 }

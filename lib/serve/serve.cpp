@@ -170,19 +170,20 @@ std::size_t recommend_into(const Model& m, std::uint32_t u, std::size_t n, const
 }
 
 void recommend_batch(const Model& m, const std::uint32_t* users, std::size_t n_users, std::size_t n,
-                     const Filter& f, Scratch& s, std::uint32_t* items, float* values, std::size_t* counts) {
+                     const Filter& f, Scratch& s, std::uint32_t* items, std::size_t ld_items, float* values,
+                     std::size_t ld_values, std::size_t* counts) {
     for (std::size_t b = 0; b < n_users; ++b) m.check_user(users[b]);
     const FactorView fv = m.factors();
     if (n_users < 2 || n == 0 || !fv || f.allow) {
         for (std::size_t b = 0; b < n_users; ++b)
-            counts[b] = recommend_into(m, users[b], n, f, items + b * n, values + b * n);
+            counts[b] = recommend_into(m, users[b], n, f, items + b * ld_items, values + b * ld_values);
         return;
     }
     s.rows.resize(n_users);
     s.sel.resize(n_users);
     for (std::size_t b = 0; b < n_users; ++b) {
         s.rows[b] = fv.P + std::size_t(users[b]) * fv.stride;
-        s.sel[b] = selection(items + b * n, values + b * n, n, f.seen.of(users[b]), f, UINT32_MAX);
+        s.sel[b] = selection(items + b * ld_items, values + b * ld_values, n, f.seen.of(users[b]), f, UINT32_MAX);
     }
     const auto& kt = kernels::active();
     batch_blocks(s.rows.data(), n_users, fv.Q, fv.n_items, fv.stride, fv.k, s,
@@ -196,7 +197,7 @@ void recommend_batch(const Model& m, const std::uint32_t* users, std::size_t n_u
                  });
     for (std::size_t b = 0; b < n_users; ++b) {
         counts[b] = finish(s.sel[b]);
-        float* v = values + b * n;
+        float* v = values + b * ld_values;
         for (std::size_t j = 0; j < counts[b]; ++j) v[j] = m.prediction(v[j]);
     }
 }
@@ -235,7 +236,8 @@ float cosine(const Model& m, int side, std::uint32_t a, std::uint32_t b) {
 }
 
 void nearest_batch(const Model& m, int side, Metric metric, const std::uint32_t* queries, std::size_t n_queries,
-                   std::size_t n, Scratch& s, std::uint32_t* out, float* sims, std::size_t* counts) {
+                   std::size_t n, Scratch& s, std::uint32_t* out, std::size_t ld_out, float* sims,
+                   std::size_t ld_sims, std::size_t* counts) {
     for (std::size_t b = 0; b < n_queries; ++b) m.check_side(side, queries[b]);
     const FactorView f = m.require_factors("nearest neighbours");
     const auto& kt = kernels::active();
@@ -246,7 +248,7 @@ void nearest_batch(const Model& m, int side, Metric metric, const std::uint32_t*
     s.sel.resize(n_queries);
     s.query_norms.resize(n_queries);
     for (std::size_t b = 0; b < n_queries; ++b) {
-        s.sel[b] = selection(out + b * n, sims + b * n, n, {}, none, queries[b]);
+        s.sel[b] = selection(out + b * ld_out, sims + b * ld_sims, n, {}, none, queries[b]);
         const float* r = f.row(side, queries[b]);
         s.query_norms[b] = cos ? std::sqrt(kt.dot(r, r, f.stride)) : 0.0f;
     }
@@ -301,7 +303,7 @@ std::vector<Scored> nearest(const Model& m, int side, std::uint32_t index, std::
     std::vector<float> sims(n);
     std::size_t got = 0;
     Scratch s;
-    nearest_batch(m, side, Metric::cosine, &index, 1, n, s, out.data(), sims.data(), &got);
+    nearest_batch(m, side, Metric::cosine, &index, 1, n, s, out.data(), n, sims.data(), n, &got);
     std::vector<Scored> r(got);
     for (std::size_t j = 0; j < got; ++j) r[j] = {out[j], sims[j]};
     return r;

@@ -61,11 +61,13 @@ std::size_t recommend_into(const Model& m, std::uint32_t u, std::size_t n, const
                            std::uint32_t* items, float* values);
 
 // The same for users[0 .. n_users): user b's list at items + b * n, values + b * n, its length in
-// counts[b]. Allocates nothing once `s` holds what this (model, batch, n) needs. The results are those
+// counts[b] (strides ld_*). Allocates nothing once `s` holds what this (model, batch, n) needs. The results are those
 // of recommend_into for each user, up to the summation order of the scores (the batch path of a factor
 // model sums in a different order than one user's row).
+// ld_items, ld_values (>= n): the strides of the outputs (user b's list at items + b * ld_items).
 void recommend_batch(const Model& m, const std::uint32_t* users, std::size_t n_users, std::size_t n,
-                     const Filter& f, Scratch& s, std::uint32_t* items, float* values, std::size_t* counts);
+                     const Filter& f, Scratch& s, std::uint32_t* items, std::size_t ld_items, float* values,
+                     std::size_t ld_values, std::size_t* counts);
 
 // Top-n items for user u, leaving out `exclude` (ascending unique item indices): recommend_into into
 // a vector.
@@ -83,7 +85,8 @@ float cosine(const Model& m, int side, std::uint32_t a, std::uint32_t b);
 // out + b * n, sims + b * n, its length in counts[b]. Allocates nothing once `s` holds what it needs.
 // UNSUPPORTED without factor tables.
 void nearest_batch(const Model& m, int side, Metric metric, const std::uint32_t* queries, std::size_t n_queries,
-                   std::size_t n, Scratch& s, std::uint32_t* out, float* sims, std::size_t* counts);
+                   std::size_t n, Scratch& s, std::uint32_t* out, std::size_t ld_out, float* sims,
+                   std::size_t ld_sims, std::size_t* counts);
 
 // The n most cosine-similar users/items to index, itself excluded, best first.
 std::vector<Scored> nearest(const Model& m, int side, std::uint32_t index, std::size_t n);
