@@ -1,0 +1,131 @@
+// Exact top-10 inner-product search over 1M items x k = 64 fp32, simdmf against faiss IndexFlatIP
+// (issue 13), one thread each, in one run: 1 user, batches of 64 and 1,024; the sides alternate
+// round by round and each side's best round is reported (the machine is shared). Also this core's
+// read bandwidth over the same table, and the one-user top-N's share of it.
+// Build: meson configures it when libfaiss-dev and OpenBLAS are installed (bench/meson.build).
+// Run:   OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 build/bench/bench_serve [items] [rounds]
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <set>
+#include <vector>
+
+#include <faiss/IndexFlat.h>
+#include <omp.h>
+
+#include "kernels/kernels.hpp"
+#include "models/mf.hpp"
+#include "serve/serve.hpp"
+
+using namespace simdmf;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// A read of every float of the table: eight independent vector sums (AVX2; what the hardware gives one
+// core reading a table far larger than its caches).
+__attribute__((target("avx2,fma"), noinline)) float read_sum(const float* x, std::size_t n) {
+    typedef float v8 __attribute__((vector_size(32)));
+    v8 s[8] = {};
+    std::size_t j = 0;
+    for (; j + 64 <= n; j += 64)
+        for (int a = 0; a < 8; ++a) {
+            v8 v;
+            __builtin_memcpy(&v, x + j + 8 * a, sizeof v);
+            s[a] += v;
+        }
+    float t = 0;
+    for (int a = 0; a < 8; ++a)
+        for (int l = 0; l < 8; ++l) t += s[a][l];
+    for (; j < n; ++j) t += x[j];
+    return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::uint32_t n_items = argc > 1 ? std::atoi(argv[1]) : 1000000;
+    const int rounds = argc > 2 ? std::atoi(argv[2]) : 5;
+    const std::uint32_t k = 64, n_users = 1024;
+    const std::size_t topn = 10;
+    omp_set_num_threads(1);
+
+    MFModel m;
+    m.allocate(Loss::squared, k, n_users, n_items, false);  // no biases: pure inner product, as IndexFlatIP
+    std::mt19937 g(7);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    for (std::uint32_t i = 0; i < n_items; ++i)
+        for (std::uint32_t f = 0; f < k; ++f) m.item_row(i)[f] = d(g);
+    for (std::uint32_t u = 0; u < n_users; ++u)
+        for (std::uint32_t f = 0; f < k; ++f) m.user_row(u)[f] = d(g);
+    if (m.stride != k) return std::fprintf(stderr, "stride %u != k\n", m.stride), 1;
+
+    faiss::IndexFlatIP index(k);
+    index.add(n_items, m.Q.data());
+
+    std::printf("simdmf level %s; %u items x k = %u fp32 (%.0f MB); top-%zu; %d rounds, best of each side\n",
+                kernels::active().name, n_items, k, n_items * k * 4.0 / 1e6, topn, rounds);
+    // Read bandwidth of this core over the item table (best of `rounds`, alternating with the top-N).
+    const double bytes = double(n_items) * k * sizeof(float);
+    double bw_best = 1e30, one_best = 1e30;
+    volatile float sink = 0;
+    {
+        std::vector<std::uint32_t> items(topn);
+        std::vector<float> vals(topn);
+        for (int r = 0; r < rounds * 2; ++r) {
+            auto t0 = Clock::now();
+            sink = sink + read_sum(m.Q.data(), std::size_t(n_items) * k);
+            bw_best = std::min(bw_best, since(t0));
+            t0 = Clock::now();
+            serve::recommend_into(m, static_cast<std::uint32_t>(r % n_users), topn, serve::Filter{}, items.data(),
+                                  vals.data());
+            one_best = std::min(one_best, since(t0));
+        }
+    }
+    std::printf("read bandwidth (1 core, vector sum): %.2f GB/s; one-user top-%zu: %.2f ms = %.2f GB/s = %.0f%% of it\n",
+                bytes / bw_best / 1e9, topn, one_best * 1e3, bytes / one_best / 1e9, 100.0 * bw_best / one_best);
+
+    std::printf("%-6s %14s %14s %10s %8s\n", "batch", "simdmf ms/q", "faiss ms/q", "faiss/simdmf", "agree");
+    for (std::size_t B : {std::size_t(1), std::size_t(64), std::size_t(1024)}) {
+        // One user: 8 different users a round; batches: one batch a round.
+        const std::size_t calls = B == 1 ? 8 : 1;
+        std::vector<std::uint32_t> users(B * calls);
+        for (std::size_t b = 0; b < users.size(); ++b) users[b] = static_cast<std::uint32_t>((b * 131) % n_users);
+        std::vector<float> queries(users.size() * k);
+        for (std::size_t b = 0; b < users.size(); ++b)
+            std::copy(m.user_row(users[b]), m.user_row(users[b]) + k, queries.begin() + b * k);
+        std::vector<std::uint32_t> items(users.size() * topn);
+        std::vector<float> vals(users.size() * topn);
+        std::vector<std::size_t> counts(users.size());
+        std::vector<float> D(users.size() * topn);
+        std::vector<faiss::Index::idx_t> I(users.size() * topn);
+        serve::Scratch scratch;
+        double best_s = 1e30, best_f = 1e30;
+        for (int r = 0; r < rounds; ++r) {
+            auto t0 = Clock::now();
+            for (std::size_t c = 0; c < calls; ++c)
+                serve::recommend_batch(m, users.data() + c * B, B, topn, serve::Filter{}, scratch,
+                                       items.data() + c * B * topn, topn, vals.data() + c * B * topn, topn,
+                                       counts.data() + c * B);
+            best_s = std::min(best_s, since(t0) / double(users.size()));
+            t0 = Clock::now();
+            for (std::size_t c = 0; c < calls; ++c)
+                index.search(static_cast<faiss::Index::idx_t>(B), queries.data() + c * B * k, topn, D.data() + c * B * topn,
+                             I.data() + c * B * topn);
+            best_f = std::min(best_f, since(t0) / double(users.size()));
+        }
+        // Agreement of the two top-10 sets (float rounding may swap near-ties).
+        std::size_t same = 0;
+        for (std::size_t b = 0; b < users.size(); ++b) {
+            std::set<long> a(I.begin() + b * topn, I.begin() + (b + 1) * topn);
+            for (std::size_t j = 0; j < topn; ++j) same += a.count(items[b * topn + j]);
+        }
+        std::printf("%-6zu %14.3f %14.3f %10.2fx %8.3f\n", B, best_s * 1e3, best_f * 1e3, best_f / best_s,
+                    double(same) / double(users.size() * topn));
+    }
+    return sink == 12345.0f ? 1 : 0;
+}
