@@ -235,6 +235,44 @@ class CliEndToEnd(unittest.TestCase):
         self.assertEqual(sum(f["ratings"] for f in j["files"]), 16000)
         self.assertAlmostEqual(j["files"][1]["ratings"] / 16000, 0.25, delta=0.02)
 
+    def test_eval_sampled_and_popularity(self):
+        # Leave-one-out on the generated training file, then the sampled protocol beside popularity.
+        run("split", self.train, "--kind", "leave-one-out", "--random", "--prefix", self.p("ev"), "-q")
+        m = self.p("ev.smf")
+        run("train", self.p("ev.train"), "-o", m, "-k", 8, "--epochs", 5, "-q")
+        j = run_json("eval", m, self.p("ev.test"), "--train", self.p("ev.train"), "--threshold", 0, "--negatives", 20)
+        self.assertEqual(j["negatives"], 20)
+        self.assertEqual(j["sampled_cases"], 300)
+        for key in ("ndcg@10", "sampled_hr@10", "sampled_ndcg@10"):
+            self.assertGreaterEqual(j[key], 0.0)
+            self.assertGreaterEqual(j["popularity"][key], 0.0)
+        self.assertIn("popularity on sampled_hr@10", j["versus_popularity"])
+        text = run("eval", m, self.p("ev.test"), "--train", self.p("ev.train"), "--threshold", 0, "--negatives", 20).stdout
+        self.assertIn("popularity", text)
+        self.assertRegex(text, r"The model (beats|does NOT beat) popularity on sampled_hr@10")
+        # Without --train there is no sampled protocol: a usage error.
+        self.assertEqual(run("eval", m, self.p("ev.test"), "--negatives", 5, ok=False).returncode, 2)
+
+    def test_eval_undefined_metric_says_why(self):
+        src = self.p("pos.txt")  # logistic labels, all +1 in the test file
+        with open(src, "w") as f:
+            for u in range(20):
+                for i in range(10):
+                    f.write(f"{u} {i} {1 if (u + i) % 3 else -1}\n")
+        test = self.p("pos.test")
+        with open(test, "w") as f:
+            f.write("0 1 1\n1 2 1\n")
+        m = self.p("pos.smf")
+        run("train", src, "--format", "libmf", "-o", m, "--loss", "logistic", "-k", 4, "--epochs", 2, "-q")
+        text = run("eval", m, test, "--format", "libmf", "--at", 0).stdout
+        self.assertIn("auc", text)
+        self.assertIn("undefined", text)
+        self.assertIn("only positive labels", text)
+        self.assertNotIn("nan", text)
+        j = run_json("eval", m, test, "--format", "libmf", "--at", 0)
+        self.assertIsNone(j["auc"])
+        self.assertTrue(any("auc is undefined" in n for n in j["notes"]))
+
     def test_convert_round_trips(self):
         smr = self.p("g.smr")
         j = run_json("convert", self.train, smr, "--format", "libmf")  # gen's 0-based indices, named as such

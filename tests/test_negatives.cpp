@@ -8,6 +8,7 @@
 
 #include "common.hpp"
 #include "dataset.hpp"
+#include "eval/evaluate.hpp"
 #include "eval/split.hpp"
 #include "rng.hpp"
 #include "solvers/negatives.hpp"
@@ -166,4 +167,132 @@ TEST_CASE("per-user fraction: round(c * f) of each user's events, at least one k
     CHECK(split::per_user_fraction(r, 0.2, 3).second.value == test.value);
     CHECK(split::per_user_fraction(r, 0.2, 4).second.value != test.value);
     CHECK_THROWS_AS(split::per_user_fraction(r, 1.0, 3), Error);
+}
+
+// ------------------------------------------------------------------ sampled protocol, popularity, notes
+namespace {
+
+// k = 1, no biases: score(u, i) = p_u * q_i.
+MFModel line_model(std::uint32_t users, const std::vector<float>& q, Loss loss = Loss::squared) {
+    MFModel m;
+    m.allocate(loss, 1, users, static_cast<std::uint32_t>(q.size()), false);
+    for (std::uint32_t u = 0; u < users; ++u) m.user_row(u)[0] = 1.0f;
+    for (std::uint32_t i = 0; i < q.size(); ++i) m.item_row(i)[0] = q[i];
+    return m;
+}
+
+Ratings events(std::vector<std::uint32_t> u, std::vector<std::uint32_t> i, std::uint32_t nu, std::uint32_t ni) {
+    std::vector<float> v(u.size(), 1.0f);
+    return ratings_from_triples(u.data(), i.data(), v.data(), v.size(), nu, ni);
+}
+
+}  // namespace
+
+TEST_CASE("sampled ranking: the rank among all unseen items, ties to the smaller index") {
+    std::vector<float> q(20);
+    for (std::uint32_t i = 0; i < 20; ++i) q[i] = static_cast<float>(i);  // score grows with the index
+    const MFModel m = line_model(2, q);
+    // User 0 saw items 2, 7 in training; test: 15. User 1: test item 3, train 19.
+    const Ratings train = events({0, 0, 1}, {2, 7, 19}, 2, 20);
+    const Ratings test = events({0, 1}, {15, 3}, 2, 20);
+    evaluate::SampledOptions so;
+    so.negatives = 1000;  // more than there are: every unseen item is a negative
+    so.threshold = 0.5f;
+    so.k = 4;
+    // User 0: unseen above 15 are 16..19 -> rank 4 (a miss at k=4, a hit at k=5). User 1: above 3, unseen and
+    // not 19: 4..18 -> rank 15.
+    auto r = evaluate::sampled_ranking(m, test, train, so);
+    CHECK(r.cases == 2);
+    CHECK(r.hr == 0.0);
+    so.k = 5;
+    r = evaluate::sampled_ranking(m, test, train, so);
+    CHECK(r.hr == doctest::Approx(0.5));
+    CHECK(r.ndcg == doctest::Approx(0.5 / std::log2(6.0)));
+    so.k = 16;
+    r = evaluate::sampled_ranking(m, test, train, so);
+    CHECK(r.hr == doctest::Approx(1.0));
+    CHECK(r.ndcg == doctest::Approx(0.5 / std::log2(6.0) + 0.5 / std::log2(17.0)));
+    // All scores equal: the rank is the number of unseen items with a smaller index.
+    const MFModel flat = line_model(2, std::vector<float>(20, 1.0f));
+    so.k = 3;
+    r = evaluate::sampled_ranking(flat, test, train, so);  // user 0: 0,1,3..6,8..14 -> 13; user 1: 0,1,2 -> 3
+    CHECK(r.hr == 0.0);
+    so.k = 4;
+    r = evaluate::sampled_ranking(flat, test, train, so);
+    CHECK(r.hr == doctest::Approx(0.5));
+    // Irrelevant events (below the threshold) and unknown users are not counted.
+    so.threshold = 2.0f;
+    CHECK(evaluate::sampled_ranking(m, test, train, so).cases == 0);
+    CHECK(std::isnan(evaluate::sampled_ranking(m, test, train, so).hr));
+}
+
+TEST_CASE("sampled ranking: seeded, the same for any thread count, negatives never seen") {
+    Rng rng(3);
+    std::vector<float> q(60);
+    for (auto& x : q) x = static_cast<float>(rng.uniform());
+    const MFModel m = line_model(30, q);
+    Ratings all = random_events(900, 30, 60, 21);
+    for (auto& v : all.value) v = 1.0f;
+    auto [train, test] = split::leave_one_out(all, false, 2);
+    evaluate::SampledOptions so;
+    so.negatives = 10;
+    so.threshold = 0.5f;
+    const auto a = evaluate::sampled_ranking(m, test, train, so);
+    so.threads = 2;
+    const auto b = evaluate::sampled_ranking(m, test, train, so);
+    CHECK(a.hr == b.hr);
+    CHECK(a.ndcg == b.ndcg);
+    CHECK(a.cases == test.size());
+    so.seed = 99;
+    const auto c = evaluate::sampled_ranking(m, test, train, so);
+    CHECK(c.cases == a.cases);
+    CHECK((c.hr != a.hr || c.ndcg != a.ndcg));
+    // With 10 negatives, k = 11 always hits.
+    so.k = 11;
+    CHECK(evaluate::sampled_ranking(m, test, train, so).hr == 1.0);
+}
+
+TEST_CASE("popularity baseline: training counts, and evaluate_model reports it beside the model") {
+    // Item 3 most popular (3 events), then item 1 (2), then 0 (1).
+    const Ratings train = events({0, 1, 2, 0, 1, 2}, {3, 3, 3, 1, 1, 0}, 4, 5);
+    const MFModel pop = evaluate::popularity_model(train, 4, 5);
+    std::vector<float> row(5);
+    pop.score_row(3, row.data());
+    CHECK(row == std::vector<float>{1, 2, 0, 3, 0});
+    // User 3 has seen nothing: popularity recommends 3 first; a model scoring by index recommends 4.
+    std::vector<float> q = {0, 1, 2, 3, 4};
+    const MFModel m = line_model(4, q);
+    const Ratings test = events({3}, {3}, 4, 5);
+    evaluate::EvalOptions eo;
+    eo.rank_k = 1;
+    eo.threshold = 0.5f;
+    eo.popularity = true;
+    eo.negatives = 2;
+    const auto res = evaluate::evaluate_model(m, test, &train, eo);
+    CHECK(evaluate::find(res.metrics, "precision@1") == 0.0);
+    CHECK(evaluate::find(res.baseline, "precision@1") == 1.0);
+    CHECK(evaluate::find(res.baseline, "sampled_hr@1") == 1.0);  // the most popular item beats any negative
+    CHECK(res.sampled_cases == 1);
+    const auto rep = res.report(1);
+    CHECK(evaluate::find(rep, "popularity.ndcg@1") == 1.0);
+    CHECK(evaluate::find(rep, "sampled_cases") == 1.0);
+    CHECK(res.notes.empty());
+}
+
+TEST_CASE("undefined metrics carry a note, not a bare NaN") {
+    const MFModel m = line_model(3, {0.5f, -0.5f, 1.0f}, Loss::logistic);
+    const Ratings test = events({0, 1, 2}, {0, 1, 2}, 3, 3);  // every label +1: one class
+    evaluate::EvalOptions eo;
+    const auto res = evaluate::evaluate_model(m, test, nullptr, eo);
+    CHECK(std::isnan(evaluate::find(res.metrics, "auc")));
+    REQUIRE(res.notes.size() == 1);
+    CHECK(res.notes[0].find("auc is undefined") == 0);
+    CHECK(res.notes[0].find("only positive labels") != std::string::npos);
+    // No relevant user for the ranking metrics: said so.
+    const MFModel mf = line_model(3, {1, 2, 3});
+    eo.rank_k = 2;
+    eo.threshold = 5.0f;
+    const auto r2 = evaluate::evaluate_model(mf, test, nullptr, eo);
+    CHECK(r2.ranking_users == 0);
+    CHECK(!r2.notes.empty());
 }

@@ -60,7 +60,7 @@ struct SplitArgs {
 
 int run_split(const SplitArgs& a, const Output& out) {
     io::LoadOptions lo = a.df.options();
-    if (a.kind == "by-time" || a.kind == "leave-one-out") lo.keep_timestamps = true;
+    if (a.kind == "by-time" || (a.kind == "leave-one-out" && !a.random_pick)) lo.keep_timestamps = true;
     Ratings data = load_ratings(a.data, lo, out, "Data");
     // Text output keeps raw ids (libmf: dense indices, which the file's ids are).
     io::Format fallback = lo.format == io::Format::automatic ? io::detect_format(a.data) : lo.format;

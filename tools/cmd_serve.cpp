@@ -76,11 +76,36 @@ struct EvalArgs {
     std::size_t at = 10;
     float threshold = 4.0f;
     unsigned threads = 1;
-    bool leave_out_cold = false;
+    bool leave_out_cold = false, no_baseline = false;
+    std::size_t negatives = 0;
+    std::uint64_t sample_seed = 1;
     DataFlags df;
 };
 
+std::string format_number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6f", v);
+    return buf;
+}
+
+// "The model beats popularity on M: a vs b (+d, r x)" for the headline metric (sampled HR when measured,
+// else NDCG@K), or says it does not.
+std::string baseline_sentence(const evaluate::EvalResult& res, std::size_t at) {
+    const std::string key = (res.has_sampled ? "sampled_hr@" : "ndcg@") + std::to_string(at);
+    const double a = evaluate::find(res.metrics, key), b = evaluate::find(res.baseline, key);
+    if (std::isnan(a) || std::isnan(b)) return "";
+    char buf[256];
+    if (a > b)
+        std::snprintf(buf, sizeof buf, "The model beats popularity on %s: %.4f vs %.4f (+%.4f, %.2fx).", key.c_str(), a,
+                      b, a - b, b > 0 ? a / b : INFINITY);
+    else
+        std::snprintf(buf, sizeof buf, "The model does NOT beat popularity on %s: %.4f vs %.4f (%.4f%s).", key.c_str(),
+                      a, b, a - b, a == b ? ", a tie" : "");
+    return buf;
+}
+
 int run_eval(const EvalArgs& a, const Output& out) {
+    if (a.negatives > 0 && a.train.empty()) throw UsageError("--negatives needs --train FILE (the negatives are items in neither file)");
     MFModel m = load_model(a.model);
     const io::LoadOptions lo = a.df.options();
     // The test file in the model's id space, ids the model does not know kept after its own (cold).
@@ -94,6 +119,9 @@ int run_eval(const EvalArgs& a, const Output& out) {
     eo.threshold = a.threshold;
     eo.threads = a.threads;
     eo.cold = a.leave_out_cold ? evaluate::Cold::leave_out : evaluate::Cold::fallback;
+    eo.negatives = a.train.empty() ? 0 : a.negatives;
+    eo.sample_seed = a.sample_seed;
+    eo.popularity = !a.train.empty() && a.at > 0 && !a.no_baseline;
     const evaluate::EvalResult res = evaluate::evaluate_model(m, test, a.train.empty() ? nullptr : &train_set, eo);
     if (out.json) {
         json j = metrics_json(res.metrics);
@@ -105,14 +133,38 @@ int run_eval(const EvalArgs& a, const Output& out) {
             j["training_items_excluded"] = !a.train.empty();
             j["threshold"] = a.threshold;
         }
+        if (res.has_sampled) {
+            j["sampled_cases"] = res.sampled_cases;
+            j["negatives"] = a.negatives;
+        }
+        if (!res.baseline.empty()) {
+            j["popularity"] = metrics_json(res.baseline);
+            j["versus_popularity"] = baseline_sentence(res, a.at);
+        }
+        j["notes"] = res.notes;
         std::cout << j.dump(2) << "\n";
     } else {
         std::printf("%zu test ratings scored (%zu with a user or item the model does not know: %s)\n", res.ratings,
                     res.cold, a.leave_out_cold ? "left out" : "scored with the model's fallback");
-        print_metrics(res.metrics);
+        const bool pop = !res.baseline.empty();
+        if (pop) std::printf("%-18s %-12s %s\n", "metric", "model", "popularity (from the training data)");
+        for (const auto& [k, v] : res.metrics) {
+            std::string mv = std::isnan(v) ? "undefined" : format_number(v);
+            const double b = evaluate::find(res.baseline, k);
+            if (pop) std::printf("%-18s %-12s %s\n", k.c_str(), mv.c_str(), std::isnan(b) ? "-" : format_number(b).c_str());
+            else std::printf("%-14s %s\n", k.c_str(), mv.c_str());
+        }
         if (a.at > 0)
             std::printf("(ranking @%zu over %zu users with a rating >= %g; %s)\n", a.at, res.ranking_users, a.threshold,
                         a.train.empty() ? "training items NOT excluded: give --train FILE" : "training items excluded");
+        if (res.has_sampled)
+            std::printf("(sampled: each of %zu relevant test events ranked against %zu items the user has in neither "
+                        "file, seed %llu)\n", res.sampled_cases, a.negatives, static_cast<unsigned long long>(a.sample_seed));
+        if (pop) {
+            const std::string sentence = baseline_sentence(res, a.at);
+            if (!sentence.empty()) std::printf("%s\n", sentence.c_str());
+        }
+        for (const auto& n : res.notes) std::printf("note: %s\n", n.c_str());
     }
     return 0;
 }
@@ -282,7 +334,12 @@ void add_serve_commands(CLI::App& app, const Output& out, Registry& reg) {
         auto* c = app.add_subcommand("eval", "metrics of a model on a ratings file: RMSE/MAE (or log-loss/AUC/accuracy) and top-N ranking metrics");
         c->footer("Ranking metrics @N (precision, recall, NDCG, MAP) rank every item for each test user with a relevant\n"
                   "rating (>= --threshold; label +1 for logistic models); give --train FILE so that the items a user\n"
-                  "rated in training are not recommended again (the usual protocol).\n"
+                  "rated in training are not recommended again (the usual protocol). With --train, the popularity\n"
+                  "baseline (items ranked by their number of training events) is measured the same way and printed\n"
+                  "beside the model's figures, with a sentence saying whether the model beats it. A metric that is\n"
+                  "undefined (e.g. AUC on a test set of one class) says why instead of printing nan.\n"
+                  "Leave-one-out protocol: simdmf split u.data --kind leave-one-out --prefix loo; then\n"
+                  "simdmf eval m.smf loo.test --train loo.train --threshold 0 --negatives 99\n"
                   "Example: simdmf eval u1.smf u1.test --train u1.base --at 10");
         c->add_option("model", a->model, "model file")->required();
         c->add_option("data", a->data, "test ratings file")->required();
@@ -290,6 +347,11 @@ void add_serve_commands(CLI::App& app, const Output& out, Registry& reg) {
         c->add_option("--at", a->at, "list length N of the ranking metrics (default 10; 0 = off)");
         c->add_option("--threshold", a->threshold, "a test rating >= this is relevant (default 4)");
         c->add_option("--threads", a->threads, "threads for the ranking metrics (default 1; 0 = all cores)");
+        c->add_option("--negatives", a->negatives,
+                      "also rank each relevant test event against N sampled items the user has in neither file "
+                      "(sampled_hr@N, sampled_ndcg@N; the NCF paper's protocol uses 99; needs --train; default 0 = off)");
+        c->add_option("--sample-seed", a->sample_seed, "seed of the sampled negatives (default 1)");
+        c->add_flag("--no-baseline", a->no_baseline, "do not measure the popularity baseline (measured with --train)");
         c->add_flag("--leave-out-cold", a->leave_out_cold,
                     "leave out test ratings whose user or item the model does not know (default: score them with "
                     "the model's fallback, mu + known biases)");

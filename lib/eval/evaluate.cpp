@@ -9,7 +9,9 @@
 #include "common.hpp"
 #include "eval/split.hpp"
 #include "idspace.hpp"
+#include "rng.hpp"
 #include "serve/seen.hpp"
+#include "solvers/negatives.hpp"
 #include "task_pool.hpp"
 
 namespace simdmf::evaluate {
@@ -88,6 +90,95 @@ metrics::RankingMetrics ranking(const Model& m, const Ratings& test, const Ranki
     return metrics::ranking_at_k(recommended, relevant, opt.k);
 }
 
+SampledMetrics sampled_ranking(const Model& m, const Ratings& test, const Ratings& train, const SampledOptions& opt) {
+    if (opt.k < 1) fail(SIMDMF_ERR_INVALID_ARGUMENT, "sampled ranking needs k >= 1");
+    if (opt.negatives < 1) fail(SIMDMF_ERR_INVALID_ARGUMENT, "sampled ranking needs at least one negative");
+    const bool logistic = m.logistic();
+    // Relevant test events per known user, in test order.
+    std::vector<std::vector<std::uint32_t>> relevant(m.n_users);
+    SampledMetrics res;
+    for (std::size_t j = 0; j < test.size(); ++j) {
+        const bool rel = logistic ? test.value[j] > 0.0f : test.value[j] >= opt.threshold;
+        if (!rel) continue;
+        if (test.user[j] >= m.n_users || test.item[j] >= m.n_items) ++res.skipped;
+        else relevant[test.user[j]].push_back(test.item[j]);
+    }
+    const SeenItems seen = seen_union(train, test);
+    const NegativeSampler sampler(seen, m.n_items);
+    std::vector<double> hr(m.n_users, 0.0), ndcg(m.n_users, 0.0);
+    std::vector<std::size_t> cases(m.n_users, 0), skipped(m.n_users, 0);
+    parallel_for(m.n_users, opt.threads, [&](std::size_t uu) {
+        const auto u = static_cast<std::uint32_t>(uu);
+        if (relevant[u].empty()) return;
+        if (sampler.unseen_count(u) == 0) {
+            skipped[u] = relevant[u].size();
+            return;
+        }
+        std::uint64_t state = opt.seed ^ (0x9E3779B97F4A7C15ull * (std::uint64_t(u) + 1));
+        Rng rng(splitmix64(state));
+        std::vector<std::uint32_t> items, users;
+        std::vector<float> scores;
+        for (std::uint32_t pos : relevant[u]) {
+            items.assign(1, pos);
+            sampler.draw_distinct(u, opt.negatives, rng, items);
+            users.assign(items.size(), u);
+            scores.resize(items.size());
+            m.score_pairs(users.data(), items.data(), items.size(), scores.data());
+            const float sp = scores[0];
+            std::size_t rank = 0;
+            for (std::size_t q = 1; q < items.size(); ++q)
+                rank += scores[q] > sp || (scores[q] == sp && items[q] < pos) || std::isnan(sp);
+            if (rank < opt.k) {
+                hr[u] += 1.0;
+                ndcg[u] += 1.0 / std::log2(static_cast<double>(rank) + 2.0);
+            }
+            ++cases[u];
+        }
+    });
+    double h = 0, g = 0;
+    for (std::uint32_t u = 0; u < m.n_users; ++u) {
+        h += hr[u];
+        g += ndcg[u];
+        res.cases += cases[u];
+        res.skipped += skipped[u];
+    }
+    res.hr = res.cases ? h / double(res.cases) : kNaN;
+    res.ndcg = res.cases ? g / double(res.cases) : kNaN;
+    return res;
+}
+
+MFModel popularity_model(const Ratings& train, std::uint32_t n_users, std::uint32_t n_items) {
+    MFModel p;
+    p.allocate(Loss::squared, 1, n_users, n_items, true);
+    for (std::size_t j = 0; j < train.size(); ++j)
+        if (train.item[j] < n_items) p.bi.data()[train.item[j]] += 1.0f;
+    p.user_ids = train.user_ids;
+    p.item_ids = train.item_ids;
+    return p;
+}
+
+std::vector<std::string> undefined_notes(const Metrics& m, const Ratings& test, bool logistic) {
+    std::vector<std::string> notes;
+    std::size_t pos = 0;
+    for (std::size_t j = 0; j < test.size(); ++j) pos += test.value[j] > 0.0f;
+    for (const auto& [name, v] : m) {
+        if (!std::isnan(v)) continue;
+        std::string why;
+        if (test.empty()) why = "the test set is empty";
+        else if (name == "auc" && logistic)
+            why = pos == test.size() ? "the test set has only positive labels (AUC needs both classes; "
+                                       "for implicit data use the ranking metrics)"
+                                     : "the test set has only negative labels (AUC needs both classes)";
+        else if (name.rfind("sampled_", 0) == 0)
+            why = "no relevant test event of a known user with an unseen item was counted";
+        else if (name.find('@') != std::string::npos)
+            why = "no test user has a relevant item (check --threshold)";
+        else why = "no value could be computed";
+        notes.push_back(name + " is undefined: " + why);
+    }
+    return notes;
+}
+
 Metrics ranking_named(const metrics::RankingMetrics& r, std::size_t k) {
     // Appends rather than operator+ on a literal: GCC 12 -O2 gives a -Wrestrict false positive there.
     auto name = [k](const char* metric) {
@@ -119,6 +210,8 @@ Metrics EvalResult::report(std::size_t rank_k) const {
     r.emplace_back("cold_ratings", static_cast<double>(cold));
     r.emplace_back("left_out", static_cast<double>(left_out));
     if (rank_k > 0) r.emplace_back("ranking_users", static_cast<double>(ranking_users));
+    if (sampled_cases > 0 || has_sampled) r.emplace_back("sampled_cases", static_cast<double>(sampled_cases));
+    for (const auto& [name, v] : baseline) r.emplace_back("popularity." + name, v);
     return r;
 }
 
@@ -158,7 +251,55 @@ EvalResult evaluate_model(const Model& m, const Ratings& test, const Ratings* ex
         res.ranking_users = rm.users;
         Metrics named = ranking_named(rm, opt.rank_k);
         res.metrics.insert(res.metrics.end(), named.begin(), named.end());
+        const std::string at = "@" + std::to_string(opt.rank_k);
+        SampledOptions so;
+        so.k = opt.rank_k;
+        so.negatives = opt.negatives;
+        so.seed = opt.sample_seed;
+        so.threshold = opt.threshold;
+        so.threads = opt.threads;
+        if (exclude && opt.negatives > 0) {
+            const SampledMetrics sm = sampled_ranking(m, *scored, *exclude, so);
+            res.sampled_cases = sm.cases;
+            res.has_sampled = true;
+            res.metrics.emplace_back("sampled_hr" + at, sm.hr);
+            res.metrics.emplace_back("sampled_ndcg" + at, sm.ndcg);
+        }
+        if (exclude && opt.popularity) {
+            const MFModel pop = popularity_model(*exclude, m.n_users, m.n_items);
+            ro.cold = false;
+            Ratings known_part;
+            const Ratings* pt = scored;
+            if (res.cold > 0 && !res.left_out) {  // popularity has no fallback for new users: known ones only
+                std::vector<std::size_t> rows;
+                for (std::size_t j = 0; j < scored->size(); ++j)
+                    if (scored->user[j] < m.n_users && scored->item[j] < m.n_items) rows.push_back(j);
+                known_part = scored->subset(rows);
+                known_part.n_users = std::min(known_part.n_users, m.n_users);
+                known_part.n_items = std::min(known_part.n_items, m.n_items);
+                pt = &known_part;
+            }
+            Ratings pos_part;  // popularity is MF: relevance by the same rule as the model's
+            if (m.logistic()) {
+                pos_part = *pt;
+                for (auto& v : pos_part.value) v = v > 0.0f ? 1.0f : 0.0f;
+                pt = &pos_part;
+                ro.threshold = 0.5f;
+                so.threshold = 0.5f;
+            }
+            const metrics::RankingMetrics pr = ranking(pop, *pt, ro);
+            res.baseline = ranking_named(pr, opt.rank_k);
+            if (opt.negatives > 0) {
+                const SampledMetrics ps = sampled_ranking(pop, *pt, *exclude, so);
+                res.baseline.emplace_back("sampled_hr" + at, ps.hr);
+                res.baseline.emplace_back("sampled_ndcg" + at, ps.ndcg);
+            }
+        }
     }
+    res.notes = undefined_notes(res.metrics, *scored, m.logistic());
+    if (opt.rank_k > 0 && res.ranking_users == 0)
+        res.notes.push_back("the ranking metrics are 0 over 0 users: no test user has a relevant item (check the "
+                            "relevance threshold)");
     return res;
 }
 

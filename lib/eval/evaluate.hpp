@@ -11,6 +11,7 @@
 
 #include "dataset.hpp"
 #include "eval/metrics.hpp"
+#include "models/mf.hpp"
 #include "models/model.hpp"
 #include "solvers/trainer.hpp"
 
@@ -51,6 +52,34 @@ metrics::RankingMetrics ranking(const Model& m, const Ratings& test, const Ranki
 // The ranking metrics as named values: "precision@10", "recall@10", "ndcg@10", "map@10".
 Metrics ranking_named(const metrics::RankingMetrics& r, std::size_t k);
 
+// The sampled protocol of He et al. (NCF, WWW 2017): each relevant test event (user u, item i) is
+// ranked against `negatives` distinct items u has in neither `train` nor `test` (NegativeSampler),
+// drawn from a stream seeded by (seed, u) so the figures do not depend on the thread count. The rank r
+// of i counts the negatives that score above it, and those that tie with a smaller item index;
+// HR@k = mean(r < k), NDCG@k = mean(r < k ? 1 / log2(r + 2) : 0), over the events counted. Events of
+// users or items beyond the model, and of users with no unseen item, are not counted (`skipped`).
+struct SampledOptions {
+    std::size_t k = 10;          // >= 1
+    std::size_t negatives = 99;  // >= 1
+    std::uint64_t seed = 1;
+    float threshold = 4.0f;      // relevance, as RankingOptions (logistic: label +1)
+    unsigned threads = 1;
+};
+struct SampledMetrics {
+    double hr = 0, ndcg = 0;     // NaN when no event is counted
+    std::size_t cases = 0, skipped = 0;
+};
+SampledMetrics sampled_ranking(const Model& m, const Ratings& test, const Ratings& train, const SampledOptions& opt);
+
+// The popularity baseline as a model: MF with no factors whose score for (u, i) is the number of
+// training events of item i (items ranked by popularity, ties to the smaller index, the same for every
+// user), n_users x n_items of the model it is compared with.
+MFModel popularity_model(const Ratings& train, std::uint32_t n_users, std::uint32_t n_items);
+
+// Why a metric in `m` is NaN (undefined), one sentence per such metric: e.g. AUC on a test set of one
+// class, sampled HR with no test event counted. Empty when every metric is defined.
+std::vector<std::string> undefined_notes(const Metrics& m, const Ratings& test, bool logistic);
+
 // What evaluate_model does with test ratings whose user or item the model does not know.
 enum class Cold { fallback, leave_out };
 
@@ -59,6 +88,12 @@ struct EvalOptions {
     float threshold = 4.0f;      // relevance threshold (MF; logistic: label +1)
     unsigned threads = 1;        // for the ranking metrics
     Cold cold = Cold::fallback;  // score cold ratings with the model's fallback, or leave them out
+    // With `exclude` (the training set) and rank_k > 0: the sampled protocol with this many negatives
+    // (0: off; the paper's 99) and the popularity baseline (popularity_model of `exclude`) measured the
+    // same way.
+    std::size_t negatives = 0;
+    std::uint64_t sample_seed = 1;
+    bool popularity = false;
 };
 
 struct EvalResult {
@@ -67,7 +102,12 @@ struct EvalResult {
     std::size_t cold = 0;            // test ratings naming a user or item the model does not know
     std::size_t left_out = 0;        // of those, left out (Cold::leave_out), else 0
     std::size_t ranking_users = 0;   // users with a relevant test rating (rank_k > 0)
-    // metrics, then "ratings", "cold_ratings", "left_out" and (rank_k > 0) "ranking_users".
+    std::size_t sampled_cases = 0;   // events counted by the sampled protocol (negatives > 0)
+    bool has_sampled = false;
+    Metrics baseline;                // popularity's ranking metrics (same names), when asked for
+    std::vector<std::string> notes;  // why a metric is undefined (NaN), one sentence each
+    // metrics, then "ratings", "cold_ratings", "left_out", (rank_k > 0) "ranking_users", (negatives > 0)
+    // "sampled_cases", then the baseline's metrics as "popularity.NAME".
     Metrics report(std::size_t rank_k) const;
 };
 
