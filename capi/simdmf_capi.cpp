@@ -87,6 +87,7 @@ struct simdmf_scratch {
 
 struct simdmf_report {
     std::vector<std::pair<std::string, double>> entries;
+    std::vector<std::string> notes;  // why an entry is undefined (NaN)
 };
 
 namespace {
@@ -300,6 +301,7 @@ SIMDMF_API simdmf_status simdmf_dataset_load(const char* path, int format, simdm
         require(path, "path");
         simdmf::io::LoadOptions lo;
         lo.format = to_format(format);
+        lo.timestamps_if_present = true;  // for leave-one-out by latest (simdmf_dataset_split_by)
         auto ds = std::make_unique<simdmf_dataset>();
         ds->r = simdmf::io::load(std::string(path), lo);
         *out = ds.release();
@@ -331,6 +333,30 @@ SIMDMF_API simdmf_status simdmf_dataset_get(const simdmf_dataset* ds, size_t fir
         if (users) std::memcpy(users, ds->r.user.data() + first, count * sizeof(uint32_t));
         if (items) std::memcpy(items, ds->r.item.data() + first, count * sizeof(uint32_t));
         if (values) std::memcpy(values, ds->r.value.data() + first, count * sizeof(float));
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_dataset_split_by(const simdmf_dataset* ds, unsigned kind, double fraction,
+                                                 uint64_t seed, simdmf_dataset** train, simdmf_dataset** test) {
+    return guard([&] {
+        require(train, "train");
+        require(test, "test");
+        *train = nullptr;
+        *test = nullptr;
+        require(ds, "ds");
+        if (train == test) fail(SIMDMF_ERR_INVALID_ARGUMENT, "train and test point to the same handle");
+        if (kind > SIMDMF_SPLIT_LEAVE_ONE_OUT_RANDOM) fail(SIMDMF_ERR_INVALID_ARGUMENT, "unknown split kind " + std::to_string(kind));
+        std::pair<simdmf::Ratings, simdmf::Ratings> parts;
+        if (kind == SIMDMF_SPLIT_RANDOM) parts = simdmf::split::random(ds->r, fraction, seed);
+        else if (kind == SIMDMF_SPLIT_PER_USER_FRACTION) parts = simdmf::split::per_user_fraction(ds->r, fraction, seed);
+        else parts = simdmf::split::leave_one_out(ds->r, kind == SIMDMF_SPLIT_LEAVE_ONE_OUT_LATEST, seed);
+        auto a = std::make_unique<simdmf_dataset>();
+        auto b = std::make_unique<simdmf_dataset>();
+        a->r = std::move(parts.first);
+        b->r = std::move(parts.second);
+        *train = a.release();
+        *test = b.release();
         return SIMDMF_OK;
     });
 }
@@ -960,6 +986,54 @@ SIMDMF_API simdmf_status simdmf_model_evaluate_ex(const simdmf_model* m, const s
         const simdmf::evaluate::EvalResult res =
             simdmf::evaluate::evaluate_model(m->m, test->r, exclude ? &exclude->r : nullptr, eo);
         *out = new_report(res.report(rank_k));
+        (*out)->notes = res.notes;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_evaluate_ranking(const simdmf_model* m, const simdmf_dataset* test,
+                                                       const simdmf_dataset* train, size_t rank_k,
+                                                       double threshold, size_t negatives, uint64_t seed,
+                                                       unsigned flags, simdmf_report** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(m, "m");
+        require(test, "test");
+        require(train, "train");
+        check_flags(flags);
+        if (rank_k == 0) fail(SIMDMF_ERR_INVALID_ARGUMENT, "rank_k must be at least 1");
+        simdmf::evaluate::EvalOptions eo;
+        eo.rank_k = rank_k;
+        eo.threshold = static_cast<float>(threshold);
+        eo.threads = 1;
+        eo.cold = cold_of(flags);
+        eo.negatives = negatives;
+        eo.sample_seed = seed;
+        eo.popularity = true;
+        const simdmf::evaluate::EvalResult res = simdmf::evaluate::evaluate_model(m->m, test->r, &train->r, eo);
+        *out = new_report(res.report(rank_k));
+        (*out)->notes = res.notes;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_report_note_count(const simdmf_report* r, size_t* count) {
+    return guard([&] {
+        require(r, "r");
+        require(count, "count");
+        *count = r->notes.size();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_report_note(const simdmf_report* r, size_t index, const char** text) {
+    return guard([&] {
+        require(r, "r");
+        require(text, "text");
+        if (index >= r->notes.size())
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "note " + std::to_string(index) + " of " + std::to_string(r->notes.size()));
+        *text = r->notes[index].c_str();
         return SIMDMF_OK;
     });
 }

@@ -1103,6 +1103,84 @@ static int report_names(const simdmf_report* r, size_t first, const char* const*
     return 1;
 }
 
+/* Issue 15's protocols through the ABI: split kinds, the ranking report with the popularity baseline,
+ * notes on an undefined metric. */
+static void test_ranking_protocol(void) {
+    simdmf_dataset *ds = synth(30, 20, 0.6, 0, 12), *tr = NULL, *te = NULL, *pos = NULL;
+    simdmf_trainer* t = NULL;
+    simdmf_model *m = NULL, *lm = NULL;
+    simdmf_report *r = NULL, *r2 = NULL;
+    size_t n_test = 0, n_all = 0, n_train = 0, notes = 99, j;
+    uint32_t n_users = 0;
+    const char* text = NULL;
+    double hr = -1, hr2 = -2, cases = 0;
+    const uint32_t pu[2] = {0, 1}, pi[2] = {1, 2};
+    const float pv[2] = {1.0f, 1.0f};
+
+    CHECK_OK(simdmf_dataset_shape(ds, &n_all, &n_users, NULL));
+    CHECK_STATUS(simdmf_dataset_split_by(ds, SIMDMF_SPLIT_LEAVE_ONE_OUT_LATEST, 0, 1, &tr, &te),
+                 SIMDMF_ERR_INVALID_ARGUMENT); /* no timestamps */
+    CHECK(tr == NULL && te == NULL);
+    CHECK_STATUS(simdmf_dataset_split_by(ds, 9u, 0.2, 1, &tr, &te), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_OK(simdmf_dataset_split_by(ds, SIMDMF_SPLIT_PER_USER_FRACTION, 0.2, 1, &tr, &te));
+    CHECK_OK(simdmf_dataset_shape(tr, &n_train, NULL, NULL));
+    CHECK_OK(simdmf_dataset_shape(te, &n_test, NULL, NULL));
+    CHECK(n_train + n_test == n_all && n_test > 0);
+    simdmf_dataset_free(tr);
+    simdmf_dataset_free(te);
+    CHECK_OK(simdmf_dataset_split_by(ds, SIMDMF_SPLIT_LEAVE_ONE_OUT_RANDOM, 0, 1, &tr, &te));
+    CHECK_OK(simdmf_dataset_shape(te, &n_test, NULL, NULL));
+    CHECK(n_test == n_users);
+
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set(t, "k", 4));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 10));
+    CHECK_OK(simdmf_trainer_fit(t, tr, NULL, &m));
+    CHECK_STATUS(simdmf_model_evaluate_ranking(m, te, NULL, 10, 0.0, 5, 1, 0, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_model_evaluate_ranking(m, te, tr, 0, 0.0, 5, 1, 0, &r), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_OK(simdmf_model_evaluate_ranking(m, te, tr, 10, 0.0, 5, 1, 0, &r));
+    CHECK_OK(simdmf_report_find(r, "sampled_hr@10", &hr));
+    CHECK(hr >= 0 && hr <= 1);
+    CHECK_OK(simdmf_report_find(r, "sampled_cases", &cases));
+    CHECK(cases == (double)n_test);
+    CHECK_OK(simdmf_report_find(r, "popularity.ndcg@10", NULL));
+    CHECK_OK(simdmf_report_find(r, "popularity.sampled_ndcg@10", NULL));
+    CHECK_OK(simdmf_report_note_count(r, &notes));
+    CHECK(notes == 0);
+    CHECK_STATUS(simdmf_report_note(r, 0, &text), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_OK(simdmf_model_evaluate_ranking(m, te, tr, 10, 0.0, 5, 1, 0, &r2)); /* seeded: the same */
+    CHECK_OK(simdmf_report_find(r2, "sampled_hr@10", &hr2));
+    CHECK(hr == hr2);
+    simdmf_report_free(r);
+    simdmf_report_free(r2);
+    r = NULL;
+
+    /* A logistic model on a test set of one class: AUC is NaN and a note says why. */
+    CHECK_OK(simdmf_trainer_set_string(t, "loss", "logistic"));
+    simdmf_dataset_free(tr);
+    tr = NULL;
+    {
+        simdmf_dataset* lab = synth(30, 20, 0.6, 1, 13);
+        CHECK_OK(simdmf_trainer_fit(t, lab, NULL, &lm));
+        simdmf_dataset_free(lab);
+    }
+    CHECK_OK(simdmf_dataset_from_triples(pu, pi, pv, 2, 0, 0, &pos));
+    CHECK_OK(simdmf_model_evaluate(lm, pos, NULL, 0, 4.0, &r));
+    CHECK(isnan(report_value(r, "auc")));
+    CHECK_OK(simdmf_report_note_count(r, &notes));
+    CHECK(notes == 1);
+    CHECK_OK(simdmf_report_note(r, 0, &text));
+    CHECK(text != NULL && strstr(text, "auc is undefined") == text);
+    for (j = 0; j < notes; ++j) CHECK_OK(simdmf_report_note(r, j, &text));
+    simdmf_report_free(r);
+    simdmf_dataset_free(pos);
+    simdmf_dataset_free(te);
+    simdmf_dataset_free(ds);
+    simdmf_model_free(m);
+    simdmf_model_free(lm);
+    simdmf_trainer_free(t);
+}
+
 static void test_evaluate(void) {
     simdmf_dataset *ds = synth(30, 20, 0.6, 0, 11), *tr = NULL, *te = NULL;
     simdmf_trainer* t = NULL;
@@ -2008,6 +2086,7 @@ int main(void) {
     test_load_dataset();
     test_id_maps();
     test_evaluate();
+    test_ranking_protocol();
     test_id_spaces();
     test_cross_validate();
     test_tune_options();

@@ -526,7 +526,8 @@ SIMDMF_API simdmf_status simdmf_report_find(const simdmf_report* r, const char* 
  *   "ranking_users"  (rank_k > 0 only) number of users the ranking metrics average over
  * A new user's top list ranks the items by the fallback mu + b_i; a new item stays relevant for the
  * ranking metrics but is never a candidate (the candidates are the model's items).
- * An empty `test` gives NaN point metrics (and 0 ranking metrics over 0 users). `exclude` and
+ * An empty `test` gives NaN point metrics (and 0 ranking metrics over 0 users); a NaN metric comes with a
+ * note saying why (simdmf_report_note). `exclude` and
  * `threshold` are ignored when rank_k == 0.
  * Errors: SIMDMF_ERR_INVALID_ARGUMENT when test or exclude is not in the model's id space (the message
  * names the side, the index and both ids); SIMDMF_ERR_OUT_OF_RANGE when test (or exclude) is in the
@@ -914,6 +915,57 @@ typedef enum simdmf_metric { SIMDMF_METRIC_COSINE = 0, SIMDMF_METRIC_DOT = 1 } s
 SIMDMF_API simdmf_status simdmf_model_nearest_batch(const simdmf_model* m, int side, int metric,
                                                     const uint32_t* queries, size_t n_queries, size_t n,
                                                     simdmf_scratch* s, uint32_t* out, float* sims, size_t* counts);
+/* ---------------------------------------------------------------------------------------------- */
+/* Ranking protocols for implicit feedback                                                        */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Split kinds of simdmf_dataset_split_by (values never renumbered). */
+#define SIMDMF_SPLIT_RANDOM 0u              /* a uniformly random `fraction` of the ratings (simdmf_dataset_split) */
+#define SIMDMF_SPLIT_PER_USER_FRACTION 1u   /* each user with c >= 2 ratings: round(c * fraction) of them, at most
+                                               c - 1, chosen at random                                              */
+#define SIMDMF_SPLIT_LEAVE_ONE_OUT_LATEST 2u /* each user with >= 2 ratings: the latest by timestamp (ties: the later
+                                               line); fraction ignored; INVALID_ARGUMENT without timestamps     */
+#define SIMDMF_SPLIT_LEAVE_ONE_OUT_RANDOM 3u /* each user with >= 2 ratings: one chosen at random; fraction ignored */
+
+/* Splits ds into (train, test) by `kind` (SIMDMF_SPLIT_*), reproducibly from seed; both parts keep ds's
+ * dimensions, id maps and timestamps, and list their ratings in ds's order. simdmf_dataset_load keeps a
+ * file's timestamps when every line has one (MovieLens formats). Errors: SIMDMF_ERR_INVALID_ARGUMENT
+ * (NULL handles, train == test, unknown kind, fraction not in (0, 1) for the kinds that use it,
+ * leave-one-out by latest without timestamps). The caller owns *train and *test (NULL on error).
+ * Thread-safe on a const ds. */
+SIMDMF_API simdmf_status simdmf_dataset_split_by(const simdmf_dataset* ds, unsigned kind, double fraction,
+                                                 uint64_t seed, simdmf_dataset** train, simdmf_dataset** test);
+
+/* The ranking evaluation of issue 15's protocols, with the popularity baseline beside the model's figures.
+ * `test` and `train` must be in the model's id space (as simdmf_model_evaluate_ex; `train` is required:
+ * its items are excluded from the top lists and the baseline is computed from it). A test rating is
+ * relevant when its value >= threshold (logistic models: label +1); for implicit events pass 0.
+ * Entries, in this order:
+ *   point metrics as simdmf_model_evaluate ("rmse", "mae" or "log_loss", "auc", "accuracy"),
+ *   "precision@K", "recall@K", "ndcg@K", "map@K"   over every item not in the user's training items,
+ *   negatives > 0: "sampled_hr@K", "sampled_ndcg@K": each relevant test event of a known user ranked
+ *              against `negatives` distinct items the user has in neither train nor test (drawn from a
+ *              stream seeded by seed and the user, so any thread count gives the same figures; the NCF
+ *              paper's protocol uses 99); the rank counts the negatives scoring above the event's item
+ *              and those tying with a smaller item index; HR@K = fraction with rank < K, NDCG@K = mean of
+ *              1/log2(rank + 2) over rank < K,
+ *   "ratings", "cold_ratings", "left_out", "ranking_users", ("sampled_cases" with negatives > 0),
+ *   then "popularity.M" for each ranking metric M above: the same measure of the baseline that ranks
+ *              items by their number of training ratings (ties to the smaller index).
+ * A metric that is undefined is NaN and the report carries a note saying why (simdmf_report_note).
+ * Errors: as simdmf_model_evaluate_ex, and SIMDMF_ERR_INVALID_ARGUMENT for NULL train or rank_k == 0.
+ * The caller owns *out. Thread-safe on a const model and const data sets. */
+SIMDMF_API simdmf_status simdmf_model_evaluate_ranking(const simdmf_model* m, const simdmf_dataset* test,
+                                                       const simdmf_dataset* train, size_t rank_k,
+                                                       double threshold, size_t negatives, uint64_t seed,
+                                                       unsigned flags, simdmf_report** out);
+
+/* Notes of a report: one sentence per metric that is undefined (NaN), saying why (e.g. "auc is undefined:
+ * the test set has only positive labels ..."). *count gets their number (0 for reports of other calls,
+ * or when every metric is defined). */
+SIMDMF_API simdmf_status simdmf_report_note_count(const simdmf_report* r, size_t* count);
+/* Note `index` (0-based; owned by the report, valid while r lives). SIMDMF_ERR_OUT_OF_RANGE past the end. */
+SIMDMF_API simdmf_status simdmf_report_note(const simdmf_report* r, size_t index, const char** text);
 
 #ifdef __cplusplus
 }

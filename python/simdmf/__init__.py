@@ -29,7 +29,7 @@ import numpy as np
 
 __all__ = [
     "SimdmfError", "Dataset", "Trainer", "Model", "EpochInfo", "version", "simd_level",
-    "set_simd_level", "load_library", "Option", "options",
+    "set_simd_level", "load_library", "Option", "options", "Report",
 ]
 
 # --------------------------------------------------------------------------------------------------
@@ -217,6 +217,11 @@ _SIGNATURES = {
     "simdmf_report_find": (_status, [_vp, _cstr, _f64p]),
     "simdmf_model_evaluate": (_status, [_vp, _vp, _vp, _size, ctypes.c_double, _vpp]),
     "simdmf_model_evaluate_ex": (_status, [_vp, _vp, _vp, _size, ctypes.c_double, ctypes.c_uint, _vpp]),
+    "simdmf_model_evaluate_ranking": (_status, [_vp, _vp, _vp, _size, ctypes.c_double, _size, ctypes.c_uint64,
+                                                ctypes.c_uint, _vpp]),
+    "simdmf_report_note_count": (_status, [_vp, _sizep]),
+    "simdmf_report_note": (_status, [_vp, _size, ctypes.POINTER(_cstr)]),
+    "simdmf_dataset_split_by": (_status, [_vp, ctypes.c_uint, ctypes.c_double, ctypes.c_uint64, _vpp, _vpp]),
     "simdmf_dataset_align": (_status, [_vp, _vp, _vp, ctypes.c_uint, _vpp, ctypes.POINTER(_size)]),
     "simdmf_model_predict_dataset": (_status, [_vp, _vp, ctypes.c_uint, ctypes.POINTER(ctypes.c_float),
                                                ctypes.POINTER(_size)]),
@@ -381,6 +386,15 @@ def set_simd_level(level):
     _check(_L().simdmf_set_simd_level(int(level)))
 
 
+class Report(dict):
+    """A report's entries (name -> value, in the report's order) and ``notes``: one sentence per entry
+    that is undefined (NaN), saying why (e.g. AUC on a test set of one class)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.notes = []
+
+
 def _report(handle):
     """The entries of a C simdmf_report as a dict in the report's order; frees the report."""
     if not handle:
@@ -390,12 +404,17 @@ def _report(handle):
     try:
         n = ctypes.c_size_t()
         _check(lib.simdmf_report_size(h, ctypes.byref(n)))
-        out = {}
+        out = Report()
         name = ctypes.c_char_p()
         value = ctypes.c_double()
         for j in range(n.value):
             _check(lib.simdmf_report_get(h, j, ctypes.byref(name), ctypes.byref(value)))
             out[name.value.decode()] = value.value
+        _check(lib.simdmf_report_note_count(h, ctypes.byref(n)))
+        text = ctypes.c_char_p()
+        for j in range(n.value):
+            _check(lib.simdmf_report_note(h, j, ctypes.byref(text)))
+            out.notes.append(text.value.decode())
         return out
     finally:
         lib.simdmf_report_free(h)
@@ -546,12 +565,20 @@ class Dataset(_Handle):
                                             _ptr(i, ctypes.c_uint32), _ptr(v, ctypes.c_float)))
         return u, i, v
 
-    def split(self, test_fraction=0.2, seed=42):
-        """Random ``(train, test)`` split, reproducible from ``seed``."""
+    _SPLIT_KINDS = {"random": 0, "per-user-fraction": 1, "leave-one-out": 2, "leave-one-out-random": 3}
+
+    def split(self, test_fraction=0.2, seed=42, kind="random"):
+        """``(train, test)`` split, reproducible from ``seed``. ``kind``: ``"random"`` (a random
+        ``test_fraction`` of the ratings), ``"per-user-fraction"`` (round(c * test_fraction) of each user's
+        c ratings, at least one kept in train), ``"leave-one-out"`` (each user's latest rating by timestamp,
+        for users with two or more; needs timestamps, which ``Dataset.load`` keeps from MovieLens files) or
+        ``"leave-one-out-random"`` (a seeded random one); ``test_fraction`` is ignored by the last two."""
+        if kind not in self._SPLIT_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(self._SPLIT_KINDS)}, not {kind!r}")
         a = ctypes.c_void_p()
         b = ctypes.c_void_p()
-        _check(self._lib.simdmf_dataset_split(self._handle, float(test_fraction), int(seed), ctypes.byref(a),
-                                              ctypes.byref(b)))
+        _check(self._lib.simdmf_dataset_split_by(self._handle, self._SPLIT_KINDS[kind], float(test_fraction), int(seed),
+                                                 ctypes.byref(a), ctypes.byref(b)))
         return Dataset(a.value), Dataset(b.value)
 
     def __repr__(self):
@@ -1024,6 +1051,20 @@ class Model(_Handle):
                                                   _dataset(exclude, "exclude") if exclude is not None else None,
                                                   int(k), float(threshold), COLD_LEAVE_OUT if leave_out_cold else 0,
                                                   ctypes.byref(out)))
+        return _report(out.value)
+
+    def evaluate_ranking(self, test, train, k=10, threshold=0.0, negatives=99, seed=1, leave_out_cold=False):
+        """The ranking protocols for implicit feedback (simdmf_model_evaluate_ranking): a :class:`Report`
+        (a dict) of the point metrics, ``"precision@k"``, ``"recall@k"``, ``"ndcg@k"``, ``"map@k"`` over
+        every item not in the user's ``train`` items, with ``negatives > 0`` ``"sampled_hr@k"`` and
+        ``"sampled_ndcg@k"`` (each relevant test event ranked against ``negatives`` items the user has in
+        neither set, seeded), the counts, then ``"popularity.<metric>"`` for the baseline that ranks
+        items by their training count. Relevant: value >= ``threshold`` (0: every event), logistic
+        label +1. ``report.notes`` says why any metric is undefined."""
+        out = ctypes.c_void_p()
+        _check(self._lib.simdmf_model_evaluate_ranking(self._handle, _dataset(test, "test"), _dataset(train, "train"),
+                                                       int(k), float(threshold), int(negatives), int(seed),
+                                                       COLD_LEAVE_OUT if leave_out_cold else 0, ctypes.byref(out)))
         return _report(out.value)
 
     def predict_dataset(self, data, leave_out_cold=False):

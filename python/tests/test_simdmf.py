@@ -414,6 +414,31 @@ class TestEvaluation(unittest.TestCase):
             m.evaluate(planted(seed=1))  # ratings, not labels
         self.assertEqual(cm.exception.status, simdmf.ERR_INVALID_DATA)
 
+    def test_evaluate_ranking_protocol(self):
+        data = planted(seed=6)
+        train, test = data.split(kind="leave-one-out-random", seed=3)
+        u, _, _ = test.to_arrays()
+        self.assertEqual(len(set(u.tolist())), len(test))  # one event per user
+        tr2, te2 = data.split(0.25, seed=3, kind="per-user-fraction")
+        self.assertEqual(len(tr2) + len(te2), len(data))
+        with self.assertRaises(simdmf.SimdmfError):  # no timestamps in a data set from arrays
+            data.split(kind="leave-one-out")
+        with self.assertRaises(ValueError):
+            data.split(kind="nope")
+        m = simdmf.Trainer(k=4, epochs=10).fit(train)
+        r = m.evaluate_ranking(test, train, k=10, negatives=20, seed=4)
+        for name in ("ndcg@10", "sampled_hr@10", "sampled_ndcg@10", "popularity.ndcg@10", "popularity.sampled_hr@10"):
+            self.assertTrue(0 <= r[name] <= 1, name)
+        self.assertEqual(r["sampled_cases"], len(test))
+        self.assertEqual(r.notes, [])
+        self.assertEqual(m.evaluate_ranking(test, train, negatives=20, seed=4), r)  # seeded
+        # A test set of one class: AUC is undefined and the report says why.
+        lm = simdmf.Trainer(loss="logistic", k=4, epochs=5).fit(planted(logistic=True, seed=3))
+        pos = simdmf.Dataset.from_triples([0, 1], [1, 2], [1.0, 1.0])
+        rep = lm.evaluate(pos)
+        self.assertTrue(math.isnan(rep["auc"]))
+        self.assertTrue(any("auc is undefined" in n for n in rep.notes))
+
     def test_cross_validate(self):
         data = planted(seed=4)
         t = simdmf.Trainer(k=4, epochs=8)
