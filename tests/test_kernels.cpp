@@ -952,3 +952,26 @@ TEST_CASE("kernels: find_above finds the first element above the threshold") {
                 CHECK(scalar().find_above(s.data, n, thr) == want);
             }
 }
+
+TEST_CASE("kernels: find_above_rows finds the first row with a lane above its threshold") {
+    std::mt19937 g(13);
+    for (const Table* t : supported_tables())
+        for (std::size_t width : {1, 3, 8, 16, 17, 32, 33, 64})
+            for (int trial = 0; trial < 6; ++trial) {
+                const std::size_t rows = 40, ld = width + 5;
+                Buf c(rows * ld, 1), thr(width, 2);
+                c.fill(g, -1, 1);
+                thr.fill(g, 0.995f, 1.2f);
+                if (trial % 2) thr.data[width / 2] = std::nanf("");      // NaN threshold: never above
+                if (trial > 2) c.data[(trial * 7 % rows) * ld + width - 1] = 1.5f;
+                std::size_t want = rows;
+                for (std::size_t r = 0; r < rows && want == rows; ++r)
+                    for (std::size_t l = 0; l < width; ++l)
+                        if (c.data[r * ld + l] > thr.data[l]) {
+                            want = r;
+                            break;
+                        }
+                CAPTURE(where(*t, width, 0));
+                CHECK(t->find_above_rows(c.data, rows, width, ld, thr.data) == want);
+            }
+}

@@ -113,13 +113,14 @@ struct Table {
     // cholesky_solve: x with U^T U x = b, in place of b (U from cholesky): forward then back substitution.
     void (*cholesky_solve)(const float* U, std::size_t lda, std::size_t n, float* b);
 
-    // Serving scores of a block of users x items, a small GEMM C = A B^T (lib/serve: batched top-N and
-    // nearest). The items are first packed into panels of `panel` items each (pack_panels: panel p at
-    // out + p * panel * k holds, for t < k, the panel's `panel` values of coordinate t, zero past nb;
-    // out holds ceil(nb / panel) * panel * k floats), then
+    // Serving scores of a block, a small GEMM C = A B^T (lib/serve: batched top-N and nearest). B's rows
+    // are first packed into panels of `panel` rows each (pack_panels: panel p at out + p * panel * k
+    // holds, for t < k, the panel's `panel` values of coordinate t, zero past nb; out holds
+    // ceil(nb / panel) * panel * k floats), then
     //   gemm_packed: C[r * ldc + j] = sum_t a[r][t] * B_j[t]  for r < m, j < nb  (a: m row pointers).
-    // The packed panel is read from L1 by every tile of rows, so the item table is read from memory
-    // once per batch. Error as dot (FMA chains over t, one per output).
+    // Serving packs the batch's queries once (B) and passes the item rows in place (a), so the item
+    // table is read once per batch and each register tile reuses a panel from L1. Error as dot (one FMA
+    // chain over t per output).
     std::size_t panel;
     void (*pack_panels)(const float* B, std::size_t nb, std::size_t ldb, std::size_t k, float* out);
     void (*gemm_packed)(const float* const* a, std::size_t m, const float* panels, std::size_t nb, std::size_t k,
@@ -127,6 +128,9 @@ struct Table {
 
     // Index of the first s[j] > thr (j < n), or n: the top-N selection's scan (NaN is never above).
     std::size_t (*find_above)(const float* s, std::size_t n, float thr);
+    // The batch's scan: the first row r < rows with C[r * ld + l] > thr[l] for some l < width, or rows.
+    std::size_t (*find_above_rows)(const float* C, std::size_t rows, std::size_t width, std::size_t ld,
+                                   const float* thr);
 };
 
 // The table used by the library (chosen once; thread-safe).

@@ -1025,6 +1025,22 @@ std::size_t find_above(const float* s, std::size_t n, float thr) {
     return n;
 }
 
+// find_above_rows: a row's lanes against their thresholds, one compare per vector.
+template <class A>
+std::size_t find_above_rows(const float* C, std::size_t rows, std::size_t width, std::size_t ld, const float* thr) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* c = C + r * ld;
+        std::size_t l = 0;
+        for (; l + W <= width; l += W)
+            if (xsimd::any(B::load_unaligned(c + l) > B::load_unaligned(thr + l))) return r;
+        for (; l < width; ++l)
+            if (c[l] > thr[l]) return r;
+    }
+    return rows;
+}
+
 // The table of one level. MaxNV: longest row (in vectors) kept in registers through a fused step, such
 // that p, q, the accumulators and the coefficients fit in the register file without spills: 4 with 16
 // registers, 8 with 32 (AVX-512: 128 floats; holding 16 spilled). Longer rows, up to kMaxStreamNV
@@ -1050,7 +1066,8 @@ constexpr Table make_table(Level level, const char* name) {
                  panel_width<A>(),
                  &pack_panels<A>,
                  &gemm_packed<A>,
-                 &find_above<A>};
+                 &find_above<A>,
+                 &find_above_rows<A>};
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

@@ -184,6 +184,13 @@ std::size_t find_above(const float* s, std::size_t n, float thr) {
     return n;
 }
 
+std::size_t find_above_rows(const float* C, std::size_t rows, std::size_t width, std::size_t ld, const float* thr) {
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t l = 0; l < width; ++l)
+            if (C[r * ld + l] > thr[l]) return r;
+    return rows;
+}
+
 }  // namespace
 
 const Table& table_scalar() {
@@ -196,7 +203,8 @@ const Table& table_scalar() {
                                  &adagrad_pair_for_length, &gram,
                                  &cholesky,           &cholesky_solve,
                                  kPanel,              &pack_panels,
-                                 &gemm_packed,        &find_above};
+                                 &gemm_packed,        &find_above,
+                                 &find_above_rows};
     return table;
 }
 

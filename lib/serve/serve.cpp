@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "kernels/kernels.hpp"
 
@@ -13,8 +14,8 @@ namespace simdmf::serve {
 namespace {
 
 constexpr std::size_t kBlock = 1024;      // items scored at a time for one query (a multiple of 4: see dot_rows)
-constexpr std::size_t kBatchBlock = 512;  // items packed at a time for a batch (k = 64: 128 KB, in L2)
-constexpr std::size_t kBatchRows = 128;   // queries scored against one packed block at a time
+constexpr std::size_t kBatchBlock = 512;  // items scored at a time for a batch (k = 64: 128 KB, in L2)
+constexpr std::size_t kBatchRows = 128;   // queries per gemm_packed call (a multiple of every panel width)
 
 // a is worse than b: lower score, or the same score and a higher index.
 bool worse(float as, std::uint32_t ai, float bs, std::uint32_t bi) { return as < bs || (as == bs && ai > bi); }
@@ -102,32 +103,69 @@ float* aligned(std::vector<float>& v, std::size_t floats) {
     return v.data() + ((64 - addr % 64) % 64) / sizeof(float);
 }
 
-// Scores of the queries' rows (rows[0 .. nq)) against `count` rows of `base` by blocks: packed once per
-// block, then gemm_packed for kBatchRows queries at a time; `after(b, row, i0, nb)` gets each query's
-// block of scores.
+// Scores of the queries' rows (rows[0 .. nq)) against `count` rows of `base`, by blocks: the queries
+// packed once into panels (pack layout of gemm_packed: k x panel floats each, zero past nq), then for
+// each block of kBatchBlock items and each chunk of kBatchRows queries one gemm_packed call with the
+// items as its rows (read in place, no copy) and the queries as its panels: C[j][l] = score of item
+// i0 + j for query c0 + l. `after(c0, C, i0, nb)` gets each such block (row stride kBatchRows).
 template <class After>
 void batch_blocks(const float* const* rows, std::size_t nq, const float* base, std::uint32_t count, std::size_t stride,
                   std::size_t k, Scratch& s, After&& after) {
     const auto& kt = kernels::active();
-    const std::size_t panel_floats = (kBatchBlock + kt.panel - 1) / kt.panel * kt.panel * k;
-    float* panels = aligned(s.panels, panel_floats);
+    const std::size_t P = kt.panel;
+    const std::size_t nqp = (nq + kBatchRows - 1) / kBatchRows * kBatchRows;  // kBatchRows is a multiple of P
+    float* panels = aligned(s.panels, nqp * k);
+    for (std::size_t p0 = 0; p0 < nqp; p0 += P)
+        for (std::size_t t = 0; t < k; ++t)
+            for (std::size_t l = 0; l < P; ++l)
+                panels[p0 * k + t * P + l] = p0 + l < nq ? rows[p0 + l][t] : 0.0f;
     float* scores = aligned(s.scores, kBatchRows * kBatchBlock);
+    s.item_rows.resize(kBatchBlock);
     for (std::uint32_t i0 = 0; i0 < count; i0 += kBatchBlock) {
         const std::size_t nb = std::min<std::size_t>(kBatchBlock, count - i0);
-        kt.pack_panels(base + std::size_t(i0) * stride, nb, stride, k, panels);
-        for (std::size_t q0 = 0; q0 < nq; q0 += kBatchRows) {
-            const std::size_t mq = std::min(kBatchRows, nq - q0);
-            kt.gemm_packed(rows + q0, mq, panels, nb, k, scores, kBatchBlock);
-            for (std::size_t r = 0; r < mq; ++r) after(q0 + r, scores + r * kBatchBlock, i0, nb);
+        for (std::size_t j = 0; j < nb; ++j) s.item_rows[j] = base + (std::size_t(i0) + j) * stride;
+        for (std::size_t c0 = 0; c0 < nq; c0 += kBatchRows) {
+            const std::size_t cols = std::min(kBatchRows, (nq + P - 1) / P * P - c0);  // whole panels only
+            kt.gemm_packed(s.item_rows.data(), nb, panels + c0 * k, cols, k, scores, kBatchRows);
+            after(c0, static_cast<float*>(scores), i0, nb);
         }
     }
+}
+
+// Scans a block of C[j][l] (items i0 + j, queries c0 + l, row stride kBatchRows) for every query's
+// scores above its threshold (thr: the worst of its full heap, -inf before, +inf past nq).
+void scan_block(Scratch& s, const float* C, std::size_t c0, std::uint32_t i0, std::size_t nb,
+                const kernels::Table& kt) {
+    float* thr = s.thresholds.data() + c0;
+    const std::size_t width = std::min(kBatchRows, s.sel.size() - c0);
+    std::size_t j = 0;
+    while (j < nb) {
+        j += kt.find_above_rows(C + j * kBatchRows, nb - j, width, kBatchRows, thr);
+        if (j >= nb) break;
+        const float* row = C + j * kBatchRows;
+        for (std::size_t l = 0; l < width; ++l)
+            if (row[l] > thr[l]) {
+                Selection& q = s.sel[c0 + l];
+                consider(q, i0 + static_cast<std::uint32_t>(j), row[l]);
+                if (q.count == q.n) thr[l] = q.values[0];
+            }
+        ++j;
+    }
+}
+
+void init_thresholds(Scratch& s, std::size_t nq) {
+    const std::size_t nqp = (nq + kBatchRows - 1) / kBatchRows * kBatchRows;
+    s.thresholds.assign(nqp, std::numeric_limits<float>::infinity());
+    std::fill(s.thresholds.begin(), s.thresholds.begin() + static_cast<std::ptrdiff_t>(nq),
+              -std::numeric_limits<float>::infinity());
 }
 
 }  // namespace
 
 std::size_t Scratch::bytes() const {
-    return (scores.capacity() + panels.capacity() + norms.capacity() + query_norms.capacity()) * sizeof(float) +
-           rows.capacity() * sizeof(const float*) + sel.capacity() * sizeof(Selection);
+    return (scores.capacity() + panels.capacity() + norms.capacity() + query_norms.capacity() +
+            thresholds.capacity()) * sizeof(float) +
+           (rows.capacity() + item_rows.capacity()) * sizeof(const float*) + sel.capacity() * sizeof(Selection);
 }
 
 namespace {
@@ -181,19 +219,26 @@ void recommend_batch(const Model& m, const std::uint32_t* users, std::size_t n_u
     }
     s.rows.resize(n_users);
     s.sel.resize(n_users);
+    if (s.norms.size() < kBatchRows) s.norms.resize(kBatchRows);
     for (std::size_t b = 0; b < n_users; ++b) {
         s.rows[b] = fv.P + std::size_t(users[b]) * fv.stride;
         s.sel[b] = selection(items + b * ld_items, values + b * ld_values, n, f.seen.of(users[b]), f, UINT32_MAX);
     }
     const auto& kt = kernels::active();
+    init_thresholds(s, n_users);
     batch_blocks(s.rows.data(), n_users, fv.Q, fv.n_items, fv.stride, fv.k, s,
-                 [&](std::size_t b, float* row, std::uint32_t i0, std::size_t nb) {
-                     if (fv.bu) {  // as MFModel::score_block
-                         const float base = fv.mu + fv.bu[users[b]];
-                         const float* bi = fv.bi + i0;
-                         for (std::size_t j = 0; j < nb; ++j) row[j] += base + bi[j];
+                 [&](std::size_t c0, float* C, std::uint32_t i0, std::size_t nb) {
+                     const std::size_t w = std::min(kBatchRows, n_users - c0);
+                     if (fv.bu) {  // as MFModel::score_block: score + (mu + b_u + b_i)
+                         float* base = s.norms.data();
+                         for (std::size_t l = 0; l < w; ++l) base[l] = fv.mu + fv.bu[users[c0 + l]];
+                         for (std::size_t j = 0; j < nb; ++j) {
+                             float* row = C + j * kBatchRows;
+                             const float bi = fv.bi[i0 + j];
+                             for (std::size_t l = 0; l < w; ++l) row[l] += base[l] + bi;
+                         }
                      }
-                     scan(s.sel[b], row, i0, nb, kt);
+                     scan_block(s, C, c0, i0, nb, kt);
                  });
     for (std::size_t b = 0; b < n_users; ++b) {
         counts[b] = finish(s.sel[b]);
@@ -284,12 +329,22 @@ void nearest_batch(const Model& m, int side, Metric metric, const std::uint32_t*
     } else if (n > 0 && n_queries > 1) {
         s.rows.resize(n_queries);
         for (std::size_t b = 0; b < n_queries; ++b) s.rows[b] = f.row(side, queries[b]);
+        init_thresholds(s, n_queries);
         std::uint32_t last = UINT32_MAX;
         batch_blocks(s.rows.data(), n_queries, base, count, f.stride, f.k, s,
-                     [&](std::size_t b, float* row, std::uint32_t i0, std::size_t nb) {
-                         if (i0 != last) block_norms(i0, nb), last = i0;
-                         to_sims(b, row, i0, nb);
-                         scan(s.sel[b], row, i0, nb, kt);
+                     [&](std::size_t c0, float* C, std::uint32_t i0, std::size_t nb) {
+                         if (cos) {
+                             if (i0 != last) block_norms(i0, nb), last = i0;
+                             const std::size_t w = std::min(kBatchRows, n_queries - c0);
+                             for (std::size_t j = 0; j < nb; ++j) {
+                                 float* row = C + j * kBatchRows;
+                                 for (std::size_t l = 0; l < w; ++l) {
+                                     const float d = s.query_norms[c0 + l] * norms[j];
+                                     row[l] = d > 0.0f ? std::clamp(row[l] / d, -1.0f, 1.0f) : 0.0f;
+                                 }
+                             }
+                         }
+                         scan_block(s, C, c0, i0, nb, kt);
                      });
     }
     for (std::size_t b = 0; b < n_queries; ++b) counts[b] = finish(s.sel[b]);

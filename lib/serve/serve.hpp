@@ -3,7 +3,8 @@
 // items by cosine or dot, one query or a batch). Every call is const on the model and safe from many
 // threads (each with its own Scratch). Memory is bounded by the batch and n, never by users x items:
 // scores are made a block of items at a time (Model::score_block for one user; for a batch of a factor
-// model, the items packed once per block and scored for all users by the gemm_packed kernel), each
+// model, the users packed once and each block of items scored for all of them by the gemm_packed
+// kernel), each
 // user's best n kept in a bounded heap that lives in the caller's output arrays, and only the n
 // results turned into predictions.
 #pragma once
@@ -48,8 +49,8 @@ class Scratch {
 public:
     std::size_t bytes() const;  // held now
     // internal
-    std::vector<float> scores, panels, norms, query_norms;
-    std::vector<const float*> rows;
+    std::vector<float> scores, panels, norms, query_norms, thresholds;
+    std::vector<const float*> rows, item_rows;
     std::vector<Selection> sel;
 };
 

@@ -24,6 +24,8 @@ import ctypes.util
 import glob
 import operator
 import os
+import tempfile
+import threading
 
 import numpy as np
 
@@ -164,6 +166,20 @@ class _OptionInfoC(ctypes.Structure):
     ]
 
 
+class _FilterC(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("exclude", ctypes.c_void_p),
+        ("seen_offsets", ctypes.POINTER(ctypes.c_uint64)),
+        ("seen_items", ctypes.POINTER(ctypes.c_uint32)),
+        ("seen_users", ctypes.c_uint32),
+        ("allow", ctypes.POINTER(ctypes.c_uint32)),
+        ("n_allow", ctypes.c_size_t),
+        ("deny", ctypes.POINTER(ctypes.c_uint32)),
+        ("n_deny", ctypes.c_size_t),
+    ]
+
+
 _PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_EpochInfoC), ctypes.c_void_p)
 
 # name: (restype, [argtypes])
@@ -242,6 +258,12 @@ _SIGNATURES = {
     "simdmf_trainer_default": (_status, [_vp, _cstr, _f64p]),
     "simdmf_trainer_default_string": (_status, [_vp, _cstr, ctypes.POINTER(_cstr)]),
     "simdmf_trainer_default_array": (_status, [_vp, _cstr, _f64p, _size, _sizep]),
+    "simdmf_scratch_create": (_status, [_vpp]),
+    "simdmf_scratch_free": (None, [_vp]),
+    "simdmf_model_recommend_filtered": (_status, [_vp, _u32, _size, ctypes.POINTER(_FilterC), _u32p, _f32p, _sizep]),
+    "simdmf_model_recommend_batch": (_status, [_vp, _u32p, _size, _size, ctypes.POINTER(_FilterC), _vp, _u32p, _f32p,
+                                               _sizep]),
+    "simdmf_model_nearest_batch": (_status, [_vp, _int, _int, _u32p, _size, _size, _vp, _u32p, _f32p, _sizep]),
 }
 
 _lib = None
@@ -261,6 +283,9 @@ def _candidates():
     found = ctypes.util.find_library("simdmf")
     if found:
         yield found
+    # meson install's default prefix, when ldconfig has not been run since
+    for name in sorted(glob.glob("/usr/local/lib*/**/libsimdmf.so*", recursive=True)):
+        yield name
 
 
 def load_library(path=None):
@@ -882,6 +907,49 @@ class Trainer(_Handle):
 # Model
 # --------------------------------------------------------------------------------------------------
 
+class _Scratch(threading.local):
+    """One simdmf_scratch per thread for the batch calls, made on first use, freed with the thread."""
+
+    handle = None
+
+    def get(self):
+        if self.handle is None:
+            out = ctypes.c_void_p()
+            _check(_L().simdmf_scratch_create(ctypes.byref(out)))
+            self.handle = _ScratchHandle(out.value)
+        return self.handle._h
+
+
+class _ScratchHandle:
+    def __init__(self, h):
+        self._h = ctypes.c_void_p(h)
+        self._lib = _L()
+
+    def __del__(self):
+        try:
+            self._lib.simdmf_scratch_free(self._h)
+        except Exception:
+            pass
+
+
+_SCRATCH = _Scratch()
+
+
+def _scratch():
+    return _SCRATCH.get()
+
+
+def _model_from_bytes(data):
+    """Unpickles a Model from its model file's bytes."""
+    fd, path = tempfile.mkstemp(suffix=".smf")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return Model.load(path)
+    finally:
+        os.unlink(path)
+
+
 class Model(_Handle):
     """A trained factor model: predictions, top-N, similarity, persistence."""
 
@@ -985,16 +1053,56 @@ class Model(_Handle):
         _check(self._lib.simdmf_model_predict_all(self._handle, _ptr(out, ctypes.c_float)))
         return out
 
-    def recommend(self, user, n=10, exclude=None):
-        """Top-``n`` ``(items, scores)`` for a user, best first, leaving out the user's items in ``exclude``."""
-        items = np.empty(n, dtype=np.uint32)
-        scores = np.empty(n, dtype=np.float32)
-        got = ctypes.c_size_t()
-        _check(self._lib.simdmf_model_recommend(self._handle, _index(user, "user"), int(n),
-                                                _dataset(exclude, "exclude") if exclude is not None else None,
-                                                _ptr(items, ctypes.c_uint32), _ptr(scores, ctypes.c_float),
-                                                ctypes.byref(got)))
-        return items[:got.value].copy(), scores[:got.value].copy()
+    def recommend(self, user, n=10, exclude=None, filter_items=None, items=None):
+        """Top-``n`` items by score, best first (ties by lower index), leaving out each user's items in
+        ``exclude`` (a Dataset), the items in ``filter_items`` (a deny-list) and, when ``items`` is given,
+        every item not in it (an allow-list), as implicit's ``recommend`` does.
+
+        ``user`` an integer: ``(items, scores)``, 1-D, as long as the list (up to ``n``).
+        ``user`` an array of B users: one batched call (scores by blocks of users x items); 2-D
+        ``(items, scores)`` of shape (B, n'), n' = min(n, n_items), ``items`` int64 with -1 (and score NaN)
+        past a user's list when it is shorter. Scores are predictions."""
+        f = self._filter(exclude, filter_items, items)
+        if np.ndim(user) == 0:
+            out = np.empty(n, dtype=np.uint32)
+            scores = np.empty(n, dtype=np.float32)
+            got = ctypes.c_size_t()
+            _check(self._lib.simdmf_model_recommend_filtered(self._handle, _index(user, "user"), int(n),
+                                                             ctypes.byref(f[0]), _ptr(out, ctypes.c_uint32),
+                                                             _ptr(scores, ctypes.c_float), ctypes.byref(got)))
+            return out[:got.value].copy(), scores[:got.value].copy()
+        users = _index_array(user, "users")
+        width = min(int(n), self.shape[1])
+        out = np.empty((len(users), width), dtype=np.uint32)
+        scores = np.empty((len(users), width), dtype=np.float32)
+        counts = np.empty(len(users), dtype=np.uintp)
+        _check(self._lib.simdmf_model_recommend_batch(self._handle, _ptr(users, ctypes.c_uint32), len(users), width,
+                                                      ctypes.byref(f[0]), _scratch(), _ptr(out, ctypes.c_uint32),
+                                                      _ptr(scores, ctypes.c_float), _ptr(counts, ctypes.c_size_t)))
+        ids = out.astype(np.int64)
+        short = np.arange(width)[None, :] >= counts.astype(np.int64)[:, None]
+        ids[short] = -1
+        scores[short] = np.nan
+        return ids, scores
+
+    def _filter(self, exclude, deny, allow):
+        """A simdmf_filter and the arrays it points to (kept alive by the returned tuple)."""
+        f = _FilterC()
+        f.struct_size = ctypes.sizeof(_FilterC)
+        keep = [f]
+        if exclude is not None:
+            f.exclude = _dataset(exclude, "exclude")
+        if deny is not None:
+            d = np.unique(_index_array(deny, "filter_items"))
+            keep.append(d)
+            f.deny = _ptr(d, ctypes.c_uint32)
+            f.n_deny = len(d)
+        if allow is not None:
+            a = np.unique(_index_array(allow, "items"))
+            keep.append(a)
+            f.allow = _ptr(a, ctypes.c_uint32)
+            f.n_allow = len(a)
+        return keep
 
     def similarity(self, a, b, side="items"):
         """Cosine similarity of two items (or users, with ``side="users"``)."""
@@ -1003,15 +1111,49 @@ class Model(_Handle):
                                                    ctypes.byref(out)))
         return out.value
 
-    def nearest(self, index, n=10, side="items"):
-        """The ``n`` most similar ``(indices, similarities)`` to ``index``, itself excluded, best first."""
-        idx = np.empty(n, dtype=np.uint32)
-        sims = np.empty(n, dtype=np.float32)
-        got = ctypes.c_size_t()
-        _check(self._lib.simdmf_model_nearest(self._handle, _side(side), _index(index, "index"), int(n),
-                                              _ptr(idx, ctypes.c_uint32), _ptr(sims, ctypes.c_float),
-                                              ctypes.byref(got)))
-        return idx[:got.value].copy(), sims[:got.value].copy()
+    def nearest(self, index, n=10, side="items", metric="cosine"):
+        """The ``n`` most similar ``(indices, similarities)`` to ``index``, itself excluded, best first, by
+        ``metric`` "cosine" or "dot". ``index`` an array of B queries: one batched call, 2-D results of
+        shape (B, n') as :meth:`recommend` gives (indices int64, -1 past a short list)."""
+        if metric not in ("cosine", "dot"):
+            raise SimdmfError(ERR_INVALID_ARGUMENT, 'metric must be "cosine" or "dot"')
+        if np.ndim(index) == 0 and metric == "cosine":
+            idx = np.empty(n, dtype=np.uint32)
+            sims = np.empty(n, dtype=np.float32)
+            got = ctypes.c_size_t()
+            _check(self._lib.simdmf_model_nearest(self._handle, _side(side), _index(index, "index"), int(n),
+                                                  _ptr(idx, ctypes.c_uint32), _ptr(sims, ctypes.c_float),
+                                                  ctypes.byref(got)))
+            return idx[:got.value].copy(), sims[:got.value].copy()
+        queries = _index_array(np.atleast_1d(index), "index")
+        count = self.shape[0 if _side(side) == USERS else 1]
+        width = min(int(n), count)
+        out = np.empty((len(queries), width), dtype=np.uint32)
+        sims = np.empty((len(queries), width), dtype=np.float32)
+        counts = np.empty(len(queries), dtype=np.uintp)
+        _check(self._lib.simdmf_model_nearest_batch(self._handle, _side(side), 0 if metric == "cosine" else 1,
+                                                    _ptr(queries, ctypes.c_uint32), len(queries), width, _scratch(),
+                                                    _ptr(out, ctypes.c_uint32), _ptr(sims, ctypes.c_float),
+                                                    _ptr(counts, ctypes.c_size_t)))
+        ids = out.astype(np.int64)
+        short = np.arange(width)[None, :] >= counts.astype(np.int64)[:, None]
+        ids[short] = -1
+        sims[short] = np.nan
+        if np.ndim(index) == 0:
+            return ids[0, :counts[0]].astype(np.uint32), sims[0, :counts[0]].copy()
+        return ids, sims
+
+    def __reduce__(self):
+        """Pickling: the model file's bytes (format v2), read back by :meth:`load`."""
+        fd, path = tempfile.mkstemp(suffix=".smf")
+        os.close(fd)
+        try:
+            self.save(path)
+            with open(path, "rb") as fh:
+                data = fh.read()
+        finally:
+            os.unlink(path)
+        return (_model_from_bytes, (data,))
 
     def factors(self, index, side="users"):
         """``(factors, bias)`` of one user or item (bias 0 without biases)."""
