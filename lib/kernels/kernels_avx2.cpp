@@ -2,11 +2,18 @@
 #define SIMDMF_KERNEL_NS impl_avx2
 #include "kernels/kernels_impl.hpp"
 #include "kernels/tables.hpp"
+#include "kernels/nn_impl.hpp"
+#include "kernels/nn_tables.hpp"
 
 namespace simdmf::kernels {
 
 const Table& table_avx2() {
     static constexpr Table table = impl_avx2::make_table<xsimd::fma3<xsimd::avx2>, 4>(Level::avx2, "avx2");
+    return table;
+}
+
+const NnTable& nn_table_avx2() {
+    static constexpr NnTable table = impl_avx2::make_nn_table<xsimd::fma3<xsimd::avx2>>(Level::avx2);
     return table;
 }
 

@@ -8,11 +8,18 @@
 #endif
 #include "kernels/kernels_impl.hpp"
 #include "kernels/tables.hpp"
+#include "kernels/nn_impl.hpp"
+#include "kernels/nn_tables.hpp"
 
 namespace simdmf::kernels {
 
 const Table& table_avx512() {
     static constexpr Table table = impl_avx512::make_table<xsimd::avx512bw, 8>(Level::avx512, "avx512");
+    return table;
+}
+
+const NnTable& nn_table_avx512() {
+    static constexpr NnTable table = impl_avx512::make_nn_table<xsimd::avx512bw>(Level::avx512);
     return table;
 }
 

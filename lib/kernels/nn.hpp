@@ -1,0 +1,70 @@
+// Neural-network kernels (neural collaborative filtering, lib/models/ncf.*): a second family of the
+// one dispatch point. Written once as xsimd templates (nn_impl.hpp), compiled in every level's
+// translation unit beside the MF kernels, gathered in an NnTable; `nn_active()` is the table of the
+// level `active()` chose (SIMDMF_SIMD lowers both), `nn_table_for(level)` any compiled level's.
+//
+// Layout contract (an exception to kernels.hpp's "any length", for whole vectors): a layer of width w
+// is stored with a row stride ld >= nn_pad(w) floats, w rounded up to 16 (the widest vector), and the
+// columns from w to nn_pad(w) are zero in every input (activations, weights, biases, gradients coming
+// in). The SIMD levels read and write whole vectors up to the padded width and keep the padding zero
+// in what they write; the scalar table touches only the w used columns. Results agree with the scalar
+// table within float rounding of a different summation order.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernels.hpp"
+
+namespace simdmf::kernels {
+
+// Stable values (model files record them): the activation fused into a dense layer.
+enum class Act : int { identity = 0, relu = 1, leaky_relu = 2 };
+
+constexpr std::size_t nn_pad(std::size_t w) { return (w + 15) / 16 * 16; }
+
+struct NnTable {
+    Level level;
+
+    // Batched dense layer, bias and activation fused:
+    //   Y[b*ldy + o] = act(bias[o] + sum_i X[b*ldx + i] * W[i*ldw + o])   for b < n, o < out
+    // W is in x out (row i: the weights from input i), act(z) = z, max(z, 0), or z > 0 ? z : slope*z.
+    void (*dense_forward)(const float* X, std::size_t ldx, std::size_t n, std::size_t in, std::size_t out,
+                          const float* W, std::size_t ldw, const float* bias, float* Y, std::size_t ldy, int act,
+                          float slope);
+
+    // Its backward pass. dY (n x out, stride ldy) holds dLoss/dY on entry and dLoss/dZ (Z the
+    // pre-activation) on exit: dY *= act'(Z), read from the sign of Y (slope > 0 for leaky_relu).
+    //   dW[i*ldw + o] += sum_b X[b, i] dZ[b, o];  db[o] += sum_b dZ[b, o];
+    //   dX[b*lddx + i] = sum_o dZ[b, o] W[i, o]   (dX may be null: not computed)
+    // The sums over b run in order b = 0..n-1 for every level (so a model does not depend on how
+    // the batch is split into vectors).
+    void (*dense_backward)(const float* X, std::size_t ldx, std::size_t n, std::size_t in, std::size_t out,
+                           const float* W, std::size_t ldw, const float* Y, float* dY, std::size_t ldy, float* dW,
+                           float* db, float* dX, std::size_t lddx, int act, float slope);
+
+    // Embedding gather: out[b*ldo + j] = table[idx[b]*ld + j] for j < width (SIMD levels: to nn_pad).
+    void (*gather)(const float* table, std::size_t ld, const std::uint32_t* idx, std::size_t n, std::size_t width,
+                   float* out, std::size_t ldo);
+    // Gradient scatter: table[idx[b]*ld + j] += g[b*ldg + j], b in order (repeated indices add up).
+    void (*scatter_add)(float* table, std::size_t ld, const std::uint32_t* idx, std::size_t n, std::size_t width,
+                        const float* g, std::size_t ldg);
+
+    // Adam (Kingma & Ba) over n floats, L2 coupled into the gradient (PyTorch's weight_decay):
+    //   g' = g + l2 w;  m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2;
+    //   w -= step * m / (sqrt(v) * inv_sqrt_bc2 + eps)
+    // with step = lr / (1 - b1^t) and inv_sqrt_bc2 = 1 / sqrt(1 - b2^t) (bias correction), g zeroed.
+    void (*adam)(float* w, float* m, float* v, float* g, std::size_t n, float step, float inv_sqrt_bc2, float b1,
+                 float b2, float eps, float l2);
+    // Lazy Adam: the same update on the listed rows only (stride ld, `width` floats used, SIMD levels
+    // to nn_pad(width)); the rows' gradients zeroed. Rows must be distinct.
+    void (*adam_rows)(float* w, float* m, float* v, float* g, std::size_t ld, const std::uint32_t* rows,
+                      std::size_t n_rows, std::size_t width, float step, float inv_sqrt_bc2, float b1, float b2,
+                      float eps, float l2);
+    // Plain SGD: w -= lr * (g + l2 w), g zeroed.
+    void (*sgd_update)(float* w, float* g, std::size_t n, float lr, float l2);
+};
+
+const NnTable& nn_active();
+const NnTable* nn_table_for(Level level);
+
+}  // namespace simdmf::kernels

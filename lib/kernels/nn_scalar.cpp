@@ -1,0 +1,100 @@
+// Scalar neural-network kernels (nn.hpp): the textbook loops every SIMD level is tested against.
+// They touch only the used columns of each layer (never the padding).
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/nn_tables.hpp"
+
+namespace simdmf::kernels {
+namespace {
+
+float act_of(float z, int act, float slope) {
+    if (act == static_cast<int>(Act::relu)) return z > 0.0f ? z : 0.0f;
+    if (act == static_cast<int>(Act::leaky_relu)) return z > 0.0f ? z : slope * z;
+    return z;
+}
+
+void dense_forward(const float* X, std::size_t ldx, std::size_t n, std::size_t in, std::size_t out, const float* W,
+                   std::size_t ldw, const float* bias, float* Y, std::size_t ldy, int act, float slope) {
+    for (std::size_t b = 0; b < n; ++b)
+        for (std::size_t o = 0; o < out; ++o) {
+            float z = bias[o];
+            for (std::size_t i = 0; i < in; ++i) z += X[b * ldx + i] * W[i * ldw + o];
+            Y[b * ldy + o] = act_of(z, act, slope);
+        }
+}
+
+void dense_backward(const float* X, std::size_t ldx, std::size_t n, std::size_t in, std::size_t out, const float* W,
+                    std::size_t ldw, const float* Y, float* dY, std::size_t ldy, float* dW, float* db, float* dX,
+                    std::size_t lddx, int act, float slope) {
+    for (std::size_t b = 0; b < n; ++b)
+        for (std::size_t o = 0; o < out; ++o) {
+            float& g = dY[b * ldy + o];
+            const bool pos = Y[b * ldy + o] > 0.0f;
+            if (act == static_cast<int>(Act::relu) && !pos) g = 0.0f;
+            if (act == static_cast<int>(Act::leaky_relu) && !pos) g *= slope;
+            db[o] += g;
+        }
+    for (std::size_t i = 0; i < in; ++i)
+        for (std::size_t o = 0; o < out; ++o) {
+            float s = dW[i * ldw + o];
+            for (std::size_t b = 0; b < n; ++b) s += X[b * ldx + i] * dY[b * ldy + o];
+            dW[i * ldw + o] = s;
+        }
+    if (!dX) return;
+    for (std::size_t b = 0; b < n; ++b)
+        for (std::size_t i = 0; i < in; ++i) {
+            float s = 0.0f;
+            for (std::size_t o = 0; o < out; ++o) s += dY[b * ldy + o] * W[i * ldw + o];
+            dX[b * lddx + i] = s;
+        }
+}
+
+void gather(const float* table, std::size_t ld, const std::uint32_t* idx, std::size_t n, std::size_t width,
+            float* out, std::size_t ldo) {
+    for (std::size_t b = 0; b < n; ++b)
+        for (std::size_t j = 0; j < width; ++j) out[b * ldo + j] = table[std::size_t(idx[b]) * ld + j];
+}
+
+void scatter_add(float* table, std::size_t ld, const std::uint32_t* idx, std::size_t n, std::size_t width,
+                 const float* g, std::size_t ldg) {
+    for (std::size_t b = 0; b < n; ++b)
+        for (std::size_t j = 0; j < width; ++j) table[std::size_t(idx[b]) * ld + j] += g[b * ldg + j];
+}
+
+void adam(float* w, float* m, float* v, float* g, std::size_t n, float step, float isb2, float b1, float b2, float eps,
+          float l2) {
+    for (std::size_t j = 0; j < n; ++j) {
+        const float gj = g[j] + l2 * w[j];
+        m[j] = b1 * m[j] + (1.0f - b1) * gj;
+        v[j] = b2 * v[j] + (1.0f - b2) * (gj * gj);
+        w[j] -= step * m[j] / (std::sqrt(v[j]) * isb2 + eps);
+        g[j] = 0.0f;
+    }
+}
+
+void adam_rows(float* w, float* m, float* v, float* g, std::size_t ld, const std::uint32_t* rows, std::size_t n_rows,
+               std::size_t width, float step, float isb2, float b1, float b2, float eps, float l2) {
+    for (std::size_t r = 0; r < n_rows; ++r) {
+        const std::size_t o = std::size_t(rows[r]) * ld;
+        adam(w + o, m + o, v + o, g + o, width, step, isb2, b1, b2, eps, l2);
+    }
+}
+
+void sgd_update(float* w, float* g, std::size_t n, float lr, float l2) {
+    for (std::size_t j = 0; j < n; ++j) {
+        w[j] -= lr * (g[j] + l2 * w[j]);
+        g[j] = 0.0f;
+    }
+}
+
+}  // namespace
+
+const NnTable& nn_table_scalar() {
+    static constexpr NnTable table{Level::scalar, &dense_forward, &dense_backward, &gather,
+                                   &scatter_add,  &adam,          &adam_rows,      &sgd_update};
+    return table;
+}
+
+}  // namespace simdmf::kernels
