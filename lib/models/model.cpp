@@ -15,12 +15,18 @@ namespace simdmf {
 const char* model_kind_name(ModelKind kind) {
     switch (kind) {
         case ModelKind::mf: return "mf";
+        case ModelKind::gmf: return "gmf";
+        case ModelKind::mlp: return "mlp";
+        case ModelKind::neumf: return "neumf";
     }
     return "unknown";
 }
 
 bool parse_model_kind(const std::string& name, ModelKind* out) {
     if (name == "mf") *out = ModelKind::mf;
+    else if (name == "gmf") *out = ModelKind::gmf;
+    else if (name == "mlp") *out = ModelKind::mlp;
+    else if (name == "neumf") *out = ModelKind::neumf;
     else return false;
     return true;
 }

@@ -20,8 +20,9 @@
 namespace simdmf {
 
 // A member of the family (option "model"). Values are stable (model files, the C ABI's model name).
-enum class ModelKind : std::uint32_t { mf = 1 };
-const char* model_kind_name(ModelKind kind);  // "mf"
+// gmf, mlp, neumf: neural collaborative filtering (lib/models/ncf.hpp).
+enum class ModelKind : std::uint32_t { mf = 1, gmf = 2, mlp = 3, neumf = 4 };
+const char* model_kind_name(ModelKind kind);  // "mf", "gmf", "mlp", "neumf"
 bool parse_model_kind(const std::string& name, ModelKind* out);
 
 // A model's factor tables, for the calls only factor models have (similarity, raw factors, fold-in,

@@ -13,6 +13,25 @@
 namespace simdmf {
 
 enum class Solver { sgd, gd, als };
+
+// Neural collaborative filtering (model gmf, mlp, neumf; lib/solvers/ncf_train.hpp): the options of
+// the "ncf" group. The GMF width is TrainOptions::k; lr, epochs, seed, patience, tol, restore_best,
+// snapshot, min/max_rating and clip_predictions mean what they mean for MF.
+struct NcfOptions {
+    std::vector<std::uint32_t> layers{64, 32, 16, 8};  // ncf_layers: [2 x MLP embedding, tower widths...]
+    std::uint32_t activation = 1;   // ncf_activation: 0 identity, 1 relu, 2 leaky_relu (kernels::Act)
+    double slope = 0.3;             // ncf_slope (leaky_relu)
+    std::uint32_t link = 0;         // ncf_link: 0 auto (squared: scaled_sigmoid on the rating range;
+                                    // logistic: sigmoid), 1 identity, 2 sigmoid, 3 scaled_sigmoid
+    std::uint32_t optimizer = 0;    // ncf_optimizer: 0 adam, 1 sgd
+    double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam_beta1, adam_beta2, adam_eps
+    std::uint32_t batch = 256;      // ncf_batch
+    double l2_embed = 0.0;          // ncf_l2_embed: L2 on embedding rows (coupled, as weight decay)
+    double l2_weights = 0.0;        // ncf_l2_weights: L2 on dense weights and biases
+    std::uint32_t negatives = 4;    // ncf_negatives: sampled unseen items per positive per epoch (logistic)
+    bool lazy_adam = true;          // ncf_lazy_adam: embedding rows updated only when a batch touches them
+    double init_std = 0.01;         // ncf_init_std: embeddings N(0, init_std^2); dense layers Glorot uniform
+};
 enum class Schedule { constant, decay, list };
 
 // Field initialisers are the option registry's static defaults (lib/options.cpp; tests/test_options.cpp
@@ -65,6 +84,7 @@ struct TrainOptions {
     // sqrt(s), biases times s, mu = c): the model predicts raw units and every loss is in raw units.
     double rating_scale = 1.0;
     bool als_weighted_lambda = true;  // als: row regulariser l2 * n_row (Zhou et al. 2008), else l2
+    NcfOptions ncf;                   // model gmf, mlp, neumf
 
     // Keyed access through the option registry (lib/options.hpp: keys, bounds, defaults). Throw Error with
     // SIMDMF_ERR_UNKNOWN_OPTION or SIMDMF_ERR_OUT_OF_RANGE, leaving the options unchanged.

@@ -1,0 +1,268 @@
+// GMF, MLP and NeuMF: parameters, the forward pass of a batch (serving and training) and its
+// backward pass, on the NnTable kernels. See ncf.hpp.
+#include "models/ncf.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace simdmf {
+
+using kernels::nn_pad;
+
+namespace {
+
+constexpr std::size_t kMaxTower = 16;  // dense layers in the MLP tower
+const char* const kWNames[kMaxTower] = {"mlp.W1",  "mlp.W2",  "mlp.W3",  "mlp.W4",  "mlp.W5",  "mlp.W6",
+                                        "mlp.W7",  "mlp.W8",  "mlp.W9",  "mlp.W10", "mlp.W11", "mlp.W12",
+                                        "mlp.W13", "mlp.W14", "mlp.W15", "mlp.W16"};
+const char* const kBNames[kMaxTower] = {"mlp.b1",  "mlp.b2",  "mlp.b3",  "mlp.b4",  "mlp.b5",  "mlp.b6",
+                                        "mlp.b7",  "mlp.b8",  "mlp.b9",  "mlp.b10", "mlp.b11", "mlp.b12",
+                                        "mlp.b13", "mlp.b14", "mlp.b15", "mlp.b16"};
+constexpr std::size_t kServeBatch = 256;
+
+void fit(AlignedFloats& a, std::size_t n) {
+    if (a.size() < n) a.assign(n, 0.0f);
+}
+
+// Copies n rows of w floats from src (stride ls) into dst (stride ld) at column c.
+void copy_cols(const float* src, std::size_t ls, std::size_t n, std::size_t w, float* dst, std::size_t ld,
+               std::size_t c) {
+    for (std::size_t r = 0; r < n; ++r) std::memcpy(dst + r * ld + c, src + r * ls, w * sizeof(float));
+}
+
+}  // namespace
+
+std::uint32_t NCFModel::out_in() const {
+    return (has_gmf() ? shape.k : 0) + (has_mlp() ? tower_out() : 0);
+}
+
+void NCFModel::allocate(ModelKind k, const NcfShape& s, std::uint32_t nu, std::uint32_t ni) {
+    if (k != ModelKind::gmf && k != ModelKind::mlp && k != ModelKind::neumf)
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "NCFModel: kind must be gmf, mlp or neumf");
+    if (k != ModelKind::mlp && (s.k < 1 || s.k > 4096)) fail(SIMDMF_ERR_OUT_OF_RANGE, "k must be in 1..4096 for GMF");
+    if (k != ModelKind::gmf) {
+        if (s.layers.empty() || s.layers.size() > kMaxTower + 1)
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "ncf_layers: 1 to " + std::to_string(kMaxTower + 1) + " widths");
+        if (s.layers[0] < 2 || s.layers[0] % 2 != 0)
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "ncf_layers: the first width (user + item embedding) must be even");
+        for (std::uint32_t w : s.layers)
+            if (w < 1 || w > 8192) fail(SIMDMF_ERR_OUT_OF_RANGE, "ncf_layers: widths must be in 1..8192");
+    }
+    if (s.act == kernels::Act::leaky_relu && !(s.slope > 0.0f && s.slope < 1.0f))
+        fail(SIMDMF_ERR_OUT_OF_RANGE, "ncf_slope must be in (0, 1)");
+    NcfShape keep = s;
+    if (k == ModelKind::gmf) keep.layers = {2};  // unused; kept valid
+    const std::uint64_t rows = std::uint64_t(nu) + ni;
+    std::uint64_t floats = (k != ModelKind::mlp ? rows * nn_pad(keep.k) : 0) +
+                           (k != ModelKind::gmf ? rows * nn_pad(keep.layers[0] / 2) : 0);
+    const std::uint64_t mem = physical_memory_bytes();
+    if (mem && floats * 4 * 4 > mem)  // parameters, gradients and two Adam moments
+        fail(SIMDMF_ERR_OUT_OF_MEMORY, "NCF model of " + std::to_string(floats) + " embedding floats (x4 to train) "
+                                       "exceeds physical memory");
+    kind = k;
+    shape = keep;
+    n_users = nu;
+    n_items = ni;
+    min_pred = -std::numeric_limits<float>::infinity();
+    max_pred = std::numeric_limits<float>::infinity();
+    gP.clear(); gQ.clear(); mP.clear(); mQ.clear(); W.clear(); b.clear();
+    if (has_gmf()) {
+        gP.assign(std::size_t(nu) * nn_pad(shape.k), 0.0f);
+        gQ.assign(std::size_t(ni) * nn_pad(shape.k), 0.0f);
+    }
+    if (has_mlp()) {
+        mP.assign(std::size_t(nu) * nn_pad(embed()), 0.0f);
+        mQ.assign(std::size_t(ni) * nn_pad(embed()), 0.0f);
+        for (std::size_t l = 1; l < shape.layers.size(); ++l) {
+            W.emplace_back(std::size_t(shape.layers[l - 1]) * nn_pad(shape.layers[l]), 0.0f);
+            b.emplace_back(nn_pad(shape.layers[l]), 0.0f);
+        }
+    }
+    hW.assign(std::size_t(out_in()) * 16, 0.0f);
+    hb.assign(16, 0.0f);
+}
+
+std::uint64_t NCFModel::parameter_count() const {
+    std::uint64_t n = 0;
+    for (const ConstParamView& v : params()) n += v.rows * v.used;
+    return n;
+}
+
+std::vector<ParamView> NCFModel::params() {
+    std::vector<ParamView> v;
+    if (has_gmf()) {
+        v.push_back({"gmf.P", &gP, n_users, nn_pad(shape.k), shape.k});
+        v.push_back({"gmf.Q", &gQ, n_items, nn_pad(shape.k), shape.k});
+    }
+    if (has_mlp()) {
+        v.push_back({"mlp.P", &mP, n_users, nn_pad(embed()), embed()});
+        v.push_back({"mlp.Q", &mQ, n_items, nn_pad(embed()), embed()});
+        for (std::size_t l = 0; l < W.size(); ++l) {
+            const std::uint32_t out = shape.layers[l + 1];
+            v.push_back({kWNames[l], &W[l], shape.layers[l], nn_pad(out), out});
+            v.push_back({kBNames[l], &b[l], 1, nn_pad(out), out});
+        }
+    }
+    v.push_back({"out.W", &hW, out_in(), 16, 1});
+    v.push_back({"out.b", &hb, 1, 16, 1});
+    return v;
+}
+
+bool NCFModel::identical(const Model& other) const {
+    const auto* o = dynamic_cast<const NCFModel*>(&other);
+    if (!o || o->shape.k != shape.k || o->shape.layers != shape.layers || o->shape.act != shape.act ||
+        o->shape.slope != shape.slope)
+        return false;
+    return Model::identical(other);
+}
+
+void NcfWorkspace::reserve(const NCFModel& m, std::size_t n) {
+    if (n <= cap && !x.empty() == m.has_mlp()) return;
+    cap = std::max(n, cap);
+    const std::size_t pk = nn_pad(m.shape.k), pe = nn_pad(m.embed()), ph = nn_pad(m.out_in());
+    if (m.has_gmf())
+        for (AlignedFloats* a : {&gu, &gi, &gv, &dgv, &dgu, &dgi}) fit(*a, cap * pk);
+    if (m.has_mlp()) {
+        for (AlignedFloats* a : {&eu, &ei, &deu, &dei}) fit(*a, cap * pe);
+        x.resize(m.shape.layers.size());
+        dx.resize(m.shape.layers.size());
+        for (std::size_t l = 0; l < x.size(); ++l) {
+            fit(x[l], cap * nn_pad(m.shape.layers[l]));
+            fit(dx[l], cap * nn_pad(m.shape.layers[l]));
+        }
+    }
+    fit(h, cap * ph);
+    fit(dh, cap * ph);
+    fit(z, cap * 16);
+    fit(dz, cap * 16);
+}
+
+void NcfGrads::init(NCFModel& m) {
+    g.clear();
+    for (const ParamView& v : m.params()) g.emplace_back(v.rows * v.cols, 0.0f);
+}
+
+void ncf_forward(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
+                 NcfWorkspace& ws, float* out) {
+    const auto& nt = kernels::nn_active();
+    const std::size_t pk = nn_pad(m.shape.k), pe = nn_pad(m.embed()), ph = nn_pad(m.out_in());
+    const std::uint32_t e = m.embed();
+    const float* hin = nullptr;
+    if (m.has_gmf()) {
+        nt.gather(m.gP.data(), pk, users, n, m.shape.k, ws.gu.data(), pk);
+        nt.gather(m.gQ.data(), pk, items, n, m.shape.k, ws.gi.data(), pk);
+        const float *a = ws.gu.data(), *c = ws.gi.data();
+        float* v = ws.gv.data();
+        for (std::size_t j = 0; j < n * pk; ++j) v[j] = a[j] * c[j];
+        hin = ws.gv.data();
+    }
+    if (m.has_mlp()) {
+        nt.gather(m.mP.data(), pe, users, n, e, ws.eu.data(), pe);
+        nt.gather(m.mQ.data(), pe, items, n, e, ws.ei.data(), pe);
+        const std::size_t l0 = nn_pad(m.shape.layers[0]);
+        copy_cols(ws.eu.data(), pe, n, e, ws.x[0].data(), l0, 0);
+        copy_cols(ws.ei.data(), pe, n, e, ws.x[0].data(), l0, e);
+        for (std::size_t l = 1; l < m.shape.layers.size(); ++l) {
+            const std::size_t in = m.shape.layers[l - 1], o = m.shape.layers[l];
+            nt.dense_forward(ws.x[l - 1].data(), nn_pad(in), n, in, o, m.W[l - 1].data(), nn_pad(o),
+                             m.b[l - 1].data(), ws.x[l].data(), nn_pad(o), static_cast<int>(m.shape.act),
+                             m.shape.slope);
+        }
+        hin = ws.x.back().data();
+    }
+    if (m.kind == ModelKind::neumf) {
+        const std::size_t pt = nn_pad(m.tower_out());
+        std::fill(ws.h.begin(), ws.h.begin() + n * ph, 0.0f);
+        copy_cols(ws.gv.data(), pk, n, m.shape.k, ws.h.data(), ph, 0);
+        copy_cols(ws.x.back().data(), pt, n, m.tower_out(), ws.h.data(), ph, m.shape.k);
+        hin = ws.h.data();
+    }
+    nt.dense_forward(hin, ph, n, m.out_in(), 1, m.hW.data(), 16, m.hb.data(), ws.z.data(), 16, 0, 0.0f);
+    for (std::size_t j = 0; j < n; ++j) out[j] = ws.z[j * 16];
+}
+
+void ncf_backward(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
+                  const float* dscore, NcfWorkspace& ws, NcfGrads& grads) {
+    const auto& nt = kernels::nn_active();
+    const std::size_t pk = nn_pad(m.shape.k), pe = nn_pad(m.embed()), ph = nn_pad(m.out_in());
+    const std::uint32_t e = m.embed();
+    std::size_t gi = 0;  // index into grads, in params() order
+    std::size_t g_gp = 0, g_gq = 0, g_mp = 0, g_mq = 0, g_w0 = 0;
+    if (m.has_gmf()) { g_gp = gi++; g_gq = gi++; }
+    if (m.has_mlp()) { g_mp = gi++; g_mq = gi++; g_w0 = gi; gi += 2 * m.W.size(); }
+    const std::size_t g_hw = gi, g_hb = gi + 1;
+
+    std::fill(ws.dz.begin(), ws.dz.begin() + n * 16, 0.0f);
+    for (std::size_t j = 0; j < n; ++j) ws.dz[j * 16] = dscore[j];
+    const float* hin = m.kind == ModelKind::neumf ? ws.h.data() : m.has_gmf() ? ws.gv.data() : ws.x.back().data();
+    nt.dense_backward(hin, ph, n, m.out_in(), 1, m.hW.data(), 16, ws.z.data(), ws.dz.data(), 16,
+                      grads.g[g_hw].data(), grads.g[g_hb].data(), ws.dh.data(), ph, 0, 0.0f);
+    // Split dh into the branches (neumf), or take it whole.
+    float* dgv = m.has_gmf() ? (m.kind == ModelKind::neumf ? ws.dgv.data() : ws.dh.data()) : nullptr;
+    if (m.kind == ModelKind::neumf) {
+        const std::size_t pt = nn_pad(m.tower_out());
+        std::fill(ws.dgv.begin(), ws.dgv.begin() + n * pk, 0.0f);
+        std::fill(ws.dx.back().begin(), ws.dx.back().begin() + n * pt, 0.0f);
+        copy_cols(ws.dh.data(), ph, n, m.shape.k, ws.dgv.data(), pk, 0);
+        copy_cols(ws.dh.data() + m.shape.k, ph, n, m.tower_out(), ws.dx.back().data(), pt, 0);
+    }
+    if (m.has_gmf()) {
+        const float *a = ws.gu.data(), *c = ws.gi.data();
+        for (std::size_t j = 0; j < n * pk; ++j) {
+            ws.dgu[j] = dgv[j] * c[j];
+            ws.dgi[j] = dgv[j] * a[j];
+        }
+        nt.scatter_add(grads.g[g_gp].data(), pk, users, n, m.shape.k, ws.dgu.data(), pk);
+        nt.scatter_add(grads.g[g_gq].data(), pk, items, n, m.shape.k, ws.dgi.data(), pk);
+    }
+    if (m.has_mlp()) {
+        const std::size_t L = m.shape.layers.size();
+        if (m.kind != ModelKind::neumf)  // dh is the tower's output gradient (ph = its padded width)
+            std::copy(ws.dh.begin(), ws.dh.begin() + n * ph, ws.dx.back().begin());
+        for (std::size_t l = L - 1; l >= 1; --l) {
+            const std::size_t in = m.shape.layers[l - 1], o = m.shape.layers[l];
+            nt.dense_backward(ws.x[l - 1].data(), nn_pad(in), n, in, o, m.W[l - 1].data(), nn_pad(o), ws.x[l].data(),
+                              ws.dx[l].data(), nn_pad(o), grads.g[g_w0 + 2 * (l - 1)].data(),
+                              grads.g[g_w0 + 2 * (l - 1) + 1].data(), ws.dx[l - 1].data(), nn_pad(in),
+                              static_cast<int>(m.shape.act), m.shape.slope);
+        }
+        const std::size_t l0 = nn_pad(m.shape.layers[0]);
+        std::fill(ws.deu.begin(), ws.deu.begin() + n * pe, 0.0f);
+        std::fill(ws.dei.begin(), ws.dei.begin() + n * pe, 0.0f);
+        copy_cols(ws.dx[0].data(), l0, n, e, ws.deu.data(), pe, 0);
+        copy_cols(ws.dx[0].data() + e, l0, n, e, ws.dei.data(), pe, 0);
+        nt.scatter_add(grads.g[g_mp].data(), pe, users, n, e, ws.deu.data(), pe);
+        nt.scatter_add(grads.g[g_mq].data(), pe, items, n, e, ws.dei.data(), pe);
+    }
+}
+
+void NCFModel::score_pairs(const std::uint32_t* users, const std::uint32_t* items, std::size_t n, float* out) const {
+    thread_local NcfWorkspace ws;
+    ws.cap = 0;  // a workspace may have served another model's shape
+    ws.reserve(*this, std::min(n, kServeBatch));
+    for (std::size_t j = 0; j < n; j += kServeBatch) {
+        const std::size_t c = std::min(kServeBatch, n - j);
+        ncf_forward(*this, users + j, items + j, c, ws, out + j);
+    }
+}
+
+void NCFModel::score_block(const std::uint32_t* users, std::size_t n_rows, std::uint32_t item_begin,
+                           std::uint32_t item_end, float* out, std::size_t ld) const {
+    thread_local NcfWorkspace ws;
+    thread_local std::vector<std::uint32_t> us, is;
+    ws.cap = 0;
+    ws.reserve(*this, kServeBatch);
+    us.resize(kServeBatch);
+    is.resize(kServeBatch);
+    for (std::size_t r = 0; r < n_rows; ++r) {
+        std::fill(us.begin(), us.end(), users[r]);
+        for (std::uint32_t i0 = item_begin; i0 < item_end; i0 += kServeBatch) {
+            const std::size_t c = std::min<std::size_t>(kServeBatch, item_end - i0);
+            for (std::size_t j = 0; j < c; ++j) is[j] = i0 + static_cast<std::uint32_t>(j);
+            ncf_forward(*this, us.data(), is.data(), c, ws, out + r * ld + (i0 - item_begin));
+        }
+    }
+}
+
+}  // namespace simdmf

@@ -1,0 +1,88 @@
+// Neural collaborative filtering (He et al., WWW 2017) as members of the model family, with learned
+// embeddings: GMF (score h . (p_u * q_i) + c), MLP (a tower of dense layers over [p_u, q_i]) and NeuMF
+// (both branches, their last layers concatenated into one output unit). The math of a batch lives
+// here: the forward pass (serving and training) and its backward pass (training); the optimizer and
+// the epochs are lib/solvers/ncf_train.cpp. Every layer runs through the NnTable kernels
+// (lib/kernels/nn.hpp), on rows padded to 16 floats with zero padding.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kernels/nn.hpp"
+#include "models/model.hpp"
+
+namespace simdmf {
+
+// The architecture (options "k", "ncf_layers", "ncf_activation", "ncf_slope").
+struct NcfShape {
+    std::uint32_t k = 8;                          // GMF factors (gmf, neumf)
+    std::vector<std::uint32_t> layers{64, 32, 16, 8};  // MLP: layers[0] = 2 x embedding width, then the tower
+    kernels::Act act = kernels::Act::relu;        // of the tower's layers (the output unit is linear)
+    float slope = 0.3f;                           // leaky_relu
+};
+
+class NCFModel final : public Model {
+public:
+    NcfShape shape;
+    ParamArray gP, gQ;            // GMF embeddings: n x nn_pad(k)
+    ParamArray mP, mQ;            // MLP embeddings: n x nn_pad(layers[0] / 2)
+    std::vector<ParamArray> W, b; // tower layer l (1-based in names): layers[l-1] x nn_pad(layers[l]), bias
+    ParamArray hW, hb;            // the output unit: out_in() x 16 (column 0 used), bias 16 (entry 0)
+
+    NCFModel() = default;
+    NCFModel(const NCFModel&) = default;
+    NCFModel(NCFModel&&) noexcept = default;
+    NCFModel& operator=(const NCFModel&) = default;
+    NCFModel& operator=(NCFModel&&) noexcept = default;
+
+    bool has_gmf() const { return kind != ModelKind::mlp; }
+    bool has_mlp() const { return kind != ModelKind::gmf; }
+    std::uint32_t embed() const { return shape.layers[0] / 2; }  // MLP embedding width
+    std::uint32_t tower_out() const { return shape.layers.back(); }
+    std::uint32_t out_in() const;                                // width of the output unit's input
+
+    // Checks the shape (INVALID_ARGUMENT) and the size against physical memory (OUT_OF_MEMORY), then
+    // allocates zeroed parameters for a kind among gmf, mlp, neumf.
+    void allocate(ModelKind kind, const NcfShape& shape, std::uint32_t n_users, std::uint32_t n_items);
+    std::uint64_t parameter_count() const;
+
+    void score_pairs(const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
+                     float* out) const override;
+    void score_block(const std::uint32_t* users, std::size_t n_rows, std::uint32_t item_begin,
+                     std::uint32_t item_end, float* out, std::size_t ld) const override;
+    using Model::params;
+    std::vector<ParamView> params() override;
+    std::unique_ptr<Model> clone() const override { return std::make_unique<NCFModel>(*this); }
+    bool identical(const Model& other) const override;
+};
+
+// Activations of one batch (forward) and their gradients (backward), reused across batches.
+struct NcfWorkspace {
+    std::size_t cap = 0;
+    AlignedFloats gu, gi, gv;            // GMF: gathered rows and their product
+    AlignedFloats eu, ei;                // MLP: gathered rows
+    std::vector<AlignedFloats> x;        // x[0] = [eu, ei], x[l] = layer l's output
+    AlignedFloats h, z;                  // output unit input (neumf: [gv, x.back()]) and output (n x 16)
+    AlignedFloats dz, dh, dgv, dgu, dgi, deu, dei;
+    std::vector<AlignedFloats> dx;
+    void reserve(const NCFModel& m, std::size_t n);
+};
+
+// Gradient arrays in the order and shape of NCFModel::params(); embeddings' gradient rows are added
+// by scatter (only the batch's rows are non-zero).
+struct NcfGrads {
+    std::vector<AlignedFloats> g;
+    void init(NCFModel& m);
+};
+
+// Forward pass of n <= ws.cap pairs: scores into out (n floats).
+void ncf_forward(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
+                 NcfWorkspace& ws, float* out);
+// Backward pass after ncf_forward on the same pairs and workspace: dscore[j] = dLoss/dscore_j; the
+// parameters' gradients are added into grads (order of params()).
+void ncf_backward(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
+                  const float* dscore, NcfWorkspace& ws, NcfGrads& grads);
+
+}  // namespace simdmf

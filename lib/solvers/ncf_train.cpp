@@ -1,0 +1,347 @@
+// Neural CF training: seeded initialisation (N(0, init_std^2) embeddings, Glorot uniform dense
+// layers), per epoch a seeded shuffle of the samples (log loss: the positives and `negatives` fresh
+// unseen items per positive), mini-batches through ncf_forward / ncf_backward, then Adam (dense for
+// the layers; lazy or dense for the embeddings) or SGD, and MF's epoch rules. See ncf_train.hpp.
+#include "solvers/ncf_train.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "rng.hpp"
+
+namespace simdmf {
+
+using kernels::nn_pad;
+
+UnseenSampler::UnseenSampler(const Ratings& r) : n_items_(r.n_items), start_(std::size_t(r.n_users) + 1, 0) {
+    std::vector<std::size_t> count(std::size_t(r.n_users) + 1, 0);
+    for (std::uint32_t u : r.user) ++count[u + 1];
+    for (std::size_t u = 0; u < r.n_users; ++u) count[u + 1] += count[u];
+    std::vector<std::uint32_t> raw(r.size());
+    std::vector<std::size_t> at(count.begin(), count.end() - 1);
+    for (std::size_t k = 0; k < r.size(); ++k) raw[at[r.user[k]]++] = r.item[k];
+    items_.reserve(raw.size());
+    for (std::size_t u = 0; u < r.n_users; ++u) {  // each user's items sorted, repeats dropped
+        auto b = raw.begin() + static_cast<std::ptrdiff_t>(count[u]), e = raw.begin() + static_cast<std::ptrdiff_t>(count[u + 1]);
+        std::sort(b, e);
+        items_.insert(items_.end(), b, std::unique(b, e));
+        start_[u + 1] = items_.size();
+    }
+}
+
+bool UnseenSampler::seen(std::uint32_t u, std::uint32_t i) const {
+    const auto b = items_.begin() + static_cast<std::ptrdiff_t>(start_[u]);
+    const auto e = items_.begin() + static_cast<std::ptrdiff_t>(start_[u + 1]);
+    return std::binary_search(b, e, i);
+}
+
+namespace {
+
+bool is_embedding(const char* name) {
+    const std::string s(name);
+    return s.size() > 2 && (s.compare(s.size() - 2, 2, ".P") == 0 || s.compare(s.size() - 2, 2, ".Q") == 0);
+}
+
+void init_params(NCFModel& m, const TrainOptions& opt) {
+    Rng rng(opt.seed);
+    for (const ParamView& v : m.params()) {
+        float* d = v.array->data();
+        if (is_embedding(v.name)) {
+            for (std::uint64_t r = 0; r < v.rows; ++r)
+                for (std::uint64_t c = 0; c < v.used; ++c)
+                    d[r * v.cols + c] = static_cast<float>(rng.normal() * opt.ncf.init_std);
+        } else if (v.rows > 1 || std::string(v.name).find(".W") != std::string::npos) {
+            const double a = std::sqrt(6.0 / double(v.rows + v.used));  // Glorot uniform
+            for (std::uint64_t r = 0; r < v.rows; ++r)
+                for (std::uint64_t c = 0; c < v.used; ++c)
+                    d[r * v.cols + c] = static_cast<float>((2.0 * rng.uniform() - 1.0) * a);
+        }  // biases start at zero
+    }
+}
+
+Objective objective_for(const TrainOptions& opt, double lo, double hi) {
+    Objective o = Objective::for_loss(opt.loss);
+    switch (opt.ncf.link) {
+        case 1: o.link = Link::identity; break;
+        case 2: o.link = Link::sigmoid; break;
+        case 3: o.link = Link::scaled_sigmoid; break;
+        default: o.link = opt.logistic() ? Link::sigmoid : Link::scaled_sigmoid;
+    }
+    if (opt.logistic() && o.link != Link::sigmoid)
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "the logistic loss needs ncf_link sigmoid (or auto)");
+    if (o.link == Link::scaled_sigmoid) {
+        if (!(hi > lo)) fail(SIMDMF_ERR_INVALID_DATA, "ncf_link scaled_sigmoid needs a rating range with max > min");
+        o.lo = lo;
+        o.hi = hi;
+    }
+    return o;
+}
+
+bool finite_params(const NCFModel& m) {
+    for (const ConstParamView& v : m.params())
+        for (float x : *v.array)
+            if (!std::isfinite(x)) return false;
+    return true;
+}
+
+struct Slot {
+    ParamArray* w;
+    AlignedFloats* g;
+    AlignedFloats m, v;
+    bool embedding;
+    int side;  // embeddings: SIMDMF_USERS or SIMDMF_ITEMS
+    std::size_t ld, width;
+};
+
+}  // namespace
+
+NCFModel neumf_from(const NCFModel& g, const NCFModel& p, double alpha) {
+    if (g.kind != ModelKind::gmf || p.kind != ModelKind::mlp)
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "neumf_from needs a GMF and an MLP model");
+    if (g.n_users != p.n_users || g.n_items != p.n_items)
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "neumf_from: the GMF and MLP models have different user or item counts");
+    if (!(alpha >= 0.0 && alpha <= 1.0)) fail(SIMDMF_ERR_OUT_OF_RANGE, "neumf_from: alpha must be in [0, 1]");
+    NcfShape s = p.shape;
+    s.k = g.shape.k;
+    NCFModel m;
+    m.allocate(ModelKind::neumf, s, g.n_users, g.n_items);
+    m.objective = g.objective;
+    m.min_pred = g.min_pred;
+    m.max_pred = g.max_pred;
+    m.user_ids = g.user_ids;
+    m.item_ids = g.item_ids;
+    m.gP = g.gP;
+    m.gQ = g.gQ;
+    m.mP = p.mP;
+    m.mQ = p.mQ;
+    m.W = p.W;
+    m.b = p.b;
+    for (std::uint32_t j = 0; j < s.k; ++j) m.hW[j * 16] = static_cast<float>(alpha * g.hW[j * 16]);
+    for (std::uint32_t j = 0; j < p.tower_out(); ++j)
+        m.hW[(s.k + j) * 16] = static_cast<float>((1.0 - alpha) * p.hW[j * 16]);
+    m.hb[0] = static_cast<float>(alpha * g.hb[0] + (1.0 - alpha) * p.hb[0]);
+    return m;
+}
+
+NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ratings* valid,
+                         const EpochCallback& callback, const NCFModel* init) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (opt.model != ModelKind::gmf && opt.model != ModelKind::mlp && opt.model != ModelKind::neumf)
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "train_ncf: model must be gmf, mlp or neumf");
+    if (train.empty()) fail(SIMDMF_ERR_INVALID_DATA, "the training set has no ratings");
+    train.validate(false);
+    if (valid) {
+        valid->validate(false);
+        if (valid->n_users > train.n_users || valid->n_items > train.n_items)
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "validation set has more users or items than the training set");
+    }
+    const NcfOptions& no = opt.ncf;
+    if (no.batch < 1) fail(SIMDMF_ERR_OUT_OF_RANGE, "ncf_batch must be at least 1");
+    const auto [vlo, vhi] = std::minmax_element(train.value.begin(), train.value.end());
+    for (const Ratings* r : {&train, valid})
+        if (r && (opt.min_rating > -HUGE_VAL || opt.max_rating < HUGE_VAL))
+            for (float v : r->value)
+                if (v < opt.min_rating || v > opt.max_rating)
+                    fail(SIMDMF_ERR_INVALID_DATA, "a rating " + std::to_string(v) + " is outside the declared range");
+    const double lo = std::isfinite(opt.min_rating) ? opt.min_rating : *vlo;
+    const double hi = std::isfinite(opt.max_rating) ? opt.max_rating : *vhi;
+
+    NcfTrainResult res;
+    NCFModel& m = res.model;
+    if (init) {
+        m = *init;
+        if (m.n_users != train.n_users || m.n_items != train.n_items || m.kind != opt.model)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "the initial model does not match the data or the model kind");
+    } else {
+        NcfShape s;
+        s.k = opt.k;
+        s.layers = no.layers;
+        s.act = static_cast<kernels::Act>(no.activation);
+        s.slope = static_cast<float>(no.slope);
+        m.allocate(opt.model, s, train.n_users, train.n_items);
+        init_params(m, opt);
+    }
+    m.objective = objective_for(opt, lo, hi);
+    m.user_ids = train.user_ids;
+    m.item_ids = train.item_ids;
+    if (!opt.logistic() && opt.clip_predictions) {
+        m.min_pred = static_cast<float>(lo);
+        m.max_pred = static_cast<float>(hi);
+    }
+
+    NcfGrads grads;
+    grads.init(m);
+    std::vector<Slot> slots;
+    {
+        std::size_t j = 0;
+        for (const ParamView& v : m.params()) {
+            Slot s{nullptr, &grads.g[j], {}, {}, is_embedding(v.name), 0, v.cols, v.used};
+            s.side = std::string(v.name).back() == 'P' ? SIMDMF_USERS : SIMDMF_ITEMS;
+            if (no.optimizer == 0) {
+                s.m.assign(v.rows * v.cols, 0.0f);
+                s.v.assign(v.rows * v.cols, 0.0f);
+            }
+            slots.push_back(std::move(s));
+            ++j;
+        }
+    }
+    auto bind = [&] {  // the param arrays (the model may have been replaced by a snapshot)
+        std::size_t j = 0;
+        for (const ParamView& v : m.params()) slots[j++].w = v.array;
+    };
+    bind();
+
+    // Samples: (user, item, target). Log loss: positives (value > 0) and the given negatives, plus
+    // fresh unseen items each epoch.
+    const bool logistic = opt.logistic();
+    std::vector<std::uint32_t> su, si;
+    std::vector<float> sy;
+    std::unique_ptr<UnseenSampler> sampler;
+    if (logistic) sampler = std::make_unique<UnseenSampler>(train);
+    std::vector<std::size_t> order;
+
+    const std::uint32_t epochs = opt.effective_epochs();
+    const double lr = opt.lr > 0 ? opt.lr : 1e-3;
+    Rng rng(opt.seed ^ 0x6E63665F73686666ull);  // the shuffle and negatives' stream
+    NcfWorkspace ws;
+    ws.reserve(m, no.batch);
+    std::vector<std::uint32_t> bu(no.batch), bi(no.batch), touched_u, touched_i;
+    std::vector<std::uint32_t> mark_u(m.n_users, 0), mark_i(m.n_items, 0);
+    std::uint32_t stamp = 0;
+    std::vector<float> score(no.batch), dscore(no.batch);
+    std::uint64_t step_t = 0;
+
+    double best = std::numeric_limits<double>::infinity();
+    std::uint32_t since_best = 0;
+    std::unique_ptr<NCFModel> best_model, last_good;
+    std::uint32_t last_good_epoch = 0;
+    if (opt.snapshot) last_good = std::make_unique<NCFModel>(m);
+
+    for (std::uint32_t epoch = 1; epoch <= epochs; ++epoch) {
+        su.assign(train.user.begin(), train.user.end());
+        si.assign(train.item.begin(), train.item.end());
+        sy.resize(train.size());
+        for (std::size_t k = 0; k < train.size(); ++k) sy[k] = logistic ? (train.value[k] > 0 ? 1.0f : -1.0f) : train.value[k];
+        if (logistic && no.negatives > 0)
+            for (std::size_t k = 0; k < train.size(); ++k) {
+                if (!(train.value[k] > 0)) continue;
+                const std::uint32_t u = train.user[k];
+                if (sampler->unseen_count(u) == 0) continue;
+                for (std::uint32_t q = 0; q < no.negatives; ++q) {
+                    su.push_back(u);
+                    si.push_back(sampler->draw(u, rng));
+                    sy.push_back(-1.0f);
+                }
+            }
+        order.resize(su.size());
+        for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+        rng.shuffle(order.data(), order.size());
+
+        double loss_sum = 0;
+        for (std::size_t at = 0; at < order.size(); at += no.batch) {
+            const std::size_t n = std::min<std::size_t>(no.batch, order.size() - at);
+            for (std::size_t j = 0; j < n; ++j) {
+                bu[j] = su[order[at + j]];
+                bi[j] = si[order[at + j]];
+            }
+            ncf_forward(m, bu.data(), bi.data(), n, ws, score.data());
+            for (std::size_t j = 0; j < n; ++j) {
+                const double y = sy[order[at + j]];
+                loss_sum += m.objective.curve_loss(y, score[j]);
+                dscore[j] = static_cast<float>(-m.objective.residual(y, score[j]) / double(n));
+            }
+            ncf_backward(m, bu.data(), bi.data(), n, dscore.data(), ws, grads);
+            // The rows this batch touched (distinct, in first-seen order).
+            ++stamp;
+            touched_u.clear();
+            touched_i.clear();
+            for (std::size_t j = 0; j < n; ++j) {
+                if (mark_u[bu[j]] != stamp) mark_u[bu[j]] = stamp, touched_u.push_back(bu[j]);
+                if (mark_i[bi[j]] != stamp) mark_i[bi[j]] = stamp, touched_i.push_back(bi[j]);
+            }
+            ++step_t;
+            const auto& nt = kernels::nn_active();
+            const double bc1 = 1.0 - std::pow(no.beta1, double(step_t)), bc2 = 1.0 - std::pow(no.beta2, double(step_t));
+            const float step = static_cast<float>(lr / bc1), isb2 = static_cast<float>(1.0 / std::sqrt(bc2));
+            const float b1 = static_cast<float>(no.beta1), b2 = static_cast<float>(no.beta2), eps = static_cast<float>(no.eps);
+            for (Slot& s : slots) {
+                const float l2 = static_cast<float>(s.embedding ? no.l2_embed : no.l2_weights);
+                float* w = s.w->data();
+                if (s.embedding && (no.lazy_adam || no.optimizer == 1)) {
+                    const auto& rows = s.side == SIMDMF_USERS ? touched_u : touched_i;
+                    if (no.optimizer == 0)
+                        nt.adam_rows(w, s.m.data(), s.v.data(), s.g->data(), s.ld, rows.data(), rows.size(), s.width,
+                                     step, isb2, b1, b2, eps, l2);
+                    else
+                        for (std::uint32_t r : rows)
+                            nt.sgd_update(w + std::size_t(r) * s.ld, s.g->data() + std::size_t(r) * s.ld, s.ld,
+                                          static_cast<float>(lr), l2);
+                } else if (no.optimizer == 0) {
+                    nt.adam(w, s.m.data(), s.v.data(), s.g->data(), s.g->size(), step, isb2, b1, b2, eps, l2);
+                } else {
+                    nt.sgd_update(w, s.g->data(), s.g->size(), static_cast<float>(lr), l2);
+                }
+            }
+        }
+        const double train_loss = loss_sum / double(order.size());
+
+        // Epoch rules, as MF's EpochControl.
+        if (!std::isfinite(train_loss) || !finite_params(m)) {
+            res.status = SIMDMF_ERR_DIVERGED;
+            res.stop_reason = "diverged";
+            res.diverged_epoch = epoch;
+            res.message = "training diverged in epoch " + std::to_string(epoch) + " at learning rate " +
+                          std::to_string(lr) + " (non-finite loss or parameters)";
+            if (last_good) {
+                NCFModel keep = std::move(*last_good);
+                keep.objective = m.objective;
+                m = std::move(keep);
+                res.message += last_good_epoch ? "; the model is epoch " + std::to_string(last_good_epoch) +
+                                                     "'s, the last good one"
+                                               : "; the model is the initial one (no epoch completed cleanly)";
+            } else {
+                res.message += "; snapshot off: the model is the diverged one";
+            }
+            break;
+        }
+        EpochInfo info;
+        info.epoch = epoch;
+        info.max_epochs = epochs;
+        info.train_loss = train_loss;
+        info.valid_metric = valid ? valid_metric(m, *valid) : std::numeric_limits<double>::quiet_NaN();
+        info.learning_rate = lr;
+        info.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        res.history.push_back(info);
+        if (callback && !callback(info)) {
+            res.status = SIMDMF_CANCELLED;
+            res.stop_reason = "cancelled";
+            break;
+        }
+        if (opt.tol > 0 && train_loss < opt.tol) {
+            res.stop_reason = "tolerance";
+            break;
+        }
+        if (valid && opt.patience > 0) {
+            if (info.valid_metric < best) {
+                best = info.valid_metric;
+                since_best = 0;
+                if (opt.restore_best) best_model = std::make_unique<NCFModel>(m);
+            } else if (++since_best >= opt.patience) {
+                res.stop_reason = "early stop";
+                if (best_model) m = std::move(*best_model);
+                break;
+            }
+        }
+        if (opt.snapshot) {
+            *last_good = m;
+            last_good_epoch = epoch;
+        }
+        bind();
+    }
+    if (res.stop_reason.empty()) res.stop_reason = "max epochs";
+    return res;
+}
+
+}  // namespace simdmf

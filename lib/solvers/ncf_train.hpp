@@ -1,0 +1,57 @@
+// Training of the neural CF models (GMF, MLP, NeuMF; lib/models/ncf.hpp): mini-batch Adam or SGD on
+// the squared loss (ratings) or the log loss (positives plus sampled unseen items), with the epoch
+// rules of MF (history, callback, tolerance, patience + restore_best, divergence handing back the
+// last good epoch). Single-threaded: the same seed gives a bit-identical model at a given SIMD level.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/ncf.hpp"
+#include "solvers/trainer.hpp"
+
+namespace simdmf {
+
+struct NcfTrainResult {
+    NCFModel model;
+    std::vector<EpochInfo> history;
+    simdmf_status status = SIMDMF_OK;  // OK, CANCELLED, or ERR_DIVERGED (model = last good epoch)
+    std::string stop_reason;           // as TrainResult
+    std::string message;
+    std::uint32_t diverged_epoch = 0;
+};
+
+// opt.model is gmf, mlp or neumf. `init` (may be null) replaces the seeded initialisation (NeuMF from
+// pretrained GMF and MLP: neumf_from). Throws Error on invalid data or options.
+NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ratings* valid,
+                         const EpochCallback& callback = {}, const NCFModel* init = nullptr);
+
+// NeuMF initialised from a trained GMF and MLP of the same data (He et al. 2017, 3.4.1): their
+// embeddings and tower copied, the output unit [alpha h_gmf, (1 - alpha) h_mlp] with bias
+// alpha c_gmf + (1 - alpha) c_mlp. INVALID_ARGUMENT when the two do not fit together.
+NCFModel neumf_from(const NCFModel& gmf, const NCFModel& mlp, double alpha);
+
+// Seeded sampling of items a user has not rated: per-user sorted item lists (a CSR index) and
+// rejection sampling. (A minimal sampler for this lane; lib/solvers/negatives.* supersedes it once
+// merged.)
+class UnseenSampler {
+public:
+    explicit UnseenSampler(const Ratings& r);
+    bool seen(std::uint32_t u, std::uint32_t i) const;
+    std::uint32_t unseen_count(std::uint32_t u) const { return n_items_ - (start_[u + 1] - start_[u]); }
+    // An item u has not rated, uniform among them; requires unseen_count(u) > 0.
+    template <class Rng>
+    std::uint32_t draw(std::uint32_t u, Rng& rng) const {
+        for (;;) {
+            const auto i = static_cast<std::uint32_t>(rng.below(n_items_));
+            if (!seen(u, i)) return i;
+        }
+    }
+
+private:
+    std::uint32_t n_items_;
+    std::vector<std::size_t> start_;
+    std::vector<std::uint32_t> items_;
+};
+
+}  // namespace simdmf

@@ -1,0 +1,257 @@
+// Neural CF (lib/models/ncf.*, lib/solvers/ncf_train.*): every backward pass against central finite
+// differences (each model, each activation, each loss), planted data each model can represent,
+// determinism, NeuMF from pretrained GMF + MLP, and the unseen-item sampler.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "models/ncf.hpp"
+#include "rng.hpp"
+#include "solvers/ncf_train.hpp"
+
+using namespace simdmf;
+
+namespace {
+
+NCFModel random_model(ModelKind kind, kernels::Act act, std::uint32_t nu, std::uint32_t ni, std::uint64_t seed) {
+    NcfShape s;
+    s.k = 5;
+    s.layers = {10, 7, 3};
+    s.act = act;
+    s.slope = 0.3f;
+    NCFModel m;
+    m.allocate(kind, s, nu, ni);
+    Rng rng(seed);
+    for (const ParamView& v : m.params())
+        for (std::uint64_t r = 0; r < v.rows; ++r)
+            for (std::uint64_t c = 0; c < v.used; ++c) (*v.array)[r * v.cols + c] = static_cast<float>(rng.normal() * 0.5);
+    return m;
+}
+
+double batch_loss(const NCFModel& m, const std::vector<std::uint32_t>& u, const std::vector<std::uint32_t>& i,
+                  const std::vector<float>& y) {
+    NcfWorkspace ws;
+    ws.reserve(m, u.size());
+    std::vector<float> s(u.size());
+    ncf_forward(m, u.data(), i.data(), u.size(), ws, s.data());
+    double l = 0;
+    for (std::size_t j = 0; j < u.size(); ++j) l += m.objective.term(y[j], s[j]);
+    return l / double(u.size());
+}
+
+void check_gradients(NCFModel m) {
+    const std::vector<std::uint32_t> u = {0, 1, 2, 1, 3}, i = {0, 2, 1, 2, 3};  // repeats: scatter adds up
+    std::vector<float> y = {4.0f, 2.0f, 5.0f, 3.0f, 1.0f};
+    if (m.logistic()) y = {1.0f, -1.0f, 1.0f, 1.0f, -1.0f};
+    NcfWorkspace ws;
+    ws.reserve(m, u.size());
+    std::vector<float> s(u.size()), ds(u.size());
+    ncf_forward(m, u.data(), i.data(), u.size(), ws, s.data());
+    for (std::size_t j = 0; j < u.size(); ++j) ds[j] = static_cast<float>(-m.objective.residual(y[j], s[j]) / double(u.size()));
+    NcfGrads g;
+    g.init(m);
+    ncf_backward(m, u.data(), i.data(), u.size(), ds.data(), ws, g);
+    std::size_t p = 0, checked = 0, kinks = 0;
+    for (const ParamView& v : m.params()) {
+        for (std::uint64_t r = 0; r < v.rows; ++r)
+            for (std::uint64_t c = 0; c < v.used; ++c) {
+                float& w = (*v.array)[r * v.cols + c];
+                const float keep = w;
+                auto central = [&](float h) {
+                    w = keep + h;
+                    const double lp = batch_loss(m, u, i, y);
+                    w = keep - h;
+                    const double lm = batch_loss(m, u, i, y);
+                    w = keep;
+                    return (lp - lm) / (2.0 * double(h));
+                };
+                const double fd = central(2e-3f), an = g.g[p][r * v.cols + c];
+                // A step across a ReLU kink is not a derivative: then the halved step disagrees.
+                if (std::fabs(central(1e-3f) - fd) > 1e-3 + 1e-2 * std::fabs(fd)) { ++kinks; continue; }
+                INFO(std::string(model_kind_name(m.kind)) << " " << std::string(v.name) << "[" << r << "," << c << "] fd " << fd << " analytic " << an);
+                CHECK(std::fabs(fd - an) <= 2e-3 + 2e-2 * std::fabs(fd));
+                ++checked;
+            }
+        // Padding columns get no gradient.
+        for (std::uint64_t r = 0; r < v.rows; ++r)
+            for (std::uint64_t c = v.used; c < v.cols; ++c) REQUIRE(g.g[p][r * v.cols + c] == 0.0f);
+        ++p;
+    }
+    CHECK(checked == m.parameter_count());
+    CHECK(kinks * 20 <= checked);  // almost every entry is smooth
+}
+
+// Planted ratings: 3 + 1.5 * tanh(p_u . q_i) on 60 users x 50 items, 70% observed; returns (train, test).
+std::pair<Ratings, Ratings> planted(bool labels, std::uint64_t seed) {
+    Rng rng(seed);
+    const std::uint32_t nu = 60, ni = 50, k = 3;
+    std::vector<double> P(nu * k), Q(ni * k);
+    for (double& x : P) x = rng.normal();
+    for (double& x : Q) x = rng.normal();
+    Ratings tr, te;
+    for (std::uint32_t u = 0; u < nu; ++u)
+        for (std::uint32_t i = 0; i < ni; ++i) {
+            double d = 0;
+            for (std::uint32_t f = 0; f < k; ++f) d += P[u * k + f] * Q[i * k + f];
+            const float v = labels ? (d > 0 ? 1.0f : -1.0f) : static_cast<float>(3.0 + 1.5 * std::tanh(d));
+            const double x = rng.uniform();
+            if (x < 0.7) tr.add(u, i, v);
+            else te.add(u, i, v);
+        }
+    tr.n_users = te.n_users = nu;
+    tr.n_items = te.n_items = ni;
+    return {tr, te};
+}
+
+TrainOptions ncf_options(ModelKind kind) {
+    TrainOptions o;
+    o.model = kind;
+    o.k = 8;
+    o.ncf.layers = {16, 16, 8};
+    o.ncf.batch = 32;
+    o.ncf.init_std = 0.1;
+    o.epochs = 40;
+    o.lr = 0.01;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("ncf backward: every model, activation and loss agrees with finite differences") {
+    for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf})
+        for (auto act : {kernels::Act::identity, kernels::Act::relu, kernels::Act::leaky_relu})
+            for (int loss = 0; loss < 3; ++loss) {
+                NCFModel m = random_model(kind, act, 4, 4, 11 + loss);
+                if (loss == 0) m.objective = Objective::for_loss(Loss::squared);
+                if (loss == 1) m.objective = Objective::scaled(1.0, 5.0);
+                if (loss == 2) m.objective = Objective::for_loss(Loss::logistic);
+                CAPTURE(static_cast<int>(act));
+                CAPTURE(loss);
+                check_gradients(m);
+            }
+}
+
+TEST_CASE("ncf planted ratings: each model beats the mean by a wide margin") {
+    auto [tr, te] = planted(false, 5);
+    double mean = tr.mean_value(), base = 0;
+    for (float v : te.value) base += (v - mean) * (v - mean);
+    base = std::sqrt(base / double(te.size()));
+    for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf}) {
+        const std::string name = model_kind_name(kind);
+        CAPTURE(name);
+        const NcfTrainResult r = train_ncf(ncf_options(kind), tr, nullptr);
+        REQUIRE(r.status == SIMDMF_OK);
+        REQUIRE(r.history.size() == 40);
+        CHECK(r.history.back().train_loss < r.history.front().train_loss);
+        const double rmse = valid_metric(r.model, te);
+        MESSAGE(std::string(model_kind_name(kind)) << " test RMSE " << rmse << " (mean predictor " << base << ")");
+        CHECK(rmse < 0.7 * base);
+    }
+}
+
+TEST_CASE("ncf planted implicit feedback, log loss with sampled negatives: held-out positives rank first") {
+    auto [all, te] = planted(true, 6);
+    Ratings tr;  // positives only: implicit feedback; the negatives are sampled
+    for (std::size_t j = 0; j < all.size(); ++j)
+        if (all.value[j] > 0) tr.add(all.user[j], all.item[j], 1.0f);
+    tr.n_users = all.n_users;
+    tr.n_items = all.n_items;
+    for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf}) {
+        TrainOptions o = ncf_options(kind);
+        o.loss = Loss::logistic;
+        o.ncf.negatives = 2;
+        const NcfTrainResult r = train_ncf(o, tr, nullptr);
+        REQUIRE(r.status == SIMDMF_OK);
+        // Per user: held-out positive vs held-out negative pairs in the right order (an AUC).
+        std::size_t right = 0, pairs = 0;
+        for (std::size_t a = 0; a < te.size(); ++a)
+            for (std::size_t b = 0; b < te.size(); ++b)
+                if (te.user[a] == te.user[b] && te.value[a] > 0 && te.value[b] < 0) {
+                    ++pairs;
+                    right += r.model.score(te.user[a], te.item[a]) > r.model.score(te.user[b], te.item[b]);
+                }
+        const double auc = double(right) / double(pairs);
+        MESSAGE(std::string(model_kind_name(kind)) << " held-out AUC " << auc);
+        CHECK(auc > 0.75);
+    }
+}
+
+TEST_CASE("ncf: same seed, same model; another seed, another; lazy and dense Adam and SGD all train") {
+    auto [tr, te] = planted(false, 7);
+    TrainOptions o = ncf_options(ModelKind::neumf);
+    o.epochs = 3;
+    const NcfTrainResult a = train_ncf(o, tr, &te), b = train_ncf(o, tr, &te);
+    CHECK(a.model.identical(b.model));
+    o.seed = 43;
+    CHECK_FALSE(train_ncf(o, tr, &te).model.identical(a.model));
+    o.seed = 42;
+    o.ncf.lazy_adam = false;
+    const NcfTrainResult d = train_ncf(o, tr, &te);
+    CHECK_FALSE(d.model.identical(a.model));
+    CHECK(d.history.back().train_loss < d.history.front().train_loss * 1.01);
+    o.ncf.optimizer = 1;
+    o.lr = 0.05;
+    o.epochs = 10;
+    const NcfTrainResult s = train_ncf(o, tr, &te);
+    CHECK(s.history.back().train_loss < s.history.front().train_loss);
+}
+
+TEST_CASE("ncf: early stopping, cancellation, divergence") {
+    auto [tr, te] = planted(false, 8);
+    TrainOptions o = ncf_options(ModelKind::gmf);
+    o.epochs = 200;
+    o.patience = 2;
+    o.ncf.init_std = 1.0;  // overfits quickly
+    const NcfTrainResult r = train_ncf(o, tr, &te);
+    CHECK(r.stop_reason == "early stop");
+    CHECK(r.history.size() < 200);
+    int calls = 0;
+    o.patience = 0;
+    const NcfTrainResult c = train_ncf(o, tr, nullptr, [&](const EpochInfo&) { return ++calls < 3; });
+    CHECK(c.status == SIMDMF_CANCELLED);
+    CHECK(calls == 3);
+    o.epochs = 5;
+    o.ncf.optimizer = 1;
+    o.ncf.link = 1;  // identity: nothing bounds the scores
+    o.lr = 1e6;
+    const NcfTrainResult dv = train_ncf(o, tr, nullptr);
+    CHECK(dv.status == SIMDMF_ERR_DIVERGED);
+    CHECK(dv.model.finite());
+    CHECK(dv.message.find("diverged in epoch") != std::string::npos);
+}
+
+TEST_CASE("neumf_from: pretrained GMF + MLP give the alpha-weighted score of the two") {
+    auto [tr, te] = planted(false, 9);
+    TrainOptions o = ncf_options(ModelKind::gmf);
+    o.epochs = 3;
+    o.ncf.link = 1;
+    const NCFModel g = train_ncf(o, tr, nullptr).model;
+    o.model = ModelKind::mlp;
+    const NCFModel p = train_ncf(o, tr, nullptr).model;
+    const NCFModel n = neumf_from(g, p, 0.5);
+    for (std::uint32_t u : {0u, 7u})
+        for (std::uint32_t i : {1u, 30u})
+            CHECK(n.score(u, i) == doctest::Approx(0.5 * g.score(u, i) + 0.5 * p.score(u, i)).epsilon(1e-4));
+    o.model = ModelKind::neumf;
+    const NcfTrainResult r = train_ncf(o, tr, nullptr, {}, &n);
+    CHECK(r.status == SIMDMF_OK);
+    CHECK_THROWS(neumf_from(p, g, 0.5));
+}
+
+TEST_CASE("UnseenSampler draws only items the user has not rated") {
+    Ratings r;
+    for (std::uint32_t i = 0; i < 9; ++i) r.add(0, i, 1.0f);  // user 0: all but item 9
+    r.add(1, 3, 1.0f);
+    r.add(1, 3, 1.0f);  // a repeat
+    r.n_items = 10;
+    UnseenSampler s(r);
+    CHECK(s.unseen_count(0) == 1);
+    CHECK(s.unseen_count(1) == 9);
+    Rng rng(1);
+    for (int t = 0; t < 50; ++t) {
+        CHECK(s.draw(0, rng) == 9u);
+        CHECK(s.draw(1, rng) != 3u);
+    }
+}
