@@ -4,10 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <vector>
 
 #include "models/ncf.hpp"
+#include "io/model_file.hpp"
 #include "rng.hpp"
 #include "solvers/ncf_train.hpp"
 
@@ -254,4 +256,51 @@ TEST_CASE("UnseenSampler draws only items the user has not rated") {
         CHECK(s.draw(0, rng) == 9u);
         CHECK(s.draw(1, rng) != 3u);
     }
+}
+
+TEST_CASE("ncf model file v2: round trip of every kind, loaded and mapped; MF-only readers refuse it") {
+    auto [tr, te] = planted(false, 10);
+    for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf}) {
+        const std::string name = model_kind_name(kind);
+        CAPTURE(name);
+        TrainOptions o = ncf_options(kind);
+        o.epochs = 2;
+        o.ncf.activation = 2;
+        NcfTrainResult r = train_ncf(o, tr, nullptr);
+        const std::string path = "test_ncf_" + name + ".smf";
+        save_model(r.model, path);
+        for (bool map : {false, true}) {
+            OpenOptions oo;
+            oo.map = map;
+            std::unique_ptr<Model> back = open_any_model(path, oo);
+            REQUIRE(back->kind == kind);
+            CHECK(back->identical(r.model));
+            CHECK(back->objective.link == Link::scaled_sigmoid);
+            CHECK(back->predict(3, 4) == r.model.predict(3, 4));
+            std::vector<float> a(tr.n_items), b(tr.n_items);
+            back->predict_row(5, a.data());
+            r.model.predict_row(5, b.data());
+            CHECK(a == b);
+        }
+        try {
+            (void)load_model(path);
+            FAIL("load_model read a " << name << " model");
+        } catch (const Error& e) {
+            CHECK(e.status() == SIMDMF_ERR_UNSUPPORTED);
+            CHECK(std::string(e.what()).find(name) != std::string::npos);
+        }
+        std::remove(path.c_str());
+    }
+}
+
+TEST_CASE("ncf: score_block and score_pairs agree with one-pair scoring; MF-only parts are absent") {
+    auto [tr, te] = planted(false, 11);
+    TrainOptions o = ncf_options(ModelKind::neumf);
+    o.epochs = 1;
+    const NCFModel m = train_ncf(o, tr, nullptr).model;
+    std::vector<float> row(m.n_items);
+    m.score_row(2, row.data());
+    for (std::uint32_t i = 0; i < m.n_items; ++i) CHECK(row[i] == doctest::Approx(m.score(2, i)).epsilon(1e-6));
+    CHECK_FALSE(m.factors());
+    CHECK_THROWS_AS(m.require_factors("similarity"), Error);
 }

@@ -24,6 +24,7 @@
 
 #include "io/fileio.hpp"
 #include "models/mf.hpp"
+#include "models/ncf.hpp"
 
 namespace simdmf {
 
@@ -115,7 +116,9 @@ void put_entry(ByteWriter& w, const OutSection& s) {
 
 }  // namespace
 
-void save_model(const MFModel& m, const std::string& path) {
+void save_model(const MFModel& m, const std::string& path) { save_model(static_cast<const Model&>(m), path); }
+
+void save_model(const Model& m, const std::string& path) {
     for (const auto* map : {m.user_ids.get(), m.item_ids.get()})
         if (map && map->size() != (map == m.user_ids.get() ? m.n_users : m.n_items))
             fail(SIMDMF_ERR_INTERNAL, path + ": id map size differs from the model's");
@@ -127,9 +130,24 @@ void save_model(const MFModel& m, const std::string& path) {
     meta.integer("n_items", m.n_items);
     meta.f32("min_pred", m.min_pred);
     meta.f32("max_pred", m.max_pred);
-    meta.integer("k", m.k);  // MF's own scalars
-    meta.integer("biases", m.biases ? 1 : 0);
-    meta.f32("mu", m.mu);
+    if (m.objective.link == Link::scaled_sigmoid) {
+        meta.f32("link_lo", static_cast<float>(m.objective.lo));
+        meta.f32("link_hi", static_cast<float>(m.objective.hi));
+    }
+    if (const auto* mf = dynamic_cast<const MFModel*>(&m)) {  // MF's own scalars
+        meta.integer("k", mf->k);
+        meta.integer("biases", mf->biases ? 1 : 0);
+        meta.f32("mu", mf->mu);
+    } else if (const auto* nc = dynamic_cast<const NCFModel*>(&m)) {  // the network's shape
+        meta.integer("k", nc->shape.k);
+        std::string layers;
+        for (std::uint32_t w : nc->shape.layers) layers += (layers.empty() ? "" : ",") + std::to_string(w);
+        meta.text("layers", layers);
+        meta.integer("activation", static_cast<std::int64_t>(nc->shape.act));
+        meta.f32("slope", nc->shape.slope);
+    } else {
+        fail(SIMDMF_ERR_UNSUPPORTED, path + ": saving a model of kind " + m.kind_name() + " is not supported");
+    }
     meta.text("writer", std::string("simdmf ") + SIMDMF_VERSION_STRING);
     for (const auto& [key, value] : m.train_options) meta.text("train." + key, value);
 
@@ -337,7 +355,7 @@ public:
     V2Reader(std::shared_ptr<const FileBytes> file, const std::string& path, const OpenOptions& o)
         : file_(std::move(file)), p_(file_->data()), n_(file_->size()), path_(path), opt_(o) {}
 
-    MFModel read() {
+    std::unique_ptr<Model> read() {
         directory();
         const Entry& meta = need("meta");
         if (meta.type != kTypeMeta) fail(SIMDMF_ERR_UNSUPPORTED, path_ + ": section 'meta' has type " +
@@ -349,12 +367,14 @@ public:
         if (!parse_model_kind(kind, &mk))
             fail(SIMDMF_ERR_UNSUPPORTED, path_ + ": model kind '" + kind + "' is not supported by this library (" +
                                              SIMDMF_VERSION_STRING + ")");
-        MFModel m = skeleton(mk);  // dimensions and scalars; the parameter arrays come next
-        for (const ConstParamView& v : static_cast<const Model&>(m).params()) params_.push_back(param_section(v.name));
+        // Dimensions and scalars; the parameter arrays come next.
+        std::unique_ptr<Model> m = mk == ModelKind::mf ? std::unique_ptr<Model>(std::make_unique<MFModel>(skeleton(mk)))
+                                                       : std::unique_ptr<Model>(std::make_unique<NCFModel>(ncf_skeleton(mk)));
+        for (const ConstParamView& v : static_cast<const Model&>(*m).params()) params_.push_back(param_section(v.name));
         refuse_unknown_required();
         if (opt_.verify)
             for (const Entry& e : entries_) check_crc(e);
-        fill(m);
+        fill(*m);
         return m;
     }
 
@@ -614,9 +634,58 @@ private:
         return m;
     }
 
+    // A GMF / MLP / NeuMF with its shape from the metadata, parameters allocated (then replaced).
+    NCFModel ncf_skeleton(ModelKind kind) const {
+        Loss loss;
+        const std::string ls = text("loss"), link = text("link");
+        if (!parse_loss(ls, &loss))
+            fail(SIMDMF_ERR_UNSUPPORTED, path_ + ": loss '" + ls + "' is not supported by this library");
+        Objective o = Objective::for_loss(loss);
+        if (link == "identity") o.link = Link::identity;
+        else if (link == "sigmoid") o.link = Link::sigmoid;
+        else if (link == "scaled_sigmoid") {
+            o.link = Link::scaled_sigmoid;
+            o.lo = f32("link_lo");
+            o.hi = f32("link_hi");
+            if (!(o.hi > o.lo)) format("metadata link_lo / link_hi do not make a range");
+        } else {
+            fail(SIMDMF_ERR_UNSUPPORTED, path_ + ": link '" + link + "' is not supported by this library");
+        }
+        if (loss == Loss::logistic && o.link != Link::sigmoid) format("a logistic model's link must be sigmoid");
+        NcfShape sh;
+        sh.k = count("k", 1, 4096);
+        sh.layers.clear();
+        const std::string ly = text("layers");
+        std::size_t at = 0;
+        while (at <= ly.size() && sh.layers.size() <= 64) {
+            const std::size_t comma = std::min(ly.find(',', at), ly.size());
+            const std::string w = ly.substr(at, comma - at);
+            if (w.empty() || w.size() > 5 || w.find_first_not_of("0123456789") != std::string::npos)
+                format("metadata 'layers' = '" + ly + "' is not a list of widths");
+            sh.layers.push_back(static_cast<std::uint32_t>(std::stoul(w)));
+            at = comma + 1;
+        }
+        const std::uint32_t act = count("activation", 0, 2);
+        sh.act = static_cast<kernels::Act>(act);
+        sh.slope = f32("slope");
+        NCFModel m;
+        try {
+            m.allocate(kind, sh, count("n_users", 0, UINT32_MAX), count("n_items", 0, UINT32_MAX));
+        } catch (const Error& e) {
+            if (e.status() == SIMDMF_ERR_OUT_OF_MEMORY) throw;
+            format(std::string("the network's shape is invalid: ") + e.what());
+        }
+        m.objective = o;
+        m.min_pred = f32("min_pred");
+        m.max_pred = f32("max_pred");
+        if (std::isnan(m.min_pred) || std::isnan(m.max_pred) || m.min_pred > m.max_pred)
+            format("the prediction range is invalid");
+        return m;
+    }
+
     // The parameter arrays from their sections (shapes checked first): borrowed from the mapping, or
     // copied into memory the model owns; then the id maps and the training options.
-    void fill(MFModel& m) {
+    void fill(Model& m) {
         const bool map = opt_.map && kLittle;
         std::vector<std::pair<ParamView, const Entry*>> todo;
         for (const ParamView& v : m.params()) {
@@ -624,7 +693,8 @@ private:
             if (opt_.verify) check_padding(*e);
             todo.emplace_back(v, e);
         }
-        if (!map) MFModel::check_fits(m.k, m.n_users, m.n_items, m.biases);  // a loaded model must fit in memory
+        if (auto* mf = dynamic_cast<MFModel*>(&m); mf && !map)
+            MFModel::check_fits(mf->k, m.n_users, m.n_items, mf->biases);  // a loaded model must fit in memory
         for (auto& [v, e] : todo) *v.array = floats(*e, map);
         m.user_ids = ids(find("user_ids"), m.n_users);
         m.item_ids = ids(find("item_ids"), m.n_items);
@@ -649,7 +719,7 @@ private:
 
 }  // namespace
 
-MFModel open_model(const std::string& path, const OpenOptions& options) {
+std::unique_ptr<Model> open_any_model(const std::string& path, const OpenOptions& options) {
     std::shared_ptr<const FileBytes> file = FileBytes::open(path);
     const unsigned char* p = file->data();
     if (file->size() < 16 || std::memcmp(p, kMagic, 8) != 0)
@@ -661,8 +731,17 @@ MFModel open_model(const std::string& path, const OpenOptions& options) {
     if (version > kVersion)
         fail(SIMDMF_ERR_VERSION, path + ": model format version " + std::to_string(version) +
                                      " is newer than this library reads (" + std::to_string(kVersion) + ")");
-    if (version == 1) return load_v1(p, file->size(), path);
+    if (version == 1) return std::make_unique<MFModel>(load_v1(p, file->size(), path));
     return V2Reader(std::move(file), path, options).read();
+}
+
+MFModel open_model(const std::string& path, const OpenOptions& options) {
+    std::unique_ptr<Model> m = open_any_model(path, options);
+    auto* mf = dynamic_cast<MFModel*>(m.get());
+    if (!mf)
+        fail(SIMDMF_ERR_UNSUPPORTED, path + ": a " + m->kind_name() + " model, not a matrix-factorization one (this "
+                                            "call reads MF models only; open_any_model reads every kind)");
+    return std::move(*mf);
 }
 
 MFModel load_model(const std::string& path) { return open_model(path, OpenOptions{}); }

@@ -2,6 +2,7 @@
 // The layout is specified in docs/model_file.md; lib/io/model_file.cpp implements it.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "models/mf.hpp"
@@ -37,7 +38,12 @@ struct OpenOptions {
 // Reads a model file of any version this library knows. Errors (Error): IO, FORMAT, VERSION (newer
 // version), CHECKSUM, UNSUPPORTED (a required section or a model kind this library does not know, named
 // in the message), INVALID_DATA (duplicate ids), OUT_OF_MEMORY (a loaded model beyond physical memory).
+// open_any_model reads a model of any kind (MF, GMF, MLP, NeuMF); open_model an MF model only
+// (UNSUPPORTED, naming the kind, for another).
+std::unique_ptr<Model> open_any_model(const std::string& path, const OpenOptions& options);
 MFModel open_model(const std::string& path, const OpenOptions& options);
+// Writes format v2 for any kind with parameter views (MF and the neural CF models).
+void save_model(const Model& m, const std::string& path);
 
 // Writes format v1 (no sections; integer id maps only, UNSUPPORTED for string ids): for compatibility
 // tests and for handing a model to an older simdmf. save_model (models/mf.hpp) writes v2.
