@@ -36,6 +36,8 @@
 #include "io/model_file.hpp"
 #include "kernels/kernels.hpp"
 #include "models/mf.hpp"
+#include "models/ncf.hpp"
+#include "solvers/ncf_train.hpp"
 #include "options.hpp"
 #include "eval/split.hpp"
 #include "solvers/trainer.hpp"
@@ -76,8 +78,22 @@ struct simdmf_trainer {
     mutable std::set<std::string> strings;
 };
 
+// An MF model (m), or a model of another kind (net: GMF, MLP, NeuMF). any() is the one every call
+// that works on the family's interface uses; mf() the MF-only calls (UNSUPPORTED for another kind).
 struct simdmf_model {
     simdmf::MFModel m;
+    std::unique_ptr<simdmf::Model> net;
+    simdmf::Model& any() { return net ? *net : static_cast<simdmf::Model&>(m); }
+    const simdmf::Model& any() const { return net ? *net : static_cast<const simdmf::Model&>(m); }
+    const simdmf::MFModel& mf(const char* what) const {
+        if (net) simdmf::fail(SIMDMF_ERR_UNSUPPORTED, std::string(what) + " needs a matrix-factorization model; this "
+                                                      "one is a " + net->kind_name() + " model (no factor tables)");
+        return m;
+    }
+    simdmf::MFModel& mf(const char* what) {
+        static_cast<const simdmf_model*>(this)->mf(what);
+        return m;
+    }
 };
 
 struct simdmf_scratch {
@@ -477,11 +493,23 @@ simdmf_status fit(simdmf_trainer* t, simdmf_dataset* train, bool take, const sim
         t->history.clear();
         const simdmf::EpochCallback cb = t->progress.epochs();
         const simdmf::Ratings* v = valid ? &valid->r : nullptr;
-        simdmf::TrainResult res = take && v != &train->r ? simdmf::train(t->opt, std::move(train->r), v, cb)
-                                                         : simdmf::train(t->opt, train->r, v, cb);
         auto model = std::make_unique<simdmf_model>();
-        model->m = std::move(res.model);
-        t->history = std::move(res.history);
+        struct {
+            simdmf_status status;
+            std::string message;
+        } res;
+        if (t->opt.model == simdmf::ModelKind::mf) {
+            simdmf::TrainResult r = take && v != &train->r ? simdmf::train(t->opt, std::move(train->r), v, cb)
+                                                           : simdmf::train(t->opt, train->r, v, cb);
+            model->m = std::move(r.model);
+            t->history = std::move(r.history);
+            res = {r.status, std::move(r.message)};
+        } else {  // gmf, mlp, neumf (lib/solvers/ncf_train.hpp); `take` keeps the caller's ratings
+            simdmf::NcfTrainResult r = simdmf::train_ncf(t->opt, train->r, v, cb);
+            model->net = std::make_unique<simdmf::NCFModel>(std::move(r.model));
+            t->history = std::move(r.history);
+            res = {r.status, std::move(r.message)};
+        }
         *out = model.release();
         if (res.status == SIMDMF_CANCELLED) {
             record_error("training cancelled by the progress callback; the model holds the epochs done");
@@ -545,11 +573,12 @@ SIMDMF_API simdmf_status simdmf_model_shape(const simdmf_model* m, int* kind, ui
                                             uint32_t* n_items, int* has_biases) {
     return guard([&] {
         require(m, "m");
-        if (kind) *kind = m->m.abi_kind();
-        if (k) *k = m->m.k;
-        if (n_users) *n_users = m->m.n_users;
-        if (n_items) *n_items = m->m.n_items;
-        if (has_biases) *has_biases = m->m.biases ? 1 : 0;
+        if (kind) *kind = m->any().abi_kind();
+        const auto* nc = dynamic_cast<const simdmf::NCFModel*>(m->net.get());
+        if (k) *k = nc ? (nc->has_gmf() ? nc->shape.k : nc->embed()) : m->m.k;
+        if (n_users) *n_users = m->any().n_users;
+        if (n_items) *n_items = m->any().n_items;
+        if (has_biases) *has_biases = !m->net && m->m.biases ? 1 : 0;
         return SIMDMF_OK;
     });
 }
@@ -558,7 +587,7 @@ SIMDMF_API simdmf_status simdmf_model_loss(const simdmf_model* m, int* loss) {
     return guard([&] {
         require(m, "m");
         require(loss, "loss");
-        *loss = static_cast<int>(m->m.loss());
+        *loss = static_cast<int>(m->any().loss());
         return SIMDMF_OK;
     });
 }
@@ -567,7 +596,7 @@ SIMDMF_API simdmf_status simdmf_model_name(const simdmf_model* m, const char** n
     return guard([&] {
         require(m, "m");
         require(name, "name");
-        *name = m->m.kind_name();
+        *name = m->any().kind_name();
         return SIMDMF_OK;
     });
 }
@@ -575,8 +604,8 @@ SIMDMF_API simdmf_status simdmf_model_name(const simdmf_model* m, const char** n
 SIMDMF_API simdmf_status simdmf_model_prediction_range(const simdmf_model* m, float* min_pred, float* max_pred) {
     return guard([&] {
         require(m, "m");
-        if (min_pred) *min_pred = m->m.min_pred;
-        if (max_pred) *max_pred = m->m.max_pred;
+        if (min_pred) *min_pred = m->any().min_pred;
+        if (max_pred) *max_pred = m->any().max_pred;
         return SIMDMF_OK;
     });
 }
@@ -584,7 +613,7 @@ SIMDMF_API simdmf_status simdmf_model_prediction_range(const simdmf_model* m, fl
 SIMDMF_API simdmf_status simdmf_model_set_prediction_range(simdmf_model* m, float min_pred, float max_pred) {
     return guard([&] {
         require(m, "m");
-        m->m.set_prediction_range(min_pred, max_pred);
+        m->any().set_prediction_range(min_pred, max_pred);
         return SIMDMF_OK;
     });
 }
@@ -593,9 +622,9 @@ SIMDMF_API simdmf_status simdmf_model_predict(const simdmf_model* m, uint32_t us
     return guard([&] {
         require(m, "m");
         require(out, "out");
-        m->m.check_user(user);
-        m->m.check_item(item);
-        *out = m->m.predict(user, item);
+        m->any().check_user(user);
+        m->any().check_item(item);
+        *out = m->any().predict(user, item);
         return SIMDMF_OK;
     });
 }
@@ -609,12 +638,12 @@ SIMDMF_API simdmf_status simdmf_model_predict_batch(const simdmf_model* m, const
         require(items, "items");
         require(out, "out");
         for (std::size_t j = 0; j < n; ++j) {
-            if (users[j] >= m->m.n_users || items[j] >= m->m.n_items) {
-                m->m.check_user(users[j]);  // throws with the model's own message
-                m->m.check_item(items[j]);
+            if (users[j] >= m->any().n_users || items[j] >= m->any().n_items) {
+                m->any().check_user(users[j]);  // throws with the model's own message
+                m->any().check_item(items[j]);
             }
         }
-        for (std::size_t j = 0; j < n; ++j) out[j] = m->m.predict(users[j], items[j]);
+        for (std::size_t j = 0; j < n; ++j) out[j] = m->any().predict(users[j], items[j]);
         return SIMDMF_OK;
     });
 }
@@ -623,8 +652,8 @@ SIMDMF_API simdmf_status simdmf_model_predict_row(const simdmf_model* m, uint32_
     return guard([&] {
         require(m, "m");
         require(out, "out");
-        m->m.check_user(user);
-        m->m.predict_row(user, out);
+        m->any().check_user(user);
+        m->any().predict_row(user, out);
         return SIMDMF_OK;
     });
 }
@@ -633,7 +662,7 @@ SIMDMF_API simdmf_status simdmf_model_predict_all(const simdmf_model* m, float* 
     return guard([&] {
         require(m, "m");
         require(out, "out");
-        m->m.predict_all(out);
+        m->any().predict_all(out);
         return SIMDMF_OK;
     });
 }
@@ -655,7 +684,7 @@ simdmf::serve::Filter to_filter(const simdmf_model* m, const simdmf_filter* f, c
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "filter: struct_size must be sizeof(simdmf_filter)");
     if (f->exclude && f->seen_offsets) fail(SIMDMF_ERR_INVALID_ARGUMENT, "filter: exclude and seen_offsets are exclusive");
     if (f->exclude) {
-        f->exclude->space_memo.check(f->exclude->r, simdmf::space_of(m->m), "the filter's exclude data set");
+        f->exclude->space_memo.check(f->exclude->r, simdmf::space_of(m->any()), "the filter's exclude data set");
         out.seen = f->exclude->seen().view();
     } else if (f->seen_offsets) {
         out.seen = {f->seen_offsets, f->seen_items, f->seen_users};
@@ -670,7 +699,7 @@ simdmf::serve::Filter to_filter(const simdmf_model* m, const simdmf_filter* f, c
     }
     if (f->allow) {
         check_ascending(f->allow, f->n_allow, "allow");
-        if (f->n_allow > 0 && f->allow[f->n_allow - 1] >= m->m.n_items)
+        if (f->n_allow > 0 && f->allow[f->n_allow - 1] >= m->any().n_items)
             fail(SIMDMF_ERR_OUT_OF_RANGE, "filter: an allowed item is not in the model");
         out.allow = f->allow;
         out.n_allow = f->n_allow;
@@ -690,8 +719,8 @@ simdmf_status recommend_one(const simdmf_model* m, uint32_t user, size_t n, cons
     require(m, "m");
     require(n_out, "n_out");
     if (n > 0) require(items, "items");
-    m->m.check_user(user);
-    n = std::min<std::size_t>(n, m->m.n_items);
+    m->any().check_user(user);
+    n = std::min<std::size_t>(n, m->any().n_items);
     float local[256];
     std::vector<float> heap;
     float* values = scores;
@@ -703,7 +732,7 @@ simdmf_status recommend_one(const simdmf_model* m, uint32_t user, size_t n, cons
             values = heap.data();
         }
     }
-    *n_out = simdmf::serve::recommend_into(m->m, user, n, f, items, values);
+    *n_out = simdmf::serve::recommend_into(m->any(), user, n, f, items, values);
     return SIMDMF_OK;
 }
 
@@ -716,7 +745,7 @@ SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t 
         require(m, "m");
         simdmf::serve::Filter f;
         if (exclude) {
-            exclude->space_memo.check(exclude->r, simdmf::space_of(m->m), "the exclude data set");
+            exclude->space_memo.check(exclude->r, simdmf::space_of(m->any()), "the exclude data set");
             f.seen = exclude->seen().view();
         }
         return recommend_one(m, user, n, f, items, scores, n_out);
@@ -760,11 +789,11 @@ SIMDMF_API simdmf_status simdmf_model_recommend_batch(const simdmf_model* m, con
         require(users, "users");
         require(counts, "counts");
         if (n > 0) require(items, "items");
-        for (std::size_t b = 0; b < n_users; ++b) m->m.check_user(users[b]);
+        for (std::size_t b = 0; b < n_users; ++b) m->any().check_user(users[b]);
         const simdmf::serve::Filter filter = to_filter(m, f, users, n_users);
         std::unique_ptr<simdmf_scratch> own;
         if (!s) own = std::make_unique<simdmf_scratch>(), s = own.get();
-        const std::size_t cap = std::min<std::size_t>(n, m->m.n_items);
+        const std::size_t cap = std::min<std::size_t>(n, m->any().n_items);
         float* values = scores;
         std::size_t ld_values = n;
         if (!values) {
@@ -772,7 +801,7 @@ SIMDMF_API simdmf_status simdmf_model_recommend_batch(const simdmf_model* m, con
             values = s->values.data();
             ld_values = cap;
         }
-        simdmf::serve::recommend_batch(m->m, users, n_users, cap, filter, s->s, items, n, values, ld_values, counts);
+        simdmf::serve::recommend_batch(m->any(), users, n_users, cap, filter, s->s, items, n, values, ld_values, counts);
         return SIMDMF_OK;
     });
 }
@@ -785,15 +814,15 @@ SIMDMF_API simdmf_status simdmf_model_nearest_batch(const simdmf_model* m, int s
         check_side_value(side);
         if (metric != SIMDMF_METRIC_COSINE && metric != SIMDMF_METRIC_DOT)
             fail(SIMDMF_ERR_INVALID_ARGUMENT, "metric must be SIMDMF_METRIC_COSINE (0) or SIMDMF_METRIC_DOT (1)");
-        m->m.require_factors("nearest neighbours");
+        m->any().require_factors("nearest neighbours");
         if (n_queries == 0) return SIMDMF_OK;
         require(queries, "queries");
         require(counts, "counts");
         if (n > 0) require(out, "out");
-        for (std::size_t b = 0; b < n_queries; ++b) m->m.check_side(side, queries[b]);
+        for (std::size_t b = 0; b < n_queries; ++b) m->any().check_side(side, queries[b]);
         std::unique_ptr<simdmf_scratch> own;
         if (!s) own = std::make_unique<simdmf_scratch>(), s = own.get();
-        const std::size_t cap = std::min<std::size_t>(n, m->m.count(side));
+        const std::size_t cap = std::min<std::size_t>(n, m->any().count(side));
         float* values = sims;
         std::size_t ld_values = n;
         if (!values) {
@@ -801,7 +830,7 @@ SIMDMF_API simdmf_status simdmf_model_nearest_batch(const simdmf_model* m, int s
             values = s->values.data();
             ld_values = cap;
         }
-        simdmf::serve::nearest_batch(m->m, side, static_cast<simdmf::serve::Metric>(metric), queries, n_queries, cap,
+        simdmf::serve::nearest_batch(m->any(), side, static_cast<simdmf::serve::Metric>(metric), queries, n_queries, cap,
                                      s->s, out, n, values, ld_values, counts);
         return SIMDMF_OK;
     });
@@ -813,9 +842,9 @@ SIMDMF_API simdmf_status simdmf_model_similarity(const simdmf_model* m, int side
         require(m, "m");
         require(out, "out");
         check_side_value(side);
-        m->m.check_side(side, a);
-        m->m.check_side(side, b);
-        *out = simdmf::serve::cosine(m->m, side, a, b);
+        m->any().check_side(side, a);
+        m->any().check_side(side, b);
+        *out = simdmf::serve::cosine(m->any(), side, a, b);
         return SIMDMF_OK;
     });
 }
@@ -827,8 +856,8 @@ SIMDMF_API simdmf_status simdmf_model_nearest(const simdmf_model* m, int side, u
         require(n_out, "n_out");
         if (n > 0) require(out, "out");
         check_side_value(side);
-        m->m.check_side(side, index);
-        auto near = simdmf::serve::nearest(m->m, side, index, n);
+        m->any().check_side(side, index);
+        auto near = simdmf::serve::nearest(m->any(), side, index, n);
         const std::size_t w = std::min(near.size(), n);
         for (std::size_t j = 0; j < w; ++j) {
             out[j] = near[j].first;
@@ -843,14 +872,15 @@ SIMDMF_API simdmf_status simdmf_model_factors(const simdmf_model* m, int side, u
                                               float* bias) {
     return guard([&] {
         require(m, "m");
+        const simdmf::MFModel& mf = m->mf("simdmf_model_factors");
         require(out, "out");
         check_side_value(side);
-        m->m.check_side(side, index);
-        const float* row = m->m.row(side, index);
-        std::copy(row, row + m->m.k, out);
+        mf.check_side(side, index);
+        const float* row = mf.row(side, index);
+        std::copy(row, row + mf.k, out);
         if (bias) {
-            const simdmf::ParamArray& b = side == SIMDMF_USERS ? m->m.bu : m->m.bi;
-            *bias = (m->m.biases && index < b.size()) ? b[index] : 0.0f;
+            const simdmf::ParamArray& b = side == SIMDMF_USERS ? mf.bu : mf.bi;
+            *bias = (mf.biases && index < b.size()) ? b[index] : 0.0f;
         }
         return SIMDMF_OK;
     });
@@ -862,9 +892,9 @@ SIMDMF_API simdmf_status simdmf_model_index(const simdmf_model* m, int side, int
         require(index, "index");
         check_side_value(side);
         const char* what = side == SIMDMF_USERS ? "user" : "item";
-        const auto& map = side == SIMDMF_USERS ? m->m.user_ids : m->m.item_ids;
+        const auto& map = side == SIMDMF_USERS ? m->any().user_ids : m->any().item_ids;
         std::uint32_t idx = 0;
-        if (!simdmf::find_raw(map.get(), m->m.count(side), raw_id, &idx))
+        if (!simdmf::find_raw(map.get(), m->any().count(side), raw_id, &idx))
             fail(SIMDMF_ERR_NOT_FOUND, std::string("raw ") + what + " id " + std::to_string(raw_id) +
                                            " is not known to the model");
         *index = idx;
@@ -877,8 +907,8 @@ SIMDMF_API simdmf_status simdmf_model_raw_id(const simdmf_model* m, int side, ui
         require(m, "m");
         require(raw_id, "raw_id");
         check_side_value(side);
-        m->m.check_side(side, index);
-        const auto& map = side == SIMDMF_USERS ? m->m.user_ids : m->m.item_ids;
+        m->any().check_side(side, index);
+        const auto& map = side == SIMDMF_USERS ? m->any().user_ids : m->any().item_ids;
         if (map && index >= map->size())
             fail(SIMDMF_ERR_NOT_FOUND, std::string(side == SIMDMF_USERS ? "user" : "item") + " index " +
                                            std::to_string(index) + " has no raw id in the model's map");
@@ -892,7 +922,7 @@ SIMDMF_API simdmf_status simdmf_model_fold_in_user(simdmf_model* m, const uint32
     return guard([&] {
         require(m, "m");
         require(new_user, "new_user");
-        *new_user = m->m.fold_in_user(items, values, n, l2, raw_id);
+        *new_user = m->any().fold_in_user(items, values, n, l2, raw_id);
         return SIMDMF_OK;
     });
 }
@@ -901,7 +931,7 @@ SIMDMF_API simdmf_status simdmf_model_save(const simdmf_model* m, const char* pa
     return guard([&] {
         require(m, "m");
         require(path, "path");
-        simdmf::save_model(m->m, std::string(path));
+        simdmf::save_model(m->any(), std::string(path));
         return SIMDMF_OK;
     });
 }
@@ -921,7 +951,9 @@ SIMDMF_API simdmf_status simdmf_model_open(const char* path, uint32_t flags, sim
         o.map = (flags & SIMDMF_OPEN_MMAP) != 0;
         o.verify = (flags & SIMDMF_OPEN_NO_VERIFY) == 0;
         auto model = std::make_unique<simdmf_model>();
-        model->m = simdmf::open_model(std::string(path), o);
+        std::unique_ptr<simdmf::Model> any = simdmf::open_any_model(std::string(path), o);
+        if (auto* mf = dynamic_cast<simdmf::MFModel*>(any.get())) model->m = std::move(*mf);
+        else model->net = std::move(any);
         *out = model.release();
         return SIMDMF_OK;
     });
@@ -984,7 +1016,7 @@ SIMDMF_API simdmf_status simdmf_model_evaluate_ex(const simdmf_model* m, const s
         eo.threads = 1;
         eo.cold = cold_of(flags);
         const simdmf::evaluate::EvalResult res =
-            simdmf::evaluate::evaluate_model(m->m, test->r, exclude ? &exclude->r : nullptr, eo);
+            simdmf::evaluate::evaluate_model(m->any(), test->r, exclude ? &exclude->r : nullptr, eo);
         *out = new_report(res.report(rank_k));
         (*out)->notes = res.notes;
         return SIMDMF_OK;
@@ -1204,8 +1236,9 @@ SIMDMF_API simdmf_status simdmf_model_import(int format, const char* users, cons
 SIMDMF_API simdmf_status simdmf_model_export(const simdmf_model* m, int format, const char* path) {
     return guard([&] {
         require(m, "m");
+        const simdmf::MFModel& mf = m->mf("simdmf_model_export");
         require(path, "path");
-        simdmf::factors::write(simdmf::factors_of(m->m), factor_format(format), path);
+        simdmf::factors::write(simdmf::factors_of(mf), factor_format(format), path);
         return SIMDMF_OK;
     });
 }
@@ -1214,13 +1247,14 @@ SIMDMF_API simdmf_status simdmf_model_factor_table(const simdmf_model* m, int si
                                                    uint32_t* rows, uint32_t* k) {
     return guard([&] {
         require(m, "m");
+        const simdmf::MFModel& mf = m->mf("simdmf_model_factor_table");
         require(data, "data");
         check_side_value(side);
-        const simdmf::ParamArray& t = side == SIMDMF_USERS ? m->m.P : m->m.Q;
+        const simdmf::ParamArray& t = side == SIMDMF_USERS ? mf.P : mf.Q;
         *data = t.data();
-        if (stride) *stride = m->m.stride;
-        if (rows) *rows = m->m.count(side);
-        if (k) *k = m->m.k;
+        if (stride) *stride = mf.stride;
+        if (rows) *rows = mf.count(side);
+        if (k) *k = mf.k;
         return SIMDMF_OK;
     });
 }
@@ -1229,13 +1263,14 @@ SIMDMF_API simdmf_status simdmf_model_bias_table(const simdmf_model* m, int side
                                                  float* global_bias) {
     return guard([&] {
         require(m, "m");
+        const simdmf::MFModel& mf = m->mf("simdmf_model_bias_table");
         require(data, "data");
         require(n, "n");
         check_side_value(side);
-        const simdmf::ParamArray& b = side == SIMDMF_USERS ? m->m.bu : m->m.bi;
-        *data = m->m.biases ? b.data() : nullptr;
-        *n = m->m.biases ? b.size() : 0;
-        if (global_bias) *global_bias = m->m.biases ? m->m.mu : 0.0f;
+        const simdmf::ParamArray& b = side == SIMDMF_USERS ? mf.bu : mf.bi;
+        *data = mf.biases ? b.data() : nullptr;
+        *n = mf.biases ? b.size() : 0;
+        if (global_bias) *global_bias = mf.biases ? mf.mu : 0.0f;
         return SIMDMF_OK;
     });
 }
@@ -1253,7 +1288,7 @@ SIMDMF_API simdmf_status simdmf_dataset_align(const simdmf_dataset* ds, const si
         require(ds, "ds");
         if (!model == !ref) fail(SIMDMF_ERR_INVALID_ARGUMENT, "give exactly one of model and ref");
         check_flags(flags);
-        const simdmf::IdSpace space = model ? simdmf::space_of(model->m) : simdmf::space_of(ref->r);
+        const simdmf::IdSpace space = model ? simdmf::space_of(model->any()) : simdmf::space_of(ref->r);
         std::size_t unknown = 0;
         auto res = std::make_unique<simdmf_dataset>();
         res->r = simdmf::align_to(ds->r, space, cold_of(flags) == simdmf::evaluate::Cold::fallback, &unknown);
@@ -1271,7 +1306,7 @@ SIMDMF_API simdmf_status simdmf_model_predict_dataset(const simdmf_model* m, con
         if (ds->r.size() > 0) require(out, "out");
         check_flags(flags);
         std::size_t cold = 0;
-        const std::vector<float> pred = simdmf::evaluate::predict_with_fallback(m->m, ds->r, cold_of(flags), &cold);
+        const std::vector<float> pred = simdmf::evaluate::predict_with_fallback(m->any(), ds->r, cold_of(flags), &cold);
         std::copy(pred.begin(), pred.end(), out);
         if (n_cold) *n_cold = cold;
         return SIMDMF_OK;

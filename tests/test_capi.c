@@ -2066,6 +2066,76 @@ static void test_factors(void) {
     simdmf_model_free(m);
 }
 
+/* Neural CF through the same calls as MF: train GMF / MLP / NeuMF, predict, top-N, evaluate, save and
+ * open (loaded and mapped); MF-only calls are UNSUPPORTED with a message naming the kind. */
+static void test_ncf(void) {
+    static const char* kinds[] = {"gmf", "mlp", "neumf"};
+    const double layers[] = {8, 8, 4};
+    simdmf_dataset* ds = NULL;
+    int k;
+    char path[512];
+    CHECK_OK(simdmf_dataset_from_dense(RATINGS, ROWS, COLS, &ds));
+    for (k = 0; k < 3; ++k) {
+        simdmf_trainer* t = NULL;
+        simdmf_model *m = NULL, *back = NULL, *mapped = NULL;
+        const char* name = NULL;
+        float p = 0, q = -1, sim = 0, row[COLS], row2[COLS], scores[3];
+        uint32_t items[3];
+        size_t n_out = 0;
+        int r, good = 0, total = 0;
+        simdmf_report* rep = NULL;
+        CHECK_OK(simdmf_trainer_create(&t));
+        CHECK_OK(simdmf_trainer_set_string(t, "model", kinds[k]));
+        CHECK_OK(simdmf_trainer_set_array(t, "ncf_layers", layers, 3));
+        CHECK_OK(simdmf_trainer_set(t, "k", 4));
+        CHECK_OK(simdmf_trainer_set(t, "ncf_batch", 4));
+        CHECK_OK(simdmf_trainer_set(t, "ncf_init_std", 0.3));
+        CHECK_OK(simdmf_trainer_set(t, "lr", 0.02));
+        CHECK_OK(simdmf_trainer_set(t, "epochs", 150));
+        CHECK_STATUS(simdmf_trainer_set_string(t, "ncf_activation", "tanh"), SIMDMF_ERR_OUT_OF_RANGE);
+        CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &m));
+        if (!m) {
+            simdmf_trainer_free(t);
+            continue;
+        }
+        CHECK_OK(simdmf_model_name(m, &name));
+        CHECK(name && strcmp(name, kinds[k]) == 0);
+        /* It fits the small matrix it was trained on. */
+        CHECK_OK(simdmf_model_predict_row(m, 1, row));
+        for (r = 0; r < COLS; ++r)
+            if (RATINGS[COLS + r] != 0) {
+                ++total;
+                good += fabs(row[r] - RATINGS[COLS + r]) < 0.5;
+            }
+        CHECK(good == total);
+        CHECK_OK(simdmf_model_predict(m, 1, 2, &p));
+        CHECK(fabs(p - row[2]) < 1e-5); /* the row's link is the SIMD sigmoid */
+        CHECK_OK(simdmf_model_recommend(m, 1, 3, ds, items, scores, &n_out));
+        CHECK(n_out == 3);
+        CHECK_OK(simdmf_model_evaluate(m, ds, NULL, 0, 0, &rep));
+        simdmf_report_free(rep);
+        CHECK_STATUS(simdmf_model_similarity(m, SIMDMF_ITEMS, 0, 1, &sim), SIMDMF_ERR_UNSUPPORTED);
+        CHECK(strstr(simdmf_last_error(), kinds[k]) != NULL);
+        CHECK_STATUS(simdmf_model_factors(m, SIMDMF_USERS, 0, row2, NULL), SIMDMF_ERR_UNSUPPORTED);
+        tmp_path(path, sizeof path, "ncf.smf");
+        CHECK_OK(simdmf_model_save(m, path));
+        CHECK_OK(simdmf_model_load(path, &back));
+        CHECK_OK(simdmf_model_open(path, SIMDMF_OPEN_MMAP, &mapped));
+        if (back && mapped) {
+            CHECK_OK(simdmf_model_predict(back, 1, 2, &q));
+            CHECK(q == p);
+            CHECK_OK(simdmf_model_predict_row(mapped, 1, row2));
+            CHECK(memcmp(row, row2, sizeof row) == 0);
+        }
+        remove(path);
+        simdmf_model_free(mapped);
+        simdmf_model_free(back);
+        simdmf_model_free(m);
+        simdmf_trainer_free(t);
+    }
+    simdmf_dataset_free(ds);
+}
+
 int main(void) {
     snprintf(g_tmpdir, sizeof g_tmpdir, "/tmp/simdmf-capi-XXXXXX");
     if (!mkdtemp(g_tmpdir)) {
@@ -2083,6 +2153,7 @@ int main(void) {
     test_callback_and_history();
     test_determinism();
     test_als();
+    test_ncf();
     test_load_dataset();
     test_id_maps();
     test_evaluate();

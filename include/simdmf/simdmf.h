@@ -199,8 +199,10 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  * simdmf_trainer_fit ignores.
  * BEGIN OPTIONS
  * group train:
- *   model               string     "mf"                default "mf"
- *                         the member of the model family to train (mf: matrix factorization)
+ *   model               string     "mf" | "gmf" | "mlp" | "neumf" default "mf"
+ *                         the member of the model family to train (mf: matrix factorization; gmf, mlp,
+ *                         neumf: neural collaborative filtering, the ncf group; solver, the sgd and als
+ *                         groups do not apply to them)
  *   loss                string     "squared" | "logistic" default "squared"
  *                         squared: ratings (MF); logistic: +1/-1 labels, predictions are P(label = +1)
  *   solver              string     "sgd" | "gd" | "als" default "sgd"
@@ -212,7 +214,8 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                         factors per user and item
  *   epochs              int        [1, 1e7]            default 500 if solver = gd; 10 if solver = als; else 30
  *                         maximum epochs (sgd), iterations (gd) or sweeps (als)
- *   lr                  real       (0, 10]             default 0.5 if solver = gd; 0.05 if loss = logistic; else 0.01
+ *   lr                  real       (0, 10]
+ *                         default 0.001 if model = gmf; 0.001 if model = mlp; 0.001 if model = neumf; 0.5 if solver = gd; 0.05 if loss = logistic; else 0.01
  *                         learning rate (gd: the first step, halved while the objective would rise)
  *   schedule            string     "constant" | "decay" | "list" default "constant"
  *                         learning rate per epoch: constant lr; decay lr / (1 + lr_decay * epoch); list:
@@ -284,6 +287,42 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                         1: each row's ridge term is l2 (l2_bias for its bias) times the row's rating
  *                         count (Zhou et al. 2008, as Spark MLlib; the objective the sgd and gd solvers
  *                         minimise); 0: l2 per row (classic ridge ALS)
+ * group ncf:
+ *   ncf_layers          int array  each [1, 8192]      default 64, 32, 16, 8
+ *                         MLP widths: the first is the user + item embedding (even; each embedding half of
+ *                         it), then each dense layer's units (mlp, neumf; set with
+ *                         simdmf_trainer_set_array)
+ *   ncf_activation      string     "identity" | "relu" | "leaky_relu" default "relu"
+ *                         activation of the MLP's dense layers (the output unit is linear before the link)
+ *   ncf_slope           real       (0, 1)              default 0.3
+ *                         leaky_relu: the slope below zero
+ *   ncf_link            string     "auto" | "identity" | "sigmoid" | "scaled_sigmoid" default "auto"
+ *                         output link: auto is scaled_sigmoid min + (max - min) sigmoid(z) on the rating
+ *                         range (declared, else the training values') for the squared loss, sigmoid for the
+ *                         logistic loss
+ *   ncf_optimizer       string     "adam" | "sgd"      default "adam"
+ *                         adam (bias-corrected, L2 coupled as weight decay) or plain mini-batch sgd
+ *   adam_beta1          real       [0, 1)              default 0.9
+ *                         Adam: decay of the first moment
+ *   adam_beta2          real       [0, 1)              default 0.999
+ *                         Adam: decay of the second moment
+ *   adam_eps            real       (0, 1]              default 1e-8
+ *                         Adam: added to the root of the second moment
+ *   ncf_batch           int        [1, 65536]          default 256
+ *                         mini-batch size (samples per optimizer step)
+ *   ncf_l2_embed        real       [0, 1e6]            default 0
+ *                         L2 on embedding rows (added to the gradient of each row a batch touches)
+ *   ncf_l2_weights      real       [0, 1e6]            default 0
+ *                         L2 on dense weights and biases
+ *   ncf_negatives       int        [0, 1000]           default 4
+ *                         logistic loss: unseen items sampled per positive per epoch (seeded; every rating
+ *                         > 0 is a positive)
+ *   ncf_lazy_adam       int        [0, 1]              default 1
+ *                         1: Adam updates only the embedding rows a batch touched (cost per batch, not per
+ *                         table); 0: every row every step (textbook Adam)
+ *   ncf_init_std        real       [0, 100]            default 0.01
+ *                         embeddings start N(0, ncf_init_std^2) (He et al.); dense layers Glorot uniform,
+ *                         biases 0
  * group tune:
  *   tune_k              int array  each [1, 65536]     default 64, 128, 256, 512
  *                         factor counts searched (0 values: the default)

@@ -157,7 +157,7 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     } else {
         NcfShape s;
         s.k = opt.k;
-        s.layers = no.layers;
+        if (!no.layers.empty()) s.layers = no.layers;  // else NcfShape's 64,32,16,8
         s.act = static_cast<kernels::Act>(no.activation);
         s.slope = static_cast<float>(no.slope);
         m.allocate(opt.model, s, train.n_users, train.n_items);
@@ -203,7 +203,7 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     std::vector<std::size_t> order;
 
     const std::uint32_t epochs = opt.effective_epochs();
-    const double lr = opt.lr > 0 ? opt.lr : 1e-3;
+    const double lr = opt.effective_lr();  // 0.001 unless set (the registry)
     Rng rng(opt.seed ^ 0x6E63665F73686666ull);  // the shuffle and negatives' stream
     NcfWorkspace ws;
     ws.reserve(m, no.batch);

@@ -30,6 +30,9 @@ void check_range(const TrainOptions& opt, const Ratings& r, const char* what) {
 }
 
 void check_inputs(const TrainOptions& opt, const Ratings& train, const Ratings* valid) {
+    if (opt.model != ModelKind::mf)
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, std::string("train() trains MF models; model ") + model_kind_name(opt.model) +
+                                              " is trained by train_ncf (lib/solvers/ncf_train.hpp)");
     const bool logistic = opt.logistic();
     if (opt.min_rating > opt.max_rating)
         fail(SIMDMF_ERR_OUT_OF_RANGE, "min_rating " + std::to_string(opt.min_rating) + " > max_rating " +

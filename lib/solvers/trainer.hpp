@@ -18,7 +18,7 @@ enum class Solver { sgd, gd, als };
 // the "ncf" group. The GMF width is TrainOptions::k; lr, epochs, seed, patience, tol, restore_best,
 // snapshot, min/max_rating and clip_predictions mean what they mean for MF.
 struct NcfOptions {
-    std::vector<std::uint32_t> layers{64, 32, 16, 8};  // ncf_layers: [2 x MLP embedding, tower widths...]
+    std::vector<std::uint32_t> layers;  // ncf_layers: [2 x MLP embedding, tower widths...]; empty: 64,32,16,8
     std::uint32_t activation = 1;   // ncf_activation: 0 identity, 1 relu, 2 leaky_relu (kernels::Act)
     double slope = 0.3;             // ncf_slope (leaky_relu)
     std::uint32_t link = 0;         // ncf_link: 0 auto (squared: scaled_sigmoid on the rating range;
