@@ -1,6 +1,6 @@
 // Neural CF (lib/models/ncf.*, lib/solvers/ncf_train.*): every backward pass against central finite
 // differences (each model, each activation, each loss), planted data each model can represent,
-// determinism, NeuMF from pretrained GMF + MLP, and the unseen-item sampler.
+// determinism, NeuMF from pretrained GMF + MLP, the model file.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -240,22 +240,6 @@ TEST_CASE("neumf_from: pretrained GMF + MLP give the alpha-weighted score of the
     const NcfTrainResult r = train_ncf(o, tr, nullptr, {}, &n);
     CHECK(r.status == SIMDMF_OK);
     CHECK_THROWS(neumf_from(p, g, 0.5));
-}
-
-TEST_CASE("UnseenSampler draws only items the user has not rated") {
-    Ratings r;
-    for (std::uint32_t i = 0; i < 9; ++i) r.add(0, i, 1.0f);  // user 0: all but item 9
-    r.add(1, 3, 1.0f);
-    r.add(1, 3, 1.0f);  // a repeat
-    r.n_items = 10;
-    UnseenSampler s(r);
-    CHECK(s.unseen_count(0) == 1);
-    CHECK(s.unseen_count(1) == 9);
-    Rng rng(1);
-    for (int t = 0; t < 50; ++t) {
-        CHECK(s.draw(0, rng) == 9u);
-        CHECK(s.draw(1, rng) != 3u);
-    }
 }
 
 TEST_CASE("ncf model file v2: round trip of every kind, loaded and mapped; MF-only readers refuse it") {

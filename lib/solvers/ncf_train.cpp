@@ -10,32 +10,12 @@
 #include <limits>
 
 #include "rng.hpp"
+#include "serve/seen.hpp"
+#include "solvers/negatives.hpp"
 
 namespace simdmf {
 
 using kernels::nn_pad;
-
-UnseenSampler::UnseenSampler(const Ratings& r) : n_items_(r.n_items), start_(std::size_t(r.n_users) + 1, 0) {
-    std::vector<std::size_t> count(std::size_t(r.n_users) + 1, 0);
-    for (std::uint32_t u : r.user) ++count[u + 1];
-    for (std::size_t u = 0; u < r.n_users; ++u) count[u + 1] += count[u];
-    std::vector<std::uint32_t> raw(r.size());
-    std::vector<std::size_t> at(count.begin(), count.end() - 1);
-    for (std::size_t k = 0; k < r.size(); ++k) raw[at[r.user[k]]++] = r.item[k];
-    items_.reserve(raw.size());
-    for (std::size_t u = 0; u < r.n_users; ++u) {  // each user's items sorted, repeats dropped
-        auto b = raw.begin() + static_cast<std::ptrdiff_t>(count[u]), e = raw.begin() + static_cast<std::ptrdiff_t>(count[u + 1]);
-        std::sort(b, e);
-        items_.insert(items_.end(), b, std::unique(b, e));
-        start_[u + 1] = items_.size();
-    }
-}
-
-bool UnseenSampler::seen(std::uint32_t u, std::uint32_t i) const {
-    const auto b = items_.begin() + static_cast<std::ptrdiff_t>(start_[u]);
-    const auto e = items_.begin() + static_cast<std::ptrdiff_t>(start_[u + 1]);
-    return std::binary_search(b, e, i);
-}
 
 namespace {
 
@@ -198,8 +178,12 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     const bool logistic = opt.logistic();
     std::vector<std::uint32_t> su, si;
     std::vector<float> sy;
-    std::unique_ptr<UnseenSampler> sampler;
-    if (logistic) sampler = std::make_unique<UnseenSampler>(train);
+    std::unique_ptr<SeenItems> seen;
+    std::unique_ptr<NegativeSampler> sampler;  // the rank lane's: uniform over unseen items, never a seen one
+    if (logistic) {
+        seen = std::make_unique<SeenItems>(train);
+        sampler = std::make_unique<NegativeSampler>(*seen, train.n_items);
+    }
     std::vector<std::size_t> order;
 
     const std::uint32_t epochs = opt.effective_epochs();
@@ -228,10 +212,11 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
             for (std::size_t k = 0; k < train.size(); ++k) {
                 if (!(train.value[k] > 0)) continue;
                 const std::uint32_t u = train.user[k];
-                if (sampler->unseen_count(u) == 0) continue;
                 for (std::uint32_t q = 0; q < no.negatives; ++q) {
+                    const std::uint32_t i = sampler->draw(u, rng);
+                    if (i == kNoItem) break;  // the user has seen every item
                     su.push_back(u);
-                    si.push_back(sampler->draw(u, rng));
+                    si.push_back(i);
                     sy.push_back(-1.0f);
                 }
             }

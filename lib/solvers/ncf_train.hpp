@@ -31,27 +31,4 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
 // alpha c_gmf + (1 - alpha) c_mlp. INVALID_ARGUMENT when the two do not fit together.
 NCFModel neumf_from(const NCFModel& gmf, const NCFModel& mlp, double alpha);
 
-// Seeded sampling of items a user has not rated: per-user sorted item lists (a CSR index) and
-// rejection sampling. (A minimal sampler for this lane; lib/solvers/negatives.* supersedes it once
-// merged.)
-class UnseenSampler {
-public:
-    explicit UnseenSampler(const Ratings& r);
-    bool seen(std::uint32_t u, std::uint32_t i) const;
-    std::uint32_t unseen_count(std::uint32_t u) const { return n_items_ - (start_[u + 1] - start_[u]); }
-    // An item u has not rated, uniform among them; requires unseen_count(u) > 0.
-    template <class Rng>
-    std::uint32_t draw(std::uint32_t u, Rng& rng) const {
-        for (;;) {
-            const auto i = static_cast<std::uint32_t>(rng.below(n_items_));
-            if (!seen(u, i)) return i;
-        }
-    }
-
-private:
-    std::uint32_t n_items_;
-    std::vector<std::size_t> start_;
-    std::vector<std::uint32_t> items_;
-};
-
 }  // namespace simdmf
