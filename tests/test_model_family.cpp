@@ -183,7 +183,10 @@ TEST_CASE("options: model and loss are two choices") {
     CHECK(o.model == ModelKind::mf);
     o.set("model", std::string("mf"));
     CHECK(o.get_string("loss") == "logistic");
-    CHECK_THROWS_AS(o.set("model", std::string("neumf")), Error);
+    o.set("model", std::string("neumf"));  // a neural CF model keeps the loss chosen
+    CHECK(o.model == ModelKind::neumf);
+    CHECK(o.get_string("loss") == "logistic");
+    CHECK_THROWS_AS(o.set("model", std::string("wide_and_deep")), Error);
 }
 
 TEST_CASE("optimizer: chosen by key, \"adagrad\" = 1 an alias; SGD and AdaGrad steps on a parameter array") {
