@@ -95,6 +95,30 @@ class CliEndToEnd(unittest.TestCase):
         self.assertGreater(len(p.stdout.splitlines()), 100)
         self.assertEqual(run("train", self.train, "-o", self.p("x.smf"), "--solver", "alsx", ok=False).returncode, 2)
 
+    def test_train_neural(self):
+        # simdmf train --model gmf|mlp|neumf: the ncf flags, a per-epoch status line, a model that eval,
+        # recommend, predict and info serve; similar is UNSUPPORTED (exit 1) naming the kind.
+        for kind in ("gmf", "mlp", "neumf"):
+            path = self.p(kind + ".smf")
+            p = run("train", self.train, "-o", path, "--valid", self.test, "--model", kind, "-k", 8, "--layers",
+                    "16,8", "--batch", 64, "--epochs", 4, "--lr", 0.005)
+            self.assertIn("Training model: " + kind, p.stderr)
+            self.assertIn("epoch    4/4", p.stderr)
+            t = run_json("train", self.train, "-o", path, "--valid", self.test, "--model", kind, "-k", 8,
+                         "--layers", "16,8", "--batch", 64, "--epochs", 4, "--lr", 0.005)
+            self.assertEqual(t["options"]["model"], kind)
+            self.assertLess(t["valid_metric"], 1.0)  # the mean alone is ~1.1
+            info = run_json("info", path)
+            self.assertEqual(info["kind"], kind)
+            e = run_json("eval", path, self.test, "--train", self.train, "--at", 5)
+            self.assertLess(e["rmse"], 1.0)
+            r = run("recommend", path, "--user", "1", "-n", 3, "--train", self.train, "-q")
+            self.assertEqual(len(r.stdout.splitlines()), 3)
+            s = run("similar", path, "--item", "1", ok=False)
+            self.assertEqual(s.returncode, 1)
+            self.assertIn(kind, s.stderr)
+        self.assertEqual(run("train", self.train, "--model", "gmf", "--activation", "tanh", ok=False).returncode, 2)
+
     def test_eval(self):
         e = run_json("eval", self.model, self.test, "--train", self.train, "--at", 5)
         self.assertEqual(e["ratings"], 4000)

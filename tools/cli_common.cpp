@@ -276,6 +276,7 @@ void KeyFlags::apply(options::Target t) const {
 
 // ------------------------------------------------------------------------------------ train flags
 void TrainFlags::add(CLI::App* c, bool search) {
+    keys.add(c, "--model", "model");
     keys.add(c, "--loss", "loss");
     if (!search) {
         keys.add(c, "-k,--factors", "k");
@@ -295,6 +296,16 @@ void TrainFlags::add(CLI::App* c, bool search) {
     if (!search) {
         keys.add(c, "--patience", "patience", "stop after N epochs without validation improvement (needs validation data)");
         keys.add(c, "--tol", "tol");
+        // Neural CF (model gmf, mlp, neumf): the ncf group.
+        keys.add(c, "--layers", "ncf_layers");
+        keys.add(c, "--activation", "ncf_activation");
+        keys.add(c, "--slope", "ncf_slope");
+        keys.add(c, "--link", "ncf_link");
+        keys.add(c, "--batch", "ncf_batch");
+        keys.add(c, "--negatives", "ncf_negatives");
+        keys.add(c, "--ncf-optimizer", "ncf_optimizer");
+        keys.add(c, "--l2-embed", "ncf_l2_embed");
+        keys.add(c, "--l2-weights", "ncf_l2_weights");
     }
     c->add_option("--set", settings, "any training option by key, KEY=VALUE ('simdmf options' lists them), repeatable");
 }
@@ -314,6 +325,18 @@ TrainOptions TrainFlags::options() const {
 }
 
 void print_options(const TrainOptions& o, const char* what) {
+    if (o.model != ModelKind::mf) {  // neural CF: the ncf group
+        std::string layers;
+        for (double w : options::get_array(options::Target{const_cast<TrainOptions*>(&o), nullptr}, "ncf_layers")) layers += (layers.empty() ? "" : ",") + std::to_string(int(w));
+        std::fprintf(stderr,
+                     "Training %s: %s, %s loss, k=%u, layers %s (%s), %u epochs, %s lr %.4g, batch %u, l2 embed %.4g "
+                     "weights %.4g, seed %llu\n",
+                     what, o.get_string("model").c_str(), o.get_string("loss").c_str(), o.k, layers.c_str(),
+                     o.get_string("ncf_activation").c_str(), o.effective_epochs(), o.get_string("ncf_optimizer").c_str(),
+                     o.effective_lr(), o.ncf.batch, o.ncf.l2_embed, o.ncf.l2_weights,
+                     static_cast<unsigned long long>(o.seed));
+        return;
+    }
     std::fprintf(stderr,
                  "Training %s: %s loss, %s, k=%u, %u epochs, lr %.4g (%s), l2 %.4g, l2_bias %.4g, biases %s, seed %llu\n",
                  what, o.get_string("loss").c_str(), o.get_string("solver").c_str(), o.k, o.effective_epochs(),
@@ -322,7 +345,7 @@ void print_options(const TrainOptions& o, const char* what) {
 }
 
 nlohmann::ordered_json options_json(const TrainOptions& o) {
-    return {{"loss", o.get_string("loss")}, {"solver", o.get_string("solver")},
+    return {{"model", o.get_string("model")}, {"loss", o.get_string("loss")}, {"solver", o.get_string("solver")},
             {"schedule", o.get_string("schedule")}, {"k", o.k}, {"epochs", o.effective_epochs()},
             {"lr", o.effective_lr()}, {"l2", o.l2}, {"l2_bias", o.l2_bias}, {"biases", o.biases},
             {"seed", o.seed}};
@@ -341,8 +364,8 @@ void write_curve(const std::vector<EpochInfo>& history, const std::string& path)
 
 // ------------------------------------------------------------------------------------------ ids
 std::int64_t raw_id(const std::shared_ptr<const IdMap>& map, std::uint32_t index) { return raw_of(map.get(), index); }
-std::string raw_user(const MFModel& m, std::uint32_t u) { return id_text(m.user_ids.get(), u); }
-std::string raw_item(const MFModel& m, std::uint32_t i) { return id_text(m.item_ids.get(), i); }
+std::string raw_user(const Model& m, std::uint32_t u) { return id_text(m.user_ids.get(), u); }
+std::string raw_item(const Model& m, std::uint32_t i) { return id_text(m.item_ids.get(), i); }
 
 bool find_index(const std::shared_ptr<const IdMap>& map, std::uint32_t n, long long raw, std::uint32_t* index) {
     return find_raw(map.get(), n, raw, index);

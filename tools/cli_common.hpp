@@ -131,8 +131,8 @@ void write_curve(const std::vector<EpochInfo>& history, const std::string& path)
 
 // Raw id text of a model's index, and index of a raw id (false when unknown): lib/idspace.hpp's
 // raw_of / find_raw.
-std::string raw_user(const MFModel& m, std::uint32_t u);
-std::string raw_item(const MFModel& m, std::uint32_t i);
+std::string raw_user(const Model& m, std::uint32_t u);
+std::string raw_item(const Model& m, std::uint32_t i);
 bool find_index(const std::shared_ptr<const IdMap>& map, std::uint32_t n, long long raw, std::uint32_t* index);
 std::int64_t raw_id(const std::shared_ptr<const IdMap>& map, std::uint32_t index);
 // A raw id given as text (an integer or a string id): its index, false when unknown.

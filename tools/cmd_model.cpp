@@ -10,6 +10,8 @@
 #include "kernels/kernels.hpp"
 #include "eval/metrics.hpp"
 #include "eval/split.hpp"
+#include "io/model_file.hpp"
+#include "solvers/ncf_train.hpp"
 #include "synthetic.hpp"
 #include "eval/tune.hpp"
 #include "serve/serve.hpp"
@@ -33,7 +35,8 @@ struct TrainArgs {
 // Why a training run's model must not be written to `path` (empty: save it). A run that diverged
 // (issue 10, item 4) writes nothing when it learned nothing (no good epoch, or no snapshot of one: the
 // model is the initial one) and never replaces an existing file.
-std::string refuse_save(const TrainResult& res, const TrainOptions& o, const std::string& path) {
+template <class Result>
+std::string refuse_save(const Result& res, const TrainOptions& o, const std::string& path) {
     if (res.status != SIMDMF_ERR_DIVERGED) return "";
     if (res.history.empty() || !o.snapshot) return "nothing was learned";
     std::error_code ec;
@@ -41,10 +44,14 @@ std::string refuse_save(const TrainResult& res, const TrainOptions& o, const std
     return "";
 }
 
+template <class Result>
+int finish_train(const TrainArgs& a, const Output& out, const TrainOptions& o, const Result& res, std::size_t n_train,
+                 bool has_valid, const Ratings& valid_set);
+
 int run_train(const TrainArgs& a, const Output& out) {
     TrainOptions o = a.flags.options();
     if (!a.valid.empty() && a.valid_fraction > 0) throw UsageError("give --valid or --valid-fraction, not both");
-    check_distinct_files({{"--model", a.model}, {"--curve", a.curve}}, {{"training data", a.data}, {"--valid", a.valid}});
+    check_distinct_files({{"-o", a.model}, {"--curve", a.curve}}, {{"training data", a.data}, {"--valid", a.valid}});
     io::LoadOptions lo = a.df.options();
     lo.expect_labels = o.logistic();  // a count or star rating is named with its line
     Ratings data = load_ratings(a.data, lo, out, "Training data");
@@ -69,9 +76,21 @@ int run_train(const TrainArgs& a, const Output& out) {
         std::fprintf(stderr, "Note: --patience has no effect without --valid or --valid-fraction\n");
     if (!out.quiet) print_options(o, "model");
     const std::size_t n_train = train_set.size();
+    if (o.model != ModelKind::mf)
+        return finish_train(a, out, o, train_ncf(o, train_set, has_valid ? &valid_set : nullptr,
+                                                 progress_printer(out, valid_name(o))),
+                            n_train, has_valid, valid_set);
     // The ratings are not needed afterwards: train() may release them while it builds its own copy.
-    TrainResult res =
-        train(o, std::move(train_set), has_valid ? &valid_set : nullptr, progress_printer(out, valid_name(o)));
+    return finish_train(a, out, o,
+                        train(o, std::move(train_set), has_valid ? &valid_set : nullptr,
+                              progress_printer(out, valid_name(o))),
+                        n_train, has_valid, valid_set);
+}
+
+// Saves (unless refused), writes the curve and reports a run of any model kind.
+template <class Result>
+int finish_train(const TrainArgs& a, const Output& out, const TrainOptions& o, const Result& res, std::size_t n_train,
+                 bool has_valid, const Ratings& valid_set) {
     const std::string not_saved = refuse_save(res, o, a.model);
     if (not_saved.empty()) save_model(res.model, a.model);
     if (!a.curve.empty()) write_curve(res.history, a.curve);
@@ -200,7 +219,7 @@ int run_tune(const TuneArgs& a, const Output& out) {
     TrainOptions base = a.flags.options();
     tune::Settings settings;
     a.search.apply({&base, &settings});
-    check_distinct_files({{"--model", a.model}}, {{"training data", a.data}, {"--test", a.test}});
+    check_distinct_files({{"-o", a.model}}, {{"training data", a.data}, {"--test", a.test}});
     io::LoadOptions lo = a.df.options();
     lo.expect_labels = base.logistic();
     Ratings data = load_ratings(a.data, lo, out, "Training data");
@@ -303,7 +322,7 @@ struct DemoArgs {
     std::uint64_t split_seed = 1;
 };
 
-std::string list_items(const MFModel& m, const std::vector<std::pair<std::uint32_t, float>>& v) {
+std::string list_items(const Model& m, const std::vector<std::pair<std::uint32_t, float>>& v) {
     std::string s;
     char b[64];
     for (auto& [i, score] : v) {
@@ -375,7 +394,7 @@ void add_model_commands(CLI::App& app, const Output& out, Registry& reg) {
         auto* c = app.add_subcommand("train", "train a model from a ratings file and save it");
         c->footer("Example: simdmf train u1.base -o u1.smf -k 64 --valid-fraction 0.1 --patience 3 --curve curve.csv");
         c->add_option("data", a->data, "ratings file")->required();
-        c->add_option("-o,--model", a->model, "model file to write (default model.smf)");
+        c->add_option("-o,--output", a->model, "model file to write (default model.smf)");
         c->add_option("--valid", a->valid, "validation ratings file (same format; ids of the training data)");
         c->add_option("--valid-fraction", a->valid_fraction, "hold out this fraction of the training data for validation")
             ->check(CLI::Range(0.0, 0.99));
@@ -414,7 +433,7 @@ void add_model_commands(CLI::App& app, const Output& out, Registry& reg) {
             "warns when the best is still on an edge at the end.\n"
             "Example: simdmf tune u1.base --test u1.test -o u1-tuned.smf --parallel 2");
         c->add_option("data", a->data, "training ratings file")->required();
-        c->add_option("-o,--model", a->model, "save the best configuration trained on all the training data here");
+        c->add_option("-o,--output", a->model, "save the best configuration trained on all the training data here");
         c->add_option("--test", a->test, "evaluate the final model on this ratings file");
         a->search.add(c, "--method", "tune_method");
         a->search.add(c, "--budget", "tune_budget");

@@ -9,6 +9,8 @@
 #include "cli_common.hpp"
 #include "eval/evaluate.hpp"
 #include "kernels/kernels.hpp"
+#include "io/model_file.hpp"
+#include "models/ncf.hpp"
 #include "serve/serve.hpp"
 
 namespace simdmf::cli {
@@ -34,7 +36,8 @@ struct PredictArgs {
 };
 
 int run_predict(const PredictArgs& a, const Output& out) {
-    MFModel m = load_model(a.model);
+    const std::unique_ptr<Model> held = open_any_model(a.model, OpenOptions{});  // any kind
+    const Model& m = *held;
     const std::vector<Pair> pairs = read_pairs(a.pairs);
     std::ostringstream res;
     json arr = json::array();
@@ -106,7 +109,8 @@ std::string baseline_sentence(const evaluate::EvalResult& res, std::size_t at) {
 
 int run_eval(const EvalArgs& a, const Output& out) {
     if (a.negatives > 0 && a.train.empty()) throw UsageError("--negatives needs --train FILE (the negatives are items in neither file)");
-    MFModel m = load_model(a.model);
+    const std::unique_ptr<Model> held = open_any_model(a.model, OpenOptions{});  // any kind
+    const Model& m = *held;
     const io::LoadOptions lo = a.df.options();
     // The test file in the model's id space, ids the model does not know kept after its own (cold).
     Ratings test = align_to(load_ratings(a.data, lo, out, "Test data"), space_of(m), true, nullptr);
@@ -182,7 +186,8 @@ int run_recommend(const RecommendArgs& a, const Output& out) {
     const int chosen = !a.users.empty() + !a.users_file.empty() + a.all;
     if (chosen != 1) throw UsageError("give exactly one of --user, --users-file or --all");
     if (a.n < 1) throw UsageError("-n must be at least 1");
-    MFModel m = load_model(a.model);
+    const std::unique_ptr<Model> held = open_any_model(a.model, OpenOptions{});  // any kind
+    const Model& m = *held;
     SeenItems seen;
     if (!a.train.empty()) {
         Ratings t = load_aligned(a.train, a.df.options(), out, "Seen items", m.user_ids, m.item_ids, m.n_users,
@@ -240,7 +245,8 @@ struct SimilarArgs {
 int run_similar(const SimilarArgs& a, const Output& out) {
     if (a.items.empty() == a.users.empty()) throw UsageError("give --item ID(s) or --user ID(s), not both");
     if (a.n < 1) throw UsageError("-n must be at least 1");
-    MFModel m = load_model(a.model);
+    const std::unique_ptr<Model> held = open_any_model(a.model, OpenOptions{});  // any kind
+    const Model& m = *held;
     const bool items = !a.items.empty();
     const int side = items ? SIMDMF_ITEMS : SIMDMF_USERS;
     const auto& map = items ? m.item_ids : m.user_ids;
@@ -281,10 +287,28 @@ bool is_model_file(const std::string& path) {
 int run_info(const InfoArgs& a, const Output& out) {
     json j;
     if (is_model_file(a.path)) {
-        MFModel m = load_model(a.path);
-        j = {{"file", a.path}, {"type", "model"}, {"kind", m.logistic() ? "logistic" : "mf"},
-             {"k", m.k}, {"users", m.n_users}, {"items", m.n_items}, {"biases", m.biases}, {"global_offset", m.mu},
+        const std::unique_ptr<Model> held = open_any_model(a.path, OpenOptions{});
+        const Model& m = *held;
+        j = {{"file", a.path}, {"type", "model"}, {"users", m.n_users}, {"items", m.n_items},
              {"user_id_map", bool(m.user_ids)}, {"item_id_map", bool(m.item_ids)}, {"format_version", 1}};
+        if (const auto* mf = dynamic_cast<const MFModel*>(&m)) {
+            j["kind"] = m.logistic() ? "logistic" : "mf";
+            j["k"] = mf->k;
+            j["biases"] = mf->biases;
+            j["global_offset"] = mf->mu;
+        } else if (const auto* nc = dynamic_cast<const NCFModel*>(&m)) {
+            j["kind"] = m.kind_name();
+            j["loss"] = loss_name(m.loss());
+            j["link"] = link_name(m.objective.link);
+            if (nc->has_gmf()) j["k"] = nc->shape.k;
+            if (nc->has_mlp()) {
+                j["layers"] = nc->shape.layers;
+                j["activation"] = nc->shape.act == kernels::Act::identity ? "identity"
+                                  : nc->shape.act == kernels::Act::relu   ? "relu"
+                                                                          : "leaky_relu";
+            }
+            j["parameters"] = nc->parameter_count();
+        }
         if (!m.logistic())  // null: no clamping on that side
             j["prediction_range"] = {number(std::isfinite(m.min_pred) ? m.min_pred : NAN),
                                      number(std::isfinite(m.max_pred) ? m.max_pred : NAN)};

@@ -210,6 +210,7 @@ _SIGNATURES = {
     "simdmf_trainer_history_get": (_status, [_vp, _size, ctypes.POINTER(_EpochInfoC)]),
     "simdmf_model_free": (None, [_vp]),
     "simdmf_model_shape": (_status, [_vp, _intp, _u32p, _u32p, _u32p, _intp]),
+    "simdmf_model_name": (_status, [_vp, ctypes.POINTER(ctypes.c_char_p)]),
     "simdmf_model_prediction_range": (_status, [_vp, _f32p, _f32p]),
     "simdmf_model_set_prediction_range": (_status, [_vp, ctypes.c_float, ctypes.c_float]),
     "simdmf_model_predict": (_status, [_vp, _u32, _u32, _f32p]),
@@ -993,8 +994,16 @@ class Model(_Handle):
         return {MODEL_MF: "mf", MODEL_LOGISTIC: "logistic"}.get(self._info()[0], "unknown")
 
     @property
+    def name(self):
+        """The member of the model family, as option ``model`` names it: ``"mf"``, ``"gmf"``,
+        ``"mlp"`` or ``"neumf"``."""
+        out = ctypes.c_char_p()
+        _check(self._lib.simdmf_model_name(self._handle, ctypes.byref(out)))
+        return out.value.decode()
+
+    @property
     def k(self):
-        """Factors per user / item."""
+        """Factors per user / item (GMF / NeuMF: the GMF width; MLP: the embedding width)."""
         return self._info()[1]
 
     @property

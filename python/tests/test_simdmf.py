@@ -368,6 +368,32 @@ class TestModel(unittest.TestCase):
         self.assertEqual(cm.exception.status, simdmf.ERR_OUT_OF_RANGE)
 
 
+class NeuralCFTest(unittest.TestCase):
+    def test_gmf_mlp_neumf(self):
+        # The neural models through the same Trainer / Model calls as MF.
+        d = simdmf.Dataset.from_dense(RATINGS)
+        mask = RATINGS != 0
+        for name in ("gmf", "mlp", "neumf"):
+            t = simdmf.Trainer(model=name, k=4, ncf_layers=[8, 8, 4], ncf_batch=4, ncf_init_std=0.3, lr=0.02,
+                               epochs=150)
+            self.assertEqual(t.get("model"), name)
+            m = t.fit(d)
+            self.assertEqual(m.name, name)
+            p = m.predict_all()
+            self.assertLess(np.max(np.abs(p[mask] - RATINGS[mask])), 0.5)
+            self.assertEqual(len(t.history), 150)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "ncf.smf")
+                m.save(path)
+                np.testing.assert_array_equal(simdmf.Model.open(path, mmap=True).predict_all(), p)
+            with self.assertRaises(simdmf.SimdmfError) as cm:
+                m.similarity(0, 1)
+            self.assertEqual(cm.exception.status, simdmf.ERR_UNSUPPORTED)
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            simdmf.Trainer(model="gmf", ncf_activation="tanh")
+        self.assertEqual(cm.exception.status, simdmf.ERR_OUT_OF_RANGE)
+
+
 def planted(n_users=40, n_items=30, density=0.5, logistic=False, seed=0):
     """A planted rank-2 matrix, about ``density`` of it observed: ratings in [1, 5] or +1/-1 labels."""
     rng = np.random.default_rng(seed)

@@ -1,0 +1,64 @@
+// simdmf's side of the PyTorch comparison (bench/ncf_compare.py): one model kind trained on a ratings
+// file with the reference's settings (GMF factors k, MLP [64,32,16,8], Adam, batch 256, N(0, 0.01)
+// embeddings, Glorot dense, one thread), then scoring every item for users 0..99. Prints one JSON line:
+// seconds of each epoch, seconds to score all items for one user (mean), the test RMSE per epoch
+// (rating protocol) or the per-epoch train loss.
+//
+//   build/bench/ncf_time TRAIN TEST gmf|mlp|neumf|mf EPOCHS [squared|logistic] [k=8] [batch=256]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "io/loaders.hpp"
+#include "kernels/kernels.hpp"
+#include "solvers/ncf_train.hpp"
+#include "solvers/trainer.hpp"
+
+using namespace simdmf;
+
+int main(int argc, char** argv) {
+    if (argc < 5) {
+        std::fprintf(stderr, "usage: ncf_time TRAIN TEST gmf|mlp|neumf|mf EPOCHS [squared|logistic] [k] [batch]\n");
+        return 2;
+    }
+    const Ratings tr = io::load(argv[1]);
+    const Ratings te = align_ids(io::load(argv[2]), tr.user_ids, tr.item_ids, tr.n_users, tr.n_items, nullptr);
+    const std::string kind = argv[3];
+    TrainOptions o;
+    o.epochs = static_cast<std::uint32_t>(std::atoi(argv[4]));
+    if (argc > 5 && std::string(argv[5]) == "logistic") o.loss = Loss::logistic;
+    o.k = argc > 6 ? static_cast<std::uint32_t>(std::atoi(argv[6])) : 8;
+    o.ncf.batch = argc > 7 ? static_cast<std::uint32_t>(std::atoi(argv[7])) : 256;
+    o.ncf.link = 1;  // identity: the reference's plain linear output for ratings
+    if (o.logistic()) o.ncf.link = 0;
+    std::vector<double> epoch_s, curve;
+    double last = 0;
+    auto cb = [&](const EpochInfo& e) {
+        epoch_s.push_back(e.elapsed_seconds - last);
+        last = e.elapsed_seconds;
+        curve.push_back(e.valid_metric);
+        return true;
+    };
+    std::unique_ptr<Model> m;
+    if (kind == "mf") {
+        o.k = argc > 6 ? o.k : 64;
+        m = std::make_unique<MFModel>(train(o, tr, &te, cb).model);
+    } else {
+        parse_model_kind(kind, &o.model);
+        o.lr = 0.001;
+        m = std::make_unique<NCFModel>(train_ncf(o, tr, &te, cb).model);
+    }
+    std::vector<float> row(m->n_items);
+    const std::uint32_t users = std::min<std::uint32_t>(100, m->n_users);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::uint32_t u = 0; u < users; ++u) m->score_row(u, row.data());
+    const double score_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / users;
+    std::printf("{\"model\": \"%s\", \"simd\": \"%s\", \"epoch_seconds\": [", kind.c_str(), kernels::active().name);
+    for (std::size_t j = 0; j < epoch_s.size(); ++j) std::printf("%s%.5f", j ? ", " : "", epoch_s[j]);
+    std::printf("], \"score_user_seconds\": %.7f, \"valid\": [", score_s);
+    for (std::size_t j = 0; j < curve.size(); ++j) std::printf("%s%.5f", j ? ", " : "", curve[j]);
+    std::printf("]}\n");
+    return 0;
+}
