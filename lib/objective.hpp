@@ -105,6 +105,10 @@ struct Objective {
     // as evaluation reports it.
     const char* metric_name() const { return loss == Loss::logistic ? "log_loss" : "rmse"; }
     const char* metric_label() const { return loss == Loss::logistic ? "log-loss" : "RMSE"; }
+    // The training loss the solvers report per epoch (EpochInfo::train_loss): the mean squared error
+    // (not its root: compare with the RMSE beside it by its square root) or the mean log-loss.
+    const char* train_loss_name() const { return loss == Loss::logistic ? "log_loss" : "mse"; }
+    const char* train_loss_label() const { return loss == Loss::logistic ? "log-loss" : "MSE"; }
 };
 
 // Default learning rates of the solvers, per loss.

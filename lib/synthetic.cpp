@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <utility>
 
 #include "common.hpp"
@@ -9,12 +10,34 @@
 
 namespace simdmf {
 
-Ratings make_planted(const PlantedSpec& s, PlantedTruth* truth) {
+namespace {
+std::string shown(double v) {
+    char b[40];
+    std::snprintf(b, sizeof b, "%g", v);
+    return b;
+}
+}  // namespace
+
+std::string planted_spec_problem(const PlantedSpec& s) {
     const std::uint64_t cells = std::uint64_t(s.n_users) * s.n_items;
-    if (s.n_users == 0 || s.n_items == 0 || s.rank == 0)
-        fail(SIMDMF_ERR_INVALID_ARGUMENT, "planted data needs users, items and rank >= 1");
+    if (s.n_users == 0 || s.n_items == 0 || s.rank == 0) return "planted data needs users, items and rank >= 1";
     if (s.n_ratings == 0 || s.n_ratings > cells / 2)
-        fail(SIMDMF_ERR_INVALID_ARGUMENT, "planted data needs 0 < n_ratings <= users*items/2");
+        return "planted data needs 0 < ratings <= users * items / 2 (" + std::to_string(cells / 2) + ")";
+    const struct { const char* name; double v; bool spread; } reals[] = {
+        {"factor sd", s.factor_std, true}, {"bias sd", s.bias_std, true}, {"noise sd", s.noise_std, true},
+        {"mean", s.mean, false},           {"min rating", s.min_rating, false},
+        {"max rating", s.max_rating, false}, {"popularity exponent", s.item_popularity, true}};
+    for (const auto& r : reals) {
+        if (!std::isfinite(r.v)) return std::string(r.name) + " must be a finite number, not " + shown(r.v);
+        if (r.spread && r.v < 0) return std::string(r.name) + " must be >= 0, not " + shown(r.v);
+    }
+    if (s.min_rating > s.max_rating)
+        return "min rating " + shown(s.min_rating) + " is above max rating " + shown(s.max_rating);
+    return {};
+}
+
+Ratings make_planted(const PlantedSpec& s, PlantedTruth* truth) {
+    if (const std::string why = planted_spec_problem(s); !why.empty()) fail(SIMDMF_ERR_INVALID_ARGUMENT, why);
     Rng rng(s.seed);
     const double fsd = s.factor_std > 0 ? s.factor_std : std::pow(double(s.rank), -0.25);
     std::vector<float> U(std::size_t(s.n_users) * s.rank), V(std::size_t(s.n_items) * s.rank);

@@ -1,6 +1,7 @@
 // Synthetic rating data with a known structure: planted low-rank scores plus biases plus noise.
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "dataset.hpp"
@@ -29,7 +30,11 @@ struct PlantedTruth {
     std::vector<float> U, V, bu, bi;
 };
 
-// Ratings on distinct (user, item) cells. n_ratings must be below n_users*n_items/2. When `truth` is
+// What is wrong with a spec, or "" when it can be generated: every real finite, spreads >= 0,
+// min_rating <= max_rating, 0 < n_ratings <= cells / 2.
+std::string planted_spec_problem(const PlantedSpec& spec);
+
+// Ratings on distinct (user, item) cells (SIMDMF_ERR_INVALID_ARGUMENT with planted_spec_problem's text). n_ratings must be below n_users*n_items/2. When `truth` is
 // given it receives the planted model (for oracle bounds); the ratings are the same either way.
 Ratings make_planted(const PlantedSpec& spec, PlantedTruth* truth = nullptr);
 

@@ -62,9 +62,12 @@ class CliEndToEnd(unittest.TestCase):
         self.assertLess(t["valid_metric"], 0.9)  # noise sd 0.5 plus clipping/rounding; the mean alone is ~1.1
         with open(self.curve) as f:
             rows = f.read().strip().splitlines()
-        self.assertEqual(rows[0], "epoch,train_loss,valid_metric,learning_rate,elapsed_seconds")
+        self.assertEqual(rows[0], "epoch,train_loss,valid_metric,learning_rate,elapsed_seconds,"
+                                  "train_loss_name,valid_metric_name")
         self.assertEqual(len(rows), 26)
-        self.assertTrue(all(math.isfinite(float(x)) for x in rows[-1].split(",")))
+        self.assertTrue(all(math.isfinite(float(x)) for x in rows[-1].split(",")[:5]))
+        self.assertEqual(rows[-1].split(",")[5:], ["mse", "rmse"])
+        self.assertEqual((t["train_loss_name"], t["valid_metric_name"]), ("mse", "rmse"))
         # Text output names the file; early stopping with a validation fraction.
         p = run("train", self.train, "-o", self.p("es.smf"), "--valid-fraction", 0.1, "--patience", 2, "--epochs", 200,
                 "--lr", 0.05, "-q")
@@ -523,6 +526,110 @@ class CliRobust(unittest.TestCase):
             p = run("predict", self.model, "/dev/zero", ok=False)
             self.assertEqual(p.returncode, 1)
             self.assertIn("64 KiB", p.stderr)
+
+
+class CliOutputSaysWhatItIs(unittest.TestCase):
+    """Issue 10, items 7 and 18: gen refuses values it cannot generate; output names what it reports."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="simdmf-cli-output-")
+        cls.base = os.path.join(cls.dir, "g")
+        run("gen", "-o", cls.base, "--users", 60, "--items", 40, "--ratings", 900, "--test-fraction", 0.2, "-q")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def p(self, name):
+        return os.path.join(self.dir, name)
+
+    def test_gen_refuses_values_it_cannot_generate(self):
+        for flags, says in ((("--noise", "nan"), "noise sd"), (("--mean", "inf"), "mean"),
+                            (("--min", 5, "--max", 1), "above max rating"), (("--bias-std", -1), "bias sd"),
+                            (("--popularity", "nan"), "popularity")):
+            p = run("gen", "-o", self.p("never"), *flags, ok=False)
+            self.assertEqual(p.returncode, 2, flags)
+            self.assertIn(says, p.stderr, flags)
+            self.assertFalse(os.path.exists(self.p("never.txt")), flags)
+
+    def test_version(self):
+        p = run("--version")
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex(p.stdout, r"^simdmf \d+\.\d+\.\d+ \(model file v2, SIMD level \w+")
+
+    def test_loss_names_and_curve_labels(self):
+        train, test = self.base + ".train.txt", self.base + ".test.txt"
+        p = run("train", train, "--valid", test, "--epochs", 2, "-o", self.p("m.smf"), "--curve", self.p("c.csv"))
+        self.assertIn("train MSE", p.stderr)
+        self.assertIn("valid RMSE", p.stderr)
+        self.assertIn("validation RMSE", p.stdout)
+        self.assertNotIn("train loss", p.stderr + p.stdout)
+        import importlib.util
+        spec = importlib.util.spec_from_file_location(
+            "plot_curve", os.path.join(os.path.dirname(__file__), "..", "tools", "plot_curve.py"))
+        plot = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(plot)
+        epochs, tr, va, tl, vl = plot.read_curve(self.p("c.csv"))
+        self.assertEqual((epochs, tl, vl), ([1, 2], "RMSE", "RMSE"))
+        with open(self.p("c.csv")) as f:
+            mse = float(f.read().splitlines()[1].split(",")[1])
+        self.assertAlmostEqual(tr[0], math.sqrt(mse), places=6)  # MSE drawn as its root
+        # A logistic model: log-loss by name, with no --logistic flag, and eval says what was relevant.
+        lab = self.p("labels.txt")
+        with open(train) as src, open(lab, "w") as f:
+            for line in src:
+                u, i, r = line.split()
+                f.write(f"{u} {i} {1 if float(r) >= 4 else -1}\n")
+        p = run("train", lab, "--loss", "logistic", "--valid-fraction", 0.2, "--epochs", 2, "-o", self.p("l.smf"),
+                "--curve", self.p("l.csv"))
+        self.assertIn("train log-loss", p.stderr)
+        self.assertEqual(plot.read_curve(self.p("l.csv"))[3:], ("log-loss", "log-loss"))
+        e = run("eval", self.p("l.smf"), lab)
+        self.assertIn("test label +1", e.stdout)
+        self.assertNotIn("rating >=", e.stdout)
+        self.assertEqual(run_json("eval", self.p("l.smf"), lab)["relevance"], "label +1")
+        self.assertIn("rating >= 4", run("eval", self.p("m.smf"), test).stdout)
+
+    def test_split_writes_here_and_keeps_columns(self):
+        src = os.path.join(self.dir, "data")
+        os.makedirs(src, exist_ok=True)
+        csv = os.path.join(src, "r.csv")
+        with open(csv, "w") as f:
+            f.write("uid,iid,stars,when\n")
+            for k in range(60):
+                f.write(f"u{k % 7},i{k % 11},{1 + k % 5},{1000 + k}\n")
+        work = os.path.join(self.dir, "work")
+        os.makedirs(work, exist_ok=True)
+        run("split", csv, "--test-fraction", 0.25, "-q", cwd=work)
+        self.assertEqual(sorted(os.listdir(src)), ["r.csv"])  # nothing written beside the input
+        with open(os.path.join(work, "r.csv.train.csv")) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[0], "uid,iid,stars,when")      # the header's names kept
+        self.assertEqual(len(lines[1].split(",")), 4)          # and the timestamps
+        run("split", os.path.join(work, "r.csv.train.csv"), "--kind", "by-time", "--prefix",
+            os.path.join(work, "t"), "-q")
+        self.assertTrue(os.path.exists(os.path.join(work, "t.test.csv")))
+        run("convert", csv, os.path.join(work, "c.csv"), "-q")
+        with open(os.path.join(work, "c.csv")) as f:
+            self.assertEqual(f.readline().strip(), "uid,iid,stars,when")
+
+    def test_errors_name_the_file_asked_for_and_no_control_bytes(self):
+        train = self.base + ".train.txt"
+        target = os.path.join(self.dir, "no", "such", "m.smf")
+        p = run("train", train, "-o", target, ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(target, p.stderr)
+        self.assertNotIn(".tmp.", p.stderr)
+        self.assertNotIn("epoch", p.stderr)  # refused before training
+        bad = self.p("bad\x1b[31m.txt")
+        with open(bad, "w") as f:
+            f.write("1 2 3\n1 x\x1b]0;title\x07 4\n")
+        p = run("train", bad, "-o", self.p("x.smf"), ok=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertNotIn("\x1b", p.stderr)
+        self.assertNotIn("\x07", p.stderr)
+        self.assertIn("\\x1b", p.stderr)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -59,13 +60,14 @@ void ProgressBar::finish() {
     open_ = false;
 }
 
-EpochCallback progress_printer(const Output& out, const char* valid_name) {
+EpochCallback progress_printer(const Output& out, const char* valid_name, const char* train_label) {
     if (out.quiet) return {};
     std::string vname = valid_name ? valid_name : "valid";
-    return [vname](const EpochInfo& e) {
+    std::string tname = std::string("train ") + (train_label ? train_label : "loss");
+    return [vname, tname](const EpochInfo& e) {
         const double per_epoch = e.elapsed_seconds / e.epoch;
         const double eta = per_epoch * (e.max_epochs - e.epoch);
-        std::fprintf(stderr, "  epoch %4u/%-4u  train loss %.4f", e.epoch, e.max_epochs, e.train_loss);
+        std::fprintf(stderr, "  epoch %4u/%-4u  %s %.4f", e.epoch, e.max_epochs, tname.c_str(), e.train_loss);
         if (!std::isnan(e.valid_metric)) std::fprintf(stderr, "  %s %.4f", vname.c_str(), e.valid_metric);
         std::fprintf(stderr, "  lr %.4g  %.2fs  ETA %.2fs\n", e.learning_rate, e.elapsed_seconds, eta);
         return true;
@@ -351,12 +353,12 @@ nlohmann::ordered_json options_json(const TrainOptions& o) {
             {"seed", o.seed}};
 }
 
-void write_curve(const std::vector<EpochInfo>& history, const std::string& path) {
-    std::string text = "epoch,train_loss,valid_metric,learning_rate,elapsed_seconds\n";
-    char line[256];
+void write_curve(const std::vector<EpochInfo>& history, const std::string& path, const Objective& obj) {
+    std::string text = "epoch,train_loss,valid_metric,learning_rate,elapsed_seconds,train_loss_name,valid_metric_name\n";
+    char line[320];
     for (const auto& e : history) {
-        std::snprintf(line, sizeof line, "%u,%.9g,%.9g,%.9g,%.6f\n", e.epoch, e.train_loss, e.valid_metric,
-                      e.learning_rate, e.elapsed_seconds);
+        std::snprintf(line, sizeof line, "%u,%.9g,%.9g,%.9g,%.6f,%s,%s\n", e.epoch, e.train_loss, e.valid_metric,
+                      e.learning_rate, e.elapsed_seconds, obj.train_loss_name(), obj.metric_name());
         text += line;
     }
     atomic_write_file(path, text.data(), text.size());
@@ -491,6 +493,18 @@ void check_distinct_files(const std::vector<std::pair<std::string, std::string>>
                                      "): give them different paths");
             if (list == &outputs) seen.push_back(cur);
         }
+    // Before any work: an output whose folder is missing or not writable would fail only at the end.
+    for (const auto& f : outputs) {
+        if (f.second.empty() || f.second == "-") continue;
+        const fs::path parent = fs::path(f.second).parent_path();
+        const std::string dir = parent.empty() ? std::string(".") : parent.string();
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec))
+            throw Error(SIMDMF_ERR_IO, "cannot write " + f.second + " (" + f.first + "): folder " + dir + " does not exist");
+        if (::access(dir.c_str(), W_OK | X_OK) != 0)
+            throw Error(SIMDMF_ERR_IO, "cannot write " + f.second + " (" + f.first + "): folder " + dir + ": " +
+                                           std::strerror(errno));
+    }
 }
 
 }  // namespace simdmf::cli

@@ -59,7 +59,9 @@ private:
 };
 
 // One line per epoch on stderr: epoch, train loss, validation metric, learning rate, elapsed, ETA.
-EpochCallback progress_printer(const Output& out, const char* valid_name);
+// Per-epoch lines on stderr: "train <train_label> x  <valid_label> y". Labels: the objective's
+// (Objective::train_loss_label, "valid " + metric_label) unless given.
+EpochCallback progress_printer(const Output& out, const char* valid_name, const char* train_label = "loss");
 
 // Flags that say how to read a ratings file.
 struct DataFlags {
@@ -127,7 +129,9 @@ void print_options(const TrainOptions& o, const char* what);
 nlohmann::ordered_json options_json(const TrainOptions& o);
 
 // Writes the per-epoch learning curve as CSV (epoch,train_loss,valid_metric,learning_rate,elapsed_seconds).
-void write_curve(const std::vector<EpochInfo>& history, const std::string& path);
+// The learning curve as CSV: epoch,train_loss,valid_metric,learning_rate,elapsed_seconds,train_loss_name,
+// valid_metric_name (the last two name what the numbers are, e.g. mse and rmse; tools/plot_curve.py reads them).
+void write_curve(const std::vector<EpochInfo>& history, const std::string& path, const Objective& obj);
 
 // Raw id text of a model's index, and index of a raw id (false when unknown): lib/idspace.hpp's
 // raw_of / find_raw.
@@ -155,6 +159,8 @@ void write_output(const std::string& path, const std::string& text);
 // Refuses (UsageError) a command line whose outputs name one file twice, or an output that names one
 // of its inputs: the same path once resolved (symbolic links, "..", "./"), or the same file by device
 // and inode (hard links). `outputs` and `inputs` are (flag, path) pairs; empty paths and "-" are skipped.
+// An output whose folder does not exist or is not writable is an Error (SIMDMF_ERR_IO), raised before
+// any work is done.
 void check_distinct_files(const std::vector<std::pair<std::string, std::string>>& outputs,
                           const std::vector<std::pair<std::string, std::string>>& inputs = {});
 

@@ -1,4 +1,6 @@
 // Commands on ratings files: split, convert, gen.
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 
 #include "cli_common.hpp"
@@ -41,9 +43,30 @@ std::string suffix(io::Format f) {
     }
 }
 
-void write_ratings(const Ratings& r, const std::string& path, io::Format f) {
-    if (f == io::Format::binary) io::save_binary(r, path);
-    else io::write_text(r, path, f);
+// Writes `r` in format f. `header`: the input's header line, kept when the output is a CSV with the
+// same number of columns (so names such as userId,itemId,rating,timestamp survive a split or convert).
+void write_ratings(const Ratings& r, const std::string& path, io::Format f, const std::string& header = {}) {
+    if (f == io::Format::binary) return io::save_binary(r, path);
+    std::string h;
+    if (f == io::Format::movielens_csv && !header.empty()) {
+        const std::size_t columns = static_cast<std::size_t>(std::count(header.begin(), header.end(), ',')) + 1;
+        if (columns == (r.timestamp.empty() ? 3u : 4u)) h = header;
+    }
+    io::write_text(r, path, f, h);
+}
+
+// Where outputs named after an input go by default: the current directory, not the input's folder
+// (which may be a shared, read-only data folder).
+std::string default_prefix(const std::string& input) {
+    return std::filesystem::path(input).filename().string();
+}
+
+// Load options for a command that rewrites a file: timestamps are kept whenever every line has one,
+// so that the output can still be split by time.
+io::LoadOptions rewrite_options(const DataFlags& df) {
+    io::LoadOptions lo = df.options();
+    if (lo.format != io::Format::libmf) lo.timestamps_if_present = true;
+    return lo;
 }
 
 const std::vector<std::string> kOutFormats = {"auto", "movielens", "movielens-dat", "movielens-csv", "libmf", "delimited", "binary"};
@@ -59,13 +82,14 @@ struct SplitArgs {
 };
 
 int run_split(const SplitArgs& a, const Output& out) {
-    io::LoadOptions lo = a.df.options();
+    io::LoadOptions lo = rewrite_options(a.df);
     if (a.kind == "by-time" || (a.kind == "leave-one-out" && !a.random_pick)) lo.keep_timestamps = true;
-    Ratings data = load_ratings(a.data, lo, out, "Data");
+    io::LoadReport rep;
+    Ratings data = load_ratings(a.data, lo, out, "Data", &rep);
     // Text output keeps raw ids (libmf: dense indices, which the file's ids are).
     io::Format fallback = lo.format == io::Format::automatic ? io::detect_format(a.data) : lo.format;
     if (fallback == io::Format::delimited) fallback = io::Format::movielens_data;
-    const std::string prefix = a.prefix.empty() ? a.data : a.prefix;
+    const std::string prefix = a.prefix.empty() ? default_prefix(a.data) : a.prefix;
     const io::Format f = output_format(a.to, "", fallback);
     const std::string ext = suffix(f);
     std::vector<std::pair<std::string, const Ratings*>> parts;
@@ -107,7 +131,7 @@ int run_split(const SplitArgs& a, const Output& out) {
     }
     json files = json::array();
     for (const auto& [path, r] : parts) {
-        write_ratings(*r, path, f);
+        write_ratings(*r, path, f, rep.header);
         files.push_back({{"path", path}, {"ratings", r->size()}});
         if (!out.json) std::printf("%s: %zu ratings\n", path.c_str(), r->size());
     }
@@ -124,8 +148,9 @@ struct ConvertArgs {
 };
 
 int run_convert(const ConvertArgs& a, const Output& out) {
-    io::LoadOptions lo = a.df.options();
-    Ratings r = load_ratings(a.input, lo, out, "Input");
+    io::LoadOptions lo = rewrite_options(a.df);
+    io::LoadReport rep;
+    Ratings r = load_ratings(a.input, lo, out, "Input", &rep);
     io::Format in_fmt = lo.format == io::Format::automatic ? io::detect_format(a.input) : lo.format;
     // Binary output by default from text; text (libmf when the input has no id maps, else movielens) from binary.
     io::Format fallback = in_fmt == io::Format::binary
@@ -135,7 +160,7 @@ int run_convert(const ConvertArgs& a, const Output& out) {
     if (f == io::Format::libmf && (r.user_ids || r.item_ids) && !out.quiet)
         std::fprintf(stderr, "Note: LIBMF text holds 0-based dense indices; the raw ids of %s are not kept\n",
                      a.input.c_str());
-    write_ratings(r, a.output, f);
+    write_ratings(r, a.output, f, rep.header);
     if (out.json)
         std::cout << json{{"input", a.input}, {"output", a.output}, {"format", format_flag_name(f)}, {"ratings", r.size()},
                           {"users", r.n_users}, {"items", r.n_items}}
@@ -178,6 +203,7 @@ int run_gen(GenArgs a, const Output& out) {
     if (a.test_fraction < 0 || a.test_fraction >= 1) throw UsageError("--test-fraction must be in [0, 1)");
     io::Format f = parse_format(a.to);
     if (f == io::Format::automatic || f == io::Format::delimited) throw UsageError("--to: libmf, movielens, movielens-dat, movielens-csv or binary");
+    if (const std::string why = planted_spec_problem(a.spec); !why.empty()) throw UsageError("gen: " + why);
     if (!out.quiet)
         std::fprintf(stderr, "Generating %llu ratings, %u users x %u items, planted rank %u (factor sd %.4g), bias sd %.3g, "
                              "mean %.3g, noise sd %.3g, %s ratings in [%g, %g], seed %llu\n",
@@ -227,7 +253,7 @@ void add_data_commands(CLI::App& app, const Output& out, Registry& reg) {
         c->add_option("--kind", a->kind, "random, kfold, per-user, per-user-fraction, leave-one-out, by-time or covering (default random)")
             ->check(CLI::IsMember({"random", "kfold", "per-user", "per-user-fraction", "leave-one-out", "by-time", "covering"}));
         c->add_flag("--random", a->random_pick, "leave-one-out: hold out a seeded random event, not the latest");
-        c->add_option("--prefix", a->prefix, "output name prefix (default: the input path)");
+        c->add_option("--prefix", a->prefix, "output name prefix, may include a folder (default: the input's file name, in the current directory)");
         c->add_option("--test-fraction", a->test_fraction, "random, per-user-fraction, by-time, covering: test fraction (default 0.2)");
         c->add_option("--valid-fraction", a->valid_fraction, "covering: validation fraction (default 0.1)");
         c->add_option("--folds", a->folds, "kfold: number of folds (default 5)");

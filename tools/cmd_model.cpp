@@ -22,7 +22,8 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-const char* valid_name(const TrainOptions& o) { return o.logistic() ? "valid log-loss" : "valid RMSE"; }
+Objective objective_of(const TrainOptions& o) { return Objective::for_loss(o.loss); }
+std::string valid_name(const TrainOptions& o) { return std::string("valid ") + objective_of(o).metric_label(); }
 
 // ----------------------------------------------------------------------------------------- train
 struct TrainArgs {
@@ -78,12 +79,12 @@ int run_train(const TrainArgs& a, const Output& out) {
     const std::size_t n_train = train_set.size();
     if (o.model != ModelKind::mf)
         return finish_train(a, out, o, train_ncf(o, train_set, has_valid ? &valid_set : nullptr,
-                                                 progress_printer(out, valid_name(o))),
+                                                 progress_printer(out, valid_name(o).c_str(), objective_of(o).train_loss_label())),
                             n_train, has_valid, valid_set);
     // The ratings are not needed afterwards: train() may release them while it builds its own copy.
     return finish_train(a, out, o,
                         train(o, std::move(train_set), has_valid ? &valid_set : nullptr,
-                              progress_printer(out, valid_name(o))),
+                              progress_printer(out, valid_name(o).c_str(), objective_of(o).train_loss_label())),
                         n_train, has_valid, valid_set);
 }
 
@@ -91,9 +92,12 @@ int run_train(const TrainArgs& a, const Output& out) {
 template <class Result>
 int finish_train(const TrainArgs& a, const Output& out, const TrainOptions& o, const Result& res, std::size_t n_train,
                  bool has_valid, const Ratings& valid_set) {
+    std::vector<std::string> warnings;
+    if constexpr (requires { res.warnings; }) warnings = res.warnings;
+    for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());  // even with --quiet
     const std::string not_saved = refuse_save(res, o, a.model);
     if (not_saved.empty()) save_model(res.model, a.model);
-    if (!a.curve.empty()) write_curve(res.history, a.curve);
+    if (!a.curve.empty()) write_curve(res.history, a.curve, res.model.objective);
     const EpochInfo last = res.history.empty() ? EpochInfo{} : res.history.back();  // empty: diverged in epoch 1
     double best_valid = NAN;
     for (const auto& e : res.history)
@@ -101,20 +105,25 @@ int finish_train(const TrainArgs& a, const Output& out, const TrainOptions& o, c
     if (out.json) {
         json j = {{"model", not_saved.empty() ? json(a.model) : json(nullptr)}, {"epochs", res.history.size()},
                   {"stop_reason", res.stop_reason},
-                  {"train_loss", number(last.train_loss)}, {"seconds", last.elapsed_seconds},
+                  {"train_loss", number(last.train_loss)},
+                  {"train_loss_name", objective_of(o).train_loss_name()}, {"seconds", last.elapsed_seconds},
                   {"train_ratings", n_train}, {"options", options_json(o)}, {"simd", kernels::active().name}};
         if (has_valid) {
             j["valid_metric"] = number(last.valid_metric);
+            j["valid_metric_name"] = objective_of(o).metric_name();
             j["best_valid_metric"] = number(best_valid);
             j["valid_ratings"] = valid_set.size();
         }
         if (!a.curve.empty()) j["curve"] = a.curve;
+        j["warnings"] = warnings;
         std::cout << j.dump(2) << "\n";
     } else {
         if (not_saved.empty()) std::printf("Saved %s after ", a.model.c_str());
         else std::printf("Nothing saved (%s) after ", not_saved.c_str());
-        std::printf("%zu epochs (%s), train loss %.4f", res.history.size(), res.stop_reason.c_str(), last.train_loss);
-        if (has_valid) std::printf(", validation %.4f (best %.4f)", last.valid_metric, best_valid);
+        std::printf("%zu epochs (%s), train %s %.4f", res.history.size(), res.stop_reason.c_str(),
+                    objective_of(o).train_loss_label(), last.train_loss);
+        if (has_valid)
+            std::printf(", validation %s %.4f (best %.4f)", objective_of(o).metric_label(), last.valid_metric, best_valid);
         std::printf(", %.2fs\n", last.elapsed_seconds);
     }
     if (res.status == SIMDMF_ERR_DIVERGED) {
@@ -276,7 +285,7 @@ int run_tune(const TuneArgs& a, const Output& out) {
         // The final model: the best configuration trained on all the training data.
         TrainOptions fin = res.best_options;
         if (!out.quiet) print_options(fin, "the final model on all training data");
-        TrainResult tr = train(fin, data, nullptr, out.quiet ? EpochCallback{} : progress_printer(out, nullptr));
+        TrainResult tr = train(fin, data, nullptr, out.quiet ? EpochCallback{} : progress_printer(out, nullptr, objective_of(fin).train_loss_label()));
         const std::string not_saved = a.model.empty() ? "" : refuse_save(tr, fin, a.model);
         if (!a.model.empty() && not_saved.empty()) {
             save_model(tr.model, a.model);
@@ -354,7 +363,7 @@ int run_demo(const DemoArgs& a, const Output& out) {
     TrainOptions o = a.flags.options();
     o.loss = Loss::squared;
     if (!out.quiet) print_options(o, "MF");
-    TrainResult mf = train(o, train_set, &test_set, progress_printer(out, "test RMSE"));
+    TrainResult mf = train(o, train_set, &test_set, progress_printer(out, "test RMSE", "MSE"));
     std::vector<float> pred = mf.model.predict_pairs(test_set);
     const double rmse = metrics::rmse(pred.data(), test_set.value.data(), test_set.size());
     const double mean = train_set.mean_value();
@@ -369,7 +378,7 @@ int run_demo(const DemoArgs& a, const Output& out) {
     TrainOptions lo = o;
     lo.loss = Loss::logistic;
     if (!out.quiet) print_options(lo, "logistic MF on liked = rating >= 4");
-    TrainResult lg = train(lo, btrain, &btest, progress_printer(out, "test log-loss"));
+    TrainResult lg = train(lo, btrain, &btest, progress_printer(out, "test log-loss", "log-loss"));
     std::vector<float> prob = lg.model.predict_pairs(btest);
     std::printf("Logistic MF: test AUC %.4f, log-loss %.4f, accuracy %.4f\n",
                 metrics::auc(prob.data(), btest.value.data(), btest.size()),

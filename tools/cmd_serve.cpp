@@ -29,6 +29,12 @@ std::vector<Pair> read_pairs(const std::string& path) {
     return out;
 }
 
+std::string number_text(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v);
+    return b;
+}
+
 // ---------------------------------------------------------------------------------------- predict
 struct PredictArgs {
     std::string model, pairs, output;
@@ -135,7 +141,10 @@ int run_eval(const EvalArgs& a, const Output& out) {
         if (a.at > 0) {
             j["ranking_users"] = res.ranking_users;
             j["training_items_excluded"] = !a.train.empty();
-            j["threshold"] = a.threshold;
+            // What made a test rating relevant: label +1 for a logistic model, else the threshold.
+            if (m.loss() == Loss::logistic) j["relevance"] = "label +1";
+            else j["relevance"] = "rating >= " + number_text(a.threshold);
+            j["threshold"] = m.loss() == Loss::logistic ? json(nullptr) : json(a.threshold);
         }
         if (res.has_sampled) {
             j["sampled_cases"] = res.sampled_cases;
@@ -159,7 +168,8 @@ int run_eval(const EvalArgs& a, const Output& out) {
             else std::printf("%-14s %s\n", k.c_str(), mv.c_str());
         }
         if (a.at > 0)
-            std::printf("(ranking @%zu over %zu users with a rating >= %g; %s)\n", a.at, res.ranking_users, a.threshold,
+            std::printf("(ranking @%zu over %zu users with a %s; %s)\n", a.at, res.ranking_users,
+                        m.loss() == Loss::logistic ? "test label +1" : ("rating >= " + number_text(a.threshold)).c_str(),
                         a.train.empty() ? "training items NOT excluded: give --train FILE" : "training items excluded");
         if (res.has_sampled)
             std::printf("(sampled: each of %zu relevant test events ranked against %zu items the user has in neither "
@@ -369,7 +379,7 @@ void add_serve_commands(CLI::App& app, const Output& out, Registry& reg) {
         c->add_option("data", a->data, "test ratings file")->required();
         c->add_option("--train", a->train, "training ratings file: its items are excluded from each user's top-N");
         c->add_option("--at", a->at, "list length N of the ranking metrics (default 10; 0 = off)");
-        c->add_option("--threshold", a->threshold, "a test rating >= this is relevant (default 4)");
+        c->add_option("--threshold", a->threshold, "a test rating >= this is relevant (default 4; logistic models: label +1 is relevant, the threshold is not used)");
         c->add_option("--threads", a->threads, "threads for the ranking metrics (default 1; 0 = all cores)");
         c->add_option("--negatives", a->negatives,
                       "also rank each relevant test event against N sampled items the user has in neither file "

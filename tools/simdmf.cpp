@@ -6,10 +6,31 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <string>
 
 #include "cli_common.hpp"
+#include "io/model_file.hpp"
+#include "kernels/kernels.hpp"
 
 using namespace simdmf;
+
+namespace {
+// The last line of defence for messages that quote input: control bytes (ESC, BEL, NUL, ...) are
+// printed as \xNN so that they never reach the terminal; the text is otherwise as the library said it.
+std::string printable(const char* what) {
+    std::string out;
+    for (const unsigned char c : std::string(what)) {
+        if (c < 0x20 || c == 0x7f) {
+            char b[8];
+            std::snprintf(b, sizeof b, "\\x%02x", c);
+            out += b;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // results and stderr progress interleave in order
@@ -17,6 +38,12 @@ int main(int argc, char** argv) {
     app.footer("Run 'simdmf <command> --help' for a command's options. --quiet and --json work with every command.\n"
                "Exit codes: 0 success, 1 error reported by the library (message on stderr: missing or malformed\n"
                "file, bad data, ...), 2 bad usage.");
+    app.set_version_flag("-V,--version", [] {
+        // The tool and its core are one build: the library version, the model file version it writes,
+        // and the SIMD level its kernels run at here (SIMDMF_SIMD forces another).
+        return std::string("simdmf " SIMDMF_VERSION_STRING " (model file v") + std::to_string(model_file::kVersion) +
+               ", SIMD level " + kernels::active().name + " of best " + kernels::level_name(kernels::best_supported()) + ")";
+    });
     app.require_subcommand(1);
     app.fallthrough();  // global flags may also follow the subcommand
     cli::Output out;
@@ -36,6 +63,8 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
         return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e);
         return cli::kExitUsage;
@@ -44,13 +73,13 @@ int main(int argc, char** argv) {
         for (const auto& c : reg)
             if (*c.app) return c.run();
     } catch (const cli::UsageError& e) {
-        std::fprintf(stderr, "simdmf: usage error: %s (see --help)\n", e.what());
+        std::fprintf(stderr, "simdmf: usage error: %s (see --help)\n", printable(e.what()).c_str());
         return cli::kExitUsage;
     } catch (const Error& e) {
-        std::fprintf(stderr, "simdmf: error: %s (%s)\n", e.what(), status_name(e.status()));
+        std::fprintf(stderr, "simdmf: error: %s (%s)\n", printable(e.what()).c_str(), status_name(e.status()));
         return cli::kExitError;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "simdmf: error: %s\n", e.what());
+        std::fprintf(stderr, "simdmf: error: %s\n", printable(e.what()).c_str());
         return cli::kExitError;
     }
     return cli::kExitUsage;

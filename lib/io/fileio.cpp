@@ -225,14 +225,14 @@ AtomicFile::AtomicFile(const std::string& path) : path_(path) {
     path_ = save_target(path, st, found);
     tmp_ = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
     fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd_ < 0) fail(SIMDMF_ERR_IO, "cannot create " + tmp_ + ": " + errno_text());
+    if (fd_ < 0) fail(SIMDMF_ERR_IO, "cannot write " + path_ + ": " + errno_text() + " (creating the temporary file " + tmp_ + " beside it)");
     if (found) {
         // The replacement keeps the replaced file's owner (where allowed) and permission bits.
         if (::fchown(fd_, st.st_uid, st.st_gid) != 0) { /* not the owner and not root: keep ours */ }
         if (::fchmod(fd_, st.st_mode & 07777) != 0) {
             std::string why = errno_text();
             discard();
-            fail(SIMDMF_ERR_IO, "cannot set the mode of " + tmp_ + ": " + why);
+            fail(SIMDMF_ERR_IO, "cannot write " + path_ + ": setting the mode of its temporary file failed: " + why);
         }
     }
 }
@@ -247,7 +247,7 @@ void AtomicFile::discard() noexcept {
 }
 
 void AtomicFile::write_all(const void* data, std::size_t n) {
-    if (fd_ < 0) fail(SIMDMF_ERR_IO, "cannot write " + tmp_ + ": already committed or failed");
+    if (fd_ < 0) fail(SIMDMF_ERR_IO, "cannot write " + path_ + ": already committed or failed");
     const auto* p = static_cast<const unsigned char*>(data);
     while (n > 0) {
         const std::size_t want = n < (std::size_t{1} << 30) ? n : (std::size_t{1} << 30);
@@ -256,7 +256,7 @@ void AtomicFile::write_all(const void* data, std::size_t n) {
             if (errno == EINTR) continue;
             std::string why = errno_text();
             discard();
-            fail(SIMDMF_ERR_IO, "cannot write " + tmp_ + ": " + why);
+            fail(SIMDMF_ERR_IO, "cannot write " + path_ + ": " + why);
         }
         p += w;
         n -= static_cast<std::size_t>(w);
@@ -285,23 +285,23 @@ void AtomicFile::write(const void* data, std::size_t n) {
 
 void AtomicFile::commit() {
     flush();
-    if (fd_ < 0) fail(SIMDMF_ERR_IO, "cannot commit " + tmp_ + ": already committed or failed");
+    if (fd_ < 0) fail(SIMDMF_ERR_IO, "cannot write " + path_ + ": already committed or failed");
     if (::fsync(fd_) != 0) {
         std::string why = errno_text();
         discard();
-        fail(SIMDMF_ERR_IO, "cannot flush " + tmp_ + ": " + why);
+        fail(SIMDMF_ERR_IO, "cannot write " + path_ + ": flushing failed: " + why);
     }
     const int fd = fd_;
     fd_ = -1;
     if (::close(fd) != 0) {
         std::string why = errno_text();
         ::unlink(tmp_.c_str());
-        fail(SIMDMF_ERR_IO, "cannot close " + tmp_ + ": " + why);
+        fail(SIMDMF_ERR_IO, "cannot write " + path_ + ": closing failed: " + why);
     }
     if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
         std::string why = errno_text();
         ::unlink(tmp_.c_str());
-        fail(SIMDMF_ERR_IO, "cannot rename " + tmp_ + " to " + path_ + ": " + why);
+        fail(SIMDMF_ERR_IO, "cannot write " + path_ + ": replacing it by its temporary file failed: " + why);
     }
     // Make the rename itself durable (best effort: some file systems refuse to fsync a folder).
     std::string dir = ".";
