@@ -49,6 +49,7 @@
 
 struct simdmf_dataset {
     simdmf::Ratings r;
+    std::vector<std::string> warnings;  // simdmf_dataset_load's (LoadReport::warnings)
 
     // The seen-item index of r, built on first use (recommend with exclude) and kept: r never changes
     // after the handle is made. Thread-safe (call_once).
@@ -72,6 +73,7 @@ struct simdmf_trainer {
     simdmf::tune::Settings tune;
     simdmf::CProgress progress;  // the callback and its user data
     std::vector<simdmf::EpochInfo> history;
+    std::vector<std::string> warnings;  // the last fit's (TrainResult::warnings)
     // Strings handed out by simdmf_trainer_get_string. A node-based set keeps every returned pointer
     // valid for the life of the trainer (the set only grows by the few distinct option values).
     mutable std::mutex strings_mutex;
@@ -319,7 +321,9 @@ SIMDMF_API simdmf_status simdmf_dataset_load(const char* path, int format, simdm
         lo.format = to_format(format);
         lo.timestamps_if_present = true;  // for leave-one-out by latest (simdmf_dataset_split_by)
         auto ds = std::make_unique<simdmf_dataset>();
-        ds->r = simdmf::io::load(std::string(path), lo);
+        simdmf::io::LoadReport rep;
+        ds->r = simdmf::io::load(std::string(path), lo, &rep);
+        ds->warnings = std::move(rep.warnings);
         *out = ds.release();
         return SIMDMF_OK;
     });
@@ -491,6 +495,7 @@ simdmf_status fit(simdmf_trainer* t, simdmf_dataset* train, bool take, const sim
         require(t, "t");
         require(train, "train");
         t->history.clear();
+        t->warnings.clear();
         const simdmf::EpochCallback cb = t->progress.epochs();
         const simdmf::Ratings* v = valid ? &valid->r : nullptr;
         auto model = std::make_unique<simdmf_model>();
@@ -503,6 +508,7 @@ simdmf_status fit(simdmf_trainer* t, simdmf_dataset* train, bool take, const sim
                                                            : simdmf::train(t->opt, train->r, v, cb);
             model->m = std::move(r.model);
             t->history = std::move(r.history);
+            t->warnings = std::move(r.warnings);
             res = {r.status, std::move(r.message)};
         } else {  // gmf, mlp, neumf (lib/solvers/ncf_train.hpp); `take` keeps the caller's ratings
             simdmf::NcfTrainResult r = simdmf::train_ncf(t->opt, train->r, v, cb);
@@ -1481,3 +1487,175 @@ SIMDMF_API simdmf_status simdmf_trainer_default_array(const simdmf_trainer* t, c
 }
 
 }  // extern "C"
+
+// ------------------------------------------------------------------------- raw ids as text, warnings
+namespace {
+
+using simdmf::IdMap;
+
+int id_kind_of(const IdMap* map) {
+    if (!map) return SIMDMF_IDS_INDICES;
+    return map->is_string() ? SIMDMF_IDS_STRING : SIMDMF_IDS_INTEGER;
+}
+
+std::uint32_t index_of_text(const IdMap* map, std::uint32_t n, int side, const char* id) {
+    require(id, "id");
+    const std::string_view text(id);
+    std::uint32_t idx = 0;
+    bool found = false;
+    if (map) {
+        found = map->find(text, &idx) && idx < n;
+    } else {
+        std::int64_t v = 0;
+        found = simdmf::parse_int_id(text, &v) && v >= 0 && v < static_cast<std::int64_t>(n);
+        idx = static_cast<std::uint32_t>(v);
+    }
+    if (!found)
+        fail(SIMDMF_ERR_NOT_FOUND, std::string(side == SIMDMF_USERS ? "user" : "item") + " id " +
+                                       simdmf::escape_bytes(text) + " is not known" +
+                                       (map ? "" : " (no id map: ids are indices below " + std::to_string(n) + ")"));
+    return idx;
+}
+
+void write_text(const IdMap* map, std::uint32_t n, int side, std::uint32_t index, char* buf, std::size_t capacity,
+                std::size_t* length) {
+    if (index >= n || (map && index >= map->size()))
+        fail(SIMDMF_ERR_OUT_OF_RANGE, std::string(side == SIMDMF_USERS ? "user" : "item") + " index " +
+                                          std::to_string(index) + " is past the side's " + std::to_string(n));
+    if (capacity > 0) require(buf, "buf");
+    const std::string t = simdmf::id_text(map, index);
+    if (length) *length = t.size();
+    if (capacity > 0) {
+        const std::size_t m = std::min(capacity - 1, t.size());
+        std::memcpy(buf, t.data(), m);
+        buf[m] = '\0';
+    }
+}
+
+}  // namespace
+
+SIMDMF_API simdmf_status simdmf_dataset_id_kind(const simdmf_dataset* ds, int side, int* kind) {
+    return guard([&] {
+        require(ds, "ds");
+        require(kind, "kind");
+        check_side_value(side);
+        *kind = id_kind_of(side == SIMDMF_USERS ? ds->r.user_ids.get() : ds->r.item_ids.get());
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_id_kind(const simdmf_model* m, int side, int* kind) {
+    return guard([&] {
+        require(m, "m");
+        require(kind, "kind");
+        check_side_value(side);
+        *kind = id_kind_of(side == SIMDMF_USERS ? m->any().user_ids.get() : m->any().item_ids.get());
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_dataset_index_text(const simdmf_dataset* ds, int side, const char* id,
+                                                   uint32_t* index) {
+    return guard([&] {
+        require(ds, "ds");
+        require(index, "index");
+        check_side_value(side);
+        const bool u = side == SIMDMF_USERS;
+        *index = index_of_text(u ? ds->r.user_ids.get() : ds->r.item_ids.get(), u ? ds->r.n_users : ds->r.n_items,
+                               side, id);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_index_text(const simdmf_model* m, int side, const char* id, uint32_t* index) {
+    return guard([&] {
+        require(m, "m");
+        require(index, "index");
+        check_side_value(side);
+        *index = index_of_text(side == SIMDMF_USERS ? m->any().user_ids.get() : m->any().item_ids.get(), m->any().count(side),
+                               side, id);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_dataset_id_text(const simdmf_dataset* ds, int side, uint32_t index, char* buf,
+                                                size_t capacity, size_t* length) {
+    return guard([&] {
+        require(ds, "ds");
+        check_side_value(side);
+        const bool u = side == SIMDMF_USERS;
+        write_text(u ? ds->r.user_ids.get() : ds->r.item_ids.get(), u ? ds->r.n_users : ds->r.n_items, side, index, buf,
+                   capacity, length);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_id_text(const simdmf_model* m, int side, uint32_t index, char* buf,
+                                              size_t capacity, size_t* length) {
+    return guard([&] {
+        require(m, "m");
+        check_side_value(side);
+        write_text(side == SIMDMF_USERS ? m->any().user_ids.get() : m->any().item_ids.get(), m->any().count(side), side, index,
+                   buf, capacity, length);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_dataset_from_text_triples(const char* const* users, const char* const* items,
+                                                          const float* values, size_t n, simdmf_dataset** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        if (n > 0) {
+            require(users, "users");
+            require(items, "items");
+            require(values, "values");
+        }
+        auto ds = std::make_unique<simdmf_dataset>();
+        ds->r = simdmf::ratings_from_text_triples(users, items, values, n);
+        *out = ds.release();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_dataset_warning_count(const simdmf_dataset* ds, size_t* count) {
+    return guard([&] {
+        require(ds, "ds");
+        require(count, "count");
+        *count = ds->warnings.size();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_dataset_warning(const simdmf_dataset* ds, size_t index, const char** text) {
+    return guard([&] {
+        require(ds, "ds");
+        require(text, "text");
+        if (index >= ds->warnings.size())
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "warning " + std::to_string(index) + " of " +
+                                              std::to_string(ds->warnings.size()));
+        *text = ds->warnings[index].c_str();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_warning_count(const simdmf_trainer* t, size_t* count) {
+    return guard([&] {
+        require(t, "t");
+        require(count, "count");
+        *count = t->warnings.size();
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_warning(const simdmf_trainer* t, size_t index, const char** text) {
+    return guard([&] {
+        require(t, "t");
+        require(text, "text");
+        if (index >= t->warnings.size())
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "warning " + std::to_string(index) + " of " +
+                                              std::to_string(t->warnings.size()));
+        *text = t->warnings[index].c_str();
+        return SIMDMF_OK;
+    });
+}

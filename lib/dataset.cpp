@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <string>
+#include <unordered_set>
 
 #include "common.hpp"
 
@@ -253,6 +254,46 @@ Ratings ratings_from_triples(const std::uint32_t* users, const std::uint32_t* it
                                           std::to_string(n_items));
     r.n_users = n_users ? n_users : mu;
     r.n_items = n_items ? n_items : mi;
+    return r;
+}
+
+Ratings ratings_from_text_triples(const char* const* users, const char* const* items, const float* values,
+                                  std::size_t n) {
+    if (n > 0 && (!users || !items || !values)) fail(SIMDMF_ERR_INVALID_ARGUMENT, "null array with n > 0");
+    auto side_map = [n](const char* const* ids, const char* what) {
+        bool strings = false;
+        for (std::size_t k = 0; k < n; ++k) {
+            if (!ids[k]) fail(SIMDMF_ERR_INVALID_ARGUMENT, std::string(what) + " id " + std::to_string(k) + " is NULL");
+            std::int64_t v;
+            if (!parse_int_id(ids[k], &v)) {
+                const std::string why = check_string_id(ids[k]);
+                if (!why.empty())
+                    fail(SIMDMF_ERR_INVALID_DATA, std::string(what) + " id " + std::to_string(k) + " " +
+                                                      escape_bytes(ids[k]) + " " + why);
+                strings = true;
+            }
+        }
+        return strings ? IdMap::strings() : IdMap();
+    };
+    IdMap um = side_map(users, "user"), im = side_map(items, "item");
+    Ratings r;
+    r.reserve(n);
+    std::unordered_set<std::uint64_t> pairs;
+    pairs.reserve(n);
+    for (std::size_t k = 0; k < n; ++k) {
+        if (!std::isfinite(values[k]))
+            fail(SIMDMF_ERR_INVALID_DATA, "value " + std::to_string(k) + " is not finite");
+        const std::uint32_t u = um.intern(std::string_view(users[k]));
+        const std::uint32_t i = im.intern(std::string_view(items[k]));
+        if (!pairs.insert((std::uint64_t(u) << 32) | i).second)
+            fail(SIMDMF_ERR_INVALID_DATA, "triple " + std::to_string(k) + " repeats user " + escape_bytes(users[k]) +
+                                              " and item " + escape_bytes(items[k]));
+        r.add(u, i, values[k]);
+    }
+    r.n_users = static_cast<std::uint32_t>(um.size());
+    r.n_items = static_cast<std::uint32_t>(im.size());
+    r.user_ids = std::make_shared<const IdMap>(std::move(um));
+    r.item_ids = std::make_shared<const IdMap>(std::move(im));
     return r;
 }
 

@@ -113,6 +113,13 @@ struct Ratings {
 Ratings ratings_from_triples(const std::uint32_t* users, const std::uint32_t* items, const float* values,
                              std::size_t n, std::uint32_t n_users, std::uint32_t n_items);
 
+// From parallel arrays of text ids (NUL-terminated) and values: indices in order of first appearance,
+// a side's map integer when every id is an integer text, else a string map. INVALID_DATA for an id
+// that is not a valid id (check_string_id), a repeated (user, item) pair or a non-finite value, each
+// naming its position.
+Ratings ratings_from_text_triples(const char* const* users, const char* const* items, const float* values,
+                                  std::size_t n);
+
 // Re-expresses r (loaded on its own, with its own id maps or none) in the indices of a reference:
 // each rating's raw user and item ids are looked up in ref_users / ref_items (null map: the raw id is
 // the index, valid below ref_n_users / ref_n_items). Ratings whose user or item the reference does not

@@ -2136,6 +2136,132 @@ static void test_ncf(void) {
     simdmf_dataset_free(ds);
 }
 
+/* Issue 10, items 14 and 15: string ids through the ABI (kinds, text lookups both ways, text triples,
+ * a string-id model saved and loaded), and the warnings a load recorded. */
+static void test_text_ids_and_warnings(void) {
+    const char* users[] = {"USER_894", "USER_12", "USER_894", "7"};
+    const char* items[] = {"LOC_1", "LOC_2", "LOC_2", "LOC_1"};
+    const float values[] = {1, 1, 1, 1};
+    const char* dup_users[] = {"a", "a"};
+    const char* dup_items[] = {"x", "x"};
+    const char* bad_users[] = {"has space"};
+    simdmf_dataset *ds = NULL, *ints = NULL, *loaded = NULL;
+    simdmf_trainer* t = NULL;
+    simdmf_model *m = NULL, *m2 = NULL;
+    char buf[64], path[512], mpath[512];
+    size_t len = 0, count = 0;
+    uint32_t idx = 99, nu = 0, ni = 0;
+    int kind = -1, pass;
+    const char* w = NULL;
+
+    CHECK_OK(simdmf_dataset_from_text_triples(users, items, values, 4, &ds));
+    CHECK_OK(simdmf_dataset_shape(ds, NULL, &nu, &ni));
+    CHECK(nu == 3 && ni == 2);
+    CHECK_OK(simdmf_dataset_id_kind(ds, SIMDMF_USERS, &kind));
+    CHECK(kind == SIMDMF_IDS_STRING);
+    CHECK_OK(simdmf_dataset_index_text(ds, SIMDMF_USERS, "USER_12", &idx));
+    CHECK(idx == 1);
+    CHECK_OK(simdmf_dataset_index_text(ds, SIMDMF_USERS, "7", &idx));
+    CHECK(idx == 2);
+    CHECK_STATUS(simdmf_dataset_index_text(ds, SIMDMF_ITEMS, "LOC_9", &idx), SIMDMF_ERR_NOT_FOUND);
+    CHECK(strstr(simdmf_last_error(), "LOC_9") != NULL);
+    CHECK_OK(simdmf_dataset_id_text(ds, SIMDMF_USERS, 0, NULL, 0, &len));
+    CHECK(len == 8);
+    CHECK_OK(simdmf_dataset_id_text(ds, SIMDMF_USERS, 0, buf, 5, &len));
+    CHECK(strcmp(buf, "USER") == 0 && len == 8); /* truncated as snprintf does */
+    CHECK_STATUS(simdmf_dataset_id_text(ds, SIMDMF_USERS, 3, buf, sizeof buf, &len), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_dataset_from_text_triples(dup_users, dup_items, values, 2, &ints), SIMDMF_ERR_INVALID_DATA);
+    CHECK(ints == NULL);
+    CHECK_STATUS(simdmf_dataset_from_text_triples(bad_users, items, values, 1, &ints), SIMDMF_ERR_INVALID_DATA);
+    CHECK_STATUS(simdmf_dataset_from_text_triples(NULL, items, values, 1, &ints), SIMDMF_ERR_INVALID_ARGUMENT);
+    {
+        const char* iu[] = {"196", "186"};
+        const char* ii[] = {"242", "302"};
+        CHECK_OK(simdmf_dataset_from_text_triples(iu, ii, values, 2, &ints));
+        CHECK_OK(simdmf_dataset_id_kind(ints, SIMDMF_ITEMS, &kind));
+        CHECK(kind == SIMDMF_IDS_INTEGER);
+        simdmf_dataset_free(ints);
+    }
+
+    /* A model of string ids, loaded back: the same lookups through the model. */
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set(t, "k", 2));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 2));
+    CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &m));
+    tmp_path(mpath, sizeof mpath, "strings.smf");
+    CHECK_OK(simdmf_model_save(m, mpath));
+    CHECK_OK(simdmf_model_load(mpath, &m2));
+    remove(mpath);
+    for (pass = 0; pass < 2; ++pass) {
+        const simdmf_model* mm = pass == 0 ? m : m2;
+        CHECK_OK(simdmf_model_id_kind(mm, SIMDMF_USERS, &kind));
+        CHECK(kind == SIMDMF_IDS_STRING);
+        CHECK_OK(simdmf_model_index_text(mm, SIMDMF_ITEMS, "LOC_2", &idx));
+        CHECK(idx == 1);
+        CHECK_OK(simdmf_model_id_text(mm, SIMDMF_USERS, 1, buf, sizeof buf, &len));
+        CHECK(strcmp(buf, "USER_12") == 0 && len == 7);
+        CHECK_STATUS(simdmf_model_index_text(mm, SIMDMF_USERS, "USER_0", &idx), SIMDMF_ERR_NOT_FOUND);
+        CHECK_STATUS(simdmf_model_index_text(mm, SIMDMF_USERS, NULL, &idx), SIMDMF_ERR_INVALID_ARGUMENT);
+    }
+
+    /* Without id maps the text of an index is its decimal. */
+    {
+        const uint32_t tu[] = {0, 1}, ti[] = {1, 0};
+        CHECK_OK(simdmf_dataset_from_triples(tu, ti, values, 2, 0, 0, &ints));
+        CHECK_OK(simdmf_dataset_id_kind(ints, SIMDMF_USERS, &kind));
+        CHECK(kind == SIMDMF_IDS_INDICES);
+        CHECK_OK(simdmf_dataset_index_text(ints, SIMDMF_ITEMS, "1", &idx));
+        CHECK(idx == 1);
+        CHECK_STATUS(simdmf_dataset_index_text(ints, SIMDMF_ITEMS, "2", &idx), SIMDMF_ERR_NOT_FOUND);
+        CHECK_OK(simdmf_dataset_id_text(ints, SIMDMF_USERS, 1, buf, sizeof buf, NULL));
+        CHECK(strcmp(buf, "1") == 0);
+        CHECK_OK(simdmf_dataset_warning_count(ints, &count));
+        CHECK(count == 0);
+        simdmf_dataset_free(ints);
+    }
+
+    /* A file whose third column looks like counts: the load's warning is readable through the ABI. */
+    tmp_path(path, sizeof path, "counts.data");
+    {
+        FILE* f = fopen(path, "w");
+        int u;
+        CHECK(f != NULL);
+        for (u = 0; u < 40; ++u) fprintf(f, "%d\t%d\t%d\n", u, u % 5, 100 * u + 7);
+        fclose(f);
+    }
+    CHECK_OK(simdmf_dataset_load(path, SIMDMF_FORMAT_AUTO, &loaded));
+    remove(path);
+    CHECK_OK(simdmf_dataset_warning_count(loaded, &count));
+    CHECK(count >= 1);
+    CHECK_OK(simdmf_dataset_warning(loaded, 0, &w));
+    CHECK(w != NULL && strstr(w, "counts") != NULL);
+    CHECK_STATUS(simdmf_dataset_warning(loaded, count, &w), SIMDMF_ERR_OUT_OF_RANGE);
+
+    /* ds's values are all 1: the fit says the model is trivial; a mixed set clears the warning. */
+    CHECK_OK(simdmf_trainer_warning_count(t, &count));
+    CHECK(count == 1);
+    CHECK_OK(simdmf_trainer_warning(t, 0, &w));
+    CHECK(strstr(w, "training values are 1") != NULL);
+    CHECK_STATUS(simdmf_trainer_warning(t, 1, &w), SIMDMF_ERR_OUT_OF_RANGE);
+    {
+        const uint32_t tu[] = {0, 1, 1}, ti[] = {1, 0, 1};
+        const float tv[] = {1, 2, 3};
+        simdmf_model* m3 = NULL;
+        CHECK_OK(simdmf_dataset_from_triples(tu, ti, tv, 3, 0, 0, &ints));
+        CHECK_OK(simdmf_trainer_fit(t, ints, NULL, &m3));
+        CHECK_OK(simdmf_trainer_warning_count(t, &count));
+        CHECK(count == 0);
+        simdmf_model_free(m3);
+        simdmf_dataset_free(ints);
+    }
+
+    simdmf_dataset_free(loaded);
+    simdmf_model_free(m2);
+    simdmf_model_free(m);
+    simdmf_trainer_free(t);
+    simdmf_dataset_free(ds);
+}
+
 int main(void) {
     snprintf(g_tmpdir, sizeof g_tmpdir, "/tmp/simdmf-capi-XXXXXX");
     if (!mkdtemp(g_tmpdir)) {
@@ -2164,6 +2290,7 @@ int main(void) {
     test_tune();
     test_last_error_is_sticky();
     test_factors();
+    test_text_ids_and_warnings();
     test_free_null();
 
     rmdir(g_tmpdir);

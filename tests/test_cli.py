@@ -591,6 +591,19 @@ class CliOutputSaysWhatItIs(unittest.TestCase):
         self.assertEqual(run_json("eval", self.p("l.smf"), lab)["relevance"], "label +1")
         self.assertIn("rating >= 4", run("eval", self.p("m.smf"), test).stdout)
 
+    def test_one_class_data_is_said(self):
+        pos = self.p("pos.txt")
+        with open(self.base + ".train.txt") as src, open(pos, "w") as f:
+            for line in src:
+                u, i, _ = line.split()
+                f.write(f"{u} {i} 1\n")
+        p = run("train", pos, "--loss", "logistic", "--epochs", 2, "-o", self.p("p.smf"), "-q")
+        self.assertIn("warning: all", p.stderr)
+        self.assertIn("one class only", p.stderr)
+        j = run_json("train", pos, "--epochs", 2, "-o", self.p("c.smf"))
+        self.assertTrue(any("training values are 1" in w for w in j["warnings"]), j["warnings"])
+        self.assertEqual(run_json("train", self.base + ".train.txt", "--epochs", 2, "-o", self.p("n.smf"))["warnings"], [])
+
     def test_split_writes_here_and_keeps_columns(self):
         src = os.path.join(self.dir, "data")
         os.makedirs(src, exist_ok=True)

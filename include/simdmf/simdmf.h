@@ -1006,6 +1006,64 @@ SIMDMF_API simdmf_status simdmf_report_note_count(const simdmf_report* r, size_t
 /* Note `index` (0-based; owned by the report, valid while r lives). SIMDMF_ERR_OUT_OF_RANGE past the end. */
 SIMDMF_API simdmf_status simdmf_report_note(const simdmf_report* r, size_t index, const char** text);
 
+/* ---------------------------------------------------------------------------------------------- */
+/* Raw ids as text, load warnings (added after 0.2.0)                                             */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* What the raw ids of one side of a data set or model are. Stable values. */
+typedef enum simdmf_id_kind {
+    SIMDMF_IDS_INDICES = 0, /* no id map: the raw id is the index (LIBMF files, triples, dense)     */
+    SIMDMF_IDS_INTEGER = 1, /* integer raw ids (int64), e.g. MovieLens user 196                    */
+    SIMDMF_IDS_STRING = 2   /* text raw ids, e.g. "USER_894" or a hash (integers among them are
+                               their decimal text)                                                  */
+} simdmf_id_kind;
+
+/* The kind of raw ids of one side (SIMDMF_USERS or SIMDMF_ITEMS) into *kind. Thread-safe. */
+SIMDMF_API simdmf_status simdmf_dataset_id_kind(const simdmf_dataset* ds, int side, int* kind);
+SIMDMF_API simdmf_status simdmf_model_id_kind(const simdmf_model* m, int side, int* kind);
+
+/* Index of the raw id given as text (NUL-terminated): any kind of map ("196" finds integer id 196;
+ * without a map, a decimal index below the side's count). SIMDMF_ERR_NOT_FOUND for an id the data set
+ * or model does not know (message with the id, control bytes escaped). Thread-safe. */
+SIMDMF_API simdmf_status simdmf_dataset_index_text(const simdmf_dataset* ds, int side, const char* id,
+                                                   uint32_t* index);
+SIMDMF_API simdmf_status simdmf_model_index_text(const simdmf_model* m, int side, const char* id,
+                                                 uint32_t* index);
+
+/* The raw id of `index` as text, written NUL-terminated into buf (capacity bytes, truncated to fit
+ * when smaller, as snprintf does; buf may be NULL when capacity is 0); *length (may be NULL) receives
+ * the id's length without the NUL, so a call with capacity 0 asks for the size. Ids are at most 256
+ * bytes. SIMDMF_ERR_OUT_OF_RANGE for an index past the side. Thread-safe. */
+SIMDMF_API simdmf_status simdmf_dataset_id_text(const simdmf_dataset* ds, int side, uint32_t index, char* buf,
+                                                size_t capacity, size_t* length);
+SIMDMF_API simdmf_status simdmf_model_id_text(const simdmf_model* m, int side, uint32_t index, char* buf,
+                                              size_t capacity, size_t* length);
+
+/* A data set from n (user id, item id, value) triples whose ids are text (NUL-terminated strings;
+ * integers such as "196" are read as integer ids, anything else makes that side's ids strings).
+ * Indices are given in order of first appearance; a repeated (user, item) pair is
+ * SIMDMF_ERR_INVALID_DATA naming both ids; an id that is not a valid string id (empty, over 256 bytes,
+ * blanks or control bytes) is SIMDMF_ERR_INVALID_DATA naming its position; values must be finite. The
+ * caller owns *out; the strings are copied. */
+SIMDMF_API simdmf_status simdmf_dataset_from_text_triples(const char* const* users, const char* const* items,
+                                                          const float* values, size_t n, simdmf_dataset** out);
+
+/* Warnings recorded when the data set was loaded by simdmf_dataset_load: fields ignored, timestamps on
+ * only some lines, values that look like counts or are implausible for the format, repeated lines
+ * merged. Each names the file and what would read it right. *count receives their number; warning
+ * `index` (static for the life of the data set) is set into *text. SIMDMF_ERR_OUT_OF_RANGE for an index
+ * past the end. Data sets made any other way have none. Thread-safe. */
+SIMDMF_API simdmf_status simdmf_dataset_warning_count(const simdmf_dataset* ds, size_t* count);
+SIMDMF_API simdmf_status simdmf_dataset_warning(const simdmf_dataset* ds, size_t index, const char** text);
+
+/* Warnings of the trainer's last simdmf_trainer_fit / _fit_take (cleared when the next one starts): data
+ * that trains a trivial model, e.g. every training value the same, or one class only for logistic
+ * loss (its log-loss and accuracy then say nothing; positive-only feedback needs negatives or an
+ * implicit-feedback model). The text is valid until the next fit or simdmf_trainer_free. Same
+ * errors as simdmf_dataset_warning. Not thread-safe with a fit on the same trainer. */
+SIMDMF_API simdmf_status simdmf_trainer_warning_count(const simdmf_trainer* t, size_t* count);
+SIMDMF_API simdmf_status simdmf_trainer_warning(const simdmf_trainer* t, size_t index, const char** text);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,7 @@
 #include "solvers/trainer.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -131,6 +132,7 @@ TrainResult train_once(const TrainOptions& opt, const DataShape& shape, const Ra
 TrainResult train_impl(const TrainOptions& opt, const Ratings& train, Ratings* consume, const Ratings* valid,
                        const EpochCallback& callback) {
     check_inputs(opt, train, valid);
+    std::vector<std::string> warnings = data_warnings(opt, train);
     const DataShape shape = shape_of(opt, train);
     MFModel::check_fits(opt.k, shape.n_users, shape.n_items, opt.biases);  // before the grid's memory
     std::optional<RatingGrid> grid;
@@ -140,6 +142,7 @@ TrainResult train_impl(const TrainOptions& opt, const Ratings& train, Ratings* c
     for (std::uint32_t attempt = 0;; ++attempt) {
         TrainResult res = train_once(o, shape, train, grid ? &*grid : nullptr, valid, callback);
         res.retries = attempt;
+        res.warnings = warnings;
         if (res.status != SIMDMF_ERR_DIVERGED || attempt >= opt.retry_diverged || res.status == SIMDMF_CANCELLED) {
             if (res.status == SIMDMF_ERR_DIVERGED)
                 res.message += attempt ? "; still diverging after " + std::to_string(attempt) +
@@ -152,6 +155,27 @@ TrainResult train_impl(const TrainOptions& opt, const Ratings& train, Ratings* c
     }
 }
 }  // namespace
+
+std::vector<std::string> data_warnings(const TrainOptions& opt, const Ratings& train) {
+    std::vector<std::string> out;
+    if (opt.model != ModelKind::mf || train.empty()) return out;
+    const float first = train.value[0];
+    for (const float v : train.value)
+        if (v != first) return out;
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", static_cast<double>(first));
+    const std::string n = std::to_string(train.size());
+    if (opt.loss == Loss::logistic)
+        out.push_back("all " + n + " training labels are " + (first > 0 ? "+1" : "-1") +
+                      ": one class only, so the model learns to predict it for every pair and its log-loss and "
+                      "accuracy say nothing about ranking; positive-only feedback (clicks, plays, check-ins) "
+                      "needs negatives: sample them, or train an implicit-feedback model");
+    else
+        out.push_back("all " + n + " training values are " + b + ": the model can only learn to predict " + b +
+                      " for every pair (a near-zero training error says nothing); for positive-only events "
+                      "train an implicit-feedback model");
+    return out;
+}
 
 TrainResult train(const TrainOptions& opt, const Ratings& train, const Ratings* valid, const EpochCallback& callback) {
     return train_impl(opt, train, nullptr, valid, callback);

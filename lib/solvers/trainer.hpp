@@ -120,7 +120,14 @@ struct TrainResult {
     std::string message;               // with ERR_DIVERGED: the epoch, the rate and what was handed back
     std::uint32_t diverged_epoch = 0;  // 1-based epoch that produced non-finite values (0: none)
     std::uint32_t retries = 0;         // restarts at a halved learning rate (retry_diverged)
+    // What the data makes of the run that the figures will not show (data_warnings), e.g. one class.
+    std::vector<std::string> warnings;
 };
+
+// Warnings about training data that trains a trivial model of an explicit objective (MF on ratings
+// or +1/-1 labels): every value the same (squared: the model predicts that value for every pair;
+// logistic: one class only, so its log-loss and accuracy say nothing). Empty otherwise.
+std::vector<std::string> data_warnings(const TrainOptions& opt, const Ratings& train);
 
 // Throws Error on invalid data or options. `valid` may be null. Divergence is not thrown: the result
 // has status SIMDMF_ERR_DIVERGED, a message naming the epoch, and the last good epoch's model.

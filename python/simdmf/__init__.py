@@ -26,6 +26,7 @@ import operator
 import os
 import tempfile
 import threading
+import warnings as _warnings
 
 import numpy as np
 
@@ -223,6 +224,18 @@ _SIGNATURES = {
     "simdmf_model_factors": (_status, [_vp, _int, _u32, _f32p, _f32p]),
     "simdmf_model_index": (_status, [_vp, _int, _i64, _u32p]),
     "simdmf_model_raw_id": (_status, [_vp, _int, _u32, ctypes.POINTER(_i64)]),
+    "simdmf_dataset_id_kind": (_status, [_vp, _int, _intp]),
+    "simdmf_model_id_kind": (_status, [_vp, _int, _intp]),
+    "simdmf_dataset_index_text": (_status, [_vp, _int, _cstr, _u32p]),
+    "simdmf_model_index_text": (_status, [_vp, _int, _cstr, _u32p]),
+    "simdmf_dataset_id_text": (_status, [_vp, _int, _u32, ctypes.c_char_p, _size, _sizep]),
+    "simdmf_model_id_text": (_status, [_vp, _int, _u32, ctypes.c_char_p, _size, _sizep]),
+    "simdmf_dataset_from_text_triples": (_status, [ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_char_p),
+                                                   _f32p, _size, _vpp]),
+    "simdmf_dataset_warning_count": (_status, [_vp, _sizep]),
+    "simdmf_trainer_warning_count": (_status, [_vp, _sizep]),
+    "simdmf_trainer_warning": (_status, [_vp, _size, ctypes.POINTER(ctypes.c_char_p)]),
+    "simdmf_dataset_warning": (_status, [_vp, _size, ctypes.POINTER(ctypes.c_char_p)]),
     "simdmf_trainer_fit_take": (_status, [_vp, _vp, _vp, _vpp]),
     "simdmf_model_fold_in_user": (_status, [_vp, _u32p, _f32p, _size, ctypes.c_double, _i64, _u32p]),
     "simdmf_model_save": (_status, [_vp, _cstr]),
@@ -359,6 +372,42 @@ def _index(value, name, lo=0, hi=0xFFFFFFFF):
 
 
 _I64 = (-(1 << 63), (1 << 63) - 1)
+
+# What a side's raw ids are (simdmf_id_kind).
+IDS_INDICES, IDS_INTEGER, IDS_STRING = 0, 1, 2
+
+
+def _id_bytes(value, name):
+    """A raw id as the C calls take it: str (UTF-8) or int, as NUL-free bytes."""
+    if isinstance(value, bytes):
+        b = value
+    elif isinstance(value, str):
+        b = value.encode("utf-8")
+    else:
+        try:
+            b = str(operator.index(value)).encode()
+        except TypeError:
+            raise TypeError("%s must be a str or an int id, not %s" % (name, type(value).__name__)) from None
+    if b"\0" in b:  # C would see only the part before the NUL, another id
+        raise ValueError("%s contains a NUL character: %r" % (name, value))
+    return b
+
+
+def _lookup_text(call, handle, side, raw_id):
+    out = ctypes.c_uint32()
+    _check(call(handle, _side(side), _id_bytes(raw_id, "raw_id"), ctypes.byref(out)))
+    return out.value
+
+
+def _id_of(kind_call, text_call, handle, side, index):
+    """The raw id of index: an int for integer ids and indices, a str for string ids."""
+    kind = ctypes.c_int()
+    _check(kind_call(handle, _side(side), ctypes.byref(kind)))
+    n = ctypes.c_size_t()
+    buf = ctypes.create_string_buffer(260)
+    _check(text_call(handle, _side(side), _index(index, "index"), buf, len(buf), ctypes.byref(n)))
+    text = buf.value.decode("utf-8", "replace")
+    return text if kind.value == IDS_STRING else int(text)
 
 
 def _dataset(value, name):
@@ -512,6 +561,50 @@ class Dataset(_Handle):
                                                  _ptr(v, ctypes.c_float), len(v), int(n_users), int(n_items),
                                                  ctypes.byref(out)))
         return cls(out.value)
+
+    @classmethod
+    def from_ids(cls, users, items, values):
+        """From parallel sequences of raw ids (str or int; e.g. ``"USER_894"``, hash ids, or MovieLens'
+        integers) and values: indices in order of first appearance, each side's ids integer when every
+        id is an integer, else strings. A repeated (user, item) pair or an invalid id (empty, blanks,
+        control bytes, over 256 bytes) raises SimdmfError ERR_INVALID_DATA naming it."""
+        u = [_id_bytes(x, "user id") for x in users]
+        i = [_id_bytes(x, "item id") for x in items]
+        v = np.ascontiguousarray(np.asarray(values, dtype=np.float32).reshape(-1))
+        if not (len(u) == len(i) == len(v)):
+            raise SimdmfError(ERR_INVALID_ARGUMENT,
+                              "users, items and values differ in length (%d, %d, %d)" % (len(u), len(i), len(v)))
+        ua = (ctypes.c_char_p * max(len(u), 1))(*u)
+        ia = (ctypes.c_char_p * max(len(i), 1))(*i)
+        out = ctypes.c_void_p()
+        _check(_L().simdmf_dataset_from_text_triples(ua, ia, _ptr(v, ctypes.c_float), len(v), ctypes.byref(out)))
+        return cls(out.value)
+
+    def index(self, raw_id, side="users"):
+        """Dense index of a raw id (str or int; SimdmfError ERR_NOT_FOUND when unknown)."""
+        return _lookup_text(self._lib.simdmf_dataset_index_text, self._handle, side, raw_id)
+
+    def raw_id(self, index, side="users"):
+        """Raw id of a dense index: a str for string ids, else an int."""
+        return _id_of(self._lib.simdmf_dataset_id_kind, self._lib.simdmf_dataset_id_text, self._handle, side, index)
+
+    def id_kind(self, side="users"):
+        """``"indices"`` (no id map), ``"integer"`` or ``"string"``."""
+        k = ctypes.c_int()
+        _check(self._lib.simdmf_dataset_id_kind(self._handle, _side(side), ctypes.byref(k)))
+        return ("indices", "integer", "string")[k.value]
+
+    @property
+    def warnings(self):
+        """What :meth:`load` warned about (ignored fields, values that look like counts, ...), as strings."""
+        n = ctypes.c_size_t()
+        _check(self._lib.simdmf_dataset_warning_count(self._handle, ctypes.byref(n)))
+        out = []
+        for j in range(n.value):
+            t = ctypes.c_char_p()
+            _check(self._lib.simdmf_dataset_warning(self._handle, j, ctypes.byref(t)))
+            out.append(t.value.decode("utf-8", "replace"))
+        return out
 
     @classmethod
     def from_dense(cls, matrix):
@@ -870,6 +963,9 @@ class Trainer(_Handle):
         ``callback(info)`` gets an :class:`EpochInfo` after every epoch; returning ``False`` stops
         training: the model of the epochs done is returned and ``self.cancelled`` is True. An exception
         raised by the callback stops training and is re-raised here.
+
+        Data that trains a trivial model (every value the same; one class only for logistic loss) is
+        reported as a :class:`UserWarning` and kept in :attr:`warnings`.
         """
         train_h = _dataset(train, "train")
         valid_h = _dataset(valid, "valid") if valid is not None else None
@@ -889,7 +985,21 @@ class Trainer(_Handle):
         if st == ERR_DIVERGED:
             raise SimdmfError(st, self._lib.simdmf_last_error().decode("utf-8", "replace"), model=model)
         _check(st)
+        for w in self.warnings:
+            _warnings.warn(w, UserWarning, stacklevel=2)
         return model
+
+    @property
+    def warnings(self):
+        """Warnings of the last fit about its data (e.g. one class only), as strings."""
+        n = ctypes.c_size_t()
+        _check(self._lib.simdmf_trainer_warning_count(self._handle, ctypes.byref(n)))
+        out = []
+        for j in range(n.value):
+            t = ctypes.c_char_p()
+            _check(self._lib.simdmf_trainer_warning(self._handle, j, ctypes.byref(t)))
+            out.append(t.value.decode("utf-8", "replace"))
+        return out
 
     @property
     def history(self):
@@ -1231,17 +1341,23 @@ class Model(_Handle):
         return out, cold.value
 
     def index(self, raw_id, side="users"):
-        """Dense index of a raw id (SimdmfError ERR_NOT_FOUND when unknown)."""
+        """Dense index of a raw id, str or int (SimdmfError ERR_NOT_FOUND when unknown)."""
+        if isinstance(raw_id, (str, bytes)):
+            return _lookup_text(self._lib.simdmf_model_index_text, self._handle, side, raw_id)
         out = ctypes.c_uint32()
         _check(self._lib.simdmf_model_index(self._handle, _side(side), _index(raw_id, "raw_id", *_I64),
                                               ctypes.byref(out)))
         return out.value
 
     def raw_id(self, index, side="users"):
-        """Raw id of a dense index."""
-        out = ctypes.c_int64()
-        _check(self._lib.simdmf_model_raw_id(self._handle, _side(side), _index(index, "index"), ctypes.byref(out)))
-        return out.value
+        """Raw id of a dense index: a str for a model of string ids, else an int."""
+        return _id_of(self._lib.simdmf_model_id_kind, self._lib.simdmf_model_id_text, self._handle, side, index)
+
+    def id_kind(self, side="users"):
+        """``"indices"`` (no id map), ``"integer"`` or ``"string"``."""
+        k = ctypes.c_int()
+        _check(self._lib.simdmf_model_id_kind(self._handle, _side(side), ctypes.byref(k)))
+        return ("indices", "integer", "string")[k.value]
 
     # ---- factors in and out (docs/interop.md) ------------------------------------------------------
 

@@ -635,6 +635,73 @@ class TestIdSpaces(unittest.TestCase):
         self.assertEqual(r["cold_ratings"], te.unknown)
 
 
+class TestTextIds(unittest.TestCase):
+    """Issue 10, items 14 and 15: string ids in and out, load warnings."""
+
+    def test_string_ids_round_trip_through_a_model(self):
+        users = ["USER_894", "USER_12", "USER_894", "USER_3", "USER_12"]
+        items = ["LOC_1", "LOC_2", "LOC_2", "LOC_1", "LOC_3"]
+        ds = simdmf.Dataset.from_ids(users, items, [4, 3, 5, 2, 1])
+        self.assertEqual(ds.shape, (3, 3))
+        self.assertEqual(ds.id_kind("users"), "string")
+        self.assertEqual(ds.index("USER_12"), 1)
+        self.assertEqual(ds.raw_id(2, "items"), "LOC_3")
+        m = simdmf.Trainer(k=2, epochs=3).fit(ds)
+        self.assertEqual(m.index("LOC_2", side="items"), 1)
+        self.assertEqual(m.raw_id(0), "USER_894")
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "s.smf")
+            m.save(path)
+            back = simdmf.Model.load(path)
+        self.assertEqual(back.raw_id(1), "USER_12")
+        self.assertEqual(back.id_kind(), "string")
+        with self.assertRaises(simdmf.SimdmfError) as e:
+            back.index("USER_0")
+        self.assertEqual(e.exception.status, simdmf.ERR_NOT_FOUND)
+        with self.assertRaises(ValueError):
+            back.index("USER\0_12")
+
+    def test_integer_ids_and_bad_ids(self):
+        ds = simdmf.Dataset.from_ids([196, 186, 196], ["242", "302", "302"], [3, 3, 1])
+        self.assertEqual(ds.id_kind("users"), "integer")
+        self.assertEqual(ds.raw_id(1), 186)
+        self.assertEqual(ds.index(196), 0)
+        with self.assertRaises(simdmf.SimdmfError) as e:
+            simdmf.Dataset.from_ids(["a", "a"], ["x", "x"], [1, 2])
+        self.assertEqual(e.exception.status, simdmf.ERR_INVALID_DATA)
+        with self.assertRaises(simdmf.SimdmfError):
+            simdmf.Dataset.from_ids(["has space"], ["x"], [1])
+        with self.assertRaises(TypeError):
+            simdmf.Dataset.from_ids([None], ["x"], [1])
+
+    def test_one_class_training_data_is_said(self):
+        u = np.arange(40) % 8
+        i = np.arange(40) // 8
+        pos = simdmf.Dataset.from_triples(u, i, np.ones(40))
+        t = simdmf.Trainer(loss="logistic", k=2, epochs=2)
+        with self.assertWarns(UserWarning) as w:
+            t.fit(pos)
+        self.assertIn("one class only", str(w.warning))
+        self.assertEqual(len(t.warnings), 1)
+        mixed = simdmf.Dataset.from_triples(u, i, np.where(np.arange(40) % 3 == 0, -1.0, 1.0))
+        t.fit(mixed)
+        self.assertEqual(t.warnings, [])
+        const = simdmf.Dataset.from_triples(u, i, np.full(40, 3.0))
+        t2 = simdmf.Trainer(k=2, epochs=2)
+        with self.assertWarns(UserWarning):
+            t2.fit(const)
+        self.assertIn("training values are 3", t2.warnings[0])
+
+    def test_load_warnings(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "counts.data")
+            with open(path, "w") as f:
+                f.write("".join("%d\t%d\t%d\n" % (u, u % 5, 100 * u + 7) for u in range(40)))
+            ds = simdmf.Dataset.load(path)
+        self.assertTrue(any("counts" in w for w in ds.warnings), ds.warnings)
+        self.assertEqual(simdmf.Dataset.from_dense(RATINGS).warnings, [])
+
+
 class TestArgumentChecks(unittest.TestCase):
     """Issue 10, item 19: ids past 32 bits, paths with a NUL and missing datasets are refused."""
 
