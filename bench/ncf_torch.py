@@ -82,9 +82,9 @@ def main():
             loss.backward()
             opt.step()
         epoch_s.append(time.perf_counter() - t0)
-        with torch.no_grad():
-            p = model(tu, ti).clamp(1, 5)
-            valid.append(float(torch.sqrt(torch.mean((p - tr) ** 2))))
+    with torch.no_grad():
+        p = model(tu, ti).clamp(1, 5)
+        valid.append(float(torch.sqrt(torch.mean((p - tr) ** 2))))
     users = min(100, len(umap))
     items = torch.arange(len(imap))
     with torch.no_grad():
