@@ -4,7 +4,7 @@
 // seconds of each epoch (training only), seconds to score all items for one user (mean), the test
 // RMSE after the last epoch (rating protocol; logistic: log-loss).
 //
-//   build/bench/ncf_time TRAIN TEST gmf|mlp|neumf|mf EPOCHS [squared|logistic] [k=8] [batch=256]
+//   build/bench/ncf_time TRAIN TEST gmf|mlp|neumf|mf EPOCHS [squared|logistic] [k=8] [batch=256] [lazy|dense]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     if (argc > 5 && std::string(argv[5]) == "logistic") o.loss = Loss::logistic;
     o.k = argc > 6 ? static_cast<std::uint32_t>(std::atoi(argv[6])) : 8;
     o.ncf.batch = argc > 7 ? static_cast<std::uint32_t>(std::atoi(argv[7])) : 256;
+    o.ncf.lazy_adam = !(argc > 8 && std::string(argv[8]) == "dense");
     o.ncf.link = 1;  // identity: the reference's plain linear output for ratings
     if (o.logistic()) o.ncf.link = 0;
     std::vector<double> epoch_s, curve;
