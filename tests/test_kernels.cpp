@@ -976,3 +976,55 @@ TEST_CASE("kernels: find_above_rows finds the first row with a lane above its th
                 CHECK(t->find_above_rows(c.data, rows, width, ld, thr.data) == want);
             }
 }
+
+// The fused BPR step (Table::bpr and bpr_for_length) on every level: the double-precision textbook rule and
+// the scalar table, at every size and misalignment, guards intact.
+TEST_CASE("kernels: fused bpr follows the textbook rule, every level as scalar") {
+    std::mt19937 g(21);
+    for (const Table* t : supported_tables()) {
+        REQUIRE((t->bpr != nullptr));
+        REQUIRE((t->bpr_for_length != nullptr));
+        for (std::size_t n : kSizes)
+            for (std::size_t off : kOffsets)
+                for (int via_length : {0, 1}) {
+                    CAPTURE(where(*t, n, off));
+                    CAPTURE(via_length);
+                    Buf p(n, off), qi(n, (off + 2) % 5), qj(n, (off + 1) % 4);
+                    p.fill(g, -0.5f, 0.5f);
+                    qi.fill(g, -0.5f, 0.5f);
+                    qj.fill(g, -0.5f, 0.5f);
+                    std::vector<float> p0(p.data, p.data + n), i0(qi.data, qi.data + n), j0(qj.data, qj.data + n);
+                    std::vector<float> ps = p0, is = i0, js = j0;
+                    const float offset = 0.15f, lr_p = 0.05f, lr_q = 0.04f, l2_p = 0.02f, l2_q = 0.03f;
+                    double x = offset, ax = std::fabs(offset);
+                    for (std::size_t j = 0; j < n; ++j) {
+                        x += double(p0[j]) * (double(i0[j]) - j0[j]);
+                        ax += std::fabs(double(p0[j]) * (double(i0[j]) - j0[j]));
+                    }
+                    const double g_ref = 1.0 - ref_sigmoid(x);
+                    const double tol_g = kRel * ax + 2e-6;
+                    const BprFn fn = via_length ? t->bpr_for_length(n) : t->bpr;
+                    const float g_t = fn(p.data, qi.data, qj.data, n, offset, lr_p, lr_q, l2_p, l2_q);
+                    const float g_s = scalar().bpr(ps.data(), is.data(), js.data(), n, offset, lr_p, lr_q, l2_p, l2_q);
+                    CHECK(std::fabs(g_t - g_ref) <= tol_g);
+                    CHECK(std::fabs(g_s - g_ref) <= tol_g);
+                    for (std::size_t j = 0; j < n; ++j) {
+                        CAPTURE(j);
+                        const double pj = p0[j], ij = i0[j], jj = j0[j];
+                        const double p_ref = pj + lr_p * (g_ref * (ij - jj) - l2_p * pj);
+                        const double i_ref = ij + lr_q * (g_ref * pj - l2_q * ij);
+                        const double j_ref = jj + lr_q * (-g_ref * pj - l2_q * jj);
+                        const double tol = 1e-6 * (std::fabs(pj) + std::fabs(ij) + std::fabs(jj)) + 0.06 * tol_g + 1e-30;
+                        CHECK(std::fabs(p[j] - p_ref) <= tol);
+                        CHECK(std::fabs(qi[j] - i_ref) <= tol);
+                        CHECK(std::fabs(qj[j] - j_ref) <= tol);
+                        CHECK(std::fabs(p[j] - ps[j]) <= 2 * tol);
+                        CHECK(std::fabs(qi[j] - is[j]) <= 2 * tol);
+                        CHECK(std::fabs(qj[j] - js[j]) <= 2 * tol);
+                    }
+                    CHECK(p.guards_intact());
+                    CHECK(qi.guards_intact());
+                    CHECK(qj.guards_intact());
+                }
+    }
+}

@@ -39,6 +39,10 @@ using AdagradFn = float (*)(float* p, float* q, std::size_t n, float offset, flo
 using AdagradPairFn = void (*)(float* p0, float* q0, float* p1, float* q1, std::size_t n, const float* a,
                                float l2_p, float l2_q, float* out);
 
+// The fused BPR step (Table::bpr, bpr_for_length): user row p, positive item row qi, negative qj.
+using BprFn = float (*)(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_p, float lr_q,
+                        float l2_p, float l2_q);
+
 struct Table {
     Level level;
     const char* name;
@@ -131,6 +135,15 @@ struct Table {
     // The batch's scan: the first row r < rows with C[r * ld + l] > thr[l] for some l < width, or rows.
     std::size_t (*find_above_rows)(const float* C, std::size_t rows, std::size_t width, std::size_t ld,
                                    const float* thr);
+
+    // Fused BPR step (Rendle et al., UAI 2009), one pass over the three rows: with x = offset +
+    // p.(qi - qj) (offset: b_i - b_j, or 0) and g = 1 - sigmoid(x) = d ln sigmoid(x) / dx,
+    //   p += lr_p (g (qi - qj) - l2_p p);  qi += lr_q (g p_old - l2_q qi);  qj += lr_q (-g p_old - l2_q qj);
+    // return g. The three rows must be distinct. bpr_for_length(n) is the version for rows of length n,
+    // chosen once as sgd_for_length (rows held in registers where they fit, otherwise streamed).
+    float (*bpr)(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_p, float lr_q, float l2_p,
+                 float l2_q);
+    BprFn (*bpr_for_length)(std::size_t n);
 };
 
 // The table used by the library (chosen once; thread-safe).

@@ -1041,6 +1041,89 @@ std::size_t find_above_rows(const float* C, std::size_t rows, std::size_t width,
     return rows;
 }
 
+// Fused BPR step for rows of NV whole vectors: acc = p * (qi - qj), x = offset + sum, g = sigmoid(-x),
+// then the three updates. Keep: the rows stay in registers from the dot to the update (3 NV vectors);
+// otherwise the update reloads them from L1.
+template <class A, std::size_t NV, bool Keep>
+[[gnu::noinline]] float bpr_regs(float* p, float* qi, float* qj, std::size_t /*n*/, float offset, float lr_p,
+                                 float lr_q, float l2_p, float l2_q) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    constexpr std::size_t NA = NV < 4 ? NV : 4;
+    constexpr std::size_t NK = Keep ? NV : 1;
+    B pv[NK], iv[NK], jv[NK], acc[4];
+#pragma GCC unroll 32
+    for (std::size_t v = 0; v < NV; ++v) {
+        const B a = B::load_unaligned(p + v * W), b = B::load_unaligned(qi + v * W), c = B::load_unaligned(qj + v * W);
+        if constexpr (Keep) pv[v] = a, iv[v] = b, jv[v] = c;
+        if (v < NA) acc[v] = a * (b - c);
+        else acc[v % NA] = xsimd::fma(a, b - c, acc[v % NA]);
+    }
+    const float g = sigmoid_inline(-(offset + hsum<A>(tree<A, NA>(acc))));
+    if constexpr (!Keep) reload_barrier();
+    const B ap(1.0f - lr_p * l2_p), aq(1.0f - lr_q * l2_q), bp(lr_p * g), bq(lr_q * g);
+#pragma GCC unroll 32
+    for (std::size_t v = 0; v < NV; ++v) {
+        B a, b, c;
+        if constexpr (Keep) a = pv[v], b = iv[v], c = jv[v];
+        else a = B::load_unaligned(p + v * W), b = B::load_unaligned(qi + v * W), c = B::load_unaligned(qj + v * W);
+        xsimd::fma(bp, b - c, ap * a).store_unaligned(p + v * W);
+        xsimd::fma(bq, a, aq * b).store_unaligned(qi + v * W);
+        xsimd::fnma(bq, a, aq * c).store_unaligned(qj + v * W);
+    }
+    return g;
+}
+
+// Fused BPR step for any n: vector body and scalar tail, the dot first, then the update.
+template <class A>
+[[gnu::noinline]] float bpr_general(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_p,
+                                    float lr_q, float l2_p, float l2_q) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    B acc(0.0f);
+    std::size_t j = 0;
+    for (; j + W <= n; j += W)
+        acc = xsimd::fma(B::load_unaligned(p + j), B::load_unaligned(qi + j) - B::load_unaligned(qj + j), acc);
+    float x = hsum<A>(acc);
+    for (std::size_t t = j; t < n; ++t) x += p[t] * (qi[t] - qj[t]);
+    const float g = sigmoid_inline(-(offset + x));
+    const float ap = 1.0f - lr_p * l2_p, aq = 1.0f - lr_q * l2_q, bp = lr_p * g, bq = lr_q * g;
+    const B vap(ap), vaq(aq), vbp(bp), vbq(bq);
+    for (j = 0; j + W <= n; j += W) {
+        const B a = B::load_unaligned(p + j), b = B::load_unaligned(qi + j), c = B::load_unaligned(qj + j);
+        xsimd::fma(vbp, b - c, vap * a).store_unaligned(p + j);
+        xsimd::fma(vbq, a, vaq * b).store_unaligned(qi + j);
+        xsimd::fnma(vbq, a, vaq * c).store_unaligned(qj + j);
+    }
+    for (; j < n; ++j) {
+        const float a = p[j], b = qi[j], c = qj[j];
+        p[j] = ap * a + bp * (b - c);
+        qi[j] = aq * b + bq * a;
+        qj[j] = aq * c - bq * a;
+    }
+    return g;
+}
+
+template <class A, std::size_t KeepNV, std::size_t... I>
+BprFn bpr_regs_fn(std::size_t nv, std::index_sequence<I...>) {  // three rows kept if they fit two rows' budget
+    static constexpr BprFn fns[] = {&bpr_regs<A, I + 1, (3 * (I + 1) <= 2 * KeepNV)>...};
+    return fns[nv - 1];
+}
+
+template <class A, std::size_t KeepNV>
+BprFn bpr_for_length(std::size_t n) {
+    constexpr std::size_t W = fbatch<A>::size;
+    if (n % W == 0 && n / W - 1 < kMaxStreamNV)
+        return bpr_regs_fn<A, KeepNV>(n / W, std::make_index_sequence<kMaxStreamNV>{});
+    return &bpr_general<A>;
+}
+
+template <class A, std::size_t KeepNV>
+float bpr(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_p, float lr_q, float l2_p,
+          float l2_q) {
+    return bpr_for_length<A, KeepNV>(n)(p, qi, qj, n, offset, lr_p, lr_q, l2_p, l2_q);
+}
+
 // The table of one level. MaxNV: longest row (in vectors) kept in registers through a fused step, such
 // that p, q, the accumulators and the coefficients fit in the register file without spills: 4 with 16
 // registers, 8 with 32 (AVX-512: 128 floats; holding 16 spilled). Longer rows, up to kMaxStreamNV
@@ -1067,7 +1150,9 @@ constexpr Table make_table(Level level, const char* name) {
                  &pack_panels<A>,
                  &gemm_packed<A>,
                  &find_above<A>,
-                 &find_above_rows<A>};
+                 &find_above_rows<A>,
+                 &bpr<A, MaxNV>,
+                 &bpr_for_length<A, MaxNV>};
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

@@ -191,6 +191,23 @@ std::size_t find_above_rows(const float* C, std::size_t rows, std::size_t width,
     return rows;
 }
 
+// BPR: x = offset + p.(qi - qj) summed left to right, g = 1 - sigmoid(x), the textbook updates.
+float bpr(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_p, float lr_q, float l2_p,
+          float l2_q) {
+    float x = 0.0f;
+    for (std::size_t j = 0; j < n; ++j) x += p[j] * (qi[j] - qj[j]);
+    const float g = stable_sigmoid(-(offset + x));
+    for (std::size_t j = 0; j < n; ++j) {
+        const float p_old = p[j];
+        p[j] += lr_p * (g * (qi[j] - qj[j]) - l2_p * p_old);
+        qi[j] += lr_q * (g * p_old - l2_q * qi[j]);
+        qj[j] += lr_q * (-g * p_old - l2_q * qj[j]);
+    }
+    return g;
+}
+
+BprFn bpr_for_length(std::size_t) { return &bpr; }
+
 }  // namespace
 
 const Table& table_scalar() {
@@ -204,7 +221,8 @@ const Table& table_scalar() {
                                  &cholesky,           &cholesky_solve,
                                  kPanel,              &pack_panels,
                                  &gemm_packed,        &find_above,
-                                 &find_above_rows};
+                                 &find_above_rows,
+                                 &bpr,                &bpr_for_length};
     return table;
 }
 
