@@ -95,17 +95,21 @@ std::vector<Option> make_rows() {
                Binding{Scope::train, nullptr, nullptr,
                        [](const Target& t) -> std::size_t { return t.train->loss == Loss::logistic ? 1 : 0; },
                        [](Target& t, std::size_t i) { t.train->loss = i ? Loss::logistic : Loss::squared; }}),
-        choice("solver", "train", {"sgd", "gd", "als"}, "sgd",
+        choice("solver", "train", {"sgd", "gd", "als", "bpr", "lmf-neg"}, "sgd",
                "sgd: stochastic gradient descent; gd: full-batch gradient descent; als: alternating least squares "
                "(each sweep solves every user's row exactly with the items fixed, then every item's; logistic: one "
-               "Newton step per row; lr, schedule and the sgd group do not apply; ~k^2 per rating and sweep)",
+               "Newton step per row; lr, schedule and the sgd group do not apply; ~k^2 per rating and sweep); "
+               "implicit feedback (every rating > 0 an event; the model is logistic, scores rank items): bpr: "
+               "Bayesian personalised ranking, one sampled unseen item per event and epoch; lmf-neg: logistic MF "
+               "with ncf_negatives sampled unseen items per event and epoch",
                SIMDMF_ENUM(train, train->solver)),
         integer("k", "train", kKLo.value, kKHi.value, {always(32)}, "factors per user and item",
                 SIMDMF_NUMBER(train, train->k)),
         number("epochs", "train", Type::integer, kEpochsLo, kEpochsHi, {when("solver=gd", 500), when("solver=als", 10), always(30)},
                "maximum epochs (sgd), iterations (gd) or sweeps (als)", SIMDMF_UNSET_IF_ZERO(train->epochs)),
         real("lr", "train", kLrLo, kLrHi, {when("model=gmf", 0.001), when("model=mlp", 0.001), when("model=neumf", 0.001),
-              when("solver=gd", default_gd_lr(Loss::squared)), when("loss=logistic", default_sgd_lr(Loss::logistic)),
+              when("solver=gd", default_gd_lr(Loss::squared)), when("solver=bpr", 0.05),
+              when("solver=lmf-neg", 0.05), when("loss=logistic", default_sgd_lr(Loss::logistic)),
               always(default_sgd_lr(Loss::squared))},
              "learning rate (gd: the first step, halved while the objective would rise)",
              SIMDMF_UNSET_IF_ZERO(train->lr)),
@@ -214,7 +218,7 @@ std::vector<Option> make_rows() {
         real("ncf_l2_weights", "ncf", closed(0), closed(1e6), {always(0)}, "L2 on dense weights and biases",
              SIMDMF_NUMBER(train, train->ncf.l2_weights)),
         integer("ncf_negatives", "ncf", 0, 1000, {always(4)},
-                "logistic loss: unseen items sampled per positive per epoch (seeded; every rating > 0 is a positive)",
+                "logistic loss (and solver lmf-neg): unseen items sampled per positive per epoch (seeded; every rating > 0 is a positive)",
                 SIMDMF_NUMBER(train, train->ncf.negatives)),
         integer("ncf_lazy_adam", "ncf", 0, 1, {always(1)},
                 "1: Adam updates only the embedding rows a batch touched (cost per batch, not per table); 0: every "
@@ -230,7 +234,8 @@ std::vector<Option> make_rows() {
               {when("loss=logistic", {0.02, 0.05, 0.1}), always({0.005, 0.01, 0.02})}, 0,
               "learning rates searched (0 values: the default)", SIMDMF_ARRAY(tune, tune->space.lr)),
         array("tune_l2", "tune", Type::real, kL2Lo, kL2Hi,
-              {when("loss=logistic", {0.01, 0.02, 0.05}), always({0.03, 0.05, 0.08})}, 0,
+              {when("solver=bpr", {0.001, 0.01, 0.1}), when("solver=lmf-neg", {0.001, 0.01, 0.1}),
+               when("loss=logistic", {0.01, 0.02, 0.05}), always({0.03, 0.05, 0.08})}, 0,
               "L2 weights searched (0 values: the default)", SIMDMF_ARRAY(tune, tune->space.l2)),
         array("tune_epochs", "tune", Type::integer, kEpochsLo, kEpochsHi,
               {always({10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150})}, 0,

@@ -280,6 +280,30 @@ class CliEndToEnd(unittest.TestCase):
         # Without --train there is no sampled protocol: a usage error.
         self.assertEqual(run("eval", m, self.p("ev.test"), "--negatives", 5, ok=False).returncode, 2)
 
+    def test_implicit_solvers(self):
+        # Two-column events (user item), BPR and lmf-neg: train, eval against popularity, recommend, similar.
+        src = self.p("events.txt")
+        with open(self.train) as f, open(src, "w") as out:
+            for line in f:
+                u, i, r = line.split()
+                if float(r) >= 4:
+                    out.write(f"{u} {i}\n")
+        run("split", src, "--kind", "per-user-fraction", "--prefix", self.p("evs"), "-q")
+        for solver in ("bpr", "lmf-neg"):
+            m = self.p(solver + ".smf")
+            j = run_json("train", self.p("evs.train"), "-o", m, "--solver", solver, "-k", 8, "--epochs", 5)
+            self.assertEqual(j["epochs"], 5)
+            e = run_json("eval", m, self.p("evs.test"), "--train", self.p("evs.train"), "--negatives", 20)
+            self.assertGreaterEqual(e["ndcg@10"], 0.0)
+            self.assertIn("popularity", e["versus_popularity"])
+            self.assertIsNone(e["auc"])  # one class: undefined, with a note
+            rec = run("recommend", m, "--user", 1, "-n", 3, "--train", self.p("evs.train"), "-q").stdout.strip().splitlines()
+            self.assertEqual(len(rec), 3)
+            self.assertEqual(len(run("similar", m, "--item", 1, "-n", 3, "-q").stdout.strip().splitlines()), 3)
+        j = run_json("train", self.p("evs.train"), "-o", self.p("n8.smf"), "--solver", "lmf-neg", "--set", "ncf_negatives=8",
+                     "-k", 4, "--epochs", 2)
+        self.assertEqual(j["epochs"], 2)
+
     def test_eval_undefined_metric_says_why(self):
         src = self.p("pos.txt")  # logistic labels, all +1 in the test file
         with open(src, "w") as f:

@@ -12,6 +12,8 @@
 #include "eval/split.hpp"
 #include "rng.hpp"
 #include "solvers/negatives.hpp"
+#include "solvers/trainer.hpp"
+#include <cstdlib>
 
 using namespace simdmf;
 
@@ -295,4 +297,99 @@ TEST_CASE("undefined metrics carry a note, not a bare NaN") {
     const auto r2 = evaluate::evaluate_model(mf, test, nullptr, eo);
     CHECK(r2.ranking_users == 0);
     CHECK(!r2.notes.empty());
+}
+
+// ------------------------------------------------------------------ BPR and lmf-neg solvers
+namespace {
+
+// Implicit events from a planted taste: user u likes items of its group (u % 4) far more often.
+Ratings planted_events(std::uint32_t users, std::uint32_t items, std::size_t per_user, std::uint64_t seed) {
+    Rng rng(seed);
+    Ratings r;
+    for (std::uint32_t u = 0; u < users; ++u)
+        for (std::size_t t = 0; t < per_user; ++t) {
+            std::uint32_t i = static_cast<std::uint32_t>(rng.below(items));
+            if (rng.uniform() < 0.8) i = (i / 4) * 4 + u % 4;  // the user's group
+            if (i >= items) i = u % 4;
+            r.add(u, i, 1.0f);
+        }
+    r.n_users = users;
+    r.n_items = items;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("bpr and lmf-neg: learn a planted taste, beat popularity, same model for any thread count") {
+    const Ratings all = planted_events(120, 80, 20, 31);
+    auto [train_part, test_part] = split::leave_one_out(all, false, 5);
+    for (Solver s : {Solver::bpr, Solver::lmf_neg}) {
+        CAPTURE(static_cast<int>(s));
+        TrainOptions o;
+        o.solver = s;
+        o.k = 8;
+        o.epochs = 15;
+        o.l2 = 0.01;
+        o.seed = 3;
+        const TrainResult r = train(o, train_part, nullptr);
+        REQUIRE(r.status == SIMDMF_OK);
+        CHECK(r.model.logistic());
+        CHECK(evaluate::implicit_model(r.model));
+        CHECK(r.history.back().train_loss < r.history.front().train_loss);
+        evaluate::EvalOptions eo;
+        eo.rank_k = 10;
+        eo.threshold = 0.5f;
+        eo.negatives = 20;
+        eo.popularity = true;
+        const auto res = evaluate::evaluate_model(r.model, test_part, &train_part, eo);
+        const double hr = evaluate::find(res.metrics, "sampled_hr@10"), pop = evaluate::find(res.baseline, "sampled_hr@10");
+        CHECK(hr > pop + 0.1);
+        // A 3 x 3 grid: blocks of a round run in parallel; the model is the same with 1 or 2 threads.
+        o.grid = 3;
+        o.epochs = 3;
+        o.threads = 1;
+        const MFModel a = train(o, train_part, nullptr).model;
+        o.threads = 2;
+        setenv("SIMDMF_OVERSUBSCRIBE", "1", 1);
+        const MFModel b = train(o, train_part, nullptr).model;
+        unsetenv("SIMDMF_OVERSUBSCRIBE");
+        CHECK(a.identical(b));
+        o.seed = 4;
+        CHECK(!train(o, train_part, nullptr).model.identical(a));
+    }
+    // Validation: the implicit metric (1 - sampled AUC) falls as the model learns.
+    TrainOptions o;
+    o.solver = Solver::bpr;
+    o.k = 8;
+    o.epochs = 10;
+    o.l2 = 0.01;
+    const TrainResult r = train(o, train_part, &test_part);
+    CHECK(r.history.back().valid_metric < r.history.front().valid_metric);
+    CHECK(r.history.back().valid_metric < 0.4);
+}
+
+TEST_CASE("sampler: draws within an item range never leave it nor hit a seen item") {
+    Ratings r = random_events(300, 6, 40, 17);
+    SeenItems seen(r);
+    NegativeSampler s(seen, 40);
+    Rng rng(2);
+    for (std::uint32_t u = 0; u < 6; ++u) {
+        const auto mine = seen.of(u);
+        const std::set<std::uint32_t> ss(mine.begin(), mine.end());
+        std::uint32_t unseen_in = 0;
+        for (std::uint32_t i = 10; i < 25; ++i) unseen_in += !ss.count(i);
+        std::set<std::uint32_t> got;
+        for (int d = 0; d < 400; ++d) {
+            const std::uint32_t i = s.draw_in(u, 10, 25, rng);
+            if (unseen_in == 0) {
+                CHECK(i == kNoItem);
+                continue;
+            }
+            REQUIRE(i >= 10);
+            REQUIRE(i < 25);
+            CHECK(!ss.count(i));
+            got.insert(i);
+        }
+        CHECK(got.size() == unseen_in);
+    }
 }

@@ -205,17 +205,20 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                         groups do not apply to them)
  *   loss                string     "squared" | "logistic" default "squared"
  *                         squared: ratings (MF); logistic: +1/-1 labels, predictions are P(label = +1)
- *   solver              string     "sgd" | "gd" | "als" default "sgd"
+ *   solver              string     "sgd" | "gd" | "als" | "bpr" | "lmf-neg" default "sgd"
  *                         sgd: stochastic gradient descent; gd: full-batch gradient descent; als:
  *                         alternating least squares (each sweep solves every user's row exactly with the
  *                         items fixed, then every item's; logistic: one Newton step per row; lr, schedule
- *                         and the sgd group do not apply; ~k^2 per rating and sweep)
+ *                         and the sgd group do not apply; ~k^2 per rating and sweep); implicit feedback
+ *                         (every rating > 0 an event; the model is logistic, scores rank items): bpr:
+ *                         Bayesian personalised ranking, one sampled unseen item per event and epoch;
+ *                         lmf-neg: logistic MF with ncf_negatives sampled unseen items per event and epoch
  *   k                   int        [1, 65536]          default 32
  *                         factors per user and item
  *   epochs              int        [1, 1e7]            default 500 if solver = gd; 10 if solver = als; else 30
  *                         maximum epochs (sgd), iterations (gd) or sweeps (als)
  *   lr                  real       (0, 10]
- *                         default 0.001 if model = gmf; 0.001 if model = mlp; 0.001 if model = neumf; 0.5 if solver = gd; 0.05 if loss = logistic; else 0.01
+ *                         default 0.001 if model = gmf; 0.001 if model = mlp; 0.001 if model = neumf; 0.5 if solver = gd; 0.05 if solver = bpr; 0.05 if solver = lmf-neg; 0.05 if loss = logistic; else 0.01
  *                         learning rate (gd: the first step, halved while the objective would rise)
  *   schedule            string     "constant" | "decay" | "list" default "constant"
  *                         learning rate per epoch: constant lr; decay lr / (1 + lr_decay * epoch); list:
@@ -315,8 +318,8 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *   ncf_l2_weights      real       [0, 1e6]            default 0
  *                         L2 on dense weights and biases
  *   ncf_negatives       int        [0, 1000]           default 4
- *                         logistic loss: unseen items sampled per positive per epoch (seeded; every rating
- *                         > 0 is a positive)
+ *                         logistic loss (and solver lmf-neg): unseen items sampled per positive per epoch
+ *                         (seeded; every rating > 0 is a positive)
  *   ncf_lazy_adam       int        [0, 1]              default 1
  *                         1: Adam updates only the embedding rows a batch touched (cost per batch, not per
  *                         table); 0: every row every step (textbook Adam)
@@ -330,7 +333,7 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                         default 0.02, 0.05, 0.1 if loss = logistic; else 0.005, 0.01, 0.02
  *                         learning rates searched (0 values: the default)
  *   tune_l2             real array each [0, 1e6]
- *                         default 0.01, 0.02, 0.05 if loss = logistic; else 0.03, 0.05, 0.08
+ *                         default 0.001, 0.01, 0.1 if solver = bpr; 0.001, 0.01, 0.1 if solver = lmf-neg; 0.01, 0.02, 0.05 if loss = logistic; else 0.03, 0.05, 0.08
  *                         L2 weights searched (0 values: the default)
  *   tune_epochs         int array  each [1, 1e7]
  *                         default 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150

@@ -215,11 +215,26 @@ Metrics EvalResult::report(std::size_t rank_k) const {
     return r;
 }
 
-EvalResult evaluate_model(const Model& m, const Ratings& test, const Ratings* exclude, const EvalOptions& opt) {
+bool implicit_model(const Model& m) {
+    for (const auto& [key, value] : m.train_options)
+        if (key == "solver") return value == "bpr" || value == "lmf-neg";
+    return false;
+}
+
+EvalResult evaluate_model(const Model& m, const Ratings& test_in, const Ratings* exclude, const EvalOptions& opt) {
     if (opt.rank_k > 0 && std::isnan(opt.threshold))
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "the relevance threshold is NaN");
-    check_model_space(test, m, "the test data set");
+    check_model_space(test_in, m, "the test data set");
     if (exclude) check_model_space(*exclude, m, "the data set of items to exclude");
+    // A model trained on events (bpr, lmf-neg) reads a test file of events: value > 0 is label +1.
+    Ratings events;
+    const bool implicit = implicit_model(m);
+    if (implicit) {
+        test_in.validate(false);
+        events = test_in;
+        for (float& v : events.value) v = v > 0.0f ? 1.0f : -1.0f;
+    }
+    const Ratings& test = implicit ? events : test_in;
     test.validate(m.logistic());
 
     EvalResult res;

@@ -80,6 +80,10 @@ MFModel popularity_model(const Ratings& train, std::uint32_t n_users, std::uint3
 // class, sampled HR with no test event counted. Empty when every metric is defined.
 std::vector<std::string> undefined_notes(const Metrics& m, const Ratings& test, bool logistic);
 
+// Whether m was trained on implicit events (solver bpr or lmf-neg, recorded in its train_options):
+// evaluate_model then reads test values > 0 as label +1, others as -1.
+bool implicit_model(const Model& m);
+
 // What evaluate_model does with test ratings whose user or item the model does not know.
 enum class Cold { fallback, leave_out };
 

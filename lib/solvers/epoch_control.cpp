@@ -1,5 +1,6 @@
 // EpochControl and the parameter snapshots it keeps (see epoch_control.hpp).
 #include "solvers/epoch_control.hpp"
+#include "solvers/solvers.hpp"
 
 #include <cfloat>
 #include <cmath>
@@ -55,7 +56,9 @@ bool EpochControl::after_epoch(std::uint32_t epoch, double train_loss, double lr
     info.epoch = epoch;
     info.max_epochs = opt_.effective_epochs();
     info.train_loss = train_loss;
-    info.valid_metric = valid_ ? valid_metric(m, *valid_) : std::numeric_limits<double>::quiet_NaN();
+    info.valid_metric = !valid_ ? std::numeric_limits<double>::quiet_NaN()
+                        : implicit_solver(opt_.solver) ? implicit_valid_metric(m, *valid_)
+                                                       : valid_metric(m, *valid_);
     info.learning_rate = lr;
     info.elapsed_seconds = seconds();
     res_.history.push_back(info);

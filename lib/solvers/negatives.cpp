@@ -31,6 +31,17 @@ std::uint32_t NegativeSampler::nth_unseen(std::uint32_t u, std::uint32_t r) cons
     return r + static_cast<std::uint32_t>(lo);
 }
 
+std::uint32_t NegativeSampler::draw_in(std::uint32_t u, std::uint32_t lo, std::uint32_t hi, Rng& rng) const {
+    const auto s = seen_of(u);
+    // Unseen items below x: x - (seen items below x).
+    auto below = [&](std::uint32_t x) {
+        return x - static_cast<std::uint32_t>(std::lower_bound(s.begin(), s.end(), x) - s.begin());
+    };
+    const std::uint32_t first = below(lo), c = below(hi) - first;
+    if (c == 0) return kNoItem;
+    return nth_unseen(u, first + static_cast<std::uint32_t>(rng.below(c)));
+}
+
 std::size_t NegativeSampler::draw_distinct(std::uint32_t u, std::size_t n, Rng& rng,
                                            std::vector<std::uint32_t>& out) const {
     const std::uint32_t c = unseen_count(u);

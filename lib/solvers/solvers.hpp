@@ -26,4 +26,12 @@ std::uint32_t sgd_workers(std::uint32_t threads, unsigned hw);
 // The ALS solver (als.cpp): sweeps of exact per-row solves, users then items, on an initialised model.
 void train_als(const TrainOptions& opt, const Ratings& train, MFModel& m, EpochControl& ctl);
 
+// The implicit-feedback solvers (implicit.cpp): BPR and logistic MF with sampled negatives, on the
+// positive events (value > 0) of `train`, on an initialised model.
+bool implicit_solver(Solver s);
+void train_implicit(const TrainOptions& opt, const Ratings& train, MFModel& m, EpochControl& ctl);
+// Their validation metric (lower is better): 1 - AUC estimated on each positive validation event against
+// 4 uniformly drawn items from a fixed stream.
+double implicit_valid_metric(const Model& m, const Ratings& valid);
+
 }  // namespace simdmf

@@ -39,10 +39,12 @@ void check_inputs(const TrainOptions& opt, const Ratings& train, const Ratings* 
         fail(SIMDMF_ERR_OUT_OF_RANGE, "min_rating " + std::to_string(opt.min_rating) + " > max_rating " +
                                           std::to_string(opt.max_rating));
     if (train.empty()) fail(SIMDMF_ERR_INVALID_DATA, "the training set has no ratings");
-    train.validate(logistic);
+    // The implicit solvers read events (value > 0 positive), not labels.
+    const bool labels = logistic && !implicit_solver(opt.solver);
+    train.validate(labels);
     check_range(opt, train, "training");
     if (valid) {
-        valid->validate(logistic);
+        valid->validate(labels);
         check_range(opt, *valid, "validation");
         if (valid->n_users > train.n_users || valid->n_items > train.n_items)
             fail(SIMDMF_ERR_OUT_OF_RANGE, "validation set has more users or items than the training set");
@@ -120,6 +122,7 @@ TrainResult train_once(const TrainOptions& opt, const DataShape& shape, const Ra
     ctl.begin(res.model);
     if (opt.solver == Solver::gd) train_gd(opt, train, res.model, ctl);
     else if (opt.solver == Solver::als) train_als(opt, train, res.model, ctl);
+    else if (implicit_solver(opt.solver)) train_implicit(opt, train, res.model, ctl);
     else train_sgd(opt, *grid, res.model, ctl);
     if (!ctl.finish(res.model)) {
         // No snapshot kept (snapshot = 0): hand back the initial model, re-created from the seed.
@@ -129,8 +132,10 @@ TrainResult train_once(const TrainOptions& opt, const DataShape& shape, const Ra
     return res;
 }
 
-TrainResult train_impl(const TrainOptions& opt, const Ratings& train, Ratings* consume, const Ratings* valid,
+TrainResult train_impl(const TrainOptions& opt_in, const Ratings& train, Ratings* consume, const Ratings* valid,
                        const EpochCallback& callback) {
+    TrainOptions opt = opt_in;
+    if (implicit_solver(opt.solver)) opt.loss = Loss::logistic;  // scores through the sigmoid, ranking items
     check_inputs(opt, train, valid);
     std::vector<std::string> warnings = data_warnings(opt, train);
     const DataShape shape = shape_of(opt, train);

@@ -12,7 +12,7 @@
 
 namespace simdmf {
 
-enum class Solver { sgd, gd, als };
+enum class Solver { sgd, gd, als, bpr, lmf_neg };
 
 // Neural collaborative filtering (model gmf, mlp, neumf; lib/solvers/ncf_train.hpp): the options of
 // the "ncf" group. The GMF width is TrainOptions::k; lr, epochs, seed, patience, tol, restore_best,
