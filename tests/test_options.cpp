@@ -126,8 +126,8 @@ TEST_CASE("registry: defaults that depend on other options") {
     // The static default is the one for default options.
     CHECK(options::static_default(*options::find("lr")).number == 0.01);
     CHECK(options::default_text(*options::find("lr")) ==
-          "0.001 if model = gmf; 0.001 if model = mlp; 0.001 if model = neumf; 0.5 if solver = gd; 0.05 if loss = "
-          "logistic; else 0.01");
+          "0.001 if model = gmf; 0.001 if model = mlp; 0.001 if model = neumf; 0.5 if solver = gd; 0.05 if solver = bpr; "
+          "0.05 if solver = lmf-neg; 0.05 if loss = logistic; else 0.01");
     o.set("model", std::string("neumf"));  // the neural models' Adam rate
     o.lr = 0;
     CHECK(o.effective_lr() == 0.001);
