@@ -33,6 +33,13 @@ std::uint32_t NegativeSampler::nth_unseen(std::uint32_t u, std::uint32_t r) cons
 
 std::uint32_t NegativeSampler::draw_in(std::uint32_t u, std::uint32_t lo, std::uint32_t hi, Rng& rng) const {
     const auto s = seen_of(u);
+    // Sparse users (the common case): rejection, one binary search a try; a few tries, then exact.
+    if (hi > lo && s.size() * 4 < std::size_t(hi - lo) * 3) {
+        for (int t = 0; t < 8; ++t) {
+            const std::uint32_t c = lo + static_cast<std::uint32_t>(rng.below(hi - lo));
+            if (!std::binary_search(s.begin(), s.end(), c)) return c;
+        }
+    }
     // Unseen items below x: x - (seen items below x).
     auto below = [&](std::uint32_t x) {
         return x - static_cast<std::uint32_t>(std::lower_bound(s.begin(), s.end(), x) - s.begin());

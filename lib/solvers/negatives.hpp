@@ -36,7 +36,8 @@ public:
         return nth_unseen(u, static_cast<std::uint32_t>(rng.below(c)));
     }
     // One item of [lo, hi) user u has not seen, uniform over them; kNoItem when there is none
-    // (lo <= hi <= n_items).
+    // (lo <= hi <= n_items). For a user who has seen under 3/4 of the range: rejection (uniform draws
+    // until an unseen one, at most 8), then the exact draw; the training solvers' sampler.
     std::uint32_t draw_in(std::uint32_t u, std::uint32_t lo, std::uint32_t hi, Rng& rng) const;
     // min(n, unseen_count(u)) distinct unseen items of user u, a uniform sample without replacement
     // (Floyd's algorithm; n draws when n < unseen_count(u), none when all are taken), appended to `out`
