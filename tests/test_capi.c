@@ -2117,6 +2117,12 @@ static void test_ncf(void) {
         CHECK_STATUS(simdmf_model_similarity(m, SIMDMF_ITEMS, 0, 1, &sim), SIMDMF_ERR_UNSUPPORTED);
         CHECK(strstr(simdmf_last_error(), kinds[k]) != NULL);
         CHECK_STATUS(simdmf_model_factors(m, SIMDMF_USERS, 0, row2, NULL), SIMDMF_ERR_UNSUPPORTED);
+        {
+            const uint32_t fi[1] = {0};
+            const float fv[1] = {4.0f};
+            uint32_t nu = 0;
+            CHECK_STATUS(simdmf_model_fold_in_user(m, fi, fv, 1, 0.1, -1, &nu), SIMDMF_ERR_UNSUPPORTED);
+        }
         tmp_path(path, sizeof path, "ncf.smf");
         CHECK_OK(simdmf_model_save(m, path));
         CHECK_OK(simdmf_model_load(path, &back));

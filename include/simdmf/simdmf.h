@@ -412,7 +412,14 @@ typedef struct simdmf_model simdmf_model;
  * value outside [min_rating, max_rating]), SIMDMF_ERR_OUT_OF_RANGE, SIMDMF_ERR_OUT_OF_MEMORY (also
  * when the model would not fit in physical memory, refused before allocating). The caller owns *out.
  * The same options, data, seed and thread count give a bit-identical model (with deterministic = 1,
- * the default, whatever the thread count). */
+ * the default, whatever the thread count).
+ * Option "model" = "gmf", "mlp" or "neumf" trains a neural CF model instead (the ncf_* options; solver,
+ * threads and the sgd / als groups do not apply): one thread, the same seed gives a bit-identical model
+ * at a given SIMD level; with the logistic loss every value > 0 is a positive and ncf_negatives unseen
+ * items per positive are sampled each epoch. The model serves through the same calls as MF; the calls
+ * that need factor tables (similarity, nearest, factors, factor and bias tables, export, fold-in)
+ * return SIMDMF_ERR_UNSUPPORTED naming the kind. simdmf_trainer_fit_take keeps the caller's ratings
+ * for these kinds. */
 SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_dataset* train,
                                             const simdmf_dataset* valid, simdmf_model** out);
 
@@ -441,7 +448,9 @@ typedef enum simdmf_model_kind {
 
 SIMDMF_API void simdmf_model_free(simdmf_model* m);
 
-/* Kind, factors, users, items, and whether biases are used. Any out-pointer may be NULL. */
+/* Kind, factors, users, items, and whether biases are used. Any out-pointer may be NULL. For a neural CF
+ * model (simdmf_model_name "gmf", "mlp", "neumf") kind is SIMDMF_MODEL_MF or SIMDMF_MODEL_LOGISTIC by its
+ * loss, k the GMF width (MLP: the width of each embedding) and has_biases 0. */
 SIMDMF_API simdmf_status simdmf_model_shape(const simdmf_model* m, int* kind, uint32_t* k, uint32_t* n_users,
                                             uint32_t* n_items, int* has_biases);
 
@@ -482,7 +491,8 @@ SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t 
 
 typedef enum simdmf_side { SIMDMF_USERS = 0, SIMDMF_ITEMS = 1 } simdmf_side;
 
-/* Cosine similarity of the factor vectors of two users (side SIMDMF_USERS) or two items. A zero vector
+/* Cosine similarity of the factor vectors of two users (side SIMDMF_USERS) or two items (SIMDMF_ERR_UNSUPPORTED
+ * for a model without factor tables: gmf, mlp, neumf). A zero vector
  * has similarity 0 with everything. */
 SIMDMF_API simdmf_status simdmf_model_similarity(const simdmf_model* m, int side, uint32_t a, uint32_t b,
                                                  float* out);
@@ -509,8 +519,8 @@ SIMDMF_API simdmf_status simdmf_model_raw_id(const simdmf_model* m, int side, ui
  * n == 0 the new user gets zero factors (the item-bias baseline). raw_id is recorded in the model's user
  * id map when it has one (SIMDMF_ERR_INVALID_ARGUMENT if already there) and is ignored otherwise.
  * *new_user receives the new index (the old n_users). Errors: SIMDMF_ERR_OUT_OF_RANGE (item index),
- * SIMDMF_ERR_INVALID_DATA (non-finite value or bad label), SIMDMF_ERR_UNSUPPORTED (k > 4096).
- * Not thread-safe: no other thread may use m during the call. */
+ * SIMDMF_ERR_INVALID_DATA (non-finite value or bad label), SIMDMF_ERR_UNSUPPORTED (k > 4096, or a model
+ * kind without factor tables: gmf, mlp, neumf). Not thread-safe: no other thread may use m during the call. */
 SIMDMF_API simdmf_status simdmf_model_fold_in_user(simdmf_model* m, const uint32_t* items, const float* values,
                                                    size_t n, double l2, int64_t raw_id, uint32_t* new_user);
 
@@ -658,7 +668,8 @@ typedef enum simdmf_loss {
  * SIMDMF_ERR_INVALID_ARGUMENT for a NULL argument. Thread-safe. */
 SIMDMF_API simdmf_status simdmf_model_loss(const simdmf_model* m, int* loss);
 
-/* The name of the model's member of the model family, as option "model" spells it ("mf"): a static
+/* The name of the model's member of the model family, as option "model" spells it ("mf", "gmf", "mlp",
+ * "neumf"): a static
  * string the caller must not free, valid for the life of the process. SIMDMF_ERR_INVALID_ARGUMENT for a
  * NULL argument. Thread-safe. */
 SIMDMF_API simdmf_status simdmf_model_name(const simdmf_model* m, const char** name);
