@@ -795,6 +795,49 @@ TEST_CASE("kernels: cholesky and cholesky_solve solve SPD systems, every level a
         }
 }
 
+TEST_CASE("kernels: implicit_matvec is G v + sum w (x.v) x, every level as scalar") {
+    std::mt19937 g(23);
+    std::uniform_real_distribution<float> d(-1, 1);
+    for (std::size_t n : kGramSizes)
+        for (std::size_t m : kGramCounts) {
+            const std::size_t np = pad16(n), lda = np + 16;
+            GramCase gc(n, m, g);
+            std::vector<float> G(n * lda, kGuard), v(np, 0.0f);
+            for (std::size_t a = 0; a < n; ++a)
+                for (std::size_t c = 0; c < np; ++c) G[a * lda + c] = 0.0f;
+            for (std::size_t a = 0; a < n; ++a)
+                for (std::size_t c = a; c < n; ++c) G[a * lda + c] = G[c * lda + a] = d(g);
+            for (std::size_t a = 0; a < n; ++a) v[a] = d(g);
+            for (float& wj : gc.w) wj -= 0.7f;  // negative weights too (c - w0 < 0)
+            // Scalar against double sums.
+            std::vector<float> out(np + 16, kGuard);
+            scalar().implicit_matvec(G.data(), lda, gc.rows.data(), gc.w.data(), m, n, v.data(), out.data());
+            for (std::size_t c = 0; c < n; ++c) {
+                double s = 0, as = 0;
+                for (std::size_t a = 0; a < n; ++a) s += double(G[a * lda + c]) * v[a], as += std::fabs(G[a * lda + c] * v[a]);
+                for (std::size_t j = 0; j < m; ++j) {
+                    double xv = 0;
+                    for (std::size_t a = 0; a < n; ++a) xv += double(gc.rows[j][a]) * v[a];
+                    s += gc.w[j] * xv * gc.rows[j][c], as += std::fabs(gc.w[j] * xv * gc.rows[j][c]);
+                }
+                CHECK(std::fabs(out[c] - s) <= 1e-5 * (as + 1));
+            }
+            for (const Table* t : supported_tables()) {
+                CAPTURE(where(*t, n, m));
+                std::vector<float> ot(np + 16, kGuard);
+                t->implicit_matvec(G.data(), lda, gc.rows.data(), gc.w.data(), m, n, v.data(), ot.data());
+                bool same = true, rest_zero = true, guards = true;
+                for (std::size_t c = 0; c < n; ++c)
+                    same = same && std::fabs(ot[c] - out[c]) <= 2e-6f * (std::fabs(out[c]) + float(n + m) + 1.0f);
+                for (std::size_t c = n; c < np; ++c) rest_zero = rest_zero && ot[c] == 0.0f;
+                for (std::size_t c = np; c < ot.size(); ++c) guards = guards && ot[c] == kGuard;
+                CHECK(same);
+                CHECK(rest_zero);
+                CHECK(guards);
+            }
+        }
+}
+
 TEST_CASE("kernels: cholesky reports the first non-positive or NaN pivot, every level") {
     for (const Table* t : supported_tables()) {
         CAPTURE(t->name);

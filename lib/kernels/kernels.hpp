@@ -144,6 +144,16 @@ struct Table {
     float (*bpr)(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_p, float lr_q, float l2_p,
                  float l2_q);
     BprFn (*bpr_for_length)(std::size_t n);
+
+    // implicit_matvec (iALS's conjugate-gradient solver, lib/solvers/ials.cpp): the product of one row's
+    // implicit normal-equation matrix with v, without forming it:
+    //   out = G v + sum_j w_j (x_j . v) x_j
+    // G: a full symmetric n x n matrix, row stride lda (every row, not only the upper triangle); x_j =
+    // rows[j] (m of them), w_j their weights. The same whole-vector exception as gram: v, out, the rows
+    // and G's rows are read or written up to padded(n) and must be zero from n to padded(n) (out is
+    // then zero there too). Each out entry is summed in order: G's columns, then j.
+    void (*implicit_matvec)(const float* G, std::size_t lda, const float* const* rows, const float* w,
+                            std::size_t m, std::size_t n, const float* v, float* out);
 };
 
 // The table used by the library (chosen once; thread-safe).

@@ -1124,6 +1124,33 @@ float bpr(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_
     return bpr_for_length<A, KeepNV>(n)(p, qi, qj, n, offset, lr_p, lr_q, l2_p, l2_q);
 }
 
+// implicit_matvec (Table::implicit_matvec): out = G v as a sum of G's rows scaled by v's entries (G is
+// symmetric, so row a is column a; contiguous, one FMA per vector of columns), then for each event row
+// its dot with v (lane accumulators, one horizontal sum) and one axpy of w_j times it. Error per entry
+// <= ~(n + m) * eps * sum|terms|.
+template <class A>
+void implicit_matvec(const float* G, std::size_t lda, const float* const* rows, const float* w, std::size_t m,
+                     std::size_t n, const float* v, float* out) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    const std::size_t np = (n + 15) / 16 * 16;
+    for (std::size_t c = 0; c < np; c += W) B(0.0f).store_unaligned(out + c);
+    for (std::size_t a = 0; a < n; ++a) {
+        const B va(v[a]);
+        const float* ga = G + a * lda;
+        for (std::size_t c = 0; c < np; c += W)
+            xsimd::fma(va, B::load_unaligned(ga + c), B::load_unaligned(out + c)).store_unaligned(out + c);
+    }
+    for (std::size_t j = 0; j < m; ++j) {
+        const float* x = rows[j];
+        B acc(0.0f);
+        for (std::size_t c = 0; c < np; c += W) acc = xsimd::fma(B::load_unaligned(x + c), B::load_unaligned(v + c), acc);
+        const B s(w[j] * hsum<A>(acc));
+        for (std::size_t c = 0; c < np; c += W)
+            xsimd::fma(s, B::load_unaligned(x + c), B::load_unaligned(out + c)).store_unaligned(out + c);
+    }
+}
+
 // The table of one level. MaxNV: longest row (in vectors) kept in registers through a fused step, such
 // that p, q, the accumulators and the coefficients fit in the register file without spills: 4 with 16
 // registers, 8 with 32 (AVX-512: 128 floats; holding 16 spilled). Longer rows, up to kMaxStreamNV
@@ -1152,7 +1179,8 @@ constexpr Table make_table(Level level, const char* name) {
                  &find_above<A>,
                  &find_above_rows<A>,
                  &bpr<A, MaxNV>,
-                 &bpr_for_length<A, MaxNV>};
+                 &bpr_for_length<A, MaxNV>,
+                 &implicit_matvec<A>};
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

@@ -1,8 +1,8 @@
 // Scalar kernels: plain C++, written for clarity. This is the reference every SIMD level is tested
 // against, and the fallback on CPUs without any SIMD level. The fused SGD steps follow the textbook
 // rule literally: e = r - (offset + p.q); p += lr_p (e q - l2_p p); q += lr_q (e p_old - l2_q q).
-// dot sums left to right in one float: error bound ~ n * eps * sum|a_i b_i|. gram, cholesky and
-// cholesky_solve are the textbook loops (upper triangle, row-oriented).
+// dot sums left to right in one float: error bound ~ n * eps * sum|a_i b_i|. gram, cholesky,
+// cholesky_solve and implicit_matvec are the textbook loops (upper triangle, row-oriented).
 #include <math.h>  // ::expf
 
 #include <cstddef>
@@ -208,6 +208,19 @@ float bpr(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_
 
 BprFn bpr_for_length(std::size_t) { return &bpr; }
 
+// out = G v (rows of G scaled by v's entries), then + w_j (x_j . v) x_j for each event row.
+void implicit_matvec(const float* G, std::size_t lda, const float* const* rows, const float* w, std::size_t m,
+                     std::size_t n, const float* v, float* out) {
+    const std::size_t np = (n + 15) / 16 * 16;
+    for (std::size_t c = 0; c < np; ++c) out[c] = 0.0f;
+    for (std::size_t a = 0; a < n; ++a)
+        for (std::size_t c = 0; c < n; ++c) out[c] += v[a] * G[a * lda + c];
+    for (std::size_t j = 0; j < m; ++j) {
+        const float s = w[j] * dot(rows[j], v, n);
+        for (std::size_t c = 0; c < n; ++c) out[c] += s * rows[j][c];
+    }
+}
+
 }  // namespace
 
 const Table& table_scalar() {
@@ -222,7 +235,8 @@ const Table& table_scalar() {
                                  kPanel,              &pack_panels,
                                  &gemm_packed,        &find_above,
                                  &find_above_rows,
-                                 &bpr,                &bpr_for_length};
+                                 &bpr,                &bpr_for_length,
+                                 &implicit_matvec};
     return table;
 }
 
