@@ -1,13 +1,20 @@
 // Names and default rates of the objectives (the math is inline in objective.hpp).
 #include "objective.hpp"
 
+#include "implicit.hpp"
+
 namespace simdmf {
 
-const char* loss_name(Loss loss) { return loss == Loss::logistic ? "logistic" : "squared"; }
+const char* loss_name(Loss loss) {
+    return loss == Loss::logistic ? "logistic" : loss == Loss::implicit ? "implicit" : "squared";
+}
+
+const char* confidence_name(Confidence c) { return c == Confidence::log ? "log" : "linear"; }
 
 bool parse_loss(const std::string& name, Loss* out) {
     if (name == "squared") *out = Loss::squared;
     else if (name == "logistic") *out = Loss::logistic;
+    else if (name == "implicit") *out = Loss::implicit;
     else return false;
     return true;
 }

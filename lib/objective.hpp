@@ -12,10 +12,12 @@
 namespace simdmf {
 
 // Values are stable: the C ABI reports them (simdmf_model_loss) and option "loss" names them.
-enum class Loss : std::uint32_t { squared = 1, logistic = 2 };  // = simdmf_loss
+// implicit: the weighted squared loss of implicit feedback over every cell (lib/implicit.hpp; solver als
+// only), on preferences 1 (a cell with events) and 0, identity link.
+enum class Loss : std::uint32_t { squared = 1, logistic = 2, implicit = 3 };  // = simdmf_loss
 enum class Link : std::uint32_t { identity = 0, sigmoid = 1, scaled_sigmoid = 2 };
 
-const char* loss_name(Loss loss);  // "squared", "logistic"
+const char* loss_name(Loss loss);  // "squared", "logistic", "implicit"
 bool parse_loss(const std::string& name, Loss* out);
 const char* link_name(Link link);  // "identity", "sigmoid", "scaled_sigmoid"
 
@@ -60,6 +62,7 @@ struct Objective {
         return o;
     }
     bool logistic() const { return loss == Loss::logistic; }
+    bool implicit() const { return loss == Loss::implicit; }
 
     // The prediction at score s, and its derivative d link / d s.
     double apply_link(double s) const {
@@ -80,8 +83,11 @@ struct Objective {
     // The objective's term for one observation (target y: a rating, or a +1/-1 label) at score s:
     // 1/2 (y - link(s))^2 (squared), cross-entropy of link(s) = sigmoid(s) (logistic; its link is
     // always the sigmoid, as the logit keeps it stable).
+    // Implicit: the observed cell's unweighted term, 1/2 (1 - s)^2 for a count > 0 (the solver reports
+    // the full weighted objective itself).
     double term(double y, double s) const {
         if (loss == Loss::logistic) return cross_entropy(s, label01(static_cast<float>(y)));
+        if (loss == Loss::implicit) y = y > 0.0 ? 1.0 : 0.0;
         const double e = y - apply_link(s);
         return 0.5 * e * e;
     }
@@ -92,6 +98,7 @@ struct Objective {
     // y01 - sigmoid(s) for logistic.
     double residual(double y, double s) const {
         if (loss == Loss::logistic) return label01(static_cast<float>(y)) - sigmoid(s);
+        if (loss == Loss::implicit) y = y > 0.0 ? 1.0 : 0.0;
         return (y - apply_link(s)) * link_grad(s);
     }
     // d2 term / d s2 where the solvers need it (fold-in's Newton step): the Gauss-Newton weight.

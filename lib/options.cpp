@@ -90,11 +90,13 @@ std::vector<Option> make_rows() {
                Binding{Scope::train, nullptr, nullptr,
                        [](const Target& t) -> std::size_t { return static_cast<std::size_t>(t.train->model) - 1; },
                        [](Target& t, std::size_t i) { t.train->model = static_cast<ModelKind>(i + 1); }}),
-        choice("loss", "train", {"squared", "logistic"}, "squared",
-               "squared: ratings (MF); logistic: +1/-1 labels, predictions are P(label = +1)",
+        choice("loss", "train", {"squared", "logistic", "implicit"}, "squared",
+               "squared: ratings (MF); logistic: +1/-1 labels, predictions are P(label = +1); implicit: counts of "
+               "events (iALS, solver als only: weighted squared loss over every user x item cell, no biases, "
+               "predictions are unclamped scores; the ials group)",
                Binding{Scope::train, nullptr, nullptr,
-                       [](const Target& t) -> std::size_t { return t.train->loss == Loss::logistic ? 1 : 0; },
-                       [](Target& t, std::size_t i) { t.train->loss = i ? Loss::logistic : Loss::squared; }}),
+                       [](const Target& t) -> std::size_t { return static_cast<std::size_t>(t.train->loss) - 1; },
+                       [](Target& t, std::size_t i) { t.train->loss = static_cast<Loss>(i + 1); }}),
         choice("solver", "train", {"sgd", "gd", "als", "bpr", "lmf-neg"}, "sgd",
                "sgd: stochastic gradient descent; gd: full-batch gradient descent; als: alternating least squares "
                "(each sweep solves every user's row exactly with the items fixed, then every item's; logistic: one "
@@ -227,6 +229,28 @@ std::vector<Option> make_rows() {
         real("ncf_init_std", "ncf", closed(0), closed(100), {always(0.01)},
              "embeddings start N(0, ncf_init_std^2) (He et al.); dense layers Glorot uniform, biases 0",
              SIMDMF_NUMBER(train, train->ncf.init_std)),
+        // ---- ials: loss implicit with solver als (lib/implicit.hpp, lib/solvers/ials.cpp)
+        choice("confidence", "ials", {"linear", "log"}, "linear",
+               "weight of a cell with count r: linear 1 + alpha * r; log 1 + alpha * log(1 + r / confidence_eps) "
+               "(Hu, Koren and Volinsky 2008)",
+               SIMDMF_ENUM(train, train->implicit.confidence)),
+        real("alpha", "ials", closed(0), closed(1e6), {always(1)}, "confidence scale alpha",
+             SIMDMF_NUMBER(train, train->implicit.alpha)),
+        real("confidence_eps", "ials", open(0), closed(1e12), {always(1)}, "the log confidence's count scale eps",
+             SIMDMF_NUMBER(train, train->implicit.eps)),
+        real("unobserved_weight", "ials", open(0), closed(1e6), {always(1)},
+             "weight w0 of every cell without events (target 0); cells with events have weight c, target 1",
+             SIMDMF_NUMBER(train, train->implicit.unobserved_weight)),
+        real("ials_reg_exponent", "ials", closed(0), closed(1), {always(0)},
+             "row L2 l2 * (n_row + unobserved_weight * n_other)^nu (Rendle et al. 2022's frequency scaling; "
+             "0: l2 for every row)",
+             SIMDMF_NUMBER(train, train->implicit.reg_exponent)),
+        choice("ials_solver", "ials", {"cholesky", "cg"}, "cholesky",
+               "per-row solve: cholesky (exact, ~k^3 / 3 a row) or cg (cg_steps conjugate-gradient steps from the "
+               "current row, ~k^2 + k per event a step; Takacs et al. 2011)",
+               SIMDMF_ENUM(train, train->ials_solver)),
+        integer("cg_steps", "ials", 1, 1000, {always(3)}, "conjugate-gradient steps per row and sweep (ials_solver cg)",
+                SIMDMF_NUMBER(train, train->cg_steps)),
         // ---- tune: search settings of simdmf_trainer_tune (a trainer holds them beside the options)
         array("tune_k", "tune", Type::integer, kKLo, kKHi, {always({64, 128, 256, 512})}, 0,
               "factor counts searched (0 values: the default)", SIMDMF_ARRAY(tune, tune->space.k)),

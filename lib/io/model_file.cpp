@@ -17,6 +17,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -138,6 +141,18 @@ void save_model(const Model& m, const std::string& path) {
         meta.integer("k", mf->k);
         meta.integer("biases", mf->biases ? 1 : 0);
         meta.f32("mu", mf->mu);
+        if (mf->objective.implicit()) {  // the cell weights fold-in needs (lib/implicit.hpp)
+            auto num = [](double v) {
+                char b[32];
+                std::snprintf(b, sizeof b, "%.17g", v);
+                return std::string(b);
+            };
+            meta.text("implicit.confidence", confidence_name(mf->implicit.confidence));
+            meta.text("implicit.alpha", num(mf->implicit.alpha));
+            meta.text("implicit.eps", num(mf->implicit.eps));
+            meta.text("implicit.unobserved_weight", num(mf->implicit.unobserved_weight));
+            meta.text("implicit.reg_exponent", num(mf->implicit.reg_exponent));
+        }
     } else if (const auto* nc = dynamic_cast<const NCFModel*>(&m)) {  // the network's shape
         meta.integer("k", nc->shape.k);
         std::string layers;
@@ -631,6 +646,23 @@ private:
         m.biases = count("biases", 0, 1) != 0;
         m.mu = f32("mu");
         set_range_or_format(m, f32("min_pred"), f32("max_pred"), path_);
+        if (loss == Loss::implicit) {
+            const std::string conf = text("implicit.confidence");
+            if (conf != "linear" && conf != "log") format("metadata 'implicit.confidence' = '" + conf + "' is invalid");
+            m.implicit.confidence = conf == "log" ? Confidence::log : Confidence::linear;
+            auto num = [&](const char* key, double lo, bool open_lo) {
+                const std::string t = text(key);
+                char* end = nullptr;
+                const double v = std::strtod(t.c_str(), &end);
+                if (t.empty() || *end || !std::isfinite(v) || v < lo || (open_lo && v == lo))
+                    format(std::string("metadata '") + key + "' = '" + t + "' is invalid");
+                return v;
+            };
+            m.implicit.alpha = num("implicit.alpha", 0.0, false);
+            m.implicit.eps = num("implicit.eps", 0.0, true);
+            m.implicit.unobserved_weight = num("implicit.unobserved_weight", 0.0, true);
+            m.implicit.reg_exponent = num("implicit.reg_exponent", 0.0, false);
+        }
         return m;
     }
 

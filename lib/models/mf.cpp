@@ -135,18 +135,52 @@ bool MFModel::identical(const Model& other) const {
            std::memcmp(&mu, &o->mu, sizeof mu) == 0 && Model::identical(other);
 }
 
+// iALS's exact row solve for a new user (lib/implicit.hpp): (w0 QtQ + sum (c_i - w0) q_i q_i^T + l2_u I) x
+// = sum c_i q_i, repeated items summed into one count, in double precision (QtQ from the gram kernel).
+std::vector<double> MFModel::fold_in_implicit(const std::uint32_t* items, const float* values, std::size_t n,
+                                              double l2) const {
+    std::vector<std::pair<std::uint32_t, double>> cells(n);
+    for (std::size_t j = 0; j < n; ++j) cells[j] = {items[j], values[j]};
+    std::stable_sort(cells.begin(), cells.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    AlignedFloats G;
+    implicit_gram(Q.data(), n_items, stride, k, implicit.unobserved_weight, 1, G);
+    std::vector<double> A(std::size_t(k) * k), x(k, 0.0);
+    for (std::size_t a = 0; a < k; ++a)
+        for (std::size_t c = 0; c < k; ++c) A[a * k + c] = G[a * stride + c];
+    std::size_t distinct = 0;
+    for (std::size_t j = 0; j < n;) {
+        const std::uint32_t i = cells[j].first;
+        double count = 0.0;
+        for (; j < n && cells[j].first == i; ++j) count += cells[j].second;
+        if (!(count > 0.0)) continue;
+        ++distinct;
+        const double c = implicit.weight(count), wd = c - implicit.unobserved_weight;
+        const float* q = item_row(i);
+        for (std::size_t a = 0; a < k; ++a) {
+            x[a] += c * q[a];
+            for (std::size_t b = 0; b < k; ++b) A[a * k + b] += wd * double(q[a]) * q[b];
+        }
+    }
+    const double reg = implicit.row_l2(l2, double(distinct), double(n_items)) + 1e-9;
+    for (std::size_t a = 0; a < k; ++a) A[a * k + a] += reg;
+    if (!linalg::solve_spd(A.data(), x.data(), k)) fail(SIMDMF_ERR_INTERNAL, "fold-in system is not positive definite");
+    return x;
+}
+
 std::uint32_t MFModel::fold_in_user(const std::uint32_t* items, const float* values, std::size_t n, double l2,
                                   std::int64_t raw_id) {
     if (n > 0 && (!items || !values)) fail(SIMDMF_ERR_INVALID_ARGUMENT, "null items or values with n > 0");
     if (!(l2 >= 0.0) || !std::isfinite(l2)) fail(SIMDMF_ERR_OUT_OF_RANGE, "fold-in l2 must be finite and >= 0");
     if (k > 4096) fail(SIMDMF_ERR_UNSUPPORTED, "fold-in supports k <= 4096");
     if (n_users == UINT32_MAX - 1) fail(SIMDMF_ERR_OUT_OF_RANGE, "the model has the maximum number of users");
-    const bool logistic = this->logistic();
+    const bool logistic = this->logistic(), implicit_loss = objective.implicit();
     for (std::size_t j = 0; j < n; ++j) {
         check_item(items[j]);
         if (!std::isfinite(values[j]) || (logistic && values[j] != 1.0f && values[j] != -1.0f))
             fail(SIMDMF_ERR_INVALID_DATA, "fold-in value " + std::to_string(j) +
                                               (logistic ? " is not +1 or -1" : " is not finite"));
+        if (implicit_loss && values[j] < 0.0f)
+            fail(SIMDMF_ERR_INVALID_DATA, "fold-in count " + std::to_string(j) + " is negative");
     }
     std::uint32_t existing;
     if (user_ids && user_ids->find(raw_id, &existing))
@@ -155,6 +189,9 @@ std::uint32_t MFModel::fold_in_user(const std::uint32_t* items, const float* val
     // Unknowns x = [p (k), b_u (if biases)]; features a_j = [q_i, 1]; target offset mu + b_i.
     const std::size_t d = k + (biases ? 1 : 0);
     std::vector<double> x(d, 0.0);
+    if (implicit_loss) {
+        x = fold_in_implicit(items, values, n, l2);
+    } else {
     const double reg = l2 * static_cast<double>(n) + 1e-9;  // the per-rating L2 of the training objective
     const MFModel& self = *this;  // reads through const: a mapped model's tables are not copied to be read
     auto feature = [&](std::size_t j, std::size_t f) -> double {
@@ -188,6 +225,7 @@ std::uint32_t MFModel::fold_in_user(const std::uint32_t* items, const float* val
             step = std::max(step, std::fabs(g[f]));
         }
         if (step < 1e-7) break;
+    }
     }
     for (double v : x)
         if (!std::isfinite(v)) fail(SIMDMF_ERR_DIVERGED, "fold-in produced non-finite factors");

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "implicit.hpp"
 #include "models/model.hpp"
 
 namespace simdmf {
@@ -20,6 +21,7 @@ public:
     float mu = 0.0f;           // global offset (mean rating, or logit of the positive rate)
     ParamArray bu, bi;         // empty without biases
     ParamArray P, Q;           // n_users x stride, n_items x stride; padding stays zero
+    ImplicitParams implicit;   // loss implicit: the cell weights it was trained with (fold-in, model file)
 
     MFModel() = default;
     MFModel(const MFModel&) = default;
@@ -63,8 +65,14 @@ public:
     // its index. raw_id is added to the user id map when the model has one (INVALID_ARGUMENT if
     // already present). Throws OUT_OF_RANGE for an unknown item, INVALID_DATA for bad values,
     // UNSUPPORTED for k > 4096. Not thread-safe with concurrent readers of this model.
+    // Loss implicit: values are counts (>= 0), and the row is iALS's exact solve with the unobserved
+    // cells (every other item) at weight w0, l2 scaled as in training (lib/implicit.hpp).
     std::uint32_t fold_in_user(const std::uint32_t* items, const float* values, std::size_t n, double l2,
                                std::int64_t raw_id) override;
+
+private:
+    std::vector<double> fold_in_implicit(const std::uint32_t* items, const float* values, std::size_t n,
+                                         double l2) const;
 };
 
 // The model file (lib/io/model_file.hpp, docs/model_file.md): save_model writes format v2 atomically

@@ -25,6 +25,8 @@ std::uint32_t sgd_workers(std::uint32_t threads, unsigned hw);
 
 // The ALS solver (als.cpp): sweeps of exact per-row solves, users then items, on an initialised model.
 void train_als(const TrainOptions& opt, const Ratings& train, MFModel& m, EpochControl& ctl);
+// Implicit-feedback ALS (ials.cpp, loss implicit): sweeps of weighted row solves over every cell.
+void train_ials(const TrainOptions& opt, const Ratings& train, MFModel& m, EpochControl& ctl);
 
 // The implicit-feedback solvers (implicit.cpp): BPR and logistic MF with sampled negatives, on the
 // positive events (value > 0) of `train`, on an initialised model.

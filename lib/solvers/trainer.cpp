@@ -42,6 +42,18 @@ void check_inputs(const TrainOptions& opt, const Ratings& train, const Ratings* 
     // The implicit solvers read events (value > 0 positive), not labels.
     const bool labels = logistic && !implicit_solver(opt.solver);
     train.validate(labels);
+    if (opt.implicit_loss()) {
+        if (opt.solver != Solver::als)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "loss implicit trains with solver als only (iALS)");
+        for (const Ratings* r : {&train, valid})
+            if (r)
+                for (std::size_t k = 0; k < r->size(); ++k)
+                    if (r->value[k] < 0.0f)
+                        fail(SIMDMF_ERR_INVALID_DATA, std::string(r == &train ? "training" : "validation") +
+                                                          " event " + std::to_string(k) + ": count " +
+                                                          std::to_string(r->value[k]) +
+                                                          " is negative (loss implicit reads counts >= 0)");
+    }
     check_range(opt, train, "training");
     if (valid) {
         valid->validate(labels);
@@ -88,11 +100,12 @@ DataShape shape_of(const TrainOptions& opt, const Ratings& train) {
 }
 
 void init_model(MFModel& m, const TrainOptions& opt, const DataShape& train) {
-    m.allocate(opt.loss, opt.k, train.n_users, train.n_items, opt.biases);
+    m.allocate(opt.loss, opt.k, train.n_users, train.n_items, opt.biases && !opt.implicit_loss());
     m.user_ids = train.user_ids;
     m.item_ids = train.item_ids;
+    if (opt.implicit_loss()) m.implicit = opt.implicit;  // fold-in's weights
     if (m.biases) m.mu = train.mu;
-    if (!opt.logistic() && opt.clip_predictions) {
+    if (!opt.logistic() && !opt.implicit_loss() && opt.clip_predictions) {
         // The declared range where declared (an infinite bound would be no bound), else the data's.
         m.min_pred = std::isfinite(opt.min_rating) ? static_cast<float>(opt.min_rating) : train.min_value;
         m.max_pred = std::isfinite(opt.max_rating) ? static_cast<float>(opt.max_rating) : train.max_value;
@@ -121,6 +134,7 @@ TrainResult train_once(const TrainOptions& opt, const DataShape& shape, const Ra
     EpochControl ctl(opt, valid, callback, res);
     ctl.begin(res.model);
     if (opt.solver == Solver::gd) train_gd(opt, train, res.model, ctl);
+    else if (opt.solver == Solver::als && opt.implicit_loss()) train_ials(opt, train, res.model, ctl);
     else if (opt.solver == Solver::als) train_als(opt, train, res.model, ctl);
     else if (implicit_solver(opt.solver)) train_implicit(opt, train, res.model, ctl);
     else train_sgd(opt, *grid, res.model, ctl);
@@ -205,7 +219,7 @@ double mean_loss(const Model& m, const Ratings& r) {
 }
 
 double valid_metric(const Model& m, const Ratings& r) {
-    if (m.logistic() || r.empty()) return mean_loss(m, r);
+    if (m.logistic() || m.objective.implicit() || r.empty()) return mean_loss(m, r);
     double sum = 0.0;  // RMSE of the predictions (clamped like predict())
     float s[256];
     for (std::size_t j0 = 0; j0 < r.size(); j0 += 256) {

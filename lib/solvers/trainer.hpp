@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dataset.hpp"
+#include "implicit.hpp"
 #include "models/mf.hpp"
 #include "optim.hpp"
 
@@ -33,6 +34,7 @@ struct NcfOptions {
     double init_std = 0.01;         // ncf_init_std: embeddings N(0, init_std^2); dense layers Glorot uniform
 };
 enum class Schedule { constant, decay, list };
+enum class IalsSolve { cholesky, cg };
 
 // Field initialisers are the option registry's static defaults (lib/options.cpp; tests/test_options.cpp
 // checks that they agree).
@@ -85,6 +87,12 @@ struct TrainOptions {
     double rating_scale = 1.0;
     bool als_weighted_lambda = true;  // als: row regulariser l2 * n_row (Zhou et al. 2008), else l2
     NcfOptions ncf;                   // model gmf, mlp, neumf
+    // loss implicit (iALS, solver als): confidence weighting, unobserved weight, regularisation scaling
+    // (lib/implicit.hpp), and the per-row solve: exact Cholesky, or cg_steps conjugate-gradient steps
+    // from the current row.
+    ImplicitParams implicit;
+    IalsSolve ials_solver = IalsSolve::cholesky;
+    std::uint32_t cg_steps = 3;
 
     // Keyed access through the option registry (lib/options.hpp: keys, bounds, defaults). Throw Error with
     // SIMDMF_ERR_UNKNOWN_OPTION or SIMDMF_ERR_OUT_OF_RANGE, leaving the options unchanged.
@@ -95,6 +103,7 @@ struct TrainOptions {
     std::string get_string(const std::string& key) const;
 
     bool logistic() const { return loss == Loss::logistic; }
+    bool implicit_loss() const { return loss == Loss::implicit; }
     std::uint32_t effective_epochs() const;
     double effective_lr() const;
     double lr_at(std::uint32_t epoch0) const;  // 0-based epoch
