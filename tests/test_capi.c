@@ -954,6 +954,101 @@ static void test_als(void) {
     simdmf_dataset_free(ds);
 }
 
+/* Implicit feedback through the ABI: a count file and the same events one a line train the same iALS
+ * model (repeats summed); the model reports SIMDMF_LOSS_IMPLICIT, recommends within a user's block,
+ * folds in a new user from events; a negative count and alpha < 0 are refused. */
+static void test_implicit(void) {
+    char counts[512], events[512], bad[512];
+    simdmf_dataset *dc = NULL, *de = NULL, *db = NULL;
+    simdmf_trainer* t = NULL;
+    simdmf_model *a = NULL, *b = NULL;
+    float pa[36], pb[36];
+    FILE* f;
+    int u, i, j, loss = 0;
+    tmp_path(counts, sizeof counts, "counts.txt");
+    tmp_path(events, sizeof events, "events.txt");
+    tmp_path(bad, sizeof bad, "bad_counts.txt");
+    /* users 10..15 x items 20..25: users 10-12 use items 20-22, users 13-15 items 23-25 */
+    f = fopen(counts, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    for (u = 0; u < 6; ++u)
+        for (i = 0; i < 6; ++i)
+            if ((u < 3) == (i < 3)) fprintf(f, "%d %d %d\n", 10 + u, 20 + i, 1 + (u + i) % 2);
+    fclose(f);
+    f = fopen(events, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    for (u = 0; u < 6; ++u)
+        for (i = 0; i < 6; ++i)
+            if ((u < 3) == (i < 3))
+                for (j = 0; j < 1 + (u + i) % 2; ++j) fprintf(f, "%d %d\n", 10 + u, 20 + i);
+    fclose(f);
+    CHECK(write_file(bad, "1 2 3\n1 3 -2\n2 2 1\n"));
+    CHECK_OK(simdmf_dataset_load(counts, SIMDMF_FORMAT_AUTO, &dc));
+    CHECK_OK(simdmf_dataset_load(events, SIMDMF_FORMAT_AUTO, &de));
+    CHECK_OK(simdmf_dataset_load(bad, SIMDMF_FORMAT_AUTO, &db));
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set_string(t, "loss", "implicit"));
+    CHECK_OK(simdmf_trainer_set_string(t, "solver", "als"));
+    CHECK_OK(simdmf_trainer_set(t, "k", 2));
+    CHECK_OK(simdmf_trainer_set(t, "alpha", 10));
+    CHECK_OK(simdmf_trainer_set(t, "l2", 0.01));
+    CHECK_STATUS(simdmf_trainer_set(t, "alpha", -1), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_OK(simdmf_trainer_fit(t, dc, NULL, &a));
+    CHECK_OK(simdmf_trainer_fit(t, de, NULL, &b));
+    CHECK_STATUS(simdmf_trainer_fit(t, db, NULL, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    {
+        simdmf_model* m = NULL;
+        CHECK_STATUS(simdmf_trainer_fit(t, db, NULL, &m), SIMDMF_ERR_INVALID_DATA);
+        CHECK(strstr(simdmf_last_error(), "negative") != NULL);
+        CHECK(m == NULL);
+    }
+    if (a && b) {
+        uint32_t top[3], idx = 0, nu = 0;
+        size_t n = 0;
+        int64_t raw = 0;
+        CHECK_OK(simdmf_model_loss(a, &loss));
+        CHECK(loss == SIMDMF_LOSS_IMPLICIT);
+        CHECK_OK(simdmf_model_predict_all(a, pa));
+        CHECK_OK(simdmf_model_predict_all(b, pb));
+        CHECK(memcmp(pa, pb, sizeof pa) == 0);
+        /* user 13's top 3 items are 23..25 */
+        CHECK_OK(simdmf_model_index(a, SIMDMF_USERS, 13, &idx));
+        CHECK_OK(simdmf_model_recommend(a, idx, 3, NULL, top, NULL, &n));
+        CHECK(n == 3);
+        for (j = 0; j < 3 && n == 3; ++j) {
+            CHECK_OK(simdmf_model_raw_id(a, SIMDMF_ITEMS, top[j], &raw));
+            CHECK(raw >= 23 && raw <= 25);
+        }
+        {   /* a new user with events on items 20 and 21 (raw, 20 twice): its top 3 are 20..22 */
+            uint32_t items[3];
+            float values[3] = {1, 2, 1};
+            CHECK_OK(simdmf_model_index(a, SIMDMF_ITEMS, 20, &items[0]));
+            CHECK_OK(simdmf_model_index(a, SIMDMF_ITEMS, 21, &items[1]));
+            items[2] = items[0];
+            CHECK_OK(simdmf_model_fold_in_user(a, items, values, 3, 0.01, 99, &nu));
+            CHECK(nu == 6);
+            CHECK_OK(simdmf_model_recommend(a, nu, 3, NULL, top, NULL, &n));
+            for (j = 0; j < 3 && n == 3; ++j) {
+                CHECK_OK(simdmf_model_raw_id(a, SIMDMF_ITEMS, top[j], &raw));
+                CHECK(raw >= 20 && raw <= 22);
+            }
+            values[1] = -1;
+            CHECK_STATUS(simdmf_model_fold_in_user(a, items, values, 3, 0.01, 100, &nu), SIMDMF_ERR_INVALID_DATA);
+        }
+    }
+    simdmf_model_free(a);
+    simdmf_model_free(b);
+    simdmf_trainer_free(t);
+    simdmf_dataset_free(dc);
+    simdmf_dataset_free(de);
+    simdmf_dataset_free(db);
+    remove(counts);
+    remove(events);
+    remove(bad);
+}
+
 static void test_load_dataset(void) {
     char path[512];
     simdmf_dataset* ds = NULL;
@@ -2286,6 +2381,7 @@ int main(void) {
     test_determinism();
     test_als();
     test_ncf();
+    test_implicit();
     test_load_dataset();
     test_id_maps();
     test_evaluate();

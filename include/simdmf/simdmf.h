@@ -515,7 +515,10 @@ SIMDMF_API simdmf_status simdmf_model_raw_id(const simdmf_model* m, int side, ui
 /* Fold-in: adds a user not seen in training from a few of its ratings, with no retraining. items are the
  * model's item indices; values are ratings (MF) or +1/-1 labels (logistic). The new user's factors and
  * bias minimise the training objective with the item factors fixed (squared loss: exact ridge solution;
- * logistic: Newton's method); l2 weighs the new row like the training option "l2" (per rating). With
+ * logistic: Newton's method); l2 weighs the new row like the training option "l2" (per rating).
+ * Implicit (SIMDMF_LOSS_IMPLICIT): values are event counts (>= 0, repeated items summed), and the row is
+ * iALS's exact solve with every other item an unobserved cell, the model's confidence weighting and
+ * l2 scaled as in training (ials_reg_exponent). With
  * n == 0 the new user gets zero factors (the item-bias baseline). raw_id is recorded in the model's user
  * id map when it has one (SIMDMF_ERR_INVALID_ARGUMENT if already there) and is ignored otherwise.
  * *new_user receives the new index (the old n_users). Errors: SIMDMF_ERR_OUT_OF_RANGE (item index),
@@ -661,10 +664,12 @@ SIMDMF_API simdmf_status simdmf_trainer_get_array(const simdmf_trainer* t, const
  * with SIMDMF_LOSS_LOGISTIC (training options "model" and "loss"). */
 typedef enum simdmf_loss {
     SIMDMF_LOSS_SQUARED = 1,  /* squared error; predictions are ratings (clamped to the range)     */
-    SIMDMF_LOSS_LOGISTIC = 2  /* cross-entropy on labels +1/-1; predictions are P(label=+1)         */
+    SIMDMF_LOSS_LOGISTIC = 2, /* cross-entropy on labels +1/-1; predictions are P(label=+1)         */
+    SIMDMF_LOSS_IMPLICIT = 3  /* iALS on event counts; predictions are unclamped preference scores  */
 } simdmf_loss;
 
-/* The loss a model was trained with (*loss = SIMDMF_LOSS_SQUARED or SIMDMF_LOSS_LOGISTIC).
+/* The loss a model was trained with (*loss = SIMDMF_LOSS_SQUARED, _LOGISTIC or _IMPLICIT; the kind
+ * of an implicit model is SIMDMF_MODEL_MF).
  * SIMDMF_ERR_INVALID_ARGUMENT for a NULL argument. Thread-safe. */
 SIMDMF_API simdmf_status simdmf_model_loss(const simdmf_model* m, int* loss);
 

@@ -370,7 +370,7 @@ public:
             return bad("value " + quoted(fb[vc], fe[vc]) +
                        " is not a +1/-1 label, which logistic loss needs: binarise the ratings (e.g. "
                        "+1 at or above a threshold, -1 below), or for counts or events read the file as "
-                       "two-column user item events and train an implicit model");
+                       "two-column user item events and train an implicit model (loss implicit, solver als)");
         }
         const char* cwhy = nullptr;
         std::uint32_t u = uint ? users_.index(raw_user, &cwhy) : users_.index(fb[uc], fe[uc]);
@@ -474,7 +474,8 @@ private:
         std::snprintf(range, sizeof range, "values %g..%g, mean %.4g", static_cast<double>(lo), static_cast<double>(hi), mean);
         if (integers && lo >= 0 && hi > 100 && mean > 10) {
             warn(std::string(range) + ": these look like counts, not ratings (" + spec_.label +
-                 "); for play or event counts read the file as two-column user item events or binarise it");
+                 "); for play or event counts train an implicit model on them (loss implicit, solver als: iALS), or "
+                 "binarise them");
         } else if (spec_.label.rfind("movielens", 0) == 0 && spec_.label.find("guessed") == std::string::npos &&
                    (lo < 0 || hi > 10)) {
             warn(std::string(range) + ": outside the 0..10 of MovieLens star ratings (" + spec_.label + ")");
