@@ -99,7 +99,7 @@ TEST_CASE("option registry: enumeration and defaults in effect") {
     CHECK(lr.conditional_default);
     CHECK(lr.group == "train");
     const simdmfpp::OptionInfo loss = simdmfpp::option("loss");
-    CHECK(loss.allowed == std::vector<std::string>{"squared", "logistic"});
+    CHECK(loss.allowed == std::vector<std::string>{"squared", "logistic", "implicit"});
     CHECK(loss.default_string == "squared");
     const simdmfpp::OptionInfo tk = simdmfpp::option("tune_k");
     CHECK(tk.element_type == SIMDMF_OPTION_INTEGER);

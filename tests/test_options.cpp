@@ -161,7 +161,7 @@ TEST_CASE("registry: types, unknown keys and search keys") {
     TrainOptions o;
     CHECK(error_of([&] { o.set("foo", 1); }) == "unknown option 'foo'");
     CHECK(error_of([&] { o.set("loss", 1); }) ==
-          "option 'loss' is a string option (squared or logistic), not a number");
+          "option 'loss' is a string option (squared, logistic or implicit), not a number");
     CHECK(status_of([&] { o.set("k", std::string("x")); }) == SIMDMF_ERR_UNKNOWN_OPTION);
     CHECK(status_of([&] { o.set("tune_k", std::vector<double>{8}); }) == SIMDMF_ERR_UNKNOWN_OPTION);
     CHECK(status_of([&] { o.set("lr_list", std::vector<double>{}); }) == SIMDMF_ERR_OUT_OF_RANGE);

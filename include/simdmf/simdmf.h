@@ -203,8 +203,11 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                         the member of the model family to train (mf: matrix factorization; gmf, mlp,
  *                         neumf: neural collaborative filtering, the ncf group; solver, the sgd and als
  *                         groups do not apply to them)
- *   loss                string     "squared" | "logistic" default "squared"
- *                         squared: ratings (MF); logistic: +1/-1 labels, predictions are P(label = +1)
+ *   loss                string     "squared" | "logistic" | "implicit" default "squared"
+ *                         squared: ratings (MF); logistic: +1/-1 labels, predictions are P(label = +1);
+ *                         implicit: counts of events (iALS, solver als only: weighted squared loss over
+ *                         every user x item cell, no biases, predictions are unclamped scores; the ials
+ *                         group)
  *   solver              string     "sgd" | "gd" | "als" | "bpr" | "lmf-neg" default "sgd"
  *                         sgd: stochastic gradient descent; gd: full-batch gradient descent; als:
  *                         alternating least squares (each sweep solves every user's row exactly with the
@@ -326,6 +329,26 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *   ncf_init_std        real       [0, 100]            default 0.01
  *                         embeddings start N(0, ncf_init_std^2) (He et al.); dense layers Glorot uniform,
  *                         biases 0
+ * group ials:
+ *   confidence          string     "linear" | "log"    default "linear"
+ *                         weight of a cell with count r: linear 1 + alpha * r; log 1 + alpha * log(1 + r /
+ *                         confidence_eps) (Hu, Koren and Volinsky 2008)
+ *   alpha               real       [0, 1e6]            default 1
+ *                         confidence scale alpha
+ *   confidence_eps      real       (0, 1e12]           default 1
+ *                         the log confidence's count scale eps
+ *   unobserved_weight   real       (0, 1e6]            default 1
+ *                         weight w0 of every cell without events (target 0); cells with events have weight
+ *                         c, target 1
+ *   ials_reg_exponent   real       [0, 1]              default 0
+ *                         row L2 l2 * (n_row + unobserved_weight * n_other)^nu (Rendle et al. 2022's
+ *                         frequency scaling; 0: l2 for every row)
+ *   ials_solver         string     "cholesky" | "cg"   default "cholesky"
+ *                         per-row solve: cholesky (exact, ~k^3 / 3 a row) or cg (cg_steps
+ *                         conjugate-gradient steps from the current row, ~k^2 + k per event a step; Takacs
+ *                         et al. 2011)
+ *   cg_steps            int        [1, 1000]           default 3
+ *                         conjugate-gradient steps per row and sweep (ials_solver cg)
  * group tune:
  *   tune_k              int array  each [1, 65536]     default 64, 128, 256, 512
  *                         factor counts searched (0 values: the default)

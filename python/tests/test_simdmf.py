@@ -135,7 +135,7 @@ class TestTrainer(unittest.TestCase):
         self.assertTrue(lr.conditional_default)
         self.assertIn("0.05 if loss = logistic", lr.default_text)
         self.assertEqual((k.type, k.default, k.lower, k.upper), ("integer", 32, 1, 65536))
-        self.assertEqual((loss.type, loss.allowed, loss.default), ("string", ["squared", "logistic"], "squared"))
+        self.assertEqual((loss.type, loss.allowed, loss.default), ("string", ["squared", "logistic", "implicit"], "squared"))
         self.assertEqual((tk.type, tk.element_type, tk.default, tk.group), ("array", "integer", [64, 128, 256, 512], "tune"))
         for o in reg.values():  # every key reads back through the call its registry type names
             self.assertTrue(o.doc, o.name)
