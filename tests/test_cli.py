@@ -424,6 +424,7 @@ class CliEndToEnd(unittest.TestCase):
         self.assertIn("epoch", p.stderr)
         self.assertIn("diverged.smf was not written", p.stderr)
         self.assertIn("Nothing saved", p.stdout)
+        self.assertNotIn("train MSE", p.stdout)  # no epoch completed: no loss of 0.0000 to show
         self.assertFalse(os.path.exists(div))
 
 

@@ -105,7 +105,7 @@ int finish_train(const TrainArgs& a, const Output& out, const TrainOptions& o, c
     if (out.json) {
         json j = {{"model", not_saved.empty() ? json(a.model) : json(nullptr)}, {"epochs", res.history.size()},
                   {"stop_reason", res.stop_reason},
-                  {"train_loss", number(last.train_loss)},
+                  {"train_loss", number(res.history.empty() ? NAN : last.train_loss)},
                   {"train_loss_name", objective_of(o).train_loss_name()}, {"seconds", last.elapsed_seconds},
                   {"train_ratings", n_train}, {"options", options_json(o)}, {"simd", kernels::active().name}};
         if (has_valid) {
@@ -120,11 +120,15 @@ int finish_train(const TrainArgs& a, const Output& out, const TrainOptions& o, c
     } else {
         if (not_saved.empty()) std::printf("Saved %s after ", a.model.c_str());
         else std::printf("Nothing saved (%s) after ", not_saved.c_str());
-        std::printf("%zu epochs (%s), train %s %.4f", res.history.size(), res.stop_reason.c_str(),
-                    objective_of(o).train_loss_label(), last.train_loss);
-        if (has_valid)
-            std::printf(", validation %s %.4f (best %.4f)", objective_of(o).metric_label(), last.valid_metric, best_valid);
-        std::printf(", %.2fs\n", last.elapsed_seconds);
+        std::printf("%zu epochs (%s)", res.history.size(), res.stop_reason.c_str());
+        if (!res.history.empty()) {  // no epoch completed: no loss to show
+            std::printf(", train %s %.4f", objective_of(o).train_loss_label(), last.train_loss);
+            if (has_valid)
+                std::printf(", validation %s %.4f (best %.4f)", objective_of(o).metric_label(), last.valid_metric,
+                            best_valid);
+            std::printf(", %.2fs", last.elapsed_seconds);
+        }
+        std::printf("\n");
     }
     if (res.status == SIMDMF_ERR_DIVERGED) {
         // The file holds the last good epoch's model, or nothing was written; the run itself failed.
