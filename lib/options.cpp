@@ -511,6 +511,25 @@ std::vector<double> get_array(Target t, const std::string& key) {
     return v.empty() ? default_case(o, t).array : v;
 }
 
+std::vector<std::pair<std::string, std::string>> in_effect_text(const TrainOptions& opt) {
+    TrainOptions copy = opt;
+    Target t{&copy, nullptr};
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const Option& o : all()) {
+        if (o.bind.scope != Scope::train) continue;
+        std::string v;
+        if (o.type == Type::string) {
+            v = get_string(t, o.name);
+        } else if (o.type == Type::array) {
+            for (const double x : get_array(t, o.name)) v += (v.empty() ? "" : ",") + number_text(x);
+        } else {
+            v = number_text(get_number(t, o.name));
+        }
+        out.emplace_back(o.name, std::move(v));
+    }
+    return out;
+}
+
 std::string render_header_block() {
     constexpr std::size_t kName = 20, kType = 11, kBounds = 20, kWidth = 108;
     auto pad = [](std::string s, std::size_t n) {

@@ -389,6 +389,10 @@ class CliEndToEnd(unittest.TestCase):
     def test_info_and_demo_help(self):
         info = run_json("info", self.model)
         self.assertEqual((info["type"], info["kind"], info["k"], info["users"], info["items"]), ("model", "mf", 16, 300, 200))
+        self.assertEqual(info["format_version"], 2)
+        # how it was trained: every training option's value in effect, saved with the model
+        self.assertEqual((info["train_options"]["k"], info["train_options"]["lr"], info["train_options"]["solver"]),
+                         ("16", "0.03", "sgd"))
         self.assertTrue(info["simd"])
         self.assertIn("kind mf", run("info", self.model).stdout)
         for cmd in ("train", "predict", "eval", "cv", "tune", "recommend", "similar", "split", "convert", "info", "demo", "gen"):

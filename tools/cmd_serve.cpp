@@ -286,21 +286,29 @@ struct InfoArgs {
     DataFlags df;
 };
 
-bool is_model_file(const std::string& path) {
+// The model file's format version (the u32 after the magic), or 0 when the file is not a model file.
+std::uint32_t model_file_version(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(SIMDMF_ERR_IO, "cannot open " + path + ": " + std::strerror(errno));
-    char magic[8] = {};
-    in.read(magic, 8);
-    return in.gcount() == 8 && std::memcmp(magic, "SIMDMFMD", 8) == 0;
+    unsigned char head[12] = {};
+    in.read(reinterpret_cast<char*>(head), 12);
+    if (in.gcount() != 12 || std::memcmp(head, model_file::kMagic, 8) != 0) return 0;
+    return std::uint32_t(head[8]) | std::uint32_t(head[9]) << 8 | std::uint32_t(head[10]) << 16 |
+           std::uint32_t(head[11]) << 24;
 }
 
 int run_info(const InfoArgs& a, const Output& out) {
     json j;
-    if (is_model_file(a.path)) {
+    if (const std::uint32_t version = model_file_version(a.path)) {
         const std::unique_ptr<Model> held = open_any_model(a.path, OpenOptions{});
         const Model& m = *held;
         j = {{"file", a.path}, {"type", "model"}, {"users", m.n_users}, {"items", m.n_items},
-             {"user_id_map", bool(m.user_ids)}, {"item_id_map", bool(m.item_ids)}, {"format_version", 1}};
+             {"user_id_map", bool(m.user_ids)}, {"item_id_map", bool(m.item_ids)}, {"format_version", version}};
+        if (!m.train_options.empty()) {  // how it was trained (v2 files of simdmf >= 0.2 record it)
+            json t = json::object();
+            for (const auto& [key, value] : m.train_options) t[key] = value;
+            j["train_options"] = t;
+        }
         if (const auto* mf = dynamic_cast<const MFModel*>(&m)) {
             j["kind"] = m.logistic() ? "logistic" : "mf";
             j["k"] = mf->k;

@@ -2,6 +2,7 @@
 // layers), per epoch a seeded shuffle of the samples (log loss: the positives and `negatives` fresh
 // unseen items per positive), mini-batches through ncf_forward / ncf_backward, then Adam (dense for
 // the layers; lazy or dense for the embeddings) or SGD, and MF's epoch rules. See ncf_train.hpp.
+#include "options.hpp"
 #include "solvers/ncf_train.hpp"
 
 #include <algorithm>
@@ -326,6 +327,7 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
         bind();
     }
     if (res.stop_reason.empty()) res.stop_reason = "max epochs";
+    res.model.train_options = options::in_effect_text(opt);
     return res;
 }
 
