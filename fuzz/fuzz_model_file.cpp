@@ -1,9 +1,11 @@
-// libFuzzer target: the model file reader (open_model, v1 and v2), then serving from whatever loaded:
+// libFuzzer target: the model file reader (open_any_model: v1 and v2, MF and the neural CF kinds), then
+// serving from whatever loaded:
 // fuzzed factors may be NaN, Inf or huge, and predict / predict_row / recommend / nearest / cosine
 // must still be memory-safe. Each input is tried as is (loaded), then with its checksums recomputed
 // (v1: the CRC-32; v2: every section's CRC-32C and the header's, so the fuzzer reaches the section
 // directory's checks and the metadata) loaded, memory-mapped, and mapped without verification.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "common.hpp"
@@ -42,13 +44,34 @@ void serve(const simdmf::MFModel& m) {
     (void)sink;
 }
 
+// Any other kind (GMF, MLP, NeuMF): through the interface only.
+void serve_any(const simdmf::Model& m) {
+    if (m.user_ids) SIMDMF_FUZZ_CHECK(m.user_ids->size() == m.n_users);
+    if (m.item_ids) SIMDMF_FUZZ_CHECK(m.item_ids->size() == m.n_items);
+    if (m.n_users == 0 || m.n_items == 0) return;
+    const std::uint32_t users[] = {0, m.n_users - 1, m.n_users / 2};
+    const std::uint32_t items[] = {m.n_items - 1, 0, m.n_items / 2};
+    float s[3];
+    m.score_pairs(users, items, 3, s);
+    volatile float sink = s[0] + s[1] + s[2] + m.predict(0, 0);
+    (void)sink;
+    if (std::uint64_t(m.n_items) <= 4096) {
+        static const std::uint32_t kSeen[] = {0};
+        auto top = simdmf::serve::recommend(m, m.n_users - 1, 5, kSeen);
+        SIMDMF_FUZZ_CHECK(top.size() <= 5);
+        for (auto& [item, score] : top) SIMDMF_FUZZ_CHECK(item < m.n_items && item != 0);
+    }
+}
+
 void try_load(simdmf_fuzz::MemFile& file, const std::uint8_t* data, std::size_t size, bool map, bool verify) {
     const std::string& path = file.set(data, size);
     simdmf::OpenOptions o;
     o.map = map;
     o.verify = verify;
     try {
-        serve(simdmf::open_model(path, o));
+        const std::unique_ptr<simdmf::Model> m = simdmf::open_any_model(path, o);
+        if (const auto* mf = dynamic_cast<const simdmf::MFModel*>(m.get())) serve(*mf);
+        else serve_any(*m);
     } catch (const simdmf::Error& e) {
         const simdmf_status s = e.status();
         SIMDMF_FUZZ_CHECK(s == SIMDMF_ERR_FORMAT || s == SIMDMF_ERR_CHECKSUM || s == SIMDMF_ERR_VERSION ||
