@@ -12,11 +12,7 @@
 #include <cstring>
 
 #include "common.hpp"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <nmmintrin.h>
-#define SIMDMF_CRC_X86 1
-#endif
+#include "kernels/kernels.hpp"
 
 namespace simdmf {
 
@@ -55,70 +51,10 @@ std::uint32_t crc32(const void* data, std::size_t n, std::uint32_t crc) {
     return ~crc;
 }
 
-namespace {
-
-struct Crc32cTables {
-    std::array<std::array<std::uint32_t, 256>, 8> t{};
-    Crc32cTables() {
-        for (std::uint32_t i = 0; i < 256; ++i) {
-            std::uint32_t c = i;
-            for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
-            t[0][i] = c;
-        }
-        for (std::uint32_t i = 0; i < 256; ++i)
-            for (int s = 1; s < 8; ++s) t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xFF];
-    }
-};
-
-// Slicing-by-8 over the reflected polynomial.
-std::uint32_t crc32c_soft(std::uint32_t crc, const unsigned char* p, std::size_t n) {
-    static const Crc32cTables tables;
-    const auto& t = tables.t;
-    while (n >= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
-        w ^= crc;
-        crc = t[7][w & 0xFF] ^ t[6][(w >> 8) & 0xFF] ^ t[5][(w >> 16) & 0xFF] ^ t[4][(w >> 24) & 0xFF] ^
-              t[3][(w >> 32) & 0xFF] ^ t[2][(w >> 40) & 0xFF] ^ t[1][(w >> 48) & 0xFF] ^ t[0][w >> 56];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) crc = (crc >> 8) ^ t[0][(crc ^ *p++) & 0xFF];
-    return crc;
-}
-
-#ifdef SIMDMF_CRC_X86
-__attribute__((target("sse4.2"))) std::uint32_t crc32c_hw(std::uint32_t crc, const unsigned char* p,
-                                                          std::size_t n) {
-#if defined(__x86_64__)
-    std::uint64_t c = crc;
-    while (n >= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        c = _mm_crc32_u64(c, w);
-        p += 8;
-        n -= 8;
-    }
-    crc = static_cast<std::uint32_t>(c);
-#endif
-    while (n--) crc = _mm_crc32_u8(crc, *p++);
-    return crc;
-}
-#endif
-
-}  // namespace
 
 std::uint32_t crc32c(const void* data, std::size_t n, std::uint32_t crc) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    crc = ~crc;
-#ifdef SIMDMF_CRC_X86
-    static const bool hw = __builtin_cpu_supports("sse4.2");
-    crc = hw ? crc32c_hw(crc, p, n) : crc32c_soft(crc, p, n);
-#else
-    crc = crc32c_soft(crc, p, n);
-#endif
-    return ~crc;
+    // The level's kernel (hardware CRC32 from SSE4.2 up), chosen where every kernel is (SIMDMF_SIMD).
+    return ~kernels::active().crc32c(~crc, static_cast<const unsigned char*>(data), n);
 }
 
 void ByteWriter::raw(const void* p, std::size_t n) {

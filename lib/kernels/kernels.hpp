@@ -39,17 +39,39 @@ using AdagradFn = float (*)(float* p, float* q, std::size_t n, float offset, flo
 using AdagradPairFn = void (*)(float* p0, float* q0, float* p1, float* q1, std::size_t n, const float* a,
                                float l2_p, float l2_q, float* out);
 
-// The fused BPR step (Table::bpr, bpr_for_length): user row p, positive item row qi, negative qj.
+// The fused BPR step (MfKernels::bpr, bpr_for_length): user row p, positive item row qi, negative qj.
 using BprFn = float (*)(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_p, float lr_q,
                         float l2_p, float l2_q);
 
-struct Table {
-    Level level;
-    const char* name;
+// The kernels come in families by purpose, each a struct of function pointers; a level's Table holds
+// them all (so a call reads `active().dot`, `active().gram`), and the one dispatch point chooses the
+// whole Table at once. The neural CF kernels are a family of their own (nn.hpp: NnTable, nn_active(),
+// chosen with the same level).
 
+// Vectors and bytes: dot products, axpy, rows against a vector, the sigmoid, the CRC-32C of files.
+struct VectorKernels {
     // sum_j a[j] * b[j]
     float (*dot)(const float* a, const float* b, std::size_t n);
 
+    // y[j] += a * x[j]
+    void (*axpy)(std::size_t n, float a, const float* x, float* y);
+
+    // out[r] = dot(rows + r*stride, x, n) for r in [0, n_rows)
+    void (*dot_rows)(const float* rows, std::size_t n_rows, std::size_t stride, const float* x,
+                     std::size_t n, float* out);
+
+    // out[j] = 1 / (1 + exp(-in[j])), max abs error <= 1e-6, in == out allowed
+    void (*sigmoid)(const float* in, float* out, std::size_t n);
+
+    // crc32c: the CRC-32C (Castagnoli) register after n more bytes, without the initial and final
+    // inversion (lib/io/fileio.cpp's crc32c adds them). Bit-identical at every level: SSE4.2 and above
+    // use the CRC32 instruction, NEON the ARMv8 CRC instructions where the compiler targets them, the
+    // others slicing-by-8 tables (crc32c_soft).
+    std::uint32_t (*crc32c)(std::uint32_t crc, const unsigned char* p, std::size_t n);
+};
+
+// Matrix factorization's fused SGD and AdaGrad steps (lib/solvers/sgd.cpp).
+struct MfKernels {
     // Fused SGD step, squared loss, one pass over both rows:
     //   e = r - (offset + p.q);  p += lr_p * (e*q - l2_p*p);  q += lr_q * (e*p_old - l2_q*q);  return e.
     float (*sgd_squared)(float* p, float* q, std::size_t n, float offset, float r, float lr_p,
@@ -61,16 +83,6 @@ struct Table {
     // <= ~1.1e-7, exactly 1 for z >= 16.5, 0 for z <= -16.5, NaN for NaN); also in sgd_adagrad.
     float (*sgd_logistic)(float* p, float* q, std::size_t n, float offset, float y, float lr_p,
                           float lr_q, float l2_p, float l2_q);
-
-    // y[j] += a * x[j]
-    void (*axpy)(std::size_t n, float a, const float* x, float* y);
-
-    // out[r] = dot(rows + r*stride, x, n) for r in [0, n_rows)
-    void (*dot_rows)(const float* rows, std::size_t n_rows, std::size_t stride, const float* x,
-                     std::size_t n, float* out);
-
-    // out[j] = 1 / (1 + exp(-in[j])), max abs error <= 1e-6, in == out allowed
-    void (*sigmoid)(const float* in, float* out, std::size_t n);
 
     // Fused AdaGrad step (Chin et al., PAKDD 2015): e as sgd_squared (logistic = 0) or sgd_logistic
     // (logistic = 1), then the textbook update with the ascent directions gp = e*q - l2_p*p and
@@ -97,7 +109,20 @@ struct Table {
     AdagradFn (*adagrad_for_length)(std::size_t n, int logistic);
     AdagradPairFn (*adagrad_pair_for_length)(std::size_t n, int logistic);
 
-    // Small dense linear algebra (lib/linalg.hpp: ALS, iALS): the normal equations of one row's
+
+    // Fused BPR step (Rendle et al., UAI 2009), one pass over the three rows: with x = offset +
+    // p.(qi - qj) (offset: b_i - b_j, or 0) and g = 1 - sigmoid(x) = d ln sigmoid(x) / dx,
+    //   p += lr_p (g (qi - qj) - l2_p p);  qi += lr_q (g p_old - l2_q qi);  qj += lr_q (-g p_old - l2_q qj);
+    // return g. The three rows must be distinct. bpr_for_length(n) is the version for rows of length n,
+    // chosen once as sgd_for_length (rows held in registers where they fit, otherwise streamed).
+    float (*bpr)(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_p, float lr_q, float l2_p,
+                 float l2_q);
+    BprFn (*bpr_for_length)(std::size_t n);
+};
+
+// Small dense linear algebra (lib/linalg.hpp: ALS, iALS, fold-in).
+struct LinalgKernels {
+    // The normal equations of one row's
     // weighted least-squares problem, and their solve by Cholesky. Matrices are row-major, row stride
     // lda; only the upper triangle (row a, columns a..n-1) is meaningful.
     //
@@ -117,6 +142,19 @@ struct Table {
     // cholesky_solve: x with U^T U x = b, in place of b (U from cholesky): forward then back substitution.
     void (*cholesky_solve)(const float* U, std::size_t lda, std::size_t n, float* b);
 
+    // implicit_matvec (iALS's conjugate-gradient solver, lib/solvers/ials.cpp): the product of one row's
+    // implicit normal-equation matrix with v, without forming it:
+    //   out = G v + sum_j w_j (x_j . v) x_j
+    // G: a full symmetric n x n matrix, row stride lda (every row, not only the upper triangle); x_j =
+    // rows[j] (m of them), w_j their weights. The same whole-vector exception as gram: v, out, the rows
+    // and G's rows are read or written up to padded(n) and must be zero from n to padded(n) (out is
+    // then zero there too). Each out entry is summed in order: G's columns, then j.
+    void (*implicit_matvec)(const float* G, std::size_t lda, const float* const* rows, const float* w,
+                            std::size_t m, std::size_t n, const float* v, float* out);
+};
+
+// Serving: blocks of scores and the top-N scans (lib/serve).
+struct ServeKernels {
     // Serving scores of a block, a small GEMM C = A B^T (lib/serve: batched top-N and nearest). B's rows
     // are first packed into panels of `panel` rows each (pack_panels: panel p at out + p * panel * k
     // holds, for t < k, the panel's `panel` values of coordinate t, zero past nb; out holds
@@ -136,24 +174,11 @@ struct Table {
     std::size_t (*find_above_rows)(const float* C, std::size_t rows, std::size_t width, std::size_t ld,
                                    const float* thr);
 
-    // Fused BPR step (Rendle et al., UAI 2009), one pass over the three rows: with x = offset +
-    // p.(qi - qj) (offset: b_i - b_j, or 0) and g = 1 - sigmoid(x) = d ln sigmoid(x) / dx,
-    //   p += lr_p (g (qi - qj) - l2_p p);  qi += lr_q (g p_old - l2_q qi);  qj += lr_q (-g p_old - l2_q qj);
-    // return g. The three rows must be distinct. bpr_for_length(n) is the version for rows of length n,
-    // chosen once as sgd_for_length (rows held in registers where they fit, otherwise streamed).
-    float (*bpr)(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_p, float lr_q, float l2_p,
-                 float l2_q);
-    BprFn (*bpr_for_length)(std::size_t n);
+};
 
-    // implicit_matvec (iALS's conjugate-gradient solver, lib/solvers/ials.cpp): the product of one row's
-    // implicit normal-equation matrix with v, without forming it:
-    //   out = G v + sum_j w_j (x_j . v) x_j
-    // G: a full symmetric n x n matrix, row stride lda (every row, not only the upper triangle); x_j =
-    // rows[j] (m of them), w_j their weights. The same whole-vector exception as gram: v, out, the rows
-    // and G's rows are read or written up to padded(n) and must be zero from n to padded(n) (out is
-    // then zero there too). Each out entry is summed in order: G's columns, then j.
-    void (*implicit_matvec)(const float* G, std::size_t lda, const float* const* rows, const float* w,
-                            std::size_t m, std::size_t n, const float* v, float* out);
+struct Table : VectorKernels, MfKernels, LinalgKernels, ServeKernels {
+    Level level;
+    const char* name;
 };
 
 // The table used by the library (chosen once; thread-safe).
@@ -172,6 +197,9 @@ bool force_level(Level level);
 const char* level_name(Level level);
 // Accepts the names level_name returns (case-insensitive; "sse42" and "avx512bw" also accepted).
 bool parse_level(const char* name, Level* out);
+
+// The table-driven CRC-32C update (VectorKernels::crc32c's portable path), defined with the scalar level.
+std::uint32_t crc32c_soft(std::uint32_t crc, const unsigned char* p, std::size_t n);
 
 // Scalar helpers used outside kernels.
 float sigmoid(float z);

@@ -34,6 +34,11 @@
 #include <utility>
 
 #include <xsimd/xsimd.hpp>
+#if defined(__SSE4_2__) && defined(__x86_64__)
+#include <nmmintrin.h>
+#elif defined(__ARM_FEATURE_CRC32)
+#include <arm_acle.h>
+#endif
 
 #include "kernels/kernels.hpp"
 #include "kernels/sigmoid_table.hpp"
@@ -1124,7 +1129,7 @@ float bpr(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_
     return bpr_for_length<A, KeepNV>(n)(p, qi, qj, n, offset, lr_p, lr_q, l2_p, l2_q);
 }
 
-// implicit_matvec (Table::implicit_matvec): out = G v as a sum of G's rows scaled by v's entries (G is
+// implicit_matvec (LinalgKernels::implicit_matvec): out = G v as a sum of G's rows scaled by v's entries (G is
 // symmetric, so row a is column a; contiguous, one FMA per vector of columns), then for each event row
 // its dot with v (lane accumulators, one horizontal sum) and one axpy of w_j times it. Error per entry
 // <= ~(n + m) * eps * sum|terms|.
@@ -1151,36 +1156,66 @@ void implicit_matvec(const float* G, std::size_t lda, const float* const* rows, 
     }
 }
 
+// CRC-32C register update (VectorKernels::crc32c). The CRC32 instruction where this translation unit
+// may use it (SSE4.2 and above: 8 bytes an instruction; ARMv8 with the CRC extension), else the
+// scalar level's slicing-by-8 tables. The same bits either way.
+inline std::uint32_t crc32c_update(std::uint32_t crc, const unsigned char* p, std::size_t n) {
+#if defined(__SSE4_2__) && defined(__x86_64__)
+    std::uint64_t c = crc;
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        __builtin_memcpy(&w, p, 8);
+        c = _mm_crc32_u64(c, w);
+    }
+    crc = static_cast<std::uint32_t>(c);
+    for (; n > 0; --n) crc = _mm_crc32_u8(crc, *p++);
+    return crc;
+#elif defined(__ARM_FEATURE_CRC32)
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        __builtin_memcpy(&w, p, 8);
+        crc = __crc32cd(crc, w);
+    }
+    for (; n > 0; --n) crc = __crc32cb(crc, *p++);
+    return crc;
+#else
+    return crc32c_soft(crc, p, n);
+#endif
+}
+
 // The table of one level. MaxNV: longest row (in vectors) kept in registers through a fused step, such
 // that p, q, the accumulators and the coefficients fit in the register file without spills: 4 with 16
 // registers, 8 with 32 (AVX-512: 128 floats; holding 16 spilled). Longer rows, up to kMaxStreamNV
 // vectors, are streamed (the update reloads them from L1); a pair keeps its rows if both fit.
 template <class A, std::size_t MaxNV>
 constexpr Table make_table(Level level, const char* name) {
-    return Table{level,
-                 name,
-                 &dot<A>,
-                 &sgd<A, MaxNV, SquaredLoss>,
-                 &sgd<A, MaxNV, LogisticLoss>,
-                 &axpy<A>,
-                 &dot_rows<A>,
-                 &sigmoid<A>,
-                 &sgd_adagrad<A, MaxNV>,
-                 &sgd_for_length<A, MaxNV>,
-                 &sgd_pair_for_length<A, MaxNV>,
-                 &adagrad_for_length<A, MaxNV>,
-                 &adagrad_pair_for_length<A, MaxNV>,
-                 &gram<A>,
-                 &cholesky<A>,
-                 &cholesky_solve<A>,
-                 panel_width<A>(),
-                 &pack_panels<A>,
-                 &gemm_packed<A>,
-                 &find_above<A>,
-                 &find_above_rows<A>,
-                 &bpr<A, MaxNV>,
-                 &bpr_for_length<A, MaxNV>,
-                 &implicit_matvec<A>};
+    Table t{};
+    t.dot = &dot<A>;
+    t.axpy = &axpy<A>;
+    t.dot_rows = &dot_rows<A>;
+    t.sigmoid = &sigmoid<A>;
+    t.crc32c = &crc32c_update;
+    t.sgd_squared = &sgd<A, MaxNV, SquaredLoss>;
+    t.sgd_logistic = &sgd<A, MaxNV, LogisticLoss>;
+    t.sgd_adagrad = &sgd_adagrad<A, MaxNV>;
+    t.sgd_for_length = &sgd_for_length<A, MaxNV>;
+    t.sgd_pair_for_length = &sgd_pair_for_length<A, MaxNV>;
+    t.adagrad_for_length = &adagrad_for_length<A, MaxNV>;
+    t.adagrad_pair_for_length = &adagrad_pair_for_length<A, MaxNV>;
+    t.bpr = &bpr<A, MaxNV>;
+    t.bpr_for_length = &bpr_for_length<A, MaxNV>;
+    t.gram = &gram<A>;
+    t.cholesky = &cholesky<A>;
+    t.cholesky_solve = &cholesky_solve<A>;
+    t.implicit_matvec = &implicit_matvec<A>;
+    t.panel = panel_width<A>();
+    t.pack_panels = &pack_panels<A>;
+    t.gemm_packed = &gemm_packed<A>;
+    t.find_above = &find_above<A>;
+    t.find_above_rows = &find_above_rows<A>;
+    t.level = level;
+    t.name = name;
+    return t;
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

@@ -6,6 +6,9 @@
 #include <math.h>  // ::expf
 
 #include <cstddef>
+#include <cstring>
+#include <cstdint>
+#include <bit>
 
 #include "kernels/tables.hpp"
 
@@ -223,20 +226,77 @@ void implicit_matvec(const float* G, std::size_t lda, const float* const* rows, 
 
 }  // namespace
 
+namespace {
+
+// Slicing-by-8 over the reflected Castagnoli polynomial 0x82F63B78 (tables built at compile time).
+struct Crc32cTables {
+    std::uint32_t t[8][256];
+};
+constexpr Crc32cTables make_crc_tables() {
+    Crc32cTables x{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+        x.t[0][i] = c;
+    }
+    for (std::uint32_t i = 0; i < 256; ++i)
+        for (int s = 1; s < 8; ++s) x.t[s][i] = (x.t[s - 1][i] >> 8) ^ x.t[0][x.t[s - 1][i] & 0xFF];
+    return x;
+}
+constexpr Crc32cTables kCrc = make_crc_tables();
+
+}  // namespace
+
+std::uint32_t crc32c_soft(std::uint32_t crc, const unsigned char* p, std::size_t n) {
+    const auto& t = kCrc.t;
+    while (n >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+        w ^= crc;
+        crc = t[7][w & 0xFF] ^ t[6][(w >> 8) & 0xFF] ^ t[5][(w >> 16) & 0xFF] ^ t[4][(w >> 24) & 0xFF] ^
+              t[3][(w >> 32) & 0xFF] ^ t[2][(w >> 40) & 0xFF] ^ t[1][(w >> 48) & 0xFF] ^ t[0][w >> 56];
+        p += 8;
+        n -= 8;
+    }
+    while (n--) crc = (crc >> 8) ^ t[0][(crc ^ *p++) & 0xFF];
+    return crc;
+}
+
+namespace {
+constexpr Table make_scalar_table() {
+    Table t{};
+    t.dot = &dot;
+    t.axpy = &axpy;
+    t.dot_rows = &dot_rows;
+    t.sigmoid = &sigmoid;
+    t.crc32c = &crc32c_soft;
+    t.sgd_squared = &sgd_squared;
+    t.sgd_logistic = &sgd_logistic;
+    t.sgd_adagrad = &sgd_adagrad;
+    t.sgd_for_length = &sgd_for_length;
+    t.sgd_pair_for_length = &sgd_pair_for_length;
+    t.adagrad_for_length = &adagrad_for_length;
+    t.adagrad_pair_for_length = &adagrad_pair_for_length;
+    t.bpr = &bpr;
+    t.bpr_for_length = &bpr_for_length;
+    t.gram = &gram;
+    t.cholesky = &cholesky;
+    t.cholesky_solve = &cholesky_solve;
+    t.implicit_matvec = &implicit_matvec;
+    t.panel = kPanel;
+    t.pack_panels = &pack_panels;
+    t.gemm_packed = &gemm_packed;
+    t.find_above = &find_above;
+    t.find_above_rows = &find_above_rows;
+    t.level = Level::scalar;
+    t.name = "scalar";
+    return t;
+}
+}  // namespace
+
 const Table& table_scalar() {
-    static constexpr Table table{Level::scalar,       "scalar",
-                                 &dot,                &sgd_squared,
-                                 &sgd_logistic,       &axpy,
-                                 &dot_rows,           &sigmoid,
-                                 &sgd_adagrad,        &sgd_for_length,
-                                 &sgd_pair_for_length, &adagrad_for_length,
-                                 &adagrad_pair_for_length, &gram,
-                                 &cholesky,           &cholesky_solve,
-                                 kPanel,              &pack_panels,
-                                 &gemm_packed,        &find_above,
-                                 &find_above_rows,
-                                 &bpr,                &bpr_for_length,
-                                 &implicit_matvec};
+    static constexpr Table table = make_scalar_table();
     return table;
 }
 
