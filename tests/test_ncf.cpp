@@ -3,14 +3,19 @@
 // determinism, NeuMF from pretrained GMF + MLP, the model file.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
 #include <random>
 #include <vector>
 
 #include "models/ncf.hpp"
 #include "io/model_file.hpp"
 #include "rng.hpp"
+#include "v2_image.hpp"
 #include "solvers/ncf_train.hpp"
 
 using namespace simdmf;
@@ -287,4 +292,40 @@ TEST_CASE("ncf: score_block and score_pairs agree with one-pair scoring; MF-only
     for (std::uint32_t i = 0; i < m.n_items; ++i) CHECK(row[i] == doctest::Approx(m.score(2, i)).epsilon(1e-6));
     CHECK_FALSE(m.factors());
     CHECK_THROWS_AS(m.require_factors("similarity"), Error);
+}
+
+TEST_CASE("ncf model file: a network shape the file cannot hold is FORMAT before anything is allocated") {
+    // Found by fuzz_model_file: a 7 KB file whose metadata named a large network made the reader
+    // allocate it (GBs) before comparing it with the file's arrays.
+    auto [tr, te] = planted(false, 10);
+    TrainOptions o = ncf_options(ModelKind::mlp);
+    o.ncf.layers = {64, 32, 16, 8};
+    o.epochs = 1;
+    NcfTrainResult r = train_ncf(o, tr, nullptr);
+    const std::string path = "test_ncf_shape.smf", bad = "test_ncf_shape_bad.smf";
+    save_model(r.model, path);
+    std::ifstream in(path, std::ios::binary);
+    std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string from = "64,32,16,8", to = "8192,08192";  // same length: layers [8192, 8192]
+    auto at = std::search(bytes.begin(), bytes.end(), from.begin(), from.end());
+    REQUIRE(at != bytes.end());
+    std::copy(to.begin(), to.end(), at);
+    simdmf_test::V2Image::fix_all_crcs(bytes);
+    {
+        std::ofstream out(bad, std::ios::binary);
+        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    }
+    for (bool map : {false, true}) {
+        OpenOptions oo;
+        oo.map = map;
+        try {
+            (void)open_any_model(bad, oo);
+            FAIL("a network larger than its file was opened");
+        } catch (const Error& e) {
+            CHECK(e.status() == SIMDMF_ERR_FORMAT);
+            CHECK(std::string(e.what()).find("more than the file's") != std::string::npos);
+        }
+    }
+    std::remove(path.c_str());
+    std::remove(bad.c_str());
 }

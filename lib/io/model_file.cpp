@@ -700,9 +700,23 @@ private:
         const std::uint32_t act = count("activation", 0, 2);
         sh.act = static_cast<kernels::Act>(act);
         sh.slope = f32("slope");
+        const std::uint32_t nu = count("n_users", 0, UINT32_MAX), ni = count("n_items", 0, UINT32_MAX);
+        // Before allocating: the arrays this shape needs (at least their used columns) must be in the
+        // file, so a small file cannot make the reader allocate a large network.
+        std::uint64_t need = 0;
+        const std::uint64_t rows = std::uint64_t(nu) + ni;
+        if (kind != ModelKind::mlp) need += rows * sh.k;
+        if (kind != ModelKind::gmf && !sh.layers.empty()) {
+            need += rows * (sh.layers[0] / 2);
+            for (std::size_t l = 1; l < sh.layers.size(); ++l)
+                need += std::uint64_t(sh.layers[l - 1]) * sh.layers[l] + sh.layers[l];
+        }
+        if (need > n_ / 4)
+            format("the network's shape needs " + std::to_string(need) + " parameters, more than the file's " +
+                   std::to_string(n_) + " bytes hold");
         NCFModel m;
         try {
-            m.allocate(kind, sh, count("n_users", 0, UINT32_MAX), count("n_items", 0, UINT32_MAX));
+            m.allocate(kind, sh, nu, ni);
         } catch (const Error& e) {
             if (e.status() == SIMDMF_ERR_OUT_OF_MEMORY) throw;
             format(std::string("the network's shape is invalid: ") + e.what());
