@@ -4,7 +4,10 @@
 // SIMDMF_BENCH_ROWS x 64 user factors (default 10,000,000 rows: 2.56 GB) beside 1,000 items, and the
 // same users as Spark JSON lines for the first SIMDMF_BENCH_JSON_ROWS rows (default 1,000,000: about
 // 0.7 GB). BM_PlainRead reads the .npy file in 4 MiB blocks and does nothing else: the speed of the
-// storage (or page cache) that the import is held against in the same run. Files are removed at exit.
+// storage (or page cache) that the import is held against in the same run. The *Cold variants evict the
+// file's pages from the page cache before each iteration (posix_fadvise DONTNEED, outside the timing),
+// so both read from the disk: "at disk speed" is BM_ImportNpyCold against BM_PlainReadCold. Files are
+// removed at exit.
 #include <benchmark/benchmark.h>
 
 #include <fcntl.h>
@@ -91,6 +94,42 @@ void BM_ImportNpy(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
 }
 
+void evict(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) return;
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+}
+
+void BM_PlainReadCold(benchmark::State& state) {
+    auto& f = fixture();
+    std::vector<char> buf(4u << 20);
+    for (auto _ : state) {
+        state.PauseTiming();
+        evict(f.users_npy);
+        state.ResumeTiming();
+        int fd = ::open(f.users_npy.c_str(), O_RDONLY);
+        std::uint64_t total = 0;
+        for (ssize_t got; (got = ::read(fd, buf.data(), buf.size())) > 0;) total += static_cast<std::uint64_t>(got);
+        ::close(fd);
+        benchmark::DoNotOptimize(total);
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
+}
+
+void BM_ImportNpyCold(benchmark::State& state) {
+    auto& f = fixture();
+    for (auto _ : state) {
+        state.PauseTiming();
+        evict(f.users_npy);
+        evict(f.items_npy);
+        state.ResumeTiming();
+        auto s = factors::read(factors::Format::npy, f.users_npy, f.items_npy);
+        benchmark::DoNotOptimize(s.users.values.data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
+}
+
 void BM_ImportSparkJson(benchmark::State& state) {
     auto& f = fixture();
     for (auto _ : state) {
@@ -104,5 +143,7 @@ void BM_ImportSparkJson(benchmark::State& state) {
 
 BENCHMARK(BM_PlainRead)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_ImportNpy)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_PlainReadCold)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK(BM_ImportNpyCold)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 BENCHMARK(BM_ImportSparkJson)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_MAIN();
