@@ -619,6 +619,14 @@ class CliOutputSaysWhatItIs(unittest.TestCase):
         self.assertNotIn("rating >=", e.stdout)
         self.assertEqual(run_json("eval", self.p("l.smf"), lab)["relevance"], "label +1")
         self.assertIn("rating >= 4", run("eval", self.p("m.smf"), test).stdout)
+        # The implicit solvers name their own measures.
+        p = run("train", train, "--solver", "bpr", "--valid-fraction", 0.2, "--epochs", 2, "-o", self.p("b.smf"),
+                "--curve", self.p("b.csv"))
+        self.assertIn("train BPR loss", p.stderr)
+        self.assertIn("valid 1 - AUC (sampled)", p.stderr)
+        self.assertEqual(plot.read_curve(self.p("b.csv"))[3:], ("BPR loss", "1 - AUC"))
+        p = run("train", train, "--set", "loss=implicit", "--set", "solver=als", "--epochs", 2, "-o", self.p("i.smf"))
+        self.assertIn("train weighted loss", p.stderr)
 
     def test_one_class_data_is_said(self):
         pos = self.p("pos.txt")

@@ -353,12 +353,12 @@ nlohmann::ordered_json options_json(const TrainOptions& o) {
             {"seed", o.seed}};
 }
 
-void write_curve(const std::vector<EpochInfo>& history, const std::string& path, const Objective& obj) {
+void write_curve(const std::vector<EpochInfo>& history, const std::string& path, const CurveNames& names) {
     std::string text = "epoch,train_loss,valid_metric,learning_rate,elapsed_seconds,train_loss_name,valid_metric_name\n";
     char line[320];
     for (const auto& e : history) {
         std::snprintf(line, sizeof line, "%u,%.9g,%.9g,%.9g,%.6f,%s,%s\n", e.epoch, e.train_loss, e.valid_metric,
-                      e.learning_rate, e.elapsed_seconds, obj.train_loss_name(), obj.metric_name());
+                      e.learning_rate, e.elapsed_seconds, names.train_name, names.valid_name);
         text += line;
     }
     atomic_write_file(path, text.data(), text.size());

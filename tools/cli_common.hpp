@@ -131,7 +131,7 @@ nlohmann::ordered_json options_json(const TrainOptions& o);
 // Writes the per-epoch learning curve as CSV (epoch,train_loss,valid_metric,learning_rate,elapsed_seconds).
 // The learning curve as CSV: epoch,train_loss,valid_metric,learning_rate,elapsed_seconds,train_loss_name,
 // valid_metric_name (the last two name what the numbers are, e.g. mse and rmse; tools/plot_curve.py reads them).
-void write_curve(const std::vector<EpochInfo>& history, const std::string& path, const Objective& obj);
+void write_curve(const std::vector<EpochInfo>& history, const std::string& path, const CurveNames& names);
 
 // Raw id text of a model's index, and index of a raw id (false when unknown): lib/idspace.hpp's
 // raw_of / find_raw.

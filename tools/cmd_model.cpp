@@ -22,8 +22,7 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-Objective objective_of(const TrainOptions& o) { return Objective::for_loss(o.loss); }
-std::string valid_name(const TrainOptions& o) { return std::string("valid ") + objective_of(o).metric_label(); }
+std::string valid_name(const TrainOptions& o) { return std::string("valid ") + curve_names(o).valid_label; }
 
 // ----------------------------------------------------------------------------------------- train
 struct TrainArgs {
@@ -79,12 +78,12 @@ int run_train(const TrainArgs& a, const Output& out) {
     const std::size_t n_train = train_set.size();
     if (o.model != ModelKind::mf)
         return finish_train(a, out, o, train_ncf(o, train_set, has_valid ? &valid_set : nullptr,
-                                                 progress_printer(out, valid_name(o).c_str(), objective_of(o).train_loss_label())),
+                                                 progress_printer(out, valid_name(o).c_str(), curve_names(o).train_label)),
                             n_train, has_valid, valid_set);
     // The ratings are not needed afterwards: train() may release them while it builds its own copy.
     return finish_train(a, out, o,
                         train(o, std::move(train_set), has_valid ? &valid_set : nullptr,
-                              progress_printer(out, valid_name(o).c_str(), objective_of(o).train_loss_label())),
+                              progress_printer(out, valid_name(o).c_str(), curve_names(o).train_label)),
                         n_train, has_valid, valid_set);
 }
 
@@ -97,7 +96,7 @@ int finish_train(const TrainArgs& a, const Output& out, const TrainOptions& o, c
     for (const auto& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());  // even with --quiet
     const std::string not_saved = refuse_save(res, o, a.model);
     if (not_saved.empty()) save_model(res.model, a.model);
-    if (!a.curve.empty()) write_curve(res.history, a.curve, res.model.objective);
+    if (!a.curve.empty()) write_curve(res.history, a.curve, curve_names(o));
     const EpochInfo last = res.history.empty() ? EpochInfo{} : res.history.back();  // empty: diverged in epoch 1
     double best_valid = NAN;
     for (const auto& e : res.history)
@@ -106,11 +105,11 @@ int finish_train(const TrainArgs& a, const Output& out, const TrainOptions& o, c
         json j = {{"model", not_saved.empty() ? json(a.model) : json(nullptr)}, {"epochs", res.history.size()},
                   {"stop_reason", res.stop_reason},
                   {"train_loss", number(res.history.empty() ? NAN : last.train_loss)},
-                  {"train_loss_name", objective_of(o).train_loss_name()}, {"seconds", last.elapsed_seconds},
+                  {"train_loss_name", curve_names(o).train_name}, {"seconds", last.elapsed_seconds},
                   {"train_ratings", n_train}, {"options", options_json(o)}, {"simd", kernels::active().name}};
         if (has_valid) {
             j["valid_metric"] = number(last.valid_metric);
-            j["valid_metric_name"] = objective_of(o).metric_name();
+            j["valid_metric_name"] = curve_names(o).valid_name;
             j["best_valid_metric"] = number(best_valid);
             j["valid_ratings"] = valid_set.size();
         }
@@ -122,9 +121,9 @@ int finish_train(const TrainArgs& a, const Output& out, const TrainOptions& o, c
         else std::printf("Nothing saved (%s) after ", not_saved.c_str());
         std::printf("%zu epochs (%s)", res.history.size(), res.stop_reason.c_str());
         if (!res.history.empty()) {  // no epoch completed: no loss to show
-            std::printf(", train %s %.4f", objective_of(o).train_loss_label(), last.train_loss);
+            std::printf(", train %s %.4f", curve_names(o).train_label, last.train_loss);
             if (has_valid)
-                std::printf(", validation %s %.4f (best %.4f)", objective_of(o).metric_label(), last.valid_metric,
+                std::printf(", validation %s %.4f (best %.4f)", curve_names(o).valid_label, last.valid_metric,
                             best_valid);
             std::printf(", %.2fs", last.elapsed_seconds);
         }
@@ -289,7 +288,7 @@ int run_tune(const TuneArgs& a, const Output& out) {
         // The final model: the best configuration trained on all the training data.
         TrainOptions fin = res.best_options;
         if (!out.quiet) print_options(fin, "the final model on all training data");
-        TrainResult tr = train(fin, data, nullptr, out.quiet ? EpochCallback{} : progress_printer(out, nullptr, objective_of(fin).train_loss_label()));
+        TrainResult tr = train(fin, data, nullptr, out.quiet ? EpochCallback{} : progress_printer(out, nullptr, curve_names(fin).train_label));
         const std::string not_saved = a.model.empty() ? "" : refuse_save(tr, fin, a.model);
         if (!a.model.empty() && not_saved.empty()) {
             save_model(tr.model, a.model);

@@ -15,7 +15,8 @@ import math
 import sys
 
 
-LABELS = {"mse": "RMSE", "rmse": "RMSE", "log_loss": "log-loss"}
+LABELS = {"mse": "RMSE", "rmse": "RMSE", "log_loss": "log-loss", "bpr_loss": "BPR loss",
+          "one_minus_auc": "1 - AUC", "weighted_loss": "weighted loss"}
 
 
 def read_curve(path, logistic=False):

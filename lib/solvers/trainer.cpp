@@ -177,6 +177,14 @@ TrainResult train_impl(const TrainOptions& opt_in, const Ratings& train, Ratings
 }
 }  // namespace
 
+CurveNames curve_names(const TrainOptions& opt) {
+    if (opt.solver == Solver::bpr) return {"bpr_loss", "BPR loss", "one_minus_auc", "1 - AUC (sampled)"};
+    if (opt.solver == Solver::lmf_neg) return {"log_loss", "log-loss", "one_minus_auc", "1 - AUC (sampled)"};
+    if (opt.loss == Loss::implicit) return {"weighted_loss", "weighted loss", "rmse", "RMSE"};
+    const Objective o = Objective::for_loss(opt.loss);
+    return {o.train_loss_name(), o.train_loss_label(), o.metric_name(), o.metric_label()};
+}
+
 std::vector<std::string> data_warnings(const TrainOptions& opt, const Ratings& train) {
     std::vector<std::string> out;
     if (opt.model != ModelKind::mf || train.empty()) return out;

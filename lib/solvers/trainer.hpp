@@ -133,6 +133,18 @@ struct TrainResult {
     std::vector<std::string> warnings;
 };
 
+// What the per-epoch numbers of a run with these options are (EpochInfo::train_loss, valid_metric):
+// a name for files (curve CSV, JSON) and a label for people. MF: mse / log_loss and rmse / log_loss
+// (Objective); bpr: the mean -ln sigmoid(x_uij); lmf-neg: log-loss; both validated by 1 - AUC on sampled
+// pairs; iALS (loss implicit): the weighted data term per event, validated by RMSE.
+struct CurveNames {
+    const char* train_name;
+    const char* train_label;
+    const char* valid_name;
+    const char* valid_label;
+};
+CurveNames curve_names(const TrainOptions& opt);
+
 // Warnings about training data that trains a trivial model of an explicit objective (MF on ratings
 // or +1/-1 labels): every value the same (squared: the model predicts that value for every pair;
 // logistic: one class only, so its log-loss and accuracy say nothing). Empty otherwise.
