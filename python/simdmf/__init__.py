@@ -410,6 +410,13 @@ def _id_of(kind_call, text_call, handle, side, index):
     return text if kind.value == IDS_STRING else int(text)
 
 
+def _as_dataset(value):
+    """A Dataset as it is; a scipy.sparse users x items matrix as Dataset.from_sparse reads it."""
+    if not isinstance(value, Dataset) and hasattr(value, "tocoo"):
+        return Dataset.from_sparse(value)
+    return value
+
+
 def _dataset(value, name):
     """The handle of a Dataset argument (TypeError for anything else, e.g. None)."""
     if not isinstance(value, Dataset):
@@ -561,6 +568,19 @@ class Dataset(_Handle):
                                                  _ptr(v, ctypes.c_float), len(v), int(n_users), int(n_items),
                                                  ctypes.byref(out)))
         return cls(out.value)
+
+    @classmethod
+    def from_sparse(cls, matrix):
+        """From a scipy.sparse users x items matrix (any format with ``tocoo()``), as ``implicit``
+        takes it: each stored non-zero is one rating or count (explicit zeros are dropped, duplicate
+        entries summed); the matrix's shape gives the users and items."""
+        if not hasattr(matrix, "tocoo"):
+            raise TypeError("matrix must be a scipy.sparse matrix, not %s" % type(matrix).__name__)
+        coo = matrix.tocoo(copy=True)
+        coo.sum_duplicates()
+        coo.eliminate_zeros()
+        rows, cols = coo.shape
+        return cls.from_triples(coo.row, coo.col, coo.data, n_users=rows, n_items=cols)
 
     @classmethod
     def from_ids(cls, users, items, values):
@@ -964,9 +984,13 @@ class Trainer(_Handle):
         training: the model of the epochs done is returned and ``self.cancelled`` is True. An exception
         raised by the callback stops training and is re-raised here.
 
+        ``train`` (and ``valid``) may also be a scipy.sparse users x items matrix (Dataset.from_sparse).
+
         Data that trains a trivial model (every value the same; one class only for logistic loss) is
         reported as a :class:`UserWarning` and kept in :attr:`warnings`.
         """
+        train = _as_dataset(train)  # a scipy.sparse matrix of counts is accepted, as implicit's fit takes it
+        valid = _as_dataset(valid) if valid is not None else None
         train_h = _dataset(train, "train")
         valid_h = _dataset(valid, "valid") if valid is not None else None
         out = ctypes.c_void_p()

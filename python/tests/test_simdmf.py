@@ -702,6 +702,41 @@ class TestTextIds(unittest.TestCase):
         self.assertEqual(simdmf.Dataset.from_dense(RATINGS).warnings, [])
 
 
+class TestImplicit(unittest.TestCase):
+    """Issue 15: a scipy.sparse matrix of counts into fit, as implicit's users pass it; iALS and BPR."""
+
+    def test_fit_takes_a_sparse_count_matrix(self):
+        try:
+            import scipy.sparse as sp
+        except ImportError:
+            self.skipTest("scipy not installed (apt-get install python3-scipy)")
+        rng = np.random.default_rng(3)
+        users, items = 60, 40
+        # Two taste groups: users of group g play items of group g, with counts.
+        rows, cols, counts = [], [], []
+        for u in range(users):
+            g = u % 2
+            for i in rng.choice(np.arange(g, items, 2), size=8, replace=False):
+                rows.append(u)
+                cols.append(int(i))
+                counts.append(int(rng.integers(1, 20)))
+        m = sp.csr_matrix((counts, (rows, cols)), shape=(users, items), dtype=np.float32)
+        ds = simdmf.Dataset.from_sparse(m)
+        self.assertEqual((len(ds), ds.shape), (m.nnz, (users, items)))
+        self.assertEqual(simdmf.Dataset.from_sparse(m.tocsc()).to_arrays()[2].sum(), m.sum())
+        for opts in (dict(loss="implicit", solver="als", alpha=2.0, l2=0.1, k=4, epochs=8),
+                     dict(solver="bpr", k=4, epochs=30)):
+            model = simdmf.Trainer(**opts).fit(m)
+            # Each user's top items are of its own group (the planted structure), not the other's.
+            right = 0
+            for u in range(users):
+                top, _ = model.recommend(u, n=3, exclude=ds)
+                right += sum(int(i) % 2 == u % 2 for i in top)
+            self.assertGreater(right / (3 * users), 0.9, opts)
+        with self.assertRaises(TypeError):
+            simdmf.Dataset.from_sparse([[1, 0]])
+
+
 class TestArgumentChecks(unittest.TestCase):
     """Issue 10, item 19: ids past 32 bits, paths with a NUL and missing datasets are refused."""
 
