@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -375,29 +376,42 @@ TEST_CASE("MovieLens 100K u1..u5: default options and tuned search meet the accu
         MESSAGE("skipped: ml-100k u1..u5 not found under SIMDMF_DATA_DIR");
         return;
     }
+    // Under a sanitizer (scripts/test.sh sets SIMDMF_SANITIZER) the accuracy targets were already
+    // checked by the release stage; there one split with a small search runs the same code paths.
+    const bool quick = std::getenv("SIMDMF_SANITIZER") != nullptr;
+    const std::size_t splits = quick ? 1 : 5;
     double defaults = 0, tuned = 0;
-    for (std::size_t n = 0; n < 5; ++n) {
+    for (std::size_t n = 0; n < splits; ++n) {
         TrainResult tr = train(TrainOptions{}, d.base[n], nullptr);
         const double rmse = evaluate::find(evaluate::point_metrics(tr.model, d.test[n]), "rmse");
-        defaults += rmse / 5;
+        defaults += rmse / static_cast<double>(splits);
         // A reduced space (the CLI's default grid is larger) searched on u<n>.base only.
         tune::Space space;
         space.k = {256};
         space.lr = {0.005, 0.01};
         space.l2 = {0.04, 0.06};
         space.epochs = {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120};
+        if (quick) {
+            space.lr = {0.01};
+            space.epochs = {10, 20, 30};
+        }
         tune::Options opt;
         opt.parallel = 2;
         opt.extend = 0;  // the measured space only (extension would add runs; CI runs this under ASan)
         auto res = tune::search(TrainOptions{}, d.base[n], space, opt);
         TrainResult best = train(res.best_options, d.base[n], nullptr);
         const double trmse = evaluate::find(evaluate::point_metrics(best.model, d.test[n]), "rmse");
-        tuned += trmse / 5;
+        tuned += trmse / static_cast<double>(splits);
         MESSAGE("u" << n + 1 << ": defaults " << rmse << ", tuned " << trmse << " (k " << res.best_options.k << ", lr "
                     << res.best_options.lr << ", l2 " << res.best_options.l2 << ", epochs " << res.best_options.epochs
                     << ")");
     }
-    MESSAGE("mean test RMSE: defaults " << defaults << ", tuned " << tuned);
-    CHECK(defaults <= 0.915);
-    CHECK(tuned <= 0.905);
+    MESSAGE("mean test RMSE: defaults " << defaults << ", tuned " << tuned << (quick ? " (u1 only)" : ""));
+    if (quick) {  // u1 alone: defaults measured 0.9187, its small search about the same
+        CHECK(defaults <= 0.925);
+        CHECK(tuned <= 0.93);
+    } else {
+        CHECK(defaults <= 0.915);
+        CHECK(tuned <= 0.905);
+    }
 }
