@@ -2000,7 +2000,9 @@ static void test_id_spaces(void) {
         simdmf_report_free(r);
     }
 
-    /* argument checks */
+    /* argument checks (al_out is freed first: a failed call sets *out to NULL, it does not free it) */
+    simdmf_dataset_free(al_out);
+    al_out = NULL;
     CHECK_STATUS(simdmf_dataset_align(te, m, tr, 0, &al_out, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
     CHECK(al_out == NULL);
     CHECK_STATUS(simdmf_dataset_align(te, NULL, NULL, 0, &al_out, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
