@@ -1492,14 +1492,24 @@ SIMDMF_API simdmf_status simdmf_trainer_default_array(const simdmf_trainer* t, c
 namespace {
 
 using simdmf::IdMap;
+using simdmf::IdSpace;
 
-int id_kind_of(const IdMap* map) {
+// One side of an id space (simdmf::space_of of a data set or a model): its map (null: indices) and count.
+const IdMap* side_map(const IdSpace& sp, int side) {
+    return side == SIMDMF_USERS ? sp.users.get() : sp.items.get();
+}
+std::uint32_t side_count(const IdSpace& sp, int side) { return side == SIMDMF_USERS ? sp.n_users : sp.n_items; }
+
+int id_kind_of(const IdSpace& sp, int side) {
+    const IdMap* map = side_map(sp, side);
     if (!map) return SIMDMF_IDS_INDICES;
     return map->is_string() ? SIMDMF_IDS_STRING : SIMDMF_IDS_INTEGER;
 }
 
-std::uint32_t index_of_text(const IdMap* map, std::uint32_t n, int side, const char* id) {
+std::uint32_t index_of_text(const IdSpace& sp, int side, const char* id) {
     require(id, "id");
+    const IdMap* map = side_map(sp, side);
+    const std::uint32_t n = side_count(sp, side);
     const std::string_view text(id);
     std::uint32_t idx = 0;
     bool found = false;
@@ -1517,8 +1527,10 @@ std::uint32_t index_of_text(const IdMap* map, std::uint32_t n, int side, const c
     return idx;
 }
 
-void write_text(const IdMap* map, std::uint32_t n, int side, std::uint32_t index, char* buf, std::size_t capacity,
+void write_text(const IdSpace& sp, int side, std::uint32_t index, char* buf, std::size_t capacity,
                 std::size_t* length) {
+    const IdMap* map = side_map(sp, side);
+    const std::uint32_t n = side_count(sp, side);
     if (index >= n || (map && index >= map->size()))
         fail(SIMDMF_ERR_OUT_OF_RANGE, std::string(side == SIMDMF_USERS ? "user" : "item") + " index " +
                                           std::to_string(index) + " is past the side's " + std::to_string(n));
@@ -1532,6 +1544,13 @@ void write_text(const IdMap* map, std::uint32_t n, int side, std::uint32_t index
     }
 }
 
+// Warning `index` of a list a handle keeps (data set loads, trainer fits).
+const char* warning_at(const std::vector<std::string>& warnings, std::size_t index) {
+    if (index >= warnings.size())
+        fail(SIMDMF_ERR_OUT_OF_RANGE, "warning " + std::to_string(index) + " of " + std::to_string(warnings.size()));
+    return warnings[index].c_str();
+}
+
 }  // namespace
 
 SIMDMF_API simdmf_status simdmf_dataset_id_kind(const simdmf_dataset* ds, int side, int* kind) {
@@ -1539,7 +1558,7 @@ SIMDMF_API simdmf_status simdmf_dataset_id_kind(const simdmf_dataset* ds, int si
         require(ds, "ds");
         require(kind, "kind");
         check_side_value(side);
-        *kind = id_kind_of(side == SIMDMF_USERS ? ds->r.user_ids.get() : ds->r.item_ids.get());
+        *kind = id_kind_of(simdmf::space_of(ds->r), side);
         return SIMDMF_OK;
     });
 }
@@ -1549,7 +1568,7 @@ SIMDMF_API simdmf_status simdmf_model_id_kind(const simdmf_model* m, int side, i
         require(m, "m");
         require(kind, "kind");
         check_side_value(side);
-        *kind = id_kind_of(side == SIMDMF_USERS ? m->any().user_ids.get() : m->any().item_ids.get());
+        *kind = id_kind_of(simdmf::space_of(m->any()), side);
         return SIMDMF_OK;
     });
 }
@@ -1560,9 +1579,7 @@ SIMDMF_API simdmf_status simdmf_dataset_index_text(const simdmf_dataset* ds, int
         require(ds, "ds");
         require(index, "index");
         check_side_value(side);
-        const bool u = side == SIMDMF_USERS;
-        *index = index_of_text(u ? ds->r.user_ids.get() : ds->r.item_ids.get(), u ? ds->r.n_users : ds->r.n_items,
-                               side, id);
+        *index = index_of_text(simdmf::space_of(ds->r), side, id);
         return SIMDMF_OK;
     });
 }
@@ -1572,8 +1589,7 @@ SIMDMF_API simdmf_status simdmf_model_index_text(const simdmf_model* m, int side
         require(m, "m");
         require(index, "index");
         check_side_value(side);
-        *index = index_of_text(side == SIMDMF_USERS ? m->any().user_ids.get() : m->any().item_ids.get(), m->any().count(side),
-                               side, id);
+        *index = index_of_text(simdmf::space_of(m->any()), side, id);
         return SIMDMF_OK;
     });
 }
@@ -1583,9 +1599,7 @@ SIMDMF_API simdmf_status simdmf_dataset_id_text(const simdmf_dataset* ds, int si
     return guard([&] {
         require(ds, "ds");
         check_side_value(side);
-        const bool u = side == SIMDMF_USERS;
-        write_text(u ? ds->r.user_ids.get() : ds->r.item_ids.get(), u ? ds->r.n_users : ds->r.n_items, side, index, buf,
-                   capacity, length);
+        write_text(simdmf::space_of(ds->r), side, index, buf, capacity, length);
         return SIMDMF_OK;
     });
 }
@@ -1595,8 +1609,7 @@ SIMDMF_API simdmf_status simdmf_model_id_text(const simdmf_model* m, int side, u
     return guard([&] {
         require(m, "m");
         check_side_value(side);
-        write_text(side == SIMDMF_USERS ? m->any().user_ids.get() : m->any().item_ids.get(), m->any().count(side), side, index,
-                   buf, capacity, length);
+        write_text(simdmf::space_of(m->any()), side, index, buf, capacity, length);
         return SIMDMF_OK;
     });
 }
@@ -1631,10 +1644,7 @@ SIMDMF_API simdmf_status simdmf_dataset_warning(const simdmf_dataset* ds, size_t
     return guard([&] {
         require(ds, "ds");
         require(text, "text");
-        if (index >= ds->warnings.size())
-            fail(SIMDMF_ERR_OUT_OF_RANGE, "warning " + std::to_string(index) + " of " +
-                                              std::to_string(ds->warnings.size()));
-        *text = ds->warnings[index].c_str();
+        *text = warning_at(ds->warnings, index);
         return SIMDMF_OK;
     });
 }
@@ -1652,10 +1662,7 @@ SIMDMF_API simdmf_status simdmf_trainer_warning(const simdmf_trainer* t, size_t 
     return guard([&] {
         require(t, "t");
         require(text, "text");
-        if (index >= t->warnings.size())
-            fail(SIMDMF_ERR_OUT_OF_RANGE, "warning " + std::to_string(index) + " of " +
-                                              std::to_string(t->warnings.size()));
-        *text = t->warnings[index].c_str();
+        *text = warning_at(t->warnings, index);
         return SIMDMF_OK;
     });
 }
