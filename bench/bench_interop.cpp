@@ -4,9 +4,9 @@
 // SIMDMF_BENCH_ROWS x 64 user factors (default 10,000,000 rows: 2.56 GB) beside 1,000 items, and the
 // same users as Spark JSON lines for the first SIMDMF_BENCH_JSON_ROWS rows (default 1,000,000: about
 // 0.7 GB). BM_PlainRead reads the .npy file in 4 MiB blocks and does nothing else: the speed of the
-// storage (or page cache) that the import is held against in the same run. The *Cold variants evict the
-// file's pages from the page cache before each iteration (posix_fadvise DONTNEED, outside the timing),
-// so both read from the disk: "at disk speed" is BM_ImportNpyCold against BM_PlainReadCold. Files are
+// storage (or page cache) that the import is held against in the same run. The <true> (cold) variants
+// evict the file's pages from the page cache before each iteration (posix_fadvise DONTNEED, outside the timing),
+// so both read from the disk: "at disk speed" is BM_ImportNpy<true> against BM_PlainRead<true>. Files are
 // removed at exit.
 #include <benchmark/benchmark.h>
 
@@ -72,28 +72,6 @@ Fixture& fixture() {
     return f;
 }
 
-void BM_PlainRead(benchmark::State& state) {
-    auto& f = fixture();
-    std::vector<char> buf(4u << 20);
-    for (auto _ : state) {
-        int fd = ::open(f.users_npy.c_str(), O_RDONLY);
-        std::uint64_t total = 0;
-        for (ssize_t got; (got = ::read(fd, buf.data(), buf.size())) > 0;) total += static_cast<std::uint64_t>(got);
-        ::close(fd);
-        benchmark::DoNotOptimize(total);
-    }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
-}
-
-void BM_ImportNpy(benchmark::State& state) {
-    auto& f = fixture();
-    for (auto _ : state) {
-        auto s = factors::read(factors::Format::npy, f.users_npy, f.items_npy);
-        benchmark::DoNotOptimize(s.users.values.data());
-    }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
-}
-
 void evict(const std::string& path) {
     const int fd = ::open(path.c_str(), O_RDONLY);
     if (fd < 0) return;
@@ -101,13 +79,17 @@ void evict(const std::string& path) {
     ::close(fd);
 }
 
-void BM_PlainReadCold(benchmark::State& state) {
+// Cold: the file's pages are evicted before each iteration, outside the timing.
+template <bool Cold>
+void BM_PlainRead(benchmark::State& state) {
     auto& f = fixture();
     std::vector<char> buf(4u << 20);
     for (auto _ : state) {
-        state.PauseTiming();
-        evict(f.users_npy);
-        state.ResumeTiming();
+        if constexpr (Cold) {
+            state.PauseTiming();
+            evict(f.users_npy);
+            state.ResumeTiming();
+        }
         int fd = ::open(f.users_npy.c_str(), O_RDONLY);
         std::uint64_t total = 0;
         for (ssize_t got; (got = ::read(fd, buf.data(), buf.size())) > 0;) total += static_cast<std::uint64_t>(got);
@@ -117,13 +99,16 @@ void BM_PlainReadCold(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
 }
 
-void BM_ImportNpyCold(benchmark::State& state) {
+template <bool Cold>
+void BM_ImportNpy(benchmark::State& state) {
     auto& f = fixture();
     for (auto _ : state) {
-        state.PauseTiming();
-        evict(f.users_npy);
-        evict(f.items_npy);
-        state.ResumeTiming();
+        if constexpr (Cold) {
+            state.PauseTiming();
+            evict(f.users_npy);
+            evict(f.items_npy);
+            state.ResumeTiming();
+        }
         auto s = factors::read(factors::Format::npy, f.users_npy, f.items_npy);
         benchmark::DoNotOptimize(s.users.values.data());
     }
@@ -141,9 +126,9 @@ void BM_ImportSparkJson(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_PlainRead)->Unit(benchmark::kMillisecond)->Iterations(3);
-BENCHMARK(BM_ImportNpy)->Unit(benchmark::kMillisecond)->Iterations(3);
-BENCHMARK(BM_PlainReadCold)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
-BENCHMARK(BM_ImportNpyCold)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_PlainRead, false)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_TEMPLATE(BM_ImportNpy, false)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_TEMPLATE(BM_PlainRead, true)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_ImportNpy, true)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 BENCHMARK(BM_ImportSparkJson)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_MAIN();
