@@ -487,8 +487,9 @@ SIMDMF_API simdmf_status simdmf_trainer_set_callback(simdmf_trainer* t, simdmf_p
 
 namespace {
 // take: train() may release train's ratings (simdmf_trainer_fit_take).
+// init: the start of a neural CF model (simdmf_trainer_fit_from), or null.
 simdmf_status fit(simdmf_trainer* t, simdmf_dataset* train, bool take, const simdmf_dataset* valid,
-                  simdmf_model** out) {
+                  simdmf_model** out, const simdmf_model* init = nullptr) {
     return guard([&] {
         require(out, "out");
         *out = nullptr;
@@ -496,6 +497,17 @@ simdmf_status fit(simdmf_trainer* t, simdmf_dataset* train, bool take, const sim
         require(train, "train");
         t->history.clear();
         t->warnings.clear();
+        const simdmf::NCFModel* start = nullptr;
+        if (init) {
+            start = dynamic_cast<const simdmf::NCFModel*>(init->net.get());
+            if (!start)
+                simdmf::fail(SIMDMF_ERR_UNSUPPORTED, std::string("simdmf_trainer_fit_from starts neural CF models only; "
+                                                                 "init is a ") + init->any().kind_name() + " model");
+            if (start->kind != t->opt.model)
+                simdmf::fail(SIMDMF_ERR_INVALID_ARGUMENT, std::string("init is a ") + start->kind_name() +
+                                                              " model; option model is " +
+                                                              simdmf::model_kind_name(t->opt.model));
+        }
         const simdmf::EpochCallback cb = t->progress.epochs();
         const simdmf::Ratings* v = valid ? &valid->r : nullptr;
         auto model = std::make_unique<simdmf_model>();
@@ -511,7 +523,7 @@ simdmf_status fit(simdmf_trainer* t, simdmf_dataset* train, bool take, const sim
             t->warnings = std::move(r.warnings);
             res = {r.status, std::move(r.message)};
         } else {  // gmf, mlp, neumf (lib/solvers/ncf_train.hpp); `take` keeps the caller's ratings
-            simdmf::NcfTrainResult r = simdmf::train_ncf(t->opt, train->r, v, cb);
+            simdmf::NcfTrainResult r = simdmf::train_ncf(t->opt, train->r, v, cb, start);
             model->net = std::make_unique<simdmf::NCFModel>(std::move(r.model));
             t->history = std::move(r.history);
             res = {r.status, std::move(r.message)};
@@ -545,6 +557,37 @@ SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_data
 SIMDMF_API simdmf_status simdmf_trainer_fit_take(simdmf_trainer* t, simdmf_dataset* train,
                                                  const simdmf_dataset* valid, simdmf_model** out) {
     return fit(t, train, true, valid, out);
+}
+
+SIMDMF_API simdmf_status simdmf_trainer_fit_from(simdmf_trainer* t, const simdmf_dataset* train,
+                                                 const simdmf_dataset* valid, const simdmf_model* init,
+                                                 simdmf_model** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(init, "init");
+        return fit(t, const_cast<simdmf_dataset*>(train), false, valid, out, init);
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_neumf_from(const simdmf_model* gmf, const simdmf_model* mlp, double alpha,
+                                                 simdmf_model** out) {
+    return guard([&] {
+        require(out, "out");
+        *out = nullptr;
+        require(gmf, "gmf");
+        require(mlp, "mlp");
+        const auto* g = dynamic_cast<const simdmf::NCFModel*>(gmf->net.get());
+        const auto* p = dynamic_cast<const simdmf::NCFModel*>(mlp->net.get());
+        if (!g || g->kind != simdmf::ModelKind::gmf)
+            simdmf::fail(SIMDMF_ERR_INVALID_ARGUMENT, std::string("gmf is a ") + gmf->any().kind_name() + " model");
+        if (!p || p->kind != simdmf::ModelKind::mlp)
+            simdmf::fail(SIMDMF_ERR_INVALID_ARGUMENT, std::string("mlp is a ") + mlp->any().kind_name() + " model");
+        auto model = std::make_unique<simdmf_model>();
+        model->net = std::make_unique<simdmf::NCFModel>(simdmf::neumf_from(*g, *p, alpha));
+        *out = model.release();
+        return SIMDMF_OK;
+    });
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_history_size(const simdmf_trainer* t, size_t* n_epochs) {

@@ -2239,6 +2239,88 @@ static void test_ncf(void) {
     simdmf_dataset_free(ds);
 }
 
+/* NeuMF from pretrained GMF and MLP (simdmf_model_neumf_from), trained on with simdmf_trainer_fit_from. */
+static void test_ncf_pretrained(void) {
+    const double layers[] = {8, 8, 4};
+    simdmf_dataset *ds = NULL, *small = NULL;
+    simdmf_trainer* t = NULL;
+    simdmf_model *g = NULL, *p = NULL, *n1 = NULL, *n0 = NULL, *n = NULL, *fit = NULL, *fit2 = NULL, *mf = NULL;
+    simdmf_model* bad = (simdmf_model*)&bad;
+    const char* name = NULL;
+    float rg[COLS], rp[COLS], r1[COLS], r0[COLS], rf[COLS], rf2[COLS];
+    int c;
+    CHECK_OK(simdmf_dataset_from_dense(RATINGS, ROWS, COLS, &ds));
+    CHECK_OK(simdmf_dataset_from_dense(RATINGS, ROWS - 1, COLS, &small));
+    CHECK_OK(simdmf_trainer_create(&t));
+    CHECK_OK(simdmf_trainer_set_array(t, "ncf_layers", layers, 3));
+    CHECK_OK(simdmf_trainer_set(t, "k", 4));
+    CHECK_OK(simdmf_trainer_set(t, "ncf_batch", 4));
+    CHECK_OK(simdmf_trainer_set(t, "ncf_init_std", 0.3));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 20));
+    CHECK_OK(simdmf_trainer_set_string(t, "model", "gmf"));
+    CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &g));
+    CHECK_OK(simdmf_trainer_set_string(t, "model", "mlp"));
+    CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &p));
+    CHECK_OK(simdmf_trainer_set_string(t, "model", "mf"));
+    CHECK_OK(simdmf_trainer_fit(t, ds, NULL, &mf));
+    if (!g || !p || !mf) goto done;
+    /* alpha 1 is the GMF, alpha 0 the MLP (same scores through the NeuMF's output unit). */
+    CHECK_OK(simdmf_model_neumf_from(g, p, 1.0, &n1));
+    CHECK_OK(simdmf_model_neumf_from(g, p, 0.0, &n0));
+    CHECK_OK(simdmf_model_neumf_from(g, p, 0.5, &n));
+    if (!n1 || !n0 || !n) goto done;
+    CHECK_OK(simdmf_model_name(n, &name));
+    CHECK(name && strcmp(name, "neumf") == 0);
+    CHECK_OK(simdmf_model_predict_row(g, 2, rg));
+    CHECK_OK(simdmf_model_predict_row(p, 2, rp));
+    CHECK_OK(simdmf_model_predict_row(n1, 2, r1));
+    CHECK_OK(simdmf_model_predict_row(n0, 2, r0));
+    for (c = 0; c < COLS; ++c) {
+        CHECK(fabs(r1[c] - rg[c]) < 1e-4);
+        CHECK(fabs(r0[c] - rp[c]) < 1e-4);
+    }
+    CHECK_STATUS(simdmf_model_neumf_from(p, g, 0.5, &bad), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(bad == NULL);
+    CHECK_STATUS(simdmf_model_neumf_from(g, mf, 0.5, &bad), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(simdmf_last_error(), "mf") != NULL);
+    CHECK_STATUS(simdmf_model_neumf_from(g, p, 1.5, &bad), SIMDMF_ERR_OUT_OF_RANGE);
+    CHECK_STATUS(simdmf_model_neumf_from(NULL, p, 0.5, &bad), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(simdmf_model_neumf_from(g, p, 0.5, NULL), SIMDMF_ERR_INVALID_ARGUMENT);
+    /* Train it on: a NeuMF that moved from its start, the same twice; the start is unchanged. */
+    CHECK_OK(simdmf_trainer_set_string(t, "model", "neumf"));
+    CHECK_OK(simdmf_trainer_set(t, "epochs", 5));
+    CHECK_OK(simdmf_trainer_fit_from(t, ds, NULL, n1, &fit));
+    CHECK_OK(simdmf_trainer_fit_from(t, ds, NULL, n1, &fit2));
+    if (fit && fit2) {
+        CHECK_OK(simdmf_model_predict_row(fit, 2, rf));
+        CHECK_OK(simdmf_model_predict_row(fit2, 2, rf2));
+        CHECK(memcmp(rf, rf2, sizeof rf) == 0);
+        CHECK(memcmp(rf, r1, sizeof rf) != 0);
+        CHECK_OK(simdmf_model_predict_row(n1, 2, rf2));
+        CHECK(memcmp(rf2, r1, sizeof rf2) == 0);
+    }
+    bad = (simdmf_model*)&bad;
+    CHECK_STATUS(simdmf_trainer_fit_from(t, small, NULL, n1, &bad), SIMDMF_ERR_INVALID_ARGUMENT); /* other users */
+    CHECK(bad == NULL);
+    CHECK_STATUS(simdmf_trainer_fit_from(t, ds, NULL, g, &bad), SIMDMF_ERR_INVALID_ARGUMENT); /* kind != model */
+    CHECK(strstr(simdmf_last_error(), "gmf") != NULL);
+    CHECK_STATUS(simdmf_trainer_fit_from(t, ds, NULL, mf, &bad), SIMDMF_ERR_UNSUPPORTED);
+    CHECK_STATUS(simdmf_trainer_fit_from(t, ds, NULL, NULL, &bad), SIMDMF_ERR_INVALID_ARGUMENT);
+    CHECK(bad == NULL);
+done:
+    simdmf_model_free(fit2);
+    simdmf_model_free(fit);
+    simdmf_model_free(n);
+    simdmf_model_free(n0);
+    simdmf_model_free(n1);
+    simdmf_model_free(mf);
+    simdmf_model_free(p);
+    simdmf_model_free(g);
+    simdmf_trainer_free(t);
+    simdmf_dataset_free(small);
+    simdmf_dataset_free(ds);
+}
+
 /* Issue 10, items 14 and 15: string ids through the ABI (kinds, text lookups both ways, text triples,
  * a string-id model saved and loaded), and the warnings a load recorded. */
 static void test_text_ids_and_warnings(void) {
@@ -2383,6 +2465,7 @@ int main(void) {
     test_determinism();
     test_als();
     test_ncf();
+    test_ncf_pretrained();
     test_implicit();
     test_load_dataset();
     test_id_maps();

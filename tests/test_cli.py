@@ -122,6 +122,37 @@ class CliEndToEnd(unittest.TestCase):
             self.assertIn(kind, s.stderr)
         self.assertEqual(run("train", self.train, "--model", "gmf", "--activation", "tanh", ok=False).returncode, 2)
 
+    def test_train_neumf_pretrained(self):
+        # --pretrained-gmf / --pretrained-mlp / --pretrained-alpha: NeuMF starts from the two models (their
+        # shape, not -k / --layers), trains on and serves; wrong combinations are usage errors (exit 2),
+        # a file of the wrong kind an error naming it (exit 1).
+        common = ["--batch", 64, "--epochs", 3, "--lr", 0.005]
+        for kind in ("gmf", "mlp"):
+            run("train", self.train, "-o", self.p("pre_" + kind + ".smf"), "--model", kind, "-k", 6, "--layers",
+                "12,6", *common, "-q")
+        pre = ["--pretrained-gmf", self.p("pre_gmf.smf"), "--pretrained-mlp", self.p("pre_mlp.smf")]
+        path = self.p("pre_neumf.smf")
+        t = run_json("train", self.train, "-o", path, "--valid", self.test, "--model", "neumf", "-k", 8, "--layers",
+                     "16,8", *pre, "--pretrained-alpha", 0.3, *common)
+        self.assertEqual(t["options"]["model"], "neumf")
+        self.assertEqual(t["options"]["k"], 6)
+        self.assertLess(t["valid_metric"], 1.0)
+        info = run_json("info", path)
+        self.assertEqual(info["kind"], "neumf")
+        self.assertIn("12,6", json.dumps(info))
+        e = run_json("eval", path, self.test, "--train", self.train)
+        self.assertLess(e["rmse"], 1.0)
+        self.assertEqual(run("train", self.train, "-o", self.p("x.smf"), "--model", "neumf", pre[0], pre[1],
+                             ok=False).returncode, 2)  # --pretrained-mlp missing
+        self.assertEqual(run("train", self.train, "-o", self.p("x.smf"), "--model", "mlp", *pre,
+                             ok=False).returncode, 2)  # not --model neumf
+        self.assertEqual(run("train", self.train, "-o", self.p("x.smf"), "--model", "neumf", *pre,
+                             "--pretrained-alpha", 1.5, ok=False).returncode, 2)
+        swapped = ["--pretrained-gmf", self.p("pre_mlp.smf"), "--pretrained-mlp", self.p("pre_gmf.smf")]
+        s = run("train", self.train, "-o", self.p("x.smf"), "--model", "neumf", *swapped, ok=False)
+        self.assertEqual(s.returncode, 1)
+        self.assertIn("not a gmf model", s.stderr)
+
     def test_eval(self):
         e = run_json("eval", self.model, self.test, "--train", self.train, "--at", 5)
         self.assertEqual(e["ratings"], 4000)

@@ -242,9 +242,36 @@ TEST_CASE("neumf_from: pretrained GMF + MLP give the alpha-weighted score of the
         for (std::uint32_t i : {1u, 30u})
             CHECK(n.score(u, i) == doctest::Approx(0.5 * g.score(u, i) + 0.5 * p.score(u, i)).epsilon(1e-4));
     o.model = ModelKind::neumf;
+    o.k = 3;                 // ignored: the start's shape is kept, and recorded as the model's options
+    o.ncf.layers = {4, 2};
     const NcfTrainResult r = train_ncf(o, tr, nullptr, {}, &n);
     CHECK(r.status == SIMDMF_OK);
+    CHECK(r.model.shape.k == 8);
+    CHECK(r.model.shape.layers == std::vector<std::uint32_t>{16, 16, 8});
+    auto recorded = [&](const char* key) {
+        for (const auto& [k, v] : r.model.train_options)
+            if (k == key) return v;
+        return std::string("(absent)");
+    };
+    CHECK(recorded("k") == "8");
+    CHECK(recorded("ncf_layers") == "16,16,8");
+    // Training moved the start (and only the copy: n is unchanged).
+    CHECK(r.model.score(0, 1) != n.score(0, 1));
+    CHECK(n.score(0, 1) == doctest::Approx(0.5 * g.score(0, 1) + 0.5 * p.score(0, 1)).epsilon(1e-4));
+    // Same start, same options: the same model.
+    CHECK(train_ncf(o, tr, nullptr, {}, &n).model.identical(r.model));
     CHECK_THROWS(neumf_from(p, g, 0.5));
+    CHECK_THROWS(neumf_from(g, p, 1.5));
+    // Other user ids than the start's: refused, naming the data.
+    Ratings other = tr;
+    std::vector<std::int64_t> raws(other.n_users);
+    for (std::size_t j = 0; j < raws.size(); ++j) raws[j] = std::int64_t(j) + 1000;
+    other.user_ids = std::make_shared<const IdMap>(IdMap::from_raws(raws));
+    CHECK_THROWS_WITH(train_ncf(o, other, nullptr, {}, &n), doctest::Contains("the training data"));
+    // GMF and MLP of different ids do not combine.
+    NCFModel p2 = p;
+    p2.user_ids = other.user_ids;
+    CHECK_THROWS_WITH(neumf_from(g, p2, 0.5), doctest::Contains("different user or item ids"));
 }
 
 TEST_CASE("ncf model file v2: round trip of every kind, loaded and mapped; MF-only readers refuse it") {

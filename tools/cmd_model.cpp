@@ -27,6 +27,8 @@ std::string valid_name(const TrainOptions& o) { return std::string("valid ") + c
 // ----------------------------------------------------------------------------------------- train
 struct TrainArgs {
     std::string data, model = "model.smf", valid, curve;
+    std::string pretrained_gmf, pretrained_mlp;  // NeuMF from pretrained GMF and MLP (neumf_from)
+    double pretrained_alpha = 0.5;
     double valid_fraction = 0;
     DataFlags df;
     TrainFlags flags;
@@ -48,8 +50,28 @@ template <class Result>
 int finish_train(const TrainArgs& a, const Output& out, const TrainOptions& o, const Result& res, std::size_t n_train,
                  bool has_valid, const Ratings& valid_set);
 
+// The NeuMF start of --pretrained-gmf / --pretrained-mlp (null without them).
+std::unique_ptr<NCFModel> pretrained_neumf(const TrainArgs& a, const TrainOptions& o) {
+    if (a.pretrained_gmf.empty() && a.pretrained_mlp.empty()) return nullptr;
+    if (a.pretrained_gmf.empty() || a.pretrained_mlp.empty())
+        throw UsageError("--pretrained-gmf and --pretrained-mlp go together");
+    if (o.model != ModelKind::neumf) throw UsageError("--pretrained-gmf / --pretrained-mlp need --model neumf");
+    auto open_kind = [](const std::string& path, ModelKind kind) {
+        std::unique_ptr<Model> held = open_any_model(path, OpenOptions{});
+        auto* net = dynamic_cast<NCFModel*>(held.get());
+        if (!net || net->kind != kind)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, path + " is a " + held->kind_name() + " model, not a " +
+                                                  model_kind_name(kind) + " model");
+        return NCFModel(std::move(*net));
+    };
+    const NCFModel g = open_kind(a.pretrained_gmf, ModelKind::gmf), p = open_kind(a.pretrained_mlp, ModelKind::mlp);
+    return std::make_unique<NCFModel>(neumf_from(g, p, a.pretrained_alpha));
+}
+
 int run_train(const TrainArgs& a, const Output& out) {
     TrainOptions o = a.flags.options();
+    const std::unique_ptr<NCFModel> init = pretrained_neumf(a, o);
+    if (init) o = with_shape_of(o, *init);  // the options line shows the pretrained shape
     if (!a.valid.empty() && a.valid_fraction > 0) throw UsageError("give --valid or --valid-fraction, not both");
     check_distinct_files({{"-o", a.model}, {"--curve", a.curve}}, {{"training data", a.data}, {"--valid", a.valid}});
     io::LoadOptions lo = a.df.options();
@@ -78,7 +100,8 @@ int run_train(const TrainArgs& a, const Output& out) {
     const std::size_t n_train = train_set.size();
     if (o.model != ModelKind::mf)
         return finish_train(a, out, o, train_ncf(o, train_set, has_valid ? &valid_set : nullptr,
-                                                 progress_printer(out, valid_name(o).c_str(), curve_names(o).train_label)),
+                                                 progress_printer(out, valid_name(o).c_str(), curve_names(o).train_label),
+                                                 init.get()),
                             n_train, has_valid, valid_set);
     // The ratings are not needed afterwards: train() may release them while it builds its own copy.
     return finish_train(a, out, o,
@@ -411,6 +434,12 @@ void add_model_commands(CLI::App& app, const Output& out, Registry& reg) {
         c->add_option("--valid-fraction", a->valid_fraction, "hold out this fraction of the training data for validation")
             ->check(CLI::Range(0.0, 0.99));
         c->add_option("--curve", a->curve, "write the per-epoch learning curve to this CSV file (plot: tools/plot_curve.py)");
+        c->add_option("--pretrained-gmf", a->pretrained_gmf,
+                      "--model neumf: start from this GMF model file (with --pretrained-mlp; both trained on this data)");
+        c->add_option("--pretrained-mlp", a->pretrained_mlp, "--model neumf: start from this MLP model file");
+        c->add_option("--pretrained-alpha", a->pretrained_alpha,
+                      "weight of the GMF branch in the pretrained NeuMF's output unit, 1 - it the MLP's (default 0.5)")
+            ->check(CLI::Range(0.0, 1.0));
         a->df.add(c);
         a->flags.add(c);
         reg.push_back({c, [a, &out] { return run_train(*a, out); }});

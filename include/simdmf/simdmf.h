@@ -459,6 +459,25 @@ SIMDMF_API simdmf_status simdmf_trainer_history_size(const simdmf_trainer* t, si
 SIMDMF_API simdmf_status simdmf_trainer_history_get(const simdmf_trainer* t, size_t index,
                                                     simdmf_epoch_info* out);
 
+/* NeuMF initialised from a trained GMF and a trained MLP model of the same data (He et al. 2017,
+ * 3.4.1; added after 0.2.0): their embeddings and the MLP's tower copied, the output unit
+ * [alpha h_gmf, (1 - alpha) h_mlp] with bias alpha c_gmf + (1 - alpha) c_mlp; train it on with
+ * simdmf_trainer_fit_from. Neither input is changed. The caller owns *out. Errors:
+ * SIMDMF_ERR_INVALID_ARGUMENT (NULL, `gmf` not a GMF or `mlp` not an MLP model, or different users,
+ * items or ids), SIMDMF_ERR_OUT_OF_RANGE (alpha outside [0, 1]). Thread-safe (reads only). */
+SIMDMF_API simdmf_status simdmf_model_neumf_from(const simdmf_model* gmf, const simdmf_model* mlp, double alpha,
+                                                 simdmf_model** out);
+
+/* Like simdmf_trainer_fit, starting from `init`'s parameters instead of the seeded initialisation
+ * (added after 0.2.0): neural CF kinds only, option "model" must be init's kind, and `train` must have
+ * init's users and items with the same ids (SIMDMF_ERR_INVALID_ARGUMENT otherwise; an MF `init` is
+ * SIMDMF_ERR_UNSUPPORTED). init's shape is kept (k and ncf_layers / activation / slope are ignored);
+ * the optimizer state starts at zero. `init` is not changed. Same statuses and ownership as
+ * simdmf_trainer_fit; the same init, options and data give a bit-identical model at a given SIMD level. */
+SIMDMF_API simdmf_status simdmf_trainer_fit_from(simdmf_trainer* t, const simdmf_dataset* train,
+                                                 const simdmf_dataset* valid, const simdmf_model* init,
+                                                 simdmf_model** out);
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Models                                                                                         */
 /* ---------------------------------------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 
+#include "idspace.hpp"
 #include "rng.hpp"
 #include "serve/seen.hpp"
 #include "solvers/negatives.hpp"
@@ -67,6 +68,13 @@ bool finite_params(const NCFModel& m) {
     return true;
 }
 
+// The same ids, index by index (both without a map: both index spaces).
+bool same_ids(const std::shared_ptr<const IdMap>& a, const std::shared_ptr<const IdMap>& b) {
+    if (a == b) return true;
+    if (!a || !b || a->size() != b->size() || a->is_string() != b->is_string()) return false;
+    return a->is_string() ? a->strings_list() == b->strings_list() : a->raws() == b->raws();
+}
+
 struct Slot {
     ParamArray* w;
     AlignedFloats* g;
@@ -83,6 +91,8 @@ NCFModel neumf_from(const NCFModel& g, const NCFModel& p, double alpha) {
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "neumf_from needs a GMF and an MLP model");
     if (g.n_users != p.n_users || g.n_items != p.n_items)
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "neumf_from: the GMF and MLP models have different user or item counts");
+    if (!same_ids(g.user_ids, p.user_ids) || !same_ids(g.item_ids, p.item_ids))
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "neumf_from: the GMF and MLP models were trained on different user or item ids");
     if (!(alpha >= 0.0 && alpha <= 1.0)) fail(SIMDMF_ERR_OUT_OF_RANGE, "neumf_from: alpha must be in [0, 1]");
     NcfShape s = p.shape;
     s.k = g.shape.k;
@@ -104,6 +114,17 @@ NCFModel neumf_from(const NCFModel& g, const NCFModel& p, double alpha) {
         m.hW[(s.k + j) * 16] = static_cast<float>((1.0 - alpha) * p.hW[j * 16]);
     m.hb[0] = static_cast<float>(alpha * g.hb[0] + (1.0 - alpha) * p.hb[0]);
     return m;
+}
+
+TrainOptions with_shape_of(const TrainOptions& opt, const NCFModel& m) {
+    TrainOptions o = opt;
+    if (m.has_gmf()) o.k = m.shape.k;
+    if (m.has_mlp()) {
+        o.ncf.layers = m.shape.layers;
+        o.ncf.activation = static_cast<std::uint32_t>(m.shape.act);
+        o.ncf.slope = m.shape.slope;
+    }
+    return o;
 }
 
 NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ratings* valid,
@@ -134,7 +155,10 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     if (init) {
         m = *init;
         if (m.n_users != train.n_users || m.n_items != train.n_items || m.kind != opt.model)
-            fail(SIMDMF_ERR_INVALID_ARGUMENT, "the initial model does not match the data or the model kind");
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, std::string("the initial model (") + init->kind_name() + ", " +
+                                                  std::to_string(init->n_users) + " x " + std::to_string(init->n_items) +
+                                                  ") does not match the data or the model kind");
+        check_id_space(train, space_of(*init), "the training data");
     } else {
         NcfShape s;
         s.k = opt.k;
@@ -327,7 +351,7 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
         bind();
     }
     if (res.stop_reason.empty()) res.stop_reason = "max epochs";
-    res.model.train_options = options::in_effect_text(opt);
+    res.model.train_options = options::in_effect_text(init ? with_shape_of(opt, *init) : opt);
     return res;
 }
 

@@ -22,7 +22,10 @@ struct NcfTrainResult {
 };
 
 // opt.model is gmf, mlp or neumf. `init` (may be null) replaces the seeded initialisation (NeuMF from
-// pretrained GMF and MLP: neumf_from). Throws Error on invalid data or options.
+// pretrained GMF and MLP: neumf_from): its kind must be opt.model, its users and items those of `train`
+// (the same ids: INVALID_ARGUMENT otherwise), its shape is kept (opt's k and ncf_layers / activation /
+// slope are ignored; the model's train_options record the shape it has). The optimizer state starts at
+// zero. Throws Error on invalid data or options.
 NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ratings* valid,
                          const EpochCallback& callback = {}, const NCFModel* init = nullptr);
 
@@ -30,5 +33,8 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
 // embeddings and tower copied, the output unit [alpha h_gmf, (1 - alpha) h_mlp] with bias
 // alpha c_gmf + (1 - alpha) c_mlp. INVALID_ARGUMENT when the two do not fit together.
 NCFModel neumf_from(const NCFModel& gmf, const NCFModel& mlp, double alpha);
+
+// opt with the architecture options (k, ncf_layers, ncf_activation, ncf_slope) set to m's shape.
+TrainOptions with_shape_of(const TrainOptions& opt, const NCFModel& m);
 
 }  // namespace simdmf

@@ -237,6 +237,8 @@ _SIGNATURES = {
     "simdmf_trainer_warning": (_status, [_vp, _size, ctypes.POINTER(ctypes.c_char_p)]),
     "simdmf_dataset_warning": (_status, [_vp, _size, ctypes.POINTER(ctypes.c_char_p)]),
     "simdmf_trainer_fit_take": (_status, [_vp, _vp, _vp, _vpp]),
+    "simdmf_trainer_fit_from": (_status, [_vp, _vp, _vp, _vp, _vpp]),
+    "simdmf_model_neumf_from": (_status, [_vp, _vp, ctypes.c_double, _vpp]),
     "simdmf_model_fold_in_user": (_status, [_vp, _u32p, _f32p, _size, ctypes.c_double, _i64, _u32p]),
     "simdmf_model_save": (_status, [_vp, _cstr]),
     "simdmf_model_load": (_status, [_cstr, _vpp]),
@@ -974,8 +976,12 @@ class Trainer(_Handle):
         return self._report_call(lambda out: self._lib.simdmf_trainer_tune(self._handle, _dataset(train, "train"), out),
                                  callback)
 
-    def fit(self, train, valid=None, callback=None, take=False):
+    def fit(self, train, valid=None, callback=None, take=False, init=None):
         """Trains a :class:`Model` on ``train`` (a Dataset), with optional validation data.
+
+        ``init`` (a neural CF :class:`Model` of option ``model``'s kind, e.g. from
+        :meth:`Model.neumf_from`) is the starting point instead of the seeded initialisation; its shape
+        is kept and ``train`` must have its users, items and ids (simdmf_trainer_fit_from).
 
         ``take=True`` lets the trainer release ``train``'s ratings while it copies them (about half
         the peak memory on large data); ``train`` then holds no ratings. The model is the same.
@@ -994,10 +1000,17 @@ class Trainer(_Handle):
         train_h = _dataset(train, "train")
         valid_h = _dataset(valid, "valid") if valid is not None else None
         out = ctypes.c_void_p()
-        fit_fn = self._lib.simdmf_trainer_fit_take if take else self._lib.simdmf_trainer_fit
-        st, errors = self._run(
-            lambda: fit_fn(self._handle, train_h, valid_h, ctypes.byref(out)),
-            callback)
+        if init is not None:
+            if take:
+                raise ValueError("take=True does not apply to a fit from init")
+            if not isinstance(init, Model):
+                raise TypeError("init must be a Model")
+            init_h = init._handle
+            call = lambda: self._lib.simdmf_trainer_fit_from(self._handle, train_h, valid_h, init_h, ctypes.byref(out))
+        else:
+            fit_fn = self._lib.simdmf_trainer_fit_take if take else self._lib.simdmf_trainer_fit
+            call = lambda: fit_fn(self._handle, train_h, valid_h, ctypes.byref(out))
+        st, errors = self._run(call, callback)
         model = Model(out.value) if out.value else None
         if errors:
             if model is not None:
@@ -1106,6 +1119,17 @@ class Model(_Handle):
         flags = (OPEN_MMAP if mmap else 0) | (0 if verify else OPEN_NO_VERIFY)
         out = ctypes.c_void_p()
         _check(_L().simdmf_model_open(_path(path), flags, ctypes.byref(out)))
+        return cls(out.value)
+
+    @classmethod
+    def neumf_from(cls, gmf, mlp, alpha=0.5):
+        """A NeuMF model initialised from a trained GMF and MLP model of the same data (He et al.
+        2017): their embeddings and tower, the output unit weighted ``alpha`` (GMF) and ``1 - alpha``
+        (MLP). Train it on with ``Trainer.fit(..., init=model)`` (option ``model="neumf"``)."""
+        if not isinstance(gmf, Model) or not isinstance(mlp, Model):
+            raise TypeError("gmf and mlp must be Model objects")
+        out = ctypes.c_void_p()
+        _check(_L().simdmf_model_neumf_from(gmf._handle, mlp._handle, float(alpha), ctypes.byref(out)))
         return cls(out.value)
 
     def save(self, path):

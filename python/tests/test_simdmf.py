@@ -393,6 +393,32 @@ class NeuralCFTest(unittest.TestCase):
             simdmf.Trainer(model="gmf", ncf_activation="tanh")
         self.assertEqual(cm.exception.status, simdmf.ERR_OUT_OF_RANGE)
 
+    def test_neumf_from_pretrained(self):
+        # NeuMF from pretrained GMF + MLP: alpha 1 scores as the GMF, alpha 0 as the MLP; fit(init=)
+        # trains it on (the same start and options give the same model; the start is unchanged).
+        d = simdmf.Dataset.from_dense(RATINGS)
+        opts = dict(k=4, ncf_layers=[8, 8, 4], ncf_batch=4, ncf_init_std=0.3, epochs=20)
+        g = simdmf.Trainer(model="gmf", **opts).fit(d)
+        p = simdmf.Trainer(model="mlp", **opts).fit(d)
+        np.testing.assert_allclose(simdmf.Model.neumf_from(g, p, alpha=1.0).predict_all(), g.predict_all(), atol=1e-4)
+        np.testing.assert_allclose(simdmf.Model.neumf_from(g, p, alpha=0.0).predict_all(), p.predict_all(), atol=1e-4)
+        start = simdmf.Model.neumf_from(g, p)
+        self.assertEqual(start.name, "neumf")
+        before = start.predict_all()
+        t = simdmf.Trainer(model="neumf", **dict(opts, epochs=5))
+        a = t.fit(d, init=start)
+        self.assertEqual(a.name, "neumf")
+        self.assertEqual(len(t.history), 5)
+        self.assertFalse(np.array_equal(a.predict_all(), before))
+        np.testing.assert_array_equal(t.fit(d, init=start).predict_all(), a.predict_all())
+        np.testing.assert_array_equal(start.predict_all(), before)
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            simdmf.Model.neumf_from(p, g)
+        self.assertEqual(cm.exception.status, simdmf.ERR_INVALID_ARGUMENT)
+        with self.assertRaises(simdmf.SimdmfError) as cm:
+            simdmf.Trainer(model="gmf", **opts).fit(d, init=start)  # option model is not init's kind
+        self.assertEqual(cm.exception.status, simdmf.ERR_INVALID_ARGUMENT)
+
 
 def planted(n_users=40, n_items=30, density=0.5, logistic=False, seed=0):
     """A planted rank-2 matrix, about ``density`` of it observed: ratings in [1, 5] or +1/-1 labels."""
