@@ -1,6 +1,8 @@
 #include "dataset.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <string>
 #include <unordered_set>
@@ -206,6 +208,20 @@ void Ratings::validate(bool logistic) const {
     if (user.size() != value.size() || item.size() != value.size() ||
         (!timestamp.empty() && timestamp.size() != value.size()))
         fail(SIMDMF_ERR_INVALID_DATA, "ratings arrays have different lengths");
+    // Fast pass (vectorisable reductions, part of train()'s set-up); the loop below only runs to name
+    // the first bad rating.
+    const std::size_t n = value.size();
+    std::uint32_t max_u = 0, max_i = 0, bad = 0;
+    for (std::size_t k = 0; k < n; ++k) max_u = std::max(max_u, user[k]);
+    for (std::size_t k = 0; k < n; ++k) max_i = std::max(max_i, item[k]);
+    for (std::size_t k = 0; k < n; ++k) {
+        std::uint32_t b;
+        std::memcpy(&b, &value[k], 4);
+        const bool finite = (b & 0x7f800000u) != 0x7f800000u;
+        const bool label = (b & 0x7fffffffu) == 0x3f800000u;  // +1 or -1
+        bad |= static_cast<std::uint32_t>(!finite || (logistic && !label));
+    }
+    if (n == 0 || (max_u < n_users && max_i < n_items && !bad)) return;
     for (std::size_t k = 0; k < value.size(); ++k) {
         if (user[k] >= n_users)
             fail(SIMDMF_ERR_OUT_OF_RANGE, "rating " + std::to_string(k) + ": user index " +

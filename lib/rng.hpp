@@ -46,6 +46,30 @@ public:
         if (u1 < 1e-300) u1 = 1e-300;
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
     }
+    // Standard normal by the ziggurat method (Marsaglia & Tsang 2000; 256 layers, one 64-bit draw
+    // giving the layer, the sign and the abscissa, as in Doornik 2005): 99% of draws cost one next(), a
+    // table lookup, a multiply and a compare; the wedges and the tail beyond r use exp / log. About 3x
+    // faster than normal() (the factor initialisation's generator); a different stream from normal().
+    double normal_ziggurat() {
+        const Ziggurat& z = ziggurat();
+        for (;;) {
+            const std::uint64_t b = next();
+            const unsigned i = static_cast<unsigned>(b & 255);
+            const double sign = (b & 256) ? -1.0 : 1.0;
+            const double u = static_cast<double>(b >> 11) * 0x1.0p-53;  // [0, 1)
+            if (u < z.ratio[i]) return sign * u * z.x[i];  // inside layer i's rectangle under the curve
+            if (i == 0) {  // the tail beyond r (Marsaglia 1964)
+                double a, c;
+                do {
+                    a = -std::log(1.0 - uniform()) / Ziggurat::r;
+                    c = -std::log(1.0 - uniform());
+                } while (c + c < a * a);
+                return sign * (Ziggurat::r + a);
+            }
+            const double x = u * z.x[i];  // in the wedge between x[i + 1] and x[i]
+            if (z.f[i] + uniform() * (z.f[i + 1] - z.f[i]) < std::exp(-0.5 * x * x)) return sign * x;
+        }
+    }
     // Fisher-Yates shuffle of [first, first+n).
     template <class T>
     void shuffle(T* first, std::size_t n) {
@@ -53,6 +77,25 @@ public:
     }
 
 private:
+    // Layer i (1..255) is the rectangle [0, x[i]] x [f(x[i]), f(x[i + 1])], f(x) = exp(-x^2 / 2); layer 0
+    // is [0, x[0]] x [0, f(r)] with x[0] = v / f(r), its part beyond r standing for the tail. Every layer
+    // has area v.
+    struct Ziggurat {
+        static constexpr double r = 3.6541528853610088, v = 0.00492867323399;
+        double x[257], f[257], ratio[256];
+        Ziggurat() {
+            x[0] = v / std::exp(-0.5 * r * r);
+            x[1] = r;
+            for (int i = 1; i < 255; ++i) x[i + 1] = std::sqrt(-2.0 * std::log(v / x[i] + std::exp(-0.5 * x[i] * x[i])));
+            x[256] = 0.0;
+            for (int i = 0; i <= 256; ++i) f[i] = std::exp(-0.5 * x[i] * x[i]);
+            for (int i = 0; i < 256; ++i) ratio[i] = x[i + 1] / x[i];
+        }
+    };
+    static const Ziggurat& ziggurat() {
+        static const Ziggurat z;
+        return z;
+    }
     static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     std::uint64_t s_[4];
 };

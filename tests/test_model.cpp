@@ -371,7 +371,9 @@ TEST_CASE("fold-in for logistic MF and with an id map") {
     const std::uint32_t before = m.n_users;
     std::vector<std::uint32_t> items = {0, 1, 2, 3, 4, 5};
     std::vector<float> labels = {1, 1, 1, -1, -1, -1};
-    const std::uint32_t u = m.fold_in_user(items.data(), labels.data(), items.size(), 0.01, 424242);
+    // A small l2, so that the row can fit its six labels whatever the (barely trained) item rows are: at
+    // 0.01 the ordering below held for 9 of 40 training seeds, at 1e-4 for all 40.
+    const std::uint32_t u = m.fold_in_user(items.data(), labels.data(), items.size(), 1e-4, 424242);
     CHECK(u == before);
     std::uint32_t idx = 0;
     REQUIRE(m.user_ids->find(424242, &idx));

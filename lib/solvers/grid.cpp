@@ -58,6 +58,7 @@ void release_tail(const std::vector<T>& v, std::size_t from) {
     const auto hi = reinterpret_cast<std::uintptr_t>(v.data() + v.size()) & ~(page - 1);
     if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 }
+
 }  // namespace
 
 RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes, Ratings* release)
@@ -115,6 +116,8 @@ RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes
     }
     row = {};
     col = {};
+    // Each block: sorted by user into tmp (a counting sort; a comparison sort for sparse blocks), then
+    // interleaved from tmp back into place.
     std::vector<std::uint32_t> cnt(std::size_t(upb_) + 1);
     std::size_t max_block = 0;
     for (std::size_t b = 0; b < nb; ++b) max_block = std::max(max_block, block_size(b));
@@ -125,16 +128,16 @@ RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes
         GridEntry* e = block(b);
         if (n < upb_ / 8) {  // sparse block: a comparison sort beats clearing upb counters
             std::stable_sort(e, e + n, [](const GridEntry& x, const GridEntry& y) { return x.u < y.u; });
-            continue;
+            std::copy(e, e + n, tmp.begin());
+        } else {
+            std::fill(cnt.begin(), cnt.end(), 0u);
+            for (std::size_t j = 0; j < n; ++j) ++cnt[e[j].u + 1];
+            for (std::uint32_t u = 0; u < upb_; ++u) cnt[u + 1] += cnt[u];
+            for (std::size_t j = 0; j < n; ++j) tmp[cnt[e[j].u]++] = e[j];
         }
-        std::fill(cnt.begin(), cnt.end(), 0u);
-        for (std::size_t j = 0; j < n; ++j) ++cnt[e[j].u + 1];
-        for (std::uint32_t u = 0; u < upb_; ++u) cnt[u + 1] += cnt[u];
-        for (std::size_t j = 0; j < n; ++j) tmp[cnt[e[j].u]++] = e[j];
-        std::copy(tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(n), e);
+        if (lanes > 1) interleave(tmp.data(), n, lanes, e);
+        else std::copy(tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(n), e);
     }
-    if (lanes > 1)
-        for (std::size_t b = 0; b < nb; ++b) interleave(block(b), block_size(b), lanes, tmp.data());
 }
 
 // Consecutive ratings of one user form a dependency chain through the user's row (each update reads
@@ -142,8 +145,11 @@ RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes
 // `lanes` users are worked through side by side, one rating from each in turn, each lane taking the
 // next user when its own runs out: consecutive ratings then belong to different users, so the CPU can
 // overlap their updates, while the rows of only `lanes` users are live at a time.
-void RatingGrid::interleave(GridEntry* e, std::size_t n, std::uint32_t lanes, GridEntry* tmp) {
-    if (n < 2) return;
+void RatingGrid::interleave(const GridEntry* src, std::size_t n, std::uint32_t lanes, GridEntry* dst) {
+    if (n < 2) {
+        std::copy(src, src + n, dst);
+        return;
+    }
     struct Run {
         std::size_t pos, end;
     };
@@ -152,14 +158,14 @@ void RatingGrid::interleave(GridEntry* e, std::size_t n, std::uint32_t lanes, Gr
     std::size_t next = 0;  // start of the next user's run not yet in a lane
     auto take = [&]() -> Run {
         const std::size_t s = next;
-        while (next < n && e[next].u == e[s].u) ++next;
+        while (next < n && src[next].u == src[s].u) ++next;
         return Run{s, next};
     };
     while (lane.size() < lanes && next < n) lane.push_back(take());
     std::size_t out = 0;
     while (!lane.empty()) {
         for (std::size_t l = 0; l < lane.size();) {
-            tmp[out++] = e[lane[l].pos++];
+            dst[out++] = src[lane[l].pos++];
             if (lane[l].pos == lane[l].end) {
                 if (next < n) {
                     lane[l] = take();
@@ -171,7 +177,6 @@ void RatingGrid::interleave(GridEntry* e, std::size_t n, std::uint32_t lanes, Gr
             ++l;
         }
     }
-    std::copy(tmp, tmp + n, e);
 }
 
 std::uint64_t seed_mix(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {

@@ -63,7 +63,7 @@ public:
     static std::vector<std::uint32_t> balanced_cuts(const std::vector<std::uint32_t>& count, std::uint32_t side);
 
 private:
-    static void interleave(GridEntry* e, std::size_t n, std::uint32_t lanes, GridEntry* tmp);
+    static void interleave(const GridEntry* src, std::size_t n, std::uint32_t lanes, GridEntry* dst);
     std::uint32_t side_ = 1, upb_ = 1, ipb_ = 1;
     std::size_t n_ = 0;
     std::vector<std::size_t> start_;  // n_blocks() + 1 offsets
