@@ -3,8 +3,11 @@
 the two sides run alternately (ROUNDS rounds of one run each per model), one thread each. Prints, per
 model, the median seconds per epoch of each side and their ratio, the same for scoring every item for
 one user, and the last epoch's test RMSE of each side (simdmf's biased MF beside them).
+NCF_LEVELS=avx512,avx2 runs simdmf at each of those SIMD levels in every round (simdmf at each level,
+then torch, alternating), so the ratios of both levels come from one run.
 
     SIMDMF_SIMD=avx2 /usr/bin/python3 bench/ncf_compare.py [build] [epochs=3] [rounds=3]
+    NCF_LEVELS=avx512,avx2 /usr/bin/python3 bench/ncf_compare.py [build] [epochs=3] [rounds=3]
 Skips (exit 0, with a message) when ../shared/data/ml-100k/u1.base is absent.
 """
 import json
@@ -25,8 +28,12 @@ if not os.path.exists(base):
 env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 
-def run(cmd):
-    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout.strip().splitlines()[-1])
+levels = [x for x in os.environ.get("NCF_LEVELS", "").split(",") if x] or [None]
+
+
+def run(cmd, level=None):
+    e = dict(env, SIMDMF_SIMD=level) if level else env
+    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, env=e).stdout.strip().splitlines()[-1])
 
 
 ours = [os.path.join(build, "bench", "ncf_time")]
@@ -34,18 +41,23 @@ theirs = ["/usr/bin/python3", os.path.join(root, "bench", "ncf_torch.py")]
 mf = run(ours + [base, test, "mf", "30"])
 print("simdmf %s; biased MF (k=64, 30 epochs) u1 RMSE %.4f" % (mf["simd"], mf["valid"][-1]))
 for kind in ("gmf", "mlp", "neumf"):
-    s_ep, t_ep, s_sc, t_sc, s_rm, t_rm = [], [], [], [], [], []
+    s_ep, s_sc, s_rm = ({lv: [] for lv in levels} for _ in range(3))
+    t_ep, t_sc, t_rm = [], [], []
     for _ in range(rounds):
-        a = run(ours + [base, test, kind, epochs])
+        for lv in levels:
+            a = run(ours + [base, test, kind, epochs], lv)
+            s_ep[lv] += a["epoch_seconds"]
+            s_sc[lv].append(a["score_user_seconds"])
+            s_rm[lv].append(a["valid"][-1])
+            s_ep[lv + "_name" if lv else "name"] = a["simd"]
         b = run(theirs + [base, test, kind, epochs])
-        s_ep += a["epoch_seconds"]
         t_ep += b["epoch_seconds"]
-        s_sc.append(a["score_user_seconds"])
         t_sc.append(b["score_user_seconds"])
-        s_rm.append(a["valid"][-1])
         t_rm.append(b["valid"][-1])
-    se, te, ss, ts = (statistics.median(x) for x in (s_ep, t_ep, s_sc, t_sc))
-    print("%-6s epoch: simdmf %.4f s, torch %.4f s, ratio %.1fx | score one user: simdmf %.1f us, torch %.1f us, "
-          "ratio %.1fx | u1 RMSE after %s epochs: simdmf %.4f, torch %.4f (%s)"
-          % (kind, se, te, te / se, ss * 1e6, ts * 1e6, ts / ss, epochs, statistics.median(s_rm),
-             statistics.median(t_rm), b["simd"]))
+    te, ts = statistics.median(t_ep), statistics.median(t_sc)
+    for lv in levels:
+        se, ss = statistics.median(s_ep[lv]), statistics.median(s_sc[lv])
+        print("%-6s %-7s epoch: simdmf %.4f s, torch %.4f s, ratio %.1fx | score one user: simdmf %.1f us, "
+              "torch %.1f us, ratio %.1fx | u1 RMSE after %s epochs: simdmf %.4f, torch %.4f (%s)"
+              % (kind, s_ep[lv + "_name" if lv else "name"], se, te, te / se, ss * 1e6, ts * 1e6, ts / ss, epochs,
+                 statistics.median(s_rm[lv]), statistics.median(t_rm), b["simd"]))

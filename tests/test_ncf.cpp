@@ -321,6 +321,47 @@ TEST_CASE("ncf: score_block and score_pairs agree with one-pair scoring; MF-only
     CHECK_THROWS_AS(m.require_factors("similarity"), Error);
 }
 
+// Scores of a pair through the training path's forward pass (gathered rows, padded output unit).
+float forward_score(const NCFModel& m, std::uint32_t u, std::uint32_t i) {
+    NcfWorkspace ws;
+    ws.reserve(m, 1);
+    float s = 0;
+    ncf_forward(m, &u, &i, 1, ws, &s);
+    return s;
+}
+
+TEST_CASE("ncf score_block (the serving path: dot-product output, split first layer) matches the forward pass") {
+    // Every kind and activation, item ranges crossing the 256-item serving block, several users with a
+    // wide leading dimension, a tower-less MLP; two shapes interleaved on one thread (its scratch).
+    for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf})
+        for (kernels::Act act : {kernels::Act::relu, kernels::Act::leaky_relu}) {
+            CAPTURE(model_kind_name(kind));
+            const NCFModel m = random_model(kind, act, 9, 300, 21);
+            NcfShape flat = m.shape;
+            flat.layers = {12};
+            NCFModel f;
+            f.allocate(kind, flat, 9, 300);
+            Rng rng(5);
+            for (const ParamView& v : f.params())
+                for (std::uint64_t r = 0; r < v.rows; ++r)
+                    for (std::uint64_t c = 0; c < v.used; ++c) (*v.array)[r * v.cols + c] = static_cast<float>(rng.normal());
+            for (const NCFModel* x : std::initializer_list<const NCFModel*>{&m, &f, &m}) {
+                const std::uint32_t users[3] = {4, 0, 8};
+                const std::uint32_t i0 = 5, i1 = 290;
+                const std::size_t ld = 300;
+                std::vector<float> block(3 * ld, -99.0f);
+                x->score_block(users, 3, i0, i1, block.data(), ld);
+                for (std::size_t r = 0; r < 3; ++r) {
+                    for (std::uint32_t i = i0; i < i1; ++i) {
+                        const float want = forward_score(*x, users[r], i);
+                        REQUIRE(block[r * ld + (i - i0)] == doctest::Approx(want).epsilon(1e-5).scale(1.0));
+                    }
+                    CHECK(block[r * ld + (i1 - i0)] == -99.0f);  // nothing written past the range
+                }
+            }
+        }
+}
+
 TEST_CASE("ncf model file: a network shape the file cannot hold is FORMAT before anything is allocated") {
     // Found by fuzz_model_file: a 7 KB file whose metadata named a large network made the reader
     // allocate it (GBs) before comparing it with the file's arrays.

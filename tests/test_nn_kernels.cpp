@@ -127,6 +127,23 @@ TEST_CASE("nn kernels: every level agrees with scalar, padding stays zero") {
         check_close(g1, g0, 0.0f, "adam_rows g");
         CHECK(w0[1 * ld] == table[1 * ld]);  // an untouched row is left alone
         CHECK(w0[0] != table[0]);
+        // The 1-unit output: every row count around the vector width (whole blocks and leftovers),
+        // widths within one vector and across several; each row's own sum (lane order checked).
+        for (std::size_t w : {1u, 8u, 16u, 24u, 40u})
+            for (std::size_t n : {1u, 3u, 15u, 16u, 17u, 33u, 70u}) {
+                CAPTURE(w); CAPTURE(n);
+                auto R = padded(g, n, w), x = padded(g, 1, w);
+                std::vector<float> d0(n, -1.0f), d1(n, -1.0f), ref(n, 0.0f);
+                for (std::size_t b = 0; b < n; ++b) {
+                    double acc = 0;
+                    for (std::size_t j = 0; j < w; ++j) acc += double(R[b * nn_pad(w) + j]) * x[j];
+                    ref[b] = static_cast<float>(acc);
+                }
+                s.dot_rows(R.data(), nn_pad(w), n, x.data(), w, d0.data());
+                t->dot_rows(R.data(), nn_pad(w), n, x.data(), w, d1.data());
+                check_close(d0, ref, 1e-5f, "dot_rows scalar");
+                check_close(d1, d0, 1e-5f, "dot_rows");
+            }
     }
     MESSAGE(levels << " SIMD levels checked");
 }

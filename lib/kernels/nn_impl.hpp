@@ -225,10 +225,73 @@ void sgd_update(float* w, float* g, std::size_t n, float lr, float l2) {
     }
 }
 
+// The W lane sums of W vectors as one vector (lane t: the sum of s[t]), a transposing tree of
+// shuffles and adds. AVX-512: our own (xsimd 8's avx512f haddp returns the lanes permuted); the other
+// x86 levels: xsimd::haddp; elsewhere one hsum a vector.
+template <class A>
+inline fbatch<A> lane_sums(const fbatch<A>* s) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+#if defined(__AVX512F__)
+    if constexpr (W == 16) {
+        __m512 u[8], w[4], x[2];
+        for (int t = 0; t < 8; ++t)  // 256-bit halves: lanes 0-7 of s[t], 8-15 of s[t + 8]
+            u[t] = _mm512_add_ps(_mm512_shuffle_f32x4(s[t], s[t + 8], 0x44), _mm512_shuffle_f32x4(s[t], s[t + 8], 0xEE));
+        for (int t = 0; t < 4; ++t)  // 128-bit blocks: rows t, t + 8, t + 4, t + 12
+            w[t] = _mm512_add_ps(_mm512_shuffle_f32x4(u[t], u[t + 4], 0x88), _mm512_shuffle_f32x4(u[t], u[t + 4], 0xDD));
+        for (int t = 0; t < 2; ++t)  // pairs within each block
+            x[t] = _mm512_add_ps(_mm512_shuffle_ps(w[t], w[t + 2], 0x44), _mm512_shuffle_ps(w[t], w[t + 2], 0xEE));
+        const __m512 y = _mm512_add_ps(_mm512_shuffle_ps(x[0], x[1], 0x88), _mm512_shuffle_ps(x[0], x[1], 0xDD));
+        // y holds rows 0,2,1,3, 8,10,9,11, 4,6,5,7, 12,14,13,15 (an involution): put them in order.
+        const __m512i perm = _mm512_setr_epi32(0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15);
+        return _mm512_permutexvar_ps(perm, y);
+    }
+#endif
+#if defined(__SSE2__)
+    if constexpr (W == 4 || W == 8) return xsimd::haddp(s);
+#endif
+    alignas(64) float out[W];
+    for (std::size_t t = 0; t < W; ++t) out[t] = hsum<A>(s[t]);
+    return B::load_aligned(out);
+}
+
+// nn_dot_rows: W rows at a time, one accumulator per row over the padded width, then lane_sums gives
+// their W sums as one vector; leftover rows one hsum each.
+template <class A>
+void nn_dot_rows(const float* rows, std::size_t ld, std::size_t n, const float* x, std::size_t width, float* out) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    const std::size_t wp = nn_pad(width);
+    std::size_t b = 0;
+    if (wp == W) {  // one vector a row (GMF k <= 16 on AVX-512): x stays in a register
+        const B xv = B::load_unaligned(x);
+        for (; b + W <= n; b += W) {
+            B s[W];
+            for (std::size_t t = 0; t < W; ++t) s[t] = B::load_unaligned(rows + (b + t) * ld) * xv;
+            lane_sums<A>(s).store_unaligned(out + b);
+        }
+    } else {
+        for (; b + W <= n; b += W) {
+            B s[W];
+            for (std::size_t t = 0; t < W; ++t) s[t] = B(0.0f);
+            for (std::size_t j = 0; j < wp; j += W) {
+                const B xv = B::load_unaligned(x + j);
+                for (std::size_t t = 0; t < W; ++t) s[t] = xsimd::fma(B::load_unaligned(rows + (b + t) * ld + j), xv, s[t]);
+            }
+            lane_sums<A>(s).store_unaligned(out + b);
+        }
+    }
+    for (; b < n; ++b) {
+        B s(0.0f);
+        for (std::size_t j = 0; j < wp; j += W) s = xsimd::fma(B::load_unaligned(rows + b * ld + j), B::load_unaligned(x + j), s);
+        out[b] = hsum<A>(s);
+    }
+}
+
 template <class A>
 constexpr NnTable make_nn_table(Level level) {
     return NnTable{level,           &dense_forward<A>, &dense_backward<A>, &gather<A>,    &scatter_add<A>,
-                   &adam<A>,        &adam_rows<A>,     &sgd_update<A>};
+                   &adam<A>,        &adam_rows<A>,     &sgd_update<A>,     &nn_dot_rows<A>};
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

@@ -89,11 +89,19 @@ void sgd_update(float* w, float* g, std::size_t n, float lr, float l2) {
     }
 }
 
+void dot_rows(const float* rows, std::size_t ld, std::size_t n, const float* x, std::size_t width, float* out) {
+    for (std::size_t b = 0; b < n; ++b) {
+        float s = 0.0f;
+        for (std::size_t j = 0; j < width; ++j) s += rows[b * ld + j] * x[j];
+        out[b] = s;
+    }
+}
+
 }  // namespace
 
 const NnTable& nn_table_scalar() {
-    static constexpr NnTable table{Level::scalar, &dense_forward, &dense_backward, &gather,
-                                   &scatter_add,  &adam,          &adam_rows,      &sgd_update};
+    static constexpr NnTable table{Level::scalar, &dense_forward, &dense_backward, &gather,  &scatter_add,
+                                   &adam,         &adam_rows,     &sgd_update,     &dot_rows};
     return table;
 }
 

@@ -134,8 +134,6 @@ void NcfWorkspace::reserve(const NCFModel& m, std::size_t n) {
     }
     fit(h, cap * ph);
     fit(dh, cap * ph);
-    fit(z, cap * 16);
-    fit(dz, cap * 16);
 }
 
 void NcfGrads::init(NCFModel& m) {
@@ -178,8 +176,13 @@ void ncf_forward(const NCFModel& m, const std::uint32_t* users, const std::uint3
         copy_cols(ws.x.back().data(), pt, n, m.tower_out(), ws.h.data(), ph, m.shape.k);
         hin = ws.h.data();
     }
-    nt.dense_forward(hin, ph, n, m.out_in(), 1, m.hW.data(), 16, m.hb.data(), ws.z.data(), 16, 0, 0.0f);
-    for (std::size_t j = 0; j < n; ++j) out[j] = ws.z[j * 16];
+    // The output unit: one dot product a row (its weights as one contiguous, zero-padded vector).
+    fit(ws.hw, ph);
+    std::fill(ws.hw.begin(), ws.hw.begin() + ph, 0.0f);
+    for (std::uint32_t c = 0; c < m.out_in(); ++c) ws.hw[c] = m.hW[std::size_t(c) * 16];
+    nt.dot_rows(hin, ph, n, ws.hw.data(), m.out_in(), out);
+    const float bias = m.hb[0];
+    for (std::size_t j = 0; j < n; ++j) out[j] += bias;
 }
 
 void ncf_backward(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
@@ -193,11 +196,25 @@ void ncf_backward(const NCFModel& m, const std::uint32_t* users, const std::uint
     if (m.has_mlp()) { g_mp = gi++; g_mq = gi++; g_w0 = gi; gi += 2 * m.W.size(); }
     const std::size_t g_hw = gi, g_hb = gi + 1;
 
-    std::fill(ws.dz.begin(), ws.dz.begin() + n * 16, 0.0f);
-    for (std::size_t j = 0; j < n; ++j) ws.dz[j * 16] = dscore[j];
+    // The output unit (linear, 1 unit): dW[c] += sum_b h[b, c] ds_b, db += sum_b ds_b (b in order),
+    // dh[b, c] = ds_b W[c] (padding zero).
     const float* hin = m.kind == ModelKind::neumf ? ws.h.data() : m.has_gmf() ? ws.gv.data() : ws.x.back().data();
-    nt.dense_backward(hin, ph, n, m.out_in(), 1, m.hW.data(), 16, ws.z.data(), ws.dz.data(), 16,
-                      grads.g[g_hw].data(), grads.g[g_hb].data(), ws.dh.data(), ph, 0, 0.0f);
+    {
+        const std::uint32_t w = m.out_in();
+        float* dW = grads.g[g_hw].data();
+        float* db = grads.g[g_hb].data();
+        for (std::size_t j = 0; j < n; ++j) {
+            const float ds = dscore[j];
+            const float* h = hin + j * ph;
+            float* dh = ws.dh.data() + j * ph;
+            for (std::uint32_t c = 0; c < w; ++c) {
+                dW[std::size_t(c) * 16] += h[c] * ds;
+                dh[c] = ds * ws.hw[c];
+            }
+            std::fill(dh + w, dh + ph, 0.0f);
+            db[0] += ds;
+        }
+    }
     // Split dh into the branches (neumf), or take it whole.
     float* dgv = m.has_gmf() ? (m.kind == ModelKind::neumf ? ws.dgv.data() : ws.dh.data()) : nullptr;
     if (m.kind == ModelKind::neumf) {
@@ -247,20 +264,74 @@ void NCFModel::score_pairs(const std::uint32_t* users, const std::uint32_t* item
     }
 }
 
+// Serving all items of a range for a user, batched by item blocks, without the training path's
+// padding: the GMF branch and the output unit's 1 unit as dot products (w_u = h_gmf * p_u once per
+// user, then dot(w_u, q_i) over the item block, rows in place), the MLP's first layer split into the
+// user's half (once per user, folded into the bias) and the item half over the block's rows in place.
 void NCFModel::score_block(const std::uint32_t* users, std::size_t n_rows, std::uint32_t item_begin,
                            std::uint32_t item_end, float* out, std::size_t ld) const {
-    thread_local NcfWorkspace ws;
-    thread_local std::vector<std::uint32_t> us, is;
-    ws.cap = 0;
-    ws.reserve(*this, kServeBatch);
-    us.resize(kServeBatch);
-    is.resize(kServeBatch);
+    const auto& nt = kernels::nn_active();
+    const auto& kt = kernels::active();
+    const std::size_t pk = nn_pad(shape.k), pe = nn_pad(embed()), L = shape.layers.size();
+    const std::uint32_t e = embed(), k = shape.k;
+    struct Scratch {  // padding columns must stay zero: rebuilt zeroed when the shape changes
+        NcfShape shape;
+        AlignedFloats wu, hg, ht, b1u, dots;
+        std::vector<AlignedFloats> x;
+    };
+    thread_local Scratch w;
+    if (w.shape.k != shape.k || w.shape.layers != shape.layers || w.dots.empty()) {
+        w = Scratch{};
+        w.shape = shape;
+        w.dots.assign(kServeBatch, 0.0f);
+        w.wu.assign(pk, 0.0f);
+        w.hg.assign(pk, 0.0f);
+        w.ht.assign(nn_pad(shape.layers.back()), 0.0f);
+        w.b1u.assign(L > 1 ? nn_pad(shape.layers[1]) : 0, 0.0f);
+        w.x.resize(L);
+        for (std::size_t l = 1; l < L; ++l) w.x[l].assign(kServeBatch * nn_pad(shape.layers[l]), 0.0f);
+    }
+    // The output unit's weights, contiguous: the GMF part, then the MLP part.
+    if (has_gmf())
+        for (std::uint32_t c = 0; c < k; ++c) w.hg[c] = hW[std::size_t(c) * 16];
+    if (has_mlp())
+        for (std::uint32_t c = 0, t0 = has_gmf() ? k : 0; c < tower_out(); ++c) w.ht[c] = hW[std::size_t(t0 + c) * 16];
     for (std::size_t r = 0; r < n_rows; ++r) {
-        std::fill(us.begin(), us.end(), users[r]);
+        const std::uint32_t u = users[r];
+        float user_part = hb[0];
+        if (has_gmf()) {
+            const float* pu = gP.data() + std::size_t(u) * pk;
+            for (std::uint32_t c = 0; c < k; ++c) w.wu[c] = w.hg[c] * pu[c];
+        }
+        if (has_mlp() && L > 1) {  // the user's half of layer 1 plus its bias (W1's rows 0..e-1), no activation
+            const std::size_t o1 = shape.layers[1];
+            nt.dense_forward(mP.data() + std::size_t(u) * pe, pe, 1, e, o1, W[0].data(), nn_pad(o1), b[0].data(),
+                             w.b1u.data(), nn_pad(o1), 0, 0.0f);
+        } else if (has_mlp()) {  // no tower: the output unit reads [p_u, q_i] directly
+            user_part += kt.dot(w.ht.data(), mP.data() + std::size_t(u) * pe, e);
+        }
         for (std::uint32_t i0 = item_begin; i0 < item_end; i0 += kServeBatch) {
             const std::size_t c = std::min<std::size_t>(kServeBatch, item_end - i0);
-            for (std::size_t j = 0; j < c; ++j) is[j] = i0 + static_cast<std::uint32_t>(j);
-            ncf_forward(*this, us.data(), is.data(), c, ws, out + r * ld + (i0 - item_begin));
+            float* o = out + r * ld + (i0 - item_begin);
+            if (has_gmf()) nt.dot_rows(gQ.data() + std::size_t(i0) * pk, pk, c, w.wu.data(), k, o);
+            else std::fill(o, o + c, 0.0f);
+            if (has_mlp() && L == 1) {
+                kt.dot_rows(mQ.data() + std::size_t(i0) * pe, c, pe, w.ht.data() + e, e, w.dots.data());
+                for (std::size_t j = 0; j < c; ++j) o[j] += w.dots[j];
+            } else if (has_mlp()) {
+                const std::size_t o1 = shape.layers[1];
+                nt.dense_forward(mQ.data() + std::size_t(i0) * pe, pe, c, e, o1, W[0].data() + std::size_t(e) * nn_pad(o1),
+                                 nn_pad(o1), w.b1u.data(), w.x[1].data(), nn_pad(o1), static_cast<int>(shape.act),
+                                 shape.slope);
+                for (std::size_t l = 2; l < L; ++l) {
+                    const std::size_t in = shape.layers[l - 1], ol = shape.layers[l];
+                    nt.dense_forward(w.x[l - 1].data(), nn_pad(in), c, in, ol, W[l - 1].data(), nn_pad(ol),
+                                     b[l - 1].data(), w.x[l].data(), nn_pad(ol), static_cast<int>(shape.act), shape.slope);
+                }
+                nt.dot_rows(w.x[L - 1].data(), nn_pad(tower_out()), c, w.ht.data(), tower_out(), w.dots.data());
+                for (std::size_t j = 0; j < c; ++j) o[j] += w.dots[j];
+            }
+            for (std::size_t j = 0; j < c; ++j) o[j] += user_part;
         }
     }
 }

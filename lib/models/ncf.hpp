@@ -64,8 +64,9 @@ struct NcfWorkspace {
     AlignedFloats gu, gi, gv;            // GMF: gathered rows and their product
     AlignedFloats eu, ei;                // MLP: gathered rows
     std::vector<AlignedFloats> x;        // x[0] = [eu, ei], x[l] = layer l's output
-    AlignedFloats h, z;                  // output unit input (neumf: [gv, x.back()]) and output (n x 16)
-    AlignedFloats dz, dh, dgv, dgu, dgi, deu, dei;
+    AlignedFloats h;                     // output unit input (neumf: [gv, x.back()])
+    AlignedFloats hw;                    // the output unit's weights, contiguous (ncf_forward)
+    AlignedFloats dh, dgv, dgu, dgi, deu, dei;
     std::vector<AlignedFloats> dx;
     void reserve(const NCFModel& m, std::size_t n);
 };
