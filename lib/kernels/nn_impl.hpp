@@ -1,8 +1,9 @@
 // The neural-network kernels (nn.hpp) as templates on the xsimd architecture, included by each
 // level's translation unit after kernels_impl.hpp (same level namespace, SIMDMF_KERNEL_NS).
 //
-// Dense layers keep W as in x out, so every kernel vectorises over the output units (whole vectors up
-// to nn_pad(out), the padding zero) and no kernel needs a horizontal sum. Forward, dW and dX are one
+// Dense layers keep W as in x out, so every dense kernel vectorises over the output units (whole
+// vectors up to nn_pad(out), the padding zero) and needs no horizontal sum; the 1-unit output
+// (nn_dot_rows) reduces a vector's worth of rows at once. Forward, dW and dX are one
 // small GEMM (mm_block: 8 or 4 rows x up to 2 vectors of accumulators, independent FMA chains), with
 // dX taken against a transposed copy of W (out x nn_pad(in), a per-thread scratch built once per
 // call). Sums run over k in the same order as the scalar table's; only FMA contraction differs.

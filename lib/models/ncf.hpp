@@ -3,7 +3,8 @@
 // (both branches, their last layers concatenated into one output unit). The math of a batch lives
 // here: the forward pass (serving and training) and its backward pass (training); the optimizer and
 // the epochs are lib/solvers/ncf_train.cpp. Every layer runs through the NnTable kernels
-// (lib/kernels/nn.hpp), on rows padded to 16 floats with zero padding.
+// (lib/kernels/nn.hpp), on rows padded to 16 floats with zero padding; the 1-unit output is a dot
+// product a row. score_block (a user's items) has its own path: see ncf.cpp.
 #pragma once
 #include <cstddef>
 #include <cstdint>
