@@ -12,6 +12,12 @@
 // the seconds from the start of the train() call (set-up included) to the end of every epoch, with no
 // evaluation in them. The metric is that of Model::predict (MF: clamped to [1, 5]) or of the score
 // (AUC). Output: one line per epoch, then per run the first epoch at or below each RMSE target.
+//
+// A run "tune:..." first searches with tune::search on the training part only (its own 10%
+// validation split; the test set is never seen), one run at a time, then trains the picked options as
+// above: keys k, lr, l2 and epochs take colon-separated lists (the space searched; a key not given is
+// the base options' value), every other key sets the base options:
+//   build-perf/bench/bench_curve "tune:solver=als,k=8:10:16,l2=0.005:0.01:0.02:0.04,epochs=2:3:4:5:6:8:10:12"
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -21,6 +27,7 @@
 
 #include "eval/metrics.hpp"
 #include "eval/split.hpp"
+#include "eval/tune.hpp"
 #include "kernels/kernels.hpp"
 #include "solvers/trainer.hpp"
 #include "synthetic.hpp"
@@ -56,6 +63,35 @@ TrainOptions parse_run(const std::string& spec) {
     return o;
 }
 
+// "tune:" runs: the base options and the space (k, lr, l2, epochs as colon-separated lists).
+TrainOptions parse_tune(const std::string& spec, tune::Space& space) {
+    std::string base;
+    std::stringstream ss(spec);
+    std::string kv;
+    auto list = [](const std::string& v) {
+        std::vector<double> out;
+        std::stringstream vs(v);
+        std::string t;
+        while (std::getline(vs, t, ':')) out.push_back(std::stod(t));
+        return out;
+    };
+    while (std::getline(ss, kv, ',')) {
+        const auto eq = kv.find('=');
+        const std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+        if (k == "k") for (double x : list(v)) space.k.push_back(static_cast<std::uint32_t>(x));
+        else if (k == "epochs") for (double x : list(v)) space.epochs.push_back(static_cast<std::uint32_t>(x));
+        else if (k == "lr") space.lr = list(v);
+        else if (k == "l2") space.l2 = list(v);
+        else base += (base.empty() ? "" : ",") + kv;
+    }
+    TrainOptions o = parse_run(base);
+    if (space.k.empty()) space.k = {o.k};
+    if (space.lr.empty()) space.lr = {o.effective_lr()};
+    if (space.l2.empty()) space.l2 = {o.l2};
+    if (space.epochs.empty()) space.epochs = {o.effective_epochs()};
+    return o;
+}
+
 const char* logistic_header(const std::vector<std::string>& runs) {
     for (const auto& r : runs)
         if (r.find("loss=logistic") != std::string::npos) return "RMSE/AUC";
@@ -81,10 +117,21 @@ int main(int argc, char** argv) {
     const double targets[] = {0.531, 0.52, 0.515, 0.51};
     std::vector<std::string> summary;
     for (std::size_t r = 0; r < runs.size(); ++r) {
-        TrainOptions o = parse_run(runs[r]);
+        const bool tuned = runs[r].rfind("tune:", 0) == 0;
+        tune::Space space;
+        TrainOptions o = tuned ? parse_tune(runs[r].substr(5), space) : parse_run(runs[r]);
         const bool logistic = o.logistic();
         const Ratings& tr = logistic ? train_bin : train_r;
         const Ratings& te = logistic ? test_bin : test_r;
+        if (tuned) {
+            const double c0 = cpu_seconds();
+            const tune::Result res = tune::search(o, tr, space, tune::Options{});
+            o = res.best_options;
+            std::printf("# run %zu: tune (%zu trials, %.1f cpu s, on the training part) picked k %u, lr %g, l2 %g, "
+                        "epochs %u\n",
+                        r, res.trials.size(), cpu_seconds() - c0, o.k, o.effective_lr(), o.l2, o.effective_epochs());
+            for (const auto& w : res.warnings) std::printf("#   %s\n", w.c_str());
+        }
         // The test metric of every epoch (validation = test; AUC needs the model: computed in a callback
         // would not see it, so logistic runs keep the log-loss curve and the final AUC per epoch count).
         std::vector<double> metric;
