@@ -352,3 +352,60 @@ TEST_CASE("Rng::normal_ziggurat: a standard normal (moments, tail, cdf), its own
         for (std::uint32_t f = 0; f < o.k; ++f, ++n) ss += double(res.model.user_row(u)[f]) * res.model.user_row(u)[f];
     CHECK(std::sqrt(ss / double(n)) == doctest::Approx(o.init_std / std::sqrt(16.0)).epsilon(0.02));
 }
+
+// interleave()'s order by simulation (the definition the grid computes directly): the block's ratings
+// stably sorted by user; `lanes` users side by side, one rating of each in turn, a lane taking the next
+// user when its own runs out, a lane dropping out when none is left.
+std::vector<GridEntry> interleaved_reference(std::vector<GridEntry> e, std::uint32_t lanes) {
+    std::stable_sort(e.begin(), e.end(), [](const GridEntry& a, const GridEntry& b) { return a.u < b.u; });
+    std::vector<std::pair<std::size_t, std::size_t>> lane;
+    std::size_t next = 0;
+    auto take = [&] {
+        const std::size_t s = next;
+        while (next < e.size() && e[next].u == e[s].u) ++next;
+        return std::make_pair(s, next);
+    };
+    while (lane.size() < std::max(1u, lanes) && next < e.size()) lane.push_back(take());
+    std::vector<GridEntry> out;
+    while (!lane.empty())
+        for (std::size_t l = 0; l < lane.size();) {
+            out.push_back(e[lane[l].first++]);
+            if (lane[l].first < lane[l].second) ++l;
+            else if (next < e.size()) lane[l++] = take();
+            else lane.erase(lane.begin() + static_cast<std::ptrdiff_t>(l));
+        }
+    return out;
+}
+
+TEST_CASE("grid: each block is the interleave of its ratings stably sorted by user (dense and sparse blocks)") {
+    // Skewed users (a few with hundreds of ratings, many with one or two), so that lanes run dry at
+    // very different times; duplicates of (user, item) kept, values identify the input position.
+    Rng rng(17);
+    for (std::uint32_t users : {3u, 40u, 900u, 60000u}) {  // 60000 users: sparse blocks (comparison sort)
+        Ratings r;
+        for (std::uint32_t j = 0; j < 6000; ++j) {
+            const double x = rng.uniform();
+            const auto u = static_cast<std::uint32_t>(x * x * x * users);
+            r.add(u, static_cast<std::uint32_t>(rng.below(50)), float(j));
+        }
+        r.n_users = users;
+        for (std::uint32_t side : {1u, 2u, 5u})
+            for (std::uint32_t lanes : {1u, 2u, 3u, 8u, 13u}) {
+                RatingGrid g(r, side, lanes);
+                for (std::size_t b = 0; b < g.n_blocks(); ++b) {
+                    std::vector<GridEntry> in;  // the block's ratings in input order
+                    for (std::size_t j = 0; j < r.size(); ++j)
+                        if (r.user[j] >= g.first_user(b) && r.user[j] < g.end_user(b) && r.item[j] >= g.first_item(b) &&
+                            r.item[j] < g.end_item(b))
+                            in.push_back(GridEntry{static_cast<std::uint16_t>(r.user[j] - g.first_user(b)),
+                                                   static_cast<std::uint16_t>(r.item[j] - g.first_item(b)), r.value[j]});
+                    const std::vector<GridEntry> want = interleaved_reference(in, lanes);
+                    REQUIRE(g.block_size(b) == want.size());
+                    bool same = true;
+                    for (std::size_t j = 0; j < want.size(); ++j)
+                        same = same && std::memcmp(&want[j], g.block(b) + j, sizeof(GridEntry)) == 0;
+                    CHECK_MESSAGE(same, "users " << users << " side " << side << " lanes " << lanes << " block " << b);
+                }
+            }
+    }
+}
