@@ -18,9 +18,11 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "io/factors.hpp"
+#include "models/from_factors.hpp"
 
 using namespace simdmf;
 
@@ -115,6 +117,23 @@ void BM_ImportNpy(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
 }
 
+// The whole import: the .npy pair read and checked, then the model built over the tables.
+template <bool Cold>
+void BM_ImportNpyModel(benchmark::State& state) {
+    auto& f = fixture();
+    for (auto _ : state) {
+        if constexpr (Cold) {
+            state.PauseTiming();
+            evict(f.users_npy);
+            evict(f.items_npy);
+            state.ResumeTiming();
+        }
+        MFModel m = model_from_factors(factors::read(factors::Format::npy, f.users_npy, f.items_npy));
+        benchmark::DoNotOptimize(std::as_const(m.P).data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
+}
+
 void BM_ImportSparkJson(benchmark::State& state) {
     auto& f = fixture();
     for (auto _ : state) {
@@ -128,7 +147,9 @@ void BM_ImportSparkJson(benchmark::State& state) {
 
 BENCHMARK_TEMPLATE(BM_PlainRead, false)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_TEMPLATE(BM_ImportNpy, false)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_TEMPLATE(BM_ImportNpyModel, false)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_TEMPLATE(BM_PlainRead, true)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_ImportNpy, true)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_ImportNpyModel, true)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 BENCHMARK(BM_ImportSparkJson)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_MAIN();

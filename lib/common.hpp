@@ -3,6 +3,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <algorithm>
+#include <cmath>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -52,6 +55,25 @@ inline std::string escape_bytes(std::string_view s, bool quote = true, std::size
     if (s.size() > max) q += "...";
     if (quote) q.push_back('\'');
     return q;
+}
+
+// Index of the first NaN or infinity in p[0, n), or n. Blocks of 256 without an early exit, so the
+// test vectorises; the exact index is searched only in a block that has one.
+inline std::size_t first_non_finite(const float* p, std::size_t n) {
+    constexpr std::uint32_t exp = 0x7f800000u;
+    for (std::size_t b = 0; b < n; b += 256) {
+        const std::size_t e = std::min(n, b + 256);
+        std::uint32_t bad = 0;
+        for (std::size_t i = b; i < e; ++i) {
+            std::uint32_t u;
+            std::memcpy(&u, p + i, 4);
+            bad |= static_cast<std::uint32_t>((u & exp) == exp);
+        }
+        if (bad)
+            for (std::size_t i = b; i < e; ++i)
+                if (!std::isfinite(p[i])) return i;
+    }
+    return n;
 }
 
 // 64-byte aligned allocator: model rows start on a cache line.

@@ -13,7 +13,9 @@
 //     written by numpy itself in python/tests/test_interop.py; here by simdmf's writer and read back.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 #include <fstream>
 
 #include "io/factors.hpp"
@@ -256,4 +258,42 @@ TEST_CASE("string raw ids survive json and csv, and are refused by numpy and LIB
     write(dir.file("dup.json"), "{\"id\":\"a\",\"features\":[1,2]}\n{\"id\":\"a\",\"features\":[3,4]}\n");
     CHECK(status_of([&] { factors::read(factors::Format::spark_json, dir.file("dup.json"), dir.file("i.json")); }) ==
           SIMDMF_ERR_INVALID_DATA);
+}
+
+TEST_CASE("a large .npy is read in pieces: a NaN past the first piece names its row; the model takes the tables over") {
+    // 70,000 x 16 floats = 4.48 MB: several 1 MiB read pieces and the huge-page allocation path.
+    TempDir dir;
+    factors::FactorSet s;
+    s.users.rows = 70000;
+    s.users.k = 16;
+    s.users.values.resize(std::size_t(s.users.rows) * 16);
+    for (std::size_t j = 0; j < s.users.values.size(); ++j) s.users.values[j] = float(j % 1000) * 1e-3f - 0.5f;
+    s.items.rows = 3;
+    s.items.k = 16;
+    s.items.values.assign(3 * 16, 0.25f);
+    s.items.untrained = {0, 1, 0};
+    factors::write(s, factors::Format::npy, dir.file("ok"));
+    const std::string u = dir.file("ok") + "/user_factors.npy", i = dir.file("ok") + "/item_factors.npy";
+
+    factors::FactorSet r = factors::read(factors::Format::npy, u, i);
+    REQUIRE(r.users.values.size() == s.users.values.size());
+    CHECK(std::equal(r.users.values.begin(), r.users.values.end(), s.users.values.begin()));
+    const MFModel copied = model_from_factors(r);
+    const float* buffer = r.users.values.data();
+    r.items.untrained = {0, 1, 0};  // .npy holds no such flags: given here to check the zeroing
+    const MFModel taken = model_from_factors(std::move(r));
+    CHECK(std::as_const(taken.P).data() == buffer);  // no copy of the 4.48 MB table
+    CHECK(taken.P.borrowed());
+    for (std::uint32_t x : {0u, 1u, 34567u, 69999u})
+        for (std::uint32_t y = 0; y < 3; ++y) CHECK(taken.predict(x, y) == copied.predict(x, y) * (y == 1 ? 0.0f : 1.0f));
+
+    s.users.values[std::size_t(50000) * 16 + 3] = std::nanf("");
+    factors::write(s, factors::Format::npy, dir.file("bad"));
+    try {
+        factors::read(factors::Format::npy, dir.file("bad") + "/user_factors.npy", dir.file("bad") + "/item_factors.npy");
+        FAIL("a NaN was accepted");
+    } catch (const Error& e) {
+        CHECK(e.status() == SIMDMF_ERR_INVALID_DATA);
+        CHECK(std::string(e.what()).find("row 50000 ") != std::string::npos);
+    }
 }

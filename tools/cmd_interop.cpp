@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <utility>
 
 #include "cli_common.hpp"
 #include "io/factors.hpp"
@@ -36,7 +37,7 @@ int run_import(const ImportArgs& a, const Output& out) {
     std::size_t untrained = 0;
     for (auto* t : {&s.users, &s.items})
         for (auto flag : t->untrained) untrained += flag;
-    MFModel m = model_from_factors(s);
+    MFModel m = model_from_factors(std::move(s));
     save_model(m, a.out);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     json j = {{"output", a.out}, {"format", factors::format_name(f)}, {"k", m.k}, {"users", m.n_users},

@@ -5,6 +5,7 @@
 #include "io/factors.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,23 @@
 #include "io/fileio.hpp"
 
 namespace simdmf::factors {
+
+void* bulk_allocate(std::size_t bytes) {
+    constexpr std::size_t huge = std::size_t(2) << 20;
+    const bool big = bytes >= (std::size_t(4) << 20);
+    const std::size_t align = big ? huge : 64;
+    if (bytes > SIZE_MAX - align) throw std::bad_alloc();
+    const std::size_t rounded = (bytes == 0 ? align : bytes + align - 1) / align * align;
+    void* p = std::aligned_alloc(align, rounded);
+    if (!p) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    if (big) ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: ignored where THP is off
+#endif
+    return p;
+}
+
+void bulk_free(void* p) noexcept { std::free(p); }
+
 
 namespace fs = std::filesystem;
 
@@ -49,6 +67,17 @@ public:
         size_ = static_cast<std::uint64_t>(st.st_size);
     }
     ~File() { ::close(fd_); }
+    // Tells the kernel [off, off + n) will be read once, front to back, soon: read-ahead starts now
+    // and runs beside the caller's work on the pieces already read.
+    void advise_sequential(std::uint64_t off, std::uint64_t n) const {
+#ifdef POSIX_FADV_SEQUENTIAL
+        ::posix_fadvise(fd_, static_cast<off_t>(off), static_cast<off_t>(n), POSIX_FADV_SEQUENTIAL);
+        ::posix_fadvise(fd_, static_cast<off_t>(off), static_cast<off_t>(n), POSIX_FADV_WILLNEED);
+#else
+        (void)off;
+        (void)n;
+#endif
+    }
     File(const File&) = delete;
     File& operator=(const File&) = delete;
     std::uint64_t size() const { return size_; }
@@ -503,13 +532,31 @@ T load_le(const unsigned char* p, bool big) {
     return v;
 }
 
-// Elements of the array as doubles-converted floats (factors) or int64 (ids), C order.
-std::vector<float> npy_floats(const File& f, std::uint64_t base, const NpyInfo& a, const std::string& what) {
+// Elements of the array as floats (float64 narrowed), C order. With `finite_k` > 0 every value is
+// checked as it arrives (rows of finite_k: INVALID_DATA naming the row). The little-endian float32 C
+// order case (what numpy writes) reads the file straight into the table, 1 MiB at a time, checking
+// each piece while it is in cache, after asking the kernel to read ahead of it.
+Floats npy_floats(const File& f, std::uint64_t base, const NpyInfo& a, const std::string& what,
+                  std::uint32_t finite_k = 0) {
     if (a.kind != 'f') fail(SIMDMF_ERR_UNSUPPORTED, f.path() + ": " + what + ": factors must be float32 or float64");
     std::uint64_t n = a.count();
-    std::vector<float> out(static_cast<std::size_t>(n));
+    Floats out;
+    out.resize(static_cast<std::size_t>(n));  // uninitialised (BulkAllocator): every element is read below
+    auto check = [&](std::size_t from, std::size_t m) {
+        if (finite_k == 0 || a.fortran) return;
+        std::size_t at = first_non_finite(out.data() + from, m);
+        if (at < m)
+            fail(SIMDMF_ERR_INVALID_DATA, f.path() + ": " + what + ": row " + std::to_string((from + at) / finite_k) +
+                                              " has a NaN or infinite factor");
+    };
     if (a.item == 4 && !a.big_endian) {
-        f.read_at(base + a.data_offset, out.data(), out.size() * 4, what);
+        f.advise_sequential(base + a.data_offset, n * 4);
+        constexpr std::size_t piece = (std::size_t(1) << 20) / 4;
+        for (std::size_t i = 0; i < out.size(); i += piece) {
+            const std::size_t m = std::min(piece, out.size() - i);
+            f.read_at(base + a.data_offset + i * 4ull, out.data() + i, m * 4, what);
+            check(i, m);
+        }
     } else {
         std::vector<unsigned char> buf(kBlock);
         std::size_t per = kBlock / a.item;
@@ -519,14 +566,22 @@ std::vector<float> npy_floats(const File& f, std::uint64_t base, const NpyInfo& 
             for (std::size_t j = 0; j < m; ++j)
                 out[i + j] = a.item == 4 ? load_le<float>(&buf[j * 4], a.big_endian)
                                          : static_cast<float>(load_le<double>(&buf[j * 8], a.big_endian));
+            check(static_cast<std::size_t>(i), m);
         }
     }
     if (a.fortran && a.shape.size() == 2) {
-        std::vector<float> c(out.size());
+        Floats c;
+        c.resize(out.size());
         std::uint64_t r = a.shape[0], k = a.shape[1];
         for (std::uint64_t j = 0; j < k; ++j)
             for (std::uint64_t i = 0; i < r; ++i) c[i * k + j] = out[j * r + i];
         out.swap(c);
+        if (finite_k) {
+            std::size_t at = first_non_finite(out.data(), out.size());
+            if (at < out.size())
+                fail(SIMDMF_ERR_INVALID_DATA, f.path() + ": " + what + ": row " + std::to_string(at / finite_k) +
+                                                  " has a NaN or infinite factor");
+        }
     }
     return out;
 }
@@ -564,16 +619,13 @@ void fill_factors(Table& t, const ArrayRef& a) {
         fail(SIMDMF_ERR_FORMAT, a.file->path() + ": " + a.what + ": shape out of range (k must be 1..65536)");
     t.rows = static_cast<std::uint32_t>(info.shape[0]);
     t.k = static_cast<std::uint32_t>(info.shape[1]);
-    t.values = npy_floats(*a.file, a.base, info, a.what);
-    for (std::size_t i = 0; i < t.values.size(); ++i)
-        if (!std::isfinite(t.values[i]))
-            fail(SIMDMF_ERR_INVALID_DATA, a.file->path() + ": " + a.what + ": row " + std::to_string(i / t.k) +
-                                              " has a NaN or infinite factor");
+    t.values = npy_floats(*a.file, a.base, info, a.what, t.k);
 }
 
 std::vector<float> vector_of(const ArrayRef& a, std::size_t want, bool exact) {
     NpyInfo info = npy_header(*a.file, a.base, a.length, a.what);
-    auto v = npy_floats(*a.file, a.base, info, a.what);
+    const Floats read = npy_floats(*a.file, a.base, info, a.what);
+    std::vector<float> v(read.begin(), read.end());
     if (exact && v.size() != want)
         fail(SIMDMF_ERR_FORMAT, a.file->path() + ": " + a.what + ": " + std::to_string(v.size()) + " values, " +
                                     std::to_string(want) + " expected");

@@ -2,7 +2,10 @@
 #include "models/from_factors.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
+#include <memory>
+#include <utility>
 
 #include "common.hpp"
 
@@ -18,11 +21,15 @@ void check_view(const SideTable& t, std::uint32_t k, bool borrow, const char* si
     if (borrow && t.stride != padded_stride(k))
         fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " factors: borrowing needs rows of k rounded up to 16 floats (" +
                                               std::to_string(padded_stride(k)) + "), not " + std::to_string(t.stride));
+    const bool dense = t.stride == k;  // one pass over the whole table
+    if (dense) {
+        const std::size_t n = std::size_t(t.rows) * k, at = first_non_finite(t.values, n);
+        if (at < n) fail(SIMDMF_ERR_INVALID_DATA, s + " factors: row " + std::to_string(at / k) + " has a NaN or infinite value");
+    }
     for (std::uint32_t r = 0; r < t.rows; ++r) {
         const float* row = t.values + std::size_t(r) * t.stride;
-        for (std::uint32_t j = 0; j < k; ++j)
-            if (!std::isfinite(row[j]))
-                fail(SIMDMF_ERR_INVALID_DATA, s + " factors: row " + std::to_string(r) + " has a NaN or infinite value");
+        if (!dense && first_non_finite(row, k) < k)
+            fail(SIMDMF_ERR_INVALID_DATA, s + " factors: row " + std::to_string(r) + " has a NaN or infinite value");
         if (borrow)
             for (std::size_t j = k; j < t.stride; ++j)
                 if (row[j] != 0.0f)
@@ -129,6 +136,24 @@ MFModel model_from_factors(const factors::FactorSet& s) {
                                               std::to_string(s.items.k));
     return model_from_views(s.users.k, view_of(s.users, "user"), view_of(s.items, "item"), s.mu, s.logistic, s.min_pred,
                             s.max_pred, false);
+}
+
+MFModel model_from_factors(factors::FactorSet&& s) {
+    const std::uint32_t k = s.users.k;
+    if (k != s.items.k || k == 0 || k != padded_stride(k)) return model_from_factors(std::as_const(s));
+    SideTable users = view_of(s.users, "user"), items = view_of(s.items, "item");
+    for (auto* t : {&s.users, &s.items})  // ours now: untrained rows become zeros in place
+        for (std::size_t r = 0; r < t->untrained.size(); ++r)
+            if (t->untrained[r]) std::fill_n(t->values.data() + r * k, k, 0.0f);
+    users.untrained = items.untrained = nullptr;
+    MFModel m = model_from_views(k, users, items, s.mu, s.logistic, s.min_pred, s.max_pred, true);
+    // The model's tables take over the reader's buffers, which the borrows keep alive.
+    auto own = [](factors::Floats& v) { return std::make_shared<const factors::Floats>(std::move(v)); };
+    const float* p = std::as_const(m.P).data();
+    const float* q = std::as_const(m.Q).data();
+    m.P = ParamArray::borrow(p, m.P.size(), own(s.users.values));
+    m.Q = ParamArray::borrow(q, m.Q.size(), own(s.items.values));
+    return m;
 }
 
 factors::FactorSet factors_of(const MFModel& m) {

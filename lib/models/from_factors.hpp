@@ -17,6 +17,10 @@ namespace simdmf {
 // OUT_OF_RANGE, INVALID_ARGUMENT, OUT_OF_MEMORY) naming the problem.
 MFModel model_from_factors(const factors::FactorSet& s);
 
+// The same, taking s apart: when k is a multiple of 16 (the model's row stride) the model's factor
+// tables are s's buffers, not copies (a 2.56 GB import then costs no second table); otherwise as above.
+MFModel model_from_factors(factors::FactorSet&& s);
+
 // One side's table given as pointers (the C ABI's simdmf_factor_tables): rows of k floats, `stride`
 // floats apart (>= k); bias, ids and untrained may be null.
 struct SideTable {
