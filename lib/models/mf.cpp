@@ -109,21 +109,34 @@ std::vector<ParamView> MFModel::params() {
 }
 
 double MFModel::score_bound() const {
-    auto max_norm = [this](const ParamArray& t, std::uint32_t rows) {
+    // Row norms by the float dot kernel (one pass over the tables, the epoch's divergence check), a row
+    // redone in double when its float sum of squares is not clearly representable; any NaN or infinity
+    // makes the bound +inf, so the bound alone also says whether every parameter is finite.
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    const auto dot = kernels::active().dot;
+    auto max_norm = [&](const ParamArray& t, std::uint32_t rows) {
         double best = 0.0;
         for (std::uint32_t r = 0; r < rows; ++r) {
             const float* x = t.data() + std::size_t(r) * stride;
-            double s = 0.0;  // in double: a float sum of squares would overflow first
-            for (std::uint32_t f = 0; f < k; ++f) s += double(x[f]) * x[f];
+            double s = dot(x, x, stride);
+            if (!(s < 1e36)) {  // NaN, overflow or near it
+                s = 0.0;        // in double: a float sum of squares would overflow first
+                for (std::uint32_t f = 0; f < k; ++f) s += double(x[f]) * x[f];
+                if (!std::isfinite(s)) return inf;
+            }
             best = std::max(best, s);
         }
         return std::sqrt(best);
     };
-    auto max_abs = [](const ParamArray& v) {
+    auto max_abs = [&](const ParamArray& v) {
         double best = 0.0;
-        for (float x : v) best = std::max(best, std::fabs(double(x)));
+        for (float x : v) {
+            if (!std::isfinite(x)) return inf;
+            best = std::max(best, std::fabs(double(x)));
+        }
         return best;
     };
+    if (!std::isfinite(mu)) return inf;
     double b = max_norm(P, n_users) * max_norm(Q, n_items);
     if (biases) b += std::fabs(double(mu)) + max_abs(bu) + max_abs(bi);
     return b;

@@ -138,7 +138,8 @@ public:
     bool finite() const;
     // An upper bound on |score| over every (user, item) pair, computed in double from the parameters
     // (MF: |mu| + max |b_u| + max |b_i| + max |p_u| * max |q_i|); +inf when a float score may
-    // overflow; NaN when the kind cannot bound its scores cheaply. Divergence is judged on it
+    // overflow or any parameter is NaN or infinite (a finite bound says every parameter is finite);
+    // NaN when the kind cannot bound its scores cheaply. Divergence is judged on it
     // (lib/solvers/epoch_control.hpp): finite parameters whose dot products overflow are no model.
     virtual double score_bound() const { return std::numeric_limits<double>::quiet_NaN(); }
 

@@ -25,8 +25,11 @@ void ParamSnapshot::restore_into(Model& m) {
 
 bool predicts_finite(const Model& m) {
     // FLT_MAX / 4 leaves room for the rounding of a float dot product and the link.
+    // A finite bound covers every parameter (model.hpp), so the separate finiteness pass runs only for
+    // kinds that cannot bound their scores (NaN).
     const double bound = m.score_bound();
-    return m.finite() && !(bound >= static_cast<double>(FLT_MAX) / 4);  // NaN: the kind cannot bound it
+    if (std::isnan(bound)) return m.finite();
+    return bound < static_cast<double>(FLT_MAX) / 4;
 }
 
 EpochControl::EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res)
