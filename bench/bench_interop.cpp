@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "io/factors.hpp"
-#include "models/from_factors.hpp"
+#include "io/from_factors.hpp"
 
 using namespace simdmf;
 

@@ -32,7 +32,7 @@
 #include "eval/evaluate.hpp"
 #include "io/factors.hpp"
 #include "io/loaders.hpp"
-#include "models/from_factors.hpp"
+#include "io/from_factors.hpp"
 #include "io/model_file.hpp"
 #include "kernels/kernels.hpp"
 #include "models/mf.hpp"

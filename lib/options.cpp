@@ -511,7 +511,7 @@ std::vector<double> get_array(Target t, const std::string& key) {
     return v.empty() ? default_case(o, t).array : v;
 }
 
-std::vector<std::pair<std::string, std::string>> in_effect_text(const TrainOptions& opt) {
+static std::vector<std::pair<std::string, std::string>> in_effect_text(const TrainOptions& opt) {  // TrainOptions::in_effect
     TrainOptions copy = opt;
     Target t{&copy, nullptr};
     std::vector<std::pair<std::string, std::string>> out;
@@ -580,6 +580,20 @@ namespace simdmf {
 namespace {
 options::Target train_target(const TrainOptions& o) { return {const_cast<TrainOptions*>(&o), nullptr}; }  // read only
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> TrainOptions::in_effect() const { return options::in_effect_text(*this); }
+
+// tune::Space's defaults are the tune_* rows' defaults for `base` (the registry answers for tune.hpp too).
+tune::Space tune::Space::defaults(const TrainOptions& base) {
+    options::Target t{const_cast<TrainOptions*>(&base), nullptr};  // read only
+    auto values = [&](const char* key) { return options::default_case(*options::find(key), t).array; };
+    Space s;
+    for (double v : values("tune_k")) s.k.push_back(static_cast<std::uint32_t>(v));
+    s.lr = values("tune_lr");
+    s.l2 = values("tune_l2");
+    for (double v : values("tune_epochs")) s.epochs.push_back(static_cast<std::uint32_t>(v));
+    return s;
+}
 
 void TrainOptions::set(const std::string& key, double value) { options::set_number({this, nullptr}, key, value); }
 void TrainOptions::set(const std::string& key, const std::string& value) {

@@ -102,9 +102,4 @@ void check_number(const Option& o, double v, const std::string& what);
 // The option block of include/simdmf/simdmf.h, each line starting " * ".
 std::string render_header_block();
 
-// Every training option (scope train) with the value in effect for `o` (set, or the default that
-// applies), as text ("0.01", "sgd", "64,32,16,8"): what a trained model records of how it was made
-// (model file v2 meta "train.KEY").
-std::vector<std::pair<std::string, std::string>> in_effect_text(const TrainOptions& o);
-
 }  // namespace simdmf::options

@@ -1,4 +1,4 @@
-// Factors in and out (lib/io/factors, lib/models/from_factors): fixtures in exactly the layouts the
+// Factors in and out (lib/io/factors, lib/io/from_factors): fixtures in exactly the layouts the
 // other systems write, round trips for every format, and the checks on bad input.
 //
 // Where the fixture layouts come from:
@@ -20,7 +20,7 @@
 
 #include "io/factors.hpp"
 #include "io/fileio.hpp"
-#include "models/from_factors.hpp"
+#include "io/from_factors.hpp"
 #include "models/mf.hpp"
 #include "test_util.hpp"
 

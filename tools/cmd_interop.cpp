@@ -10,7 +10,7 @@
 
 #include "cli_common.hpp"
 #include "io/factors.hpp"
-#include "models/from_factors.hpp"
+#include "io/from_factors.hpp"
 
 namespace simdmf::cli {
 

@@ -10,23 +10,11 @@
 #include <optional>
 
 #include "common.hpp"
-#include "options.hpp"
 #include "rng.hpp"
 #include "eval/split.hpp"
 #include "task_pool.hpp"
 
 namespace simdmf::tune {
-
-Space Space::defaults(const TrainOptions& base) {
-    options::Target t{const_cast<TrainOptions*>(&base), nullptr};  // read only
-    auto values = [&](const char* key) { return options::default_case(*options::find(key), t).array; };
-    Space s;
-    for (double v : values("tune_k")) s.k.push_back(static_cast<std::uint32_t>(v));
-    s.lr = values("tune_lr");
-    s.l2 = values("tune_l2");
-    for (double v : values("tune_epochs")) s.epochs.push_back(static_cast<std::uint32_t>(v));
-    return s;
-}
 
 namespace {
 

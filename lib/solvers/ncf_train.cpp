@@ -2,7 +2,6 @@
 // layers), per epoch a seeded shuffle of the samples (log loss: the positives and `negatives` fresh
 // unseen items per positive), mini-batches through ncf_forward / ncf_backward, then Adam (dense for
 // the layers; lazy or dense for the embeddings) or SGD, and MF's epoch rules. See ncf_train.hpp.
-#include "options.hpp"
 #include "solvers/ncf_train.hpp"
 
 #include <algorithm>
@@ -351,7 +350,7 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
         bind();
     }
     if (res.stop_reason.empty()) res.stop_reason = "max epochs";
-    res.model.train_options = options::in_effect_text(init ? with_shape_of(opt, *init) : opt);
+    res.model.train_options = (init ? with_shape_of(opt, *init) : opt).in_effect();
     return res;
 }
 

@@ -11,7 +11,6 @@
 #include <optional>
 
 #include "kernels/kernels.hpp"
-#include "options.hpp"
 #include "rng.hpp"
 #include "solvers/solvers.hpp"
 
@@ -203,7 +202,7 @@ TrainResult train_impl(const TrainOptions& opt_in, const Ratings& train, Ratings
         TrainResult res = train_once(o, shape, train, grid ? &*grid : nullptr, valid, callback);
         res.retries = attempt;
         res.warnings = warnings;
-        res.model.train_options = options::in_effect_text(opt);
+        res.model.train_options = opt.in_effect();
         if (res.status != SIMDMF_ERR_DIVERGED || attempt >= opt.retry_diverged || res.status == SIMDMF_CANCELLED) {
             if (res.status == SIMDMF_ERR_DIVERGED)
                 res.message += attempt ? "; still diverging after " + std::to_string(attempt) +

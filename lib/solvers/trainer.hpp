@@ -101,6 +101,10 @@ struct TrainOptions {
     void set(const std::string& key, const std::vector<double>& values);
     double get(const std::string& key) const;
     std::string get_string(const std::string& key) const;
+    // Every training option with the value in effect (set, or the default that applies), as text
+    // ("0.01", "sgd", "64,32,16,8"): what a trained model records of how it was made (model file v2
+    // meta "train.KEY"). The registry writes it (lib/options.cpp), as it does set and get.
+    std::vector<std::pair<std::string, std::string>> in_effect() const;
 
     bool logistic() const { return loss == Loss::logistic; }
     bool implicit_loss() const { return loss == Loss::implicit; }

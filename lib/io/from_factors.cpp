@@ -1,5 +1,5 @@
-// Models from factor tables and back (from_factors.hpp).
-#include "models/from_factors.hpp"
+// Models from factor tables and back (from_factors.hpp): interop of lib/io/factors with the model family.
+#include "io/from_factors.hpp"
 
 #include <cmath>
 #include <algorithm>
