@@ -197,11 +197,15 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     };
     bind();
 
-    // Samples: (user, item, target). Log loss: positives (value > 0) and the given negatives, plus
-    // fresh unseen items each epoch.
+    // Samples: (user, item, target). Index k < train.size() is rating k of `train` (read in place, no
+    // copy); log loss adds ncf_negatives fresh unseen items per positive each epoch (nu, ni: target -1).
     const bool logistic = opt.logistic();
-    std::vector<std::uint32_t> su, si;
-    std::vector<float> sy;
+    const std::size_t n_train = train.size();
+    std::vector<std::uint32_t> nu, ni;
+    auto target = [&](std::size_t k) -> float {
+        if (k >= n_train) return -1.0f;
+        return logistic ? (train.value[k] > 0 ? 1.0f : -1.0f) : train.value[k];
+    };
     std::unique_ptr<SeenItems> seen;
     std::unique_ptr<NegativeSampler> sampler;  // the rank lane's: uniform over unseen items, never a seen one
     if (logistic) {
@@ -228,10 +232,8 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     if (opt.snapshot) last_good = std::make_unique<NCFModel>(m);
 
     for (std::uint32_t epoch = 1; epoch <= epochs; ++epoch) {
-        su.assign(train.user.begin(), train.user.end());
-        si.assign(train.item.begin(), train.item.end());
-        sy.resize(train.size());
-        for (std::size_t k = 0; k < train.size(); ++k) sy[k] = logistic ? (train.value[k] > 0 ? 1.0f : -1.0f) : train.value[k];
+        nu.clear();
+        ni.clear();
         if (logistic && no.negatives > 0)
             for (std::size_t k = 0; k < train.size(); ++k) {
                 if (!(train.value[k] > 0)) continue;
@@ -239,12 +241,11 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
                 for (std::uint32_t q = 0; q < no.negatives; ++q) {
                     const std::uint32_t i = sampler->draw(u, rng);
                     if (i == kNoItem) break;  // the user has seen every item
-                    su.push_back(u);
-                    si.push_back(i);
-                    sy.push_back(-1.0f);
+                    nu.push_back(u);
+                    ni.push_back(i);
                 }
             }
-        order.resize(su.size());
+        order.resize(n_train + nu.size());
         for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
         rng.shuffle(order.data(), order.size());
 
@@ -252,12 +253,13 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
         for (std::size_t at = 0; at < order.size(); at += no.batch) {
             const std::size_t n = std::min<std::size_t>(no.batch, order.size() - at);
             for (std::size_t j = 0; j < n; ++j) {
-                bu[j] = su[order[at + j]];
-                bi[j] = si[order[at + j]];
+                const std::size_t k = order[at + j];
+                bu[j] = k < n_train ? train.user[k] : nu[k - n_train];
+                bi[j] = k < n_train ? train.item[k] : ni[k - n_train];
             }
             ncf_forward(m, bu.data(), bi.data(), n, ws, score.data());
             for (std::size_t j = 0; j < n; ++j) {
-                const double y = sy[order[at + j]];
+                const double y = target(order[at + j]);
                 loss_sum += m.objective.curve_loss(y, score[j]);
                 dscore[j] = static_cast<float>(-m.objective.residual(y, score[j]) / double(n));
             }
