@@ -5,6 +5,8 @@
 // RMSE after the last epoch (rating protocol; logistic: log-loss).
 //
 //   build/bench/ncf_time TRAIN TEST gmf|mlp|neumf|mf EPOCHS [squared|logistic] [k=8] [batch=256] [lazy|dense]
+// Environment (as ncf_torch.py): NCF_LAYERS=60,30,30,30,30,30 the MLP widths (default 64,32,16,8),
+// NCF_K and NCF_BATCH the defaults of k and batch.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -29,8 +31,17 @@ int main(int argc, char** argv) {
     TrainOptions o;
     o.epochs = static_cast<std::uint32_t>(std::atoi(argv[4]));
     if (argc > 5 && std::string(argv[5]) == "logistic") o.loss = Loss::logistic;
-    o.k = argc > 6 ? static_cast<std::uint32_t>(std::atoi(argv[6])) : 8;
-    o.ncf.batch = argc > 7 ? static_cast<std::uint32_t>(std::atoi(argv[7])) : 256;
+    auto env_or = [](const char* name, int dflt) { const char* v = std::getenv(name); return v ? std::atoi(v) : dflt; };
+    o.k = static_cast<std::uint32_t>(argc > 6 ? std::atoi(argv[6]) : env_or("NCF_K", 8));
+    o.ncf.batch = static_cast<std::uint32_t>(argc > 7 ? std::atoi(argv[7]) : env_or("NCF_BATCH", 256));
+    if (const char* ls = std::getenv("NCF_LAYERS")) {
+        o.ncf.layers.clear();
+        for (const char* p = ls; *p;) {
+            o.ncf.layers.push_back(static_cast<std::uint32_t>(std::strtoul(p, const_cast<char**>(&p), 10)));
+            if (*p == ',') ++p;
+            else if (*p) break;
+        }
+    }
     o.ncf.lazy_adam = !(argc > 8 && std::string(argv[8]) == "dense");
     o.ncf.link = 1;  // identity: the reference's plain linear output for ratings
     if (o.logistic()) o.ncf.link = 0;

@@ -5,8 +5,11 @@ biases, MLP [64, 32, 16, 8] with ReLU, one linear output unit, Adam (lr 1e-3), b
 on the ratings, samples shuffled each epoch, one thread. Prints one JSON line as ncf_time does.
 
     /usr/bin/python3 bench/ncf_torch.py TRAIN TEST gmf|mlp|neumf EPOCHS [k=8] [batch=256]
+Environment (as ncf_time): NCF_LAYERS=60,30,30,30,30,30 the MLP widths, NCF_K and NCF_BATCH the
+defaults of k and batch.
 """
 import json
+import os
 import sys
 import time
 
@@ -65,11 +68,12 @@ class NCF(torch.nn.Module):
 
 def main():
     train, test, kind, epochs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    k = int(sys.argv[5]) if len(sys.argv) > 5 else 8
-    batch = int(sys.argv[6]) if len(sys.argv) > 6 else 256
+    k = int(sys.argv[5]) if len(sys.argv) > 5 else int(os.environ.get("NCF_K", "8"))
+    batch = int(sys.argv[6]) if len(sys.argv) > 6 else int(os.environ.get("NCF_BATCH", "256"))
+    layers = tuple(int(w) for w in os.environ.get("NCF_LAYERS", "64,32,16,8").split(","))
     u, i, r, umap, imap = load(train)
     tu, ti, tr, _, _ = load(test, umap, imap)
-    model = NCF(kind, len(umap), len(imap), k)
+    model = NCF(kind, len(umap), len(imap), k, layers)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     epoch_s, valid = [], []
     for _ in range(epochs):

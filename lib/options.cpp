@@ -229,6 +229,10 @@ std::vector<Option> make_rows() {
         real("ncf_init_std", "ncf", closed(0), closed(100), {always(0.01)},
              "embeddings start N(0, ncf_init_std^2) (He et al.); dense layers Glorot uniform, biases 0",
              SIMDMF_NUMBER(train, train->ncf.init_std)),
+        real("ncf_dropout", "ncf", closed(0), closed(0.95), {always(0)},
+             "dropout rate on the MLP tower's layer outputs while training (seeded; kept units scaled by 1 / (1 - "
+             "rate)); never when serving",
+             SIMDMF_NUMBER(train, train->ncf.dropout)),
         // ---- ials: loss implicit with solver als (lib/implicit.hpp, lib/solvers/ials.cpp)
         choice("confidence", "ials", {"linear", "log"}, "linear",
                "weight of a cell with count r: linear 1 + alpha * r; log 1 + alpha * log(1 + r / confidence_eps) "

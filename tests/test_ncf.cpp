@@ -38,8 +38,7 @@ NCFModel random_model(ModelKind kind, kernels::Act act, std::uint32_t nu, std::u
 }
 
 double batch_loss(const NCFModel& m, const std::vector<std::uint32_t>& u, const std::vector<std::uint32_t>& i,
-                  const std::vector<float>& y) {
-    NcfWorkspace ws;
+                  const std::vector<float>& y, NcfWorkspace ws = {}) {
     ws.reserve(m, u.size());
     std::vector<float> s(u.size());
     ncf_forward(m, u.data(), i.data(), u.size(), ws, s.data());
@@ -48,14 +47,28 @@ double batch_loss(const NCFModel& m, const std::vector<std::uint32_t>& u, const 
     return l / double(u.size());
 }
 
-void check_gradients(NCFModel m) {
+// Scores of a pair through the training path's forward pass (gathered rows, padded output unit).
+float forward_score(const NCFModel& m, std::uint32_t u, std::uint32_t i) {
+    NcfWorkspace ws;
+    ws.reserve(m, 1);
+    float s = 0;
+    ncf_forward(m, &u, &i, 1, ws, &s);
+    return s;
+}
+
+// dropout > 0: through the masks of one forward pass (the finite differences reuse them).
+void check_gradients(NCFModel m, float dropout = 0.0f) {
     const std::vector<std::uint32_t> u = {0, 1, 2, 1, 3}, i = {0, 2, 1, 2, 3};  // repeats: scatter adds up
     std::vector<float> y = {4.0f, 2.0f, 5.0f, 3.0f, 1.0f};
     if (m.logistic()) y = {1.0f, -1.0f, 1.0f, 1.0f, -1.0f};
     NcfWorkspace ws;
     ws.reserve(m, u.size());
+    ws.dropout = dropout;
+    ws.rng = Rng(3);
     std::vector<float> s(u.size()), ds(u.size());
     ncf_forward(m, u.data(), i.data(), u.size(), ws, s.data());
+    NcfWorkspace fixed = ws;  // the masks just drawn
+    fixed.reuse_mask = true;
     for (std::size_t j = 0; j < u.size(); ++j) ds[j] = static_cast<float>(-m.objective.residual(y[j], s[j]) / double(u.size()));
     NcfGrads g;
     g.init(m);
@@ -68,9 +81,9 @@ void check_gradients(NCFModel m) {
                 const float keep = w;
                 auto central = [&](float h) {
                     w = keep + h;
-                    const double lp = batch_loss(m, u, i, y);
+                    const double lp = batch_loss(m, u, i, y, fixed);
                     w = keep - h;
-                    const double lm = batch_loss(m, u, i, y);
+                    const double lm = batch_loss(m, u, i, y, fixed);
                     w = keep;
                     return (lp - lm) / (2.0 * double(h));
                 };
@@ -138,6 +151,50 @@ TEST_CASE("ncf backward: every model, activation and loss agrees with finite dif
                 CAPTURE(loss);
                 check_gradients(m);
             }
+}
+
+TEST_CASE("ncf dropout: backward through the masks agrees with finite differences; seeded; off when serving") {
+    for (ModelKind kind : {ModelKind::mlp, ModelKind::neumf})
+        for (auto act : {kernels::Act::relu, kernels::Act::leaky_relu}) {
+            CAPTURE(model_kind_name(kind));
+            NCFModel m = random_model(kind, act, 4, 4, 17);
+            m.objective = Objective::for_loss(Loss::squared);
+            check_gradients(m, 0.4f);
+        }
+    // A mask drops units (about the rate) and scales the kept ones by 1 / (1 - rate).
+    NCFModel m = random_model(ModelKind::mlp, kernels::Act::identity, 4, 4, 18);
+    std::vector<std::uint32_t> u(64, 1), i(64, 2);
+    NcfWorkspace ws;
+    ws.reserve(m, u.size());
+    std::vector<float> plain(u.size()), dropped(u.size());
+    ncf_forward(m, u.data(), i.data(), u.size(), ws, plain.data());
+    ws.dropout = 0.5f;
+    ws.rng = Rng(1);
+    ncf_forward(m, u.data(), i.data(), u.size(), ws, dropped.data());
+    std::size_t zeros = 0, scaled = 0;
+    for (std::size_t j = 0; j < u.size() * kernels::nn_pad(7); ++j) {
+        const float v = ws.drop[1][j];
+        if (j % kernels::nn_pad(7) >= 7) { REQUIRE(v == 0.0f); continue; }  // padding stays zero
+        zeros += v == 0.0f;
+        scaled += v == 2.0f;
+    }
+    CHECK(zeros + scaled == u.size() * 7);
+    CHECK(zeros > u.size() * 7 / 4);
+    CHECK(scaled > u.size() * 7 / 4);
+    CHECK(plain != dropped);
+    // Training: dropout changes the model, the same seed gives the same one, serving has no dropout
+    // (the same scores twice, equal to the forward pass without masks).
+    auto [tr, te] = planted(false, 12);
+    TrainOptions o = ncf_options(ModelKind::neumf);
+    o.epochs = 3;
+    const NcfTrainResult a = train_ncf(o, tr, &te);
+    o.ncf.dropout = 0.3;
+    const NcfTrainResult b = train_ncf(o, tr, &te), c = train_ncf(o, tr, &te);
+    CHECK(b.model.identical(c.model));
+    CHECK_FALSE(b.model.identical(a.model));
+    CHECK(std::isfinite(b.history.back().valid_metric));
+    CHECK(b.model.score(3, 4) == b.model.score(3, 4));
+    CHECK(b.model.score(3, 4) == doctest::Approx(forward_score(b.model, 3, 4)).epsilon(1e-5));
 }
 
 TEST_CASE("ncf planted ratings: each model beats the mean by a wide margin") {
@@ -319,15 +376,6 @@ TEST_CASE("ncf: score_block and score_pairs agree with one-pair scoring; MF-only
     for (std::uint32_t i = 0; i < m.n_items; ++i) CHECK(row[i] == doctest::Approx(m.score(2, i)).epsilon(1e-6));
     CHECK_FALSE(m.factors());
     CHECK_THROWS_AS(m.require_factors("similarity"), Error);
-}
-
-// Scores of a pair through the training path's forward pass (gathered rows, padded output unit).
-float forward_score(const NCFModel& m, std::uint32_t u, std::uint32_t i) {
-    NcfWorkspace ws;
-    ws.reserve(m, 1);
-    float s = 0;
-    ncf_forward(m, &u, &i, 1, ws, &s);
-    return s;
 }
 
 TEST_CASE("ncf score_block (the serving path: dot-product output, split first layer) matches the forward pass") {

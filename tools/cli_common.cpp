@@ -308,6 +308,7 @@ void TrainFlags::add(CLI::App* c, bool search) {
         keys.add(c, "--ncf-optimizer", "ncf_optimizer");
         keys.add(c, "--l2-embed", "ncf_l2_embed");
         keys.add(c, "--l2-weights", "ncf_l2_weights");
+        keys.add(c, "--dropout", "ncf_dropout");
     }
     c->add_option("--set", settings, "any training option by key, KEY=VALUE ('simdmf options' lists them), repeatable");
 }

@@ -329,6 +329,9 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *   ncf_init_std        real       [0, 100]            default 0.01
  *                         embeddings start N(0, ncf_init_std^2) (He et al.); dense layers Glorot uniform,
  *                         biases 0
+ *   ncf_dropout         real       [0, 0.95]           default 0
+ *                         dropout rate on the MLP tower's layer outputs while training (seeded; kept units
+ *                         scaled by 1 / (1 - rate)); never when serving
  * group ials:
  *   confidence          string     "linear" | "log"    default "linear"
  *                         weight of a cell with count r: linear 1 + alpha * r; log 1 + alpha * log(1 + r /

@@ -64,7 +64,8 @@ struct NnTable {
     void (*sgd_update)(float* w, float* g, std::size_t n, float lr, float l2);
 
     // A 1-unit layer (the models' output unit) over n rows: out[b] = sum_j rows[b*ld + j] x[j], j < width
-    // (SIMD levels: to nn_pad(width), the rows' and x's padding zero). A vector's worth of rows at a
+    // (SIMD levels: to width rounded up to their vector width, within nn_pad(width): the rows' and x's
+    // padding zero). A vector's worth of rows at a
     // time, their sums reduced together (one transposing horizontal add per W rows, not one per row).
     void (*dot_rows)(const float* rows, std::size_t ld, std::size_t n, const float* x, std::size_t width, float* out);
 };

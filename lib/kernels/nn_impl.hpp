@@ -262,9 +262,9 @@ template <class A>
 void nn_dot_rows(const float* rows, std::size_t ld, std::size_t n, const float* x, std::size_t width, float* out) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
-    const std::size_t wp = nn_pad(width);
+    const std::size_t wp = (width + W - 1) / W * W;  // whole vectors; the padding past width is zero
     std::size_t b = 0;
-    if (wp == W) {  // one vector a row (GMF k <= 16 on AVX-512): x stays in a register
+    if (wp == W) {  // one vector a row (GMF k = 8: AVX2 and AVX-512): x stays in a register
         const B xv = B::load_unaligned(x);
         for (; b + W <= n; b += W) {
             B s[W];

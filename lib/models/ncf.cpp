@@ -127,9 +127,11 @@ void NcfWorkspace::reserve(const NCFModel& m, std::size_t n) {
         for (AlignedFloats* a : {&eu, &ei, &deu, &dei}) fit(*a, cap * pe);
         x.resize(m.shape.layers.size());
         dx.resize(m.shape.layers.size());
+        drop.resize(m.shape.layers.size());
         for (std::size_t l = 0; l < x.size(); ++l) {
             fit(x[l], cap * nn_pad(m.shape.layers[l]));
             fit(dx[l], cap * nn_pad(m.shape.layers[l]));
+            fit(drop[l], cap * nn_pad(m.shape.layers[l]));
         }
     }
     fit(h, cap * ph);
@@ -166,6 +168,18 @@ void ncf_forward(const NCFModel& m, const std::uint32_t* users, const std::uint3
             nt.dense_forward(ws.x[l - 1].data(), nn_pad(in), n, in, o, m.W[l - 1].data(), nn_pad(o),
                              m.b[l - 1].data(), ws.x[l].data(), nn_pad(o), static_cast<int>(m.shape.act),
                              m.shape.slope);
+            if (ws.dropout > 0.0f) {  // inverted dropout on the layer's output (padding stays zero)
+                const std::size_t lo = nn_pad(o);
+                float* mask = ws.drop[l].data();
+                if (!ws.reuse_mask) {
+                    const float keep = 1.0f / (1.0f - ws.dropout);
+                    for (std::size_t j = 0; j < n; ++j)
+                        for (std::size_t c = 0; c < lo; ++c)
+                            mask[j * lo + c] = c < o && ws.rng.uniform() >= ws.dropout ? keep : 0.0f;
+                }
+                float* y = ws.x[l].data();
+                for (std::size_t j = 0; j < n * lo; ++j) y[j] *= mask[j];
+            }
         }
         hin = ws.x.back().data();
     }
@@ -239,6 +253,11 @@ void ncf_backward(const NCFModel& m, const std::uint32_t* users, const std::uint
             std::copy(ws.dh.begin(), ws.dh.begin() + n * ph, ws.dx.back().begin());
         for (std::size_t l = L - 1; l >= 1; --l) {
             const std::size_t in = m.shape.layers[l - 1], o = m.shape.layers[l];
+            if (ws.dropout > 0.0f) {  // through the dropout mask of the forward pass
+                float* d = ws.dx[l].data();
+                const float* mask = ws.drop[l].data();
+                for (std::size_t j = 0; j < n * nn_pad(o); ++j) d[j] *= mask[j];
+            }
             nt.dense_backward(ws.x[l - 1].data(), nn_pad(in), n, in, o, m.W[l - 1].data(), nn_pad(o), ws.x[l].data(),
                               ws.dx[l].data(), nn_pad(o), grads.g[g_w0 + 2 * (l - 1)].data(),
                               grads.g[g_w0 + 2 * (l - 1) + 1].data(), ws.dx[l - 1].data(), nn_pad(in),

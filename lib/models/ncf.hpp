@@ -13,6 +13,7 @@
 
 #include "kernels/nn.hpp"
 #include "models/model.hpp"
+#include "rng.hpp"
 
 namespace simdmf {
 
@@ -69,6 +70,13 @@ struct NcfWorkspace {
     AlignedFloats hw;                    // the output unit's weights, contiguous (ncf_forward)
     AlignedFloats dh, dgv, dgu, dgi, deu, dei;
     std::vector<AlignedFloats> dx;
+    // Dropout on the tower layers' outputs (training only; 0: off, as for serving): drop[l] holds
+    // layer l's mask of the last forward pass, 0 or 1 / (1 - dropout) per unit, drawn from rng;
+    // reuse_mask keeps the masks already drawn (gradient checks).
+    float dropout = 0.0f;
+    bool reuse_mask = false;
+    Rng rng{0};
+    std::vector<AlignedFloats> drop;
     void reserve(const NCFModel& m, std::size_t n);
 };
 

@@ -219,6 +219,8 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     Rng rng(opt.seed ^ 0x6E63665F73686666ull);  // the shuffle and negatives' stream
     NcfWorkspace ws;
     ws.reserve(m, no.batch);
+    ws.dropout = static_cast<float>(no.dropout);
+    ws.rng = Rng(opt.seed ^ 0x6E63665F64726F70ull);  // the dropout masks' stream
     std::vector<std::uint32_t> bu(no.batch), bi(no.batch), touched_u, touched_i;
     std::vector<std::uint32_t> mark_u(m.n_users, 0), mark_i(m.n_items, 0);
     std::uint32_t stamp = 0;
