@@ -148,6 +148,17 @@ class CliEndToEnd(unittest.TestCase):
                              ok=False).returncode, 2)  # not --model neumf
         self.assertEqual(run("train", self.train, "-o", self.p("x.smf"), "--model", "neumf", *pre,
                              "--pretrained-alpha", 1.5, ok=False).returncode, 2)
+        # --dropout: recorded with the model, changes it (same seed otherwise), out of range is exit 2.
+        for rate in ("0", "0.3"):
+            run("train", self.train, "-o", self.p("drop%s.smf" % rate), "--model", "mlp", "--layers", "12,6",
+                "--dropout", rate, *common, "-q")
+        info = run_json("info", self.p("drop0.3.smf"))
+        self.assertEqual(float(info["train_options"]["ncf_dropout"]), 0.3)
+        p0 = run("predict", self.p("drop0.smf"), self.test, "-q").stdout
+        p3 = run("predict", self.p("drop0.3.smf"), self.test, "-q").stdout
+        self.assertNotEqual(p0, p3)
+        self.assertEqual(run("train", self.train, "-o", self.p("x.smf"), "--model", "mlp", "--dropout", 1.5,
+                             ok=False).returncode, 2)
         swapped = ["--pretrained-gmf", self.p("pre_mlp.smf"), "--pretrained-mlp", self.p("pre_gmf.smf")]
         s = run("train", self.train, "-o", self.p("x.smf"), "--model", "neumf", *swapped, ok=False)
         self.assertEqual(s.returncode, 1)
