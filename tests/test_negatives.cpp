@@ -79,6 +79,36 @@ TEST_CASE("negative sampler: reproducible for a seed, different for another") {
     CHECK(stream(7) != stream(8));
 }
 
+TEST_CASE("negative sampler: the seen bitset answers as the sorted lists, draw for draw") {
+    // Dense and sparse users, items beyond the model, a user beyond the data: draw_in over sub-ranges
+    // (the training solvers' call) gives the same items from the same stream with and without the bitset.
+    Ratings r = random_events(900, 12, 70, 11);
+    for (std::uint32_t i = 0; i < 60; ++i) r.add(3, i, 1);  // user 3 has seen most of the items
+    r.add(4, 75, 1);                                           // beyond the model's 70 items
+    r.n_items = 80;
+    SeenItems seen(r);
+    NegativeSampler plain(seen, 70), bits(seen, 70, std::size_t(1) << 20);
+    CHECK_FALSE(plain.has_bitset());
+    REQUIRE(bits.has_bitset());
+    CHECK_FALSE(NegativeSampler(seen, 70, 8).has_bitset());  // over the budget: the lists
+    Rng a(21), b(21);
+    std::size_t drawn = 0;
+    for (int d = 0; d < 3000; ++d) {
+        const std::uint32_t u = static_cast<std::uint32_t>(d % 14);  // users 12, 13: beyond the data
+        const std::uint32_t lo = static_cast<std::uint32_t>((d / 14) % 3) * 20, hi = std::min(70u, lo + 30);
+        const std::uint32_t x = plain.draw_in(u, lo, hi, a), y = bits.draw_in(u, lo, hi, b);
+        REQUIRE(x == y);
+        if (d < 42)  // every user and range once
+            for (std::uint32_t c = 0; c < 70; ++c) CHECK(bits.seen(u, c) == plain.seen(u, c));
+        if (x == kNoItem) continue;
+        ++drawn;
+        CHECK(x >= lo);
+        CHECK(x < hi);
+        CHECK_FALSE(plain.seen(u, x));
+    }
+    CHECK(drawn > 2000);
+}
+
 TEST_CASE("negative sampler: distinct draws, and users who have seen every item") {
     Ratings r;
     for (std::uint32_t i = 0; i < 6; ++i) r.add(0, i, 1);  // user 0 has seen all 6 items

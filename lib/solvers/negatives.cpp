@@ -6,13 +6,31 @@
 
 namespace simdmf {
 
-NegativeSampler::NegativeSampler(const SeenItems& seen, std::uint32_t n_items) : seen_(&seen), n_items_(n_items) {}
+NegativeSampler::NegativeSampler(const SeenItems& seen, std::uint32_t n_items, std::size_t bitset_bytes)
+    : seen_(&seen), n_items_(n_items) {
+    const std::uint32_t users = seen.users();
+    count_.resize(users);
+    for (std::uint32_t u = 0; u < users; ++u) {
+        auto s = seen.of(u);
+        // Items beyond the model are not candidates either way: the count stops below n_items.
+        count_[u] = static_cast<std::uint32_t>(std::lower_bound(s.begin(), s.end(), n_items_) - s.begin());
+    }
+    words_ = (std::size_t(n_items_) + 63) / 64;
+    if (bitset_bytes > 0 && users > 0 && words_ > 0 && std::size_t(users) * words_ * 8 <= bitset_bytes) {
+        bits_.assign(std::size_t(users) * words_, 0);
+        for (std::uint32_t u = 0; u < users; ++u)
+            for (std::uint32_t c : seen_of(u)) bits_[std::size_t(u) * words_ + (c >> 6)] |= std::uint64_t(1) << (c & 63);
+    }
+}
 
 std::span<const std::uint32_t> NegativeSampler::seen_of(std::uint32_t u) const {
-    auto s = seen_->of(u);
-    // Items beyond the model are not candidates either way: drop them from the tail.
-    const auto end = std::lower_bound(s.begin(), s.end(), n_items_);
-    return s.first(static_cast<std::size_t>(end - s.begin()));
+    if (u >= count_.size()) return {};
+    return seen_->of(u).first(count_[u]);
+}
+
+bool NegativeSampler::seen_search(std::uint32_t u, std::uint32_t c) const {
+    const auto s = seen_of(u);
+    return std::binary_search(s.begin(), s.end(), c);
 }
 
 std::uint32_t NegativeSampler::unseen_count(std::uint32_t u) const {
@@ -31,15 +49,9 @@ std::uint32_t NegativeSampler::nth_unseen(std::uint32_t u, std::uint32_t r) cons
     return r + static_cast<std::uint32_t>(lo);
 }
 
-std::uint32_t NegativeSampler::draw_in(std::uint32_t u, std::uint32_t lo, std::uint32_t hi, Rng& rng) const {
+// draw_in's exact draw (after the rejection tries of draw_in, or for a crowded user).
+std::uint32_t NegativeSampler::draw_exact(std::uint32_t u, std::uint32_t lo, std::uint32_t hi, Rng& rng) const {
     const auto s = seen_of(u);
-    // Sparse users (the common case): rejection, one binary search a try; a few tries, then exact.
-    if (hi > lo && s.size() * 4 < std::size_t(hi - lo) * 3) {
-        for (int t = 0; t < 8; ++t) {
-            const std::uint32_t c = lo + static_cast<std::uint32_t>(rng.below(hi - lo));
-            if (!std::binary_search(s.begin(), s.end(), c)) return c;
-        }
-    }
     // Unseen items below x: x - (seen items below x).
     auto below = [&](std::uint32_t x) {
         return x - static_cast<std::uint32_t>(std::lower_bound(s.begin(), s.end(), x) - s.begin());
