@@ -84,12 +84,22 @@ const Bound kL2Lo = closed(0), kL2Hi = closed(1e6);
 std::vector<Option> make_rows() {
     std::vector<Option> r = {
         // ---- train: every solver
-        choice("model", "train", {"mf", "gmf", "mlp", "neumf"}, "mf",
+        choice("model", "train", {"mf", "gmf", "mlp", "neumf", "ials", "bpr", "lmf-neg"}, "mf",
                "the member of the model family to train (mf: matrix factorization; gmf, mlp, neumf: neural "
-               "collaborative filtering, the ncf group; solver, the sgd and als groups do not apply to them)",
+               "collaborative filtering, the ncf group; solver, the sgd and als groups do not apply to them); "
+               "implicit feedback, names for mf with an objective and solver (read back as mf): ials = loss "
+               "implicit + solver als (the ials group), bpr = solver bpr, lmf-neg = solver lmf-neg",
                Binding{Scope::train, nullptr, nullptr,
                        [](const Target& t) -> std::size_t { return static_cast<std::size_t>(t.train->model) - 1; },
-                       [](Target& t, std::size_t i) { t.train->model = static_cast<ModelKind>(i + 1); }}),
+                       [](Target& t, std::size_t i) {
+                           if (i < 4) {
+                               t.train->model = static_cast<ModelKind>(i + 1);
+                               return;
+                           }
+                           t.train->model = ModelKind::mf;
+                           if (i == 4) t.train->loss = Loss::implicit;
+                           t.train->solver = i == 4 ? Solver::als : i == 5 ? Solver::bpr : Solver::lmf_neg;
+                       }}),
         choice("loss", "train", {"squared", "logistic", "implicit"}, "squared",
                "squared: ratings (MF); logistic: +1/-1 labels, predictions are P(label = +1); implicit: counts of "
                "events (iALS, solver als only: weighted squared loss over every user x item cell, no biases, "

@@ -346,6 +346,33 @@ class CliEndToEnd(unittest.TestCase):
                      "-k", 4, "--epochs", 2)
         self.assertEqual(j["epochs"], 2)
 
+    def test_model_names_of_the_implicit_solvers(self):
+        # --model ials|bpr|lmf-neg name mf with the objective and solver: the same model as spelling them out.
+        src = self.p("names.txt")
+        with open(self.train) as f, open(src, "w") as out:
+            for line in f:
+                u, i, r = line.split()
+                out.write(f"{u} {i} {r}\n")
+        spelled = {"ials": ["--set", "loss=implicit", "--set", "solver=als"], "bpr": ["--solver", "bpr"],
+                   "lmf-neg": ["--solver", "lmf-neg"]}
+        for name, flags in spelled.items():
+            a, b = self.p(f"name-{name}.smf"), self.p(f"spelled-{name}.smf")
+            j = run_json("train", src, "--format", "libmf", "-o", a, "--model", name, "-k", 4, "--epochs", 2)
+            run_json("train", src, "--format", "libmf", "-o", b, *flags, "-k", 4, "--epochs", 2)
+            self.assertEqual(j["options"]["model"], "mf")
+            self.assertEqual(j["options"]["solver"], spelled[name][-1].split("=")[-1])
+            with open(a, "rb") as fa, open(b, "rb") as fb:
+                self.assertEqual(fa.read(), fb.read(), name)
+        self.assertEqual(run_json("train", src, "--format", "libmf", "-o", self.p("n.smf"), "--model", "ials", "-k", 4,
+                                  "--epochs", 1)["options"]["loss"], "implicit")
+        # The ials group's options apply after the name; an unknown name lists the names.
+        j = run_json("train", src, "--format", "libmf", "-o", self.p("cg.smf"), "--model", "ials", "--set",
+                     "ials_solver=cg", "-k", 4, "--epochs", 1)
+        self.assertEqual(j["epochs"], 1)
+        p = run("train", src, "--format", "libmf", "-o", self.p("x.smf"), "--model", "nope", ok=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("ials, bpr or lmf-neg", p.stderr)
+
     def test_eval_undefined_metric_says_why(self):
         src = self.p("pos.txt")  # logistic labels, all +1 in the test file
         with open(src, "w") as f:

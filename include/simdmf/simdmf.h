@@ -199,10 +199,12 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  * simdmf_trainer_fit ignores.
  * BEGIN OPTIONS
  * group train:
- *   model               string     "mf" | "gmf" | "mlp" | "neumf" default "mf"
+ *   model               string     "mf" | "gmf" | "mlp" | "neumf" | "ials" | "bpr" | "lmf-neg" default "mf"
  *                         the member of the model family to train (mf: matrix factorization; gmf, mlp,
  *                         neumf: neural collaborative filtering, the ncf group; solver, the sgd and als
- *                         groups do not apply to them)
+ *                         groups do not apply to them); implicit feedback, names for mf with an objective
+ *                         and solver (read back as mf): ials = loss implicit + solver als (the ials group),
+ *                         bpr = solver bpr, lmf-neg = solver lmf-neg
  *   loss                string     "squared" | "logistic" | "implicit" default "squared"
  *                         squared: ratings (MF); logistic: +1/-1 labels, predictions are P(label = +1);
  *                         implicit: counts of events (iALS, solver als only: weighted squared loss over
