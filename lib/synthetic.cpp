@@ -124,6 +124,68 @@ PlantedSpec large_preset() {
     return s;
 }
 
+ImplicitSpec lastfm_preset(double scale) {
+    ImplicitSpec s;
+    if (!(scale > 0.0 && scale <= 1.0)) fail(SIMDMF_ERR_INVALID_ARGUMENT, "lastfm preset: the scale must be in (0, 1]");
+    s.n_users = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(std::llround(s.n_users * scale)));
+    s.n_items = std::max<std::uint32_t>(4, static_cast<std::uint32_t>(std::llround(s.n_items * scale)));
+    s.n_events = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(double(s.n_events) * scale)));
+    return s;
+}
+
+Ratings make_implicit(const ImplicitSpec& spec) {
+    const std::uint32_t U = spec.n_users, I = spec.n_items;
+    if (U == 0 || I < 4 || spec.n_events < U || double(spec.n_events) > double(U) * double(I) / 4.0 ||
+        double(spec.n_events) / U > I / 4.0 || !(spec.item_popularity >= 0.0) || !std::isfinite(spec.item_popularity))
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "implicit set: need users, at least 4 items, users <= events <= users x items / 4, "
+                                          "at most items / 4 events a user on average, popularity >= 0");
+    Rng rng(spec.seed);
+    // Popularity: cumulative weights over the items in id order, item i at a seeded rank.
+    std::vector<std::uint32_t> rank(I);
+    for (std::uint32_t i = 0; i < I; ++i) rank[i] = i;
+    rng.shuffle(rank.data(), I);
+    std::vector<double> cum(I);
+    double total = 0.0;
+    for (std::uint32_t i = 0; i < I; ++i) cum[i] = total += std::pow(1.0 + rank[i], -spec.item_popularity);
+    // Events per user: uniform around the mean, then nudged to the exact total (each within 1 .. cap).
+    const std::uint64_t mean = std::max<std::uint64_t>(1, spec.n_events / U);
+    const std::uint32_t cap = I / 2;
+    std::vector<std::uint32_t> per(U);
+    std::uint64_t sum = 0;
+    for (auto& n : per) sum += n = static_cast<std::uint32_t>(std::min<std::uint64_t>(cap, 1 + rng.below(2 * mean - 1)));
+    while (sum != spec.n_events) {
+        std::uint32_t& n = per[rng.below(U)];
+        if (sum < spec.n_events && n < cap) ++n, ++sum;
+        else if (sum > spec.n_events && n > 1) --n, --sum;
+    }
+    Ratings r;
+    r.n_users = U;
+    r.n_items = I;
+    r.user.reserve(spec.n_events);
+    r.item.reserve(spec.n_events);
+    r.value.reserve(spec.n_events);
+    std::vector<std::uint32_t> items;
+    for (std::uint32_t u = 0; u < U; ++u) {
+        items.clear();
+        while (items.size() < per[u]) {  // distinct items by popularity: draw the missing ones, deduplicate
+            for (std::size_t t = items.size(); t < per[u]; ++t) {
+                const double x = rng.uniform() * total;
+                items.push_back(static_cast<std::uint32_t>(
+                    std::min<std::size_t>(I - 1, std::upper_bound(cum.begin(), cum.end(), x) - cum.begin())));
+            }
+            std::sort(items.begin(), items.end());
+            items.erase(std::unique(items.begin(), items.end()), items.end());
+        }
+        for (std::uint32_t i : items) {
+            const double c = 1.0 + std::floor(std::pow(1.0 - rng.uniform(), -1.0 / 1.2));
+            r.user.push_back(u);
+            r.item.push_back(i);
+            r.value.push_back(static_cast<float>(std::min(c, 100000.0)));
+        }
+    }
+    return r;
+}
+
 Ratings binarize(const Ratings& r, float threshold) {
     Ratings b = r;
     for (float& v : b.value) v = v >= threshold ? 1.0f : -1.0f;

@@ -46,6 +46,25 @@ PlantedSpec large_preset();
 inline constexpr double kLargeTestFraction = 1.0 / 11.0;
 inline constexpr std::uint64_t kLargeSplitSeed = 5;
 
+// Implicit play counts of the shape of Last.fm 360K (issue 15's benchmark set): n_events distinct
+// (user, item) pairs, each with a count. Items by a Zipf-like popularity (weight 1 / (1 + r)^popularity
+// for the item of popularity rank r, the ranks a seeded permutation of the ids); each user's number of
+// distinct items uniform in 1 .. 2 * mean - 1 (Last.fm 360K lists up to ~50 artists a user), adjusted so
+// the total is n_events exactly; counts 1 + floor(Pareto(1, 1.2)), at most 100,000. No planted taste: a
+// set for timing, not for accuracy.
+struct ImplicitSpec {
+    std::uint32_t n_users = 360000;
+    std::uint32_t n_items = 160000;
+    std::uint64_t n_events = 17500000;
+    double item_popularity = 1.0;
+    std::uint64_t seed = 2024;
+};
+// `scale` in (0, 1]: users, items and events times scale (a scaled-down set of the same shape).
+ImplicitSpec lastfm_preset(double scale = 1.0);
+// SIMDMF_ERR_INVALID_ARGUMENT unless n_users <= n_events <= n_users * n_items / 4, n_items >= 4 and the mean
+// events a user <= n_items / 4.
+Ratings make_implicit(const ImplicitSpec& spec);
+
 // Labels +1 where value >= threshold, else -1.
 Ratings binarize(const Ratings& r, float threshold);
 

@@ -346,6 +346,34 @@ class CliEndToEnd(unittest.TestCase):
                      "-k", 4, "--epochs", 2)
         self.assertEqual(j["epochs"], 2)
 
+    def test_tune_implicit_models_by_ranking(self):
+        # tune on events: scored by 1 - NDCG@10 on the validation part; the test by the ranking protocol.
+        src = self.p("tune-events.txt")
+        with open(self.train) as f, open(src, "w") as out:
+            for line in f:
+                u, i, r = line.split()
+                out.write(f"{u} {i}\n")
+        run("split", src, "--kind", "per-user-fraction", "--prefix", self.p("tev"), "-q")
+        for name in ("ials", "bpr"):
+            j = run_json("tune", self.p("tev.train"), "--model", name, "-k", 4, "--l2", "1,30" if name == "ials" else "0.01",
+                         "--lr", "0.05", "--epochs", "2,3", "--no-extend", "--test", self.p("tev.test"))
+            self.assertEqual(j["metric"], "one_minus_ndcg10", name)
+            self.assertTrue(0.0 <= j["valid_score"] <= 1.0, name)
+            self.assertTrue(0.0 <= j["test"]["ndcg@10"] <= 1.0, name)
+            self.assertIn("popularity.sampled_hr@10", j["test"])
+        text = run("tune", self.p("tev.train"), "--model", "ials", "-k", 4, "--l2", "1", "--epochs", "2").stdout
+        self.assertIn("validation 1 - NDCG@10", text)
+
+    def test_gen_lastfm_preset(self):
+        j = run_json("gen", "--preset", "lastfm", "--scale", 0.002, "-o", self.p("lf"))
+        self.assertEqual((j["users"], j["items"], j["ratings"]), (720, 320, 35000))
+        with open(self.p("lf.txt")) as f:
+            rows = [line.split() for line in f]
+        self.assertEqual(len(rows), 35000)
+        self.assertEqual(len({(u, i) for u, i, _ in rows}), 35000)  # distinct pairs, a count each
+        self.assertTrue(all(float(c) >= 1 for _, _, c in rows))
+        self.assertEqual(run("gen", "--preset", "lastfm", "--scale", 2, "-o", self.p("x"), ok=False).returncode, 2)
+
     def test_model_names_of_the_implicit_solvers(self):
         # --model ials|bpr|lmf-neg name mf with the objective and solver: the same model as spelling them out.
         src = self.p("names.txt")
@@ -692,10 +720,12 @@ class CliOutputSaysWhatItIs(unittest.TestCase):
         p = run("train", train, "--solver", "bpr", "--valid-fraction", 0.2, "--epochs", 2, "-o", self.p("b.smf"),
                 "--curve", self.p("b.csv"))
         self.assertIn("train BPR loss", p.stderr)
-        self.assertIn("valid 1 - AUC (sampled)", p.stderr)
-        self.assertEqual(plot.read_curve(self.p("b.csv"))[3:], ("BPR loss", "1 - AUC"))
-        p = run("train", train, "--set", "loss=implicit", "--set", "solver=als", "--epochs", 2, "-o", self.p("i.smf"))
+        self.assertIn("valid 1 - NDCG@10", p.stderr)
+        self.assertEqual(plot.read_curve(self.p("b.csv"))[3:], ("BPR loss", "1 - NDCG@10"))
+        p = run("train", train, "--set", "loss=implicit", "--set", "solver=als", "--epochs", 2, "-o", self.p("i.smf"),
+                "--valid-fraction", 0.2)
         self.assertIn("train weighted loss", p.stderr)
+        self.assertIn("valid 1 - NDCG@10", p.stderr)
 
     def test_one_class_data_is_said(self):
         pos = self.p("pos.txt")

@@ -14,6 +14,8 @@
 #include "eval/evaluate.hpp"
 #include "eval/metrics.hpp"
 #include "eval/split.hpp"
+#include "eval/tune.hpp"
+#include "synthetic.hpp"
 #include "solvers/trainer.hpp"
 #include "test_util.hpp"
 
@@ -274,4 +276,74 @@ TEST_CASE("ials: bad input gives clear errors") {
     CHECK(status_of([&] { o.set("confidence", "cubic"); }) != SIMDMF_OK);
     o.set("solver", "sgd");
     CHECK(status_of([&] { (void)train(o, r, nullptr); }) == SIMDMF_ERR_INVALID_ARGUMENT);
+}
+
+TEST_CASE("implicit models: validated by 1 - NDCG@10 over the items not in training; tune's iALS space") {
+    const Ratings all = planted_events(300, 120, 15, 5);
+    auto [train_set, valid_set] = split::per_user(all, 3, 4);
+    TrainOptions bpr;
+    bpr.set("model", "bpr");
+    bpr.k = 8;
+    bpr.epochs = 4;
+    for (const TrainOptions& o : {ials_options(8), bpr}) {
+        const TrainResult r = train(o, train_set, &valid_set);
+        REQUIRE(r.status == SIMDMF_OK);
+        CHECK(std::string(curve_names(o).valid_name) == "one_minus_ndcg10");
+        // The last epoch's figure is the full ranking metric of the final model.
+        const double v = r.history.back().valid_metric;
+        CHECK(v == doctest::Approx(1.0 - ndcg10(r.model, train_set, valid_set)).epsilon(1e-9));
+        CHECK(v < 1.0);
+    }
+    // The default search for iALS reaches the regularisation implicit's ALS needs (~30) and beyond;
+    // one learning rate (ALS has none); a small search is scored by the same metric.
+    const tune::Space s = tune::Space::defaults(ials_options(8));
+    CHECK(*std::max_element(s.l2.begin(), s.l2.end()) >= 300);
+    CHECK(s.lr.size() == 1);
+    tune::Space small = s;
+    small.k = {8};
+    small.l2 = {1, 30};
+    small.epochs = {3};
+    tune::Options topt;
+    topt.extend = 0;
+    const tune::Result res = tune::search(ials_options(8), train_set, small, topt);
+    CHECK(res.metric == "one_minus_ndcg10");
+    REQUIRE(res.trials.size() == 2);
+    for (const auto& t : res.trials) CHECK((t.score >= 0.0 && t.score <= 1.0));
+}
+
+TEST_CASE("lastfm-shaped generator: exact event count on distinct pairs, skewed popularity, counts >= 1") {
+    const ImplicitSpec spec = lastfm_preset(0.005);  // 1,800 users x 800 items, 87,500 counts
+    CHECK(spec.n_users == 1800);
+    CHECK(spec.n_items == 800);
+    CHECK(spec.n_events == 87500);
+    const Ratings r = make_implicit(spec);
+    REQUIRE(r.size() == spec.n_events);
+    std::vector<std::uint64_t> keys(r.size());
+    std::vector<std::size_t> per_item(spec.n_items, 0), per_user(spec.n_users, 0);
+    std::size_t bad_rows = 0;
+    for (std::size_t j = 0; j < r.size(); ++j) {
+        if (r.user[j] >= spec.n_users || r.item[j] >= spec.n_items || !(r.value[j] >= 1.0f)) {
+            ++bad_rows;
+            continue;
+        }
+        keys[j] = std::uint64_t(r.user[j]) << 32 | r.item[j];
+        ++per_item[r.item[j]];
+        ++per_user[r.user[j]];
+    }
+    REQUIRE(bad_rows == 0);
+    std::sort(keys.begin(), keys.end());
+    CHECK(std::adjacent_find(keys.begin(), keys.end()) == keys.end());  // distinct (user, item) pairs
+    CHECK(*std::min_element(per_user.begin(), per_user.end()) >= 1);
+    // Power-law popularity: the top 1% of items hold far more than 1% of the events.
+    std::sort(per_item.rbegin(), per_item.rend());
+    const double top = std::accumulate(per_item.begin(), per_item.begin() + 8, 0.0);
+    CHECK(top / double(r.size()) > 0.05);
+    // Seeded: the same set again, another with another seed.
+    CHECK(make_implicit(spec).item == r.item);
+    ImplicitSpec other = spec;
+    other.seed = 7;
+    CHECK(make_implicit(other).item != r.item);
+    ImplicitSpec bad = spec;
+    bad.n_events = spec.n_users - 1;  // fewer events than users
+    CHECK(status_of([&] { make_implicit(bad); }) == SIMDMF_ERR_INVALID_ARGUMENT);
 }

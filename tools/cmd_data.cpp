@@ -180,38 +180,11 @@ struct GenArgs {
     double test_fraction = 0;
     std::uint64_t split_seed = 1;
     bool seed_given = false, split_seed_given = false;
+    double scale = 1.0;  // preset lastfm
 };
 
-int run_gen(GenArgs a, const Output& out) {
-    if (a.preset == "large") {
-        // Issue 4's set, the one bench_train_synth trains on (seed 4, split seed 5) unless --seed /
-        // --split-seed say otherwise: see large_preset() in lib/synthetic.hpp.
-        const std::uint64_t seed = a.spec.seed;
-        a.spec = large_preset();
-        if (a.seed_given) a.spec.seed = seed;
-        a.test_fraction = kLargeTestFraction;
-        if (!a.split_seed_given) a.split_seed = kLargeSplitSeed;
-    } else if (a.preset == "ml100k") {
-        const std::uint64_t seed = a.spec.seed;
-        a.spec = PlantedSpec{};
-        if (a.seed_given) a.spec.seed = seed;
-    } else if (!a.preset.empty()) {
-        throw UsageError("unknown preset '" + a.preset + "' (large or ml100k)");
-    } else if (a.real) {
-        a.spec.integer_ratings = false;
-    }
-    if (a.test_fraction < 0 || a.test_fraction >= 1) throw UsageError("--test-fraction must be in [0, 1)");
-    io::Format f = parse_format(a.to);
-    if (f == io::Format::automatic || f == io::Format::delimited) throw UsageError("--to: libmf, movielens, movielens-dat, movielens-csv or binary");
-    if (const std::string why = planted_spec_problem(a.spec); !why.empty()) throw UsageError("gen: " + why);
-    if (!out.quiet)
-        std::fprintf(stderr, "Generating %llu ratings, %u users x %u items, planted rank %u (factor sd %.4g), bias sd %.3g, "
-                             "mean %.3g, noise sd %.3g, %s ratings in [%g, %g], seed %llu\n",
-                     static_cast<unsigned long long>(a.spec.n_ratings), a.spec.n_users, a.spec.n_items, a.spec.rank,
-                     a.spec.factor_std > 0 ? a.spec.factor_std : std::pow(a.spec.rank, -0.25), a.spec.bias_std, a.spec.mean,
-                     a.spec.noise_std, a.spec.integer_ratings ? "integer" : "real", a.spec.min_rating, a.spec.max_rating,
-                     static_cast<unsigned long long>(a.spec.seed));
-    Ratings all = make_planted(a.spec);
+// Writes a generated set (split when --test-fraction) and reports the files.
+int write_generated(const GenArgs& a, Ratings all, io::Format f, const Output& out) {
     const std::string ext = suffix(f);
     json files = json::array();
     auto emit = [&](const Ratings& r, const std::string& path) {
@@ -235,6 +208,53 @@ int run_gen(GenArgs a, const Output& out) {
     return 0;
 }
 
+int run_gen(GenArgs a, const Output& out) {
+    if (a.preset == "large") {
+        // Issue 4's set, the one bench_train_synth trains on (seed 4, split seed 5) unless --seed /
+        // --split-seed say otherwise: see large_preset() in lib/synthetic.hpp.
+        const std::uint64_t seed = a.spec.seed;
+        a.spec = large_preset();
+        if (a.seed_given) a.spec.seed = seed;
+        a.test_fraction = kLargeTestFraction;
+        if (!a.split_seed_given) a.split_seed = kLargeSplitSeed;
+    } else if (a.preset == "ml100k") {
+        const std::uint64_t seed = a.spec.seed;
+        a.spec = PlantedSpec{};
+        if (a.seed_given) a.spec.seed = seed;
+    } else if (a.preset == "lastfm") {
+        if (!(a.scale > 0 && a.scale <= 1)) throw UsageError("--scale must be in (0, 1]");
+        ImplicitSpec spec = lastfm_preset(a.scale);
+        if (a.seed_given) spec.seed = a.spec.seed;
+        if (a.test_fraction < 0 || a.test_fraction >= 1) throw UsageError("--test-fraction must be in [0, 1)");
+        io::Format f = parse_format(a.to);
+        if (f == io::Format::automatic || f == io::Format::delimited) throw UsageError("--to: libmf, movielens, movielens-dat, movielens-csv or binary");
+        if (!out.quiet)
+            std::fprintf(stderr, "Generating %llu play counts, %u users x %u items (Last.fm 360K shaped, scale %g), seed %llu\n",
+                         static_cast<unsigned long long>(spec.n_events), spec.n_users, spec.n_items, a.scale,
+                         static_cast<unsigned long long>(spec.seed));
+        a.spec.n_users = spec.n_users;
+        a.spec.n_items = spec.n_items;
+        a.spec.n_ratings = spec.n_events;
+        a.spec.rank = 0;
+        return write_generated(a, make_implicit(spec), f, out);
+    } else if (!a.preset.empty()) {
+        throw UsageError("unknown preset '" + a.preset + "' (large, ml100k or lastfm)");
+    } else if (a.real) {
+        a.spec.integer_ratings = false;
+    }
+    if (a.test_fraction < 0 || a.test_fraction >= 1) throw UsageError("--test-fraction must be in [0, 1)");
+    io::Format f = parse_format(a.to);
+    if (f == io::Format::automatic || f == io::Format::delimited) throw UsageError("--to: libmf, movielens, movielens-dat, movielens-csv or binary");
+    if (const std::string why = planted_spec_problem(a.spec); !why.empty()) throw UsageError("gen: " + why);
+    if (!out.quiet)
+        std::fprintf(stderr, "Generating %llu ratings, %u users x %u items, planted rank %u (factor sd %.4g), bias sd %.3g, "
+                             "mean %.3g, noise sd %.3g, %s ratings in [%g, %g], seed %llu\n",
+                     static_cast<unsigned long long>(a.spec.n_ratings), a.spec.n_users, a.spec.n_items, a.spec.rank,
+                     a.spec.factor_std > 0 ? a.spec.factor_std : std::pow(a.spec.rank, -0.25), a.spec.bias_std, a.spec.mean,
+                     a.spec.noise_std, a.spec.integer_ratings ? "integer" : "real", a.spec.min_rating, a.spec.max_rating,
+                     static_cast<unsigned long long>(a.spec.seed));
+    return write_generated(a, make_planted(a.spec), f, out);
+}
 }  // namespace
 
 void add_data_commands(CLI::App& app, const Output& out, Registry& reg) {
@@ -284,9 +304,12 @@ void add_data_commands(CLI::App& app, const Output& out, Registry& reg) {
                   "U,V ~ N(0, 10^-0.5), no biases, noise sd 0.5, unrounded in [1, 5]: OUTPUT.train.txt and OUTPUT.test.txt\n"
                   "(the set of bench_train_synth; seed 4, split seed 5).\n"
                   "--preset ml100k: the MovieLens-100K shaped set of `simdmf demo`.\n"
+                  "--preset lastfm: Last.fm 360K shaped play counts (360,000 users x 160,000 items, 17,500,000 user-item\n"
+                  "counts, Zipf popularity; --scale S shrinks all three), 'user item count' lines; see lib/synthetic.hpp.\n"
                   "Example: simdmf gen --preset large -o large   (LIBMF text 'user item rating', 0-based)");
         c->add_option("-o,--output", a->output, "output name (with --test-fraction: OUTPUT.train and OUTPUT.test), plus .txt for libmf, .smr for binary");
-        c->add_option("--preset", a->preset, "large or ml100k (other flags except -o, --to, --seed, --split-seed are ignored)");
+        c->add_option("--preset", a->preset, "large, ml100k or lastfm (other flags except -o, --to, --seed, --split-seed, --test-fraction, --scale are ignored)");
+        c->add_option("--scale", a->scale, "preset lastfm: users, items and counts times this, in (0, 1] (default 1)");
         c->add_option("--to", a->to, "libmf (default), movielens, movielens-dat, movielens-csv or binary");
         c->add_option("--users", a->spec.n_users, "users (default 943)");
         c->add_option("--items", a->spec.n_items, "items (default 1682)");

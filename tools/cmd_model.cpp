@@ -12,6 +12,7 @@
 #include "eval/split.hpp"
 #include "io/model_file.hpp"
 #include "solvers/ncf_train.hpp"
+#include "solvers/solvers.hpp"
 #include "synthetic.hpp"
 #include "eval/tune.hpp"
 #include "serve/serve.hpp"
@@ -266,7 +267,8 @@ int run_tune(const TuneArgs& a, const Output& out) {
     tune::Options topt = settings.options;
     if (a.no_extend) topt.extend = 0;
     const std::string method = options::get_string({&base, &settings}, "tune_method");
-    const char* metric = base.logistic() ? "log-loss" : "RMSE";
+    const char* metric = curve_names(base).valid_label;  // RMSE, log-loss, or 1 - NDCG@10 (implicit models)
+    const bool ranked = implicit_solver(base.solver) || base.implicit_loss();
     if (!out.quiet) {
         auto list = [](const auto& v) {
             std::string s;
@@ -328,7 +330,22 @@ int run_tune(const TuneArgs& a, const Output& out) {
             std::size_t unknown = 0;
             Ratings test = load_aligned(a.test, lo, out, "Test data", tr.model.user_ids, tr.model.item_ids,
                                         tr.model.n_users, tr.model.n_items, &unknown);
-            auto m = evaluate::point_metrics(tr.model, test);
+            // Implicit models: the ranking protocol of `eval --train DATA --threshold 0 --negatives 99` (every
+            // test event relevant, the training items excluded), the popularity baseline beside it.
+            evaluate::Metrics m;
+            if (ranked) {
+                evaluate::EvalOptions eo;
+                eo.rank_k = 10;
+                eo.threshold = 0.0f;
+                eo.threads = fin.threads;
+                eo.cold = evaluate::Cold::leave_out;
+                eo.negatives = 99;
+                eo.popularity = true;
+                const evaluate::EvalResult er = evaluate::evaluate_model(tr.model, test, &data, eo);
+                m = er.report(10);
+            } else {
+                m = evaluate::point_metrics(tr.model, test);
+            }
             j["test"] = metrics_json(m);
             j["test"]["ratings"] = test.size();
             j["test"]["unknown_left_out"] = unknown;

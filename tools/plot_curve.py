@@ -16,7 +16,7 @@ import sys
 
 
 LABELS = {"mse": "RMSE", "rmse": "RMSE", "log_loss": "log-loss", "bpr_loss": "BPR loss",
-          "one_minus_auc": "1 - AUC", "weighted_loss": "weighted loss"}
+          "one_minus_auc": "1 - AUC", "one_minus_ndcg10": "1 - NDCG@10", "weighted_loss": "weighted loss"}
 
 
 def read_curve(path, logistic=False):

@@ -355,16 +355,19 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *   cg_steps            int        [1, 1000]           default 3
  *                         conjugate-gradient steps per row and sweep (ials_solver cg)
  * group tune:
- *   tune_k              int array  each [1, 65536]     default 64, 128, 256, 512
+ *   tune_k              int array  each [1, 65536]
+ *                         default 32, 64, 128 if loss = implicit; else 64, 128, 256, 512
  *                         factor counts searched (0 values: the default)
  *   tune_lr             real array each (0, 10]
- *                         default 0.02, 0.05, 0.1 if loss = logistic; else 0.005, 0.01, 0.02
- *                         learning rates searched (0 values: the default)
+ *                         default 0.01 if loss = implicit; 0.02, 0.05, 0.1 if solver = bpr; 0.02, 0.05, 0.1 if solver = lmf-neg; 0.02, 0.05, 0.1 if loss = logistic; else 0.005, 0.01, 0.02
+ *                         learning rates searched (0 values: the default; iALS has no learning rate: one
+ *                         value)
  *   tune_l2             real array each [0, 1e6]
- *                         default 0.001, 0.01, 0.1 if solver = bpr; 0.001, 0.01, 0.1 if solver = lmf-neg; 0.01, 0.02, 0.05 if loss = logistic; else 0.03, 0.05, 0.08
- *                         L2 weights searched (0 values: the default)
+ *                         default 1, 3, 10, 30, 100, 300 if loss = implicit; 0.001, 0.01, 0.1 if solver = bpr; 0.001, 0.01, 0.1 if solver = lmf-neg; 0.01, 0.02, 0.05 if loss = logistic; else 0.03, 0.05, 0.08
+ *                         L2 weights searched (0 values: the default; iALS up to 300, as its regularisation
+ *                         is a sum over rows)
  *   tune_epochs         int array  each [1, 1e7]
- *                         default 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150
+ *                         default 5, 10, 15, 20, 25, 30 if loss = implicit; else 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150
  *                         candidate epoch counts, all scored from one run per point (0 values: the default)
  *   tune_method         string     "grid" | "random"   default "grid"
  *                         grid: every k x lr x l2 point; random: k drawn from tune_k, lr and l2 log-uniform

@@ -188,7 +188,7 @@ Result search(const TrainOptions& base, const Ratings& train_data, const Space& 
     std::vector<Plan> plans = make_plans(space, opt);
 
     Result res;
-    res.metric = base.logistic() ? "log_loss" : "rmse";
+    res.metric = curve_names(base).valid_name;  // rmse, log_loss, or one_minus_ndcg10 (implicit models)
     res.train_size = fit.size();
     res.valid_size = valid.size();
     std::mutex done_mutex;

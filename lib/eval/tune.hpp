@@ -58,7 +58,8 @@ struct Settings {
 struct Trial {
     std::uint32_t k = 0, epochs = 0;  // epochs: the best candidate epoch count of this run
     double lr = 0, l2 = 0;
-    double score = 0;                 // validation metric at `epochs` (RMSE or log-loss; lower is better)
+    double score = 0;                 // validation metric at `epochs` (RMSE, log-loss, or for the implicit
+                                      // models 1 - NDCG@10; lower is better)
     std::size_t epochs_run = 0;
     double seconds = 0;
 };
@@ -66,7 +67,7 @@ struct Trial {
 struct Result {
     std::vector<Trial> trials;  // in the order they were planned
     std::size_t best = 0;       // index of the lowest score
-    std::string metric;         // "rmse" or "log_loss"
+    std::string metric;         // "rmse", "log_loss" or "one_minus_ndcg10" (curve_names)
     std::size_t train_size = 0, valid_size = 0;
     // base with the best trial's k, lr, l2 and epochs set.
     TrainOptions best_options;

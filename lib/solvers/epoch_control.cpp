@@ -2,9 +2,15 @@
 #include "solvers/epoch_control.hpp"
 #include "solvers/solvers.hpp"
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <string>
+
+#include "eval/metrics.hpp"
+#include "rng.hpp"
+#include "serve/serve.hpp"
+#include "task_pool.hpp"
 
 namespace simdmf {
 
@@ -32,8 +38,46 @@ bool predicts_finite(const Model& m) {
     return bound < static_cast<double>(FLT_MAX) / 4;
 }
 
-EpochControl::EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res)
-    : opt_(opt), valid_(valid), cb_(cb), res_(res) {}
+RankValidation::RankValidation(const Ratings& train, const Ratings& valid, unsigned threads)
+    : seen_(train), threads_(threads) {
+    std::vector<std::uint32_t> users;
+    for (std::size_t j = 0; j < valid.size(); ++j)
+        if (valid.value[j] > 0.0f) users.push_back(valid.user[j]);
+    std::sort(users.begin(), users.end());
+    users.erase(std::unique(users.begin(), users.end()), users.end());
+    if (users.size() > kRankValidUsers) {
+        Rng rng(0x52414E4Bull);
+        rng.shuffle(users.data(), users.size());
+        users.resize(kRankValidUsers);
+        std::sort(users.begin(), users.end());
+    }
+    users_ = users;
+    relevant_.resize(users_.size());
+    for (std::size_t j = 0; j < valid.size(); ++j) {
+        if (!(valid.value[j] > 0.0f)) continue;
+        const auto it = std::lower_bound(users_.begin(), users_.end(), valid.user[j]);
+        if (it != users_.end() && *it == valid.user[j]) relevant_[std::size_t(it - users_.begin())].push_back(valid.item[j]);
+    }
+}
+
+double RankValidation::operator()(const Model& m) const {
+    constexpr std::size_t k = 10;
+    std::vector<std::vector<std::uint32_t>> rec(users_.size());
+    parallel_for(users_.size(), threads_, [&](std::size_t j) {
+        const std::uint32_t u = users_[j];
+        if (u >= m.n_users) return;  // a user unknown to training: an empty list (no hit)
+        for (const auto& [item, score] : serve::recommend(m, u, k, seen_.of(u))) rec[j].push_back(item);
+    });
+    if (users_.empty()) return std::numeric_limits<double>::quiet_NaN();
+    return 1.0 - metrics::ranking_at_k(rec, relevant_, k).ndcg;
+}
+
+EpochControl::EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res,
+                           const Ratings* train)
+    : opt_(opt), valid_(valid), cb_(cb), res_(res) {
+    if (valid && train && (implicit_solver(opt.solver) || opt.implicit_loss()))
+        rank_ = std::make_unique<RankValidation>(*train, *valid, opt.threads);
+}
 
 double EpochControl::seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -60,8 +104,8 @@ bool EpochControl::after_epoch(std::uint32_t epoch, double train_loss, double lr
     info.max_epochs = opt_.effective_epochs();
     info.train_loss = train_loss;
     info.valid_metric = !valid_ ? std::numeric_limits<double>::quiet_NaN()
-                        : implicit_solver(opt_.solver) ? implicit_valid_metric(m, *valid_)
-                                                       : valid_metric(m, *valid_);
+                        : rank_ ? (*rank_)(m)
+                                : valid_metric(m, *valid_);
     info.learning_rate = lr;
     info.elapsed_seconds = seconds();
     res_.history.push_back(info);

@@ -6,9 +6,11 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "models/model.hpp"
+#include "serve/seen.hpp"
 #include "solvers/trainer.hpp"
 
 namespace simdmf {
@@ -33,9 +35,29 @@ private:
 // bound on |score| (Model::score_bound) below the point where a float score could overflow.
 bool predicts_finite(const Model& m);
 
+// The validation metric of the implicit-feedback models (bpr, lmf-neg, iALS): 1 - NDCG@10 of each
+// validation user's top 10 over every item not in the user's training events (ties to the smaller item),
+// for at most kRankValidUsers validation users (a seeded choice when there are more), so that it costs
+// at most that many full rankings an epoch. Lower is better.
+class RankValidation {
+public:
+    static constexpr std::size_t kRankValidUsers = 2000;
+    RankValidation(const Ratings& train, const Ratings& valid, unsigned threads);
+    double operator()(const Model& m) const;
+
+private:
+    SeenItems seen_;
+    std::vector<std::uint32_t> users_;
+    std::vector<std::vector<std::uint32_t>> relevant_;  // per entry of users_
+    unsigned threads_;
+};
+
 class EpochControl {
 public:
-    EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res);
+    // train: the training data, for the implicit models' ranking validation (items seen in it are not
+    // candidates); may be null otherwise.
+    EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res,
+                 const Ratings* train = nullptr);
     // Takes the epoch-0 snapshot of the initialised model (train() calls it before the solver).
     void begin(const Model& m);
     // Records the epoch; returns false when training must stop. A non-finite loss, or a model that
@@ -57,6 +79,7 @@ private:
     double best_ = std::numeric_limits<double>::infinity();
     std::uint32_t since_best_ = 0;
     ParamSnapshot best_params_, last_good_;
+    std::unique_ptr<RankValidation> rank_;  // implicit models with validation data
 };
 
 }  // namespace simdmf

@@ -226,30 +226,4 @@ void train_implicit(const TrainOptions& opt, const Ratings& train, MFModel& m, E
     }
 }
 
-double implicit_valid_metric(const Model& m, const Ratings& valid) {
-    // 1 - AUC estimated on pairs: each positive validation event against 4 items drawn uniformly (a fixed
-    // stream, so epochs and candidates are compared on the same pairs); ties count 1/2.
-    Rng rng(0x5EEDull);
-    double wrong = 0.0;
-    std::size_t pairs = 0;
-    std::uint32_t users[5], items[5];
-    float s[5];
-    for (std::size_t j = 0; j < valid.size(); ++j) {
-        if (!(valid.value[j] > 0.0f) || valid.user[j] >= m.n_users || valid.item[j] >= m.n_items) continue;
-        users[0] = valid.user[j];
-        items[0] = valid.item[j];
-        for (int q = 1; q < 5; ++q) {
-            users[q] = valid.user[j];
-            items[q] = static_cast<std::uint32_t>(rng.below(m.n_items));
-        }
-        m.score_pairs(users, items, 5, s);
-        for (int q = 1; q < 5; ++q) {
-            if (items[q] == items[0]) continue;
-            wrong += s[q] > s[0] ? 1.0 : (s[q] == s[0] ? 0.5 : 0.0);
-            ++pairs;
-        }
-    }
-    return pairs ? wrong / static_cast<double>(pairs) : std::numeric_limits<double>::quiet_NaN();
-}
-
 }  // namespace simdmf

@@ -32,8 +32,5 @@ void train_ials(const TrainOptions& opt, const Ratings& train, MFModel& m, Epoch
 // positive events (value > 0) of `train`, on an initialised model.
 bool implicit_solver(Solver s);
 void train_implicit(const TrainOptions& opt, const Ratings& train, MFModel& m, EpochControl& ctl);
-// Their validation metric (lower is better): 1 - AUC estimated on each positive validation event against
-// 4 uniformly drawn items from a fixed stream.
-double implicit_valid_metric(const Model& m, const Ratings& valid);
 
 }  // namespace simdmf

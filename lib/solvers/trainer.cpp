@@ -171,7 +171,7 @@ TrainResult train_once(const TrainOptions& opt, const DataShape& shape, const Ra
                        const Ratings* valid, const EpochCallback& callback) {
     TrainResult res;
     init_model(res.model, opt, shape);
-    EpochControl ctl(opt, valid, callback, res);
+    EpochControl ctl(opt, valid, callback, res, &train);
     ctl.begin(res.model);
     if (opt.solver == Solver::gd) train_gd(opt, train, res.model, ctl);
     else if (opt.solver == Solver::als && opt.implicit_loss()) train_ials(opt, train, res.model, ctl);
@@ -217,9 +217,10 @@ TrainResult train_impl(const TrainOptions& opt_in, const Ratings& train, Ratings
 }  // namespace
 
 CurveNames curve_names(const TrainOptions& opt) {
-    if (opt.solver == Solver::bpr) return {"bpr_loss", "BPR loss", "one_minus_auc", "1 - AUC (sampled)"};
-    if (opt.solver == Solver::lmf_neg) return {"log_loss", "log-loss", "one_minus_auc", "1 - AUC (sampled)"};
-    if (opt.loss == Loss::implicit) return {"weighted_loss", "weighted loss", "rmse", "RMSE"};
+    // The implicit models are validated by ranking (RankValidation, lib/solvers/epoch_control.hpp).
+    if (opt.solver == Solver::bpr) return {"bpr_loss", "BPR loss", "one_minus_ndcg10", "1 - NDCG@10"};
+    if (opt.solver == Solver::lmf_neg) return {"log_loss", "log-loss", "one_minus_ndcg10", "1 - NDCG@10"};
+    if (opt.loss == Loss::implicit) return {"weighted_loss", "weighted loss", "one_minus_ndcg10", "1 - NDCG@10"};
     const Objective o = Objective::for_loss(opt.loss);
     return {o.train_loss_name(), o.train_loss_label(), o.metric_name(), o.metric_label()};
 }

@@ -140,8 +140,9 @@ struct TrainResult {
 
 // What the per-epoch numbers of a run with these options are (EpochInfo::train_loss, valid_metric):
 // a name for files (curve CSV, JSON) and a label for people. MF: mse / log_loss and rmse / log_loss
-// (Objective); bpr: the mean -ln sigmoid(x_uij); lmf-neg: log-loss; both validated by 1 - AUC on sampled
-// pairs; iALS (loss implicit): the weighted data term per event, validated by RMSE.
+// (Objective); bpr: the mean -ln sigmoid(x_uij); lmf-neg: log-loss; iALS (loss implicit): the weighted
+// data term per event; the three implicit models validated by 1 - NDCG@10 over every item not in the
+// user's training events (RankValidation, epoch_control.hpp).
 struct CurveNames {
     const char* train_name;
     const char* train_label;
