@@ -7,7 +7,6 @@
 #include <cmath>
 #include <string>
 
-#include "eval/metrics.hpp"
 #include "rng.hpp"
 #include "serve/serve.hpp"
 #include "task_pool.hpp"
@@ -58,6 +57,10 @@ RankValidation::RankValidation(const Ratings& train, const Ratings& valid, unsig
         const auto it = std::lower_bound(users_.begin(), users_.end(), valid.user[j]);
         if (it != users_.end() && *it == valid.user[j]) relevant_[std::size_t(it - users_.begin())].push_back(valid.item[j]);
     }
+    for (auto& rel : relevant_) {  // sorted, distinct: membership by binary search
+        std::sort(rel.begin(), rel.end());
+        rel.erase(std::unique(rel.begin(), rel.end()), rel.end());
+    }
 }
 
 double RankValidation::operator()(const Model& m) const {
@@ -69,7 +72,17 @@ double RankValidation::operator()(const Model& m) const {
         for (const auto& [item, score] : serve::recommend(m, u, k, seen_.of(u))) rec[j].push_back(item);
     });
     if (users_.empty()) return std::numeric_limits<double>::quiet_NaN();
-    return 1.0 - metrics::ranking_at_k(rec, relevant_, k).ndcg;
+    // Binary-relevance NDCG@k as metrics::ranking_at_k defines it (computed here: eval stands above solvers).
+    double sum = 0.0;
+    for (std::size_t j = 0; j < users_.size(); ++j) {
+        const auto& rel = relevant_[j];
+        double dcg = 0.0, ideal = 0.0;
+        for (std::size_t p = 0; p < rec[j].size() && p < k; ++p)
+            if (std::binary_search(rel.begin(), rel.end(), rec[j][p])) dcg += 1.0 / std::log2(double(p) + 2.0);
+        for (std::size_t p = 0; p < rel.size() && p < k; ++p) ideal += 1.0 / std::log2(double(p) + 2.0);
+        sum += dcg / ideal;
+    }
+    return 1.0 - sum / static_cast<double>(users_.size());
 }
 
 EpochControl::EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res,
