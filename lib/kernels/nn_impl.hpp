@@ -6,7 +6,8 @@
 // (nn_dot_rows) reduces a vector's worth of rows at once. Forward, dW and dX are one
 // small GEMM (mm_block: 8 or 4 rows x up to 2 vectors of accumulators, independent FMA chains), with
 // dX taken against a transposed copy of W (out x nn_pad(in), a per-thread scratch built once per
-// call). Sums run over k in the same order as the scalar table's; only FMA contraction differs.
+// call). Their sums run over k in the same order as the scalar table's (only FMA contraction
+// differs); nn_dot_rows sums a vector's width at a time, then across lanes.
 #pragma once
 
 #include <cmath>
