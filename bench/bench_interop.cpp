@@ -117,8 +117,9 @@ void BM_ImportNpy(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
 }
 
-// The whole import: the .npy pair read and checked, then the model built over the tables.
-template <bool Cold>
+// The whole import: the .npy pair read and checked, then the model built over the tables; Map: the
+// tables borrowed from the file's mapping (factors::read with map), as `simdmf import` does.
+template <bool Cold, bool Map>
 void BM_ImportNpyModel(benchmark::State& state) {
     auto& f = fixture();
     for (auto _ : state) {
@@ -128,7 +129,7 @@ void BM_ImportNpyModel(benchmark::State& state) {
             evict(f.items_npy);
             state.ResumeTiming();
         }
-        MFModel m = model_from_factors(factors::read(factors::Format::npy, f.users_npy, f.items_npy));
+        MFModel m = model_from_factors(factors::read(factors::Format::npy, f.users_npy, f.items_npy, Map));
         benchmark::DoNotOptimize(std::as_const(m.P).data());
     }
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
@@ -147,9 +148,11 @@ void BM_ImportSparkJson(benchmark::State& state) {
 
 BENCHMARK_TEMPLATE(BM_PlainRead, false)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_TEMPLATE(BM_ImportNpy, false)->Unit(benchmark::kMillisecond)->Iterations(3);
-BENCHMARK_TEMPLATE(BM_ImportNpyModel, false)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_TEMPLATE(BM_ImportNpyModel, false, false)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK_TEMPLATE(BM_ImportNpyModel, false, true)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_TEMPLATE(BM_PlainRead, true)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_ImportNpy, true)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
-BENCHMARK_TEMPLATE(BM_ImportNpyModel, true)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_ImportNpyModel, true, false)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_ImportNpyModel, true, true)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 BENCHMARK(BM_ImportSparkJson)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK_MAIN();

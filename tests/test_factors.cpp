@@ -297,3 +297,51 @@ TEST_CASE("a large .npy is read in pieces: a NaN past the first piece names its 
         CHECK(std::string(e.what()).find("row 50000 ") != std::string::npos);
     }
 }
+
+TEST_CASE("read with map: a .npy in the model's layout is a checked view of the file, and the model borrows it") {
+    TempDir dir;
+    factors::FactorSet s;
+    s.users.rows = 40;
+    s.users.k = 32;
+    s.users.values.resize(40 * 32);
+    for (std::size_t j = 0; j < s.users.values.size(); ++j) s.users.values[j] = float(j % 17) * 0.125f - 1.0f;
+    s.items.rows = 5;
+    s.items.k = 32;
+    s.items.values.assign(5 * 32, -0.5f);
+    factors::write(s, factors::Format::npy, dir.file("ok"));
+    const std::string u = dir.file("ok") + "/user_factors.npy", i = dir.file("ok") + "/item_factors.npy";
+    const MFModel copied = model_from_factors(factors::read(factors::Format::npy, u, i));
+
+    factors::FactorSet r = factors::read(factors::Format::npy, u, i, /*map=*/true);
+    REQUIRE(r.users.mapped != nullptr);
+    CHECK(r.users.values.empty());
+    REQUIRE(r.users.size() == s.users.values.size());
+    CHECK(std::equal(r.users.data(), r.users.data() + r.users.size(), s.users.values.begin()));
+    const float* view = r.users.mapped;
+    const MFModel mapped = model_from_factors(std::move(r));
+    CHECK(std::as_const(mapped.P).data() == view);  // served from the file's pages
+    for (std::uint32_t x : {0u, 17u, 39u})
+        for (std::uint32_t y = 0; y < 5; ++y) CHECK(mapped.predict(x, y) == copied.predict(x, y));
+
+    // A layout the model cannot borrow (k = 5) is read into memory as without map.
+    factors::FactorSet odd;
+    odd.users.rows = odd.items.rows = 2;
+    odd.users.k = odd.items.k = 5;
+    odd.users.values.assign(10, 1.0f);
+    odd.items.values.assign(10, 2.0f);
+    factors::write(odd, factors::Format::npy, dir.file("odd"));
+    factors::FactorSet o =
+        factors::read(factors::Format::npy, dir.file("odd") + "/user_factors.npy", dir.file("odd") + "/item_factors.npy", true);
+    CHECK(o.users.mapped == nullptr);
+    CHECK(model_from_factors(std::move(o)).predict(1, 1) == doctest::Approx(10.0));
+
+    s.users.values[std::size_t(33) * 32 + 31] = INFINITY;
+    factors::write(s, factors::Format::npy, dir.file("bad"));
+    try {
+        factors::read(factors::Format::npy, dir.file("bad") + "/user_factors.npy", dir.file("bad") + "/item_factors.npy", true);
+        FAIL("an infinity was accepted");
+    } catch (const Error& e) {
+        CHECK(e.status() == SIMDMF_ERR_INVALID_DATA);
+        CHECK(std::string(e.what()).find("row 33 ") != std::string::npos);
+    }
+}

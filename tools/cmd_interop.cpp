@@ -33,7 +33,8 @@ int run_import(const ImportArgs& a, const Output& out) {
     auto f = parse_factor_format(a.from);
     check_distinct_files({{"-o", a.out}}, {{"users", a.users}, {"items", a.items}});
     const auto t0 = std::chrono::steady_clock::now();
-    factors::FactorSet s = factors::read(f, a.users, a.items);
+    // Mapped: the tables are checked and written out from the file's pages, never copied in memory.
+    factors::FactorSet s = factors::read(f, a.users, a.items, /*map=*/true);
     std::size_t untrained = 0;
     for (auto* t : {&s.users, &s.items})
         for (auto flag : t->untrained) untrained += flag;

@@ -25,16 +25,11 @@
 namespace simdmf::factors {
 
 void* bulk_allocate(std::size_t bytes) {
-    constexpr std::size_t huge = std::size_t(2) << 20;
-    const bool big = bytes >= (std::size_t(4) << 20);
-    const std::size_t align = big ? huge : 64;
+    constexpr std::size_t align = 64;
     if (bytes > SIZE_MAX - align) throw std::bad_alloc();
     const std::size_t rounded = (bytes == 0 ? align : bytes + align - 1) / align * align;
     void* p = std::aligned_alloc(align, rounded);
     if (!p) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-    if (big) ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: ignored where THP is off
-#endif
     return p;
 }
 
@@ -432,6 +427,16 @@ void read_csv_file(const std::string& path, Table& t, bool& bias_column) {
     }
 }
 
+// Read-ahead for a mapped range about to be read once, front to back.
+void advise_sequential(const void* p, std::size_t n) {
+    const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto from = reinterpret_cast<std::uintptr_t>(p) / page * page;
+    void* start = reinterpret_cast<void*>(from);
+    const std::size_t len = n + (reinterpret_cast<std::uintptr_t>(p) - from);
+    ::madvise(start, len, MADV_SEQUENTIAL);
+    ::madvise(start, len, MADV_WILLNEED);
+}
+
 // ---- numpy .npy ------------------------------------------------------------------------------------------
 
 struct NpyInfo {
@@ -608,6 +613,7 @@ std::vector<std::int64_t> npy_ints(const File& f, std::uint64_t base, const NpyI
 // A named array inside a file: a whole .npy, or one member of an .npz.
 struct ArrayRef {
     const File* file = nullptr;
+    bool map = false;  // a .npy in the model's layout may be borrowed from a mapping (read() with map)
     std::uint64_t base = 0, length = 0;
     std::string what;
 };
@@ -619,6 +625,23 @@ void fill_factors(Table& t, const ArrayRef& a) {
         fail(SIMDMF_ERR_FORMAT, a.file->path() + ": " + a.what + ": shape out of range (k must be 1..65536)");
     t.rows = static_cast<std::uint32_t>(info.shape[0]);
     t.k = static_cast<std::uint32_t>(info.shape[1]);
+    const std::uint64_t at = a.base + info.data_offset;
+    const std::size_t n = std::size_t(t.rows) * t.k;
+    if (a.map && info.item == 4 && !info.big_endian && !info.fortran && t.k % 16 == 0 && at % 64 == 0 &&
+        at + n * 4ull <= a.file->size()) {
+        auto bytes = FileBytes::open(a.file->path());
+        if (bytes->size() == a.file->size()) {
+            const float* p = reinterpret_cast<const float*>(bytes->data() + at);
+            advise_sequential(bytes->data() + at, n * 4);
+            const std::size_t bad = first_non_finite(p, n);
+            if (bad < n)
+                fail(SIMDMF_ERR_INVALID_DATA, a.file->path() + ": " + a.what + ": row " + std::to_string(bad / t.k) +
+                                                  " has a NaN or infinite factor");
+            t.mapped = p;
+            t.mapping = std::move(bytes);
+            return;
+        }
+    }
     t.values = npy_floats(*a.file, a.base, info, a.what, t.k);
 }
 
@@ -904,7 +927,7 @@ void write_libmf(const FactorSet& s, const std::string& path) {
             out.buf += side == 0 ? 'p' : 'q';
             out.buf += std::to_string(r);
             out.buf += " T";
-            for (std::uint32_t j = 0; j < t.k; ++j) append_float(out.buf, ' ', t.values[std::size_t(r) * t.k + j]);
+            for (std::uint32_t j = 0; j < t.k; ++j) append_float(out.buf, ' ', t.data()[std::size_t(r) * t.k + j]);
             out.buf += '\n';
             out.flush_if_full();
         }
@@ -929,7 +952,7 @@ void write_json_side(const Table& t, const std::string& path) {
         out.buf += ",\"features\":[";
         for (std::uint32_t j = 0; j < t.k; ++j) {
             if (j) out.buf += ',';
-            out.buf += fmt_float(t.values[std::size_t(r) * t.k + j]);
+            out.buf += fmt_float(t.data()[std::size_t(r) * t.k + j]);
         }
         out.buf += ']';
         if (!t.bias.empty()) {
@@ -957,7 +980,7 @@ void write_csv_side(const Table& t, const std::string& path) {
             out.buf += std::to_string(t.ids.empty() ? std::int64_t(r) : t.ids[r]);
         }
         if (!t.bias.empty()) append_float(out.buf, ',', t.bias[r]);
-        for (std::uint32_t j = 0; j < t.k; ++j) append_float(out.buf, ',', t.values[std::size_t(r) * t.k + j]);
+        for (std::uint32_t j = 0; j < t.k; ++j) append_float(out.buf, ',', t.data()[std::size_t(r) * t.k + j]);
         out.buf += '\n';
         out.flush_if_full();
     }
@@ -995,7 +1018,7 @@ std::vector<NpyOut> npy_arrays(const FactorSet& s, std::vector<float>& scalars) 
     std::vector<NpyOut> a;
     auto table = [&](const Table& t, const char* side) {
         std::uint64_t n = std::uint64_t(t.rows) * t.k;
-        a.push_back({std::string(side) + "_factors", npy_header_bytes("<f4", {t.rows, t.k}, n * 4), t.values.data(), n * 4});
+        a.push_back({std::string(side) + "_factors", npy_header_bytes("<f4", {t.rows, t.k}, n * 4), t.data(), n * 4});
         if (!t.ids.empty())
             a.push_back({std::string(side) + "_ids", npy_header_bytes("<i8", {t.rows}, t.rows * 8ull), t.ids.data(), t.rows * 8ull});
         if (!t.bias.empty())
@@ -1103,7 +1126,8 @@ void write_npy_dir(const FactorSet& s, const std::string& dir) {
 }
 
 // Reads the arrays of an npz or an npy folder, by name (without ".npy").
-FactorSet read_arrays(const std::vector<std::pair<std::string, ArrayRef>>& members, const std::string& where) {
+FactorSet read_arrays(std::vector<std::pair<std::string, ArrayRef>> members, const std::string& where, bool map) {
+    for (auto& m : members) m.second.map = map;
     auto find = [&](const std::string& name) -> const ArrayRef* {
         for (const auto& [n, a] : members)
             if (n == name || n == name + ".npy") return &a;
@@ -1180,7 +1204,7 @@ const char* format_name(Format f) {
     return "?";
 }
 
-FactorSet read(Format f, const std::string& users, const std::string& items) {
+FactorSet read(Format f, const std::string& users, const std::string& items, bool map) {
     FactorSet s;
     std::error_code ec;
     const bool own_dir = items.empty() && fs::is_directory(users, ec);
@@ -1190,7 +1214,7 @@ FactorSet read(Format f, const std::string& users, const std::string& items) {
             s = read_libmf(users);
         } else {
             File file(users);
-            s = read_arrays(zip_members(file), users);
+            s = read_arrays(zip_members(file), users, map);
         }
     } else if (f == Format::npy) {
         std::vector<std::unique_ptr<File>> files;
@@ -1214,7 +1238,7 @@ FactorSet read(Format f, const std::string& users, const std::string& items) {
             add("user_factors", users);
             add("item_factors", items);
         }
-        s = read_arrays(members, users);
+        s = read_arrays(members, users, map);
     } else {
         std::string up = users, ip = items;
         Meta meta;

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <new>
 #include <string>
 #include <utility>
@@ -12,10 +13,10 @@
 
 namespace simdmf::factors {
 
-// Memory for large tables read from files: 64-byte aligned, never zero-filled (every element is
-// written by the reader before use), and backed by transparent huge pages when 4 MiB or larger
-// (2 MiB aligned, madvise(MADV_HUGEPAGE) where the system has it): a 2.56 GB table then costs 1,250
-// page faults instead of 625,000, and no pass that only clears it.
+// Memory for large tables read from files: 64-byte aligned and never zero-filled (every element is
+// written by the reader before use), so a 2.56 GB table costs no pass that only clears it.
+// (Transparent huge pages were measured and left out: on the development VM, reading 2.56 GB into
+// MADV_HUGEPAGE memory took 3-4x the CPU time of 4 KiB pages.)
 void* bulk_allocate(std::size_t bytes);
 void bulk_free(void* p) noexcept;
 
@@ -49,11 +50,18 @@ using Floats = std::vector<float, BulkAllocator<float>>;
 struct Table {
     std::uint32_t rows = 0;
     std::uint32_t k = 0;
-    Floats values;                      // rows * k, row-major
+    Floats values;                      // rows * k, row-major (empty when `mapped` is set)
     std::vector<float> bias;            // empty, or one per row
     std::vector<std::int64_t> ids;      // empty (the row index is the id), or one raw id per row
     std::vector<std::string> str_ids;   // or, for string ids (JSON, CSV), one per row (then ids is empty)
     std::vector<std::uint8_t> untrained;  // empty, or 1 where the source marks a row as never trained
+    // Instead of values, a read-only view of a mapped file (read() with map): rows * k floats, kept
+    // alive by `mapping`.
+    const float* mapped = nullptr;
+    std::shared_ptr<const void> mapping;
+
+    const float* data() const noexcept { return mapped ? mapped : values.data(); }
+    std::size_t size() const noexcept { return mapped ? std::size_t(rows) * k : values.size(); }
 };
 
 struct FactorSet {
@@ -77,7 +85,14 @@ const char* format_name(Format f);
 // array (numpy) for malformed input, ragged rows, a k that differs between rows or sides; Error(INVALID_DATA)
 // for NaN/Inf values and duplicate ids; Error(UNSUPPORTED) for compressed .npz members or numpy dtypes
 // other than float32/float64 (factors) and integer (ids).
-FactorSet read(Format f, const std::string& users, const std::string& items);
+//
+// With `map`, a .npy factor array in the model's own layout (little-endian float32, C order, k a
+// multiple of 16, the data 64-byte aligned in the file: what numpy writes for such k) is not copied:
+// the table is a view of the file mapped read-only (Table::mapped), checked as it is read, and
+// model_from_factors(FactorSet&&) borrows it, so the model serves from the file's pages. The file must
+// then stay unchanged while the model lives (rewriting it in place, as np.save over the same path does,
+// can make reads fault). Other layouts are read into memory as without `map`.
+FactorSet read(Format f, const std::string& users, const std::string& items, bool map = false);
 
 // Writes factors: json, csv and npy into the folder `path` (created if missing: users.*, items.*,
 // and meta.json, or one .npy per array), npz and libmf into the file `path` (atomically). What each format

@@ -51,8 +51,8 @@ void fill(const SideTable& t, std::uint32_t k, std::uint32_t stride, ParamArray&
 
 SideTable view_of(const factors::Table& t, const char* side) {
     const std::string s = side;
-    if (t.values.size() != std::size_t(t.rows) * t.k)
-        fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " factors: " + std::to_string(t.values.size()) + " values for " +
+    if (t.size() != std::size_t(t.rows) * t.k)
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " factors: " + std::to_string(t.size()) + " values for " +
                                               std::to_string(t.rows) + " rows of k = " + std::to_string(t.k));
     auto sized = [&](std::size_t n, const char* what) {
         if (n != 0 && n != t.rows)
@@ -63,7 +63,7 @@ SideTable view_of(const factors::Table& t, const char* side) {
     sized(t.str_ids.size(), "ids");
     sized(t.untrained.size(), "untrained flags");
     SideTable v;
-    v.values = t.values.data();
+    v.values = t.data();
     v.stride = t.k;
     v.rows = t.rows;
     v.bias = t.bias.empty() ? nullptr : t.bias.data();
@@ -140,19 +140,26 @@ MFModel model_from_factors(const factors::FactorSet& s) {
 
 MFModel model_from_factors(factors::FactorSet&& s) {
     const std::uint32_t k = s.users.k;
-    if (k != s.items.k || k == 0 || k != padded_stride(k)) return model_from_factors(std::as_const(s));
+    auto zeroing = [](const factors::Table& t) {  // untrained rows to zero, impossible in a read-only view
+        return t.mapped && std::find(t.untrained.begin(), t.untrained.end(), 1) != t.untrained.end();
+    };
+    if (k != s.items.k || k == 0 || k != padded_stride(k) || zeroing(s.users) || zeroing(s.items))
+        return model_from_factors(std::as_const(s));
     SideTable users = view_of(s.users, "user"), items = view_of(s.items, "item");
     for (auto* t : {&s.users, &s.items})  // ours now: untrained rows become zeros in place
         for (std::size_t r = 0; r < t->untrained.size(); ++r)
             if (t->untrained[r]) std::fill_n(t->values.data() + r * k, k, 0.0f);
     users.untrained = items.untrained = nullptr;
     MFModel m = model_from_views(k, users, items, s.mu, s.logistic, s.min_pred, s.max_pred, true);
-    // The model's tables take over the reader's buffers, which the borrows keep alive.
-    auto own = [](factors::Floats& v) { return std::make_shared<const factors::Floats>(std::move(v)); };
+    // The model's tables take over the reader's buffers (or its file mapping), which the borrows keep alive.
+    auto owner = [](factors::Table& t) -> std::shared_ptr<const void> {
+        if (t.mapped) return std::move(t.mapping);
+        return std::make_shared<const factors::Floats>(std::move(t.values));
+    };
     const float* p = std::as_const(m.P).data();
     const float* q = std::as_const(m.Q).data();
-    m.P = ParamArray::borrow(p, m.P.size(), own(s.users.values));
-    m.Q = ParamArray::borrow(q, m.Q.size(), own(s.items.values));
+    m.P = ParamArray::borrow(p, m.P.size(), owner(s.users));
+    m.Q = ParamArray::borrow(q, m.Q.size(), owner(s.items));
     return m;
 }
 

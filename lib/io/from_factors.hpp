@@ -18,7 +18,8 @@ namespace simdmf {
 MFModel model_from_factors(const factors::FactorSet& s);
 
 // The same, taking s apart: when k is a multiple of 16 (the model's row stride) the model's factor
-// tables are s's buffers, not copies (a 2.56 GB import then costs no second table); otherwise as above.
+// tables are s's buffers or its file mappings (read() with map), not copies (a 2.56 GB import then
+// costs no second table); otherwise as above.
 MFModel model_from_factors(factors::FactorSet&& s);
 
 // One side's table given as pointers (the C ABI's simdmf_factor_tables): rows of k floats, `stride`
