@@ -1269,17 +1269,24 @@ SIMDMF_API simdmf_status simdmf_model_from_factors(const simdmf_factor_tables* t
     });
 }
 
-SIMDMF_API simdmf_status simdmf_model_import(int format, const char* users, const char* items, simdmf_model** out) {
+SIMDMF_API simdmf_status simdmf_model_import_flags(int format, const char* users, const char* items, int flags,
+                                                   simdmf_model** out) {
     return guard([&] {
         require(out, "out");
         *out = nullptr;
         require(users, "users");
+        if (flags & ~SIMDMF_IMPORT_MAP) fail(SIMDMF_ERR_INVALID_ARGUMENT, "flags: unknown bits");
         auto f = factor_format(format);
         auto model = std::make_unique<simdmf_model>();
-        model->m = simdmf::model_from_factors(simdmf::factors::read(f, users, items ? items : ""));
+        model->m = simdmf::model_from_factors(
+            simdmf::factors::read(f, users, items ? items : "", (flags & SIMDMF_IMPORT_MAP) != 0));
         *out = model.release();
         return SIMDMF_OK;
     });
+}
+
+SIMDMF_API simdmf_status simdmf_model_import(int format, const char* users, const char* items, simdmf_model** out) {
+    return simdmf_model_import_flags(format, users, items, 0, out);
 }
 
 SIMDMF_API simdmf_status simdmf_model_export(const simdmf_model* m, int format, const char* path) {

@@ -2142,14 +2142,19 @@ static void test_factors(void) {
         CHECK_OK(simdmf_model_export(m, formats[f], path));
         simdmf_model* back = NULL;
         CHECK_OK(simdmf_model_import(formats[f], path, NULL, &back));
+        simdmf_model* mapped = NULL;
+        CHECK_OK(simdmf_model_import_flags(formats[f], path, NULL, SIMDMF_IMPORT_MAP, &mapped));
         for (uint32_t uu = 0; uu < 3; ++uu)
             for (uint32_t ii = 0; ii < 2; ++ii) {
-                float a = 0, c = 1;
+                float a = 0, c = 1, d = 2;
                 CHECK_OK(simdmf_model_predict(m, uu, ii, &a));
                 CHECK_OK(simdmf_model_predict(back, uu, ii, &c));
+                CHECK_OK(simdmf_model_predict(mapped, uu, ii, &d));
                 CHECK(a == c);
+                CHECK(a == d);
             }
         simdmf_model_free(back);
+        simdmf_model_free(mapped);
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
         CHECK(system(cmd) == 0);
@@ -2159,6 +2164,7 @@ static void test_factors(void) {
     CHECK_STATUS(simdmf_model_export(m, SIMDMF_FACTORS_LIBMF, lpath), SIMDMF_ERR_UNSUPPORTED); /* biases, ids */
     CHECK_STATUS(simdmf_model_export(m, 99, lpath), SIMDMF_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(simdmf_model_import(SIMDMF_FACTORS_NPZ, "/nonexistent/x.npz", NULL, &bad), SIMDMF_ERR_IO);
+    CHECK_STATUS(simdmf_model_import_flags(SIMDMF_FACTORS_NPZ, lpath, NULL, 2, &bad), SIMDMF_ERR_INVALID_ARGUMENT);
     simdmf_model_free(mb);
     simdmf_model_free(m);
 }

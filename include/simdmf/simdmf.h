@@ -833,6 +833,20 @@ typedef enum simdmf_factor_format {
  * other numpy dtypes). The caller owns *out. Thread-safe. */
 SIMDMF_API simdmf_status simdmf_model_import(int format, const char* users, const char* items, simdmf_model** out);
 
+/* Flags of simdmf_model_import_flags. */
+#define SIMDMF_IMPORT_MAP 1 /* NPY / NPZ factor arrays in the model's own layout (little-endian float32, C
+                             * order, k a multiple of 16, data 64-byte aligned in the file: what numpy
+                             * writes for such k; NPZ members stored, not compressed) are not copied: the
+                             * model serves from the file mapped read-only, after checking every value.
+                             * The file must stay unchanged while the model lives (rewriting it in place,
+                             * as np.save over the same path does, can make reads fault); replacing it by
+                             * rename is safe. Other arrays and formats are read into memory as without it. */
+
+/* simdmf_model_import with flags (0 or SIMDMF_IMPORT_MAP); errors as simdmf_model_import, and
+ * SIMDMF_ERR_INVALID_ARGUMENT for unknown flag bits. The caller owns *out. Thread-safe. */
+SIMDMF_API simdmf_status simdmf_model_import_flags(int format, const char* users, const char* items, int flags,
+                                                   simdmf_model** out);
+
 /* Writes an MF or logistic MF model's factors: SPARK_JSON, CSV and NPY into the folder `path`
  * (created if missing; users.*, items.*, meta.json, or one .npy per array), NPZ and LIBMF into the file
  * `path`, each atomically. simdmf_model_import of the result gives a bit-identical model. LIBMF's file

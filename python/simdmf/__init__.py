@@ -263,6 +263,7 @@ _SIGNATURES = {
     "simdmf_trainer_get_array": (_status, [_vp, _cstr, _f64p, _size, _sizep]),
     "simdmf_model_from_factors": (_status, [ctypes.POINTER(_FactorTablesC), _int, _vpp]),
     "simdmf_model_import": (_status, [_int, _cstr, _cstr, _vpp]),
+    "simdmf_model_import_flags": (_status, [_int, _cstr, _cstr, _int, _vpp]),
     "simdmf_model_export": (_status, [_vp, _int, _cstr]),
     "simdmf_model_factor_table": (_status, [_vp, _int, ctypes.POINTER(_f32p), _sizep, _u32p, _u32p]),
     "simdmf_model_bias_table": (_status, [_vp, _int, ctypes.POINTER(_f32p), _sizep, _f32p]),
@@ -1477,15 +1478,18 @@ class Model(_Handle):
         return model
 
     @classmethod
-    def import_factors(cls, format, users, items=None):
+    def import_factors(cls, format, users, items=None, map=False):
         """Reads factors written by another system: ``format`` is "spark-json", "csv", "npy", "npz"
         (implicit's saved models, np.savez) or "libmf"; ``users``/``items`` name files or folders of part
-        files (one path for npz, libmf and folders written by :meth:`export_factors`)."""
+        files (one path for npz, libmf and folders written by :meth:`export_factors`). With ``map``,
+        float32 arrays with k a multiple of 16 are served from the file mapped read-only instead of
+        copied (SIMDMF_IMPORT_MAP: the file must stay unchanged while the model lives)."""
         if format not in _FACTOR_FORMATS:
             raise ValueError("format must be one of %s" % ", ".join(sorted(_FACTOR_FORMATS)))
         out = ctypes.c_void_p()
-        _check(_L().simdmf_model_import(_FACTOR_FORMATS[format], _path(users),
-                                        _path(items) if items is not None else None, ctypes.byref(out)))
+        _check(_L().simdmf_model_import_flags(_FACTOR_FORMATS[format], _path(users),
+                                              _path(items) if items is not None else None,
+                                              1 if map else 0, ctypes.byref(out)))
         return cls(out.value)
 
     def export_factors(self, format, path):
