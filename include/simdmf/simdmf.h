@@ -836,7 +836,8 @@ SIMDMF_API simdmf_status simdmf_model_import(int format, const char* users, cons
 /* Flags of simdmf_model_import_flags. */
 #define SIMDMF_IMPORT_MAP 1 /* NPY / NPZ factor arrays in the model's own layout (little-endian float32, C
                              * order, k a multiple of 16, data 64-byte aligned in the file: what numpy
-                             * writes for such k; NPZ members stored, not compressed) are not copied: the
+                             * writes in a .npy for such k; an NPZ member only where the zip happens to
+                             * place its data so) are not copied: the
                              * model serves from the file mapped read-only, after checking every value.
                              * The file must stay unchanged while the model lives (rewriting it in place,
                              * as np.save over the same path does, can make reads fault); replacing it by
