@@ -922,6 +922,7 @@ SIMDMF_API simdmf_status simdmf_model_factors(const simdmf_model* m, int side, u
     return guard([&] {
         require(m, "m");
         const simdmf::MFModel& mf = m->mf("simdmf_model_factors");
+        mf.require_factors("simdmf_model_factors");
         require(out, "out");
         check_side_value(side);
         mf.check_side(side, index);
@@ -1293,6 +1294,7 @@ SIMDMF_API simdmf_status simdmf_model_export(const simdmf_model* m, int format, 
     return guard([&] {
         require(m, "m");
         const simdmf::MFModel& mf = m->mf("simdmf_model_export");
+        mf.require_factors("simdmf_model_export");
         require(path, "path");
         simdmf::factors::write(simdmf::factors_of(mf), factor_format(format), path);
         return SIMDMF_OK;
@@ -1304,6 +1306,7 @@ SIMDMF_API simdmf_status simdmf_model_factor_table(const simdmf_model* m, int si
     return guard([&] {
         require(m, "m");
         const simdmf::MFModel& mf = m->mf("simdmf_model_factor_table");
+        mf.require_factors("simdmf_model_factor_table");
         require(data, "data");
         check_side_value(side);
         const simdmf::ParamArray& t = side == SIMDMF_USERS ? mf.P : mf.Q;
@@ -1713,6 +1716,44 @@ SIMDMF_API simdmf_status simdmf_trainer_warning(const simdmf_trainer* t, size_t 
         require(t, "t");
         require(text, "text");
         *text = warning_at(t->warnings, index);
+        return SIMDMF_OK;
+    });
+}
+
+// ------------------------------------------------------------------------------------------------
+// Quantized tables
+// ------------------------------------------------------------------------------------------------
+
+SIMDMF_API simdmf_status simdmf_model_quantize(simdmf_model* m, int table, int keep_fp32) {
+    return guard([&] {
+        require(m, "m");
+        simdmf::MFModel& mf = m->mf("simdmf_model_quantize");
+        if (table != SIMDMF_TABLE_FP32 && table != SIMDMF_TABLE_FP16 && table != SIMDMF_TABLE_INT8)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "unknown table type " + std::to_string(table));
+        if (keep_fp32 != 0 && keep_fp32 != 1)
+            fail(SIMDMF_ERR_INVALID_ARGUMENT, "keep_fp32 must be 0 or 1");
+        mf.quantize(static_cast<simdmf::TableType>(table), keep_fp32 != 0);
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_table(const simdmf_model* m, int* table, int* has_fp32) {
+    return guard([&] {
+        require(m, "m");
+        require(table, "table");
+        const simdmf::FactorView fv = m->any().factors();
+        *table = fv.quantized() ? static_cast<int>(fv.quant->type) : SIMDMF_TABLE_FP32;
+        if (has_fp32) *has_fp32 = fv ? 1 : 0;
+        return SIMDMF_OK;
+    });
+}
+
+SIMDMF_API simdmf_status simdmf_model_set_rerank(simdmf_model* m, uint32_t factor) {
+    return guard([&] {
+        require(m, "m");
+        simdmf::MFModel& mf = m->mf("simdmf_model_set_rerank");
+        if (factor > 1024) fail(SIMDMF_ERR_OUT_OF_RANGE, "rerank factor " + std::to_string(factor) + " is above 1024");
+        mf.quant.rerank = factor;
         return SIMDMF_OK;
     });
 }

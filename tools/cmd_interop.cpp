@@ -78,6 +78,31 @@ int run_export(const ExportArgs& a, const Output& out) {
     return 0;
 }
 
+struct ConvertModelArgs {
+    std::string in, out, quantize;
+    bool keep_fp32 = false;
+};
+
+// A model file with its factor tables quantized (fp16, int8) or back to fp32 only.
+int run_convert_model(const ConvertModelArgs& a, const Output& out) {
+    TableType t;
+    if (!parse_table_type(a.quantize.c_str(), &t))
+        throw UsageError("unknown table type '" + a.quantize + "' (fp16, int8, fp32)");
+    check_distinct_files({{"OUT", a.out}}, {{"IN", a.in}});
+    MFModel m = load_model(a.in);
+    m.quantize(t, a.keep_fp32 || t == TableType::fp32);
+    save_model(m, a.out);
+    if (out.json)
+        std::cout << json{{"output", a.out}, {"table", table_type_name(t)}, {"fp32", m.has_fp32}, {"k", m.k},
+                          {"users", m.n_users}, {"items", m.n_items}}
+                         .dump(2)
+                  << "\n";
+    else
+        std::printf("Wrote %s: %u users x %u items, k = %u, %s tables%s\n", a.out.c_str(), m.n_users, m.n_items, m.k,
+                    table_type_name(t), m.has_fp32 && t != TableType::fp32 ? " (and fp32)" : "");
+    return 0;
+}
+
 }  // namespace
 
 void add_interop_commands(CLI::App& app, const Output& out, Registry& reg) {
@@ -102,6 +127,15 @@ void add_interop_commands(CLI::App& app, const Output& out, Registry& reg) {
         c->add_option("--to", a->to, "json | csv | npy (folders) | npz | libmf (files)")->required();
         c->add_option("-o,--output", a->out, "folder (json, csv, npy) or file (npz, libmf) to write")->required();
         reg.push_back({c, [a, &out] { return run_export(*a, out); }});
+    }
+    {
+        auto a = std::make_shared<ConvertModelArgs>();
+        auto* c = app.add_subcommand("convert-model", "a model file with quantized (fp16 or int8) factor tables");
+        c->add_option("IN", a->in, "model file (MF with fp32 tables)")->required();
+        c->add_option("OUT", a->out, "model file to write")->required();
+        c->add_option("--quantize", a->quantize, "fp16 | int8 (per-row scale) | fp32 (drop quantized tables)")->required();
+        c->add_flag("--keep-fp32", a->keep_fp32, "keep the fp32 tables too (exact re-ranking, similarity, fold-in)");
+        reg.push_back({c, [a, &out] { return run_convert_model(*a, out); }});
     }
 }
 

@@ -314,6 +314,8 @@ int run_info(const InfoArgs& a, const Output& out) {
             j["k"] = mf->k;
             j["biases"] = mf->biases;
             j["global_offset"] = mf->mu;
+            j["table"] = table_type_name(mf->quant.type);
+            if (mf->quant.on()) j["fp32_tables"] = mf->has_fp32;
         } else if (const auto* nc = dynamic_cast<const NCFModel*>(&m)) {
             j["kind"] = m.kind_name();
             j["loss"] = loss_name(m.loss());

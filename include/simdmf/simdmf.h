@@ -1148,6 +1148,44 @@ SIMDMF_API simdmf_status simdmf_dataset_warning(const simdmf_dataset* ds, size_t
 SIMDMF_API simdmf_status simdmf_trainer_warning_count(const simdmf_trainer* t, size_t* count);
 SIMDMF_API simdmf_status simdmf_trainer_warning(const simdmf_trainer* t, size_t index, const char** text);
 
+/* ---------------------------------------------------------------------------------------------- */
+/* Quantized tables                                                                               */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* The table type an MF model scores with; stable values. fp16: IEEE half precision. int8: one signed
+ * byte per factor in [-127, 127] with a float scale per row (value = byte * scale, scale = the row's
+ * max |x| / 127). Both user and item tables are quantized; rows are padded to 64 bytes. */
+typedef enum simdmf_table_type {
+    SIMDMF_TABLE_FP32 = 0,
+    SIMDMF_TABLE_FP16 = 1,
+    SIMDMF_TABLE_INT8 = 2
+} simdmf_table_type;
+
+/* Quantizes an MF model's factor tables to `table` (SIMDMF_TABLE_FP32 drops the quantized tables
+ * again). From then on every prediction, top-N list, evaluation and batch of `m` scores with the
+ * quantized tables (the kernels of the active SIMD level: F16C, AVX2 maddubs, AVX-512 VNNI where the CPU
+ * has it, NEON); simdmf_model_save writes them as sections of the model file (docs/model_file.md) and
+ * simdmf_model_open reads and memory-maps them like the fp32 ones. keep_fp32 = 1 keeps the fp32 tables
+ * too (needed for exact re-ranking, similarity, factor access, export and fold-in; the file then holds
+ * both); keep_fp32 = 0 frees them (those calls then answer SIMDMF_ERR_UNSUPPORTED). The model keeps
+ * ownership of everything. Errors: SIMDMF_ERR_INVALID_ARGUMENT (NULL, unknown table, keep_fp32 not 0 or
+ * 1), SIMDMF_ERR_UNSUPPORTED (not an MF model; a model that already dropped its fp32 tables asked for
+ * another type), SIMDMF_ERR_OUT_OF_MEMORY. Not thread-safe with any other call on `m`. */
+SIMDMF_API simdmf_status simdmf_model_quantize(simdmf_model* m, int table, int keep_fp32);
+
+/* The table type `m` scores with (simdmf_table_type; SIMDMF_TABLE_FP32 for models of other kinds) into
+ * *table, and into *has_fp32 (may be NULL) 1 when the model holds fp32 factor tables. Errors:
+ * SIMDMF_ERR_INVALID_ARGUMENT (NULL m or table). Thread-safe. */
+SIMDMF_API simdmf_status simdmf_model_table(const simdmf_model* m, int* table, int* has_fp32);
+
+/* Exact re-ranking for a quantized model that kept its fp32 tables: with factor >= 2, each top-N list
+ * (simdmf_model_recommend, _recommend_filtered, _recommend_batch) takes factor * n candidates (at most
+ * 4,096) from the quantized scan and returns the best n of them re-scored in fp32; 0 or 1 turns it off
+ * (the default; not saved in the model file). No effect on unquantized models or those without fp32
+ * tables. Errors: SIMDMF_ERR_INVALID_ARGUMENT (NULL), SIMDMF_ERR_UNSUPPORTED (not an MF model),
+ * SIMDMF_ERR_OUT_OF_RANGE (factor > 1024). Not thread-safe with serving calls on `m`. */
+SIMDMF_API simdmf_status simdmf_model_set_rerank(simdmf_model* m, uint32_t factor);
+
 #ifdef __cplusplus
 }
 #endif

@@ -141,6 +141,7 @@ void save_model(const Model& m, const std::string& path) {
         meta.integer("k", mf->k);
         meta.integer("biases", mf->biases ? 1 : 0);
         meta.f32("mu", mf->mu);
+        if (mf->quant.on()) meta.text("table", table_type_name(mf->quant.type));
         if (mf->objective.implicit()) {  // the cell weights fold-in needs (lib/implicit.hpp)
             auto num = [](double v) {
                 char b[32];
@@ -172,6 +173,25 @@ void save_model(const Model& m, const std::string& path) {
         if (v.array->size() != v.rows * v.cols) fail(SIMDMF_ERR_INTERNAL, path + ": parameter " + v.name + " size");
         secs.push_back({param_section(v.name), kTypeArray, kFlagRequired, kDtypeF32, v.rows, v.used, v.cols,
                         v.array->data(), v.array->size(), sizeof(float)});
+    }
+    // Quantized tables (models/quant.hpp): required when the fp32 tables were dropped, else optional (a
+    // reader that does not know them serves the fp32 tables).
+    if (const auto* mf = dynamic_cast<const MFModel*>(&m); mf && mf->quant.on()) {
+        const QuantTables& q = mf->quant;
+        const std::uint32_t flags = mf->has_fp32 ? 0 : kFlagRequired;
+        const bool i8 = q.type == TableType::int8;
+        const std::size_t elem = quant_elem_bytes(q.type);
+        for (int side : {SIMDMF_USERS, SIMDMF_ITEMS}) {
+            const bool users = side == SIMDMF_USERS;
+            const std::uint64_t rows = m.count(side);
+            const ParamArray& t = users ? q.P : q.Q;
+            if (t.size() * 4 != rows * q.stride * elem) fail(SIMDMF_ERR_INTERNAL, path + ": quantized table size");
+            secs.push_back({users ? "quant.P" : "quant.Q", kTypeArray, flags, i8 ? kDtypeI8 : kDtypeF16, rows,
+                            mf->k, q.stride, t.data(), std::size_t(rows * q.stride), elem});
+            if (i8)
+                secs.push_back({users ? "quant.sP" : "quant.sQ", kTypeArray, flags, kDtypeF32, rows, 1, 1,
+                                (users ? q.sP : q.sQ).data(), std::size_t(rows), sizeof(float)});
+        }
     }
     // Id maps: integer ids as an i64 array; string ids as a string table (u64 offsets[n + 1] into the
     // text that follows them), built here (ids are small beside the tables).
@@ -509,6 +529,12 @@ private:
             return (e.type == kTypeArray && e.dtype == kDtypeI64) || e.type == kTypeStrings;
         for (const std::string& p : params_)
             if (e.name == p) return e.type == kTypeArray && e.dtype == kDtypeF32;
+        if (quant_ != TableType::fp32) {
+            const std::uint32_t dt = quant_ == TableType::int8 ? kDtypeI8 : kDtypeF16;
+            if (e.name == "quant.P" || e.name == "quant.Q") return e.type == kTypeArray && e.dtype == dt;
+            if (quant_ == TableType::int8 && (e.name == "quant.sP" || e.name == "quant.sQ"))
+                return e.type == kTypeArray && e.dtype == kDtypeF32;
+        }
         return false;
     }
     void refuse_unknown_required() const {
@@ -598,6 +624,52 @@ private:
         }
     }
 
+    // The quantized tables (shapes, then values: int8 in [-127, 127], fp16 finite, padding zero when
+    // verifying; scales finite and >= 0 always), borrowed from the mapping or copied.
+    void quant_tables(MFModel& m, bool map) const {
+        QuantTables& q = m.quant;
+        const bool i8 = q.type == TableType::int8;
+        const std::size_t elem = quant_elem_bytes(q.type);
+        for (int side : {SIMDMF_USERS, SIMDMF_ITEMS}) {
+            const bool users = side == SIMDMF_USERS;
+            const std::uint64_t rows = m.count(side);
+            const Entry& e = *array(users ? "quant.P" : "quant.Q", true, rows, m.k, q.stride, elem);
+            if (opt_.verify) {
+                for (std::uint64_t r = 0; r < rows; ++r) {
+                    const unsigned char* row = p_ + e.offset + r * q.stride * elem;
+                    for (std::size_t b = m.k * elem; b < q.stride * elem; ++b)
+                        if (row[b] != 0) format("row " + std::to_string(r) + " of '" + e.name + "' has non-zero padding");
+                    for (std::uint32_t f = 0; f < m.k; ++f) {
+                        const bool bad = i8 ? row[f] == 0x80
+                                            : ((row[2 * f] | (row[2 * f + 1] << 8)) & 0x7C00) == 0x7C00;
+                        if (bad) format("row " + std::to_string(r) + " of '" + e.name + "' holds " +
+                                        (i8 ? "-128 (int8 tables hold -127 .. 127)" : "an fp16 infinity or NaN"));
+                    }
+                }
+            }
+            const std::size_t n = static_cast<std::size_t>(e.length / 4);
+            ParamArray& t = users ? q.P : q.Q;
+            if (map) {
+                t = ParamArray::borrow(reinterpret_cast<const float*>(p_ + e.offset), n, file_);
+            } else {
+                t.assign(n, 0.0f);
+                std::memcpy(t.data(), p_ + e.offset, e.length);
+                if (!kLittle && !i8) {
+                    auto* h = reinterpret_cast<std::uint16_t*>(t.data());
+                    for (std::size_t j = 0; j < n * 2; ++j) h[j] = static_cast<std::uint16_t>((h[j] >> 8) | (h[j] << 8));
+                }
+            }
+            if (i8) {
+                const Entry& se = *array(users ? "quant.sP" : "quant.sQ", true, rows, 1, 1, 4);
+                ParamArray& sc = users ? q.sP : q.sQ;
+                sc = floats(se, map);
+                for (std::uint64_t r = 0; r < rows; ++r)
+                    if (!(sc[r] >= 0.0f) || !std::isfinite(sc[r]))
+                        format("scale " + std::to_string(r) + " of '" + se.name + "' is not finite and >= 0");
+            }
+        }
+    }
+
     std::shared_ptr<const IdMap> ids(const Entry* e, std::uint64_t n) const {
         if (!e) return nullptr;
         if (e->rows != n || e->cols != 1 || e->stride != 1)
@@ -646,6 +718,14 @@ private:
         m.biases = count("biases", 0, 1) != 0;
         m.mu = f32("mu");
         set_range_or_format(m, f32("min_pred"), f32("max_pred"), path_);
+        if (meta_.count("table")) {
+            const std::string t = text("table");
+            if (!parse_table_type(t.c_str(), &quant_) || quant_ == TableType::fp32)
+                fail(SIMDMF_ERR_UNSUPPORTED, path_ + ": table type '" + t + "' is not supported by this library");
+            m.quant.type = quant_;
+            m.quant.stride = quant_stride(quant_, m.k);
+            m.has_fp32 = find("param.P") != nullptr || find("param.Q") != nullptr;
+        }
         if (loss == Loss::implicit) {
             const std::string conf = text("implicit.confidence");
             if (conf != "linear" && conf != "log") format("metadata 'implicit.confidence' = '" + conf + "' is invalid");
@@ -739,9 +819,11 @@ private:
             if (opt_.verify) check_padding(*e);
             todo.emplace_back(v, e);
         }
-        if (auto* mf = dynamic_cast<MFModel*>(&m); mf && !map)
+        auto* mf = dynamic_cast<MFModel*>(&m);
+        if (mf && !map && mf->has_fp32)
             MFModel::check_fits(mf->k, m.n_users, m.n_items, mf->biases);  // a loaded model must fit in memory
         for (auto& [v, e] : todo) *v.array = floats(*e, map);
+        if (mf && mf->quant.on()) quant_tables(*mf, map);
         m.user_ids = ids(find("user_ids"), m.n_users);
         m.item_ids = ids(find("item_ids"), m.n_items);
         for (const std::string& key : keys_) {
@@ -761,6 +843,7 @@ private:
     std::map<std::string, MetaValue> meta_;
     std::vector<std::string> keys_;
     std::vector<std::string> params_;  // the sections of the kind's parameter views
+    mutable TableType quant_ = TableType::fp32;  // an MF model's quantized tables (meta 'table')
 };
 
 }  // namespace

@@ -20,7 +20,7 @@ constexpr std::uint32_t kNameBytes = 32;        // section names: [a-z0-9_.], NU
 constexpr std::uint32_t kMaxSections = 4096;
 // Section types, dtypes and flags (stable values).
 constexpr std::uint32_t kTypeMeta = 1, kTypeArray = 2, kTypeStrings = 3;
-constexpr std::uint32_t kDtypeF32 = 1, kDtypeI64 = 2;
+constexpr std::uint32_t kDtypeF32 = 1, kDtypeI64 = 2, kDtypeF16 = 3, kDtypeI8 = 4;  // f16, i8: quantized tables
 constexpr std::uint32_t kFlagRequired = 1;
 // Metadata record value types.
 constexpr std::uint32_t kMetaInt = 1, kMetaF32 = 2, kMetaF64 = 3, kMetaText = 4;

@@ -40,7 +40,7 @@ X86Support detect_x86() {
     if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return s;
     const bool sse3 = ecx & (1u << 0), ssse3 = ecx & (1u << 9), fma = ecx & (1u << 12);
     const bool sse41 = ecx & (1u << 19), sse42 = ecx & (1u << 20), popcnt = ecx & (1u << 23);
-    const bool osxsave = ecx & (1u << 27), avx = ecx & (1u << 28);
+    const bool osxsave = ecx & (1u << 27), avx = ecx & (1u << 28), f16c = ecx & (1u << 29);
     s.sse2 = edx & (1u << 26);
     s.sse4_2 = s.sse2 && sse3 && ssse3 && sse41 && sse42 && popcnt;
 
@@ -59,7 +59,7 @@ X86Support detect_x86() {
     const bool avx512f = b7 & (1u << 16), avx512dq = b7 & (1u << 17);
     const bool avx512cd = b7 & (1u << 28), avx512bw = b7 & (1u << 30);
 
-    s.avx2 = s.sse4_2 && osxsave && os_avx && avx && avx2 && fma;
+    s.avx2 = s.sse4_2 && osxsave && os_avx && avx && avx2 && fma && f16c;  // F16C: the fp16 tables
     s.avx512 = s.avx2 && os_avx512 && avx512f && avx512dq && avx512cd && avx512bw;
     return s;
 }

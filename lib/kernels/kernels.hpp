@@ -174,6 +174,22 @@ struct ServeKernels {
     std::size_t (*find_above_rows)(const float* C, std::size_t rows, std::size_t width, std::size_t ld,
                                    const float* thr);
 
+    // Quantized tables (lib/models/quant.hpp; rows of `stride` elements, zero past k):
+    //   dot_rows_f16: out[r] = sum_t half(rows[r * stride + t]) * x[t], t < n (F16C on avx2 / avx512);
+    //   dot_rows_i8: out[r] = float(sum_t rows[r * stride + t] * x[t]) * (xscale * scale[r]), the integer
+    //     sum exact (AVX2 maddubs/madd; AVX-512 VNNI vpdpbusd where the CPU has it; NEON), so every level
+    //     gives the same bits; values must lie in [-127, 127];
+    //   dot_rows_i8f: out[r] = scale[r] * sum_t float(rows[r * stride + t]) * x[t] (a float query);
+    //   f32_to_f16 / f16_to_f32: IEEE binary16, round to nearest even, bit-identical at every level.
+    void (*dot_rows_f16)(const std::uint16_t* rows, std::size_t n_rows, std::size_t stride, const float* x,
+                         std::size_t n, float* out);
+    void (*dot_rows_i8)(const std::int8_t* rows, std::size_t n_rows, std::size_t stride, const float* scale,
+                        const std::int8_t* x, float xscale, std::size_t n, float* out);
+    void (*dot_rows_i8f)(const std::int8_t* rows, std::size_t n_rows, std::size_t stride, const float* scale,
+                         const float* x, std::size_t n, float* out);
+    void (*f32_to_f16)(const float* in, std::uint16_t* out, std::size_t n);
+    void (*f16_to_f32)(const std::uint16_t* in, float* out, std::size_t n);
+
 };
 
 struct Table : VectorKernels, MfKernels, LinalgKernels, ServeKernels {

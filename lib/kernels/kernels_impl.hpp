@@ -42,6 +42,7 @@
 
 #include "kernels/kernels.hpp"
 #include "kernels/sigmoid_table.hpp"
+#include "kernels/quant_impl.hpp"
 
 namespace simdmf::kernels::SIMDMF_KERNEL_NS {
 
@@ -1213,6 +1214,11 @@ constexpr Table make_table(Level level, const char* name) {
     t.gemm_packed = &gemm_packed<A>;
     t.find_above = &find_above<A>;
     t.find_above_rows = &find_above_rows<A>;
+    t.dot_rows_f16 = &dot_rows_f16;
+    t.dot_rows_i8 = &dot_rows_i8;
+    t.dot_rows_i8f = &dot_rows_i8f;
+    t.f32_to_f16 = &f32_to_f16;
+    t.f16_to_f32 = &f16_to_f32;
     t.level = level;
     t.name = name;
     return t;

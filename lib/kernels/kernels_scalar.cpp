@@ -11,6 +11,8 @@
 #include <bit>
 
 #include "kernels/tables.hpp"
+#define SIMDMF_KERNEL_NS impl_scalar_quant
+#include "kernels/quant_impl.hpp"
 
 namespace simdmf::kernels {
 namespace {
@@ -289,6 +291,11 @@ constexpr Table make_scalar_table() {
     t.gemm_packed = &gemm_packed;
     t.find_above = &find_above;
     t.find_above_rows = &find_above_rows;
+    t.dot_rows_f16 = &impl_scalar_quant::dot_rows_f16;
+    t.dot_rows_i8 = &impl_scalar_quant::dot_rows_i8;
+    t.dot_rows_i8f = &impl_scalar_quant::dot_rows_i8f;
+    t.f32_to_f16 = &impl_scalar_quant::f32_to_f16;
+    t.f16_to_f32 = &impl_scalar_quant::f16_to_f32;
     t.level = Level::scalar;
     t.name = "scalar";
     return t;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "kernels/kernels.hpp"
@@ -45,13 +46,73 @@ void MFModel::allocate(Loss loss_, std::uint32_t k_, std::uint32_t n_users_, std
     Q.assign(std::size_t(n_items) * stride, 0.0f);
     bu.assign(biases ? n_users : 0, 0.0f);
     bi.assign(biases ? n_items : 0, 0.0f);
+    quant = QuantTables{};
+    has_fp32 = true;
 }
 
 float MFModel::score(std::uint32_t u, std::uint32_t i) const {
+    if (quant.on()) {
+        float s;
+        score_pairs(&u, &i, 1, &s);
+        return s;
+    }
+    return score_fp32(u, i);
+}
+
+float MFModel::score_fp32(std::uint32_t u, std::uint32_t i) const {
     float s = kernels::active().dot(user_row(u), item_row(i), stride);
     if (biases) s += mu + bu[u] + bi[i];
     return s;
 }
+
+void MFModel::quantize(TableType type, bool keep_fp32) {
+    if (!has_fp32) {
+        if (type == quant.type && !keep_fp32) return;
+        fail(SIMDMF_ERR_UNSUPPORTED, std::string("this model keeps only its ") + table_type_name(quant.type) +
+                                         " tables; quantizing again needs the fp32 tables (convert the float model)");
+    }
+    quantize_tables(quant, type, P.data(), n_users, Q.data(), n_items, k, stride);
+    if (type != TableType::fp32 && !keep_fp32) {
+        P.clear();
+        Q.clear();
+        has_fp32 = false;
+    }
+}
+
+namespace {
+
+// A quantized user row as the kernels take it: int8 values and scale, or fp16 widened to floats.
+struct QuantQuery {
+    alignas(64) float buf[1024];
+    std::vector<float> big;  // k beyond 1024 (rare): on the heap
+    const float* x = nullptr;
+    const std::int8_t* q = nullptr;
+    float scale = 0.0f;
+
+    QuantQuery(const QuantTables& t, std::uint32_t u) {
+        if (t.type == TableType::int8) {
+            q = t.b(true) + std::size_t(u) * t.stride;
+            scale = t.sP[u];
+            return;
+        }
+        float* dst = buf;
+        if (t.stride > 1024) big.resize(t.stride), dst = big.data();
+        kernels::active().f16_to_f32(t.h(true) + std::size_t(u) * t.stride, dst, t.stride);
+        x = dst;
+    }
+};
+
+// Scores of n consecutive items of a quantized table for one user's query.
+void quant_scores(const QuantTables& t, const QuantQuery& qq, std::uint32_t i0, std::size_t n, float* out) {
+    const auto& kt = kernels::active();
+    if (t.type == TableType::int8)
+        kt.dot_rows_i8(t.b(false) + std::size_t(i0) * t.stride, n, t.stride, t.sQ.data() + i0, qq.q, qq.scale,
+                       t.stride, out);
+    else
+        kt.dot_rows_f16(t.h(false) + std::size_t(i0) * t.stride, n, t.stride, qq.x, t.stride, out);
+}
+
+}  // namespace
 
 float MFModel::fallback_score(std::uint32_t u, std::uint32_t i) const {
     if (u < n_users && i < n_items) return score(u, i);
@@ -60,6 +121,17 @@ float MFModel::fallback_score(std::uint32_t u, std::uint32_t i) const {
 }
 
 void MFModel::score_pairs(const std::uint32_t* users, const std::uint32_t* items, std::size_t n, float* out) const {
+    if (quant.on()) {
+        for (std::size_t j = 0; j < n;) {  // runs of one user share its query
+            const std::uint32_t u = users[j];
+            const QuantQuery qq(quant, u);
+            for (; j < n && users[j] == u; ++j) {
+                quant_scores(quant, qq, items[j], 1, out + j);
+                if (biases) out[j] += mu + bu[u] + bi[items[j]];
+            }
+        }
+        return;
+    }
     const auto dot = kernels::active().dot;
     for (std::size_t j = 0; j < n; ++j) {
         const std::uint32_t u = users[j], i = items[j];
@@ -76,7 +148,10 @@ void MFModel::score_block(const std::uint32_t* users, std::size_t n_rows, std::u
     for (std::size_t r = 0; r < n_rows; ++r) {
         const std::uint32_t u = users[r];
         float* o = out + r * ld;
-        kt.dot_rows(item_row(item_begin), n, stride, user_row(u), stride, o);
+        if (quant.on())
+            quant_scores(quant, QuantQuery(quant, u), item_begin, n, o);
+        else
+            kt.dot_rows(item_row(item_begin), n, stride, user_row(u), stride, o);
         if (biases) {
             const float base = mu + bu[u];
             const float* b = bi.data() + item_begin;
@@ -87,8 +162,9 @@ void MFModel::score_block(const std::uint32_t* users, std::size_t n_rows, std::u
 
 FactorView MFModel::factors() const {
     FactorView f;
-    f.P = P.data();
-    f.Q = Q.data();
+    f.P = has_fp32 ? P.data() : nullptr;
+    f.Q = has_fp32 ? Q.data() : nullptr;
+    f.quant = &quant;
     f.k = k;
     f.stride = stride;
     f.n_users = n_users;
@@ -100,7 +176,8 @@ FactorView MFModel::factors() const {
 }
 
 std::vector<ParamView> MFModel::params() {
-    std::vector<ParamView> v{{"P", &P, n_users, stride, k}, {"Q", &Q, n_items, stride, k}};
+    std::vector<ParamView> v;
+    if (has_fp32) v = {{"P", &P, n_users, stride, k}, {"Q", &Q, n_items, stride, k}};
     if (biases) {
         v.push_back({"bu", &bu, n_users, 1, 1});
         v.push_back({"bi", &bi, n_items, 1, 1});
@@ -109,6 +186,7 @@ std::vector<ParamView> MFModel::params() {
 }
 
 double MFModel::score_bound() const {
+    if (!has_fp32) return std::numeric_limits<double>::quiet_NaN();
     // Row norms by the float dot kernel (one pass over the tables, the epoch's divergence check), a row
     // redone in double when its float sum of squares is not clearly representable; any NaN or infinity
     // makes the bound +inf, so the bound alone also says whether every parameter is finite.
@@ -144,7 +222,12 @@ double MFModel::score_bound() const {
 
 bool MFModel::identical(const Model& other) const {
     const auto* o = dynamic_cast<const MFModel*>(&other);
-    return o && k == o->k && stride == o->stride && biases == o->biases &&
+    auto same = [](const ParamArray& a, const ParamArray& b) {
+        return a.size() == b.size() && (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+    };
+    return o && k == o->k && stride == o->stride && biases == o->biases && has_fp32 == o->has_fp32 &&
+           quant.type == o->quant.type && same(quant.P, o->quant.P) && same(quant.Q, o->quant.Q) &&
+           same(quant.sP, o->quant.sP) && same(quant.sQ, o->quant.sQ) &&
            std::memcmp(&mu, &o->mu, sizeof mu) == 0 && Model::identical(other);
 }
 
@@ -185,6 +268,9 @@ std::uint32_t MFModel::fold_in_user(const std::uint32_t* items, const float* val
     if (n > 0 && (!items || !values)) fail(SIMDMF_ERR_INVALID_ARGUMENT, "null items or values with n > 0");
     if (!(l2 >= 0.0) || !std::isfinite(l2)) fail(SIMDMF_ERR_OUT_OF_RANGE, "fold-in l2 must be finite and >= 0");
     if (k > 4096) fail(SIMDMF_ERR_UNSUPPORTED, "fold-in supports k <= 4096");
+    if (!has_fp32)
+        fail(SIMDMF_ERR_UNSUPPORTED, std::string("fold-in needs the fp32 tables; this model keeps only its ") +
+                                         table_type_name(quant.type) + " tables");
     if (n_users == UINT32_MAX - 1) fail(SIMDMF_ERR_OUT_OF_RANGE, "the model has the maximum number of users");
     const bool logistic = this->logistic(), implicit_loss = objective.implicit();
     for (std::size_t j = 0; j < n; ++j) {
@@ -253,6 +339,7 @@ std::uint32_t MFModel::fold_in_user(const std::uint32_t* items, const float* val
     float* p = user_row(u);
     for (std::uint32_t f = 0; f < k; ++f) p[f] = static_cast<float>(x[f]);
     if (biases) bu.push_back(static_cast<float>(x[k]));
+    if (quant.on()) quantize_append_user(quant, p, k);
     ++n_users;
     return u;
 }

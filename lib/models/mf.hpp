@@ -22,6 +22,14 @@ public:
     ParamArray bu, bi;         // empty without biases
     ParamArray P, Q;           // n_users x stride, n_items x stride; padding stays zero
     ImplicitParams implicit;   // loss implicit: the cell weights it was trained with (fold-in, model file)
+    QuantTables quant;         // fp16 / int8 tables it scores with when quantized (models/quant.hpp)
+    bool has_fp32 = true;      // P and Q hold the fp32 tables (false: a quantized model that dropped them)
+
+    // Quantizes the fp32 tables (type fp32: drops the quantized ones); keep_fp32 = false frees P and Q.
+    // UNSUPPORTED when the model has no fp32 tables left. Not thread-safe with concurrent readers.
+    void quantize(TableType type, bool keep_fp32);
+    // The fp32 score (mu + b_u + b_i + p_u . q_i) of a quantized model that kept its fp32 tables.
+    float score_fp32(std::uint32_t u, std::uint32_t i) const;
 
     MFModel() = default;
     MFModel(const MFModel&) = default;

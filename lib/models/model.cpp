@@ -143,6 +143,10 @@ void Model::check_side(int side, std::uint32_t index) const {
 
 FactorView Model::require_factors(const char* what) const {
     FactorView f = factors();
+    if (!f && f.quantized())
+        fail(SIMDMF_ERR_UNSUPPORTED, std::string(what) + " needs the fp32 factor tables, which this model dropped "
+                                         "when it was quantized to " + table_type_name(f.quant->type) +
+                                         " (convert the float model with --keep-fp32)");
     if (!f)
         fail(SIMDMF_ERR_UNSUPPORTED, std::string(what) + " needs factor tables, which a model of kind '" +
                                          kind_name() + "' does not have");

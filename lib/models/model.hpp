@@ -15,6 +15,7 @@
 #include "common.hpp"
 #include "dataset.hpp"
 #include "models/param_array.hpp"
+#include "models/quant.hpp"
 #include "objective.hpp"
 
 namespace simdmf {
@@ -34,8 +35,12 @@ struct FactorView {
     const float* bu = nullptr;  // null without biases
     const float* bi = nullptr;
     float mu = 0.0f;
+    // The quantized tables a model scores with (null or type fp32: none). A quantized model that
+    // dropped its fp32 tables has P = Q = null (a false view) and quant set.
+    const QuantTables* quant = nullptr;
 
     explicit operator bool() const { return P != nullptr; }
+    bool quantized() const { return quant && quant->on(); }
     const float* row(int side, std::uint32_t index) const {
         return (side == SIMDMF_USERS ? P : Q) + std::size_t(index) * stride;
     }

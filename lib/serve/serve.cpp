@@ -164,14 +164,41 @@ void init_thresholds(Scratch& s, std::size_t nq) {
 
 std::size_t Scratch::bytes() const {
     return (scores.capacity() + panels.capacity() + norms.capacity() + query_norms.capacity() +
-            thresholds.capacity()) * sizeof(float) +
+            thresholds.capacity() + cand_values.capacity()) * sizeof(float) + cand_items.capacity() * 4 +
            (rows.capacity() + item_rows.capacity()) * sizeof(const float*) + sel.capacity() * sizeof(Selection);
 }
 
 namespace {
 
-std::size_t recommend_one(const Model& m, std::uint32_t u, std::size_t n, const Filter& f,
-                          std::span<const std::uint32_t> seen, std::uint32_t* items, float* values) {
+constexpr std::size_t kMaxCandidates = 4096;  // re-ranking: candidates per user at most
+constexpr std::size_t kQuantBlock = 2048;     // quantized batch: items per block (int8 k = 64: 128 KB)
+
+// Candidates a quantized top-n takes for exact re-ranking (n * rerank, bounded), or n when it does not
+// re-rank (no quantized tables, no fp32 tables kept, or a factor below 2).
+std::size_t candidates(const FactorView& fv, std::size_t n, std::uint32_t n_items) {
+    if (!fv.quantized() || !fv.P || fv.quant->rerank < 2 || n == 0) return n;
+    return std::max(n, std::min({n * fv.quant->rerank, kMaxCandidates, std::size_t(n_items)}));
+}
+
+// The best n of `got` candidates (scores from the quantized tables) re-scored in fp32, best first, into
+// items/values (scores); returns how many.
+std::size_t rerank(const FactorView& fv, std::uint32_t u, const std::uint32_t* ci, std::size_t got, std::size_t n,
+                   std::uint32_t* items, float* values) {
+    const auto& kt = kernels::active();
+    const Filter none;
+    Selection q = selection(items, values, n, {}, none, UINT32_MAX);
+    const float* p = fv.P + std::size_t(u) * fv.stride;
+    const float base = fv.bu ? fv.mu + fv.bu[u] : 0.0f;
+    for (std::size_t j = 0; j < got; ++j) {
+        float sc = kt.dot(p, fv.Q + std::size_t(ci[j]) * fv.stride, fv.stride);
+        if (fv.bu) sc += base + fv.bi[ci[j]];
+        if (!std::isnan(sc)) push(q, ci[j], sc);
+    }
+    return finish(q);
+}
+
+std::size_t select_one(const Model& m, std::uint32_t u, std::size_t n, const Filter& f,
+                       std::span<const std::uint32_t> seen, std::uint32_t* items, float* values) {
     Selection q = selection(items, values, n, seen, f, UINT32_MAX);
     if (n == 0) return 0;
     const auto& kt = kernels::active();
@@ -194,9 +221,58 @@ std::size_t recommend_one(const Model& m, std::uint32_t u, std::size_t n, const 
             scan(q, buf, i0, i1 - i0, kt);
         }
     }
-    const std::size_t got = finish(q);
+    return finish(q);
+}
+
+std::size_t recommend_one(const Model& m, std::uint32_t u, std::size_t n, const Filter& f,
+                          std::span<const std::uint32_t> seen, std::uint32_t* items, float* values) {
+    const FactorView fv = m.factors();
+    const std::size_t c = candidates(fv, n, m.n_items);
+    std::size_t got;
+    if (c > n) {
+        std::uint32_t ci[kMaxCandidates];
+        float cv[kMaxCandidates];
+        got = rerank(fv, u, ci, select_one(m, u, c, f, seen, ci, cv), n, items, values);
+    } else {
+        got = select_one(m, u, n, f, seen, items, values);
+    }
     for (std::size_t j = 0; j < got; ++j) values[j] = m.prediction(values[j]);
     return got;
+}
+
+// A batch on quantized tables: each block of kQuantBlock items (in L2) scored for every user of the
+// batch by the quantized kernels (Model::score_block), so the table is read from memory once per batch;
+// with re-ranking, each user's candidates are kept in the scratch and re-scored in fp32 at the end.
+void quant_batch(const Model& m, const FactorView& fv, const std::uint32_t* users, std::size_t n_users,
+                 std::size_t n, const Filter& f, Scratch& s, std::uint32_t* items, std::size_t ld_items,
+                 float* values, std::size_t ld_values, std::size_t* counts) {
+    const auto& kt = kernels::active();
+    const std::size_t c = candidates(fv, n, m.n_items);
+    const bool re = c > n;
+    if (re) {
+        if (s.cand_items.size() < n_users * c) s.cand_items.resize(n_users * c);
+        if (s.cand_values.size() < n_users * c) s.cand_values.resize(n_users * c);
+    }
+    s.sel.resize(n_users);
+    for (std::size_t b = 0; b < n_users; ++b)
+        s.sel[b] = re ? selection(s.cand_items.data() + b * c, s.cand_values.data() + b * c, c, f.seen.of(users[b]),
+                                  f, UINT32_MAX)
+                      : selection(items + b * ld_items, values + b * ld_values, n, f.seen.of(users[b]), f, UINT32_MAX);
+    float* buf = aligned(s.scores, kQuantBlock);
+    for (std::uint32_t i0 = 0; i0 < m.n_items; i0 += kQuantBlock) {
+        const std::uint32_t i1 = static_cast<std::uint32_t>(std::min<std::size_t>(m.n_items, i0 + kQuantBlock));
+        for (std::size_t b = 0; b < n_users; ++b) {
+            m.score_block(users + b, 1, i0, i1, buf, kQuantBlock);
+            scan(s.sel[b], buf, i0, i1 - i0, kt);
+        }
+    }
+    for (std::size_t b = 0; b < n_users; ++b) {
+        std::size_t got = finish(s.sel[b]);
+        if (re) got = rerank(fv, users[b], s.cand_items.data() + b * c, got, n, items + b * ld_items, values + b * ld_values);
+        counts[b] = got;
+        float* v = values + b * ld_values;
+        for (std::size_t j = 0; j < got; ++j) v[j] = m.prediction(v[j]);
+    }
 }
 
 }  // namespace
@@ -212,6 +288,10 @@ void recommend_batch(const Model& m, const std::uint32_t* users, std::size_t n_u
                      std::size_t ld_values, std::size_t* counts) {
     for (std::size_t b = 0; b < n_users; ++b) m.check_user(users[b]);
     const FactorView fv = m.factors();
+    if (fv.quantized() && n_users >= 2 && n > 0 && !f.allow) {
+        quant_batch(m, fv, users, n_users, n, f, s, items, ld_items, values, ld_values, counts);
+        return;
+    }
     if (n_users < 2 || n == 0 || !fv || f.allow) {
         for (std::size_t b = 0; b < n_users; ++b)
             counts[b] = recommend_into(m, users[b], n, f, items + b * ld_items, values + b * ld_values);

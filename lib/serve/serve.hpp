@@ -52,8 +52,14 @@ public:
     std::vector<float> scores, panels, norms, query_norms, thresholds;
     std::vector<const float*> rows, item_rows;
     std::vector<Selection> sel;
+    std::vector<std::uint32_t> cand_items;  // re-ranking on quantized tables: each user's candidates
+    std::vector<float> cand_values;
 };
 
+// A quantized MF model (models/quant.hpp) scores with its fp16 / int8 tables on every path here; when it
+// keeps its fp32 tables and its rerank factor is 2 or more, top-N lists take rerank * n candidates (at
+// most 4,096) from the quantized scan and return the best n of them re-scored in fp32.
+//
 // Top-n items for user u, best first by score (ties by lower item index), NaN scores and filtered
 // items left out; writes up to n items and their predictions (ranking by the unclamped score keeps
 // the order among items whose predictions clamp to the same maximum) and returns how many. `values`

@@ -1,0 +1,301 @@
+// Kernels of the quantized tables (lib/models/quant.hpp): fp16 and int8 rows against a query, and the
+// fp16 <-> fp32 conversions. Included by every level's translation unit (the scalar one too), each of
+// which defines SIMDMF_KERNEL_NS first; the vector paths are chosen by the TU's own flags: F16C + AVX2
+// (the avx2 and avx512 levels), AVX2 maddubs/madd for int8 (sign trick: |x| . sign(q, x), exact for
+// values in [-127, 127]), NEON (fp16 conversion; int8 by vmull/vpadal, or sdot when the compiler
+// targets the dot-product extension), plain loops otherwise. The AVX-512 VNNI variant (vpdpbusd) is
+// compiled with a target attribute and chosen at run time by kernels_avx512.cpp when the CPU has it.
+//
+// Results: int8 sums are exact integers, so every level gives the same bits (the scale multiply is
+// the same two float products everywhere); fp16 and float x int8 dots differ only by summation order.
+#pragma once
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+#if defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
+
+namespace simdmf::kernels::SIMDMF_KERNEL_NS {
+
+// IEEE binary16 <-> binary32, round to nearest even, subnormals, infinities and NaN (quiet) kept.
+inline float half_to_float(std::uint16_t h) {
+    const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16;
+    std::uint32_t exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu, bits;
+    if (exp == 0x1F) {
+        bits = sign | 0x7F800000u | (man << 13) | (man ? 0x400000u : 0u);
+    } else if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else {  // subnormal: normalise
+            int e = -1;
+            do {
+                man <<= 1;
+                ++e;
+            } while (!(man & 0x400u));
+            bits = sign | (std::uint32_t(127 - 15 - e) << 23) | ((man & 0x3FFu) << 13);
+        }
+    } else {
+        bits = sign | ((exp + 112u) << 23) | (man << 13);
+    }
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+}
+
+inline std::uint16_t float_to_half(float f) {
+    std::uint32_t x;
+    std::memcpy(&x, &f, 4);
+    const std::uint16_t sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
+    const std::uint32_t absx = x & 0x7FFFFFFFu;
+    if (absx > 0x7F800000u) return sign | 0x7E00u | static_cast<std::uint16_t>((absx >> 13) & 0x3FFu);  // NaN
+    if (absx >= 0x477FF000u) return sign | 0x7C00u;  // rounds to >= 65520: infinity
+    if (absx < 0x38800000u) {                          // below 2^-14: subnormal half (or zero)
+        if (absx < 0x33000000u) return sign;           // below 2^-25: rounds to zero
+        const std::uint32_t e = absx >> 23, m = (absx & 0x7FFFFFu) | 0x800000u;
+        const std::uint32_t shift = 126 - e;           // 14..24 bits dropped
+        std::uint32_t r = m >> shift;
+        const std::uint32_t rest = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rest > half || (rest == half && (r & 1u))) ++r;
+        return sign | static_cast<std::uint16_t>(r);
+    }
+    std::uint32_t r = absx - 0x38000000u;  // rebias the exponent by 112
+    const std::uint32_t rest = r & 0x1FFFu;
+    r >>= 13;
+    if (rest > 0x1000u || (rest == 0x1000u && (r & 1u))) ++r;  // may carry into the exponent: correct
+    return sign | static_cast<std::uint16_t>(r);
+}
+
+inline void f16_to_f32(const std::uint16_t* in, float* out, std::size_t n) {
+    std::size_t j = 0;
+#if defined(__F16C__) && defined(__AVX2__)
+    for (; j + 8 <= n; j += 8)
+        _mm256_storeu_ps(out + j, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + j))));
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+    for (; j + 4 <= n; j += 4) vst1q_f32(out + j, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(in + j))));
+#endif
+    for (; j < n; ++j) out[j] = half_to_float(in[j]);
+}
+
+inline void f32_to_f16(const float* in, std::uint16_t* out, std::size_t n) {
+    std::size_t j = 0;
+#if defined(__F16C__) && defined(__AVX2__)
+    for (; j + 8 <= n; j += 8) {
+        const __m256 v = _mm256_loadu_ps(in + j);
+        // NaN keeps the scalar path's payload rule; everything else is the F16C conversion (RNE).
+        if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0) break;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+    }
+#endif
+    for (; j < n; ++j) out[j] = float_to_half(in[j]);
+}
+
+#if defined(__AVX2__)
+// The four 8-lane sums of a0..a3 as one 4-lane vector.
+[[gnu::always_inline]] inline __m128 hsum4_ps(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+[[gnu::always_inline]] inline __m128i hsum4_epi32(__m256i a0, __m256i a1, __m256i a2, __m256i a3) {
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+[[gnu::always_inline]] inline __m256i i8_madd(__m256i q, __m256i ax, __m256i x) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(q, x)), _mm256_set1_epi16(1));
+}
+#endif
+
+// out[r] = sum_t half(rows[r * stride + t]) * x[t], t < n.
+inline void dot_rows_f16(const std::uint16_t* rows, std::size_t n_rows, std::size_t stride, const float* x,
+                         std::size_t n, float* out) {
+    std::size_t r = 0;
+#if defined(__F16C__) && defined(__AVX2__)
+    const std::size_t nv = n / 8 * 8;
+    auto cvt = [](const std::uint16_t* p) {
+        return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    };
+    auto tail = [&](const std::uint16_t* q) {
+        float s = 0.0f;
+        for (std::size_t t = nv; t < n; ++t) s += half_to_float(q[t]) * x[t];
+        return s;
+    };
+    for (; r + 4 <= n_rows; r += 4) {
+        const std::uint16_t* q0 = rows + r * stride;
+        const std::uint16_t *q1 = q0 + stride, *q2 = q1 + stride, *q3 = q2 + stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (std::size_t t = 0; t < nv; t += 8) {
+            const __m256 xv = _mm256_loadu_ps(x + t);
+            a0 = _mm256_fmadd_ps(cvt(q0 + t), xv, a0);
+            a1 = _mm256_fmadd_ps(cvt(q1 + t), xv, a1);
+            a2 = _mm256_fmadd_ps(cvt(q2 + t), xv, a2);
+            a3 = _mm256_fmadd_ps(cvt(q3 + t), xv, a3);
+        }
+        __m128 s = hsum4_ps(a0, a1, a2, a3);
+        if (nv < n) s = _mm_add_ps(s, _mm_setr_ps(tail(q0), tail(q1), tail(q2), tail(q3)));
+        _mm_storeu_ps(out + r, s);
+    }
+    for (; r < n_rows; ++r) {
+        const std::uint16_t* q = rows + r * stride;
+        __m256 a = _mm256_setzero_ps();
+        for (std::size_t t = 0; t < nv; t += 8) a = _mm256_fmadd_ps(cvt(q + t), _mm256_loadu_ps(x + t), a);
+        const __m128 s = hsum4_ps(a, a, a, a);
+        out[r] = _mm_cvtss_f32(s) + tail(q);
+    }
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+    const std::size_t nv = n / 4 * 4;
+    for (; r < n_rows; ++r) {
+        const std::uint16_t* q = rows + r * stride;
+        float32x4_t a = vdupq_n_f32(0.0f), b = a;
+        std::size_t t = 0;
+        for (; t + 8 <= nv; t += 8) {
+            a = vfmaq_f32(a, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(q + t))), vld1q_f32(x + t));
+            b = vfmaq_f32(b, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(q + t + 4))), vld1q_f32(x + t + 4));
+        }
+        for (; t < nv; t += 4) a = vfmaq_f32(a, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(q + t))), vld1q_f32(x + t));
+        float s = vaddvq_f32(vaddq_f32(a, b));
+        for (; t < n; ++t) s += half_to_float(q[t]) * x[t];
+        out[r] = s;
+    }
+#endif
+    for (; r < n_rows; ++r) {
+        const std::uint16_t* q = rows + r * stride;
+        float s = 0.0f;
+        for (std::size_t t = 0; t < n; ++t) s += half_to_float(q[t]) * x[t];
+        out[r] = s;
+    }
+}
+
+// The exact integer dot of one int8 row with x (values in [-127, 127]), without vectors.
+inline std::int32_t dot_i8_plain(const std::int8_t* q, const std::int8_t* x, std::size_t from, std::size_t n) {
+    std::int32_t s = 0;
+    for (std::size_t t = from; t < n; ++t) s += std::int32_t(q[t]) * x[t];
+    return s;
+}
+
+// out[r] = float(sum_t rows[r * stride + t] * x[t]) * (xscale * scale[r]): int8 rows (per-row scale)
+// against an int8 query (its own scale), the integer sum exact. Values must lie in [-127, 127].
+inline void dot_rows_i8(const std::int8_t* rows, std::size_t n_rows, std::size_t stride, const float* scale,
+                        const std::int8_t* x, float xscale, std::size_t n, float* out) {
+    std::size_t r = 0;
+#if defined(__AVX2__)
+    const std::size_t nv = n / 32 * 32;
+    auto ld = [](const std::int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
+    for (; r + 4 <= n_rows; r += 4) {
+        const std::int8_t* q0 = rows + r * stride;
+        const std::int8_t *q1 = q0 + stride, *q2 = q1 + stride, *q3 = q2 + stride;
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        for (std::size_t t = 0; t < nv; t += 32) {
+            const __m256i xv = ld(x + t), ax = _mm256_sign_epi8(xv, xv);
+            a0 = _mm256_add_epi32(a0, i8_madd(ld(q0 + t), ax, xv));
+            a1 = _mm256_add_epi32(a1, i8_madd(ld(q1 + t), ax, xv));
+            a2 = _mm256_add_epi32(a2, i8_madd(ld(q2 + t), ax, xv));
+            a3 = _mm256_add_epi32(a3, i8_madd(ld(q3 + t), ax, xv));
+        }
+        alignas(16) std::int32_t s[4];
+        _mm_store_si128(reinterpret_cast<__m128i*>(s), hsum4_epi32(a0, a1, a2, a3));
+        const std::int8_t* q[4] = {q0, q1, q2, q3};
+        for (int c = 0; c < 4; ++c)
+            out[r + c] = float(s[c] + dot_i8_plain(q[c], x, nv, n)) * (xscale * scale[r + c]);
+    }
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+    const std::size_t nv = n / 16 * 16;
+    for (; r < n_rows; ++r) {
+        const std::int8_t* q = rows + r * stride;
+        int32x4_t a = vdupq_n_s32(0);
+        for (std::size_t t = 0; t < nv; t += 16) {
+            const int8x16_t qv = vld1q_s8(q + t), xv = vld1q_s8(x + t);
+#if defined(__ARM_FEATURE_DOTPROD)
+            a = vdotq_s32(a, qv, xv);
+#else
+            a = vpadalq_s16(a, vmull_s8(vget_low_s8(qv), vget_low_s8(xv)));
+            a = vpadalq_s16(a, vmull_high_s8(qv, xv));
+#endif
+        }
+        out[r] = float(vaddvq_s32(a) + dot_i8_plain(q, x, nv, n)) * (xscale * scale[r]);
+    }
+#endif
+    for (; r < n_rows; ++r) out[r] = float(dot_i8_plain(rows + r * stride, x, 0, n)) * (xscale * scale[r]);
+}
+
+// out[r] = scale[r] * sum_t float(rows[r * stride + t]) * x[t]: int8 rows dequantised against a float
+// query (the other way of scoring an int8 table; bench_serve compares the two).
+inline void dot_rows_i8f(const std::int8_t* rows, std::size_t n_rows, std::size_t stride, const float* scale,
+                         const float* x, std::size_t n, float* out) {
+    std::size_t r = 0;
+#if defined(__AVX2__)
+    const std::size_t nv = n / 8 * 8;
+    auto cvt = [](const std::int8_t* p) {
+        return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+    };
+    auto tail = [&](const std::int8_t* q) {
+        float s = 0.0f;
+        for (std::size_t t = nv; t < n; ++t) s += float(q[t]) * x[t];
+        return s;
+    };
+    for (; r + 4 <= n_rows; r += 4) {
+        const std::int8_t* q0 = rows + r * stride;
+        const std::int8_t *q1 = q0 + stride, *q2 = q1 + stride, *q3 = q2 + stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (std::size_t t = 0; t < nv; t += 8) {
+            const __m256 xv = _mm256_loadu_ps(x + t);
+            a0 = _mm256_fmadd_ps(cvt(q0 + t), xv, a0);
+            a1 = _mm256_fmadd_ps(cvt(q1 + t), xv, a1);
+            a2 = _mm256_fmadd_ps(cvt(q2 + t), xv, a2);
+            a3 = _mm256_fmadd_ps(cvt(q3 + t), xv, a3);
+        }
+        alignas(16) float s[4];
+        _mm_store_ps(s, hsum4_ps(a0, a1, a2, a3));
+        const std::int8_t* q[4] = {q0, q1, q2, q3};
+        for (int c = 0; c < 4; ++c) out[r + c] = (s[c] + tail(q[c])) * scale[r + c];
+    }
+#endif
+    for (; r < n_rows; ++r) {
+        const std::int8_t* q = rows + r * stride;
+        float s = 0.0f;
+        for (std::size_t t = 0; t < n; ++t) s += float(q[t]) * x[t];
+        out[r] = s * scale[r];
+    }
+}
+
+#if defined(__AVX512BW__) && defined(__x86_64__)
+// dot_rows_i8 with AVX-512 VNNI: vpdpbusd(q ^ 0x80 as u8, x) = sum (q + 128) x, less 128 sum(x).
+// Only called when the CPU reports avx512_vnni (kernels_avx512.cpp).
+[[gnu::target("avx512vnni,avx512bw,avx512f")]] inline void dot_rows_i8_vnni(
+    const std::int8_t* rows, std::size_t n_rows, std::size_t stride, const float* scale, const std::int8_t* x,
+    float xscale, std::size_t n, float* out) {
+    const std::size_t nv = n / 64 * 64;
+    std::int32_t xsum = 0;
+    for (std::size_t t = 0; t < nv; ++t) xsum += x[t];
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    std::size_t r = 0;
+    for (; r + 4 <= n_rows; r += 4) {
+        const std::int8_t* q0 = rows + r * stride;
+        const std::int8_t *q1 = q0 + stride, *q2 = q1 + stride, *q3 = q2 + stride;
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        for (std::size_t t = 0; t < nv; t += 64) {
+            const __m512i xv = _mm512_loadu_si512(x + t);
+            a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_loadu_si512(q0 + t), flip), xv);
+            a1 = _mm512_dpbusd_epi32(a1, _mm512_xor_si512(_mm512_loadu_si512(q1 + t), flip), xv);
+            a2 = _mm512_dpbusd_epi32(a2, _mm512_xor_si512(_mm512_loadu_si512(q2 + t), flip), xv);
+            a3 = _mm512_dpbusd_epi32(a3, _mm512_xor_si512(_mm512_loadu_si512(q3 + t), flip), xv);
+        }
+        // Fold 16 lanes to 8 per row, then the AVX2 four-row sum.
+        auto half = [](__m512i a) {
+            return _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
+        };
+        alignas(16) std::int32_t s[4];
+        _mm_store_si128(reinterpret_cast<__m128i*>(s), hsum4_epi32(half(a0), half(a1), half(a2), half(a3)));
+        const std::int8_t* q[4] = {q0, q1, q2, q3};
+        for (int c = 0; c < 4; ++c)
+            out[r + c] = float(s[c] - 128 * xsum + dot_i8_plain(q[c], x, nv, n)) * (xscale * scale[r + c]);
+    }
+    for (; r < n_rows; ++r) out[r] = float(dot_i8_plain(rows + r * stride, x, 0, n)) * (xscale * scale[r]);
+}
+#endif
+
+}  // namespace simdmf::kernels::SIMDMF_KERNEL_NS
