@@ -209,6 +209,27 @@ int main(void) {
         g.struct_size = 0;
         CHECK(simdmf_model_recommend_filtered(m, 0, N, &g, one, one_s, &n_out) == SIMDMF_ERR_INVALID_ARGUMENT);
     }
+    /* The same calls on quantized tables (fp16; int8 with fp32 re-ranking of 4 n candidates). */
+    {
+        int tt, has;
+        for (tt = SIMDMF_TABLE_FP16; tt <= SIMDMF_TABLE_INT8; ++tt) {
+            CHECK_OK(simdmf_model_quantize(m, tt, 1));
+            CHECK_OK(simdmf_model_set_rerank(m, tt == SIMDMF_TABLE_INT8 ? 4u : 0u));
+            CHECK_OK(simdmf_model_table(m, &has, NULL));
+            CHECK(has == tt);
+            CHECK_OK(simdmf_model_recommend_batch(m, users, BATCH, N, &f, s, items, scores, counts));
+            CHECK_OK(simdmf_model_recommend(m, 5, N, seen, one, one_s, &n_out));
+            CHECK(n_out == N);
+            NO_ALLOC("quantized predict", simdmf_model_predict(m, 3, 7, out));
+            NO_ALLOC("quantized predict_batch", simdmf_model_predict_batch(m, pu, pi, 64, out));
+            NO_ALLOC("quantized predict_row", simdmf_model_predict_row(m, 4, row));
+            NO_ALLOC("quantized recommend", simdmf_model_recommend(m, 5, N, seen, one, one_s, &n_out));
+            NO_ALLOC("quantized recommend_filtered", simdmf_model_recommend_filtered(m, 5, N, &f, one, one_s, &n_out));
+            NO_ALLOC("quantized recommend_batch",
+                     simdmf_model_recommend_batch(m, users, BATCH, N, &f, s, items, scores, counts));
+        }
+        CHECK_OK(simdmf_model_quantize(m, SIMDMF_TABLE_FP32, 1));
+    }
     users[3] = USERS;
     CHECK(simdmf_model_recommend_batch(m, users, BATCH, N, NULL, s, items, scores, counts) == SIMDMF_ERR_OUT_OF_RANGE);
     CHECK(simdmf_model_nearest_batch(m, SIMDMF_ITEMS, 7, users, 1, N, s, items, scores, counts) ==

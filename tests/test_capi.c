@@ -653,6 +653,40 @@ static void test_mf(void) {
             CHECK_STATUS(simdmf_model_open(NULL, SIMDMF_OPEN_MMAP, &m2), SIMDMF_ERR_INVALID_ARGUMENT);
         }
         remove(path);
+        /* quantized to int8 without the fp32 tables: predictions close to the float model's, saved and
+         * memory-mapped bit for bit; factor calls and another quantization need the fp32 tables */
+        {
+            simdmf_model* mq = NULL;
+            simdmf_model* mm = NULL;
+            int table = -1, has = -1;
+            size_t j;
+            float fr[256];
+            CHECK_OK(simdmf_model_save(m, path));
+            CHECK_OK(simdmf_model_load(path, &mq));
+            CHECK_OK(simdmf_model_table(mq, &table, &has));
+            CHECK(table == SIMDMF_TABLE_FP32 && has == 1);
+            CHECK_STATUS(simdmf_model_quantize(mq, 7, 0), SIMDMF_ERR_INVALID_ARGUMENT);
+            CHECK_STATUS(simdmf_model_quantize(NULL, SIMDMF_TABLE_INT8, 0), SIMDMF_ERR_INVALID_ARGUMENT);
+            CHECK_OK(simdmf_model_quantize(mq, SIMDMF_TABLE_INT8, 0));
+            CHECK_OK(simdmf_model_table(mq, &table, &has));
+            CHECK(table == SIMDMF_TABLE_INT8 && has == 0);
+            CHECK_OK(simdmf_model_predict_all(mq, all2));
+            for (j = 0; j < sizeof all / sizeof all[0]; ++j) CHECK(fabsf(all[j] - all2[j]) < 0.25f);
+            CHECK_STATUS(simdmf_model_factors(mq, SIMDMF_ITEMS, 0, fr, NULL), SIMDMF_ERR_UNSUPPORTED);
+            CHECK_STATUS(simdmf_model_quantize(mq, SIMDMF_TABLE_FP16, 1), SIMDMF_ERR_UNSUPPORTED);
+            CHECK_OK(simdmf_model_save(mq, path));
+            CHECK_OK(simdmf_model_open(path, SIMDMF_OPEN_MMAP, &mm));
+            if (mm) {
+                float all3[sizeof all / sizeof all[0]];
+                CHECK_OK(simdmf_model_table(mm, &table, NULL));
+                CHECK(table == SIMDMF_TABLE_INT8);
+                CHECK_OK(simdmf_model_predict_all(mm, all3));
+                CHECK(memcmp(all2, all3, sizeof all3) == 0);
+            }
+            simdmf_model_free(mm);
+            simdmf_model_free(mq);
+            remove(path);
+        }
 
         m2 = (simdmf_model*)&k;
         tmp_path(bad, sizeof bad, "does-not-exist.smf");

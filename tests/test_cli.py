@@ -55,6 +55,23 @@ class CliEndToEnd(unittest.TestCase):
         self.assertEqual(len(first), 3)  # LIBMF text: user item rating
         self.assertTrue(all(x.lstrip("-").replace(".", "", 1).isdigit() for x in first))
 
+    def test_convert_model_quantized(self):
+        for table in ("fp16", "int8"):
+            out = self.p(f"q_{table}.smf")
+            j = run_json("convert-model", self.model, out, "--quantize", table)
+            self.assertEqual(j["table"], table)
+            self.assertFalse(j["fp32"])
+            info = run_json("info", out)
+            self.assertEqual(info["table"], table)
+            self.assertFalse(info["fp32_tables"])
+            self.assertLess(os.path.getsize(out), os.path.getsize(self.model))
+            rec = run("recommend", out, "--user", "1", "-n", "5", "--train", self.train)
+            self.assertEqual(rec.returncode, 0)
+        kept = run_json("convert-model", self.model, self.p("q_keep.smf"), "--quantize", "int8", "--keep-fp32")
+        self.assertTrue(kept["fp32"])
+        bad = run("convert-model", self.model, self.p("q_bad.smf"), "--quantize", "int4", ok=False)
+        self.assertEqual(bad.returncode, 2)
+
     def test_train_and_curve(self):
         t = self.train_out
         self.assertEqual(t["epochs"], 25)

@@ -100,7 +100,7 @@ TEST_CASE("quant kernels: fp16 conversions are IEEE round-to-nearest-even, bit f
 TEST_CASE("quant kernels: dot_rows_f16, dot_rows_i8 and dot_rows_i8f agree with scalar at every level") {
     std::mt19937 g(7);
     for (std::size_t n : {1u, 5u, 16u, 31u, 32u, 37u, 64u, 100u, 128u, 200u}) {
-        const std::size_t stride = (n + 63) / 64 * 64, rows = 11;
+        const std::size_t stride = (n + 31) / 32 * 32, rows = 11;
         std::vector<std::uint16_t> h(rows * stride, 0);
         std::vector<std::int8_t> b(rows * stride, 0), xq(stride, 0);
         std::vector<float> xf(stride, 0.0f), hx(rows * stride), scale(rows);
@@ -157,7 +157,7 @@ TEST_CASE("quant: int8 and fp16 tables stay within their rounding of the fp32 va
     for (TableType type : {TableType::fp16, TableType::int8}) {
         m = f;
         m.quantize(type, true);
-        CHECK(m.quant.stride % (type == TableType::int8 ? 64 : 32) == 0);
+        CHECK(m.quant.stride % (type == TableType::int8 ? 32 : 16) == 0);
         for (std::uint32_t i = 0; i < m.n_items; ++i) {
             float amax = 0;
             for (std::uint32_t t = 0; t < m.k; ++t) amax = std::max(amax, std::fabs(f.item_row(i)[t]));

@@ -263,33 +263,30 @@ inline void dot_rows_i8f(const std::int8_t* rows, std::size_t n_rows, std::size_
 }
 
 #if defined(__AVX512BW__) && defined(__x86_64__)
-// dot_rows_i8 with AVX-512 VNNI: vpdpbusd(q ^ 0x80 as u8, x) = sum (q + 128) x, less 128 sum(x).
-// Only called when the CPU reports avx512_vnni (kernels_avx512.cpp).
-[[gnu::target("avx512vnni,avx512bw,avx512f")]] inline void dot_rows_i8_vnni(
+// dot_rows_i8 with AVX-512 VNNI on 256-bit vectors (AVX512VL): vpdpbusd(q ^ 0x80 as u8, x) = sum (q + 128)
+// x, less 128 sum(x). Only called when the CPU reports avx512_vnni (kernels_avx512.cpp).
+[[gnu::target("avx512vnni,avx512vl,avx512bw,avx512f")]] inline void dot_rows_i8_vnni(
     const std::int8_t* rows, std::size_t n_rows, std::size_t stride, const float* scale, const std::int8_t* x,
     float xscale, std::size_t n, float* out) {
-    const std::size_t nv = n / 64 * 64;
+    const std::size_t nv = n / 32 * 32;
     std::int32_t xsum = 0;
     for (std::size_t t = 0; t < nv; ++t) xsum += x[t];
-    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    auto ld = [](const std::int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
     std::size_t r = 0;
     for (; r + 4 <= n_rows; r += 4) {
         const std::int8_t* q0 = rows + r * stride;
         const std::int8_t *q1 = q0 + stride, *q2 = q1 + stride, *q3 = q2 + stride;
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-        for (std::size_t t = 0; t < nv; t += 64) {
-            const __m512i xv = _mm512_loadu_si512(x + t);
-            a0 = _mm512_dpbusd_epi32(a0, _mm512_xor_si512(_mm512_loadu_si512(q0 + t), flip), xv);
-            a1 = _mm512_dpbusd_epi32(a1, _mm512_xor_si512(_mm512_loadu_si512(q1 + t), flip), xv);
-            a2 = _mm512_dpbusd_epi32(a2, _mm512_xor_si512(_mm512_loadu_si512(q2 + t), flip), xv);
-            a3 = _mm512_dpbusd_epi32(a3, _mm512_xor_si512(_mm512_loadu_si512(q3 + t), flip), xv);
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        for (std::size_t t = 0; t < nv; t += 32) {
+            const __m256i xv = ld(x + t);
+            a0 = _mm256_dpbusd_epi32(a0, _mm256_xor_si256(ld(q0 + t), flip), xv);
+            a1 = _mm256_dpbusd_epi32(a1, _mm256_xor_si256(ld(q1 + t), flip), xv);
+            a2 = _mm256_dpbusd_epi32(a2, _mm256_xor_si256(ld(q2 + t), flip), xv);
+            a3 = _mm256_dpbusd_epi32(a3, _mm256_xor_si256(ld(q3 + t), flip), xv);
         }
-        // Fold 16 lanes to 8 per row, then the AVX2 four-row sum.
-        auto half = [](__m512i a) {
-            return _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
-        };
         alignas(16) std::int32_t s[4];
-        _mm_store_si128(reinterpret_cast<__m128i*>(s), hsum4_epi32(half(a0), half(a1), half(a2), half(a3)));
+        _mm_store_si128(reinterpret_cast<__m128i*>(s), hsum4_epi32(a0, a1, a2, a3));
         const std::int8_t* q[4] = {q0, q1, q2, q3};
         for (int c = 0; c < 4; ++c)
             out[r + c] = float(s[c] - 128 * xsum + dot_i8_plain(q[c], x, nv, n)) * (xscale * scale[r + c]);

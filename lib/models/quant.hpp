@@ -1,7 +1,7 @@
 // Quantized factor tables of an MF model: fp16, or int8 with a per-row scale (symmetric: q = round(x /
 // s), s = max |x| / 127, values in [-127, 127]; a zero point did not pay: factor rows are centred near
 // zero, and the symmetric form keeps the integer dot exact and the kernels simple). Rows are padded to
-// a multiple of 64 bytes (quant_stride), zero past k, and live in ParamArrays (owned, or borrowed from a
+// a multiple of 32 bytes (quant_stride), zero past k, and live in ParamArrays (owned, or borrowed from a
 // mapped model file: sections quant.P, quant.Q, quant.sP, quant.sQ; docs/model_file.md). A quantized
 // model scores through these tables (MFModel::score_pairs / score_block, batched top-N); it may also
 // keep its fp32 tables (for exact re-ranking, similarity and fold-in) or drop them.
@@ -18,9 +18,9 @@ enum class TableType : std::uint32_t { fp32 = 0, fp16 = 1, int8 = 2 };
 const char* table_type_name(TableType t);  // "fp32", "fp16", "int8"
 bool parse_table_type(const char* name, TableType* out);
 
-// Elements per quantized row for k factors: a multiple of 64 bytes.
+// Elements per quantized row for k factors: a multiple of 32 bytes (one AVX2 vector).
 inline std::uint32_t quant_stride(TableType t, std::uint32_t k) {
-    return t == TableType::int8 ? (k + 63u) / 64u * 64u : (k + 31u) / 32u * 32u;
+    return t == TableType::int8 ? (k + 31u) / 32u * 32u : (k + 15u) / 16u * 16u;
 }
 inline std::size_t quant_elem_bytes(TableType t) { return t == TableType::int8 ? 1 : 2; }
 

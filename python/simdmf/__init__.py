@@ -214,6 +214,9 @@ _SIGNATURES = {
     "simdmf_model_name": (_status, [_vp, ctypes.POINTER(ctypes.c_char_p)]),
     "simdmf_model_prediction_range": (_status, [_vp, _f32p, _f32p]),
     "simdmf_model_set_prediction_range": (_status, [_vp, ctypes.c_float, ctypes.c_float]),
+    "simdmf_model_quantize": (_status, [_vp, _int, _int]),
+    "simdmf_model_table": (_status, [_vp, _intp, _intp]),
+    "simdmf_model_set_rerank": (_status, [_vp, _u32]),
     "simdmf_model_predict": (_status, [_vp, _u32, _u32, _f32p]),
     "simdmf_model_predict_batch": (_status, [_vp, _u32p, _u32p, _size, _f32p]),
     "simdmf_model_predict_row": (_status, [_vp, _u32, _f32p]),
@@ -1188,6 +1191,37 @@ class Model(_Handle):
     def prediction_range(self, value):
         lo, hi = value
         _check(self._lib.simdmf_model_set_prediction_range(self._handle, float(lo), float(hi)))
+
+    _TABLES = ("fp32", "fp16", "int8")
+
+    def quantize(self, table, keep_fp32=False):
+        """Quantizes the factor tables to ``"fp16"`` or ``"int8"`` (per-row scale); ``"fp32"`` drops the
+        quantized tables again. Every prediction and top-N list then scores with them; ``save`` writes
+        them and ``Model.open(..., mmap=True)`` maps them. ``keep_fp32=True`` keeps the fp32 tables too
+        (re-ranking, similarity, ``factors``, fold-in). Raises UNSUPPORTED on a model that dropped its
+        fp32 tables when asked for another type. Not thread-safe with other calls on this model."""
+        if table not in self._TABLES:
+            raise ValueError("table must be one of %s" % (self._TABLES,))
+        _check(self._lib.simdmf_model_quantize(self._handle, self._TABLES.index(table), 1 if keep_fp32 else 0))
+
+    @property
+    def table(self):
+        """The table type this model scores with: "fp32", "fp16" or "int8"."""
+        t, has = ctypes.c_int(), ctypes.c_int()
+        _check(self._lib.simdmf_model_table(self._handle, ctypes.byref(t), ctypes.byref(has)))
+        return self._TABLES[t.value]
+
+    @property
+    def has_fp32(self):
+        """True when the model holds fp32 factor tables (False: a quantized model that dropped them)."""
+        t, has = ctypes.c_int(), ctypes.c_int()
+        _check(self._lib.simdmf_model_table(self._handle, ctypes.byref(t), ctypes.byref(has)))
+        return bool(has.value)
+
+    def set_rerank(self, factor):
+        """Exact fp32 re-ranking of ``factor * n`` candidates (at most 4,096) of each top-N list of a
+        quantized model that kept its fp32 tables; 0 or 1 turns it off (the default; not saved)."""
+        _check(self._lib.simdmf_model_set_rerank(self._handle, int(factor)))
 
     def predict(self, user, item):
         """Prediction for one (user, item): a rating (clamped to ``prediction_range``), or P(+1) for
