@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "io/model_file.hpp"
 #include "kernels/kernels.hpp"
 #include "kernels/tables.hpp"
@@ -49,7 +51,10 @@ MFModel random_model(std::uint32_t k, std::uint32_t nu, std::uint32_t ni, std::u
     return m;
 }
 
-std::string tmp(const char* name) { return std::string("/tmp/simdmf_test_quant_") + name + ".smf"; }
+// Per process: the level runs of this suite go in parallel.
+std::string tmp(const char* name) {
+    return std::string("/tmp/simdmf_test_quant_") + std::to_string(::getpid()) + "_" + name + ".smf";
+}
 
 }  // namespace
 
