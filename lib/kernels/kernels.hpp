@@ -189,6 +189,15 @@ struct ServeKernels {
                          const float* x, std::size_t n, float* out);
     void (*f32_to_f16)(const float* in, std::uint16_t* out, std::size_t n);
     void (*f16_to_f32)(const std::uint16_t* in, float* out, std::size_t n);
+    // gemm_i8: the int8 batch's block of scores, C[j * ldc + l] = float(sum_t a_j[t] u_l[t]) * (ascale[j] *
+    //   uscale[l]) (the same bits as dot_rows_i8), for m item rows a + j * stride and nu users (a multiple
+    //   of i8_panel) packed in panels of i8_panel users: for each group g of 4 coordinates, the panel's
+    //   users' 4 bytes (user l's at (g * W + l) * 4; W = i8_panel, passed back as W); usum[l] = 128 *
+    //   sum_t u_l[t]. AVX2: maddubs/madd on 8-user panels; AVX-512 with VNNI: vpdpbusd on 16-user panels.
+    std::size_t i8_panel;
+    void (*gemm_i8)(const std::int8_t* a, std::size_t m, std::size_t stride, const float* ascale,
+                    const std::int8_t* panels, const std::int32_t* usum, const float* uscale, std::size_t nu,
+                    std::size_t W, float* C, std::size_t ldc);
 
 };
 

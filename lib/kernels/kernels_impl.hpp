@@ -1219,6 +1219,8 @@ constexpr Table make_table(Level level, const char* name) {
     t.dot_rows_i8f = &dot_rows_i8f;
     t.f32_to_f16 = &f32_to_f16;
     t.f16_to_f32 = &f16_to_f32;
+    t.i8_panel = 8;
+    t.gemm_i8 = &gemm_i8;
     t.level = level;
     t.name = name;
     return t;

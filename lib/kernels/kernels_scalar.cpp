@@ -296,6 +296,8 @@ constexpr Table make_scalar_table() {
     t.dot_rows_i8f = &impl_scalar_quant::dot_rows_i8f;
     t.f32_to_f16 = &impl_scalar_quant::f32_to_f16;
     t.f16_to_f32 = &impl_scalar_quant::f16_to_f32;
+    t.i8_panel = 8;
+    t.gemm_i8 = &impl_scalar_quant::gemm_i8;
     t.level = Level::scalar;
     t.name = "scalar";
     return t;

@@ -262,6 +262,63 @@ inline void dot_rows_i8f(const std::int8_t* rows, std::size_t n_rows, std::size_
     }
 }
 
+// The batch's int8 scores, a small GEMM: C[j * ldc + l] = float(sum_t a_j[t] u_l[t]) * (ascale[j] * uscale[l])
+// for the m item rows a_j = a + j * stride and the nu users (a multiple of the panel width W) packed by
+// the caller: panel p (users pW .. pW + W - 1) at panels + p * W * stride holds, for each group g of 4
+// coordinates, the W users' 4 bytes (user l's at (g * W + l) * 4). usum[l] = 128 * sum_t u_l[t] (the
+// VNNI variant's correction). Values in [-127, 127]; the integer sums are exact, so every level and
+// dot_rows_i8 give the same bits.
+inline void gemm_i8(const std::int8_t* a, std::size_t m, std::size_t stride, const float* ascale,
+                    const std::int8_t* panels, const std::int32_t* usum, const float* uscale, std::size_t nu,
+                    std::size_t W, float* C, std::size_t ldc) {
+    (void)usum;
+    const std::size_t groups = stride / 4;
+    std::size_t j = 0;
+#if defined(__AVX2__)
+    if (W == 8) {
+        const __m256i ones = _mm256_set1_epi16(1);
+        for (; j + 4 <= m; j += 4) {
+            const std::int8_t* a0 = a + j * stride;
+            for (std::size_t p = 0; p < nu; p += 16) {
+                const bool two = p + 8 < nu;
+                const std::int8_t* P0 = panels + p * stride;
+                const std::int8_t* P1 = two ? P0 + 8 * stride : P0;
+                __m256i c[4][2];
+                for (int r = 0; r < 4; ++r) c[r][0] = c[r][1] = _mm256_setzero_si256();
+                for (std::size_t g = 0; g < groups; ++g) {
+                    const __m256i u0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(P0 + g * 32));
+                    const __m256i u1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(P1 + g * 32));
+                    const __m256i au0 = _mm256_sign_epi8(u0, u0), au1 = _mm256_sign_epi8(u1, u1);
+                    for (int r = 0; r < 4; ++r) {
+                        std::int32_t w;
+                        std::memcpy(&w, a0 + r * stride + g * 4, 4);
+                        const __m256i b = _mm256_set1_epi32(w);
+                        c[r][0] = _mm256_add_epi32(c[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(au0, _mm256_sign_epi8(b, u0)), ones));
+                        c[r][1] = _mm256_add_epi32(c[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(au1, _mm256_sign_epi8(b, u1)), ones));
+                    }
+                }
+                const __m256 us0 = _mm256_loadu_ps(uscale + p), us1 = two ? _mm256_loadu_ps(uscale + p + 8) : us0;
+                for (int r = 0; r < 4; ++r) {
+                    const __m256 as = _mm256_set1_ps(ascale[j + r]);
+                    float* out = C + (j + r) * ldc + p;
+                    _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(c[r][0]), _mm256_mul_ps(as, us0)));
+                    if (two) _mm256_storeu_ps(out + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(c[r][1]), _mm256_mul_ps(as, us1)));
+                }
+            }
+        }
+    }
+#endif
+    for (; j < m; ++j)
+        for (std::size_t l = 0; l < nu; ++l) {
+            const std::int8_t* u = panels + (l / W) * W * stride + (l % W) * 4;
+            const std::int8_t* x = a + j * stride;
+            std::int32_t sum = 0;
+            for (std::size_t g = 0; g < groups; ++g)
+                for (std::size_t b = 0; b < 4; ++b) sum += std::int32_t(x[g * 4 + b]) * u[g * W * 4 + b];
+            C[j * ldc + l] = float(sum) * (ascale[j] * uscale[l]);
+        }
+}
+
 #if defined(__AVX512BW__) && defined(__x86_64__)
 // dot_rows_i8 with AVX-512 VNNI on 256-bit vectors (AVX512VL): vpdpbusd(q ^ 0x80 as u8, x) = sum (q + 128)
 // x, less 128 sum(x). Only called when the CPU reports avx512_vnni (kernels_avx512.cpp).
@@ -292,6 +349,48 @@ inline void dot_rows_i8f(const std::int8_t* rows, std::size_t n_rows, std::size_
             out[r + c] = float(s[c] - 128 * xsum + dot_i8_plain(q[c], x, nv, n)) * (xscale * scale[r + c]);
     }
     for (; r < n_rows; ++r) out[r] = float(dot_i8_plain(rows + r * stride, x, 0, n)) * (xscale * scale[r]);
+}
+
+// gemm_i8 with VNNI on 512-bit vectors (W = 16): vpdpbusd(item bytes ^ 0x80 broadcast, user panel), less
+// usum. Only called when the CPU reports avx512_vnni.
+[[gnu::target("avx512vnni,avx512vl,avx512bw,avx512f")]] inline void gemm_i8_vnni(
+    const std::int8_t* a, std::size_t m, std::size_t stride, const float* ascale, const std::int8_t* panels,
+    const std::int32_t* usum, const float* uscale, std::size_t nu, std::size_t W, float* C, std::size_t ldc) {
+    if (W != 16) return gemm_i8(a, m, stride, ascale, panels, usum, uscale, nu, W, C, ldc);
+    const std::size_t groups = stride / 4;
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    std::size_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+        const std::int8_t* a0 = a + j * stride;
+        for (std::size_t p = 0; p < nu; p += 32) {
+            const bool two = p + 16 < nu;
+            const std::int8_t* P0 = panels + p * stride;
+            const std::int8_t* P1 = two ? P0 + 16 * stride : P0;
+            __m512i c[4][2];
+            for (int r = 0; r < 4; ++r) c[r][0] = c[r][1] = _mm512_setzero_si512();
+            for (std::size_t g = 0; g < groups; ++g) {
+                const __m512i u0 = _mm512_loadu_si512(P0 + g * 64), u1 = _mm512_loadu_si512(P1 + g * 64);
+                for (int r = 0; r < 4; ++r) {
+                    std::int32_t w;
+                    std::memcpy(&w, a0 + r * stride + g * 4, 4);
+                    const __m512i b = _mm512_xor_si512(_mm512_set1_epi32(w), flip);
+                    c[r][0] = _mm512_dpbusd_epi32(c[r][0], b, u0);
+                    c[r][1] = _mm512_dpbusd_epi32(c[r][1], b, u1);
+                }
+            }
+            const __m512i s0 = _mm512_loadu_si512(usum + p), s1 = two ? _mm512_loadu_si512(usum + p + 16) : s0;
+            const __m512 us0 = _mm512_loadu_ps(uscale + p), us1 = two ? _mm512_loadu_ps(uscale + p + 16) : us0;
+            for (int r = 0; r < 4; ++r) {
+                const __m512 as = _mm512_set1_ps(ascale[j + r]);
+                float* out = C + (j + r) * ldc + p;
+                _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c[r][0], s0)), _mm512_mul_ps(as, us0)));
+                if (two)
+                    _mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c[r][1], s1)),
+                                                             _mm512_mul_ps(as, us1)));
+            }
+        }
+    }
+    if (j < m) gemm_i8(a + j * stride, m - j, stride, ascale + j, panels, usum, uscale, nu, W, C + j * ldc, ldc);
 }
 #endif
 

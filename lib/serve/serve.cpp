@@ -110,7 +110,7 @@ float* aligned(std::vector<float>& v, std::size_t floats) {
 // i0 + j for query c0 + l. `after(c0, C, i0, nb)` gets each such block (row stride kBatchRows).
 template <class After>
 void batch_blocks(const float* const* rows, std::size_t nq, const float* base, std::uint32_t count, std::size_t stride,
-                  std::size_t k, Scratch& s, After&& after) {
+                  std::size_t k, Scratch& s, After&& after, const std::uint16_t* half = nullptr) {
     const auto& kt = kernels::active();
     const std::size_t P = kt.panel;
     const std::size_t nqp = (nq + kBatchRows - 1) / kBatchRows * kBatchRows;  // kBatchRows is a multiple of P
@@ -123,7 +123,13 @@ void batch_blocks(const float* const* rows, std::size_t nq, const float* base, s
     s.item_rows.resize(kBatchBlock);
     for (std::uint32_t i0 = 0; i0 < count; i0 += kBatchBlock) {
         const std::size_t nb = std::min<std::size_t>(kBatchBlock, count - i0);
-        for (std::size_t j = 0; j < nb; ++j) s.item_rows[j] = base + (std::size_t(i0) + j) * stride;
+        if (half) {  // fp16 items: the block widened to fp32 once (in L2), then the same GEMM
+            float* conv = aligned(s.conv, kBatchBlock * stride);
+            kt.f16_to_f32(half + std::size_t(i0) * stride, conv, nb * stride);
+            for (std::size_t j = 0; j < nb; ++j) s.item_rows[j] = conv + j * stride;
+        } else {
+            for (std::size_t j = 0; j < nb; ++j) s.item_rows[j] = base + (std::size_t(i0) + j) * stride;
+        }
         for (std::size_t c0 = 0; c0 < nq; c0 += kBatchRows) {
             const std::size_t cols = std::min(kBatchRows, (nq + P - 1) / P * P - c0);  // whole panels only
             kt.gemm_packed(s.item_rows.data(), nb, panels + c0 * k, cols, k, scores, kBatchRows);
@@ -164,14 +170,15 @@ void init_thresholds(Scratch& s, std::size_t nq) {
 
 std::size_t Scratch::bytes() const {
     return (scores.capacity() + panels.capacity() + norms.capacity() + query_norms.capacity() +
-            thresholds.capacity() + cand_values.capacity()) * sizeof(float) + cand_items.capacity() * 4 +
+            thresholds.capacity() + cand_values.capacity() + qscales.capacity() + conv.capacity() +
+            user_conv.capacity()) * sizeof(float) +
+           (cand_items.capacity() + qsums.capacity()) * 4 + qpanels.capacity() +
            (rows.capacity() + item_rows.capacity()) * sizeof(const float*) + sel.capacity() * sizeof(Selection);
 }
 
 namespace {
 
 constexpr std::size_t kMaxCandidates = 4096;  // re-ranking: candidates per user at most
-constexpr std::size_t kQuantBlock = 2048;     // quantized batch: items per block (int8 k = 64: 128 KB)
 
 // Candidates a quantized top-n takes for exact re-ranking (n * rerank, bounded), or n when it does not
 // re-rank (no quantized tables, no fp32 tables kept, or a factor below 2).
@@ -240,9 +247,48 @@ std::size_t recommend_one(const Model& m, std::uint32_t u, std::size_t n, const 
     return got;
 }
 
-// A batch on quantized tables: each block of kQuantBlock items (in L2) scored for every user of the
-// batch by the quantized kernels (Model::score_block), so the table is read from memory once per batch;
-// with re-ranking, each user's candidates are kept in the scratch and re-scored in fp32 at the end.
+// An int8 batch: the users' int8 rows packed once into gemm_i8 panels (zero past the batch), then each
+// block of kBatchBlock items scored for kBatchRows users at a time by gemm_i8, biases added as in
+// MFModel::score_block, and scanned as the fp32 batch is (scan_block, per-user thresholds).
+template <class After>
+void int8_blocks(const QuantTables& q, const std::uint32_t* users, std::size_t nq, std::uint32_t n_items, Scratch& s,
+                 After&& after) {
+    const auto& kt = kernels::active();
+    const std::size_t W = kt.i8_panel, st = q.stride;
+    const std::size_t nqp = (nq + kBatchRows - 1) / kBatchRows * kBatchRows;  // kBatchRows: a multiple of W
+    if (s.qpanels.size() < nqp * st) s.qpanels.resize(nqp * st);
+    if (s.qsums.size() < nqp) s.qsums.resize(nqp);
+    if (s.qscales.size() < nqp) s.qscales.resize(nqp);
+    std::int8_t* pan = s.qpanels.data();
+    for (std::size_t l = 0; l < nqp; ++l) {
+        const std::int8_t* u = l < nq ? q.b(true) + std::size_t(users[l]) * st : nullptr;
+        std::int32_t sum = 0;
+        std::int8_t* dst = pan + (l / W) * W * st + (l % W) * 4;
+        for (std::size_t g = 0; g < st / 4; ++g)
+            for (std::size_t b = 0; b < 4; ++b) {
+                const std::int8_t v = u ? u[g * 4 + b] : 0;
+                dst[g * W * 4 + b] = v;
+                sum += v;
+            }
+        s.qsums[l] = 128 * sum;
+        s.qscales[l] = u ? q.sP[users[l]] : 0.0f;
+    }
+    float* scores = aligned(s.scores, kBatchRows * kBatchBlock);
+    const std::int8_t* items = q.b(false);
+    for (std::uint32_t i0 = 0; i0 < n_items; i0 += kBatchBlock) {
+        const std::size_t nb = std::min<std::size_t>(kBatchBlock, n_items - i0);
+        for (std::size_t c0 = 0; c0 < nq; c0 += kBatchRows) {
+            const std::size_t cols = std::min(kBatchRows, (nq + W - 1) / W * W - c0);
+            kt.gemm_i8(items + std::size_t(i0) * st, nb, st, q.sQ.data() + i0, pan + c0 * st, s.qsums.data() + c0,
+                       s.qscales.data() + c0, cols, W, scores, kBatchRows);
+            after(c0, scores, i0, nb);
+        }
+    }
+}
+
+// A batch on quantized tables, by blocks of kBatchBlock items so the table is read from memory once per
+// batch: int8 through gemm_i8 (int8_blocks), fp16 widened a block at a time into the fp32 GEMM; with
+// re-ranking, each user's candidates are kept in the scratch and re-scored in fp32 at the end.
 void quant_batch(const Model& m, const FactorView& fv, const std::uint32_t* users, std::size_t n_users,
                  std::size_t n, const Filter& f, Scratch& s, std::uint32_t* items, std::size_t ld_items,
                  float* values, std::size_t ld_values, std::size_t* counts) {
@@ -258,13 +304,32 @@ void quant_batch(const Model& m, const FactorView& fv, const std::uint32_t* user
         s.sel[b] = re ? selection(s.cand_items.data() + b * c, s.cand_values.data() + b * c, c, f.seen.of(users[b]),
                                   f, UINT32_MAX)
                       : selection(items + b * ld_items, values + b * ld_values, n, f.seen.of(users[b]), f, UINT32_MAX);
-    float* buf = aligned(s.scores, kQuantBlock);
-    for (std::uint32_t i0 = 0; i0 < m.n_items; i0 += kQuantBlock) {
-        const std::uint32_t i1 = static_cast<std::uint32_t>(std::min<std::size_t>(m.n_items, i0 + kQuantBlock));
-        for (std::size_t b = 0; b < n_users; ++b) {
-            m.score_block(users + b, 1, i0, i1, buf, kQuantBlock);
-            scan(s.sel[b], buf, i0, i1 - i0, kt);
+    if (s.norms.size() < kBatchRows) s.norms.resize(kBatchRows);
+    init_thresholds(s, n_users);
+    auto bias_scan = [&](std::size_t c0, float* C, std::uint32_t i0, std::size_t nb) {
+        const std::size_t w = std::min(kBatchRows, n_users - c0);
+        if (fv.bu) {  // as MFModel::score_block: score + (mu + b_u + b_i)
+            float* base = s.norms.data();
+            for (std::size_t l = 0; l < w; ++l) base[l] = fv.mu + fv.bu[users[c0 + l]];
+            for (std::size_t j = 0; j < nb; ++j) {
+                float* row = C + j * kBatchRows;
+                const float bi = fv.bi[i0 + j];
+                for (std::size_t l = 0; l < w; ++l) row[l] += base[l] + bi;
+            }
         }
+        scan_block(s, C, c0, i0, nb, kt);
+    };
+    const QuantTables& q = *fv.quant;
+    if (q.type == TableType::int8) {
+        int8_blocks(q, users, n_users, m.n_items, s, bias_scan);
+    } else {  // fp16: the users widened once, each block of items widened once, the fp32 batch GEMM
+        float* ux = aligned(s.user_conv, n_users * q.stride);
+        s.rows.resize(n_users);
+        for (std::size_t b = 0; b < n_users; ++b) {
+            kt.f16_to_f32(q.h(true) + std::size_t(users[b]) * q.stride, ux + b * q.stride, q.stride);
+            s.rows[b] = ux + b * q.stride;
+        }
+        batch_blocks(s.rows.data(), n_users, nullptr, m.n_items, q.stride, fv.k, s, bias_scan, q.h(false));
     }
     for (std::size_t b = 0; b < n_users; ++b) {
         std::size_t got = finish(s.sel[b]);

@@ -54,6 +54,10 @@ public:
     std::vector<Selection> sel;
     std::vector<std::uint32_t> cand_items;  // re-ranking on quantized tables: each user's candidates
     std::vector<float> cand_values;
+    std::vector<std::int8_t> qpanels;  // int8 batch: the users packed for gemm_i8, their sums and scales
+    std::vector<std::int32_t> qsums;
+    std::vector<float> qscales;
+    std::vector<float> conv, user_conv;  // fp16 batch: a block of items and the users widened to fp32
 };
 
 // A quantized MF model (models/quant.hpp) scores with its fp16 / int8 tables on every path here; when it
