@@ -1,5 +1,5 @@
-// Kernels of the quantized tables (lib/models/quant.hpp): fp16 and int8 rows against a query, and the
-// fp16 <-> fp32 conversions. Included by every level's translation unit (the scalar one too), each of
+// Kernels of the quantized tables (lib/models/quant.hpp): fp16 and int8 rows against a query, the int8
+// batch GEMM (gemm_i8), and the fp16 <-> fp32 conversions. Included by every level's translation unit (the scalar one too), each of
 // which defines SIMDMF_KERNEL_NS first; the vector paths are chosen by the TU's own flags: F16C + AVX2
 // (the avx2 and avx512 levels), AVX2 maddubs/madd for int8 (sign trick: |x| . sign(q, x), exact for
 // values in [-127, 127]), NEON (fp16 conversion; int8 by vmull/vpadal, or sdot when the compiler
