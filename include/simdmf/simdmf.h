@@ -1154,7 +1154,7 @@ SIMDMF_API simdmf_status simdmf_trainer_warning(const simdmf_trainer* t, size_t 
 
 /* The table type an MF model scores with; stable values. fp16: IEEE half precision. int8: one signed
  * byte per factor in [-127, 127] with a float scale per row (value = byte * scale, scale = the row's
- * max |x| / 127). Both user and item tables are quantized; rows are padded to 64 bytes. */
+ * max |x| / 127). Both user and item tables are quantized; rows are padded to 32 bytes. */
 typedef enum simdmf_table_type {
     SIMDMF_TABLE_FP32 = 0,
     SIMDMF_TABLE_FP16 = 1,
