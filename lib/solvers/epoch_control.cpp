@@ -85,7 +85,7 @@ double RankValidation::operator()(const Model& m) const {
     return 1.0 - sum / static_cast<double>(users_.size());
 }
 
-EpochControl::EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res,
+EpochControl::EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, RunRecord& res,
                            const Ratings* train)
     : opt_(opt), valid_(valid), cb_(cb), res_(res) {
     if (valid && train && (implicit_solver(opt.solver) || opt.implicit_loss()))

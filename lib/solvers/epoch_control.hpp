@@ -56,7 +56,7 @@ class EpochControl {
 public:
     // train: the training data, for the implicit models' ranking validation (items seen in it are not
     // candidates); may be null otherwise.
-    EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, TrainResult& res,
+    EpochControl(const TrainOptions& opt, const Ratings* valid, const EpochCallback& cb, RunRecord& res,
                  const Ratings* train = nullptr);
     // Takes the epoch-0 snapshot of the initialised model (train() calls it before the solver).
     void begin(const Model& m);
@@ -74,7 +74,7 @@ private:
     const TrainOptions& opt_;
     const Ratings* valid_;
     const EpochCallback& cb_;
-    TrainResult& res_;
+    RunRecord& res_;
     std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
     double best_ = std::numeric_limits<double>::infinity();
     std::uint32_t since_best_ = 0;

@@ -1,7 +1,7 @@
 // Neural CF training: seeded initialisation (N(0, init_std^2) embeddings, Glorot uniform dense
 // layers), per epoch a seeded shuffle of the samples (log loss: the positives and `negatives` fresh
 // unseen items per positive), mini-batches through ncf_forward / ncf_backward, then Adam (dense for
-// the layers; lazy or dense for the embeddings) or SGD, and MF's epoch rules. See ncf_train.hpp.
+// the layers; lazy or dense for the embeddings) or SGD, and the shared EpochControl (epoch_control.hpp). See ncf_train.hpp.
 #include "solvers/ncf_train.hpp"
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include "idspace.hpp"
 #include "rng.hpp"
 #include "serve/seen.hpp"
+#include "solvers/epoch_control.hpp"
 #include "solvers/negatives.hpp"
 
 namespace simdmf {
@@ -58,13 +59,6 @@ Objective objective_for(const TrainOptions& opt, double lo, double hi) {
         o.hi = hi;
     }
     return o;
-}
-
-bool finite_params(const NCFModel& m) {
-    for (const ConstParamView& v : m.params())
-        for (float x : *v.array)
-            if (!std::isfinite(x)) return false;
-    return true;
 }
 
 // The same ids, index by index (both without a map: both index spaces).
@@ -128,7 +122,6 @@ TrainOptions with_shape_of(const TrainOptions& opt, const NCFModel& m) {
 
 NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ratings* valid,
                          const EpochCallback& callback, const NCFModel* init) {
-    const auto t0 = std::chrono::steady_clock::now();
     if (opt.model != ModelKind::gmf && opt.model != ModelKind::mlp && opt.model != ModelKind::neumf)
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "train_ncf: model must be gmf, mlp or neumf");
     if (train.empty()) fail(SIMDMF_ERR_INVALID_DATA, "the training set has no ratings");
@@ -227,11 +220,8 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     std::vector<float> score(no.batch), dscore(no.batch);
     std::uint64_t step_t = 0;
 
-    double best = std::numeric_limits<double>::infinity();
-    std::uint32_t since_best = 0;
-    std::unique_ptr<NCFModel> best_model, last_good;
-    std::uint32_t last_good_epoch = 0;
-    if (opt.snapshot) last_good = std::make_unique<NCFModel>(m);
+    EpochControl control(opt, valid, callback, res);
+    control.begin(m);
 
     for (std::uint32_t epoch = 1; epoch <= epochs; ++epoch) {
         nu.clear();
@@ -300,60 +290,10 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
         }
         const double train_loss = loss_sum / double(order.size());
 
-        // Epoch rules, as MF's EpochControl.
-        if (!std::isfinite(train_loss) || !finite_params(m)) {
-            res.status = SIMDMF_ERR_DIVERGED;
-            res.stop_reason = "diverged";
-            res.diverged_epoch = epoch;
-            res.message = "training diverged in epoch " + std::to_string(epoch) + " at learning rate " +
-                          std::to_string(lr) + " (non-finite loss or parameters)";
-            if (last_good) {
-                NCFModel keep = std::move(*last_good);
-                keep.objective = m.objective;
-                m = std::move(keep);
-                res.message += last_good_epoch ? "; the model is epoch " + std::to_string(last_good_epoch) +
-                                                     "'s, the last good one"
-                                               : "; the model is the initial one (no epoch completed cleanly)";
-            } else {
-                res.message += "; snapshot off: the model is the diverged one";
-            }
-            break;
-        }
-        EpochInfo info;
-        info.epoch = epoch;
-        info.max_epochs = epochs;
-        info.train_loss = train_loss;
-        info.valid_metric = valid ? valid_metric(m, *valid) : std::numeric_limits<double>::quiet_NaN();
-        info.learning_rate = lr;
-        info.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        res.history.push_back(info);
-        if (callback && !callback(info)) {
-            res.status = SIMDMF_CANCELLED;
-            res.stop_reason = "cancelled";
-            break;
-        }
-        if (opt.tol > 0 && train_loss < opt.tol) {
-            res.stop_reason = "tolerance";
-            break;
-        }
-        if (valid && opt.patience > 0) {
-            if (info.valid_metric < best) {
-                best = info.valid_metric;
-                since_best = 0;
-                if (opt.restore_best) best_model = std::make_unique<NCFModel>(m);
-            } else if (++since_best >= opt.patience) {
-                res.stop_reason = "early stop";
-                if (best_model) m = std::move(*best_model);
-                break;
-            }
-        }
-        if (opt.snapshot) {
-            *last_good = m;
-            last_good_epoch = epoch;
-        }
+        if (!control.after_epoch(epoch, train_loss, lr, m)) break;
         bind();
     }
-    if (res.stop_reason.empty()) res.stop_reason = "max epochs";
+    if (!control.finish(m)) res.message += "; snapshot off: the model is the diverged one";
     res.model.train_options = (init ? with_shape_of(opt, *init) : opt).in_effect();
     return res;
 }

@@ -12,13 +12,8 @@
 
 namespace simdmf {
 
-struct NcfTrainResult {
+struct NcfTrainResult : RunRecord {  // as TrainResult (the epoch rules are the same EpochControl's)
     NCFModel model;
-    std::vector<EpochInfo> history;
-    simdmf_status status = SIMDMF_OK;  // OK, CANCELLED, or ERR_DIVERGED (model = last good epoch)
-    std::string stop_reason;           // as TrainResult
-    std::string message;
-    std::uint32_t diverged_epoch = 0;
 };
 
 // opt.model is gmf, mlp or neumf. `init` (may be null) replaces the seeded initialisation (NeuMF from

@@ -126,13 +126,17 @@ struct EpochInfo {
 // Return true to continue, false to cancel.
 using EpochCallback = std::function<bool(const EpochInfo&)>;
 
-struct TrainResult {
-    MFModel model;
+// How a run went, whatever the model kind: what EpochControl (epoch_control.hpp) records.
+struct RunRecord {
     std::vector<EpochInfo> history;
     simdmf_status status = SIMDMF_OK;  // OK, CANCELLED, or ERR_DIVERGED (model = last good epoch)
     std::string stop_reason;           // "max epochs", "tolerance", "early stop", "cancelled", "diverged"
     std::string message;               // with ERR_DIVERGED: the epoch, the rate and what was handed back
     std::uint32_t diverged_epoch = 0;  // 1-based epoch that produced non-finite values (0: none)
+};
+
+struct TrainResult : RunRecord {
+    MFModel model;
     std::uint32_t retries = 0;         // restarts at a halved learning rate (retry_diverged)
     // What the data makes of the run that the figures will not show (data_warnings), e.g. one class.
     std::vector<std::string> warnings;
