@@ -539,7 +539,10 @@ static std::vector<std::pair<std::string, std::string>> in_effect_text(const Tra
         if (o.type == Type::string) {
             v = get_string(t, o.name);
         } else if (o.type == Type::array) {
-            for (const double x : get_array(t, o.name)) v += (v.empty() ? "" : ",") + number_text(x);
+            for (const double x : get_array(t, o.name)) {
+                if (!v.empty()) v += ',';
+                v += number_text(x);  // (appended: GCC 12 warns falsely (-Wrestrict) on "," + std::string&&)
+            }
         } else {
             v = number_text(get_number(t, o.name));
         }

@@ -117,7 +117,7 @@ inline __m256 fold512(__m512 x) {
 // Sum of the lanes of one vector.
 template <class A>
 inline float hsum(fbatch<A> v) {
-    constexpr std::size_t W = fbatch<A>::size;
+    [[maybe_unused]] constexpr std::size_t W = fbatch<A>::size;  // unused where no x86 case applies (NEON)
 #if defined(__AVX512F__)
     if constexpr (W == 16) return hsum256(fold512(v));
 #endif
