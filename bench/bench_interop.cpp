@@ -101,39 +101,33 @@ void BM_PlainRead(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
 }
 
+// BM_ImportNpy: the .npy pair read and checked (factors::read). BM_ImportNpyModel: the whole import,
+// the model built over the tables too; Map: the tables borrowed from the file's mapping (factors::read
+// with map), as `simdmf import` does.
+template <bool Cold, bool Model, bool Map = false>
+void BM_ImportNpyAs(benchmark::State& state) {
+    auto& f = fixture();
+    for (auto _ : state) {
+        if constexpr (Cold) {
+            state.PauseTiming();
+            evict(f.users_npy);
+            evict(f.items_npy);
+            state.ResumeTiming();
+        }
+        auto s = factors::read(factors::Format::npy, f.users_npy, f.items_npy, Map);
+        if constexpr (Model) {
+            MFModel m = model_from_factors(std::move(s));
+            benchmark::DoNotOptimize(std::as_const(m.P).data());
+        } else {
+            benchmark::DoNotOptimize(s.users.data());
+        }
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
+}
 template <bool Cold>
-void BM_ImportNpy(benchmark::State& state) {
-    auto& f = fixture();
-    for (auto _ : state) {
-        if constexpr (Cold) {
-            state.PauseTiming();
-            evict(f.users_npy);
-            evict(f.items_npy);
-            state.ResumeTiming();
-        }
-        auto s = factors::read(factors::Format::npy, f.users_npy, f.items_npy);
-        benchmark::DoNotOptimize(s.users.values.data());
-    }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
-}
-
-// The whole import: the .npy pair read and checked, then the model built over the tables; Map: the
-// tables borrowed from the file's mapping (factors::read with map), as `simdmf import` does.
+void BM_ImportNpy(benchmark::State& state) { BM_ImportNpyAs<Cold, false>(state); }
 template <bool Cold, bool Map>
-void BM_ImportNpyModel(benchmark::State& state) {
-    auto& f = fixture();
-    for (auto _ : state) {
-        if constexpr (Cold) {
-            state.PauseTiming();
-            evict(f.users_npy);
-            evict(f.items_npy);
-            state.ResumeTiming();
-        }
-        MFModel m = model_from_factors(factors::read(factors::Format::npy, f.users_npy, f.items_npy, Map));
-        benchmark::DoNotOptimize(std::as_const(m.P).data());
-    }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * f.npy_bytes));
-}
+void BM_ImportNpyModel(benchmark::State& state) { BM_ImportNpyAs<Cold, true, Map>(state); }
 
 void BM_ImportSparkJson(benchmark::State& state) {
     auto& f = fixture();

@@ -159,6 +159,21 @@ void scan_block(Scratch& s, const float* C, std::size_t c0, std::uint32_t i0, st
     }
 }
 
+// A block of batch scores C (nb items x kBatchRows users, from user c0 and item i0) gets the biases
+// as MFModel::score_block adds them: score + (mu + b_u + b_i). s.norms holds the users' part.
+void add_biases(Scratch& s, const FactorView& fv, const std::uint32_t* users, std::size_t n_users, std::size_t c0,
+                float* C, std::uint32_t i0, std::size_t nb) {
+    if (!fv.bu) return;
+    const std::size_t w = std::min(kBatchRows, n_users - c0);
+    float* base = s.norms.data();
+    for (std::size_t l = 0; l < w; ++l) base[l] = fv.mu + fv.bu[users[c0 + l]];
+    for (std::size_t j = 0; j < nb; ++j) {
+        float* row = C + j * kBatchRows;
+        const float bi = fv.bi[i0 + j];
+        for (std::size_t l = 0; l < w; ++l) row[l] += base[l] + bi;
+    }
+}
+
 void init_thresholds(Scratch& s, std::size_t nq) {
     const std::size_t nqp = (nq + kBatchRows - 1) / kBatchRows * kBatchRows;
     s.thresholds.assign(nqp, std::numeric_limits<float>::infinity());
@@ -307,16 +322,7 @@ void quant_batch(const Model& m, const FactorView& fv, const std::uint32_t* user
     if (s.norms.size() < kBatchRows) s.norms.resize(kBatchRows);
     init_thresholds(s, n_users);
     auto bias_scan = [&](std::size_t c0, float* C, std::uint32_t i0, std::size_t nb) {
-        const std::size_t w = std::min(kBatchRows, n_users - c0);
-        if (fv.bu) {  // as MFModel::score_block: score + (mu + b_u + b_i)
-            float* base = s.norms.data();
-            for (std::size_t l = 0; l < w; ++l) base[l] = fv.mu + fv.bu[users[c0 + l]];
-            for (std::size_t j = 0; j < nb; ++j) {
-                float* row = C + j * kBatchRows;
-                const float bi = fv.bi[i0 + j];
-                for (std::size_t l = 0; l < w; ++l) row[l] += base[l] + bi;
-            }
-        }
+        add_biases(s, fv, users, n_users, c0, C, i0, nb);
         scan_block(s, C, c0, i0, nb, kt);
     };
     const QuantTables& q = *fv.quant;
@@ -373,16 +379,7 @@ void recommend_batch(const Model& m, const std::uint32_t* users, std::size_t n_u
     init_thresholds(s, n_users);
     batch_blocks(s.rows.data(), n_users, fv.Q, fv.n_items, fv.stride, fv.k, s,
                  [&](std::size_t c0, float* C, std::uint32_t i0, std::size_t nb) {
-                     const std::size_t w = std::min(kBatchRows, n_users - c0);
-                     if (fv.bu) {  // as MFModel::score_block: score + (mu + b_u + b_i)
-                         float* base = s.norms.data();
-                         for (std::size_t l = 0; l < w; ++l) base[l] = fv.mu + fv.bu[users[c0 + l]];
-                         for (std::size_t j = 0; j < nb; ++j) {
-                             float* row = C + j * kBatchRows;
-                             const float bi = fv.bi[i0 + j];
-                             for (std::size_t l = 0; l < w; ++l) row[l] += base[l] + bi;
-                         }
-                     }
+                     add_biases(s, fv, users, n_users, c0, C, i0, nb);
                      scan_block(s, C, c0, i0, nb, kt);
                  });
     for (std::size_t b = 0; b < n_users; ++b) {
