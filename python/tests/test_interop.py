@@ -92,6 +92,30 @@ class FactorsTest(unittest.TestCase):
         np.testing.assert_array_equal(m.user_factors, u)
         np.testing.assert_array_equal(m.item_factors, v)
 
+    def test_npy_mapped_import_serves_from_the_file(self):
+        u, v = tables(k=32)
+        np.save(self.path("u.npy"), u)
+        np.save(self.path("v.npy"), v)
+        copied = simdmf.Model.import_factors("npy", self.path("u.npy"), self.path("v.npy"))
+        mapped = simdmf.Model.import_factors("npy", self.path("u.npy"), self.path("v.npy"), map=True)
+        np.testing.assert_array_equal(mapped.user_factors, u)
+        self.assertEqual(mapped.predict(2, 5), copied.predict(2, 5))
+        # The table's memory is the file's mapping (zero copy), as /proc/self/maps shows.
+        addr = mapped.user_factors.ctypes.data
+        spans = []
+        with open("/proc/self/maps") as f:
+            for line in f:
+                if line.rstrip().endswith(os.path.realpath(self.path("u.npy"))):
+                    lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+                    spans.append((lo, hi))
+        self.assertTrue(any(lo <= addr < hi for lo, hi in spans))
+        bad = u.copy()
+        bad[4, 7] = np.inf
+        np.save(self.path("bad.npy"), bad)
+        with self.assertRaises(simdmf.SimdmfError) as e:
+            simdmf.Model.import_factors("npy", self.path("bad.npy"), self.path("v.npy"), map=True)
+        self.assertIn("row 4", str(e.exception))
+
     def test_exports_read_by_numpy_and_round_trip(self):
         u, v = tables()
         m = simdmf.Model.from_factors(u, v, user_bias=np.ones(6), item_bias=np.zeros(9), global_bias=1.5,
