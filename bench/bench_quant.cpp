@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
-#include <random>
 #include <set>
 #include <vector>
 
@@ -19,6 +18,7 @@
 #include <omp.h>
 
 #include "kernels/kernels.hpp"
+#include "serve_table.hpp"
 #include "models/mf.hpp"
 #include "serve/serve.hpp"
 
@@ -45,14 +45,7 @@ int main(int argc, char** argv) {
     const std::size_t topn = 10;
     omp_set_num_threads(1);
 
-    MFModel m;
-    m.allocate(Loss::squared, k, n_users, n_items, false);
-    std::mt19937 g(7);
-    std::normal_distribution<float> d(0.0f, 1.0f);
-    for (std::uint32_t i = 0; i < n_items; ++i)
-        for (std::uint32_t f = 0; f < k; ++f) m.item_row(i)[f] = d(g);
-    for (std::uint32_t u = 0; u < n_users; ++u)
-        for (std::uint32_t f = 0; f < k; ++f) m.user_row(u)[f] = d(g);
+    MFModel m = serving_table(n_users, n_items, k);
     MFModel h = m, b = m, r = m;
     h.quantize(TableType::fp16, false);
     b.quantize(TableType::int8, false);

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <set>
 #include <vector>
 
@@ -16,6 +15,7 @@
 #include <omp.h>
 
 #include "kernels/kernels.hpp"
+#include "serve_table.hpp"
 #include "models/mf.hpp"
 #include "serve/serve.hpp"
 
@@ -54,14 +54,7 @@ int main(int argc, char** argv) {
     const std::size_t topn = 10;
     omp_set_num_threads(1);
 
-    MFModel m;
-    m.allocate(Loss::squared, k, n_users, n_items, false);  // no biases: pure inner product, as IndexFlatIP
-    std::mt19937 g(7);
-    std::normal_distribution<float> d(0.0f, 1.0f);
-    for (std::uint32_t i = 0; i < n_items; ++i)
-        for (std::uint32_t f = 0; f < k; ++f) m.item_row(i)[f] = d(g);
-    for (std::uint32_t u = 0; u < n_users; ++u)
-        for (std::uint32_t f = 0; f < k; ++f) m.user_row(u)[f] = d(g);
+    MFModel m = serving_table(n_users, n_items, k);  // no biases: pure inner product, as IndexFlatIP
     if (m.stride != k) return std::fprintf(stderr, "stride %u != k\n", m.stride), 1;
 
     faiss::IndexFlatIP index(k);
