@@ -108,6 +108,23 @@ inline void f32_to_f16(const float* in, std::uint16_t* out, std::size_t n) {
 [[gnu::always_inline]] inline __m256i i8_madd(__m256i q, __m256i ax, __m256i x) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(q, x)), _mm256_set1_epi16(1));
 }
+
+// Four rows' dots with x over t < nv (a multiple of 8), each group of 8 elements widened to floats by
+// cvt; lane c of the result is row c (q0 + c * stride). The four-row loop of dot_rows_f16 and dot_rows_i8f.
+template <class T, class Cvt>
+[[gnu::always_inline]] inline __m128 dot4_rows(const T* q0, std::size_t stride, const float* x, std::size_t nv,
+                                               Cvt cvt) {
+    const T *q1 = q0 + stride, *q2 = q1 + stride, *q3 = q2 + stride;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (std::size_t t = 0; t < nv; t += 8) {
+        const __m256 xv = _mm256_loadu_ps(x + t);
+        a0 = _mm256_fmadd_ps(cvt(q0 + t), xv, a0);
+        a1 = _mm256_fmadd_ps(cvt(q1 + t), xv, a1);
+        a2 = _mm256_fmadd_ps(cvt(q2 + t), xv, a2);
+        a3 = _mm256_fmadd_ps(cvt(q3 + t), xv, a3);
+    }
+    return hsum4_ps(a0, a1, a2, a3);
+}
 #endif
 
 // out[r] = sum_t half(rows[r * stride + t]) * x[t], t < n.
@@ -126,17 +143,9 @@ inline void dot_rows_f16(const std::uint16_t* rows, std::size_t n_rows, std::siz
     };
     for (; r + 4 <= n_rows; r += 4) {
         const std::uint16_t* q0 = rows + r * stride;
-        const std::uint16_t *q1 = q0 + stride, *q2 = q1 + stride, *q3 = q2 + stride;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (std::size_t t = 0; t < nv; t += 8) {
-            const __m256 xv = _mm256_loadu_ps(x + t);
-            a0 = _mm256_fmadd_ps(cvt(q0 + t), xv, a0);
-            a1 = _mm256_fmadd_ps(cvt(q1 + t), xv, a1);
-            a2 = _mm256_fmadd_ps(cvt(q2 + t), xv, a2);
-            a3 = _mm256_fmadd_ps(cvt(q3 + t), xv, a3);
-        }
-        __m128 s = hsum4_ps(a0, a1, a2, a3);
-        if (nv < n) s = _mm_add_ps(s, _mm_setr_ps(tail(q0), tail(q1), tail(q2), tail(q3)));
+        __m128 s = dot4_rows(q0, stride, x, nv, cvt);
+        if (nv < n)
+            s = _mm_add_ps(s, _mm_setr_ps(tail(q0), tail(q0 + stride), tail(q0 + 2 * stride), tail(q0 + 3 * stride)));
         _mm_storeu_ps(out + r, s);
     }
     for (; r < n_rows; ++r) {
@@ -239,19 +248,9 @@ inline void dot_rows_i8f(const std::int8_t* rows, std::size_t n_rows, std::size_
     };
     for (; r + 4 <= n_rows; r += 4) {
         const std::int8_t* q0 = rows + r * stride;
-        const std::int8_t *q1 = q0 + stride, *q2 = q1 + stride, *q3 = q2 + stride;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (std::size_t t = 0; t < nv; t += 8) {
-            const __m256 xv = _mm256_loadu_ps(x + t);
-            a0 = _mm256_fmadd_ps(cvt(q0 + t), xv, a0);
-            a1 = _mm256_fmadd_ps(cvt(q1 + t), xv, a1);
-            a2 = _mm256_fmadd_ps(cvt(q2 + t), xv, a2);
-            a3 = _mm256_fmadd_ps(cvt(q3 + t), xv, a3);
-        }
         alignas(16) float s[4];
-        _mm_store_ps(s, hsum4_ps(a0, a1, a2, a3));
-        const std::int8_t* q[4] = {q0, q1, q2, q3};
-        for (int c = 0; c < 4; ++c) out[r + c] = (s[c] + tail(q[c])) * scale[r + c];
+        _mm_store_ps(s, dot4_rows(q0, stride, x, nv, cvt));
+        for (int c = 0; c < 4; ++c) out[r + c] = (s[c] + tail(q0 + c * stride)) * scale[r + c];
     }
 #endif
     for (; r < n_rows; ++r) {
