@@ -26,10 +26,15 @@ using kernels::Table;
 
 namespace {
 
+// Every supported level's table, and where the CPU has VNNI also the level's table without it (the
+// kernels a CPU without VNNI runs: both are checked here).
 std::vector<const Table*> tables() {
     std::vector<const Table*> out;
-    for (Level l : {Level::scalar, Level::sse2, Level::sse4_2, Level::avx2, Level::avx512, Level::neon})
+    for (Level l : {Level::scalar, Level::sse2, Level::sse4_2, Level::avx2, Level::avx512, Level::neon}) {
         if (const Table* t = kernels::table_for(l)) out.push_back(t);
+        const Table* plain = kernels::table_without_vnni(l);
+        if (plain && plain != kernels::table_for(l)) out.push_back(plain);
+    }
     return out;
 }
 const Table& scalar() { return *kernels::table_for(Level::scalar); }
@@ -158,8 +163,10 @@ TEST_CASE("quant kernels: dot_rows_f16, dot_rows_i8 and dot_rows_i8f agree with 
 
 TEST_CASE("quant kernels: gemm_i8 gives dot_rows_i8's bits for every item and user, at every level") {
     std::mt19937 g(11);
-    for (std::size_t stride : {32u, 64u, 96u}) {
-        const std::size_t m = 13, nu = 48;
+    // m: every tile height and remainder of the VNNI tiles (12, 8, 4, 2, 1 rows; 6, 4, 2, 1 rows).
+    for (std::size_t stride : {32u, 64u, 96u})
+    for (std::size_t m : {10u, 13u, 20u, 31u}) {
+        const std::size_t nu = 48;
         std::vector<std::int8_t> a(m * stride), u(nu * stride);
         std::vector<float> as(m), us(nu);
         for (auto& v : a) v = static_cast<std::int8_t>(int(g() % 255) - 127);
@@ -169,6 +176,7 @@ TEST_CASE("quant kernels: gemm_i8 gives dot_rows_i8's bits for every item and us
         for (const Table* t : tables()) {
             CAPTURE(t->name);
             CAPTURE(stride);
+            CAPTURE(m);
             const std::size_t W = t->i8_panel;
             REQUIRE(nu % W == 0);
             std::vector<std::int8_t> pan(nu * stride);

@@ -141,6 +141,27 @@ const Table* table_for(Level level) {
     return t != nullptr && cpu_supports(level) ? t : nullptr;
 }
 
+const Table* table_without_vnni(Level level) {
+    if (table_for(level) == nullptr) return nullptr;
+    switch (level) {
+#ifdef SIMDMF_HAVE_KERNELS_AVX2
+        case Level::avx2: return &table_avx2_no_vnni();
+#endif
+#ifdef SIMDMF_HAVE_KERNELS_AVX512
+        case Level::avx512: return &table_avx512_no_vnni();
+#endif
+        default: return table_for(level);
+    }
+}
+
+bool vnni_allowed() {
+    static const bool allowed = [] {
+        const char* env = std::getenv("SIMDMF_VNNI");
+        return env == nullptr || std::strcmp(env, "0") != 0;
+    }();
+    return allowed;
+}
+
 Level best_supported() {
     Level best = Level::scalar;
     for (Level l : kAllLevels)

@@ -193,7 +193,8 @@ struct ServeKernels {
     //   uscale[l]) (the same bits as dot_rows_i8), for m item rows a + j * stride and nu users (a multiple
     //   of i8_panel) packed in panels of i8_panel users: for each group g of 4 coordinates, the panel's
     //   users' 4 bytes (user l's at (g * W + l) * 4; W = i8_panel, passed back as W); usum[l] = 128 *
-    //   sum_t u_l[t]. AVX2: maddubs/madd on 8-user panels; AVX-512 with VNNI: vpdpbusd on 16-user panels.
+    //   sum_t u_l[t]. AVX2: maddubs/madd on 8-user panels, or AVX-VNNI vpdpbusd (256-bit) where the CPU
+    //   has it; AVX-512 with VNNI: vpdpbusd on 16-user panels.
     std::size_t i8_panel;
     void (*gemm_i8)(const std::int8_t* a, std::size_t m, std::size_t stride, const float* ascale,
                     const std::int8_t* panels, const std::int32_t* usum, const float* uscale, std::size_t nu,
@@ -211,6 +212,13 @@ const Table& active();
 
 // The table of a level, or nullptr when that level is not compiled in or not supported here.
 const Table* table_for(Level level);
+// The same level's table without the int8 kernels that use VNNI (vpdpbusd; chosen by table_for when
+// the CPU has it): the kernels a CPU without VNNI runs, for the tests to check them here too. Where a
+// level has no VNNI variant (or the CPU no VNNI), table_for(level).
+const Table* table_without_vnni(Level level);
+// False when the environment says SIMDMF_VNNI=0: the avx2 and avx512 tables then keep their int8
+// kernels without VNNI (to measure, on a CPU with VNNI, what one without it does). Read once.
+bool vnni_allowed();
 
 // Highest level this CPU and OS support among those compiled in.
 Level best_supported();

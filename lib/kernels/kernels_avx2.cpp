@@ -7,8 +7,19 @@
 
 namespace simdmf::kernels {
 
-const Table& table_avx2() {
+const Table& table_avx2_no_vnni() {
     static constexpr Table table = impl_avx2::make_table<xsimd::fma3<xsimd::avx2>, 4>(Level::avx2, "avx2");
+    return table;
+}
+
+const Table& table_avx2() {
+    // The int8 batch GEMM uses AVX-VNNI (vpdpbusd on 256-bit vectors, VEX) where the CPU has it
+    // (Alder Lake and later, Zen 5); this level does not assume it.
+    static const Table table = [] {
+        Table t = table_avx2_no_vnni();
+        if (vnni_allowed() && __builtin_cpu_supports("avxvnni")) t.gemm_i8 = &impl_avx2::gemm_i8_avxvnni;
+        return t;
+    }();
     return table;
 }
 

@@ -13,11 +13,16 @@
 
 namespace simdmf::kernels {
 
+const Table& table_avx512_no_vnni() {
+    static const Table table = impl_avx512::make_table<xsimd::avx512bw, 8>(Level::avx512, "avx512");
+    return table;
+}
+
 const Table& table_avx512() {
     // The int8 scan uses VNNI (vpdpbusd) where the CPU has it; this level does not assume it.
     static const Table table = [] {
-        Table t = impl_avx512::make_table<xsimd::avx512bw, 8>(Level::avx512, "avx512");
-        if (__builtin_cpu_supports("avx512vnni")) {
+        Table t = table_avx512_no_vnni();
+        if (vnni_allowed() && __builtin_cpu_supports("avx512vnni")) {
             t.dot_rows_i8 = &impl_avx512::dot_rows_i8_vnni;
             t.gemm_i8 = &impl_avx512::gemm_i8_vnni;
             t.i8_panel = 16;

@@ -3,8 +3,9 @@
 // which defines SIMDMF_KERNEL_NS first; the vector paths are chosen by the TU's own flags: F16C + AVX2
 // (the avx2 and avx512 levels), AVX2 maddubs/madd for int8 (sign trick: |x| . sign(q, x), exact for
 // values in [-127, 127]), NEON (fp16 conversion; int8 by vmull/vpadal, or sdot when the compiler
-// targets the dot-product extension), plain loops otherwise. The AVX-512 VNNI variant (vpdpbusd) is
-// compiled with a target attribute and chosen at run time by kernels_avx512.cpp when the CPU has it.
+// targets the dot-product extension), plain loops otherwise. The VNNI variants (vpdpbusd: AVX-VNNI on
+// 256-bit vectors for the avx2 level, AVX-512 VNNI for the avx512 level) are compiled with target
+// attributes and chosen at run time by kernels_avx2.cpp / kernels_avx512.cpp when the CPU has them.
 //
 // Results: int8 sums are exact integers, so every level gives the same bits (the scale multiply is
 // the same two float products everywhere); fp16 and float x int8 dots differ only by summation order.
@@ -318,6 +319,73 @@ inline void gemm_i8(const std::int8_t* a, std::size_t m, std::size_t stride, con
         }
 }
 
+#if defined(__AVX2__) && defined(__x86_64__)
+// vpdpbusd (c += u8 a x s8 b, four bytes a lane) through inline asm: GCC 12 copies the accumulator of
+// the intrinsics through extra registers (and, in larger tiles, the stack) at every call, which cost
+// the VNNI tiles a quarter of their throughput (bench/int8_peak.cpp measures the instruction alone).
+[[gnu::always_inline]] inline void dpbusd_vex(__m256i& c, __m256i a, __m256i b) {
+    asm("%{vex%} vpdpbusd %2, %1, %0" : "+x"(c) : "x"(a), "x"(b));
+}
+
+// R item rows x nu users (W = 8 panels, two at a time) of gemm_i8 with AVX-VNNI: vpdpbusd(item bytes ^
+// 0x80 broadcast, user panel) = sum (a + 128) u, less usum = 128 sum u; 2 R accumulators.
+template <int R>
+[[gnu::target("avx2,fma,avxvnni"), gnu::always_inline]] inline void gemm_i8_tile_avxvnni(
+    const std::int8_t* a0, std::size_t stride, const float* ascale, const std::int8_t* panels,
+    const std::int32_t* usum, const float* uscale, std::size_t nu, float* C, std::size_t ldc) {
+    const std::size_t groups = stride / 4;
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (std::size_t p = 0; p < nu; p += 16) {
+        const bool two = p + 8 < nu;
+        const std::int8_t* P0 = panels + p * stride;
+        const std::int8_t* P1 = two ? P0 + 8 * stride : P0;
+        __m256i c0[R], c1[R];
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm256_setzero_si256();
+        for (std::size_t g = 0; g < groups; ++g) {
+            const __m256i u0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(P0 + g * 32));
+            const __m256i u1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(P1 + g * 32));
+#pragma GCC unroll 8
+            for (int r = 0; r < R; ++r) {
+                std::int32_t w;
+                std::memcpy(&w, a0 + r * stride + g * 4, 4);
+                const __m256i b = _mm256_xor_si256(_mm256_set1_epi32(w), flip);
+                dpbusd_vex(c0[r], b, u0);
+                dpbusd_vex(c1[r], b, u1);
+            }
+        }
+        const __m256i s0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(usum + p));
+        const __m256i s1 = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(usum + p + 8)) : s0;
+        const __m256 us0 = _mm256_loadu_ps(uscale + p), us1 = two ? _mm256_loadu_ps(uscale + p + 8) : us0;
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+            const __m256 as = _mm256_set1_ps(ascale[r]);
+            float* out = C + r * ldc + p;
+            _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c0[r], s0)), _mm256_mul_ps(as, us0)));
+            if (two)
+                _mm256_storeu_ps(out + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(c1[r], s1)), _mm256_mul_ps(as, us1)));
+        }
+    }
+}
+
+// gemm_i8 with AVX-VNNI (W = 8): tiles of 6 item rows x 16 users (12 accumulators, the 16 registers'
+// worth), then 4, 2, 1 rows. Only called when the CPU reports avx_vnni (kernels_avx2.cpp).
+[[gnu::target("avx2,fma,avxvnni")]] inline void gemm_i8_avxvnni(const std::int8_t* a, std::size_t m, std::size_t stride,
+                                                               const float* ascale, const std::int8_t* panels,
+                                                               const std::int32_t* usum, const float* uscale,
+                                                               std::size_t nu, std::size_t W, float* C, std::size_t ldc) {
+    if (W != 8) return gemm_i8(a, m, stride, ascale, panels, usum, uscale, nu, W, C, ldc);
+    std::size_t j = 0;
+    for (; j + 6 <= m; j += 6)
+        gemm_i8_tile_avxvnni<6>(a + j * stride, stride, ascale + j, panels, usum, uscale, nu, C + j * ldc, ldc);
+    if (m - j >= 4)
+        gemm_i8_tile_avxvnni<4>(a + j * stride, stride, ascale + j, panels, usum, uscale, nu, C + j * ldc, ldc), j += 4;
+    if (m - j >= 2)
+        gemm_i8_tile_avxvnni<2>(a + j * stride, stride, ascale + j, panels, usum, uscale, nu, C + j * ldc, ldc), j += 2;
+    if (m - j >= 1) gemm_i8_tile_avxvnni<1>(a + j * stride, stride, ascale + j, panels, usum, uscale, nu, C + j * ldc, ldc);
+}
+#endif
+
 #if defined(__AVX512BW__) && defined(__x86_64__)
 // dot_rows_i8 with AVX-512 VNNI on 256-bit vectors (AVX512VL): vpdpbusd(q ^ 0x80 as u8, x) = sum (q + 128)
 // x, less 128 sum(x). Only called when the CPU reports avx512_vnni (kernels_avx512.cpp).
@@ -350,46 +418,63 @@ inline void gemm_i8(const std::int8_t* a, std::size_t m, std::size_t stride, con
     for (; r < n_rows; ++r) out[r] = float(dot_i8_plain(rows + r * stride, x, 0, n)) * (xscale * scale[r]);
 }
 
-// gemm_i8 with VNNI on 512-bit vectors (W = 16): vpdpbusd(item bytes ^ 0x80 broadcast, user panel), less
-// usum. Only called when the CPU reports avx512_vnni.
+// R item rows x nu users (W = 16 panels, two at a time) of gemm_i8 with AVX-512 VNNI: vpdpbusd(item
+// bytes ^ 0x80 broadcast, user panel), less usum; 2 R accumulators.
+[[gnu::always_inline]] inline void dpbusd_evex(__m512i& c, __m512i a, __m512i b) {
+    asm("vpdpbusd %2, %1, %0" : "+v"(c) : "v"(a), "v"(b));  // asm: see dpbusd_vex
+}
+
+template <int R>
+[[gnu::target("avx512vnni,avx512vl,avx512bw,avx512f"), gnu::always_inline]] inline void gemm_i8_tile_vnni(
+    const std::int8_t* a0, std::size_t stride, const float* ascale, const std::int8_t* panels,
+    const std::int32_t* usum, const float* uscale, std::size_t nu, float* C, std::size_t ldc) {
+    const std::size_t groups = stride / 4;
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    for (std::size_t p = 0; p < nu; p += 32) {
+        const bool two = p + 16 < nu;
+        const std::int8_t* P0 = panels + p * stride;
+        const std::int8_t* P1 = two ? P0 + 16 * stride : P0;
+        __m512i c0[R], c1[R];
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_si512();
+        for (std::size_t g = 0; g < groups; ++g) {
+            const __m512i u0 = _mm512_loadu_si512(P0 + g * 64), u1 = _mm512_loadu_si512(P1 + g * 64);
+#pragma GCC unroll 16
+            for (int r = 0; r < R; ++r) {
+                std::int32_t w;
+                std::memcpy(&w, a0 + r * stride + g * 4, 4);
+                const __m512i b = _mm512_xor_si512(_mm512_set1_epi32(w), flip);
+                dpbusd_evex(c0[r], b, u0);
+                dpbusd_evex(c1[r], b, u1);
+            }
+        }
+        const __m512i s0 = _mm512_loadu_si512(usum + p), s1 = two ? _mm512_loadu_si512(usum + p + 16) : s0;
+        const __m512 us0 = _mm512_loadu_ps(uscale + p), us1 = two ? _mm512_loadu_ps(uscale + p + 16) : us0;
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r) {
+            const __m512 as = _mm512_set1_ps(ascale[r]);
+            float* out = C + r * ldc + p;
+            _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c0[r], s0)), _mm512_mul_ps(as, us0)));
+            if (two)
+                _mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c1[r], s1)),
+                                                         _mm512_mul_ps(as, us1)));
+        }
+    }
+}
+
+// gemm_i8 with VNNI on 512-bit vectors (W = 16): tiles of 12 item rows x 32 users (24 accumulators of
+// the 32 registers), then 8, 4, 2, 1 rows. Only called when the CPU reports avx512_vnni.
 [[gnu::target("avx512vnni,avx512vl,avx512bw,avx512f")]] inline void gemm_i8_vnni(
     const std::int8_t* a, std::size_t m, std::size_t stride, const float* ascale, const std::int8_t* panels,
     const std::int32_t* usum, const float* uscale, std::size_t nu, std::size_t W, float* C, std::size_t ldc) {
     if (W != 16) return gemm_i8(a, m, stride, ascale, panels, usum, uscale, nu, W, C, ldc);
-    const std::size_t groups = stride / 4;
-    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
     std::size_t j = 0;
-    for (; j + 4 <= m; j += 4) {
-        const std::int8_t* a0 = a + j * stride;
-        for (std::size_t p = 0; p < nu; p += 32) {
-            const bool two = p + 16 < nu;
-            const std::int8_t* P0 = panels + p * stride;
-            const std::int8_t* P1 = two ? P0 + 16 * stride : P0;
-            __m512i c[4][2];
-            for (int r = 0; r < 4; ++r) c[r][0] = c[r][1] = _mm512_setzero_si512();
-            for (std::size_t g = 0; g < groups; ++g) {
-                const __m512i u0 = _mm512_loadu_si512(P0 + g * 64), u1 = _mm512_loadu_si512(P1 + g * 64);
-                for (int r = 0; r < 4; ++r) {
-                    std::int32_t w;
-                    std::memcpy(&w, a0 + r * stride + g * 4, 4);
-                    const __m512i b = _mm512_xor_si512(_mm512_set1_epi32(w), flip);
-                    c[r][0] = _mm512_dpbusd_epi32(c[r][0], b, u0);
-                    c[r][1] = _mm512_dpbusd_epi32(c[r][1], b, u1);
-                }
-            }
-            const __m512i s0 = _mm512_loadu_si512(usum + p), s1 = two ? _mm512_loadu_si512(usum + p + 16) : s0;
-            const __m512 us0 = _mm512_loadu_ps(uscale + p), us1 = two ? _mm512_loadu_ps(uscale + p + 16) : us0;
-            for (int r = 0; r < 4; ++r) {
-                const __m512 as = _mm512_set1_ps(ascale[j + r]);
-                float* out = C + (j + r) * ldc + p;
-                _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c[r][0], s0)), _mm512_mul_ps(as, us0)));
-                if (two)
-                    _mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(c[r][1], s1)),
-                                                             _mm512_mul_ps(as, us1)));
-            }
-        }
-    }
-    if (j < m) gemm_i8(a + j * stride, m - j, stride, ascale + j, panels, usum, uscale, nu, W, C + j * ldc, ldc);
+    for (; j + 12 <= m; j += 12)
+        gemm_i8_tile_vnni<12>(a + j * stride, stride, ascale + j, panels, usum, uscale, nu, C + j * ldc, ldc);
+    if (m - j >= 8) gemm_i8_tile_vnni<8>(a + j * stride, stride, ascale + j, panels, usum, uscale, nu, C + j * ldc, ldc), j += 8;
+    if (m - j >= 4) gemm_i8_tile_vnni<4>(a + j * stride, stride, ascale + j, panels, usum, uscale, nu, C + j * ldc, ldc), j += 4;
+    if (m - j >= 2) gemm_i8_tile_vnni<2>(a + j * stride, stride, ascale + j, panels, usum, uscale, nu, C + j * ldc, ldc), j += 2;
+    if (m - j >= 1) gemm_i8_tile_vnni<1>(a + j * stride, stride, ascale + j, panels, usum, uscale, nu, C + j * ldc, ldc);
 }
 #endif
 

@@ -11,6 +11,8 @@ const Table& table_sse2();
 const Table& table_sse42();
 const Table& table_avx2();
 const Table& table_avx512();
+const Table& table_avx2_no_vnni();    // the same without the VNNI int8 kernels (table_without_vnni)
+const Table& table_avx512_no_vnni();
 const Table& table_neon();
 
 }  // namespace simdmf::kernels
