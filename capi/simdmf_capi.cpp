@@ -1752,7 +1752,9 @@ SIMDMF_API simdmf_status simdmf_model_set_rerank(simdmf_model* m, uint32_t facto
     return guard([&] {
         require(m, "m");
         simdmf::MFModel& mf = m->mf("simdmf_model_set_rerank");
-        if (factor > 1024) fail(SIMDMF_ERR_OUT_OF_RANGE, "rerank factor " + std::to_string(factor) + " is above 1024");
+        if (factor > simdmf::kMaxRerank)
+            fail(SIMDMF_ERR_OUT_OF_RANGE, "rerank factor " + std::to_string(factor) + " is above " +
+                                              std::to_string(simdmf::kMaxRerank));
         mf.quant.rerank = factor;
         return SIMDMF_OK;
     });

@@ -72,6 +72,37 @@ class CliEndToEnd(unittest.TestCase):
         bad = run("convert-model", self.model, self.p("q_bad.smf"), "--quantize", "int4", ok=False)
         self.assertEqual(bad.returncode, 2)
 
+    def test_rerank_flag_and_the_saved_factor(self):
+        def lists(out):  # user -> its recommended items (as sets: re-ranked scores round like fp32's, not bit for bit)
+            got = {}
+            for line in out.splitlines():
+                user, _rank, item, _score = line.split()
+                got.setdefault(user, set()).add(item)
+            return got
+        saved, unsaved, only = self.p("rr_saved.smf"), self.p("rr_unsaved.smf"), self.p("rr_only.smf")
+        j = run_json("convert-model", self.model, saved, "--quantize", "int8", "--keep-fp32", "--rerank", 1000)
+        self.assertEqual(j["rerank"], 1000)
+        self.assertEqual(run_json("info", saved)["rerank"], 1000)
+        self.assertEqual(run_json("convert-model", self.model, unsaved, "--quantize", "int8", "--keep-fp32")["rerank"], 0)
+        self.assertEqual(run_json("info", unsaved)["rerank"], 0)
+        exact = lists(run("recommend", self.model, "--all", "-n", 5, "--train", self.train).stdout)
+        self.assertEqual(len(exact), 300)
+        # 1000 x 5 candidates cover the 200 items: every list is the fp32 model's, from the saved factor or the flag.
+        self.assertEqual(lists(run("recommend", saved, "--all", "-n", 5, "--train", self.train).stdout), exact)
+        flagged = run("recommend", unsaved, "--all", "-n", 5, "--train", self.train, "--rerank", 1000).stdout
+        self.assertEqual(lists(flagged), exact)
+        # --rerank 0 overrides the saved factor: the int8 scan's own lists, the same as the unsaved file's.
+        off = run("recommend", saved, "--all", "-n", 5, "--train", self.train, "--rerank", 0).stdout
+        self.assertEqual(off, run("recommend", unsaved, "--all", "-n", 5, "--train", self.train).stdout)
+        self.assertNotEqual(lists(off), exact)  # (so the checks above could fail: int8 alone ranks some lists otherwise)
+        # Without fp32 tables there is nothing to re-rank with: bad usage, for both commands.
+        run_json("convert-model", self.model, only, "--quantize", "int8")
+        self.assertEqual(run("recommend", only, "--user", 1, "--rerank", 4, ok=False).returncode, 2)
+        self.assertEqual(run("recommend", self.model, "--user", 1, "--rerank", 4, ok=False).returncode, 2)
+        bad = run("convert-model", self.model, self.p("rr_bad.smf"), "--quantize", "int8", "--rerank", 4, ok=False)
+        self.assertEqual(bad.returncode, 2)
+        self.assertEqual(run("recommend", saved, "--user", 1, "--rerank", 5000, ok=False).returncode, 2)
+
     def test_train_and_curve(self):
         t = self.train_out
         self.assertEqual(t["epochs"], 25)

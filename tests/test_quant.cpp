@@ -358,6 +358,50 @@ TEST_CASE("quant: model files hold the quantized tables; load and memory-map the
     std::remove(path.c_str());
 }
 
+TEST_CASE("quant: the re-ranking factor is saved with the tables; files without it serve without; above 1024 is FORMAT") {
+    const MFModel m = random_model(16, 6, 40, 8, false);
+    const std::string path = tmp("rerank");
+    for (std::uint32_t factor : {0u, 4u, 1024u}) {
+        CAPTURE(factor);
+        MFModel q = m;
+        q.quantize(TableType::int8, true);
+        q.quant.rerank = factor;
+        save_model(q, path);
+        for (bool map : {false, true}) {
+            OpenOptions o;
+            o.map = map;
+            const MFModel r = open_model(path, o);
+            CHECK(r.quant.rerank == factor);
+            // The loaded factor is the one serving uses: with 4, top-3 takes 12 candidates re-scored in fp32.
+            std::uint32_t got_i[3], want_i[3];
+            float got_v[3], want_v[3];
+            const std::size_t ng = serve::recommend_into(r, 2, 3, serve::Filter{}, got_i, got_v);
+            const std::size_t nw = serve::recommend_into(q, 2, 3, serve::Filter{}, want_i, want_v);
+            REQUIRE(ng == nw);
+            for (std::size_t j = 0; j < ng; ++j) CHECK((got_i[j] == want_i[j] && got_v[j] == want_v[j]));
+        }
+    }
+    // Quantizing again keeps the factor; a float model (and so an older file's reader) has none.
+    MFModel q = m;
+    q.quantize(TableType::fp16, true);
+    q.quant.rerank = 3;
+    q.quantize(TableType::int8, true);
+    CHECK(q.quant.rerank == 3);
+    save_model(m, path);
+    CHECK(open_model(path, OpenOptions{}).quant.rerank == 0);
+    // A factor past the limit (written here by setting the field directly) is refused by the reader.
+    q.quant.rerank = kMaxRerank + 1;
+    save_model(q, path);
+    try {
+        (void)open_model(path, OpenOptions{});
+        FAIL("a re-ranking factor above the limit was accepted");
+    } catch (const Error& e) {
+        CHECK(e.status() == SIMDMF_ERR_FORMAT);
+        CHECK(std::string(e.what()).find("rerank") != std::string::npos);
+    }
+    std::remove(path.c_str());
+}
+
 TEST_CASE("quant: fold-in on a quantized model that kept fp32 appends a quantized user row") {
     MFModel q = random_model(8, 5, 20, 6);
     q.quantize(TableType::int8, true);

@@ -81,6 +81,7 @@ int run_export(const ExportArgs& a, const Output& out) {
 struct ConvertModelArgs {
     std::string in, out, quantize;
     bool keep_fp32 = false;
+    int rerank = -1;  // -1: the input's factor
 };
 
 // A model file with its factor tables quantized (fp16, int8) or back to fp32 only.
@@ -88,13 +89,17 @@ int run_convert_model(const ConvertModelArgs& a, const Output& out) {
     TableType t;
     if (!parse_table_type(a.quantize.c_str(), &t))
         throw UsageError("unknown table type '" + a.quantize + "' (fp16, int8, fp32)");
+    if (a.rerank >= 0 && (t == TableType::fp32 || !a.keep_fp32))
+        throw UsageError("--rerank needs quantized tables with --keep-fp32 (it re-scores candidates in fp32)");
     check_distinct_files({{"OUT", a.out}}, {{"IN", a.in}});
     MFModel m = load_model(a.in);
     m.quantize(t, a.keep_fp32 || t == TableType::fp32);
+    if (a.rerank >= 0) m.quant.rerank = static_cast<std::uint32_t>(a.rerank);
+    if (t == TableType::fp32) m.quant.rerank = 0;
     save_model(m, a.out);
     if (out.json)
         std::cout << json{{"output", a.out}, {"table", table_type_name(t)}, {"fp32", m.has_fp32}, {"k", m.k},
-                          {"users", m.n_users}, {"items", m.n_items}}
+                          {"users", m.n_users}, {"items", m.n_items}, {"rerank", m.quant.rerank}}
                          .dump(2)
                   << "\n";
     else
@@ -135,6 +140,10 @@ void add_interop_commands(CLI::App& app, const Output& out, Registry& reg) {
         c->add_option("OUT", a->out, "model file to write")->required();
         c->add_option("--quantize", a->quantize, "fp16 | int8 (per-row scale) | fp32 (drop quantized tables)")->required();
         c->add_flag("--keep-fp32", a->keep_fp32, "keep the fp32 tables too (exact re-ranking, similarity, fold-in)");
+        c->add_option("--rerank", a->rerank,
+                      "with --keep-fp32: the re-ranking factor saved in OUT (top-N takes N * n candidates from the "
+                      "quantized scan, re-scored in fp32; 0 or 1: off)")
+            ->check(CLI::Range(0, int(kMaxRerank)));
         reg.push_back({c, [a, &out] { return run_convert_model(*a, out); }});
     }
 }

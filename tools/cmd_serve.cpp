@@ -189,6 +189,7 @@ struct RecommendArgs {
     std::vector<std::string> users;
     std::size_t n = 10;
     bool all = false;
+    int rerank = -1;  // -1: the model file's factor
     DataFlags df;
 };
 
@@ -197,6 +198,12 @@ int run_recommend(const RecommendArgs& a, const Output& out) {
     if (chosen != 1) throw UsageError("give exactly one of --user, --users-file or --all");
     if (a.n < 1) throw UsageError("-n must be at least 1");
     const std::unique_ptr<Model> held = open_any_model(a.model, OpenOptions{});  // any kind
+    if (a.rerank >= 0) {  // exact re-ranking (lib/serve): only a quantized MF model that kept fp32 has it
+        auto* mf = dynamic_cast<MFModel*>(held.get());
+        if (!mf || !mf->quant.on() || !mf->has_fp32)
+            throw UsageError("--rerank needs a quantized model that kept its fp32 tables (convert-model --keep-fp32)");
+        mf->quant.rerank = static_cast<std::uint32_t>(a.rerank);
+    }
     const Model& m = *held;
     SeenItems seen;
     if (!a.train.empty()) {
@@ -316,6 +323,7 @@ int run_info(const InfoArgs& a, const Output& out) {
             j["global_offset"] = mf->mu;
             j["table"] = table_type_name(mf->quant.type);
             if (mf->quant.on()) j["fp32_tables"] = mf->has_fp32;
+            if (mf->quant.on()) j["rerank"] = mf->quant.rerank;
         } else if (const auto* nc = dynamic_cast<const NCFModel*>(&m)) {
             j["kind"] = m.kind_name();
             j["loss"] = loss_name(m.loss());
@@ -413,6 +421,10 @@ void add_serve_commands(CLI::App& app, const Output& out, Registry& reg) {
         c->add_flag("--all", a->all, "every user of the model");
         c->add_option("-n", a->n, "items per user (default 10)");
         c->add_option("--train", a->train, "ratings file of seen items to exclude (e.g. the training data)");
+        c->add_option("--rerank", a->rerank,
+                      "quantized model with fp32 tables: take N * n candidates from the quantized scan and "
+                      "re-score them in fp32 (0 or 1: off; default: the factor saved in the model file)")
+            ->check(CLI::Range(0, int(kMaxRerank)));
         c->add_option("-o,--output", a->output, "write here (default stdout)");
         a->df.add(c);
         reg.push_back({c, [a, &out] { return run_recommend(*a, out); }});
@@ -420,7 +432,9 @@ void add_serve_commands(CLI::App& app, const Output& out, Registry& reg) {
     {
         auto a = std::make_shared<SimilarArgs>();
         auto* c = app.add_subcommand("similar", "nearest items (or users) by cosine similarity of their factors");
-        c->footer("Output: 'id rank neighbour cosine' per line.\nExample: simdmf similar model.smf --item 50 -n 5");
+        c->footer("Output: 'id rank neighbour cosine' per line. Cosines come from the fp32 tables (a quantized\n"
+                  "model needs them: convert-model --keep-fp32), so there is nothing to re-rank (no --rerank).\n"
+                  "Example: simdmf similar model.smf --item 50 -n 5");
         c->add_option("model", a->model, "model file")->required();
         c->add_option("-i,--item", a->items, "raw item id (repeatable)");
         c->add_option("-u,--user", a->users, "raw user id (repeatable)");

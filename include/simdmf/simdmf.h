@@ -1181,7 +1181,10 @@ SIMDMF_API simdmf_status simdmf_model_table(const simdmf_model* m, int* table, i
 /* Exact re-ranking for a quantized model that kept its fp32 tables: with factor >= 2, each top-N list
  * (simdmf_model_recommend, _recommend_filtered, _recommend_batch) takes factor * n candidates (at most
  * 4,096) from the quantized scan and returns the best n of them re-scored in fp32; 0 or 1 turns it off
- * (the default; not saved in the model file). No effect on unquantized models or those without fp32
+ * (the default). The factor is saved with the quantized tables (simdmf_model_save; model file metadata
+ * `rerank`) and read back by simdmf_model_load / _open; files without it serve without re-ranking. The
+ * CLI's `simdmf recommend --rerank N` and `convert-model --rerank N` set it. No effect on unquantized
+ * models (nothing is saved for them) or those without fp32
  * tables. Errors: SIMDMF_ERR_INVALID_ARGUMENT (NULL), SIMDMF_ERR_UNSUPPORTED (not an MF model),
  * SIMDMF_ERR_OUT_OF_RANGE (factor > 1024). Not thread-safe with serving calls on `m`. */
 SIMDMF_API simdmf_status simdmf_model_set_rerank(simdmf_model* m, uint32_t factor);

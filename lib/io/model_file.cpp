@@ -142,6 +142,7 @@ void save_model(const Model& m, const std::string& path) {
         meta.integer("biases", mf->biases ? 1 : 0);
         meta.f32("mu", mf->mu);
         if (mf->quant.on()) meta.text("table", table_type_name(mf->quant.type));
+        if (mf->quant.on() && mf->quant.rerank != 0) meta.integer("rerank", mf->quant.rerank);
         if (mf->objective.implicit()) {  // the cell weights fold-in needs (lib/implicit.hpp)
             auto num = [](double v) {
                 char b[32];
@@ -725,6 +726,8 @@ private:
             m.quant.type = quant_;
             m.quant.stride = quant_stride(quant_, m.k);
             m.has_fp32 = find("param.P") != nullptr || find("param.Q") != nullptr;
+            // The re-ranking factor saved with the tables; files without it (older ones) serve without.
+            if (meta_.count("rerank")) m.quant.rerank = count("rerank", 0, kMaxRerank);
         }
         if (loss == Loss::implicit) {
             const std::string conf = text("implicit.confidence");

@@ -18,6 +18,9 @@ enum class TableType : std::uint32_t { fp32 = 0, fp16 = 1, int8 = 2 };
 const char* table_type_name(TableType t);  // "fp32", "fp16", "int8"
 bool parse_table_type(const char* name, TableType* out);
 
+// The largest re-ranking factor (simdmf_model_set_rerank, the model file's `rerank`).
+constexpr std::uint32_t kMaxRerank = 1024;
+
 // Elements per quantized row for k factors: a multiple of 32 bytes (one AVX2 vector).
 inline std::uint32_t quant_stride(TableType t, std::uint32_t k) {
     return t == TableType::int8 ? (k + 31u) / 32u * 32u : (k + 15u) / 16u * 16u;
@@ -29,8 +32,9 @@ struct QuantTables {
     std::uint32_t stride = 0;          // elements per row
     ParamArray P, Q;                   // rows packed as bytes (n * stride * elem_bytes / 4 floats)
     ParamArray sP, sQ;                 // int8: one scale per row; empty for fp16
-    // The model's re-ranking factor (MFModel::rerank), not saved: top-N lists of a quantized model that
-    // keeps fp32 tables take rerank * n candidates from the quantized scan and re-score them in fp32.
+    // The model's re-ranking factor (0 or 1: off; at most kMaxRerank), saved in the model file (meta key
+    // `rerank`) with the tables: top-N lists of a quantized model that keeps fp32 tables take rerank * n
+    // candidates from the quantized scan and re-score them in fp32. quantize_tables leaves it as it is.
     std::uint32_t rerank = 0;
 
     bool on() const { return type != TableType::fp32; }

@@ -1220,7 +1220,8 @@ class Model(_Handle):
 
     def set_rerank(self, factor):
         """Exact fp32 re-ranking of ``factor * n`` candidates (at most 4,096) of each top-N list of a
-        quantized model that kept its fp32 tables; 0 or 1 turns it off (the default; not saved)."""
+        quantized model that kept its fp32 tables; 0 or 1 turns it off (the default). Saved by ``save``
+        with the quantized tables and read back by ``load`` / ``open``."""
         _check(self._lib.simdmf_model_set_rerank(self._handle, int(factor)))
 
     def predict(self, user, item):
