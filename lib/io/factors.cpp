@@ -62,12 +62,17 @@ public:
         size_ = static_cast<std::uint64_t>(st.st_size);
     }
     ~File() { ::close(fd_); }
+    // Whether `path` names this open file now (same device and inode).
+    bool same_file(const std::string& path) const {
+        struct stat a {}, b {};
+        return ::fstat(fd_, &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    }
     // Tells the kernel [off, off + n) will be read once, front to back, soon: read-ahead starts now
     // and runs beside the caller's work on the pieces already read.
-    void advise_sequential(std::uint64_t off, std::uint64_t n) const {
+    void advise_sequential(std::uint64_t off, std::uint64_t n, bool will_need = true) const {
 #ifdef POSIX_FADV_SEQUENTIAL
         ::posix_fadvise(fd_, static_cast<off_t>(off), static_cast<off_t>(n), POSIX_FADV_SEQUENTIAL);
-        ::posix_fadvise(fd_, static_cast<off_t>(off), static_cast<off_t>(n), POSIX_FADV_WILLNEED);
+        if (will_need) ::posix_fadvise(fd_, static_cast<off_t>(off), static_cast<off_t>(n), POSIX_FADV_WILLNEED);
 #else
         (void)off;
         (void)n;
@@ -622,18 +627,36 @@ void fill_factors(Table& t, const ArrayRef& a) {
         auto bytes = FileBytes::open(a.file->path());
         if (bytes->size() == a.file->size()) {
             const float* p = reinterpret_cast<const float*>(bytes->data() + at);
-            // (No madvise: the kernel's default read-ahead on the mapping measured faster here than
-            // MADV_SEQUENTIAL + MADV_WILLNEED, 1.4 s against 1.9-2.1 s for 2.56 GB from the disk.)
-            const std::size_t bad = first_non_finite(p, n);
-            if (bad < n)
-                fail(SIMDMF_ERR_INVALID_DATA, a.file->path() + ": " + a.what + ": row " + std::to_string(bad / t.k) +
-                                                  " has a NaN or infinite factor");
+            auto bad_row = [&](std::size_t at_value) {
+                fail(SIMDMF_ERR_INVALID_DATA, a.file->path() + ": " + a.what + ": row " +
+                                                  std::to_string(at_value / t.k) + " has a NaN or infinite factor");
+            };
+            if (bytes->mapped() && a.file->same_file(a.file->path())) {
+                // The check reads the file through one reused 1 MiB buffer, not through the mapping:
+                // read() fills the page cache the mapping shares at the disk's pace, and the cold
+                // mapping's page faults (1.3-2.5x read()'s CPU on 2.56 GB) move to the pages' first
+                // use, minor faults then (bench/README.md, "Factor import").
+                a.file->advise_sequential(at, n * 4ull, false);
+                constexpr std::size_t piece = (std::size_t(1) << 20) / 4;
+                Floats buf;
+                buf.resize(std::min(piece, n));
+                for (std::size_t i = 0; i < n; i += piece) {
+                    const std::size_t m = std::min(piece, n - i);
+                    a.file->read_at(at + i * 4ull, buf.data(), m * 4, a.what);
+                    const std::size_t bad = first_non_finite(buf.data(), m);
+                    if (bad < m) bad_row(i + bad);
+                }
+            } else if (const std::size_t bad = first_non_finite(p, n); bad < n) {  // a copy, or another file now
+                bad_row(bad);
+            }
             t.mapped = p;
             t.mapping = std::move(bytes);
+            t.finite = true;
             return;
         }
     }
     t.values = npy_floats(*a.file, a.base, info, a.what, t.k);
+    t.finite = true;
 }
 
 std::vector<float> vector_of(const ArrayRef& a, std::size_t want, bool exact) {

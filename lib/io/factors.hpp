@@ -59,6 +59,7 @@ struct Table {
     // alive by `mapping`.
     const float* mapped = nullptr;
     std::shared_ptr<const void> mapping;
+    bool finite = false;  // the reader checked every value finite as it read it (no second pass needed)
 
     const float* data() const noexcept { return mapped ? mapped : values.data(); }
     std::size_t size() const noexcept { return mapped ? std::size_t(rows) * k : values.size(); }

@@ -22,7 +22,7 @@ void check_view(const SideTable& t, std::uint32_t k, bool borrow, const char* si
         fail(SIMDMF_ERR_INVALID_ARGUMENT, s + " factors: borrowing needs rows of k rounded up to 16 floats (" +
                                               std::to_string(padded_stride(k)) + "), not " + std::to_string(t.stride));
     const bool dense = t.stride == k;  // one pass over the whole table
-    if (dense) {
+    if (dense && !t.finite) {
         const std::size_t n = std::size_t(t.rows) * k, at = first_non_finite(t.values, n);
         if (at < n) fail(SIMDMF_ERR_INVALID_DATA, s + " factors: row " + std::to_string(at / k) + " has a NaN or infinite value");
     }
@@ -70,6 +70,7 @@ SideTable view_of(const factors::Table& t, const char* side) {
     v.ids = t.ids.empty() ? nullptr : t.ids.data();
     v.str_ids = t.str_ids.empty() ? nullptr : t.str_ids.data();
     v.untrained = t.untrained.empty() ? nullptr : t.untrained.data();
+    v.finite = t.finite;
     return v;
 }
 

@@ -32,6 +32,7 @@ struct SideTable {
     const std::int64_t* ids = nullptr;
     const std::string* str_ids = nullptr;  // string raw ids (instead of ids)
     const std::uint8_t* untrained = nullptr;
+    bool finite = false;  // every value already checked finite (the dense pass is skipped)
 };
 
 // The same from views. With `borrow`, the model's factor tables are the caller's memory, not a copy
