@@ -860,6 +860,110 @@ TEST_CASE("kernels: implicit_matvec is G v + sum w (x.v) x, every level as scala
         }
 }
 
+// CG in double on (G + sum wd x x^T + reg I) x = sum c x, the kernels' stopping rules, from x.
+std::vector<double> cg_double(const std::vector<float>& G, std::size_t lda, const GramCase& gc, float reg,
+                              unsigned steps, std::vector<double> x) {
+    const std::size_t n = gc.n, m = gc.m;
+    auto mul = [&](const std::vector<double>& v) {
+        std::vector<double> o(n, 0.0);
+        for (std::size_t c = 0; c < n; ++c) {
+            for (std::size_t a = 0; a < n; ++a) o[c] += double(G[a * lda + c]) * v[a];
+            o[c] += double(reg) * v[c];
+        }
+        for (std::size_t j = 0; j < m; ++j) {
+            double s = 0;
+            for (std::size_t a = 0; a < n; ++a) s += double(gc.rows[j][a]) * v[a];
+            for (std::size_t c = 0; c < n; ++c) o[c] += double(gc.w[j]) * s * gc.rows[j][c];
+        }
+        return o;
+    };
+    auto dotd = [&](const std::vector<double>& a, const std::vector<double>& b) {
+        double s = 0;
+        for (std::size_t t = 0; t < n; ++t) s += a[t] * b[t];
+        return s;
+    };
+    std::vector<double> r = mul(x);
+    for (std::size_t t = 0; t < n; ++t) {
+        double b = 0;
+        for (std::size_t j = 0; j < m; ++j) b += double(gc.c[j]) * gc.rows[j][t];
+        r[t] = b - r[t];
+    }
+    std::vector<double> p = r;
+    double rs = dotd(r, r);
+    for (unsigned step = 0; step < steps && rs > 1e-20; ++step) {
+        const std::vector<double> Ap = mul(p);
+        const double pAp = dotd(p, Ap);
+        if (!(pAp > 0)) break;
+        const double al = rs / pAp;
+        for (std::size_t t = 0; t < n; ++t) x[t] += al * p[t], r[t] -= al * Ap[t];
+        const double rn = dotd(r, r);
+        for (std::size_t t = 0; t < n; ++t) p[t] = r[t] + rn / rs * p[t];
+        rs = rn;
+    }
+    return x;
+}
+
+TEST_CASE("kernels: implicit_cg takes CG steps on the implicit row problem, every level as scalar") {
+    std::mt19937 g(29);
+    std::uniform_real_distribution<float> d(-1, 1);
+    for (std::size_t n : {1, 2, 5, 16, 17, 33, 64, 65, 130})
+        for (std::size_t m : {0, 1, 3, 4, 7, 50}) {
+            const std::size_t np = pad16(n), lda = np + 16;
+            GramCase gc(n, m, g);
+            // G: a symmetric positive definite YtY of 2n random rows, full, zero padding.
+            std::vector<float> G(n * lda, 0.0f), x0(np, 0.0f);
+            std::vector<std::vector<float>> Y(2 * n, std::vector<float>(n));
+            for (auto& y : Y)
+                for (float& e : y) e = d(g);
+            for (std::size_t a = 0; a < n; ++a)
+                for (std::size_t c = 0; c < n; ++c) {
+                    double s = 0;
+                    for (const auto& y : Y) s += double(y[a]) * y[c];
+                    G[a * lda + c] = float(s);
+                }
+            for (std::size_t a = 0; a < n; ++a) x0[a] = d(g);
+            const float reg = 0.5f;
+            for (unsigned steps : {0u, 1u, 3u}) {
+                std::vector<double> xd(x0.begin(), x0.begin() + std::ptrdiff_t(n));
+                const std::vector<double> ref = cg_double(G, lda, gc, reg, steps, xd);
+                std::vector<float> xs = x0, scratch(3 * np + m + 16, kGuard);
+                scalar().implicit_cg(G.data(), lda, gc.rows.data(), gc.w.data(), gc.c.data(), m, n, reg, steps,
+                                     xs.data(), scratch.data());
+                double scale = 1;
+                for (double e : ref) scale = std::max(scale, std::fabs(e));
+                for (std::size_t a = 0; a < n; ++a) CHECK(std::fabs(xs[a] - ref[a]) <= 1e-3 * scale);
+                for (const Table* t : supported_tables()) {
+                    CAPTURE(where(*t, n, m));
+                    CAPTURE(steps);
+                    std::vector<float> xt = x0, st(3 * np + m + 16, kGuard);
+                    t->implicit_cg(G.data(), lda, gc.rows.data(), gc.w.data(), gc.c.data(), m, n, reg, steps,
+                                   xt.data(), st.data());
+                    bool same = true, pad_zero = true, guards = true;
+                    for (std::size_t a = 0; a < n; ++a) same = same && std::fabs(xt[a] - xs[a]) <= 1e-3 * scale;
+                    for (std::size_t a = n; a < np; ++a) pad_zero = pad_zero && xt[a] == 0.0f;
+                    for (std::size_t j = 3 * np + m; j < st.size(); ++j) guards = guards && st[j] == kGuard;
+                    CHECK(same);
+                    CHECK(pad_zero);
+                    CHECK(guards);
+                }
+            }
+            // Enough steps: the solution of the system (residual small against b).
+            std::vector<float> xs = x0, scratch(3 * np + m);
+            const unsigned many = unsigned(2 * n + 10);
+            for (const Table* t : supported_tables()) {
+                CAPTURE(where(*t, n, m));
+                std::vector<float> xt = x0;
+                t->implicit_cg(G.data(), lda, gc.rows.data(), gc.w.data(), gc.c.data(), m, n, reg, many, xt.data(),
+                               scratch.data());
+                const std::vector<double> xdd(xt.begin(), xt.begin() + std::ptrdiff_t(n));
+                const std::vector<double> again = cg_double(G, lda, gc, reg, 1, xdd);  // one more step moves little
+                double moved = 0, norm = 1;
+                for (std::size_t a = 0; a < n; ++a) moved = std::max(moved, std::fabs(again[a] - xdd[a])), norm = std::max(norm, std::fabs(xdd[a]));
+                CHECK(moved <= 2e-2 * norm);
+            }
+        }
+}
+
 TEST_CASE("kernels: cholesky reports the first non-positive or NaN pivot, every level") {
     for (const Table* t : supported_tables()) {
         CAPTURE(t->name);

@@ -151,6 +151,16 @@ struct LinalgKernels {
     // then zero there too). Each out entry is summed in order: G's columns, then j.
     void (*implicit_matvec)(const float* G, std::size_t lda, const float* const* rows, const float* w,
                             std::size_t m, std::size_t n, const float* v, float* out);
+
+    // implicit_cg (iALS's CG solver): `steps` steps of conjugate gradients from x (updated in place) on
+    //   (G + sum_j wd_j x_j x_j^T + reg I) x = sum_j c_j x_j
+    // (G, rows, wd as implicit_matvec's w). r = b - A x; p = r; then per step, while r.r > 1e-20 and
+    // p.Ap > 0: alpha = r.r / p.Ap, x += alpha p, r -= alpha Ap, p = r + (r.r new / r.r) p. x is read and
+    // written up to padded(n) and must be zero from n (it stays zero there). scratch: 3 padded(n) + m
+    // floats, the caller's. Levels differ from the scalar reference by float rounding only.
+    void (*implicit_cg)(const float* G, std::size_t lda, const float* const* rows, const float* wd,
+                        const float* c, std::size_t m, std::size_t n, float reg, unsigned steps, float* x,
+                        float* scratch);
 };
 
 // Serving: blocks of scores and the top-N scans (lib/serve).

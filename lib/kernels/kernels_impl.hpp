@@ -1130,30 +1130,162 @@ float bpr(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_
     return bpr_for_length<A, KeepNV>(n)(p, qi, qj, n, offset, lr_p, lr_q, l2_p, l2_q);
 }
 
-// implicit_matvec (LinalgKernels::implicit_matvec): out = G v as a sum of G's rows scaled by v's entries (G is
-// symmetric, so row a is column a; contiguous, one FMA per vector of columns), then for each event row
-// its dot with v (lane accumulators, one horizontal sum) and one axpy of w_j times it. Error per entry
-// <= ~(n + m) * eps * sum|terms|.
-template <class A>
-void implicit_matvec(const float* G, std::size_t lda, const float* const* rows, const float* w, std::size_t m,
-                     std::size_t n, const float* v, float* out) {
+// implicit_matvec (LinalgKernels::implicit_matvec) and implicit_cg. G v as a sum of G's rows scaled by
+// v's entries (G is symmetric, so row a is column a): the columns in blocks of up to 8 vectors whose
+// accumulators stay in registers over every row a (one broadcast of v[a] and NB loads of G per NB FMAs;
+// no load and store of out per FMA), each entry one FMA chain over a in order. Then the event rows four
+// at a time: their four dots with v (two accumulators each, so eight chains cover the FMA latency), then
+// one pass over out adding the four rows, each entry in order j. Error per entry <= ~(n + m) * eps *
+// sum|terms|.
+template <class A, std::size_t NB>
+[[gnu::always_inline]] inline void gv_block(const float* G, std::size_t lda, std::size_t n, const float* v,
+                                            float* out, float scale, const float* add) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
-    const std::size_t np = (n + 15) / 16 * 16;
-    for (std::size_t c = 0; c < np; c += W) B(0.0f).store_unaligned(out + c);
+    B acc[NB];
+#pragma GCC unroll 8
+    for (std::size_t b = 0; b < NB; ++b) acc[b] = B(0.0f);
     for (std::size_t a = 0; a < n; ++a) {
         const B va(v[a]);
         const float* ga = G + a * lda;
-        for (std::size_t c = 0; c < np; c += W)
-            xsimd::fma(va, B::load_unaligned(ga + c), B::load_unaligned(out + c)).store_unaligned(out + c);
+#pragma GCC unroll 8
+        for (std::size_t b = 0; b < NB; ++b) acc[b] = xsimd::fma(va, B::load_unaligned(ga + b * W), acc[b]);
     }
-    for (std::size_t j = 0; j < m; ++j) {
+#pragma GCC unroll 8
+    for (std::size_t b = 0; b < NB; ++b) {
+        B o = acc[b];
+        if (add != nullptr) o = xsimd::fma(B(scale), B::load_unaligned(add + b * W), o);
+        o.store_unaligned(out + b * W);
+    }
+}
+
+// out[0, np) = G v (+ scale * add, when add is given), np = padded(n).
+template <class A>
+inline void gv(const float* G, std::size_t lda, std::size_t n, std::size_t np, const float* v, float* out,
+               float scale, const float* add) {
+    constexpr std::size_t W = fbatch<A>::size;
+    for (std::size_t c = 0; c < np; c += 8 * W) {
+        const std::size_t nb = std::min<std::size_t>(8, (np - c) / W);
+        const float* ad = add ? add + c : nullptr;
+        switch (nb) {
+            case 8: gv_block<A, 8>(G + c, lda, n, v, out + c, scale, ad); break;
+            case 7: gv_block<A, 7>(G + c, lda, n, v, out + c, scale, ad); break;
+            case 6: gv_block<A, 6>(G + c, lda, n, v, out + c, scale, ad); break;
+            case 5: gv_block<A, 5>(G + c, lda, n, v, out + c, scale, ad); break;
+            case 4: gv_block<A, 4>(G + c, lda, n, v, out + c, scale, ad); break;
+            case 3: gv_block<A, 3>(G + c, lda, n, v, out + c, scale, ad); break;
+            case 2: gv_block<A, 2>(G + c, lda, n, v, out + c, scale, ad); break;
+            default: gv_block<A, 1>(G + c, lda, n, v, out + c, scale, ad); break;
+        }
+    }
+}
+
+// out[0, np) += (alpha_j + beta_j (x_j . v)) x_j over the m rows (alpha = nullptr: alpha_j = 0).
+template <class A>
+inline void events_update(const float* const* rows, const float* alpha, const float* beta, std::size_t m,
+                          std::size_t np, const float* v, float* out) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    std::size_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+        const float *x0 = rows[j], *x1 = rows[j + 1], *x2 = rows[j + 2], *x3 = rows[j + 3];
+        B a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f), b0(0.0f), b1(0.0f), b2(0.0f), b3(0.0f);
+        std::size_t c = 0;
+        for (; c + 2 * W <= np; c += 2 * W) {
+            const B v0 = B::load_unaligned(v + c), v1 = B::load_unaligned(v + c + W);
+            a0 = xsimd::fma(B::load_unaligned(x0 + c), v0, a0);
+            a1 = xsimd::fma(B::load_unaligned(x1 + c), v0, a1);
+            a2 = xsimd::fma(B::load_unaligned(x2 + c), v0, a2);
+            a3 = xsimd::fma(B::load_unaligned(x3 + c), v0, a3);
+            b0 = xsimd::fma(B::load_unaligned(x0 + c + W), v1, b0);
+            b1 = xsimd::fma(B::load_unaligned(x1 + c + W), v1, b1);
+            b2 = xsimd::fma(B::load_unaligned(x2 + c + W), v1, b2);
+            b3 = xsimd::fma(B::load_unaligned(x3 + c + W), v1, b3);
+        }
+        for (; c < np; c += W) {
+            const B v0 = B::load_unaligned(v + c);
+            a0 = xsimd::fma(B::load_unaligned(x0 + c), v0, a0);
+            a1 = xsimd::fma(B::load_unaligned(x1 + c), v0, a1);
+            a2 = xsimd::fma(B::load_unaligned(x2 + c), v0, a2);
+            a3 = xsimd::fma(B::load_unaligned(x3 + c), v0, a3);
+        }
+        const B s0(beta[j] * hsum<A>(a0 + b0) + (alpha ? alpha[j] : 0.0f));
+        const B s1(beta[j + 1] * hsum<A>(a1 + b1) + (alpha ? alpha[j + 1] : 0.0f));
+        const B s2(beta[j + 2] * hsum<A>(a2 + b2) + (alpha ? alpha[j + 2] : 0.0f));
+        const B s3(beta[j + 3] * hsum<A>(a3 + b3) + (alpha ? alpha[j + 3] : 0.0f));
+        for (c = 0; c < np; c += W) {
+            B o = B::load_unaligned(out + c);
+            o = xsimd::fma(s0, B::load_unaligned(x0 + c), o);
+            o = xsimd::fma(s1, B::load_unaligned(x1 + c), o);
+            o = xsimd::fma(s2, B::load_unaligned(x2 + c), o);
+            o = xsimd::fma(s3, B::load_unaligned(x3 + c), o);
+            o.store_unaligned(out + c);
+        }
+    }
+    for (; j < m; ++j) {
         const float* x = rows[j];
         B acc(0.0f);
         for (std::size_t c = 0; c < np; c += W) acc = xsimd::fma(B::load_unaligned(x + c), B::load_unaligned(v + c), acc);
-        const B s(w[j] * hsum<A>(acc));
+        const B s(beta[j] * hsum<A>(acc) + (alpha ? alpha[j] : 0.0f));
         for (std::size_t c = 0; c < np; c += W)
             xsimd::fma(s, B::load_unaligned(x + c), B::load_unaligned(out + c)).store_unaligned(out + c);
+    }
+}
+
+template <class A>
+void implicit_matvec(const float* G, std::size_t lda, const float* const* rows, const float* w, std::size_t m,
+                     std::size_t n, const float* v, float* out) {
+    const std::size_t np = (n + 15) / 16 * 16;
+    gv<A>(G, lda, n, np, v, out, 0.0f, nullptr);
+    events_update<A>(rows, nullptr, w, m, np, v, out);
+}
+
+// implicit_cg (LinalgKernels::implicit_cg): the scalar reference's steps with the products above and
+// the vector updates fused (x and r in one pass that also sums r.r).
+template <class A>
+void implicit_cg(const float* G, std::size_t lda, const float* const* rows, const float* wd, const float* c,
+                 std::size_t m, std::size_t n, float reg, unsigned steps, float* x, float* scratch) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    const std::size_t np = (n + 15) / 16 * 16;
+    float *r = scratch, *p = scratch + np, *Ap = scratch + 2 * np, *nwd = scratch + 3 * np;
+    // r = b - A x = sum_j (c_j - wd_j x_j.x) x_j - G x - reg x
+    for (std::size_t j = 0; j < m; ++j) nwd[j] = -wd[j];
+    gv<A>(G, lda, n, np, x, r, reg, x);
+    B rs_acc(0.0f);
+    for (std::size_t t = 0; t < np; t += W) {
+        const B rv = -B::load_unaligned(r + t);
+        rv.store_unaligned(r + t);
+    }
+    events_update<A>(rows, c, nwd, m, np, x, r);
+    for (std::size_t t = 0; t < np; t += W) {
+        const B rv = B::load_unaligned(r + t);
+        rv.store_unaligned(p + t);
+        rs_acc = xsimd::fma(rv, rv, rs_acc);
+    }
+    float rs = hsum<A>(rs_acc);
+    for (unsigned step = 0; step < steps && rs > 1e-20f; ++step) {
+        gv<A>(G, lda, n, np, p, Ap, reg, p);
+        events_update<A>(rows, nullptr, wd, m, np, p, Ap);
+        B pa(0.0f);
+        for (std::size_t t = 0; t < np; t += W) pa = xsimd::fma(B::load_unaligned(p + t), B::load_unaligned(Ap + t), pa);
+        const float pAp = hsum<A>(pa);
+        if (!(pAp > 0.0f)) break;
+        const float alpha = rs / pAp;
+        const B va(alpha);
+        B rn(0.0f);
+        for (std::size_t t = 0; t < np; t += W) {
+            const B pv = B::load_unaligned(p + t);
+            xsimd::fma(va, pv, B::load_unaligned(x + t)).store_unaligned(x + t);
+            const B rv = xsimd::fnma(va, B::load_unaligned(Ap + t), B::load_unaligned(r + t));
+            rv.store_unaligned(r + t);
+            rn = xsimd::fma(rv, rv, rn);
+        }
+        const float rs_new = hsum<A>(rn);
+        const B beta(rs_new / rs);
+        for (std::size_t t = 0; t < np; t += W)
+            xsimd::fma(beta, B::load_unaligned(p + t), B::load_unaligned(r + t)).store_unaligned(p + t);
+        rs = rs_new;
     }
 }
 
@@ -1209,6 +1341,7 @@ constexpr Table make_table(Level level, const char* name) {
     t.cholesky = &cholesky<A>;
     t.cholesky_solve = &cholesky_solve<A>;
     t.implicit_matvec = &implicit_matvec<A>;
+    t.implicit_cg = &implicit_cg<A>;
     t.panel = panel_width<A>();
     t.pack_panels = &pack_panels<A>;
     t.gemm_packed = &gemm_packed<A>;

@@ -226,6 +226,31 @@ void implicit_matvec(const float* G, std::size_t lda, const float* const* rows, 
     }
 }
 
+// The textbook CG: r = b - A x, p = r, then each step A p by implicit_matvec plus reg p.
+void implicit_cg(const float* G, std::size_t lda, const float* const* rows, const float* wd, const float* c,
+                 std::size_t m, std::size_t n, float reg, unsigned steps, float* x, float* scratch) {
+    const std::size_t np = (n + 15) / 16 * 16;
+    float *r = scratch, *p = scratch + np, *Ap = scratch + 2 * np;
+    implicit_matvec(G, lda, rows, wd, m, n, x, Ap);
+    for (std::size_t t = 0; t < np; ++t) r[t] = -(Ap[t] + reg * x[t]);
+    for (std::size_t j = 0; j < m; ++j)
+        for (std::size_t t = 0; t < n; ++t) r[t] += c[j] * rows[j][t];
+    for (std::size_t t = 0; t < np; ++t) p[t] = r[t];
+    float rs = dot(r, r, n);
+    for (unsigned step = 0; step < steps && rs > 1e-20f; ++step) {
+        implicit_matvec(G, lda, rows, wd, m, n, p, Ap);
+        for (std::size_t t = 0; t < n; ++t) Ap[t] += reg * p[t];
+        const float pAp = dot(p, Ap, n);
+        if (!(pAp > 0.0f)) break;
+        const float alpha = rs / pAp;
+        for (std::size_t t = 0; t < n; ++t) x[t] += alpha * p[t], r[t] -= alpha * Ap[t];
+        const float rs_new = dot(r, r, n);
+        const float beta = rs_new / rs;
+        for (std::size_t t = 0; t < n; ++t) p[t] = r[t] + beta * p[t];
+        rs = rs_new;
+    }
+}
+
 }  // namespace
 
 namespace {
@@ -286,6 +311,7 @@ constexpr Table make_scalar_table() {
     t.cholesky = &cholesky;
     t.cholesky_solve = &cholesky_solve;
     t.implicit_matvec = &implicit_matvec;
+    t.implicit_cg = &implicit_cg;
     t.panel = kPanel;
     t.pack_panels = &pack_panels;
     t.gemm_packed = &gemm_packed;

@@ -7,11 +7,13 @@
 //   (w0 YtY + sum_{i in I(u)} (c_ui - w0) y_i y_i^T + l2_u I) x = sum_{i in I(u)} c_ui y_i
 // YtY is computed once per half-sweep by the gram kernel over Y in fixed blocks of rows (blocks in
 // parallel, their partial sums added in block order), then scaled by w0 and mirrored to a full matrix.
+// The item half computes QtQ of the new Q for its loss term (<w0 PtP, QtQ>); the next user half scales
+// that one instead of computing it again (the same bits).
 //   * ials_solver cholesky: the row's matrix is YtY plus the gram kernel's weighted sum over its events
 //     (the rank-m correction), solved by the cholesky / cholesky_solve kernels (lib/linalg.hpp);
 //   * ials_solver cg: cg_steps steps of conjugate gradients from the current row (Takacs, Pilaszy and
-//     Tikk 2011, as Python's `implicit` does), each one product by the implicit_matvec kernel (YtY v plus
-//     the events' correction, never forming the matrix), dot and axpy kernels for the vector updates.
+//     Tikk 2011, as Python's `implicit` does) by the implicit_cg kernel: each step one product YtY v plus
+//     the events' correction, never forming the matrix, and the vector updates fused.
 // Events: the training cells are grouped by user and by item once; repeated (user, item) pairs are summed
 // into one count (so a two-column event file is a count matrix), zero counts dropped. Rows run in chunks
 // on `threads` threads; each row depends only on the fixed side, YtY and its own events, so the model is
@@ -72,7 +74,7 @@ Cells group_cells(const Ratings& r, bool users, const ImplicitParams& ip) {
 }
 
 constexpr std::size_t kChunk = 256;       // rows per task
-constexpr std::size_t kGramBlock = 4096;  // fixed-side rows per partial Gram (independent of threads)
+constexpr std::size_t kGramBlock = 1024;  // fixed-side rows per partial Gram (independent of threads)
 
 }  // namespace
 
@@ -106,6 +108,13 @@ void implicit_gram(const float* Y, std::size_t n, std::size_t fs, std::size_t k,
 
 namespace {
 
+// G = scale * S entry by entry, rounded as implicit_gram rounds its scaled sums (S: implicit_gram's with
+// scale 1, so the result is bit for bit implicit_gram's with this scale).
+void scale_gram(const AlignedFloats& S, double scale, AlignedFloats& G) {
+    G.resize(S.size());
+    for (std::size_t j = 0; j < S.size(); ++j) G[j] = static_cast<float>(S[j] * scale);
+}
+
 class IalsSolver {
 public:
     IalsSolver(const TrainOptions& opt, const Ratings& train, MFModel& m)
@@ -128,7 +137,8 @@ private:
         const std::uint32_t n_fixed = users ? m_.n_items : m_.n_users;
         const std::uint32_t n_rows = users ? m_.n_users : m_.n_items;
         const float* Y = users ? m_.Q.data() : m_.P.data();
-        implicit_gram(Y, n_fixed, fs_, k_, ip_.unobserved_weight, threads_, G_);
+        if (users && have_qtq_) scale_gram(QtQ_, ip_.unobserved_weight, G_);  // the same bits as implicit_gram's
+        else implicit_gram(Y, n_fixed, fs_, k_, ip_.unobserved_weight, threads_, G_);
         const std::size_t chunks = (n_rows + kChunk - 1) / kChunk;
         chunk_loss_.assign(chunks, 0.0);
         parallel_for(chunks, threads_, [&](std::size_t c) {
@@ -137,11 +147,19 @@ private:
         });
         double sum = 0.0;
         for (double l : chunk_loss_) sum += l;
+        if (!users) {
+            // sum_i q_i^T (w0 PtP) q_i = <w0 PtP, QtQ>, with QtQ (of the new Q) kept for the next user half.
+            implicit_gram(m_.Q.data(), m_.n_items, fs_, k_, 1.0, threads_, QtQ_);
+            have_qtq_ = true;
+            for (std::size_t a = 0; a < k_; ++a)
+                for (std::size_t c = 0; c < k_; ++c) sum += double(G_[a * fs_ + c]) * double(QtQ_[a * fs_ + c]);
+        }
         return sum / n_cells_;
     }
 
-    // Solves rows [r0, r1) of one side; on the item half returns their share of the data term:
-    //   x^T (w0 PtP) x + sum_events [c (1 - s)^2 - w0 s^2]   (= every cell of the item's column).
+    // Solves rows [r0, r1) of one side; on the item half returns their share of the data term's events,
+    //   sum_events [c (1 - s)^2 - w0 s^2]; with x^T (w0 PtP) x over the items (added by half()) that is
+    // every cell of the item's column.
     double solve_rows(bool users, const Cells& g, std::uint32_t n_fixed, std::uint32_t r0, std::uint32_t r1) {
         const auto& kt = kernels::active();
         const float w0 = static_cast<float>(ip_.unobserved_weight);
@@ -149,7 +167,7 @@ private:
         linalg::NormalEquations ne(k_);
         std::vector<const float*> rows;
         std::vector<float> wd;  // c - w0
-        AlignedFloats b(fs_), r(fs_), p(fs_), Ap(fs_), Gx(fs_);
+        AlignedFloats scratch;
         double loss = 0.0;
         for (std::uint32_t row = r0; row < r1; ++row) {
             const std::size_t e0 = g.start[row], e1 = g.start[std::size_t(row) + 1], m = e1 - e0;
@@ -171,11 +189,12 @@ private:
                 if (sol) std::copy(sol, sol + k_, x);
                 else std::fill(x, x + k_, std::numeric_limits<float>::quiet_NaN());  // reported as divergence
             } else {
-                cg(x, rows.data(), wd.data(), g.weight.data() + e0, m, reg, b, r, p, Ap);
+                if (scratch.size() < 3 * fs_ + m) scratch.resize(3 * fs_ + m);
+                kt.implicit_cg(G_.data(), fs_, rows.data(), wd.data(), g.weight.data() + e0, m, k_, reg, opt_.cg_steps,
+                               x, scratch.data());
             }
             if (!users) {
-                kt.implicit_matvec(G_.data(), fs_, nullptr, nullptr, 0, k_, x, Gx.data());
-                double l = kt.dot(x, Gx.data(), fs_);
+                double l = 0.0;
                 for (std::size_t j = 0; j < m; ++j) {
                     const double s = kt.dot(rows[j], x, fs_), c = g.weight[e0 + j];
                     l += c * (1.0 - s) * (1.0 - s) - w0 * s * s;
@@ -186,33 +205,6 @@ private:
         return loss;
     }
 
-    // cg_steps conjugate-gradient steps on (G + sum wd_j y_j y_j^T + reg I) x = sum c_j y_j from x.
-    void cg(float* x, const float* const* rows, const float* wd, const float* c, std::size_t m, float reg,
-            AlignedFloats& b, AlignedFloats& r, AlignedFloats& p, AlignedFloats& Ap) const {
-        const auto& kt = kernels::active();
-        // r = b - A x
-        std::fill(b.begin(), b.end(), 0.0f);
-        for (std::size_t j = 0; j < m; ++j) kt.axpy(fs_, c[j], rows[j], b.data());
-        kt.implicit_matvec(G_.data(), fs_, rows, wd, m, k_, x, Ap.data());
-        kt.axpy(fs_, reg, x, Ap.data());
-        for (std::size_t a = 0; a < fs_; ++a) r[a] = b[a] - Ap[a];
-        std::copy(r.begin(), r.end(), p.begin());
-        float rs = kt.dot(r.data(), r.data(), fs_);
-        for (std::uint32_t step = 0; step < opt_.cg_steps && rs > 1e-20f; ++step) {
-            kt.implicit_matvec(G_.data(), fs_, rows, wd, m, k_, p.data(), Ap.data());
-            kt.axpy(fs_, reg, p.data(), Ap.data());
-            const float pAp = kt.dot(p.data(), Ap.data(), fs_);
-            if (!(pAp > 0.0f)) break;
-            const float a = rs / pAp;
-            kt.axpy(fs_, a, p.data(), x);
-            kt.axpy(fs_, -a, Ap.data(), r.data());
-            const float rs_new = kt.dot(r.data(), r.data(), fs_);
-            const float beta = rs_new / rs;
-            for (std::size_t j = 0; j < fs_; ++j) p[j] = r[j] + beta * p[j];
-            rs = rs_new;
-        }
-    }
-
     const TrainOptions& opt_;
     ImplicitParams ip_;
     MFModel& m_;
@@ -220,7 +212,8 @@ private:
     std::size_t k_ = 0, fs_ = 0;
     unsigned threads_ = 1;
     double n_cells_ = 1.0;
-    AlignedFloats G_;
+    AlignedFloats G_, QtQ_;  // w0 YtY of the half; QtQ of the last item half (unscaled)
+    bool have_qtq_ = false;
     std::vector<double> chunk_loss_;
 };
 
