@@ -363,7 +363,7 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *                         learning rates searched (0 values: the default; iALS has no learning rate: one
  *                         value)
  *   tune_l2             real array each [0, 1e6]
- *                         default 1, 3, 10, 30, 100, 300 if loss = implicit; 0.001, 0.01, 0.1 if solver = bpr; 0.001, 0.01, 0.1 if solver = lmf-neg; 0.01, 0.02, 0.05 if loss = logistic; else 0.03, 0.05, 0.08
+ *                         default 1, 3, 10, 30, 100, 300 if loss = implicit; 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3 if solver = bpr; 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3 if solver = lmf-neg; 0.01, 0.02, 0.05 if loss = logistic; else 0.03, 0.05, 0.08
  *                         L2 weights searched (0 values: the default; iALS up to 300, as its regularisation
  *                         is a sum over rows)
  *   tune_epochs         int array  each [1, 1e7]

@@ -74,7 +74,9 @@ Cells group_cells(const Ratings& r, bool users, const ImplicitParams& ip) {
 }
 
 constexpr std::size_t kChunk = 256;       // rows per task
-constexpr std::size_t kGramBlock = 1024;  // fixed-side rows per partial Gram (independent of threads)
+constexpr std::size_t kGramBlock = 1024;
+constexpr std::size_t kPrefetchAbove = 8u << 20;  // fixed-side bytes above which event rows are prefetched
+constexpr std::size_t kPrefetchRows = 64;        // event rows of the next row prefetched, at most  // fixed-side rows per partial Gram (independent of threads)
 
 }  // namespace
 
@@ -169,9 +171,19 @@ private:
         std::vector<float> wd;  // c - w0
         AlignedFloats scratch;
         double loss = 0.0;
+        // Where the fixed side outgrows the caches, the next row's event rows are prefetched while this
+        // row is solved (its first product would otherwise wait on memory for every event).
+        const bool prefetch = std::size_t(n_fixed) * fs_ * sizeof(float) > kPrefetchAbove;
         for (std::uint32_t row = r0; row < r1; ++row) {
             const std::size_t e0 = g.start[row], e1 = g.start[std::size_t(row) + 1], m = e1 - e0;
             float* x = users ? m_.user_row(row) : m_.item_row(row);
+            if (prefetch && row + 1 < r1) {
+                const std::size_t n0 = e1, n1 = std::min(g.start[std::size_t(row) + 2], e1 + kPrefetchRows);
+                for (std::size_t j = n0; j < n1; ++j) {
+                    const char* y = reinterpret_cast<const char*>(Y + std::size_t(g.other[j]) * fs_);
+                    for (std::size_t off = 0; off < fs_ * sizeof(float); off += 64) __builtin_prefetch(y + off, 0, 3);
+                }
+            }
             rows.resize(m);
             wd.resize(m);
             for (std::size_t j = 0; j < m; ++j) {
