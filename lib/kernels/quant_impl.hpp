@@ -112,18 +112,16 @@ inline void f32_to_f16(const float* in, std::uint16_t* out, std::size_t n) {
 
 // Four rows' dots with x over t < nv (a multiple of 8), each group of 8 elements widened to floats by
 // cvt; lane c of the result is row c (q0 + c * stride). The four-row loop of dot_rows_f16 and dot_rows_i8f.
+// Each row's loads one after the other (row-major, as fp32 dot_rows: faster on Zen 5; the same sums).
 template <class T, class Cvt>
 [[gnu::always_inline]] inline __m128 dot4_rows(const T* q0, std::size_t stride, const float* x, std::size_t nv,
                                                Cvt cvt) {
     const T *q1 = q0 + stride, *q2 = q1 + stride, *q3 = q2 + stride;
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (std::size_t t = 0; t < nv; t += 8) {
-        const __m256 xv = _mm256_loadu_ps(x + t);
-        a0 = _mm256_fmadd_ps(cvt(q0 + t), xv, a0);
-        a1 = _mm256_fmadd_ps(cvt(q1 + t), xv, a1);
-        a2 = _mm256_fmadd_ps(cvt(q2 + t), xv, a2);
-        a3 = _mm256_fmadd_ps(cvt(q3 + t), xv, a3);
-    }
+    for (std::size_t t = 0; t < nv; t += 8) a0 = _mm256_fmadd_ps(cvt(q0 + t), _mm256_loadu_ps(x + t), a0);
+    for (std::size_t t = 0; t < nv; t += 8) a1 = _mm256_fmadd_ps(cvt(q1 + t), _mm256_loadu_ps(x + t), a1);
+    for (std::size_t t = 0; t < nv; t += 8) a2 = _mm256_fmadd_ps(cvt(q2 + t), _mm256_loadu_ps(x + t), a2);
+    for (std::size_t t = 0; t < nv; t += 8) a3 = _mm256_fmadd_ps(cvt(q3 + t), _mm256_loadu_ps(x + t), a3);
     return hsum4_ps(a0, a1, a2, a3);
 }
 #endif
@@ -199,13 +197,14 @@ inline void dot_rows_i8(const std::int8_t* rows, std::size_t n_rows, std::size_t
         const std::int8_t* q0 = rows + r * stride;
         const std::int8_t *q1 = q0 + stride, *q2 = q1 + stride, *q3 = q2 + stride;
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-        for (std::size_t t = 0; t < nv; t += 32) {
-            const __m256i xv = ld(x + t), ax = _mm256_sign_epi8(xv, xv);
-            a0 = _mm256_add_epi32(a0, i8_madd(ld(q0 + t), ax, xv));
-            a1 = _mm256_add_epi32(a1, i8_madd(ld(q1 + t), ax, xv));
-            a2 = _mm256_add_epi32(a2, i8_madd(ld(q2 + t), ax, xv));
-            a3 = _mm256_add_epi32(a3, i8_madd(ld(q3 + t), ax, xv));
-        }
+        auto row = [&](const std::int8_t* q, __m256i a) {  // one row's loads after another (as dot4_rows)
+            for (std::size_t t = 0; t < nv; t += 32) {
+                const __m256i xv = ld(x + t);
+                a = _mm256_add_epi32(a, i8_madd(ld(q + t), _mm256_sign_epi8(xv, xv), xv));
+            }
+            return a;
+        };
+        a0 = row(q0, a0), a1 = row(q1, a1), a2 = row(q2, a2), a3 = row(q3, a3);
         alignas(16) std::int32_t s[4];
         _mm_store_si128(reinterpret_cast<__m128i*>(s), hsum4_epi32(a0, a1, a2, a3));
         const std::int8_t* q[4] = {q0, q1, q2, q3};
@@ -402,13 +401,11 @@ template <int R>
         const std::int8_t* q0 = rows + r * stride;
         const std::int8_t *q1 = q0 + stride, *q2 = q1 + stride, *q3 = q2 + stride;
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-        for (std::size_t t = 0; t < nv; t += 32) {
-            const __m256i xv = ld(x + t);
-            a0 = _mm256_dpbusd_epi32(a0, _mm256_xor_si256(ld(q0 + t), flip), xv);
-            a1 = _mm256_dpbusd_epi32(a1, _mm256_xor_si256(ld(q1 + t), flip), xv);
-            a2 = _mm256_dpbusd_epi32(a2, _mm256_xor_si256(ld(q2 + t), flip), xv);
-            a3 = _mm256_dpbusd_epi32(a3, _mm256_xor_si256(ld(q3 + t), flip), xv);
-        }
+        // One row's loads after another (as dot4_rows; no lambda: it would not inherit this target).
+        for (std::size_t t = 0; t < nv; t += 32) a0 = _mm256_dpbusd_epi32(a0, _mm256_xor_si256(ld(q0 + t), flip), ld(x + t));
+        for (std::size_t t = 0; t < nv; t += 32) a1 = _mm256_dpbusd_epi32(a1, _mm256_xor_si256(ld(q1 + t), flip), ld(x + t));
+        for (std::size_t t = 0; t < nv; t += 32) a2 = _mm256_dpbusd_epi32(a2, _mm256_xor_si256(ld(q2 + t), flip), ld(x + t));
+        for (std::size_t t = 0; t < nv; t += 32) a3 = _mm256_dpbusd_epi32(a3, _mm256_xor_si256(ld(q3 + t), flip), ld(x + t));
         alignas(16) std::int32_t s[4];
         _mm_store_si128(reinterpret_cast<__m128i*>(s), hsum4_epi32(a0, a1, a2, a3));
         const std::int8_t* q[4] = {q0, q1, q2, q3};
