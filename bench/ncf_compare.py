@@ -8,6 +8,9 @@ then torch, alternating), so the ratios of both levels come from one run.
 
     SIMDMF_SIMD=avx2 /usr/bin/python3 bench/ncf_compare.py [build] [epochs=3] [rounds=3]
     NCF_LEVELS=avx512,avx2 /usr/bin/python3 bench/ncf_compare.py [build] [epochs=3] [rounds=3]
+NCF_PROTOCOL=ranking: the ranking protocol instead (log loss, 4 sampled negatives per positive per
+epoch, HR@10 / NDCG@10 of each held-out event against 99 sampled items) on NCF_TRAIN / NCF_TEST (the
+events of `simdmf split --kind leave-one-out`); NCF_KINDS=gmf,mlp picks the models (default all three).
 Skips (exit 0, with a message) when ../shared/data/ml-100k/u1.base is absent.
 """
 import json
@@ -22,6 +25,11 @@ epochs = sys.argv[2] if len(sys.argv) > 2 else "3"
 rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 data = os.environ.get("SIMDMF_DATA_DIR", os.path.join(root, "..", "shared", "data"))
 base, test = os.path.join(data, "ml-100k", "u1.base"), os.path.join(data, "ml-100k", "u1.test")
+ranking = os.environ.get("NCF_PROTOCOL", "rating") == "ranking"
+if ranking:
+    base, test = os.environ["NCF_TRAIN"], os.environ["NCF_TEST"]
+kinds = os.environ.get("NCF_KINDS", "gmf,mlp,neumf").split(",")
+loss = ["logistic"] if ranking else []
 if not os.path.exists(base):
     print("skipped: %s is absent" % base)
     sys.exit(0)
@@ -38,26 +46,33 @@ def run(cmd, level=None):
 
 ours = [os.path.join(build, "bench", "ncf_time")]
 theirs = ["/usr/bin/python3", os.path.join(root, "bench", "ncf_torch.py")]
-mf = run(ours + [base, test, "mf", "30"])
-print("simdmf %s; biased MF (k=64, 30 epochs) u1 RMSE %.4f" % (mf["simd"], mf["valid"][-1]))
-for kind in ("gmf", "mlp", "neumf"):
+if not ranking:
+    mf = run(ours + [base, test, "mf", "30"])
+    print("simdmf %s; biased MF (k=64, 30 epochs) u1 RMSE %.4f" % (mf["simd"], mf["valid"][-1]))
+
+
+def quality(r):
+    return "HR@10 %.4f NDCG@10 %.4f" % (r["hr"], r["ndcg"]) if ranking else "RMSE %.4f" % r["valid"][-1]
+
+
+for kind in kinds:
     s_ep, s_sc, s_rm = ({lv: [] for lv in levels} for _ in range(3))
     t_ep, t_sc, t_rm = [], [], []
     for _ in range(rounds):
         for lv in levels:
-            a = run(ours + [base, test, kind, epochs], lv)
+            a = run(ours + [base, test, kind, epochs] + loss, lv)
             s_ep[lv] += a["epoch_seconds"]
             s_sc[lv].append(a["score_user_seconds"])
-            s_rm[lv].append(a["valid"][-1])
+            s_rm[lv].append(quality(a))
             s_ep[lv + "_name" if lv else "name"] = a["simd"]
-        b = run(theirs + [base, test, kind, epochs])
+        b = run(theirs + [base, test, kind, epochs] + loss)
         t_ep += b["epoch_seconds"]
         t_sc.append(b["score_user_seconds"])
-        t_rm.append(b["valid"][-1])
+        t_rm.append(quality(b))
     te, ts = statistics.median(t_ep), statistics.median(t_sc)
     for lv in levels:
         se, ss = statistics.median(s_ep[lv]), statistics.median(s_sc[lv])
         print("%-6s %-7s epoch: simdmf %.4f s, torch %.4f s, ratio %.1fx | score one user: simdmf %.1f us, "
-              "torch %.1f us, ratio %.1fx | u1 RMSE after %s epochs: simdmf %.4f, torch %.4f (%s)"
+              "torch %.1f us, ratio %.1fx | after %s epochs: simdmf %s, torch %s (%s)"
               % (kind, s_ep[lv + "_name" if lv else "name"], se, te, te / se, ss * 1e6, ts * 1e6, ts / ss, epochs,
-                 statistics.median(s_rm[lv]), statistics.median(t_rm), b["simd"]))
+                 s_rm[lv][-1], t_rm[-1], b["simd"]))

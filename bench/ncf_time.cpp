@@ -2,17 +2,21 @@
 // file with the reference's settings (GMF factors k, MLP [64,32,16,8], Adam, batch 256, N(0, 0.01)
 // embeddings, Glorot dense, one thread), then scoring every item for users 0..99. Prints one JSON line:
 // seconds of each epoch (training only), seconds to score all items for one user (mean), the test
-// RMSE after the last epoch (rating protocol; logistic: log-loss).
+// RMSE after the last epoch (rating protocol; logistic: log-loss, and "hr" / "ndcg": HR@10 and NDCG@10
+// of TEST's events each ranked against 99 sampled items the user has in neither file, seed 1, the
+// protocol of `simdmf eval --negatives 99`).
 //
 //   build/bench/ncf_time TRAIN TEST gmf|mlp|neumf|mf EPOCHS [squared|logistic] [k=8] [batch=256] [lazy|dense]
 // Environment (as ncf_torch.py): NCF_LAYERS=60,30,30,30,30,30 the MLP widths (default 64,32,16,8),
-// NCF_K and NCF_BATCH the defaults of k and batch.
+// NCF_K and NCF_BATCH the defaults of k and batch, NCF_NEGATIVES (logistic; default 4), NCF_THREADS
+// the training threads (default 1).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "eval/evaluate.hpp"
 #include "io/loaders.hpp"
 #include "kernels/kernels.hpp"
 #include "solvers/ncf_train.hpp"
@@ -42,6 +46,8 @@ int main(int argc, char** argv) {
             else if (*p) break;
         }
     }
+    o.ncf.negatives = static_cast<std::uint32_t>(env_or("NCF_NEGATIVES", 4));
+    o.threads = static_cast<std::uint32_t>(env_or("NCF_THREADS", 1));
     o.ncf.lazy_adam = !(argc > 8 && std::string(argv[8]) == "dense");
     o.ncf.link = 1;  // identity: the reference's plain linear output for ratings
     if (o.logistic()) o.ncf.link = 0;
@@ -62,6 +68,14 @@ int main(int argc, char** argv) {
         m = std::make_unique<NCFModel>(train_ncf(o, tr, nullptr, cb).model);
     }
     curve.push_back(valid_metric(*m, te));  // after the last epoch (not inside the epochs' times)
+    double hr = -1, ndcg = -1;
+    if (o.logistic()) {
+        evaluate::SampledOptions so;
+        so.threshold = 0.0f;
+        const evaluate::SampledMetrics sm = evaluate::sampled_ranking(*m, te, tr, so);
+        hr = sm.hr;
+        ndcg = sm.ndcg;
+    }
     std::vector<float> row(m->n_items);
     const std::uint32_t users = std::min<std::uint32_t>(100, m->n_users);
     const auto t0 = std::chrono::steady_clock::now();
@@ -71,6 +85,8 @@ int main(int argc, char** argv) {
     for (std::size_t j = 0; j < epoch_s.size(); ++j) std::printf("%s%.5f", j ? ", " : "", epoch_s[j]);
     std::printf("], \"score_user_seconds\": %.7f, \"valid\": [", score_s);
     for (std::size_t j = 0; j < curve.size(); ++j) std::printf("%s%.5f", j ? ", " : "", curve[j]);
-    std::printf("]}\n");
+    std::printf("]");
+    if (hr >= 0) std::printf(", \"hr\": %.5f, \"ndcg\": %.5f", hr, ndcg);
+    std::printf("}\n");
     return 0;
 }

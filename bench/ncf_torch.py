@@ -3,8 +3,13 @@
 build/bench/ncf_time): learned embeddings, N(0, 0.01) embeddings, Glorot-uniform dense layers, zero
 biases, MLP [64, 32, 16, 8] with ReLU, one linear output unit, Adam (lr 1e-3), batch 256, squared loss
 on the ratings, samples shuffled each epoch, one thread. Prints one JSON line as ncf_time does.
+With `logistic` (the ranking protocol of He et al.): TRAIN holds positive events (user item ...),
+each epoch draws NEG (default 4, NCF_NEGATIVES) unseen items per positive (uniform, never an item the
+user has in TRAIN; the drawing is inside the epoch's time, as it is in simdmf's), log loss on the
+output unit (sigmoid), and the test events are each ranked against 99 distinct items the user has in
+neither file (numpy seed 1): "hr" and "ndcg" at 10 in the JSON line.
 
-    /usr/bin/python3 bench/ncf_torch.py TRAIN TEST gmf|mlp|neumf EPOCHS [k=8] [batch=256]
+    /usr/bin/python3 bench/ncf_torch.py TRAIN TEST gmf|mlp|neumf EPOCHS [squared|logistic] [k=8] [batch=256]
 Environment (as ncf_time): NCF_LAYERS=60,30,30,30,30,30 the MLP widths, NCF_K and NCF_BATCH the
 defaults of k and batch.
 """
@@ -21,7 +26,9 @@ torch.manual_seed(42)
 
 
 def load(path, umap=None, imap=None):
-    rows = np.loadtxt(path, dtype=np.int64, usecols=(0, 1, 2))
+    rows = np.loadtxt(path, dtype=np.int64, ndmin=2)
+    if rows.shape[1] < 3:  # events: value 1
+        rows = np.hstack([rows[:, :2], np.ones((len(rows), 1), dtype=np.int64)])
     if umap is None:
         umap = {u: j for j, u in enumerate(dict.fromkeys(rows[:, 0].tolist()))}
         imap = {i: j for j, i in enumerate(dict.fromkeys(rows[:, 1].tolist()))}
@@ -66,29 +73,80 @@ class NCF(torch.nn.Module):
         return self.out(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]).squeeze(1)
 
 
+def draw_unseen(seen, users, rng):
+    """One uniform item per entry of users that the user has not seen (seen: users x items bool)."""
+    items = rng.integers(0, seen.shape[1], len(users))
+    bad = np.nonzero(seen[users, items])[0]
+    while len(bad):
+        items[bad] = rng.integers(0, seen.shape[1], len(bad))
+        bad = bad[seen[users[bad], items[bad]]]
+    return items
+
+
+def hit_ndcg(model, u, i, tu, ti, n_items, at=10, negatives=99):
+    """Each test event ranked against `negatives` distinct items the user has in neither set."""
+    seen = np.zeros((int(max(u.max(), tu.max())) + 1, n_items), dtype=bool)
+    seen[u.numpy(), i.numpy()] = True
+    seen[tu.numpy(), ti.numpy()] = True
+    rng = np.random.default_rng(1)
+    hr = ndcg = 0.0
+    with torch.no_grad():
+        for uu, ii in zip(tu.tolist(), ti.tolist()):
+            pool = np.nonzero(~seen[uu])[0]
+            cand = np.concatenate([[ii], rng.choice(pool, min(negatives, len(pool)), replace=False)])
+            s = model(torch.full((len(cand),), uu, dtype=torch.long), torch.from_numpy(cand)).numpy()
+            rank = int(np.sum(s[1:] > s[0]))
+            if rank < at:
+                hr += 1
+                ndcg += 1 / np.log2(rank + 2)
+    return hr / len(tu), ndcg / len(tu)
+
+
 def main():
     train, test, kind, epochs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    k = int(sys.argv[5]) if len(sys.argv) > 5 else int(os.environ.get("NCF_K", "8"))
-    batch = int(sys.argv[6]) if len(sys.argv) > 6 else int(os.environ.get("NCF_BATCH", "256"))
+    args = sys.argv[5:]
+    logistic = bool(args) and args[0] in ("squared", "logistic") and args.pop(0) == "logistic"
+    k = int(args[0]) if len(args) > 0 else int(os.environ.get("NCF_K", "8"))
+    batch = int(args[1]) if len(args) > 1 else int(os.environ.get("NCF_BATCH", "256"))
     layers = tuple(int(w) for w in os.environ.get("NCF_LAYERS", "64,32,16,8").split(","))
+    neg = int(os.environ.get("NCF_NEGATIVES", "4"))
     u, i, r, umap, imap = load(train)
     tu, ti, tr, _, _ = load(test, umap, imap)
     model = NCF(kind, len(umap), len(imap), k, layers)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     epoch_s, valid = [], []
+    rng = np.random.default_rng(42)
+    if logistic:
+        seen = np.zeros((len(umap), len(imap)), dtype=bool)
+        seen[u.numpy(), i.numpy()] = True
+        pu = np.repeat(u.numpy(), neg)
     for _ in range(epochs):
         t0 = time.perf_counter()
-        perm = torch.randperm(len(r))
-        for s in range(0, len(r), batch):
+        if logistic:  # the positives and `neg` fresh unseen items per positive
+            su = torch.cat([u, torch.from_numpy(pu)])
+            si = torch.cat([i, torch.from_numpy(draw_unseen(seen, pu, rng))])
+            y = torch.cat([torch.ones(len(u)), torch.zeros(len(pu))])
+        else:
+            su, si, y = u, i, r
+        perm = torch.randperm(len(y))
+        for s in range(0, len(y), batch):
             idx = perm[s:s + batch]
             opt.zero_grad()
-            loss = torch.nn.functional.mse_loss(model(u[idx], i[idx]), r[idx])
+            z = model(su[idx], si[idx])
+            if logistic:
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y[idx])
+            else:
+                loss = torch.nn.functional.mse_loss(z, y[idx])
             loss.backward()
             opt.step()
         epoch_s.append(time.perf_counter() - t0)
-    with torch.no_grad():
-        p = model(tu, ti).clamp(1, 5)
-        valid.append(float(torch.sqrt(torch.mean((p - tr) ** 2))))
+    extra = {}
+    if logistic:
+        extra["hr"], extra["ndcg"] = hit_ndcg(model, u, i, tu, ti, len(imap))
+    else:
+        with torch.no_grad():
+            p = model(tu, ti).clamp(1, 5)
+            valid.append(float(torch.sqrt(torch.mean((p - tr) ** 2))))
     users = min(100, len(umap))
     items = torch.arange(len(imap))
     with torch.no_grad():
@@ -97,7 +155,7 @@ def main():
             model(torch.full((len(imap),), uu, dtype=torch.long), items)
         score_s = (time.perf_counter() - t0) / users
     print(json.dumps({"model": kind, "simd": "torch " + torch.__version__, "epoch_seconds": epoch_s,
-                      "score_user_seconds": score_s, "valid": valid}))
+                      "score_user_seconds": score_s, "valid": valid, **extra}))
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ std::vector<Option> make_rows() {
         integer("seed", "train", 0, 9007199254740992.0, {always(42)}, "random seed",
                 SIMDMF_NUMBER(train, train->seed)),
         integer("threads", "train", 0, 1024, {always(1)}, "worker threads (0: all cores); sgd starts at most the hardware thread count (environment "
-                "SIMDMF_OVERSUBSCRIBE=1 lifts that cap); threads the system refuses to start are done without",
+                "SIMDMF_OVERSUBSCRIBE=1 lifts that cap); threads the system refuses to start are done without; "
+                "gmf/mlp/neumf: each batch cut into this many slices, reproducible for a given count",
                 SIMDMF_NUMBER(train, train->threads)),
         real("tol", "train", closed(0), closed(1e30), {always(0)}, "stop when the training loss falls below tol (0: off)",
              SIMDMF_NUMBER(train, train->tol)),

@@ -17,6 +17,7 @@
 #include "rng.hpp"
 #include "v2_image.hpp"
 #include "solvers/ncf_train.hpp"
+#include "task_pool.hpp"
 
 using namespace simdmf;
 
@@ -156,7 +157,8 @@ TEST_CASE("ncf backward: every model, activation and loss agrees with finite dif
 TEST_CASE("ncf dropout: backward through the masks agrees with finite differences; seeded; off when serving") {
     for (ModelKind kind : {ModelKind::mlp, ModelKind::neumf})
         for (auto act : {kernels::Act::relu, kernels::Act::leaky_relu}) {
-            CAPTURE(model_kind_name(kind));
+            const std::string name = model_kind_name(kind);
+            CAPTURE(name);
             NCFModel m = random_model(kind, act, 4, 4, 17);
             m.objective = Objective::for_loss(Loss::squared);
             check_gradients(m, 0.4f);
@@ -260,6 +262,63 @@ TEST_CASE("ncf: same seed, same model; another seed, another; lazy and dense Ada
     o.epochs = 10;
     const NcfTrainResult s = train_ncf(o, tr, &te);
     CHECK(s.history.back().train_loss < s.history.front().train_loss);
+}
+
+namespace {
+// The parameters alone (train_options record the thread count).
+bool same_params(const NCFModel& a, const NCFModel& b) {
+    const auto pa = a.params(), pb = b.params();
+    if (pa.size() != pb.size()) return false;
+    for (std::size_t j = 0; j < pa.size(); ++j) {
+        const ParamArray &x = *pa[j].array, &y = *pb[j].array;
+        if (x.size() != y.size() || !std::equal(x.begin(), x.end(), y.begin())) return false;
+    }
+    return true;
+}
+}  // namespace
+
+TEST_CASE("ncf threads: the same thread count gives the same model, refused threads change nothing, all learn") {
+    for (bool logistic : {false, true}) {
+        auto [tr, te] = planted(logistic, 8);
+        if (logistic) {  // positives only, negatives sampled
+            Ratings pos;
+            for (std::size_t j = 0; j < tr.size(); ++j)
+                if (tr.value[j] > 0) pos.add(tr.user[j], tr.item[j], 1.0f);
+            pos.n_users = tr.n_users;
+            pos.n_items = tr.n_items;
+            tr = pos;
+        }
+        for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf}) {
+            CAPTURE(logistic);
+            const std::string name = model_kind_name(kind);
+            CAPTURE(name);
+            TrainOptions o = ncf_options(kind);
+            o.epochs = 4;
+            if (logistic) o.loss = Loss::logistic, o.ncf.negatives = 2;
+            o.threads = 1;
+            const NcfTrainResult one = train_ncf(o, tr, nullptr);
+            o.threads = 3;
+            const NcfTrainResult a = train_ncf(o, tr, nullptr), b = train_ncf(o, tr, nullptr);
+            REQUIRE(a.status == SIMDMF_OK);
+            CHECK(same_params(a.model, b.model));
+            thread_start_budget.store(0);  // every worker refused: the caller runs the three slices
+            const NcfTrainResult c = train_ncf(o, tr, nullptr);
+            thread_start_budget.store(-1);
+            CHECK(same_params(a.model, c.model));
+            // 3 slices learn as one does (the same data and steps; the sums grouped otherwise).
+            MESSAGE(name << std::string(logistic ? " log loss" : " squared") << ": identical to 1 thread " << same_params(one.model, a.model) << ", train loss, 1 thread " << one.history.back().train_loss
+                         << ", 3 threads " << a.history.back().train_loss);
+            CHECK(a.history.back().train_loss < a.history.front().train_loss);
+            CHECK(a.history.back().train_loss == doctest::Approx(one.history.back().train_loss).epsilon(0.005));
+            if (kind != ModelKind::gmf) {  // dropout: a mask stream per slice, still reproducible
+                o.ncf.dropout = 0.1;
+                const NcfTrainResult d = train_ncf(o, tr, nullptr), e = train_ncf(o, tr, nullptr);
+                CHECK(same_params(d.model, e.model));
+                CHECK_FALSE(same_params(d.model, a.model));
+            }
+            if (!logistic) CHECK(valid_metric(a.model, te) == doctest::Approx(valid_metric(one.model, te)).epsilon(0.05));
+        }
+    }
 }
 
 TEST_CASE("ncf: early stopping, cancellation, divergence") {
@@ -383,7 +442,8 @@ TEST_CASE("ncf score_block (the serving path: dot-product output, split first la
     // wide leading dimension, a tower-less MLP; two shapes interleaved on one thread (its scratch).
     for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf})
         for (kernels::Act act : {kernels::Act::relu, kernels::Act::leaky_relu}) {
-            CAPTURE(model_kind_name(kind));
+            const std::string name = model_kind_name(kind);
+            CAPTURE(name);
             const NCFModel m = random_model(kind, act, 9, 300, 21);
             NcfShape flat = m.shape;
             flat.layers = {12};

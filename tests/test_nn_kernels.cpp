@@ -3,6 +3,7 @@
 // padding, each activation; the padding stays zero.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -146,4 +147,37 @@ TEST_CASE("nn kernels: every level agrees with scalar, padding stays zero") {
             }
     }
     MESSAGE(levels << " SIMD levels checked");
+}
+
+TEST_CASE("nn logistic_grad: scalar matches double precision, every level agrees with scalar") {
+    std::mt19937 g(11);
+    std::normal_distribution<float> d(0.0f, 4.0f);
+    for (std::size_t n : {1u, 7u, 16u, 33u, 256u}) {
+        CAPTURE(n);
+        std::vector<float> s(n), y(n), ds0(n), ds1(n);
+        for (std::size_t j = 0; j < n; ++j) {
+            s[j] = d(g);
+            y[j] = (g() & 1) ? 1.0f : -1.0f;
+        }
+        s[0] = n > 1 ? 120.0f : -120.0f;  // far out: exp underflows, no NaN
+        const float scale = 1.0f / float(n);
+        const double L0 = nn_table_for(Level::scalar)->logistic_grad(s.data(), y.data(), n, scale, ds0.data());
+        double ref = 0;
+        for (std::size_t j = 0; j < n; ++j) {
+            const double z = s[j], y01 = y[j] > 0 ? 1.0 : 0.0, p = 1.0 / (1.0 + std::exp(-z));
+            ref += std::log1p(std::exp(-std::fabs(z))) + std::max(z, 0.0) - y01 * z;
+            INFO("j " << j);
+            REQUIRE(std::fabs(ds0[j] - scale * (p - y01)) <= scale * 1e-6);  // sigmoid's float error ~1e-7
+        }
+        CHECK(L0 == doctest::Approx(ref).epsilon(1e-5));
+        for (Level lv : kNnLevels) {
+            const NnTable* t = nn_table_for(lv);
+            if (!t) continue;
+            CAPTURE(level_name(lv));
+            std::fill(ds1.begin(), ds1.end(), -7.0f);
+            const double L1 = t->logistic_grad(s.data(), y.data(), n, scale, ds1.data());
+            CHECK(L1 == doctest::Approx(L0).epsilon(1e-5));
+            for (std::size_t j = 0; j < n; ++j) REQUIRE(std::fabs(ds1[j] - ds0[j]) <= scale * 1e-6f);
+        }
+    }
 }

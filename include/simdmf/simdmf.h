@@ -246,7 +246,8 @@ SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t);
  *   threads             int        [0, 1024]           default 1
  *                         worker threads (0: all cores); sgd starts at most the hardware thread count
  *                         (environment SIMDMF_OVERSUBSCRIBE=1 lifts that cap); threads the system refuses
- *                         to start are done without
+ *                         to start are done without; gmf/mlp/neumf: each batch cut into this many slices,
+ *                         reproducible for a given count
  *   tol                 real       [0, 1e30]           default 0
  *                         stop when the training loss falls below tol (0: off)
  *   patience            int        [0, 1e6]            default 0

@@ -68,6 +68,13 @@ struct NnTable {
     // padding zero). A vector's worth of rows at a
     // time, their sums reduced together (one transposing horizontal add per W rows, not one per row).
     void (*dot_rows)(const float* rows, std::size_t ld, std::size_t n, const float* x, std::size_t width, float* out);
+
+    // The log loss of n scores s against labels y (y > 0: positive, else negative; y01 its 0/1 target):
+    //   ds[j] = scale * (sigmoid(s_j) - y01_j)        (dLoss/ds_j for a loss scaled by `scale`)
+    //   returns sum_j log(1 + exp(-|s_j|)) + max(s_j, 0) - y01_j s_j  (the terms in float, summed in double)
+    // Stable for any finite s (no overflow; sigmoid exactly 0 or 1 beyond |s| ~ 88). SIMD levels sum a
+    // vector's terms in float before adding them, so the sum agrees with scalar within float rounding.
+    double (*logistic_grad)(const float* s, const float* y, std::size_t n, float scale, float* ds);
 };
 
 const NnTable& nn_active();

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -290,10 +291,38 @@ void nn_dot_rows(const float* rows, std::size_t ld, std::size_t n, const float* 
     }
 }
 
+// Log loss and its gradient a vector of scores at a time (sigmoid_batch's exp, xsimd::log1p), each
+// vector's terms summed in float (hsum) and then into the double total; leftover scores one at a
+// time, as the scalar table.
+template <class A>
+double logistic_grad(const float* s, const float* y, std::size_t n, float scale, float* ds) {
+    using B = fbatch<A>;
+    constexpr std::size_t W = B::size;
+    const B zero(0.0f), one(1.0f), vscale(scale);
+    double sum = 0;
+    std::size_t j = 0;
+    for (; j + W <= n; j += W) {
+        const B z = B::load_unaligned(s + j);
+        const B y01 = xsimd::select(B::load_unaligned(y + j) > zero, one, zero);
+        const B t = xsimd::exp(-xsimd::abs(z));
+        const B q = one / (one + t);
+        const B p = xsimd::select(z >= zero, q, t * q);
+        sum += double(hsum<A>(xsimd::log1p(t) + xsimd::max(z, zero) - y01 * z));
+        (vscale * (p - y01)).store_unaligned(ds + j);
+    }
+    for (; j < n; ++j) {
+        const float z = s[j], y01 = y[j] > 0.0f ? 1.0f : 0.0f;
+        const float t = std::exp(-std::fabs(z)), p = z >= 0.0f ? 1.0f / (1.0f + t) : t / (1.0f + t);
+        sum += double(std::log1p(t) + std::max(z, 0.0f) - y01 * z);
+        ds[j] = scale * (p - y01);
+    }
+    return sum;
+}
+
 template <class A>
 constexpr NnTable make_nn_table(Level level) {
-    return NnTable{level,           &dense_forward<A>, &dense_backward<A>, &gather<A>,    &scatter_add<A>,
-                   &adam<A>,        &adam_rows<A>,     &sgd_update<A>,     &nn_dot_rows<A>};
+    return NnTable{level,    &dense_forward<A>, &dense_backward<A>, &gather<A>,       &scatter_add<A>, &adam<A>,
+                   &adam_rows<A>, &sgd_update<A>, &nn_dot_rows<A>, &logistic_grad<A>};
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

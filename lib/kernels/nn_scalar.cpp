@@ -1,5 +1,6 @@
 // Scalar neural-network kernels (nn.hpp): the textbook loops every SIMD level is tested against.
 // They touch only the used columns of each layer (never the padding).
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -97,11 +98,22 @@ void dot_rows(const float* rows, std::size_t ld, std::size_t n, const float* x, 
     }
 }
 
+double logistic_grad(const float* s, const float* y, std::size_t n, float scale, float* ds) {
+    double sum = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+        const float z = s[j], y01 = y[j] > 0.0f ? 1.0f : 0.0f;
+        const float t = std::exp(-std::fabs(z)), p = z >= 0.0f ? 1.0f / (1.0f + t) : t / (1.0f + t);
+        sum += double(std::log1p(t) + std::max(z, 0.0f) - y01 * z);
+        ds[j] = scale * (p - y01);
+    }
+    return sum;
+}
+
 }  // namespace
 
 const NnTable& nn_table_scalar() {
-    static constexpr NnTable table{Level::scalar, &dense_forward, &dense_backward, &gather,  &scatter_add,
-                                   &adam,         &adam_rows,     &sgd_update,     &dot_rows};
+    static constexpr NnTable table{Level::scalar, &dense_forward, &dense_backward, &gather,     &scatter_add,
+                                   &adam,         &adam_rows,     &sgd_update,     &dot_rows, &logistic_grad};
     return table;
 }
 

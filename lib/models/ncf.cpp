@@ -138,9 +138,13 @@ void NcfWorkspace::reserve(const NCFModel& m, std::size_t n) {
     fit(dh, cap * ph);
 }
 
-void NcfGrads::init(NCFModel& m) {
+void NcfGrads::init(NCFModel& m, bool embeddings) {
     g.clear();
-    for (const ParamView& v : m.params()) g.emplace_back(v.rows * v.cols, 0.0f);
+    for (const ParamView& v : m.params()) {
+        const std::string name(v.name);
+        const bool embedding = name.size() > 2 && name[name.size() - 2] == '.' && (name.back() == 'P' || name.back() == 'Q');
+        g.emplace_back(embedding && !embeddings ? 0 : v.rows * v.cols, 0.0f);
+    }
 }
 
 void ncf_forward(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
@@ -200,34 +204,39 @@ void ncf_forward(const NCFModel& m, const std::uint32_t* users, const std::uint3
 }
 
 void ncf_backward(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
-                  const float* dscore, NcfWorkspace& ws, NcfGrads& grads) {
+                  const float* dscore, NcfWorkspace& ws, NcfGrads& grads, bool scatter) {
     const auto& nt = kernels::nn_active();
     const std::size_t pk = nn_pad(m.shape.k), pe = nn_pad(m.embed()), ph = nn_pad(m.out_in());
     const std::uint32_t e = m.embed();
     std::size_t gi = 0;  // index into grads, in params() order
-    std::size_t g_gp = 0, g_gq = 0, g_mp = 0, g_mq = 0, g_w0 = 0;
-    if (m.has_gmf()) { g_gp = gi++; g_gq = gi++; }
-    if (m.has_mlp()) { g_mp = gi++; g_mq = gi++; g_w0 = gi; gi += 2 * m.W.size(); }
+    std::size_t g_w0 = 0;
+    if (m.has_gmf()) gi += 2;
+    if (m.has_mlp()) { gi += 2; g_w0 = gi; gi += 2 * m.W.size(); }
     const std::size_t g_hw = gi, g_hb = gi + 1;
 
     // The output unit (linear, 1 unit): dW[c] += sum_b h[b, c] ds_b, db += sum_b ds_b (b in order),
     // dh[b, c] = ds_b W[c] (padding zero).
     const float* hin = m.kind == ModelKind::neumf ? ws.h.data() : m.has_gmf() ? ws.gv.data() : ws.x.back().data();
-    {
+    {  // over whole padded rows (h's and hw's padding zero: dh's stays zero), dW summed contiguously first
         const std::uint32_t w = m.out_in();
         float* dW = grads.g[g_hw].data();
         float* db = grads.g[g_hb].data();
+        fit(ws.dhw, ph);
+        float* acc = ws.dhw.data();
+        const float* hw = ws.hw.data();
+        for (std::uint32_t c = 0; c < w; ++c) acc[c] = dW[std::size_t(c) * 16];
+        std::fill(acc + w, acc + ph, 0.0f);
         for (std::size_t j = 0; j < n; ++j) {
             const float ds = dscore[j];
             const float* h = hin + j * ph;
             float* dh = ws.dh.data() + j * ph;
-            for (std::uint32_t c = 0; c < w; ++c) {
-                dW[std::size_t(c) * 16] += h[c] * ds;
-                dh[c] = ds * ws.hw[c];
+            for (std::size_t c = 0; c < ph; ++c) {
+                acc[c] += h[c] * ds;
+                dh[c] = ds * hw[c];
             }
-            std::fill(dh + w, dh + ph, 0.0f);
             db[0] += ds;
         }
+        for (std::uint32_t c = 0; c < w; ++c) dW[std::size_t(c) * 16] = acc[c];
     }
     // Split dh into the branches (neumf), or take it whole.
     float* dgv = m.has_gmf() ? (m.kind == ModelKind::neumf ? ws.dgv.data() : ws.dh.data()) : nullptr;
@@ -244,8 +253,6 @@ void ncf_backward(const NCFModel& m, const std::uint32_t* users, const std::uint
             ws.dgu[j] = dgv[j] * c[j];
             ws.dgi[j] = dgv[j] * a[j];
         }
-        nt.scatter_add(grads.g[g_gp].data(), pk, users, n, m.shape.k, ws.dgu.data(), pk);
-        nt.scatter_add(grads.g[g_gq].data(), pk, items, n, m.shape.k, ws.dgi.data(), pk);
     }
     if (m.has_mlp()) {
         const std::size_t L = m.shape.layers.size();
@@ -268,8 +275,23 @@ void ncf_backward(const NCFModel& m, const std::uint32_t* users, const std::uint
         std::fill(ws.dei.begin(), ws.dei.begin() + n * pe, 0.0f);
         copy_cols(ws.dx[0].data(), l0, n, e, ws.deu.data(), pe, 0);
         copy_cols(ws.dx[0].data() + e, l0, n, e, ws.dei.data(), pe, 0);
-        nt.scatter_add(grads.g[g_mp].data(), pe, users, n, e, ws.deu.data(), pe);
-        nt.scatter_add(grads.g[g_mq].data(), pe, items, n, e, ws.dei.data(), pe);
+    }
+    if (scatter) ncf_scatter(m, users, items, n, ws, grads);
+}
+
+void ncf_scatter(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
+                 const NcfWorkspace& ws, NcfGrads& grads) {
+    const auto& nt = kernels::nn_active();
+    const std::size_t pk = nn_pad(m.shape.k), pe = nn_pad(m.embed());
+    std::size_t gi = 0;  // params() order: gmf.P, gmf.Q, then mlp.P, mlp.Q
+    if (m.has_gmf()) {
+        nt.scatter_add(grads.g[gi].data(), pk, users, n, m.shape.k, ws.dgu.data(), pk);
+        nt.scatter_add(grads.g[gi + 1].data(), pk, items, n, m.shape.k, ws.dgi.data(), pk);
+        gi += 2;
+    }
+    if (m.has_mlp()) {
+        nt.scatter_add(grads.g[gi].data(), pe, users, n, m.embed(), ws.deu.data(), pe);
+        nt.scatter_add(grads.g[gi + 1].data(), pe, items, n, m.embed(), ws.dei.data(), pe);
     }
 }
 

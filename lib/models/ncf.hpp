@@ -68,6 +68,7 @@ struct NcfWorkspace {
     std::vector<AlignedFloats> x;        // x[0] = [eu, ei], x[l] = layer l's output
     AlignedFloats h;                     // output unit input (neumf: [gv, x.back()])
     AlignedFloats hw;                    // the output unit's weights, contiguous (ncf_forward)
+    AlignedFloats dhw;                   // their gradient, contiguous (ncf_backward)
     AlignedFloats dh, dgv, dgu, dgi, deu, dei;
     std::vector<AlignedFloats> dx;
     // Dropout on the tower layers' outputs (training only; 0: off, as for serving): drop[l] holds
@@ -81,18 +82,25 @@ struct NcfWorkspace {
 };
 
 // Gradient arrays in the order and shape of NCFModel::params(); embeddings' gradient rows are added
-// by scatter (only the batch's rows are non-zero).
+// by scatter (only the batch's rows are non-zero). init(m, false) leaves the embeddings' arrays empty
+// (a training thread's own gradients: ncf_backward with scatter = false never touches them).
 struct NcfGrads {
     std::vector<AlignedFloats> g;
-    void init(NCFModel& m);
+    void init(NCFModel& m, bool embeddings = true);
 };
 
 // Forward pass of n <= ws.cap pairs: scores into out (n floats).
 void ncf_forward(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
                  NcfWorkspace& ws, float* out);
 // Backward pass after ncf_forward on the same pairs and workspace: dscore[j] = dLoss/dscore_j; the
-// parameters' gradients are added into grads (order of params()).
+// parameters' gradients are added into grads (order of params()). With scatter = false the
+// embeddings' per-pair gradient rows stay in ws (ncf_scatter adds them later) and grads' embedding
+// arrays are not touched.
 void ncf_backward(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
-                  const float* dscore, NcfWorkspace& ws, NcfGrads& grads);
+                  const float* dscore, NcfWorkspace& ws, NcfGrads& grads, bool scatter = true);
+// The embeddings' part of ncf_backward: the per-pair gradient rows in ws added into grads' embedding
+// arrays, pairs in order 0..n-1.
+void ncf_scatter(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
+                 const NcfWorkspace& ws, NcfGrads& grads);
 
 }  // namespace simdmf

@@ -5,21 +5,27 @@
 #include "solvers/ncf_train.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <limits>
+#include <thread>
 
 #include "idspace.hpp"
 #include "rng.hpp"
 #include "serve/seen.hpp"
 #include "solvers/epoch_control.hpp"
 #include "solvers/negatives.hpp"
+#include "task_pool.hpp"
 
 namespace simdmf {
 
 using kernels::nn_pad;
 
 namespace {
+
+constexpr std::size_t kBitsetBytes = 64u << 20;  // the negative sampler's seen bitset when users x items bits fit
 
 bool is_embedding(const char* name) {
     const std::string s(name);
@@ -67,6 +73,112 @@ bool same_ids(const std::shared_ptr<const IdMap>& a, const std::shared_ptr<const
     if (!a || !b || a->size() != b->size() || a->is_string() != b->is_string()) return false;
     return a->is_string() ? a->strings_list() == b->strings_list() : a->raws() == b->raws();
 }
+
+// Rng::shuffle's permutation (the same draws in the same order), with the swap partners drawn 64
+// ahead and prefetched: the epoch's samples are megabytes and a swap is otherwise a cache miss.
+template <class T>
+void shuffle_prefetched(Rng& rng, T* first, std::size_t n) {
+    constexpr std::size_t kAhead = 64;
+    std::size_t ring[kAhead];
+    std::size_t drawn = n;  // partners drawn for positions i = n .. drawn + 1
+    auto draw = [&] {
+        const std::size_t j = static_cast<std::size_t>(rng.below(drawn));
+        ring[drawn % kAhead] = j;
+        __builtin_prefetch(first + j, 1);
+        --drawn;
+    };
+    for (std::size_t i = n; i > 1; --i) {
+        while (drawn > 1 && drawn + kAhead > i) draw();
+        std::swap(first[i - 1], first[ring[i % kAhead]]);
+    }
+}
+
+// Runs f(t) for the slices t < n of a batch on the caller and up to n - 1 persistent threads (started
+// once per training run; the ones the system refuses are done without: the caller runs their slices).
+// Slices are handed out one at a time; a slice's work does not depend on the thread that runs it.
+// Waiting threads spin briefly, then sleep on the atomic (futex).
+class SliceRunner {
+public:
+    explicit SliceRunner(unsigned n) : n_(n) {
+        try {
+            for (unsigned t = 1; t < n; ++t) {
+                auto loop = [this] { worker(); };
+                pool_.push_back(start_thread(loop));
+            }
+        } catch (const std::system_error&) {  // fewer threads than slices
+        } catch (const std::bad_alloc&) {
+        }
+    }
+    ~SliceRunner() {
+        stop_.store(true);
+        gen_.fetch_add(1);
+        gen_.notify_all();
+        for (auto& th : pool_) th.join();
+    }
+    SliceRunner(const SliceRunner&) = delete;
+    SliceRunner& operator=(const SliceRunner&) = delete;
+
+    template <class F>
+    void run(F& f) {
+        if (pool_.empty()) {
+            for (unsigned t = 0; t < n_; ++t) f(t);
+            return;
+        }
+        job_ = &f;
+        call_ = [](void* p, unsigned t) { (*static_cast<F*>(p))(t); };
+        done_.store(0);  // before next_: a thread late from the last batch may take a slice at once
+        next_.store(0);
+        gen_.fetch_add(1, std::memory_order_release);
+        gen_.notify_all();
+        work();
+        for (unsigned spin = 0;; ++spin) {
+            const unsigned d = done_.load(std::memory_order_acquire);
+            if (d == n_) break;
+            if (spin > 4000) done_.wait(d);
+        }
+        if (error_) {
+            std::exception_ptr e = error_;
+            error_ = nullptr;
+            std::rethrow_exception(e);
+        }
+    }
+
+private:
+    void work() {
+        for (;;) {
+            const unsigned t = next_.fetch_add(1);
+            if (t >= n_) return;
+            try {
+                call_(job_, t);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(error_mutex_);
+                if (!error_) error_ = std::current_exception();
+            }
+            if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_) done_.notify_all();
+        }
+    }
+    void worker() {
+        unsigned seen = 0;
+        for (;;) {
+            unsigned g = gen_.load(std::memory_order_acquire);
+            for (unsigned spin = 0; g == seen; ++spin) {
+                if (spin > 4000) gen_.wait(g);
+                g = gen_.load(std::memory_order_acquire);
+            }
+            seen = g;
+            if (stop_.load()) return;
+            work();
+        }
+    }
+    unsigned n_;
+    std::vector<std::thread> pool_;
+    std::atomic<unsigned> gen_{0}, next_{0}, done_{0};
+    std::atomic<bool> stop_{false};
+    void* job_ = nullptr;
+    void (*call_)(void*, unsigned) = nullptr;
+    std::exception_ptr error_;
+    std::mutex error_mutex_;
+};
 
 struct Slot {
     ParamArray* w;
@@ -190,72 +302,132 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     };
     bind();
 
-    // Samples: (user, item, target). Index k < train.size() is rating k of `train` (read in place, no
-    // copy); log loss adds ncf_negatives fresh unseen items per positive each epoch (nu, ni: target -1).
+    // Samples: (user, item, target). Squared loss: the ratings of `train`, read in place (no copy); log
+    // loss: the events (target +1 or -1) and ncf_negatives fresh unseen items per positive each epoch
+    // (target -1), 12 bytes a sample.
     const bool logistic = opt.logistic();
     const std::size_t n_train = train.size();
-    std::vector<std::uint32_t> nu, ni;
-    auto target = [&](std::size_t k) -> float {
-        if (k >= n_train) return -1.0f;
-        return logistic ? (train.value[k] > 0 ? 1.0f : -1.0f) : train.value[k];
-    };
+    auto target = [&](std::size_t k) -> float { return train.value[k] > 0 ? 1.0f : -1.0f; };
     std::unique_ptr<SeenItems> seen;
     std::unique_ptr<NegativeSampler> sampler;  // the rank lane's: uniform over unseen items, never a seen one
     if (logistic) {
         seen = std::make_unique<SeenItems>(train);
-        sampler = std::make_unique<NegativeSampler>(*seen, train.n_items);
+        sampler = std::make_unique<NegativeSampler>(*seen, train.n_items, kBitsetBytes);
     }
     std::vector<std::size_t> order;
+    struct Sample {
+        std::uint32_t u, i;
+        float y;
+    };
+    std::vector<Sample> samples;
 
     const std::uint32_t epochs = opt.effective_epochs();
     const double lr = opt.effective_lr();  // 0.001 unless set (the registry)
     Rng rng(opt.seed ^ 0x6E63665F73686666ull);  // the shuffle and negatives' stream
-    NcfWorkspace ws;
-    ws.reserve(m, no.batch);
-    ws.dropout = static_cast<float>(no.dropout);
-    ws.rng = Rng(opt.seed ^ 0x6E63665F64726F70ull);  // the dropout masks' stream
+    // Threads: each batch is split into `slices` contiguous parts (the thread count asked for), each
+    // with its own workspace and dense-layer gradients; the embeddings' gradient rows are added in the
+    // batch's order, the slices' dense gradients in slice order (slice 0 into `grads`, then 1, 2, ...).
+    const unsigned slices = static_cast<unsigned>(std::min<std::size_t>(resolve_threads(opt.threads), no.batch));
+    struct Slice {
+        NcfWorkspace ws;
+        NcfGrads grads;  // slices >= 1: dense layers only
+        std::vector<float> score, dscore;
+        double loss = 0;
+    };
+    std::vector<Slice> part(slices);
+    for (unsigned t = 0; t < slices; ++t) {
+        Slice& S = part[t];
+        const std::size_t cap = (std::size_t(no.batch) + slices - 1) / slices;
+        S.ws.reserve(m, cap);
+        S.ws.dropout = static_cast<float>(no.dropout);
+        S.ws.rng = Rng(opt.seed ^ 0x6E63665F64726F70ull ^ (std::uint64_t(t) * 0x9E3779B97F4A7C15ull));  // dropout masks
+        if (t) S.grads.init(m, false);
+        S.score.resize(cap);
+        S.dscore.resize(cap);
+    }
+    SliceRunner runner(slices);
     std::vector<std::uint32_t> bu(no.batch), bi(no.batch), touched_u, touched_i;
+    std::vector<float> by(no.batch);
     std::vector<std::uint32_t> mark_u(m.n_users, 0), mark_i(m.n_items, 0);
     std::uint32_t stamp = 0;
-    std::vector<float> score(no.batch), dscore(no.batch);
     std::uint64_t step_t = 0;
 
     EpochControl control(opt, valid, callback, res);
     control.begin(m);
 
     for (std::uint32_t epoch = 1; epoch <= epochs; ++epoch) {
-        nu.clear();
-        ni.clear();
-        if (logistic && no.negatives > 0)
-            for (std::size_t k = 0; k < train.size(); ++k) {
-                if (!(train.value[k] > 0)) continue;
-                const std::uint32_t u = train.user[k];
-                for (std::uint32_t q = 0; q < no.negatives; ++q) {
-                    const std::uint32_t i = sampler->draw(u, rng);
-                    if (i == kNoItem) break;  // the user has seen every item
-                    nu.push_back(u);
-                    ni.push_back(i);
+        // Log loss: the positives and their fresh negatives as (user, item, target) samples, shuffled in
+        // place (one read a sample in the batches below, not three scattered ones); squared loss: the
+        // ratings read in place through a shuffled index. The same stream of rng draws either way.
+        std::size_t n_samples = n_train;
+        if (logistic) {
+            samples.clear();
+            for (std::size_t k = 0; k < n_train; ++k) samples.push_back({train.user[k], train.item[k], target(k)});
+            if (no.negatives > 0)
+                for (std::size_t k = 0; k < n_train; ++k) {
+                    if (!(train.value[k] > 0)) continue;
+                    const std::uint32_t u = train.user[k];
+                    for (std::uint32_t q = 0; q < no.negatives; ++q) {
+                        const std::uint32_t i = sampler->draw_in(u, 0, train.n_items, rng);
+                        if (i == kNoItem) break;  // the user has seen every item
+                        samples.push_back({u, i, -1.0f});
+                    }
                 }
-            }
-        order.resize(n_train + nu.size());
-        for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
-        rng.shuffle(order.data(), order.size());
+            n_samples = samples.size();
+            shuffle_prefetched(rng, samples.data(), n_samples);
+        } else {
+            order.resize(n_train);
+            for (std::size_t k = 0; k < n_train; ++k) order[k] = k;
+            rng.shuffle(order.data(), n_train);
+        }
 
         double loss_sum = 0;
-        for (std::size_t at = 0; at < order.size(); at += no.batch) {
-            const std::size_t n = std::min<std::size_t>(no.batch, order.size() - at);
-            for (std::size_t j = 0; j < n; ++j) {
-                const std::size_t k = order[at + j];
-                bu[j] = k < n_train ? train.user[k] : nu[k - n_train];
-                bi[j] = k < n_train ? train.item[k] : ni[k - n_train];
-            }
-            ncf_forward(m, bu.data(), bi.data(), n, ws, score.data());
-            for (std::size_t j = 0; j < n; ++j) {
-                const double y = target(order[at + j]);
-                loss_sum += m.objective.curve_loss(y, score[j]);
-                dscore[j] = static_cast<float>(-m.objective.residual(y, score[j]) / double(n));
-            }
-            ncf_backward(m, bu.data(), bi.data(), n, dscore.data(), ws, grads);
+        for (std::size_t at = 0; at < n_samples; at += no.batch) {
+            const std::size_t n = std::min<std::size_t>(no.batch, n_samples - at);
+            if (logistic)
+                for (std::size_t j = 0; j < n; ++j) {
+                    const Sample& x = samples[at + j];
+                    bu[j] = x.u, bi[j] = x.i, by[j] = x.y;
+                }
+            else
+                for (std::size_t j = 0; j < n; ++j) {
+                    const std::size_t k = order[at + j];
+                    bu[j] = train.user[k], bi[j] = train.item[k], by[j] = train.value[k];
+                }
+            const unsigned used = static_cast<unsigned>(std::min<std::size_t>(slices, n));
+            auto slice = [&](unsigned t) {
+                if (t >= used) return;
+                Slice& S = part[t];
+                const std::size_t a = n * t / used, c = n * (t + 1) / used - a;
+                ncf_forward(m, bu.data() + a, bi.data() + a, c, S.ws, S.score.data());
+                double& acc = used == 1 ? loss_sum : S.loss;
+                if (logistic) {  // cross-entropy and sigmoid(s) - y01, a vector of scores at a time
+                    acc += kernels::nn_active().logistic_grad(S.score.data(), by.data() + a, c, 1.0f / float(n),
+                                                              S.dscore.data());
+                } else {
+                    for (std::size_t j = 0; j < c; ++j) {
+                        const double y = by[a + j];
+                        acc += m.objective.curve_loss(y, S.score[j]);
+                        S.dscore[j] = static_cast<float>(-m.objective.residual(y, S.score[j]) / double(n));
+                    }
+                }
+                ncf_backward(m, bu.data() + a, bi.data() + a, c, S.dscore.data(), S.ws, t ? S.grads : grads, used == 1);
+            };
+            runner.run(slice);
+            if (used > 1)
+                for (unsigned t = 0; t < used; ++t) {  // in slice order: the same sums for any thread timing
+                    Slice& S = part[t];
+                    const std::size_t a = n * t / used, c = n * (t + 1) / used - a;
+                    loss_sum += S.loss;
+                    S.loss = 0;
+                    ncf_scatter(m, bu.data() + a, bi.data() + a, c, S.ws, grads);
+                    if (t)
+                        for (std::size_t j = 0; j < grads.g.size(); ++j) {
+                            AlignedFloats& src = S.grads.g[j];
+                            float* dst = grads.g[j].data();
+                            for (std::size_t q = 0; q < src.size(); ++q) dst[q] += src[q], src[q] = 0.0f;
+                        }
+                }
             // The rows this batch touched (distinct, in first-seen order).
             ++stamp;
             touched_u.clear();
@@ -288,7 +460,7 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
                 }
             }
         }
-        const double train_loss = loss_sum / double(order.size());
+        const double train_loss = loss_sum / double(n_samples);
 
         if (!control.after_epoch(epoch, train_loss, lr, m)) break;
         bind();

@@ -1,7 +1,19 @@
 // Training of the neural CF models (GMF, MLP, NeuMF; lib/models/ncf.hpp): mini-batch Adam or SGD on
 // the squared loss (ratings) or the log loss (positives plus sampled unseen items), with the epoch
 // rules of MF (history, callback, tolerance, patience + restore_best, divergence handing back the
-// last good epoch). Single-threaded: the same seed gives a bit-identical model at a given SIMD level.
+// last good epoch).
+//
+// Threads (option "threads", 0: the hardware thread count; at most ncf_batch): every mini-batch is cut
+// into `threads` contiguous slices, each slice's forward and backward pass run on its own workspace
+// and dense-layer gradient arrays, on persistent threads. Then, on the calling thread and in slice
+// order, the slices' embedding gradient rows are added (pair by pair, in the batch's order, as one
+// thread does) and their dense-layer gradients summed (slice 0, + slice 1, + ...); the optimizer step
+// is the one thread's. What is deterministic: the same seed, data, options, SIMD level and thread
+// count give a bit-identical model (the work of a slice and the order of every sum do not depend on
+// which thread ran it or when; threads the system refuses are done without by the caller, with the
+// same slices, so the result depends on the count asked for, not the count started). What is not:
+// different thread counts give models that differ in float rounding (the dense layers' gradient sums
+// are grouped by slice, and dropout masks come from one stream per slice); so do different SIMD levels.
 #pragma once
 #include <memory>
 #include <string>
