@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """simdmf's GMF / MLP / NeuMF against the PyTorch reference (bench/ncf_torch.py) on MovieLens u1,
 the two sides run alternately (ROUNDS rounds of one run each per model), one thread each. Prints, per
-model, the median seconds per epoch of each side and their ratio, the same for scoring every item for
+model, the median seconds per epoch of each side and their ratio (wall clock, and CPU time: the
+process's, which other processes sharing the cores do not inflate), the same for scoring every item for
 one user, and the last epoch's test RMSE of each side (simdmf's biased MF beside them).
 NCF_LEVELS=avx512,avx2 runs simdmf at each of those SIMD levels in every round (simdmf at each level,
 then torch, alternating), so the ratios of both levels come from one run.
@@ -56,23 +57,26 @@ def quality(r):
 
 
 for kind in kinds:
-    s_ep, s_sc, s_rm = ({lv: [] for lv in levels} for _ in range(3))
-    t_ep, t_sc, t_rm = [], [], []
+    s_ep, s_sc, s_rm, s_cpu = ({lv: [] for lv in levels} for _ in range(4))
+    t_ep, t_sc, t_rm, t_cpu = [], [], [], []
     for _ in range(rounds):
         for lv in levels:
             a = run(ours + [base, test, kind, epochs] + loss, lv)
             s_ep[lv] += a["epoch_seconds"]
+            s_cpu[lv] += a["epoch_cpu_seconds"]
             s_sc[lv].append(a["score_user_seconds"])
             s_rm[lv].append(quality(a))
             s_ep[lv + "_name" if lv else "name"] = a["simd"]
         b = run(theirs + [base, test, kind, epochs] + loss)
         t_ep += b["epoch_seconds"]
+        t_cpu += b["epoch_cpu_seconds"]
         t_sc.append(b["score_user_seconds"])
         t_rm.append(quality(b))
-    te, ts = statistics.median(t_ep), statistics.median(t_sc)
+    te, ts, tc = statistics.median(t_ep), statistics.median(t_sc), statistics.median(t_cpu)
     for lv in levels:
-        se, ss = statistics.median(s_ep[lv]), statistics.median(s_sc[lv])
-        print("%-6s %-7s epoch: simdmf %.4f s, torch %.4f s, ratio %.1fx | score one user: simdmf %.1f us, "
-              "torch %.1f us, ratio %.1fx | after %s epochs: simdmf %s, torch %s (%s)"
-              % (kind, s_ep[lv + "_name" if lv else "name"], se, te, te / se, ss * 1e6, ts * 1e6, ts / ss, epochs,
-                 s_rm[lv][-1], t_rm[-1], b["simd"]))
+        se, ss, sc = statistics.median(s_ep[lv]), statistics.median(s_sc[lv]), statistics.median(s_cpu[lv])
+        print("%-6s %-7s epoch: simdmf %.4f s, torch %.4f s, ratio %.1fx | epoch CPU: simdmf %.4f s, torch %.4f s, "
+              "ratio %.1fx | score one user: simdmf %.1f us, torch %.1f us, ratio %.1fx | after %s epochs: simdmf %s, "
+              "torch %s (%s)"
+              % (kind, s_ep[lv + "_name" if lv else "name"], se, te, te / se, sc, tc, tc / sc, ss * 1e6, ts * 1e6,
+                 ts / ss, epochs, s_rm[lv][-1], t_rm[-1], b["simd"]))

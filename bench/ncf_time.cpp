@@ -1,7 +1,7 @@
 // simdmf's side of the PyTorch comparison (bench/ncf_compare.py): one model kind trained on a ratings
 // file with the reference's settings (GMF factors k, MLP [64,32,16,8], Adam, batch 256, N(0, 0.01)
 // embeddings, Glorot dense, one thread), then scoring every item for users 0..99. Prints one JSON line:
-// seconds of each epoch (training only), seconds to score all items for one user (mean), the test
+// seconds of each epoch (training only; wall clock, and the process's CPU time), seconds to score all items for one user (mean), the test
 // RMSE after the last epoch (rating protocol; logistic: log-loss, and "hr" / "ndcg": HR@10 and NDCG@10
 // of TEST's events each ranked against 99 sampled items the user has in neither file, seed 1, the
 // protocol of `simdmf eval --negatives 99`).
@@ -9,8 +9,9 @@
 //   build/bench/ncf_time TRAIN TEST gmf|mlp|neumf|mf EPOCHS [squared|logistic] [k=8] [batch=256] [lazy|dense]
 // Environment (as ncf_torch.py): NCF_LAYERS=60,30,30,30,30,30 the MLP widths (default 64,32,16,8),
 // NCF_K and NCF_BATCH the defaults of k and batch, NCF_NEGATIVES (logistic; default 4), NCF_THREADS
-// the training threads (default 1).
+// the training threads (default 1), NCF_SEED the seed (default 42).
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -48,14 +49,24 @@ int main(int argc, char** argv) {
     }
     o.ncf.negatives = static_cast<std::uint32_t>(env_or("NCF_NEGATIVES", 4));
     o.threads = static_cast<std::uint32_t>(env_or("NCF_THREADS", 1));
+    o.seed = static_cast<std::uint64_t>(env_or("NCF_SEED", 42));
     o.ncf.lazy_adam = !(argc > 8 && std::string(argv[8]) == "dense");
     o.ncf.link = 1;  // identity: the reference's plain linear output for ratings
     if (o.logistic()) o.ncf.link = 0;
-    std::vector<double> epoch_s, curve;
+    std::vector<double> epoch_s, epoch_cpu, curve;
     double last = 0;
+    auto cpu_now = [] {  // the process's CPU time: what the epoch costs, whoever else shares the cores
+        timespec ts{};
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+    };
+    double last_cpu = cpu_now();
     auto cb = [&](const EpochInfo& e) {
         epoch_s.push_back(e.elapsed_seconds - last);
         last = e.elapsed_seconds;
+        const double c = cpu_now();
+        epoch_cpu.push_back(c - last_cpu);
+        last_cpu = c;
         return true;
     };
     std::unique_ptr<Model> m;
@@ -83,6 +94,8 @@ int main(int argc, char** argv) {
     const double score_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / users;
     std::printf("{\"model\": \"%s\", \"simd\": \"%s\", \"epoch_seconds\": [", kind.c_str(), kernels::active().name);
     for (std::size_t j = 0; j < epoch_s.size(); ++j) std::printf("%s%.5f", j ? ", " : "", epoch_s[j]);
+    std::printf("], \"epoch_cpu_seconds\": [");
+    for (std::size_t j = 0; j < epoch_cpu.size(); ++j) std::printf("%s%.5f", j ? ", " : "", epoch_cpu[j]);
     std::printf("], \"score_user_seconds\": %.7f, \"valid\": [", score_s);
     for (std::size_t j = 0; j < curve.size(); ++j) std::printf("%s%.5f", j ? ", " : "", curve[j]);
     std::printf("]");

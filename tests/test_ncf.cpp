@@ -23,10 +23,11 @@ using namespace simdmf;
 
 namespace {
 
-NCFModel random_model(ModelKind kind, kernels::Act act, std::uint32_t nu, std::uint32_t ni, std::uint64_t seed) {
+NCFModel random_model(ModelKind kind, kernels::Act act, std::uint32_t nu, std::uint32_t ni, std::uint64_t seed,
+                      std::vector<std::uint32_t> layers = {10, 7, 3}) {
     NcfShape s;
     s.k = 5;
-    s.layers = {10, 7, 3};
+    s.layers = layers;
     s.act = act;
     s.slope = 0.3f;
     NCFModel m;
@@ -73,7 +74,21 @@ void check_gradients(NCFModel m, float dropout = 0.0f) {
     for (std::size_t j = 0; j < u.size(); ++j) ds[j] = static_cast<float>(-m.objective.residual(y[j], s[j]) / double(u.size()));
     NcfGrads g;
     g.init(m);
-    ncf_backward(m, u.data(), i.data(), u.size(), ds.data(), ws, g);
+    {  // the threads' path: the embeddings' rows left in a workspace, scattered afterwards, the same sums
+        NcfWorkspace ws2 = ws;
+        NcfGrads g2, gd;
+        g2.init(m);
+        gd.init(m, false);
+        ncf_backward(m, u.data(), i.data(), u.size(), ds.data(), ws2, gd, false);
+        ncf_scatter(m, u.data(), i.data(), u.size(), ws2, g2);
+        ncf_backward(m, u.data(), i.data(), u.size(), ds.data(), ws, g);
+        for (std::size_t j = 0; j < g.g.size(); ++j) {
+            const AlignedFloats& want = g.g[j];
+            const AlignedFloats& got = gd.g[j].empty() ? g2.g[j] : gd.g[j];
+            REQUIRE(got.size() == want.size());
+            CHECK(std::equal(got.begin(), got.end(), want.begin()));
+        }
+    }
     std::size_t p = 0, checked = 0, kinks = 0;
     for (const ParamView& v : m.params()) {
         for (std::uint64_t r = 0; r < v.rows; ++r)
@@ -151,6 +166,11 @@ TEST_CASE("ncf backward: every model, activation and loss agrees with finite dif
                 CAPTURE(static_cast<int>(act));
                 CAPTURE(loss);
                 check_gradients(m);
+                if (kind != ModelKind::gmf) {  // MLP embeddings of whole vectors (16): gathered into layer 1 in place
+                    NCFModel w = random_model(kind, act, 4, 4, 21 + loss, {32, 6, 3});
+                    w.objective = m.objective;
+                    check_gradients(w);
+                }
             }
 }
 

@@ -45,7 +45,8 @@ struct NnTable {
     // Embedding gather: out[b*ldo + j] = table[idx[b]*ld + j] for j < width (SIMD levels: to nn_pad).
     void (*gather)(const float* table, std::size_t ld, const std::uint32_t* idx, std::size_t n, std::size_t width,
                    float* out, std::size_t ldo);
-    // Gradient scatter: table[idx[b]*ld + j] += g[b*ldg + j], b in order (repeated indices add up).
+    // Gradient scatter: table[idx[b]*ld + j] += g[b*ldg + j], b in order (repeated indices add up);
+    // SIMD levels to width rounded up to their vector width (the padding beyond adds zeros).
     void (*scatter_add)(float* table, std::size_t ld, const std::uint32_t* idx, std::size_t n, std::size_t width,
                         const float* g, std::size_t ldg);
 
@@ -56,7 +57,8 @@ struct NnTable {
     void (*adam)(float* w, float* m, float* v, float* g, std::size_t n, float step, float inv_sqrt_bc2, float b1,
                  float b2, float eps, float l2);
     // Lazy Adam: the same update on the listed rows only (stride ld, `width` floats used, SIMD levels
-    // to nn_pad(width)); the rows' gradients zeroed. Rows must be distinct.
+    // to width rounded up to their vector width: the padding, all zero, stays zero without it); the
+    // rows' gradients zeroed. Rows must be distinct.
     void (*adam_rows)(float* w, float* m, float* v, float* g, std::size_t ld, const std::uint32_t* rows,
                       std::size_t n_rows, std::size_t width, float step, float inv_sqrt_bc2, float b1, float b2,
                       float eps, float l2);

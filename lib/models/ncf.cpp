@@ -162,11 +162,16 @@ void ncf_forward(const NCFModel& m, const std::uint32_t* users, const std::uint3
         hin = ws.gv.data();
     }
     if (m.has_mlp()) {
-        nt.gather(m.mP.data(), pe, users, n, e, ws.eu.data(), pe);
-        nt.gather(m.mQ.data(), pe, items, n, e, ws.ei.data(), pe);
         const std::size_t l0 = nn_pad(m.shape.layers[0]);
-        copy_cols(ws.eu.data(), pe, n, e, ws.x[0].data(), l0, 0);
-        copy_cols(ws.ei.data(), pe, n, e, ws.x[0].data(), l0, e);
+        if (e % 16 == 0) {  // [p_u, q_i] gathered in place: each half is whole padded vectors
+            nt.gather(m.mP.data(), pe, users, n, e, ws.x[0].data(), l0);
+            nt.gather(m.mQ.data(), pe, items, n, e, ws.x[0].data() + e, l0);
+        } else {
+            nt.gather(m.mP.data(), pe, users, n, e, ws.eu.data(), pe);
+            nt.gather(m.mQ.data(), pe, items, n, e, ws.ei.data(), pe);
+            copy_cols(ws.eu.data(), pe, n, e, ws.x[0].data(), l0, 0);
+            copy_cols(ws.ei.data(), pe, n, e, ws.x[0].data(), l0, e);
+        }
         for (std::size_t l = 1; l < m.shape.layers.size(); ++l) {
             const std::size_t in = m.shape.layers[l - 1], o = m.shape.layers[l];
             nt.dense_forward(ws.x[l - 1].data(), nn_pad(in), n, in, o, m.W[l - 1].data(), nn_pad(o),
@@ -271,10 +276,12 @@ void ncf_backward(const NCFModel& m, const std::uint32_t* users, const std::uint
                               static_cast<int>(m.shape.act), m.shape.slope);
         }
         const std::size_t l0 = nn_pad(m.shape.layers[0]);
-        std::fill(ws.deu.begin(), ws.deu.begin() + n * pe, 0.0f);
-        std::fill(ws.dei.begin(), ws.dei.begin() + n * pe, 0.0f);
-        copy_cols(ws.dx[0].data(), l0, n, e, ws.deu.data(), pe, 0);
-        copy_cols(ws.dx[0].data() + e, l0, n, e, ws.dei.data(), pe, 0);
+        if (e % 16 != 0) {  // else ncf_scatter reads the halves of dx[0] in place
+            std::fill(ws.deu.begin(), ws.deu.begin() + n * pe, 0.0f);
+            std::fill(ws.dei.begin(), ws.dei.begin() + n * pe, 0.0f);
+            copy_cols(ws.dx[0].data(), l0, n, e, ws.deu.data(), pe, 0);
+            copy_cols(ws.dx[0].data() + e, l0, n, e, ws.dei.data(), pe, 0);
+        }
     }
     if (scatter) ncf_scatter(m, users, items, n, ws, grads);
 }
@@ -290,8 +297,15 @@ void ncf_scatter(const NCFModel& m, const std::uint32_t* users, const std::uint3
         gi += 2;
     }
     if (m.has_mlp()) {
-        nt.scatter_add(grads.g[gi].data(), pe, users, n, m.embed(), ws.deu.data(), pe);
-        nt.scatter_add(grads.g[gi + 1].data(), pe, items, n, m.embed(), ws.dei.data(), pe);
+        const std::uint32_t e = m.embed();
+        if (e % 16 == 0) {
+            const std::size_t l0 = nn_pad(m.shape.layers[0]);
+            nt.scatter_add(grads.g[gi].data(), pe, users, n, e, ws.dx[0].data(), l0);
+            nt.scatter_add(grads.g[gi + 1].data(), pe, items, n, e, ws.dx[0].data() + e, l0);
+        } else {
+            nt.scatter_add(grads.g[gi].data(), pe, users, n, e, ws.deu.data(), pe);
+            nt.scatter_add(grads.g[gi + 1].data(), pe, items, n, e, ws.dei.data(), pe);
+        }
     }
 }
 
