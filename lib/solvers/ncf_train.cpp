@@ -96,7 +96,7 @@ void shuffle_prefetched(Rng& rng, T* first, std::size_t n) {
 // Runs f(t) for the slices t < n of a batch on the caller and up to n - 1 persistent threads (started
 // once per training run; the ones the system refuses are done without: the caller runs their slices).
 // Slices are handed out one at a time; a slice's work does not depend on the thread that runs it.
-// Waiting threads spin briefly, then sleep on the atomic (futex).
+// Waiting threads spin up to 200 us, then sleep on the atomic (futex).
 class SliceRunner {
 public:
     explicit SliceRunner(unsigned n) : n_(n) {
@@ -131,10 +131,11 @@ public:
         gen_.fetch_add(1, std::memory_order_release);
         gen_.notify_all();
         work();
+        const auto t0 = std::chrono::steady_clock::now();
         for (unsigned spin = 0;; ++spin) {
             const unsigned d = done_.load(std::memory_order_acquire);
             if (d == n_) break;
-            if (spin > 4000) done_.wait(d);
+            if (spinning_too_long(spin, t0)) done_.wait(d);
         }
         if (error_) {
             std::exception_ptr e = error_;
@@ -144,6 +145,16 @@ public:
     }
 
 private:
+    // Spin (a pause an iteration) for up to kSpin, then sleep: the serial step between two batches'
+    // parallel parts takes tens of microseconds, about what waking a sleeping thread takes, and a
+    // worker that wakes late finds the caller has done its slice already.
+    static bool spinning_too_long(unsigned spin, std::chrono::steady_clock::time_point t0) {
+        constexpr auto kSpin = std::chrono::microseconds(200);
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+        return spin % 64 == 63 && std::chrono::steady_clock::now() - t0 > kSpin;
+    }
     void work() {
         for (;;) {
             const unsigned t = next_.fetch_add(1);
@@ -161,8 +172,9 @@ private:
         unsigned seen = 0;
         for (;;) {
             unsigned g = gen_.load(std::memory_order_acquire);
+            const auto t0 = std::chrono::steady_clock::now();
             for (unsigned spin = 0; g == seen; ++spin) {
-                if (spin > 4000) gen_.wait(g);
+                if (spinning_too_long(spin, t0)) gen_.wait(g);
                 g = gen_.load(std::memory_order_acquire);
             }
             seen = g;
