@@ -9,7 +9,7 @@
 // AVX-512's half-vector rows (sgd_regs_half).
 //
 // The fused steps specialised per length (sgd_regs, sgd_pair, adagrad_regs, adagrad_pair) share their
-// pieces (rows_acc, the Loss policies' coefs/err, update_rows, adagrad_update), so that a pair of
+// pieces (rows_acc, rows_acc_norms, the Loss policies' coefs, update_rows), so that a pair of
 // steps on distinct rows computes bit for bit what the two single steps compute; their scalar work is
 // kept small (the error and coefficients as vector ops on the summed dot), as at k = 32 on AVX2 the
 // ops around the 5 k/8 of the rule itself are a large share of the FMA ports' time.
@@ -250,9 +250,9 @@ inline __m256 halves(float lo, float hi) { return _mm256_set_m128(_mm_set1_ps(hi
 
 // The specialised steps (sgd_regs, sgd_pair, adagrad_*) compute the error and what the update needs
 // as vectors, from the dot's accumulator vector acc (not yet summed):
-//   coefs(): e, and bp = lr_p e, bq = lr_q e in every lane (the SGD update);  err(): e in every lane
-//   (AdaGrad);  coefs2() / err2(): the same for two ratings at once (the pairs), bit for bit equal to
-//   two calls, with one combined lane sum on 8 lanes.
+//   coefs(): e, and bp = lr_p e, bq = lr_q e in every lane (the SGD and AdaGrad updates);  coefs2():
+//   the same for two ratings at once (the SGD pairs), bit for bit equal to two calls, with one combined
+//   lane sum on 8 lanes.
 // Squared loss: e = (r - offset) - d, where d = bsum(acc): the subtraction and the multiplications are
 // vector ops on every lane (for a pair on both halves of one register), no broadcast after the sum.
 struct SquaredLoss {
@@ -265,12 +265,6 @@ struct SquaredLoss {
         const B ev = B(r - offset) - bsum<A>(acc);
         bp = B(lr_p) * ev;
         bq = B(lr_q) * ev;
-        return lane0<A>(ev);
-    }
-    template <class A>
-    [[gnu::always_inline]] static float err(fbatch<A> acc, float offset, float r, fbatch<A>& ev) {
-        using B = fbatch<A>;
-        ev = B(r - offset) - bsum<A>(acc);
         return lane0<A>(ev);
     }
     template <class A>
@@ -287,19 +281,6 @@ struct SquaredLoss {
 #endif
         e[0] = coefs<A>(a0, ot[0], ot[1], lr_p, lr_q, bp[0], bq[0]);
         e[1] = coefs<A>(a1, ot[2], ot[3], lr_p, lr_q, bp[1], bq[1]);
-    }
-    template <class A>
-    [[gnu::always_inline]] static void err2(fbatch<A> a0, fbatch<A> a1, const float* ot, fbatch<A>* ev, float* e) {
-#if defined(__AVX__)
-        if constexpr (fbatch<A>::size == 8) {
-            const __m256 v = _mm256_sub_ps(halves(ot[1] - ot[0], ot[3] - ot[2]), bsum2_halves(a0, a1));
-            ev[0] = low_both(v), ev[1] = high_both(v);
-            e[0] = _mm256_cvtss_f32(v), e[1] = lane4(v);
-            return;
-        }
-#endif
-        e[0] = err<A>(a0, ot[0], ot[1], ev[0]);
-        e[1] = err<A>(a1, ot[2], ot[3], ev[1]);
     }
 };
 // sigmoid_inline(): no call, so the rows held in registers are not spilled around it (::expf was,
@@ -319,12 +300,6 @@ struct LogisticLoss {
     [[gnu::always_inline]] static float coefs(fbatch<A> acc, float offset, float y, float lr_p, float lr_q,
                                               fbatch<A>& bp, fbatch<A>& bq) {
         return coefs_d<A>(lane0<A>(bsum<A>(acc)), offset, y, lr_p, lr_q, bp, bq);
-    }
-    template <class A>
-    [[gnu::always_inline]] static float err(fbatch<A> acc, float offset, float y, fbatch<A>& ev) {
-        const float e = error<A>(offset + lane0<A>(bsum<A>(acc)), y);
-        ev = fbatch<A>(e);
-        return e;
     }
     // The two dots' lane sums (combined on 8 lanes), then the scalar sigmoid of each.
     template <class A>
@@ -346,15 +321,6 @@ struct LogisticLoss {
         sums2<A>(a0, a1, d0, d1);
         e[0] = coefs_d<A>(d0, ot[0], ot[1], lr_p, lr_q, bp[0], bq[0]);
         e[1] = coefs_d<A>(d1, ot[2], ot[3], lr_p, lr_q, bp[1], bq[1]);
-    }
-    template <class A>
-    [[gnu::always_inline]] static void err2(fbatch<A> a0, fbatch<A> a1, const float* ot, fbatch<A>* ev, float* e) {
-        float d0, d1;
-        sums2<A>(a0, a1, d0, d1);
-        e[0] = error<A>(ot[0] + d0, ot[1]);
-        e[1] = error<A>(ot[2] + d1, ot[3]);
-        ev[0] = fbatch<A>(e[0]);
-        ev[1] = fbatch<A>(e[1]);
     }
 };
 
@@ -695,43 +661,63 @@ void sigmoid(const float* in, float* out, std::size_t n) {
     for (; j < n; ++j) out[j] = stable_sigmoid(in[j]);
 }
 
-// The AdaGrad update of one rating from its error e: ascent directions gp = e q - l2_p p and
-// gq = e p - l2_q q;  p += lr_p gp;  q += lr_q gq;  g2 = |gp|^2, |gq|^2, each norm over min(NV, 2)
-// vector accumulators (vector i into i % 2, from zero) and one hsum2. Rows from pv, qv (Keep) or reloaded.
+// AdaGrad, specialised per length: 7 vector ops a vector of the rows instead of the textbook 9. The
+// ascent directions gp = e q - l2_p p and gq = e p - l2_q q are never formed: the rows get the SGD
+// step's two-op update, p' = (1 - lr_p l2_p) p + (lr_p e) q (and q likewise; update_rows), and the
+// squared norms the caller needs come from the rows before the step, expanded:
+//   |gp|^2 = e^2 |q|^2 - 2 e l2_p (p.q) + l2_p^2 |p|^2,   |gq|^2 = e^2 |p|^2 - 2 e l2_q (p.q) + l2_q^2 |q|^2,
+// with |p|^2 and |q|^2 summed in the same pass as the dot (one FMA each a vector). The expansion loses
+// relative accuracy only when gp is far smaller than e q and l2 p (cancellation; the error is then
+// ~eps (e |q| + l2 |p|)^2, and a result below zero is clamped to 0): the norms feed a running sum of
+// mean squared gradients, where that is noise far below the update's own size.
+//
+// The rows' pass: the dot's accumulator vector (as rows_acc) and the two squared norms' (min(NV, 2)
+// accumulators each, vector i into i % 2), rows kept in pv, qv with Keep.
 template <class A, std::size_t NV, bool Keep>
-[[gnu::always_inline]] inline void adagrad_update(float* p, float* q, const fbatch<A>* pv, const fbatch<A>* qv,
-                                                  fbatch<A> ev, float lr_p, float lr_q, float l2_p, float l2_q,
-                                                  float* g2) {
+[[gnu::always_inline]] inline fbatch<A> rows_acc_norms(const float* p, const float* q, fbatch<A>* pv, fbatch<A>* qv,
+                                                       fbatch<A>& np, fbatch<A>& nq) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
+    constexpr std::size_t NA = NV < 4 ? NV : 4;
     constexpr std::size_t NS = NV < 2 ? NV : 2;
-    const B lp(lr_p), lq(lr_q), rp(l2_p), rq(l2_q);
-    B sp[2] = {B(0.0f), B(0.0f)}, sq[2] = {B(0.0f), B(0.0f)};
+    B acc[4], sp[2], sq[2];
 #pragma GCC unroll 32
     for (std::size_t i = 0; i < NV; ++i) {
-        B a, b;
-        if constexpr (Keep) a = pv[i], b = qv[i];
-        else a = B::load_unaligned(p + i * W), b = B::load_unaligned(q + i * W);
-        const B gp = xsimd::fms(ev, b, rp * a), gq = xsimd::fms(ev, a, rq * b);
-        xsimd::fma(lp, gp, a).store_unaligned(p + i * W);
-        xsimd::fma(lq, gq, b).store_unaligned(q + i * W);
-        sp[i % NS] = xsimd::fma(gp, gp, sp[i % NS]);
-        sq[i % NS] = xsimd::fma(gq, gq, sq[i % NS]);
+        const B a = B::load_unaligned(p + i * W), b = B::load_unaligned(q + i * W);
+        if constexpr (Keep) pv[i] = a, qv[i] = b;
+        if (i < NA) acc[i] = a * b;
+        else acc[i % NA] = xsimd::fma(a, b, acc[i % NA]);
+        if (i < NS) sp[i] = a * a, sq[i] = b * b;
+        else sp[i % NS] = xsimd::fma(a, a, sp[i % NS]), sq[i % NS] = xsimd::fma(b, b, sq[i % NS]);
     }
-    if constexpr (NS == 2) hsum2<A>(sp[0] + sp[1], sq[0] + sq[1], g2[0], g2[1]);
-    else hsum2<A>(sp[0], sq[0], g2[0], g2[1]);
+    if constexpr (NS == 2) np = sp[0] + sp[1], nq = sq[0] + sq[1];
+    else np = sp[0], nq = sq[0];
+    return tree<A, NA>(acc);
+}
+
+// The two squared norms of the directions from the expansion above: d = p.q, pp = |p|^2, qq = |q|^2.
+[[gnu::always_inline]] inline void adagrad_norms(float e, float d, float pp, float qq, float l2_p, float l2_q,
+                                                 float* g2) {
+    const float ee = e * e, ed = e * d;
+    g2[0] = std::max(0.0f, fmadd(ee, qq, fmadd(l2_p * l2_p, pp, -2.0f * l2_p * ed)));
+    g2[1] = std::max(0.0f, fmadd(ee, pp, fmadd(l2_q * l2_q, qq, -2.0f * l2_q * ed)));
 }
 
 // Fused AdaGrad step specialised for rows of NV whole vectors (AdagradFn), rows kept or streamed as in
-// sgd_regs: one pass computing the directions, the update and the norms.
+// sgd_regs: one pass for the dot and the norms, then the update.
 template <class A, std::size_t NV, class Loss, bool Keep>
 [[gnu::noinline]] float adagrad_regs(float* p, float* q, std::size_t /*n*/, float offset, float target, float lr_p,
                                      float lr_q, float l2_p, float l2_q, float* g2) {
     using B = fbatch<A>;
-    B pv[Keep ? NV : 1], qv[Keep ? NV : 1], ev;
-    const float e = Loss::template err<A>(rows_acc<A, NV, Keep>(p, q, pv, qv), offset, target, ev);
+    B pv[Keep ? NV : 1], qv[Keep ? NV : 1], np, nq, bp, bq;
+    const B acc = rows_acc_norms<A, NV, Keep>(p, q, pv, qv, np, nq);
+    float pp, qq;
+    hsum2<A>(np, nq, pp, qq);
+    const float d = lane0<A>(bsum<A>(acc));
+    const float e = Loss::template coefs<A>(acc, offset, target, lr_p, lr_q, bp, bq);
+    adagrad_norms(e, d, pp, qq, l2_p, l2_q, g2);
     if constexpr (!Keep) reload_barrier();
-    adagrad_update<A, NV, Keep>(p, q, pv, qv, ev, lr_p, lr_q, l2_p, l2_q, g2);
+    update_rows<A, NV, Keep>(p, q, pv, qv, B(1.0f - lr_p * l2_p), bp, B(1.0f - lr_q * l2_q), bq);
     return e;
 }
 
@@ -740,14 +726,21 @@ template <class A, std::size_t NV, class Loss, bool Keep>
 [[gnu::noinline]] void adagrad_pair(float* p0, float* q0, float* p1, float* q1, std::size_t /*n*/, const float* a,
                                     float l2_p, float l2_q, float* out) {
     using B = fbatch<A>;
-    B pv0[Keep ? NV : 1], qv0[Keep ? NV : 1], pv1[Keep ? NV : 1], qv1[Keep ? NV : 1], ev[2];
-    const B a0 = rows_acc<A, NV, Keep>(p0, q0, pv0, qv0);
-    const B a1 = rows_acc<A, NV, Keep>(p1, q1, pv1, qv1);
-    const float ot[4] = {a[0], a[1], a[4], a[5]};
-    Loss::template err2<A>(a0, a1, ot, ev, out);
+    B pv0[Keep ? NV : 1], qv0[Keep ? NV : 1], pv1[Keep ? NV : 1], qv1[Keep ? NV : 1], np0, nq0, np1, nq1, bp0, bq0,
+        bp1, bq1;
+    const B a0 = rows_acc_norms<A, NV, Keep>(p0, q0, pv0, qv0, np0, nq0);
+    const B a1 = rows_acc_norms<A, NV, Keep>(p1, q1, pv1, qv1, np1, nq1);
+    float pp0, qq0, pp1, qq1;
+    hsum2<A>(np0, nq0, pp0, qq0);
+    hsum2<A>(np1, nq1, pp1, qq1);
+    const float d0 = lane0<A>(bsum<A>(a0)), d1 = lane0<A>(bsum<A>(a1));
+    out[0] = Loss::template coefs<A>(a0, a[0], a[1], a[2], a[3], bp0, bq0);
+    out[1] = Loss::template coefs<A>(a1, a[4], a[5], a[6], a[7], bp1, bq1);
+    adagrad_norms(out[0], d0, pp0, qq0, l2_p, l2_q, out + 2);
+    adagrad_norms(out[1], d1, pp1, qq1, l2_p, l2_q, out + 4);
     if constexpr (!Keep) reload_barrier();
-    adagrad_update<A, NV, Keep>(p0, q0, pv0, qv0, ev[0], a[2], a[3], l2_p, l2_q, out + 2);
-    adagrad_update<A, NV, Keep>(p1, q1, pv1, qv1, ev[1], a[6], a[7], l2_p, l2_q, out + 4);
+    update_rows<A, NV, Keep>(p0, q0, pv0, qv0, B(1.0f - a[2] * l2_p), bp0, B(1.0f - a[3] * l2_q), bq0);
+    update_rows<A, NV, Keep>(p1, q1, pv1, qv1, B(1.0f - a[6] * l2_p), bp1, B(1.0f - a[7] * l2_q), bq1);
 }
 
 // Fused AdaGrad step for any n: dot() (rows now in L1), then one pass computing the ascent directions,
