@@ -205,8 +205,14 @@ inline void dot_rows_i8(const std::int8_t* rows, std::size_t n_rows, std::size_t
             return a;
         };
         a0 = row(q0, a0), a1 = row(q1, a1), a2 = row(q2, a2), a3 = row(q3, a3);
+        const __m128i sums = hsum4_epi32(a0, a1, a2, a3);
+        if (nv == n) {  // no tail: the four scores as one vector, lane by lane the operations below
+            const __m128 sc = _mm_mul_ps(_mm_set1_ps(xscale), _mm_loadu_ps(scale + r));
+            _mm_storeu_ps(out + r, _mm_mul_ps(_mm_cvtepi32_ps(sums), sc));
+            continue;
+        }
         alignas(16) std::int32_t s[4];
-        _mm_store_si128(reinterpret_cast<__m128i*>(s), hsum4_epi32(a0, a1, a2, a3));
+        _mm_store_si128(reinterpret_cast<__m128i*>(s), sums);
         const std::int8_t* q[4] = {q0, q1, q2, q3};
         for (int c = 0; c < 4; ++c)
             out[r + c] = float(s[c] + dot_i8_plain(q[c], x, nv, n)) * (xscale * scale[r + c]);
@@ -406,11 +412,17 @@ template <int R>
         for (std::size_t t = 0; t < nv; t += 32) a1 = _mm256_dpbusd_epi32(a1, _mm256_xor_si256(ld(q1 + t), flip), ld(x + t));
         for (std::size_t t = 0; t < nv; t += 32) a2 = _mm256_dpbusd_epi32(a2, _mm256_xor_si256(ld(q2 + t), flip), ld(x + t));
         for (std::size_t t = 0; t < nv; t += 32) a3 = _mm256_dpbusd_epi32(a3, _mm256_xor_si256(ld(q3 + t), flip), ld(x + t));
+        const __m128i sums = _mm_sub_epi32(hsum4_epi32(a0, a1, a2, a3), _mm_set1_epi32(128 * xsum));
+        if (nv == n) {  // no tail: as dot_rows_i8
+            const __m128 sc = _mm_mul_ps(_mm_set1_ps(xscale), _mm_loadu_ps(scale + r));
+            _mm_storeu_ps(out + r, _mm_mul_ps(_mm_cvtepi32_ps(sums), sc));
+            continue;
+        }
         alignas(16) std::int32_t s[4];
-        _mm_store_si128(reinterpret_cast<__m128i*>(s), hsum4_epi32(a0, a1, a2, a3));
+        _mm_store_si128(reinterpret_cast<__m128i*>(s), sums);
         const std::int8_t* q[4] = {q0, q1, q2, q3};
         for (int c = 0; c < 4; ++c)
-            out[r + c] = float(s[c] - 128 * xsum + dot_i8_plain(q[c], x, nv, n)) * (xscale * scale[r + c]);
+            out[r + c] = float(s[c] + dot_i8_plain(q[c], x, nv, n)) * (xscale * scale[r + c]);
     }
     for (; r < n_rows; ++r) out[r] = float(dot_i8_plain(rows + r * stride, x, 0, n)) * (xscale * scale[r]);
 }
