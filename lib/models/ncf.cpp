@@ -287,24 +287,24 @@ void ncf_backward(const NCFModel& m, const std::uint32_t* users, const std::uint
 }
 
 void ncf_scatter(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
-                 const NcfWorkspace& ws, NcfGrads& grads) {
+                 const NcfWorkspace& ws, NcfGrads& grads, bool to_users, bool to_items) {
     const auto& nt = kernels::nn_active();
     const std::size_t pk = nn_pad(m.shape.k), pe = nn_pad(m.embed());
     std::size_t gi = 0;  // params() order: gmf.P, gmf.Q, then mlp.P, mlp.Q
     if (m.has_gmf()) {
-        nt.scatter_add(grads.g[gi].data(), pk, users, n, m.shape.k, ws.dgu.data(), pk);
-        nt.scatter_add(grads.g[gi + 1].data(), pk, items, n, m.shape.k, ws.dgi.data(), pk);
+        if (to_users) nt.scatter_add(grads.g[gi].data(), pk, users, n, m.shape.k, ws.dgu.data(), pk);
+        if (to_items) nt.scatter_add(grads.g[gi + 1].data(), pk, items, n, m.shape.k, ws.dgi.data(), pk);
         gi += 2;
     }
     if (m.has_mlp()) {
         const std::uint32_t e = m.embed();
         if (e % 16 == 0) {
             const std::size_t l0 = nn_pad(m.shape.layers[0]);
-            nt.scatter_add(grads.g[gi].data(), pe, users, n, e, ws.dx[0].data(), l0);
-            nt.scatter_add(grads.g[gi + 1].data(), pe, items, n, e, ws.dx[0].data() + e, l0);
+            if (to_users) nt.scatter_add(grads.g[gi].data(), pe, users, n, e, ws.dx[0].data(), l0);
+            if (to_items) nt.scatter_add(grads.g[gi + 1].data(), pe, items, n, e, ws.dx[0].data() + e, l0);
         } else {
-            nt.scatter_add(grads.g[gi].data(), pe, users, n, e, ws.deu.data(), pe);
-            nt.scatter_add(grads.g[gi + 1].data(), pe, items, n, e, ws.dei.data(), pe);
+            if (to_users) nt.scatter_add(grads.g[gi].data(), pe, users, n, e, ws.deu.data(), pe);
+            if (to_items) nt.scatter_add(grads.g[gi + 1].data(), pe, items, n, e, ws.dei.data(), pe);
         }
     }
 }

@@ -99,8 +99,9 @@ void ncf_forward(const NCFModel& m, const std::uint32_t* users, const std::uint3
 void ncf_backward(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
                   const float* dscore, NcfWorkspace& ws, NcfGrads& grads, bool scatter = true);
 // The embeddings' part of ncf_backward: the per-pair gradient rows in ws added into grads' embedding
-// arrays, pairs in order 0..n-1.
+// arrays, pairs in order 0..n-1. users / items = false leave that side's arrays alone (the two sides
+// touch disjoint arrays: training threads scatter them at once).
 void ncf_scatter(const NCFModel& m, const std::uint32_t* users, const std::uint32_t* items, std::size_t n,
-                 const NcfWorkspace& ws, NcfGrads& grads);
+                 const NcfWorkspace& ws, NcfGrads& grads, bool to_users = true, bool to_items = true);
 
 }  // namespace simdmf

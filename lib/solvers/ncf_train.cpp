@@ -427,49 +427,67 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
             };
             runner.run(slice);
             if (used > 1)
-                for (unsigned t = 0; t < used; ++t) {  // in slice order: the same sums for any thread timing
-                    Slice& S = part[t];
-                    const std::size_t a = n * t / used, c = n * (t + 1) / used - a;
-                    loss_sum += S.loss;
-                    S.loss = 0;
-                    ncf_scatter(m, bu.data() + a, bi.data() + a, c, S.ws, grads);
-                    if (t)
-                        for (std::size_t j = 0; j < grads.g.size(); ++j) {
-                            AlignedFloats& src = S.grads.g[j];
-                            float* dst = grads.g[j].data();
-                            for (std::size_t q = 0; q < src.size(); ++q) dst[q] += src[q], src[q] = 0.0f;
-                        }
+                for (unsigned t = 0; t < used; ++t) {  // in slice order
+                    loss_sum += part[t].loss;
+                    part[t].loss = 0;
                 }
-            // The rows this batch touched (distinct, in first-seen order).
+            // The optimizer step in two halves that touch disjoint arrays, run at once on two threads
+            // when there are: the users' embeddings (their slices' rows added in batch order, the rows
+            // the batch touched, their update) and the items' embeddings with the dense layers (the
+            // slices' dense gradients added in slice order). Each array sees the same operations in
+            // the same order as one thread doing both halves would: the same model.
             ++stamp;
-            touched_u.clear();
-            touched_i.clear();
-            for (std::size_t j = 0; j < n; ++j) {
-                if (mark_u[bu[j]] != stamp) mark_u[bu[j]] = stamp, touched_u.push_back(bu[j]);
-                if (mark_i[bi[j]] != stamp) mark_i[bi[j]] = stamp, touched_i.push_back(bi[j]);
-            }
             ++step_t;
-            const auto& nt = kernels::nn_active();
             const double bc1 = 1.0 - std::pow(no.beta1, double(step_t)), bc2 = 1.0 - std::pow(no.beta2, double(step_t));
             const float step = static_cast<float>(lr / bc1), isb2 = static_cast<float>(1.0 / std::sqrt(bc2));
             const float b1 = static_cast<float>(no.beta1), b2 = static_cast<float>(no.beta2), eps = static_cast<float>(no.eps);
-            for (Slot& s : slots) {
-                const float l2 = static_cast<float>(s.embedding ? no.l2_embed : no.l2_weights);
-                float* w = s.w->data();
-                if (s.embedding && (no.lazy_adam || no.optimizer == 1)) {
-                    const auto& rows = s.side == SIMDMF_USERS ? touched_u : touched_i;
-                    if (no.optimizer == 0)
-                        nt.adam_rows(w, s.m.data(), s.v.data(), s.g->data(), s.ld, rows.data(), rows.size(), s.width,
-                                     step, isb2, b1, b2, eps, l2);
-                    else
-                        for (std::uint32_t r : rows)
-                            nt.sgd_update(w + std::size_t(r) * s.ld, s.g->data() + std::size_t(r) * s.ld, s.ld,
-                                          static_cast<float>(lr), l2);
-                } else if (no.optimizer == 0) {
-                    nt.adam(w, s.m.data(), s.v.data(), s.g->data(), s.g->size(), step, isb2, b1, b2, eps, l2);
-                } else {
-                    nt.sgd_update(w, s.g->data(), s.g->size(), static_cast<float>(lr), l2);
+            auto update = [&](unsigned h) {
+                if (h > 1) return;
+                const bool users = h == 0;
+                if (used > 1)
+                    for (unsigned t = 0; t < used; ++t) {
+                        Slice& S = part[t];
+                        const std::size_t a = n * t / used, c = n * (t + 1) / used - a;
+                        ncf_scatter(m, bu.data() + a, bi.data() + a, c, S.ws, grads, users, !users);
+                        if (t && !users)
+                            for (std::size_t j = 0; j < grads.g.size(); ++j) {
+                                AlignedFloats& src = S.grads.g[j];
+                                float* dst = grads.g[j].data();
+                                for (std::size_t q = 0; q < src.size(); ++q) dst[q] += src[q], src[q] = 0.0f;
+                            }
+                    }
+                // The rows this batch touched on this side (distinct, in first-seen order).
+                const std::uint32_t* ids = users ? bu.data() : bi.data();
+                auto& mark = users ? mark_u : mark_i;
+                auto& touched = users ? touched_u : touched_i;
+                touched.clear();
+                for (std::size_t j = 0; j < n; ++j)
+                    if (mark[ids[j]] != stamp) mark[ids[j]] = stamp, touched.push_back(ids[j]);
+                const auto& nt = kernels::nn_active();
+                for (Slot& s : slots) {
+                    if (s.embedding ? (s.side == SIMDMF_USERS) != users : users) continue;
+                    const float l2 = static_cast<float>(s.embedding ? no.l2_embed : no.l2_weights);
+                    float* w = s.w->data();
+                    if (s.embedding && (no.lazy_adam || no.optimizer == 1)) {
+                        if (no.optimizer == 0)
+                            nt.adam_rows(w, s.m.data(), s.v.data(), s.g->data(), s.ld, touched.data(), touched.size(),
+                                         s.width, step, isb2, b1, b2, eps, l2);
+                        else
+                            for (std::uint32_t r : touched)
+                                nt.sgd_update(w + std::size_t(r) * s.ld, s.g->data() + std::size_t(r) * s.ld, s.ld,
+                                              static_cast<float>(lr), l2);
+                    } else if (no.optimizer == 0) {
+                        nt.adam(w, s.m.data(), s.v.data(), s.g->data(), s.g->size(), step, isb2, b1, b2, eps, l2);
+                    } else {
+                        nt.sgd_update(w, s.g->data(), s.g->size(), static_cast<float>(lr), l2);
+                    }
                 }
+            };
+            if (used > 1) {
+                runner.run(update);
+            } else {
+                update(0);
+                update(1);
             }
         }
         const double train_loss = loss_sum / double(n_samples);
