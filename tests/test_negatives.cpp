@@ -5,6 +5,8 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "common.hpp"
 #include "dataset.hpp"
@@ -107,6 +109,43 @@ TEST_CASE("negative sampler: the seen bitset answers as the sorted lists, draw f
         CHECK_FALSE(plain.seen(u, x));
     }
     CHECK(drawn > 2000);
+}
+
+TEST_CASE("negative sampler: draw_in_each gives draw_in's items in order and leaves the stream where it would") {
+    // Users dense (the exact path), sparse (rejection), full within a range (no item), beyond the data,
+    // with and without the bitset: each batch equals one draw_in per event from a twin generator.
+    Ratings r = random_events(700, 10, 64, 5);
+    for (std::uint32_t i = 0; i < 50; ++i) r.add(2, i, 1);  // user 2: most items (the exact draw)
+    for (std::uint32_t i = 32; i < 64; ++i) r.add(5, i, 1); // user 5: every item of [32, 64)
+    SeenItems seen(r);
+    NegativeSampler plain(seen, 64), bits(seen, 64, std::size_t(1) << 20);
+    REQUIRE(bits.has_bitset());
+    std::vector<std::uint32_t> users(500);
+    Rng pick(9);
+    for (auto& u : users) u = static_cast<std::uint32_t>(pick.below(13));  // 10..12: beyond the data
+    std::size_t none = 0, drawn = 0;
+    for (const NegativeSampler* s : {&plain, &bits})
+        for (const auto& [lo, hi] : {std::pair<std::uint32_t, std::uint32_t>{0, 64}, {32, 64}, {8, 40}, {7, 7}}) {
+            Rng a(33), b(33);
+            std::vector<std::uint32_t> got(users.size(), 0);
+            s->draw_in_each(users.size(), [&](std::size_t t) { return users[t]; }, lo, hi, a, got.data());
+            for (std::size_t t = 0; t < users.size(); ++t) {
+                CAPTURE(t);
+                const std::uint32_t want = s->draw_in(users[t], lo, hi, b);
+                REQUIRE(got[t] == want);
+                if (want == kNoItem) {
+                    ++none;
+                    continue;
+                }
+                ++drawn;
+                CHECK(want >= lo);
+                CHECK(want < hi);
+                CHECK_FALSE(s->seen(users[t], want));
+            }
+            CHECK(a.next() == b.next());  // the same number of draws consumed
+        }
+    CHECK(none > 50);    // user 5 on [32, 64) and the empty range
+    CHECK(drawn > 2500);
 }
 
 TEST_CASE("negative sampler: distinct draws, and users who have seen every item") {

@@ -1039,35 +1039,44 @@ std::size_t find_above_rows(const float* C, std::size_t rows, std::size_t width,
     return rows;
 }
 
-// Fused BPR step for rows of NV whole vectors: acc = p * (qi - qj), x = offset + sum, g = sigmoid(-x),
-// then the three updates. Keep: the rows stay in registers from the dot to the update (3 NV vectors);
-// otherwise the update reloads them from L1.
-template <class A, std::size_t NV, bool Keep>
+// Fused BPR step for rows of NV whole vectors: d = qi - qj, acc = p * d, x = offset + sum, g = sigmoid(-x),
+// then the three updates in one pass with t = lr_q g p computed once per vector:
+//   p' = (1 - lr_p l2_p) p + lr_p g d,   qi' = (1 - lr_q l2_q) qi + t,   qj' = (1 - lr_q l2_q) qj - t
+// (7 vector FP operations per vector: the dot's subtraction and FMA, the update's 2 multiplies and 3 FMAs).
+// Keep = 2: the three rows stay in registers from the dot to the update (3 NV vectors); Keep = 1: only d
+// (NV vectors; the update reads p, qi, qj again from L1, qi and qj as FMA memory operands); Keep = 0: d is
+// recomputed.
+template <class A, std::size_t NV, int Keep>
 [[gnu::noinline]] float bpr_regs(float* p, float* qi, float* qj, std::size_t /*n*/, float offset, float lr_p,
                                  float lr_q, float l2_p, float l2_q) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
     constexpr std::size_t NA = NV < 4 ? NV : 4;
-    constexpr std::size_t NK = Keep ? NV : 1;
-    B pv[NK], iv[NK], jv[NK], acc[4];
+    constexpr std::size_t NK = Keep == 2 ? NV : 1, ND = Keep >= 1 ? NV : 1;
+    B pv[NK], iv[NK], jv[NK], dv[ND], acc[4];
 #pragma GCC unroll 32
     for (std::size_t v = 0; v < NV; ++v) {
         const B a = B::load_unaligned(p + v * W), b = B::load_unaligned(qi + v * W), c = B::load_unaligned(qj + v * W);
-        if constexpr (Keep) pv[v] = a, iv[v] = b, jv[v] = c;
-        if (v < NA) acc[v] = a * (b - c);
-        else acc[v % NA] = xsimd::fma(a, b - c, acc[v % NA]);
+        const B d = b - c;
+        if constexpr (Keep == 2) pv[v] = a, iv[v] = b, jv[v] = c;
+        if constexpr (Keep >= 1) dv[v] = d;
+        if (v < NA) acc[v] = a * d;
+        else acc[v % NA] = xsimd::fma(a, d, acc[v % NA]);
     }
     const float g = sigmoid_inline(-(offset + hsum<A>(tree<A, NA>(acc))));
-    if constexpr (!Keep) reload_barrier();
+    if constexpr (Keep < 2) reload_barrier();
     const B ap(1.0f - lr_p * l2_p), aq(1.0f - lr_q * l2_q), bp(lr_p * g), bq(lr_q * g);
 #pragma GCC unroll 32
     for (std::size_t v = 0; v < NV; ++v) {
-        B a, b, c;
-        if constexpr (Keep) a = pv[v], b = iv[v], c = jv[v];
+        B a, b, c, d;
+        if constexpr (Keep == 2) a = pv[v], b = iv[v], c = jv[v];
         else a = B::load_unaligned(p + v * W), b = B::load_unaligned(qi + v * W), c = B::load_unaligned(qj + v * W);
-        xsimd::fma(bp, b - c, ap * a).store_unaligned(p + v * W);
-        xsimd::fma(bq, a, aq * b).store_unaligned(qi + v * W);
-        xsimd::fnma(bq, a, aq * c).store_unaligned(qj + v * W);
+        if constexpr (Keep >= 1) d = dv[v];
+        else d = b - c;
+        const B t = bq * a;
+        xsimd::fma(bp, d, ap * a).store_unaligned(p + v * W);
+        xsimd::fma(aq, b, t).store_unaligned(qi + v * W);
+        xsimd::fms(aq, c, t).store_unaligned(qj + v * W);
     }
     return g;
 }
@@ -1089,9 +1098,10 @@ template <class A>
     const B vap(ap), vaq(aq), vbp(bp), vbq(bq);
     for (j = 0; j + W <= n; j += W) {
         const B a = B::load_unaligned(p + j), b = B::load_unaligned(qi + j), c = B::load_unaligned(qj + j);
+        const B t = vbq * a;
         xsimd::fma(vbp, b - c, vap * a).store_unaligned(p + j);
-        xsimd::fma(vbq, a, vaq * b).store_unaligned(qi + j);
-        xsimd::fnma(vbq, a, vaq * c).store_unaligned(qj + j);
+        xsimd::fma(vaq, b, t).store_unaligned(qi + j);
+        xsimd::fms(vaq, c, t).store_unaligned(qj + j);
     }
     for (; j < n; ++j) {
         const float a = p[j], b = qi[j], c = qj[j];
@@ -1103,8 +1113,10 @@ template <class A>
 }
 
 template <class A, std::size_t KeepNV, std::size_t... I>
-BprFn bpr_regs_fn(std::size_t nv, std::index_sequence<I...>) {  // three rows kept if they fit two rows' budget
-    static constexpr BprFn fns[] = {&bpr_regs<A, I + 1, (3 * (I + 1) <= 2 * KeepNV)>...};
+BprFn bpr_regs_fn(std::size_t nv, std::index_sequence<I...>) {
+    // Three rows kept if they fit two rows' budget, d = qi - qj alone if it fits two rows' budget.
+    static constexpr BprFn fns[] = {
+        &bpr_regs<A, I + 1, (3 * (I + 1) <= 2 * KeepNV) ? 2 : (I + 1 <= 2 * KeepNV) ? 1 : 0>...};
     return fns[nv - 1];
 }
 

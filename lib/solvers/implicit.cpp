@@ -10,9 +10,9 @@
 // kOneBlockBelow events; above, SGD's automatic side; the "grid" option sets the side. Each block draws from its own stream (seed,
 // epoch, block), so the model depends on the seed and the data only: the same for any thread count.
 // BPR: per event (u, i) one sampled j and one fused kernel step (Table::bpr_for_length) on rows
-// p_u, q_i, q_j, biases b_i, b_j beside it; the negatives are drawn kAhead events ahead in event order
-// (the same stream as drawing each at its step) with the sampler's seen bitset, and where P and Q outgrow
-// L2 the rows of that triple are prefetched. (A pair kernel of two independent triples, as SGD has,
+// p_u, q_i, q_j, biases b_i, b_j beside it; a block's negatives are drawn first, in event order (the same
+// stream as drawing each at its step; NegativeSampler::draw_in_each with the seen bitset), then the updates
+// run, and where P and Q outgrow L2 the rows of the triple kAhead ahead are prefetched. (A pair kernel of two independent triples, as SGD has,
 // was measured slower here.) lmf-neg: the fused logistic step on (u, i) with label 1,
 // then on (u, j) with label 0 for each of the negatives. The epoch's loss is the mean -ln sigmoid(x)
 // (BPR) or the mean cross-entropy per step (lmf-neg).
@@ -35,7 +35,7 @@ namespace simdmf {
 namespace {
 
 constexpr std::size_t kOneBlockBelow = 1u << 20;
-constexpr std::size_t kAhead = 16;                 // BPR: negatives drawn (and rows prefetched) this many events ahead
+constexpr std::size_t kAhead = 16;                 // BPR: rows prefetched this many events ahead
 constexpr std::size_t kBitsetBytes = 64u << 20;    // the sampler's seen bitset when users x items bits fit
 constexpr std::size_t kPrefetchAbove = 2u << 20;   // BPR prefetches rows when P and Q exceed this many bytes
 
@@ -83,6 +83,7 @@ public:
         threads_ = std::min<std::uint32_t>(sgd_workers(opt.threads, std::thread::hardware_concurrency()), grid_.side());
         block_loss_.assign(grid_.n_blocks(), 0.0);
         block_steps_.assign(grid_.n_blocks(), 0);
+        neg_.resize(grid_.n_blocks());
     }
 
     double epoch(std::uint32_t e, double lr) {
@@ -126,27 +127,27 @@ private:
         auto item_row = [&](std::uint32_t i) { return Q + std::size_t(i) * stride; };
         LogLoss loss;
         std::size_t steps = 0;
-        // The negatives are drawn kAhead events ahead, in event order (so the stream and the model are
-        // those of drawing each at its step), and the three rows of that triple are prefetched.
-        std::uint32_t ring[kAhead];
-        auto ahead = [&](std::size_t t) __attribute__((always_inline)) {
-            const std::uint32_t u = u0 + ent[t].u, i = i0 + ent[t].i;
-            const std::uint32_t j = sampler_.draw_in(u, i0, i1, rng);
-            ring[t % kAhead] = j;
-            if (prefetch_) {
-                prefetch_row(user_row(u), stride);
-                prefetch_row(item_row(i), stride);
-                if (j != kNoItem) prefetch_row(item_row(j), stride);
-            }
-        };
-        for (std::size_t t = 0; t < std::min(n, kAhead); ++t) ahead(t);
+        // The block's negatives first, in event order (the stream and the model are those of drawing each at
+        // its step), then the updates, which prefetch the rows kAhead triples ahead where P and Q outgrow L2.
+        std::vector<std::uint32_t>& neg = neg_[blk];
+        neg.resize(n);
+        sampler_.draw_in_each(n, [&](std::size_t t) { return u0 + ent[t].u; }, i0, i1, rng, neg.data());
+        const std::uint32_t* const J = neg.data();
+        const kernels::BprFn kernel = bpr_;
+        const std::size_t len = n_;
+        const bool prefetch = prefetch_;
         for (std::size_t t = 0; t < n; ++t) {
             const std::uint32_t u = u0 + ent[t].u, i = i0 + ent[t].i;
-            const std::uint32_t j = ring[t % kAhead];
-            if (t + kAhead < n) ahead(t + kAhead);
+            const std::uint32_t j = J[t];
+            if (prefetch && t + kAhead < n) {
+                const std::size_t a = t + kAhead;
+                prefetch_row(user_row(u0 + ent[a].u), stride);
+                prefetch_row(item_row(i0 + ent[a].i), stride);
+                if (J[a] != kNoItem) prefetch_row(item_row(J[a]), stride);
+            }
             if (j == kNoItem) continue;  // the user has seen every item of this range
             const float off = biases ? bi[i] - bi[j] : 0.0f;
-            const float g = bpr_(user_row(u), item_row(i), item_row(j), n_, off, lr, lr, l2, l2);
+            const float g = kernel(user_row(u), item_row(i), item_row(j), len, off, lr, lr, l2, l2);
             if (biases) {
                 bi[i] += lr * (g - l2b * bi[i]);
                 bi[j] += lr * (-g - l2b * bi[j]);
@@ -205,6 +206,7 @@ private:
     float lr_ = 0.0f;
     std::vector<double> block_loss_;
     std::vector<std::size_t> block_steps_;
+    std::vector<std::vector<std::uint32_t>> neg_;  // per block: its epoch's negatives (BPR)
 };
 
 }  // namespace

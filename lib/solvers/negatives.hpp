@@ -61,6 +61,47 @@ public:
         }
         return draw_exact(u, lo, hi, rng);
     }
+    // out[t] = draw_in(user_of(t), lo, hi, rng) for t = 0 .. n-1 in that order: the same draws and the same
+    // stream as n calls, with the range, the bitset and the generator's state held in locals across the loop
+    // (the training solvers draw a block's negatives in one pass before its updates).
+    template <class UserOf>
+    void draw_in_each(std::size_t n, UserOf user_of, std::uint32_t lo, std::uint32_t hi, Rng& rng,
+                      std::uint32_t* out) const {
+        if (bits_.empty() || hi <= lo) {
+            for (std::size_t t = 0; t < n; ++t) out[t] = draw_in(user_of(t), lo, hi, rng);
+            return;
+        }
+        const std::uint32_t range = hi - lo, users = static_cast<std::uint32_t>(count_.size());
+        const std::size_t limit = std::size_t(range) * 3, words = words_;
+        const std::uint32_t* count = count_.data();
+        const std::uint64_t* bits = bits_.data();
+        Rng r = rng;  // its address never escapes the loop: the state stays in registers
+        for (std::size_t t = 0; t < n; ++t) {
+            const std::uint32_t u = user_of(t);
+            std::uint32_t c = kNoItem;
+            if (u >= users) {
+                c = lo + static_cast<std::uint32_t>(r.below(range));  // a user with no seen item
+            } else {
+                if (std::size_t(count[u]) * 4 < limit) {
+                    const std::uint64_t* row = bits + std::size_t(u) * words;
+                    for (int k = 0; k < 8; ++k) {
+                        const std::uint32_t x = lo + static_cast<std::uint32_t>(r.below(range));
+                        if (!((row[x >> 6] >> (x & 63)) & 1u)) {
+                            c = x;
+                            break;
+                        }
+                    }
+                }
+                if (c == kNoItem) {
+                    rng = r;
+                    c = draw_exact(u, lo, hi, rng);
+                    r = rng;
+                }
+            }
+            out[t] = c;
+        }
+        rng = r;
+    }
     // Whether user u has seen item c (c < n_items).
     bool seen(std::uint32_t u, std::uint32_t c) const {
         if (!bits_.empty())
