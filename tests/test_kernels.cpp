@@ -1197,3 +1197,100 @@ TEST_CASE("kernels: fused bpr follows the textbook rule, every level as scalar")
                 }
     }
 }
+
+// The BPR block loop (Table::bpr_block_for_length) on every level: the same rows, biases, loss and step count
+// as the level's own per-triple step plus the bias updates (to rounding), and as the scalar block; skipped
+// triples leave their rows alone; rows repeat within the block (users and items drawn from a few).
+TEST_CASE("kernels: bpr block is the per-triple step with biases and loss, every level as scalar") {
+    std::mt19937 g(77);
+    for (const Table* t : supported_tables()) {
+        REQUIRE((t->bpr_block_for_length != nullptr));
+        for (std::size_t n : {std::size_t(8), std::size_t(17), std::size_t(64), std::size_t(128)})
+            for (int with_bias : {0, 1})
+                for (int prefetch : {0, 1}) {
+                    CAPTURE(t->name);
+                    CAPTURE(n);
+                    CAPTURE(with_bias);
+                    const std::size_t stride = (n + 15) / 16 * 16, users = 5, items = 9, count = 300;
+                    std::uniform_real_distribution<float> val(-0.5f, 0.5f);
+                    std::vector<float> P(users * stride), Q(items * stride), bi(items);
+                    for (float& x : P) x = val(g);
+                    for (float& x : Q) x = val(g);
+                    for (float& x : bi) x = val(g);
+                    std::vector<std::uint16_t> ui(count * 3);  // step 3: a u, an i and one unused slot
+                    std::vector<std::uint32_t> J(count);
+                    const std::uint32_t u0 = 1, i0 = 2;
+                    std::size_t skips = 0;
+                    for (std::size_t k = 0; k < count; ++k) {
+                        ui[3 * k] = static_cast<std::uint16_t>(g() % (users - u0));
+                        ui[3 * k + 1] = static_cast<std::uint16_t>(g() % (items - i0));
+                        ui[3 * k + 2] = 0xFFFF;
+                        std::uint32_t j = static_cast<std::uint32_t>(g() % items);
+                        if (j == i0 + ui[3 * k + 1]) j = (j + 1) % items;
+                        if (k % 37 == 5) j = kBprSkip, ++skips;
+                        J[k] = j;
+                    }
+                    // The reference: the level's step per triple, the biases after it, the loss in double.
+                    std::vector<float> Pr = P, Qr = Q, br = bi, Ps = P, Qs = Q, bs = bi;
+                    const float lr = 0.05f, l2 = 0.02f, l2b = 0.03f;
+                    const BprFn step = t->bpr_for_length(n);
+                    double loss_ref = 0.0;
+                    for (std::size_t k = 0; k < count; ++k) {
+                        if (J[k] == kBprSkip) continue;
+                        const std::uint32_t u = u0 + ui[3 * k], i = i0 + ui[3 * k + 1], j = J[k];
+                        const float off = with_bias ? br[i] - br[j] : 0.0f;
+                        const float gk = step(&Pr[u * stride], &Qr[i * stride], &Qr[j * stride], n, off, lr, lr, l2, l2);
+                        if (with_bias) {
+                            br[i] += lr * (gk - l2b * br[i]);
+                            br[j] += lr * (-gk - l2b * br[j]);
+                        }
+                        loss_ref -= std::log(std::max(1.0 - gk, 1e-12));
+                    }
+                    auto run = [&](const Table& tab, std::vector<float>& Pb, std::vector<float>& Qb, std::vector<float>& bb) {
+                        BprBlock b{};
+                        b.P = Pb.data();
+                        b.Q = Qb.data();
+                        b.bi = with_bias ? bb.data() : nullptr;
+                        b.stride = stride;
+                        b.n = n;
+                        b.ui = ui.data();
+                        b.ui_step = 3;
+                        b.u0 = u0;
+                        b.i0 = i0;
+                        b.j = J.data();
+                        b.count = count;
+                        b.lr = lr;
+                        b.l2 = l2;
+                        b.l2b = l2b;
+                        b.prefetch = prefetch != 0;
+                        b.loss_sum = 0.25;  // carried in: the block adds to it
+                        b.loss_prod = 1.0;
+                        tab.bpr_block_for_length(n)(b);
+                        CHECK(b.steps == count - skips);
+                        return b.loss_sum - 0.25 - std::log(b.loss_prod);
+                    };
+                    const double loss_t = run(*t, P, Q, bi);
+                    const double loss_s = run(scalar(), Ps, Qs, bs);
+                    CHECK(std::fabs(loss_t - loss_ref) <= 1e-4 * loss_ref);
+                    CHECK(std::fabs(loss_s - loss_ref) <= 1e-3 * loss_ref);
+                    double dev = 0.0, dev_s = 0.0;
+                    for (std::size_t x = 0; x < P.size(); ++x) {
+                        dev = std::max(dev, double(std::fabs(P[x] - Pr[x])));
+                        dev_s = std::max(dev_s, double(std::fabs(Ps[x] - Pr[x])));
+                    }
+                    for (std::size_t x = 0; x < Q.size(); ++x) {
+                        dev = std::max(dev, double(std::fabs(Q[x] - Qr[x])));
+                        dev_s = std::max(dev_s, double(std::fabs(Qs[x] - Qr[x])));
+                    }
+                    for (std::size_t x = 0; x < bi.size(); ++x) {
+                        dev = std::max(dev, double(std::fabs(bi[x] - br[x])));
+                        dev_s = std::max(dev_s, double(std::fabs(bs[x] - br[x])));
+                    }
+                    CHECK(dev <= 1e-5);     // the level's block against its own step
+                    CHECK(dev_s <= 1e-3);   // the scalar block against this level's steps (300 steps of rounding)
+                    // The unused slots and the padding beyond n were not touched.
+                    for (std::size_t r = 0; r < items; ++r)
+                        for (std::size_t x = n; x < stride; ++x) CHECK(Q[r * stride + x] == Qr[r * stride + x]);
+                }
+    }
+}

@@ -43,6 +43,31 @@ using AdagradPairFn = void (*)(float* p0, float* q0, float* p1, float* q1, std::
 using BprFn = float (*)(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_p, float lr_q,
                         float l2_p, float l2_q);
 
+// A block of BPR triples in order (MfKernels::bpr_block_for_length): triple t is user u0 + ui[t * ui_step],
+// positive item i0 + ui[t * ui_step + 1] (16-bit block-local indices, as the solvers' rating grid holds them)
+// and negative j[t] (kBprSkip: no negative, the triple is skipped). Each is the step bpr_for_length(n) makes
+// on rows P + u stride, Q + i stride, Q + j stride with lr_p = lr_q = lr, l2_p = l2_q = l2 and offset
+// bi[i] - bi[j] (bi null: 0), then bi[i] += lr (g - l2b bi[i]), bi[j] += lr (-g - l2b bi[j]). The loss
+// -ln sigmoid(x) = -ln(1 - g) is kept as a running product (prod *= max(1 - g, 1e-12); below 1e-280 it is
+// added to sum as -ln prod and reset to 1). With prefetch the rows of the triple 16 ahead are prefetched.
+struct BprBlock {
+    float* P;
+    float* Q;
+    float* bi;  // item biases, or null
+    std::size_t stride, n;
+    const std::uint16_t* ui;
+    std::size_t ui_step;
+    std::uint32_t u0, i0;
+    const std::uint32_t* j;
+    std::size_t count;
+    float lr, l2, l2b;
+    bool prefetch;
+    double loss_sum, loss_prod;  // in and out
+    std::size_t steps;           // out: triples not skipped
+};
+inline constexpr std::uint32_t kBprSkip = 0xFFFFFFFFu;
+using BprBlockFn = void (*)(BprBlock& b);
+
 // The kernels come in families by purpose, each a struct of function pointers; a level's Table holds
 // them all (so a call reads `active().dot`, `active().gram`), and the one dispatch point chooses the
 // whole Table at once. The neural CF kernels are a family of their own (nn.hpp: NnTable, nn_active(),
@@ -118,6 +143,9 @@ struct MfKernels {
     float (*bpr)(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_p, float lr_q, float l2_p,
                  float l2_q);
     BprFn (*bpr_for_length)(std::size_t n);
+    // The BPR epoch loop over a block of triples (BprBlock), the step inlined: the same rows, biases and
+    // loss as calling bpr_for_length(n)'s function per triple and updating the biases after it.
+    BprBlockFn (*bpr_block_for_length)(std::size_t n);
 };
 
 // Small dense linear algebra (lib/linalg.hpp: ALS, iALS, fold-in).

@@ -1047,8 +1047,8 @@ std::size_t find_above_rows(const float* C, std::size_t rows, std::size_t width,
 // (NV vectors; the update reads p, qi, qj again from L1, qi and qj as FMA memory operands); Keep = 0: d is
 // recomputed.
 template <class A, std::size_t NV, int Keep>
-[[gnu::noinline]] float bpr_regs(float* p, float* qi, float* qj, std::size_t /*n*/, float offset, float lr_p,
-                                 float lr_q, float l2_p, float l2_q) {
+[[gnu::always_inline]] inline float bpr_step(float* p, float* qi, float* qj, float offset, float lr_p, float lr_q,
+                                             float l2_p, float l2_q) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
     constexpr std::size_t NA = NV < 4 ? NV : 4;
@@ -1079,6 +1079,12 @@ template <class A, std::size_t NV, int Keep>
         xsimd::fms(aq, c, t).store_unaligned(qj + v * W);
     }
     return g;
+}
+
+template <class A, std::size_t NV, int Keep>
+[[gnu::noinline]] float bpr_regs(float* p, float* qi, float* qj, std::size_t /*n*/, float offset, float lr_p,
+                                 float lr_q, float l2_p, float l2_q) {
+    return bpr_step<A, NV, Keep>(p, qi, qj, offset, lr_p, lr_q, l2_p, l2_q);
 }
 
 // Fused BPR step for any n: vector body and scalar tail, the dot first, then the update.
@@ -1126,6 +1132,84 @@ BprFn bpr_for_length(std::size_t n) {
     if (n % W == 0 && n / W - 1 < kMaxStreamNV)
         return bpr_regs_fn<A, KeepNV>(n / W, std::make_index_sequence<kMaxStreamNV>{});
     return &bpr_general<A>;
+}
+
+// The BPR block loop with Step(p, qi, qj, offset) the fused step (inlined where it is bpr_step).
+template <class Step>
+[[gnu::always_inline]] inline void bpr_block_loop(BprBlock& b, Step step) {
+    constexpr std::size_t kAhead = 16;
+    float* const P = b.P;
+    float* const Q = b.Q;
+    float* const bi = b.bi;
+    const std::size_t stride = b.stride, count = b.count, us = b.ui_step;
+    const std::uint16_t* const ui = b.ui;
+    const std::uint32_t* const J = b.j;
+    const std::uint32_t u0 = b.u0, i0 = b.i0;
+    const float lr = b.lr, l2b = b.l2b;
+    double sum = b.loss_sum, prod = b.loss_prod;
+    std::size_t steps = 0;
+    auto fetch = [stride](const float* row) {
+        const char* c = reinterpret_cast<const char*>(row);
+        for (std::size_t off = 0; off < stride * sizeof(float); off += 64) __builtin_prefetch(c + off, 1, 3);
+    };
+    for (std::size_t t = 0; t < count; ++t) {
+        if (b.prefetch && t + kAhead < count) {
+            const std::size_t a = t + kAhead;
+            fetch(P + (u0 + ui[a * us]) * stride);
+            fetch(Q + (i0 + ui[a * us + 1]) * stride);
+            if (J[a] != kBprSkip) fetch(Q + std::size_t(J[a]) * stride);
+        }
+        const std::uint32_t j = J[t];
+        if (j == kBprSkip) continue;
+        const std::uint32_t u = u0 + ui[t * us], i = i0 + ui[t * us + 1];
+        const float off = bi ? bi[i] - bi[j] : 0.0f;
+        const float g = step(P + std::size_t(u) * stride, Q + std::size_t(i) * stride, Q + std::size_t(j) * stride, off);
+        if (bi) {
+            bi[i] += lr * (g - l2b * bi[i]);
+            bi[j] += lr * (-g - l2b * bi[j]);
+        }
+        prod *= std::max(1.0 - g, 1e-12);
+        if (prod < 1e-280) {
+            sum -= std::log(prod);
+            prod = 1.0;
+        }
+        ++steps;
+    }
+    b.loss_sum = sum;
+    b.loss_prod = prod;
+    b.steps = steps;
+}
+
+template <class A, std::size_t NV, int Keep>
+void bpr_block_regs(BprBlock& b) {
+    const float lr = b.lr, l2 = b.l2;
+    bpr_block_loop(b, [lr, l2](float* p, float* qi, float* qj, float off) __attribute__((always_inline)) {
+        return bpr_step<A, NV, Keep>(p, qi, qj, off, lr, lr, l2, l2);
+    });
+}
+
+template <class A>
+void bpr_block_general(BprBlock& b) {
+    const float lr = b.lr, l2 = b.l2;
+    const std::size_t n = b.n;
+    bpr_block_loop(b, [lr, l2, n](float* p, float* qi, float* qj, float off) {
+        return bpr_general<A>(p, qi, qj, n, off, lr, lr, l2, l2);
+    });
+}
+
+template <class A, std::size_t KeepNV, std::size_t... I>
+BprBlockFn bpr_block_regs_fn(std::size_t nv, std::index_sequence<I...>) {  // Keep as bpr_regs_fn
+    static constexpr BprBlockFn fns[] = {
+        &bpr_block_regs<A, I + 1, (3 * (I + 1) <= 2 * KeepNV) ? 2 : (I + 1 <= 2 * KeepNV) ? 1 : 0>...};
+    return fns[nv - 1];
+}
+
+template <class A, std::size_t KeepNV>
+BprBlockFn bpr_block_for_length(std::size_t n) {
+    constexpr std::size_t W = fbatch<A>::size;
+    if (n % W == 0 && n / W - 1 < kMaxStreamNV)
+        return bpr_block_regs_fn<A, KeepNV>(n / W, std::make_index_sequence<kMaxStreamNV>{});
+    return &bpr_block_general<A>;
 }
 
 template <class A, std::size_t KeepNV>
@@ -1341,6 +1425,7 @@ constexpr Table make_table(Level level, const char* name) {
     t.adagrad_pair_for_length = &adagrad_pair_for_length<A, MaxNV>;
     t.bpr = &bpr<A, MaxNV>;
     t.bpr_for_length = &bpr_for_length<A, MaxNV>;
+    t.bpr_block_for_length = &bpr_block_for_length<A, MaxNV>;
     t.gram = &gram<A>;
     t.cholesky = &cholesky<A>;
     t.cholesky_solve = &cholesky_solve<A>;

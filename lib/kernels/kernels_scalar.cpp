@@ -213,6 +213,32 @@ float bpr(float* p, float* qi, float* qj, std::size_t n, float offset, float lr_
 
 BprFn bpr_for_length(std::size_t) { return &bpr; }
 
+// The BPR block as its definition reads (kernels.hpp, BprBlock): per triple the step above, the biases, the
+// loss's running product; no prefetch.
+void bpr_block(BprBlock& b) {
+    b.steps = 0;
+    for (std::size_t t = 0; t < b.count; ++t) {
+        const std::uint32_t j = b.j[t];
+        if (j == kBprSkip) continue;
+        const std::uint32_t u = b.u0 + b.ui[t * b.ui_step], i = b.i0 + b.ui[t * b.ui_step + 1];
+        const float off = b.bi ? b.bi[i] - b.bi[j] : 0.0f;
+        const float g = bpr(b.P + std::size_t(u) * b.stride, b.Q + std::size_t(i) * b.stride,
+                            b.Q + std::size_t(j) * b.stride, b.n, off, b.lr, b.lr, b.l2, b.l2);
+        if (b.bi) {
+            b.bi[i] += b.lr * (g - b.l2b * b.bi[i]);
+            b.bi[j] += b.lr * (-g - b.l2b * b.bi[j]);
+        }
+        b.loss_prod *= std::max(1.0 - g, 1e-12);
+        if (b.loss_prod < 1e-280) {
+            b.loss_sum -= std::log(b.loss_prod);
+            b.loss_prod = 1.0;
+        }
+        ++b.steps;
+    }
+}
+
+BprBlockFn bpr_block_for_length(std::size_t) { return &bpr_block; }
+
 // out = G v (rows of G scaled by v's entries), then + w_j (x_j . v) x_j for each event row.
 void implicit_matvec(const float* G, std::size_t lda, const float* const* rows, const float* w, std::size_t m,
                      std::size_t n, const float* v, float* out) {
@@ -307,6 +333,7 @@ constexpr Table make_scalar_table() {
     t.adagrad_pair_for_length = &adagrad_pair_for_length;
     t.bpr = &bpr;
     t.bpr_for_length = &bpr_for_length;
+    t.bpr_block_for_length = &bpr_block_for_length;
     t.gram = &gram;
     t.cholesky = &cholesky;
     t.cholesky_solve = &cholesky_solve;

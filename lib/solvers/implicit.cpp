@@ -12,7 +12,8 @@
 // BPR: per event (u, i) one sampled j and one fused kernel step (Table::bpr_for_length) on rows
 // p_u, q_i, q_j, biases b_i, b_j beside it; a block's negatives are drawn first, in event order (the same
 // stream as drawing each at its step; NegativeSampler::draw_in_each with the seen bitset), then the updates
-// run, and where P and Q outgrow L2 the rows of the triple kAhead ahead are prefetched. (A pair kernel of two independent triples, as SGD has,
+// run in one kernel call (the block loop with the step inlined, Table::bpr_block_for_length), and where P
+// and Q outgrow L2 the rows of the triple 16 ahead are prefetched. (A pair kernel of two independent triples, as SGD has,
 // was measured slower here.) lmf-neg: the fused logistic step on (u, i) with label 1,
 // then on (u, j) with label 0 for each of the negatives. The epoch's loss is the mean -ln sigmoid(x)
 // (BPR) or the mean cross-entropy per step (lmf-neg).
@@ -34,15 +35,11 @@ namespace simdmf {
 
 namespace {
 
+static_assert(kNoItem == kernels::kBprSkip, "the sampler's no-item mark is the BPR block's skip mark");
+
 constexpr std::size_t kOneBlockBelow = 1u << 20;
-constexpr std::size_t kAhead = 16;                 // BPR: rows prefetched this many events ahead
 constexpr std::size_t kBitsetBytes = 64u << 20;    // the sampler's seen bitset when users x items bits fit
 constexpr std::size_t kPrefetchAbove = 2u << 20;   // BPR prefetches rows when P and Q exceed this many bytes
-
-inline void prefetch_row(const float* row, std::uint32_t stride) {
-    const char* c = reinterpret_cast<const char*>(row);
-    for (std::uint32_t off = 0; off < stride * sizeof(float); off += 64) __builtin_prefetch(c + off, 1, 3);
-}
 
 // -sum ln(prob) as the log of a running product (one log every few hundred steps).
 struct LogLoss {
@@ -76,7 +73,7 @@ public:
                      : pos.size() < kOneBlockBelow ? 1 : RatingGrid::auto_side(pos)) {
         const kernels::Table& kt = kernels::active();
         n_ = kernels::sgd_length(m.k);
-        bpr_ = kt.bpr_for_length(n_);
+        bpr_block_ = kt.bpr_block_for_length(n_);
         // Rows of tables that stay in L2 are not prefetched (measured on MovieLens 100K: +9% without).
         prefetch_ = std::size_t(m.n_users + m.n_items) * m.stride * sizeof(float) > kPrefetchAbove;
         logistic_ = kt.sgd_for_length(n_, 1);
@@ -123,38 +120,36 @@ private:
         const std::uint32_t stride = m_.stride;
         float* const P = m_.P.data();  // once: ParamArray::data() is copy-on-write checked
         float* const Q = m_.Q.data();
-        auto user_row = [&](std::uint32_t u) { return P + std::size_t(u) * stride; };
-        auto item_row = [&](std::uint32_t i) { return Q + std::size_t(i) * stride; };
         LogLoss loss;
         std::size_t steps = 0;
         // The block's negatives first, in event order (the stream and the model are those of drawing each at
-        // its step), then the updates, which prefetch the rows kAhead triples ahead where P and Q outgrow L2.
+        // its step), then the updates in one kernel call (Table::bpr_block_for_length: the step inlined),
+        // which prefetches the rows 16 triples ahead where P and Q outgrow L2.
         std::vector<std::uint32_t>& neg = neg_[blk];
         neg.resize(n);
         sampler_.draw_in_each(n, [&](std::size_t t) { return u0 + ent[t].u; }, i0, i1, rng, neg.data());
-        const std::uint32_t* const J = neg.data();
-        const kernels::BprFn kernel = bpr_;
-        const std::size_t len = n_;
-        const bool prefetch = prefetch_;
-        for (std::size_t t = 0; t < n; ++t) {
-            const std::uint32_t u = u0 + ent[t].u, i = i0 + ent[t].i;
-            const std::uint32_t j = J[t];
-            if (prefetch && t + kAhead < n) {
-                const std::size_t a = t + kAhead;
-                prefetch_row(user_row(u0 + ent[a].u), stride);
-                prefetch_row(item_row(i0 + ent[a].i), stride);
-                if (J[a] != kNoItem) prefetch_row(item_row(J[a]), stride);
-            }
-            if (j == kNoItem) continue;  // the user has seen every item of this range
-            const float off = biases ? bi[i] - bi[j] : 0.0f;
-            const float g = kernel(user_row(u), item_row(i), item_row(j), len, off, lr, lr, l2, l2);
-            if (biases) {
-                bi[i] += lr * (g - l2b * bi[i]);
-                bi[j] += lr * (-g - l2b * bi[j]);
-            }
-            loss.add(1.0 - g);  // sigmoid(x)
-            ++steps;
-        }
+        kernels::BprBlock b{};
+        b.P = P;
+        b.Q = Q;
+        b.bi = biases ? bi : nullptr;
+        b.stride = stride;
+        b.n = n_;
+        b.ui = &ent[0].u;
+        b.ui_step = sizeof(GridEntry) / sizeof(std::uint16_t);
+        b.u0 = u0;
+        b.i0 = i0;
+        b.j = neg.data();
+        b.count = n;
+        b.lr = lr;
+        b.l2 = l2;
+        b.l2b = l2b;
+        b.prefetch = prefetch_;
+        b.loss_sum = loss.sum;
+        b.loss_prod = loss.prod;
+        bpr_block_(b);
+        loss.sum = b.loss_sum;
+        loss.prod = b.loss_prod;
+        steps = b.steps;
         loss.flush();
         block_loss_[blk] = loss.sum;
         block_steps_[blk] = steps;
@@ -199,7 +194,7 @@ private:
     NegativeSampler sampler_;
     RatingGrid grid_;
     std::size_t n_ = 0;
-    kernels::BprFn bpr_ = nullptr;
+    kernels::BprBlockFn bpr_block_ = nullptr;
     bool prefetch_ = true;
     kernels::SgdFn logistic_ = nullptr;
     std::uint32_t threads_ = 1;
