@@ -80,7 +80,6 @@ public:
         threads_ = std::min<std::uint32_t>(sgd_workers(opt.threads, std::thread::hardware_concurrency()), grid_.side());
         block_loss_.assign(grid_.n_blocks(), 0.0);
         block_steps_.assign(grid_.n_blocks(), 0);
-        neg_.resize(grid_.n_blocks());
     }
 
     double epoch(std::uint32_t e, double lr) {
@@ -125,7 +124,7 @@ private:
         // The block's negatives first, in event order (the stream and the model are those of drawing each at
         // its step), then the updates in one kernel call (Table::bpr_block_for_length: the step inlined),
         // which prefetches the rows 16 triples ahead where P and Q outgrow L2.
-        std::vector<std::uint32_t>& neg = neg_[blk];
+        thread_local std::vector<std::uint32_t> neg;  // one block's worth a worker thread, reused
         neg.resize(n);
         sampler_.draw_in_each(n, [&](std::size_t t) { return u0 + ent[t].u; }, i0, i1, rng, neg.data());
         kernels::BprBlock b{};
@@ -201,7 +200,6 @@ private:
     float lr_ = 0.0f;
     std::vector<double> block_loss_;
     std::vector<std::size_t> block_steps_;
-    std::vector<std::vector<std::uint32_t>> neg_;  // per block: its epoch's negatives (BPR)
 };
 
 }  // namespace
