@@ -150,6 +150,27 @@ simdmf_status guard(Body&& body) noexcept {
     }
 }
 
+// A serving-only build (meson -Dtraining=false defines SIMDMF_SERVING_ONLY) keeps model load/map,
+// predict, recommend, similarity, fold-in and quantization; the calls that train, tune, cross-validate,
+// evaluate, load or split data sets, read or write factor files, or read the option registry begin with
+// SIMDMF_TRAINING_CALL and answer SIMDMF_ERR_UNSUPPORTED there. The rest of such a call is dead code, so
+// the linker (--gc-sections) leaves the training code out of the library.
+#ifdef SIMDMF_SERVING_ONLY
+constexpr bool kTraining = false;
+#else
+constexpr bool kTraining = true;
+#endif
+
+simdmf_status not_built(const char* call) noexcept {
+    return guard([&]() -> simdmf_status {
+        fail(SIMDMF_ERR_UNSUPPORTED, std::string(call) + " is not in this build of simdmf: a serving-only library "
+                                                         "(built with meson -Dtraining=false)");
+    });
+}
+
+#define SIMDMF_TRAINING_CALL(name) \
+    if (!kTraining) return not_built(name)
+
 void require(const void* p, const char* what) {
     if (!p) fail(SIMDMF_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
 }
@@ -267,9 +288,11 @@ SIMDMF_API simdmf_status simdmf_set_simd_level(int level) {
         if (level < SIMDMF_SIMD_SCALAR || level > SIMDMF_SIMD_NEON)
             fail(SIMDMF_ERR_UNSUPPORTED, "unknown SIMD level " + std::to_string(level));
         auto lv = static_cast<simdmf::kernels::Level>(level);
-        if (!simdmf::kernels::force_level(lv))
-            fail(SIMDMF_ERR_UNSUPPORTED, std::string("SIMD level ") + simdmf::kernels::level_name(lv) +
-                                             " is not supported by this CPU, OS or build");
+        if (!simdmf::kernels::force_level(lv)) {
+            char why[160];
+            simdmf::kernels::unavailable_reason(lv, why, sizeof why);
+            fail(SIMDMF_ERR_UNSUPPORTED, std::string("SIMD level ") + why);
+        }
         return SIMDMF_OK;
     });
 }
@@ -313,6 +336,7 @@ SIMDMF_API simdmf_status simdmf_dataset_from_dense(const float* matrix, size_t r
 }
 
 SIMDMF_API simdmf_status simdmf_dataset_load(const char* path, int format, simdmf_dataset** out) {
+    SIMDMF_TRAINING_CALL("simdmf_dataset_load");
     return guard([&] {
         require(out, "out");
         *out = nullptr;
@@ -359,6 +383,7 @@ SIMDMF_API simdmf_status simdmf_dataset_get(const simdmf_dataset* ds, size_t fir
 
 SIMDMF_API simdmf_status simdmf_dataset_split_by(const simdmf_dataset* ds, unsigned kind, double fraction,
                                                  uint64_t seed, simdmf_dataset** train, simdmf_dataset** test) {
+    SIMDMF_TRAINING_CALL("simdmf_dataset_split_by");
     return guard([&] {
         require(train, "train");
         require(test, "test");
@@ -383,6 +408,7 @@ SIMDMF_API simdmf_status simdmf_dataset_split_by(const simdmf_dataset* ds, unsig
 
 SIMDMF_API simdmf_status simdmf_dataset_split(const simdmf_dataset* ds, double test_fraction, uint64_t seed,
                                               simdmf_dataset** train, simdmf_dataset** test) {
+    SIMDMF_TRAINING_CALL("simdmf_dataset_split");
     return guard([&] {
         require(train, "train");
         require(test, "test");
@@ -411,6 +437,7 @@ SIMDMF_API void simdmf_dataset_free(simdmf_dataset* ds) { delete ds; }
 // ------------------------------------------------------------------------------------------------
 
 SIMDMF_API simdmf_status simdmf_trainer_create(simdmf_trainer** out) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_create");
     return guard([&] {
         require(out, "out");
         *out = nullptr;
@@ -422,6 +449,7 @@ SIMDMF_API simdmf_status simdmf_trainer_create(simdmf_trainer** out) {
 SIMDMF_API void simdmf_trainer_free(simdmf_trainer* t) { delete t; }
 
 SIMDMF_API simdmf_status simdmf_trainer_set(simdmf_trainer* t, const char* key, double value) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_set");
     return guard([&] {
         require(t, "t");
         std::string k = key_string(key);
@@ -431,6 +459,7 @@ SIMDMF_API simdmf_status simdmf_trainer_set(simdmf_trainer* t, const char* key, 
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_set_string(simdmf_trainer* t, const char* key, const char* value) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_set_string");
     return guard([&] {
         require(t, "t");
         std::string k = key_string(key);
@@ -442,6 +471,7 @@ SIMDMF_API simdmf_status simdmf_trainer_set_string(simdmf_trainer* t, const char
 
 SIMDMF_API simdmf_status simdmf_trainer_set_array(simdmf_trainer* t, const char* key, const double* values,
                                                   size_t n) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_set_array");
     return guard([&] {
         require(t, "t");
         std::string k = key_string(key);
@@ -454,6 +484,7 @@ SIMDMF_API simdmf_status simdmf_trainer_set_array(simdmf_trainer* t, const char*
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_get(const simdmf_trainer* t, const char* key, double* value) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_get");
     return guard([&] {
         require(t, "t");
         std::string k = key_string(key);
@@ -465,6 +496,7 @@ SIMDMF_API simdmf_status simdmf_trainer_get(const simdmf_trainer* t, const char*
 
 SIMDMF_API simdmf_status simdmf_trainer_get_string(const simdmf_trainer* t, const char* key,
                                                    const char** value) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_get_string");
     return guard([&] {
         require(t, "t");
         std::string k = key_string(key);
@@ -477,6 +509,7 @@ SIMDMF_API simdmf_status simdmf_trainer_get_string(const simdmf_trainer* t, cons
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_set_callback(simdmf_trainer* t, simdmf_progress_fn fn, void* user_data) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_set_callback");
     return guard([&] {
         require(t, "t");
         t->progress.fn = fn;
@@ -551,17 +584,20 @@ simdmf_status fit(simdmf_trainer* t, simdmf_dataset* train, bool take, const sim
 
 SIMDMF_API simdmf_status simdmf_trainer_fit(simdmf_trainer* t, const simdmf_dataset* train,
                                             const simdmf_dataset* valid, simdmf_model** out) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_fit");
     return fit(t, const_cast<simdmf_dataset*>(train), false, valid, out);
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_fit_take(simdmf_trainer* t, simdmf_dataset* train,
                                                  const simdmf_dataset* valid, simdmf_model** out) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_fit_take");
     return fit(t, train, true, valid, out);
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_fit_from(simdmf_trainer* t, const simdmf_dataset* train,
                                                  const simdmf_dataset* valid, const simdmf_model* init,
                                                  simdmf_model** out) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_fit_from");
     return guard([&] {
         require(out, "out");
         *out = nullptr;
@@ -572,6 +608,7 @@ SIMDMF_API simdmf_status simdmf_trainer_fit_from(simdmf_trainer* t, const simdmf
 
 SIMDMF_API simdmf_status simdmf_model_neumf_from(const simdmf_model* gmf, const simdmf_model* mlp, double alpha,
                                                  simdmf_model** out) {
+    SIMDMF_TRAINING_CALL("simdmf_model_neumf_from");
     return guard([&] {
         require(out, "out");
         *out = nullptr;
@@ -591,6 +628,7 @@ SIMDMF_API simdmf_status simdmf_model_neumf_from(const simdmf_model* gmf, const 
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_history_size(const simdmf_trainer* t, size_t* n_epochs) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_history_size");
     return guard([&] {
         require(t, "t");
         require(n_epochs, "n_epochs");
@@ -601,6 +639,7 @@ SIMDMF_API simdmf_status simdmf_trainer_history_size(const simdmf_trainer* t, si
 
 SIMDMF_API simdmf_status simdmf_trainer_history_get(const simdmf_trainer* t, size_t index,
                                                     simdmf_epoch_info* out) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_history_get");
     return guard([&] {
         require(t, "t");
         require(out, "out");
@@ -1054,6 +1093,7 @@ SIMDMF_API simdmf_status simdmf_report_find(const simdmf_report* r, const char* 
 SIMDMF_API simdmf_status simdmf_model_evaluate_ex(const simdmf_model* m, const simdmf_dataset* test,
                                                   const simdmf_dataset* exclude, size_t rank_k, double threshold,
                                                   unsigned flags, simdmf_report** out) {
+    SIMDMF_TRAINING_CALL("simdmf_model_evaluate_ex");
     return guard([&] {
         require(out, "out");
         *out = nullptr;
@@ -1077,6 +1117,7 @@ SIMDMF_API simdmf_status simdmf_model_evaluate_ranking(const simdmf_model* m, co
                                                        const simdmf_dataset* train, size_t rank_k,
                                                        double threshold, size_t negatives, uint64_t seed,
                                                        unsigned flags, simdmf_report** out) {
+    SIMDMF_TRAINING_CALL("simdmf_model_evaluate_ranking");
     return guard([&] {
         require(out, "out");
         *out = nullptr;
@@ -1123,12 +1164,14 @@ SIMDMF_API simdmf_status simdmf_report_note(const simdmf_report* r, size_t index
 SIMDMF_API simdmf_status simdmf_model_evaluate(const simdmf_model* m, const simdmf_dataset* test,
                                                const simdmf_dataset* exclude, size_t rank_k,
                                                double threshold, simdmf_report** out) {
+    SIMDMF_TRAINING_CALL("simdmf_model_evaluate");
     return simdmf_model_evaluate_ex(m, test, exclude, rank_k, threshold, 0, out);
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_cross_validate(simdmf_trainer* t, const simdmf_dataset* data,
                                                        unsigned folds, uint64_t seed, size_t rank_k,
                                                        double threshold, simdmf_report** out) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_cross_validate");
     return guard([&] {
         require(out, "out");
         *out = nullptr;
@@ -1158,6 +1201,7 @@ SIMDMF_API simdmf_status simdmf_trainer_cross_validate(simdmf_trainer* t, const 
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_tune(simdmf_trainer* t, const simdmf_dataset* train, simdmf_report** out) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_tune");
     return guard([&] {
         require(out, "out");
         *out = nullptr;
@@ -1208,6 +1252,7 @@ SIMDMF_API simdmf_status simdmf_trainer_tune(simdmf_trainer* t, const simdmf_dat
 
 SIMDMF_API simdmf_status simdmf_trainer_get_array(const simdmf_trainer* t, const char* key, double* values,
                                                   size_t capacity, size_t* count) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_get_array");
     return guard([&] {
         require(t, "t");
         std::string k = key_string(key);
@@ -1272,6 +1317,7 @@ SIMDMF_API simdmf_status simdmf_model_from_factors(const simdmf_factor_tables* t
 
 SIMDMF_API simdmf_status simdmf_model_import_flags(int format, const char* users, const char* items, int flags,
                                                    simdmf_model** out) {
+    SIMDMF_TRAINING_CALL("simdmf_model_import_flags");
     return guard([&] {
         require(out, "out");
         *out = nullptr;
@@ -1287,10 +1333,12 @@ SIMDMF_API simdmf_status simdmf_model_import_flags(int format, const char* users
 }
 
 SIMDMF_API simdmf_status simdmf_model_import(int format, const char* users, const char* items, simdmf_model** out) {
+    SIMDMF_TRAINING_CALL("simdmf_model_import");
     return simdmf_model_import_flags(format, users, items, 0, out);
 }
 
 SIMDMF_API simdmf_status simdmf_model_export(const simdmf_model* m, int format, const char* path) {
+    SIMDMF_TRAINING_CALL("simdmf_model_export");
     return guard([&] {
         require(m, "m");
         const simdmf::MFModel& mf = m->mf("simdmf_model_export");
@@ -1427,6 +1475,7 @@ const simdmf::options::Option& typed(const std::string& key, simdmf::options::Ty
 extern "C" {
 
 SIMDMF_API simdmf_status simdmf_option_count(size_t* count) {
+    SIMDMF_TRAINING_CALL("simdmf_option_count");
     return guard([&] {
         require(count, "count");
         *count = simdmf::options::all().size();
@@ -1435,6 +1484,7 @@ SIMDMF_API simdmf_status simdmf_option_count(size_t* count) {
 }
 
 SIMDMF_API simdmf_status simdmf_option_info_get(size_t index, simdmf_option_info* info) {
+    SIMDMF_TRAINING_CALL("simdmf_option_info_get");
     return guard([&] {
         require(info, "info");
         constexpr std::size_t first = offsetof(simdmf_option_info, allowed_count) + sizeof(size_t);
@@ -1468,6 +1518,7 @@ SIMDMF_API simdmf_status simdmf_option_info_get(size_t index, simdmf_option_info
 }
 
 SIMDMF_API simdmf_status simdmf_option_find(const char* key, size_t* index) {
+    SIMDMF_TRAINING_CALL("simdmf_option_find");
     return guard([&] {
         std::string k = key_string(key);
         require(index, "index");
@@ -1479,6 +1530,7 @@ SIMDMF_API simdmf_status simdmf_option_find(const char* key, size_t* index) {
 }
 
 SIMDMF_API simdmf_status simdmf_option_allowed(size_t index, size_t j, const char** value) {
+    SIMDMF_TRAINING_CALL("simdmf_option_allowed");
     return guard([&] {
         require(value, "value");
         const auto& o = option_at(index);
@@ -1493,6 +1545,7 @@ SIMDMF_API simdmf_status simdmf_option_allowed(size_t index, size_t j, const cha
 }
 
 SIMDMF_API simdmf_status simdmf_option_default_array(size_t index, double* values, size_t capacity, size_t* count) {
+    SIMDMF_TRAINING_CALL("simdmf_option_default_array");
     return guard([&] {
         require(count, "count");
         if (capacity > 0) require(values, "values");
@@ -1505,6 +1558,7 @@ SIMDMF_API simdmf_status simdmf_option_default_array(size_t index, double* value
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_default(const simdmf_trainer* t, const char* key, double* value) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_default");
     return guard([&] {
         require(t, "t");
         std::string k = key_string(key);
@@ -1516,6 +1570,7 @@ SIMDMF_API simdmf_status simdmf_trainer_default(const simdmf_trainer* t, const c
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_default_string(const simdmf_trainer* t, const char* key, const char** value) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_default_string");
     return guard([&] {
         require(t, "t");
         std::string k = key_string(key);
@@ -1528,6 +1583,7 @@ SIMDMF_API simdmf_status simdmf_trainer_default_string(const simdmf_trainer* t, 
 
 SIMDMF_API simdmf_status simdmf_trainer_default_array(const simdmf_trainer* t, const char* key, double* values,
                                                       size_t capacity, size_t* count) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_default_array");
     return guard([&] {
         require(t, "t");
         std::string k = key_string(key);
@@ -1703,6 +1759,7 @@ SIMDMF_API simdmf_status simdmf_dataset_warning(const simdmf_dataset* ds, size_t
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_warning_count(const simdmf_trainer* t, size_t* count) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_warning_count");
     return guard([&] {
         require(t, "t");
         require(count, "count");
@@ -1712,6 +1769,7 @@ SIMDMF_API simdmf_status simdmf_trainer_warning_count(const simdmf_trainer* t, s
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_warning(const simdmf_trainer* t, size_t index, const char** text) {
+    SIMDMF_TRAINING_CALL("simdmf_trainer_warning");
     return guard([&] {
         require(t, "t");
         require(text, "text");

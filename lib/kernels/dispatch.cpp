@@ -110,16 +110,22 @@ const Table* compiled_table(Level level) {
     }
 }
 
-// The first choice: the best level, or the one SIMDMF_SIMD asks for when it is supported.
+// The first choice: the best level, or the one SIMDMF_SIMD asks for when it is compiled in and supported.
 const Table* initial_table() {
     const Table* best = table_for(best_supported());
     const char* env = std::getenv("SIMDMF_SIMD");
     if (env == nullptr || *env == '\0') return best;
     Level wanted;
-    const Table* t = parse_level(env, &wanted) ? table_for(wanted) : nullptr;
+    if (!parse_level(env, &wanted)) {
+        std::fprintf(stderr, "simdmf: SIMDMF_SIMD=%s is not a level (scalar, sse2, sse4.2, avx2, avx512, neon); "
+                     "using %s\n", env, best->name);
+        return best;
+    }
+    const Table* t = table_for(wanted);
     if (t == nullptr) {
-        std::fprintf(stderr, "simdmf: SIMDMF_SIMD=%s is unknown or not supported here; using %s\n",
-                     env, best->name);
+        char why[160];
+        unavailable_reason(wanted, why, sizeof why);
+        std::fprintf(stderr, "simdmf: SIMDMF_SIMD=%s: %s; using %s\n", env, why, best->name);
         return best;
     }
     return t;
@@ -135,6 +141,21 @@ bool iequals(const char* a, const char* b) {
 }
 
 }  // namespace
+
+bool compiled_in(Level level) { return compiled_table(level) != nullptr; }
+
+void unavailable_reason(Level level, char* buf, std::size_t size) {
+    if (size == 0) return;
+    if (compiled_in(level)) {
+        std::snprintf(buf, size, "%s is not supported by this CPU or OS", level_name(level));
+        return;
+    }
+    int n = std::snprintf(buf, size, "%s is not compiled into this build (meson option simd_levels); compiled in:",
+                          level_name(level));
+    for (Level l : kAllLevels)
+        if (compiled_in(l) && n >= 0 && static_cast<std::size_t>(n) < size)
+            n += std::snprintf(buf + n, size - n, " %s", level_name(l));
+}
 
 const Table* table_for(Level level) {
     // The CPU first: building a level's table runs that level's code (valgrind lacks AVX-512).

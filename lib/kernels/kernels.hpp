@@ -258,6 +258,13 @@ const Table* table_without_vnni(Level level);
 // kernels without VNNI (to measure, on a CPU with VNNI, what one without it does). Read once.
 bool vnni_allowed();
 
+// Whether a level's kernels are compiled into this build (meson option simd_levels; scalar always).
+bool compiled_in(Level level);
+
+// Why table_for(level) is null, as text into buf (NUL-terminated, truncated to size): the level is not
+// compiled in (naming those that are), or this CPU or OS does not support it.
+void unavailable_reason(Level level, char* buf, std::size_t size);
+
 // Highest level this CPU and OS support among those compiled in.
 Level best_supported();
 

@@ -1416,6 +1416,9 @@ constexpr Table make_table(Level level, const char* name) {
     t.dot_rows = &dot_rows<A>;
     t.sigmoid = &sigmoid<A>;
     t.crc32c = &crc32c_update;
+#ifndef SIMDMF_SERVING_ONLY
+    // The fused training steps (most of a level's code: one register-held version per row length). A
+    // serving-only build (-Dtraining=false) leaves them null: nothing there trains.
     t.sgd_squared = &sgd<A, MaxNV, SquaredLoss>;
     t.sgd_logistic = &sgd<A, MaxNV, LogisticLoss>;
     t.sgd_adagrad = &sgd_adagrad<A, MaxNV>;
@@ -1426,6 +1429,7 @@ constexpr Table make_table(Level level, const char* name) {
     t.bpr = &bpr<A, MaxNV>;
     t.bpr_for_length = &bpr_for_length<A, MaxNV>;
     t.bpr_block_for_length = &bpr_block_for_length<A, MaxNV>;
+#endif
     t.gram = &gram<A>;
     t.cholesky = &cholesky<A>;
     t.cholesky_solve = &cholesky_solve<A>;
