@@ -1,9 +1,11 @@
 /* The serving calls of the C ABI through the real shared library, the ones a serving-only build
  * (meson -Dtraining=false) keeps: a model from the caller's factor tables, save, load and open mapped,
  * predict, top-N (one user, filtered, a batch), nearest, quantized tables; every result is checked
- * against a brute-force computation here. Usage: test_serving training|serving-only [dir]: with
+ * against a brute-force computation here. Usage: test_serving training|serving-only [dir [absent level...]]: with
  * "serving-only" the training, data-loading and option-registry calls must answer
- * SIMDMF_ERR_UNSUPPORTED naming the build; with "training" they must work. Exit 0 when all pass. */
+ * SIMDMF_ERR_UNSUPPORTED naming the build; with "training" they must work. Further arguments: the
+ * simdmf_simd values of levels the build leaves out, which must be refused as such. Exit 0 when all
+ * pass. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -108,7 +110,7 @@ static void check_training_calls(int serving_only, const char* dir) {
 
 int main(int argc, char** argv) {
     if (argc < 2 || (strcmp(argv[1], "training") != 0 && strcmp(argv[1], "serving-only") != 0)) {
-        fprintf(stderr, "usage: test_serving training|serving-only [dir]\n");
+        fprintf(stderr, "usage: test_serving training|serving-only [dir [absent level...]]\n");
         return 2;
     }
     const int serving_only = strcmp(argv[1], "serving-only") == 0;
@@ -227,6 +229,19 @@ int main(int argc, char** argv) {
     for (uint32_t i = 0; i < ITEMS; ++i) EXPECT(fabs(row[i] - score(9, i)) < 5e-3);
 
     check_training_calls(serving_only, dir);
+
+    /* Levels the build leaves out (meson option simd_levels; passed as their simdmf_simd values after
+     * the directory): forcing one says so, and the level in use stays one that is compiled in. */
+    for (int a = 3; a < argc; ++a) {
+        const int absent = atoi(argv[a]);
+        int before = -1;
+        OK(simdmf_simd_level(&before, NULL));
+        EXPECT(simdmf_set_simd_level(absent) == SIMDMF_ERR_UNSUPPORTED);
+        EXPECT(strstr(simdmf_last_error(), "not compiled into this build") != NULL);
+        int after = -1;
+        OK(simdmf_simd_level(&after, NULL));
+        EXPECT(after == before && after != absent);
+    }
 
     simdmf_scratch_free(s);
     simdmf_dataset_free(ex);
