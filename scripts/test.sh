@@ -44,6 +44,24 @@ print("SIMD levels run by every suite: " + (", ".join(
     f"{lv} ({sum(ok)}/{len(ok)} passed)" for lv, ok in ran.items()) or "none"))
 print("SIMD levels skipped (not supported by this CPU): " + (", ".join(sorted(skipped - set(ran))) or "none"))
 PY
+# ---- Serving-only library with the C++ runtime linked in (issue 13; bench/README.md, "Library size") --
+# -Dtraining=false -Dstatic_cxx_runtime=true -Dsimd_levels=sse2,avx2: the core objects are those of the
+# build above (ccache), so this costs the C ABI, dispatch and two kernel levels. Its suites: the serving
+# calls (and the training calls answering UNSUPPORTED, the left-out levels refused) at each level, and
+# the install check (examples/serve.c against libsimdmf.a needs no libstdc++.so).
+if [[ ! -f build-serving/build.ninja ]]; then
+  meson setup build-serving --buildtype=release -Dtraining=false -Dstatic_cxx_runtime=true \
+    -Dsimd_levels=sse2,avx2 >/dev/null
+fi
+if ninja -C build-serving -j2 >/dev/null; then
+  meson test -C build-serving --no-rebuild --print-errorlogs --num-processes 2 || status=1
+  add_results build-serving
+  strip -o build-serving/libsimdmf.stripped.so build-serving/capi/libsimdmf.so
+  echo "serving-only libsimdmf.so (sse2, avx2, C++ runtime inside), stripped: $(stat -c %s build-serving/libsimdmf.stripped.so) bytes"
+else
+  echo "the serving-only build failed"; failed=$((failed + 1)); status=1
+fi
+
 # AArch64 (NEON) under qemu: the suites that exercise the kernels, training, data and the C ABI. The
 # accuracy, CLI and reliability suites test architecture-independent code already run above and would
 # take most of CI's time under emulation.
