@@ -41,4 +41,14 @@ meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
 # The kernel levels the AArch64 build offers and uses (the test prints them).
 qemu-aarch64 -L /usr/aarch64-linux-gnu "$build/tests/test_kernels" -s -tc='*table_for*' 2>&1 |
   grep -o 'levels supported here:.*' || true
+# The int8 kernels choose sdot at run time (HWCAP_ASIMDDP): a CPU model with the dot-product extension
+# (max) must take them, one without it (cortex-a53) the plain NEON ones, and both pass the quant kernel
+# tests (every int8 result bit-identical to scalar).
+for cpu in max:sdot cortex-a53:plain; do
+  out=$(QEMU_CPU=${cpu%%:*} qemu-aarch64 -L /usr/aarch64-linux-gnu "$build/tests/test_quant" -s -tc='quant kernels*' 2>&1) ||
+    { echo "$out" | tail -20; echo "check_aarch64: the quant kernel tests fail on -cpu ${cpu%%:*}"; exit 1; }
+  echo "$out" | grep -q "NEON int8 kernels: ${cpu##*:}" ||
+    { echo "$out" | grep 'NEON int8' ; echo "check_aarch64: -cpu ${cpu%%:*} did not choose ${cpu##*:}"; exit 1; }
+  echo "qemu -cpu ${cpu%%:*}: $(echo "$out" | grep -o 'NEON int8 kernels:.*' | head -1); quant kernel tests pass"
+done
 echo "check_aarch64: OK"

@@ -26,8 +26,8 @@ using kernels::Table;
 
 namespace {
 
-// Every supported level's table, and where the CPU has VNNI also the level's table without it (the
-// kernels a CPU without VNNI runs: both are checked here).
+// Every supported level's table, and where the CPU has VNNI (x86) or sdot (AArch64) also the level's
+// table without them (the kernels a CPU without them runs: both are checked here).
 std::vector<const Table*> tables() {
     std::vector<const Table*> out;
     for (Level l : {Level::scalar, Level::sse2, Level::sse4_2, Level::avx2, Level::avx512, Level::neon}) {
@@ -200,6 +200,26 @@ TEST_CASE("quant kernels: gemm_i8 gives dot_rows_i8's bits for every item and us
         }
     }
 }
+
+#if defined(__aarch64__)
+// NEON's int8 kernels use sdot exactly when the CPU reports the dot-product extension (HWCAP_ASIMDDP);
+// scripts/check_aarch64.sh runs this under qemu with a CPU that has it (max) and one that has not
+// (cortex-a53) and checks the message. The two tables' results are checked above, against scalar.
+TEST_CASE("quant kernels: the NEON table takes the sdot kernels when the CPU has them") {
+    const Table& neon = *kernels::table_for(Level::neon);
+    const Table& plain = kernels::table_neon_no_dotprod();
+    const bool sdot = kernels::neon_dotprod();
+#if defined(__ARM_FEATURE_DOTPROD)
+    CHECK(sdot);  // the whole level is compiled for it: one set of kernels
+    CHECK(neon.dot_rows_i8 == plain.dot_rows_i8);
+#else
+    CHECK((neon.dot_rows_i8 != plain.dot_rows_i8) == sdot);
+    CHECK((neon.gemm_i8 != plain.gemm_i8) == sdot);
+#endif
+    CHECK(neon.dot_rows_f16 == plain.dot_rows_f16);
+    MESSAGE("NEON int8 kernels: " << (sdot ? "sdot (dot-product extension)" : "plain NEON (no dot product)"));
+}
+#endif
 
 TEST_CASE("quant: int8 and fp16 tables stay within their rounding of the fp32 values") {
     MFModel m = random_model(37, 20, 30, 1);

@@ -171,6 +171,9 @@ const Table* table_without_vnni(Level level) {
 #ifdef SIMDMF_HAVE_KERNELS_AVX512
         case Level::avx512: return &table_avx512_no_vnni();
 #endif
+#ifdef SIMDMF_HAVE_KERNELS_NEON
+        case Level::neon: return &table_neon_no_dotprod();  // the int8 kernels without sdot
+#endif
         default: return table_for(level);
     }
 }

@@ -252,7 +252,8 @@ const Table& active();
 const Table* table_for(Level level);
 // The same level's table without the int8 kernels that use VNNI (vpdpbusd; chosen by table_for when
 // the CPU has it): the kernels a CPU without VNNI runs, for the tests to check them here too. Where a
-// level has no VNNI variant (or the CPU no VNNI), table_for(level).
+// level has no VNNI variant (or the CPU no VNNI), table_for(level). On AArch64 the NEON table without
+// the sdot int8 kernels (table_neon_no_dotprod).
 const Table* table_without_vnni(Level level);
 // False when the environment says SIMDMF_VNNI=0: the avx2 and avx512 tables then keep their int8
 // kernels without VNNI (to measure, on a CPU with VNNI, what one without it does). Read once.

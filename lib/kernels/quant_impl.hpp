@@ -487,4 +487,77 @@ template <int R>
 }
 #endif
 
+#if defined(__ARM_NEON) && defined(__aarch64__) && !defined(__ARM_FEATURE_DOTPROD)
+// The int8 kernels with the Armv8.2 dot-product instruction (sdot: four lanes, each += the dot of 4
+// bytes), compiled for it by a target attribute and chosen at run time by kernels_neon.cpp when the CPU
+// reports it (HWCAP_ASIMDDP); the same exact integer sums as the plain NEON ones, so the same bits.
+// (A build whose compiler targets dotprod everywhere uses sdot in dot_rows_i8 itself.)
+#define SIMDMF_NEON_SDOT_VARIANTS 1
+[[gnu::target("arch=armv8.2-a+dotprod")]] inline void dot_rows_i8_sdot(
+    const std::int8_t* rows, std::size_t n_rows, std::size_t stride, const float* scale, const std::int8_t* x,
+    float xscale, std::size_t n, float* out) {
+    const std::size_t nv = n / 16 * 16;
+    std::size_t r = 0;
+    for (; r + 4 <= n_rows; r += 4) {
+        const std::int8_t* q0 = rows + r * stride;
+        const std::int8_t *q1 = q0 + stride, *q2 = q1 + stride, *q3 = q2 + stride;
+        int32x4_t a0 = vdupq_n_s32(0), a1 = a0, a2 = a0, a3 = a0;
+        for (std::size_t t = 0; t < nv; t += 16) {
+            const int8x16_t xv = vld1q_s8(x + t);
+            a0 = vdotq_s32(a0, vld1q_s8(q0 + t), xv);
+            a1 = vdotq_s32(a1, vld1q_s8(q1 + t), xv);
+            a2 = vdotq_s32(a2, vld1q_s8(q2 + t), xv);
+            a3 = vdotq_s32(a3, vld1q_s8(q3 + t), xv);
+        }
+        out[r] = float(vaddvq_s32(a0) + dot_i8_plain(q0, x, nv, n)) * (xscale * scale[r]);
+        out[r + 1] = float(vaddvq_s32(a1) + dot_i8_plain(q1, x, nv, n)) * (xscale * scale[r + 1]);
+        out[r + 2] = float(vaddvq_s32(a2) + dot_i8_plain(q2, x, nv, n)) * (xscale * scale[r + 2]);
+        out[r + 3] = float(vaddvq_s32(a3) + dot_i8_plain(q3, x, nv, n)) * (xscale * scale[r + 3]);
+    }
+    for (; r < n_rows; ++r) {
+        const std::int8_t* q = rows + r * stride;
+        int32x4_t a = vdupq_n_s32(0);
+        for (std::size_t t = 0; t < nv; t += 16) a = vdotq_s32(a, vld1q_s8(q + t), vld1q_s8(x + t));
+        out[r] = float(vaddvq_s32(a) + dot_i8_plain(q, x, nv, n)) * (xscale * scale[r]);
+    }
+}
+
+// gemm_i8 with sdot on 8-user panels (W = 8): for each group of 4 coordinates an item's 4 bytes,
+// broadcast to the four lanes, against the panel's two vectors of 4 users x 4 bytes; tiles of 4 items x
+// 8 users (8 accumulators), the rest by the plain gemm_i8.
+[[gnu::target("arch=armv8.2-a+dotprod")]] inline void gemm_i8_sdot(
+    const std::int8_t* a, std::size_t m, std::size_t stride, const float* ascale, const std::int8_t* panels,
+    const std::int32_t* usum, const float* uscale, std::size_t nu, std::size_t W, float* C, std::size_t ldc) {
+    if (W != 8) return gemm_i8(a, m, stride, ascale, panels, usum, uscale, nu, W, C, ldc);
+    const std::size_t groups = stride / 4;
+    std::size_t j = 0;
+    for (; j + 4 <= m; j += 4) {
+        const std::int8_t* a0 = a + j * stride;
+        for (std::size_t p = 0; p < nu; p += 8) {
+            const std::int8_t* P = panels + p * stride;
+            int32x4_t c[4][2];
+            for (int r = 0; r < 4; ++r) c[r][0] = c[r][1] = vdupq_n_s32(0);
+            for (std::size_t g = 0; g < groups; ++g) {
+                const int8x16_t u0 = vld1q_s8(P + g * 32), u1 = vld1q_s8(P + g * 32 + 16);
+                for (int r = 0; r < 4; ++r) {
+                    std::int32_t w;
+                    std::memcpy(&w, a0 + r * stride + g * 4, 4);
+                    const int8x16_t b = vreinterpretq_s8_s32(vdupq_n_s32(w));
+                    c[r][0] = vdotq_s32(c[r][0], b, u0);
+                    c[r][1] = vdotq_s32(c[r][1], b, u1);
+                }
+            }
+            const float32x4_t us0 = vld1q_f32(uscale + p), us1 = vld1q_f32(uscale + p + 4);
+            for (int r = 0; r < 4; ++r) {
+                const float32x4_t as = vdupq_n_f32(ascale[j + r]);
+                float* o = C + (j + r) * ldc + p;
+                vst1q_f32(o, vmulq_f32(vcvtq_f32_s32(c[r][0]), vmulq_f32(as, us0)));
+                vst1q_f32(o + 4, vmulq_f32(vcvtq_f32_s32(c[r][1]), vmulq_f32(as, us1)));
+            }
+        }
+    }
+    if (j < m) gemm_i8(a + j * stride, m - j, stride, ascale + j, panels, usum, uscale, nu, W, C + j * ldc, ldc);
+}
+#endif
+
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS

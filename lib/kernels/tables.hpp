@@ -14,5 +14,9 @@ const Table& table_avx512();
 const Table& table_avx2_no_vnni();    // the same without the VNNI int8 kernels (table_without_vnni)
 const Table& table_avx512_no_vnni();
 const Table& table_neon();
+// AArch64: the NEON table without the sdot int8 kernels (those a CPU without the dot-product extension
+// runs; table_neon() is this one there), and whether this CPU has sdot (HWCAP_ASIMDDP).
+const Table& table_neon_no_dotprod();
+bool neon_dotprod();
 
 }  // namespace simdmf::kernels
