@@ -32,6 +32,17 @@
  *            (cold: scored by the model's fallback, see simdmf_model_evaluate_ex). Evaluation and
  *            recommend with exclude refuse a data set in another space (SIMDMF_ERR_INVALID_ARGUMENT,
  *            naming the first index whose ids differ) instead of computing on it.
+ *   Builds   A serving-only library (meson -Dtraining=false) has every symbol of this header, but
+ *            keeps only serving: model load, open (memory-mapped) and save, simdmf_model_from_factors,
+ *            predict, recommend (filtered, batched), similarity and nearest, fold-in, quantization,
+ *            data sets from triples or a dense matrix (exclude lists), id lookups, scratch and report
+ *            handles. These calls answer SIMDMF_ERR_UNSUPPORTED there, with a last-error message
+ *            naming the call and the build: simdmf_dataset_load, _split, _split_by; every
+ *            simdmf_trainer_* call (simdmf_trainer_create first: a program can probe with it);
+ *            simdmf_model_neumf_from, _evaluate, _evaluate_ex, _evaluate_ranking; simdmf_model_import,
+ *            _import_flags, _export; every simdmf_option_* call. A build may also leave SIMD levels
+ *            out (-Dsimd_levels): simdmf_set_simd_level and SIMDMF_SIMD then say the level is not
+ *            compiled in.
  */
 #ifndef SIMDMF_SIMDMF_H
 #define SIMDMF_SIMDMF_H
