@@ -211,13 +211,14 @@ TEST_CASE("quant kernels: the NEON table takes the sdot kernels when the CPU has
     const bool sdot = kernels::neon_dotprod();
 #if defined(__ARM_FEATURE_DOTPROD)
     CHECK(sdot);  // the whole level is compiled for it: one set of kernels
-    CHECK(neon.dot_rows_i8 == plain.dot_rows_i8);
+    CHECK((neon.dot_rows_i8 == plain.dot_rows_i8));
 #else
     CHECK((neon.dot_rows_i8 != plain.dot_rows_i8) == sdot);
     CHECK((neon.gemm_i8 != plain.gemm_i8) == sdot);
 #endif
-    CHECK(neon.dot_rows_f16 == plain.dot_rows_f16);
-    MESSAGE("NEON int8 kernels: " << (sdot ? "sdot (dot-product extension)" : "plain NEON (no dot product)"));
+    CHECK((neon.dot_rows_f16 == plain.dot_rows_f16));
+    const std::string which = sdot ? "sdot (dot-product extension)" : "plain NEON (no dot product)";
+    MESSAGE("NEON int8 kernels: " << which);
 }
 #endif
 
