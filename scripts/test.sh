@@ -62,10 +62,13 @@ else
   echo "the serving-only build failed"; failed=$((failed + 1)); status=1
 fi
 
-# AArch64 (NEON) under qemu: the suites that exercise the kernels, training, data and the C ABI. The
-# accuracy, CLI and reliability suites test architecture-independent code already run above and would
-# take most of CI's time under emulation.
-if bash scripts/check_aarch64.sh kernels train sgd data capi wrapper concurrency; then
+# AArch64 (NEON) under qemu: the suites that exercise the kernels, training, data, the C ABI, serving
+# and the quantized tables (quant, serve, serving, model_file, options, alloc, rank: ~17 s together under
+# qemu), then the int8 kernels' sdot / plain choice on two CPU models. The accuracy (evaluate), ncf, als,
+# CLI and reliability suites test architecture-independent code already run above and would take most
+# of CI's time under emulation.
+if bash scripts/check_aarch64.sh kernels train sgd data capi wrapper concurrency quant serve serving model_file \
+    options alloc rank; then
   passed=$((passed + 1)); else failed=$((failed + 1)); status=1
 fi
 
