@@ -376,9 +376,11 @@ TEST_CASE("MovieLens 100K u1..u5: default options and tuned search meet the accu
         MESSAGE("skipped: ml-100k u1..u5 not found under SIMDMF_DATA_DIR");
         return;
     }
-    // Under a sanitizer (scripts/test.sh sets SIMDMF_SANITIZER) the accuracy targets were already
-    // checked by the release stage; there one split with a small search runs the same code paths.
-    const bool quick = std::getenv("SIMDMF_SANITIZER") != nullptr;
+    // Under a sanitizer (scripts/test.sh sets SIMDMF_SANITIZER) or an emulator (scripts/check_aarch64.sh
+    // sets SIMDMF_EMULATOR: five splits with the full search are about 40 times the work of the one-split
+    // run, which takes ~100 s under qemu-user) the accuracy targets were already checked by the native
+    // release stage; there one split with a small search runs the same code paths and checks u1's.
+    const bool quick = std::getenv("SIMDMF_SANITIZER") != nullptr || std::getenv("SIMDMF_EMULATOR") != nullptr;
     const std::size_t splits = quick ? 1 : 5;
     double defaults = 0, tuned = 0;
     for (std::size_t n = 0; n < splits; ++n) {
@@ -406,8 +408,8 @@ TEST_CASE("MovieLens 100K u1..u5: default options and tuned search meet the accu
                     << res.best_options.lr << ", l2 " << res.best_options.l2 << ", epochs " << res.best_options.epochs
                     << ")");
     }
-    MESSAGE("mean test RMSE: defaults " << defaults << ", tuned " << tuned << (quick ? " (u1 only)" : ""));
-    if (quick) {  // u1 alone: defaults measured 0.9187, its small search about the same
+    MESSAGE("mean test RMSE: defaults " << defaults << ", tuned " << tuned << std::string(quick ? " (u1 only)" : ""));
+    if (quick) {  // u1 alone: defaults measured 0.9207 (x86-64 and NEON alike), its small search 0.9149
         CHECK(defaults <= 0.925);
         CHECK(tuned <= 0.93);
     } else {
