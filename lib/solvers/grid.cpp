@@ -41,8 +41,11 @@ std::vector<std::uint32_t> RatingGrid::balanced_cuts(const std::vector<std::uint
         // Leave room for the remaining ranges (each <= cap ids).
         const std::uint64_t need_rest = cap * (side - a);
         const std::uint64_t min_x = n > need_rest ? n - need_rest : 0;
-        const long double target = static_cast<long double>(total) * a / side;
-        while (x < n && x - lo < cap && (acc < target || x < min_x)) acc += count[x++];
+        // acc < total * a / side, compared exactly in integers (no long double: 80 bits on x86-64, a
+        // software 128-bit type on AArch64).
+        const unsigned __int128 target = static_cast<unsigned __int128>(total) * a;
+        while (x < n && x - lo < cap && (static_cast<unsigned __int128>(acc) * side < target || x < min_x))
+            acc += count[x++];
         cut[a] = x;
     }
     return cut;
