@@ -2,8 +2,8 @@
 // batch GEMM (gemm_i8), and the fp16 <-> fp32 conversions. Included by every level's translation unit (the scalar one too), each of
 // which defines SIMDMF_KERNEL_NS first; the vector paths are chosen by the TU's own flags: F16C + AVX2
 // (the avx2 and avx512 levels), AVX2 maddubs/madd for int8 (sign trick: |x| . sign(q, x), exact for
-// values in [-127, 127]), NEON (fp16 conversion; int8 by vmull/vpadal, or sdot when the compiler
-// targets the dot-product extension), plain loops otherwise. The VNNI variants (vpdpbusd: AVX-VNNI on
+// values in [-127, 127]), NEON (fp16 conversion; int8 rows and the batch GEMM by vmull/vmlal/vpadal, or
+// sdot where the CPU or the compiler's target has the dot-product extension), plain loops otherwise. The VNNI variants (vpdpbusd: AVX-VNNI on
 // 256-bit vectors for the avx2 level, AVX-512 VNNI for the avx512 level) are compiled with target
 // attributes and chosen at run time by kernels_avx2.cpp / kernels_avx512.cpp when the CPU has them.
 //
@@ -308,6 +308,59 @@ inline void gemm_i8(const std::int8_t* a, std::size_t m, std::size_t stride, con
                     float* out = C + (j + r) * ldc + p;
                     _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(c[r][0]), _mm256_mul_ps(as, us0)));
                     if (two) _mm256_storeu_ps(out + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(c[r][1]), _mm256_mul_ps(as, us1)));
+                }
+            }
+        }
+    }
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+    // Plain NEON (no dot-product extension; the sdot variant below when the CPU has it): tiles of 4 item
+    // rows x 8 users. An item's 4 bytes of a group are broadcast to every lane and multiplied by the
+    // panel's 8 users' 4 bytes into 16-bit products (vmull_s8); the products of two consecutive groups are
+    // added in 16 bits (vmlal_s8: at most 2 x 127^2 = 32,258 in magnitude, within int16), then pairwise
+    // into 32-bit lanes (vpadalq_s16), two lanes a user; vpaddq_s32 adds each user's two at the end.
+    // Exact integer sums, so dot_rows_i8's bits.
+    if (W == 8) {
+        auto bcast = [](const std::int8_t* q) {
+            std::int32_t w;
+            std::memcpy(&w, q, 4);
+            return vreinterpretq_s8_s32(vdupq_n_s32(w));
+        };
+        for (; j + 4 <= m; j += 4) {
+            const std::int8_t* a0 = a + j * stride;
+            for (std::size_t p = 0; p < nu; p += 8) {
+                const std::int8_t* P = panels + p * stride;
+                int32x4_t c[4][4];  // [row][users 0-1, 2-3, 4-5, 6-7]
+                for (int r = 0; r < 4; ++r) c[r][0] = c[r][1] = c[r][2] = c[r][3] = vdupq_n_s32(0);
+                std::size_t g = 0;
+                for (; g + 2 <= groups; g += 2) {
+                    const std::int8_t* U = P + g * 32;
+                    const int8x16_t u0 = vld1q_s8(U), u1 = vld1q_s8(U + 16), v0 = vld1q_s8(U + 32), v1 = vld1q_s8(U + 48);
+                    for (int r = 0; r < 4; ++r) {
+                        const int8x16_t b = bcast(a0 + r * stride + g * 4), d = bcast(a0 + r * stride + g * 4 + 4);
+                        const int8x8_t bl = vget_low_s8(b), dl = vget_low_s8(d);
+                        c[r][0] = vpadalq_s16(c[r][0], vmlal_s8(vmull_s8(bl, vget_low_s8(u0)), dl, vget_low_s8(v0)));
+                        c[r][1] = vpadalq_s16(c[r][1], vmlal_high_s8(vmull_high_s8(b, u0), d, v0));
+                        c[r][2] = vpadalq_s16(c[r][2], vmlal_s8(vmull_s8(bl, vget_low_s8(u1)), dl, vget_low_s8(v1)));
+                        c[r][3] = vpadalq_s16(c[r][3], vmlal_high_s8(vmull_high_s8(b, u1), d, v1));
+                    }
+                }
+                if (g < groups) {  // an odd number of groups: the last one alone
+                    const std::int8_t* U = P + g * 32;
+                    const int8x16_t u0 = vld1q_s8(U), u1 = vld1q_s8(U + 16);
+                    for (int r = 0; r < 4; ++r) {
+                        const int8x16_t b = bcast(a0 + r * stride + g * 4);
+                        c[r][0] = vpadalq_s16(c[r][0], vmull_s8(vget_low_s8(b), vget_low_s8(u0)));
+                        c[r][1] = vpadalq_s16(c[r][1], vmull_high_s8(b, u0));
+                        c[r][2] = vpadalq_s16(c[r][2], vmull_s8(vget_low_s8(b), vget_low_s8(u1)));
+                        c[r][3] = vpadalq_s16(c[r][3], vmull_high_s8(b, u1));
+                    }
+                }
+                const float32x4_t us0 = vld1q_f32(uscale + p), us1 = vld1q_f32(uscale + p + 4);
+                for (int r = 0; r < 4; ++r) {
+                    const float32x4_t as = vdupq_n_f32(ascale[j + r]);
+                    float* o = C + (j + r) * ldc + p;
+                    vst1q_f32(o, vmulq_f32(vcvtq_f32_s32(vpaddq_s32(c[r][0], c[r][1])), vmulq_f32(as, us0)));
+                    vst1q_f32(o + 4, vmulq_f32(vcvtq_f32_s32(vpaddq_s32(c[r][2], c[r][3])), vmulq_f32(as, us1)));
                 }
             }
         }
