@@ -163,8 +163,9 @@ TEST_CASE("quant kernels: dot_rows_f16, dot_rows_i8 and dot_rows_i8f agree with 
 
 TEST_CASE("quant kernels: gemm_i8 gives dot_rows_i8's bits for every item and user, at every level") {
     std::mt19937 g(11);
-    // m: every tile height and remainder of the VNNI tiles (12, 8, 4, 2, 1 rows; 6, 4, 2, 1 rows).
-    for (std::size_t stride : {32u, 64u, 96u})
+    // m: every tile height and remainder of the VNNI tiles (12, 8, 4, 2, 1 rows; 6, 4, 2, 1 rows);
+    // stride 36: an odd number of 4-byte groups (plain NEON adds two groups' products at a time).
+    for (std::size_t stride : {32u, 36u, 64u, 96u})
     for (std::size_t m : {10u, 13u, 20u, 31u}) {
         const std::size_t nu = 48;
         std::vector<std::int8_t> a(m * stride), u(nu * stride);
