@@ -2,22 +2,26 @@
 
 Run by meson (tests/meson.build) with SIMDMF_CLI set to the built tool; by hand:
     SIMDMF_CLI=build/tools/simdmf /usr/bin/python3 -m unittest tests/test_cli.py
+A cross build's tool runs through SIMDMF_CLI_WRAPPER, the command that runs it (the cross file's
+exe_wrapper, e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu"; scripts/check_aarch64.sh).
 The chain: gen -> train -> eval -> predict -> recommend -> similar -> split (every kind) -> convert round
 trips -> cv -> tune (tiny budget) -> info, checking outputs, JSON and exit codes (2 bad usage, 1 errors).
 """
 import json
 import math
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
 import unittest
 
 CLI = os.environ.get("SIMDMF_CLI", "")
+WRAPPER = shlex.split(os.environ.get("SIMDMF_CLI_WRAPPER", ""))
 
 
 def run(*args, ok=True, cwd=None):
-    p = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=120)
+    p = subprocess.run([*WRAPPER, CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=120)
     if ok and p.returncode != 0:
         raise AssertionError(f"simdmf {' '.join(map(str, args))} -> {p.returncode}\n{p.stderr}")
     return p
@@ -655,7 +659,7 @@ class CliRobust(unittest.TestCase):
             resource.setrlimit(resource.RLIMIT_AS, (768 << 20, 768 << 20))
 
         def limited(*args):
-            return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, timeout=120,
+            return subprocess.run([*WRAPPER, CLI, *map(str, args)], capture_output=True, text=True, timeout=120,
                                   preexec_fn=limit)
 
         want = run("--json", "-q", "eval", self.model, self.test, "--train", self.train, "--threads", 1).stdout
