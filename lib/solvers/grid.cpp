@@ -8,6 +8,7 @@
 
 #include "common.hpp"
 #include "rng.hpp"
+#include "task_pool.hpp"
 
 namespace simdmf {
 
@@ -52,21 +53,27 @@ std::vector<std::uint32_t> RatingGrid::balanced_cuts(const std::vector<std::uint
 }
 
 namespace {
-// Returns the whole pages of [from, end) of an array to the OS (their contents become zero). The
-// array is never read there again; its allocation is freed as usual later.
+// Returns the whole pages inside [from, to) of an array to the OS (their contents become zero). That
+// part of the array is never read again; its allocation is freed as usual later.
 template <class T>
-void release_tail(const std::vector<T>& v, std::size_t from) {
+void release_range(const std::vector<T>& v, std::size_t from, std::size_t to) {
     static const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    to = std::min(to, v.size());
+    if (from >= to) return;
     const auto lo = (reinterpret_cast<std::uintptr_t>(v.data() + from) + page - 1) & ~(page - 1);
-    const auto hi = reinterpret_cast<std::uintptr_t>(v.data() + v.size()) & ~(page - 1);
+    const auto hi = reinterpret_cast<std::uintptr_t>(v.data() + to) & ~(page - 1);
     if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
 }
 
+// An id's place in the grid, packed: grid row (or column) in the high 16 bits, local index in the low.
+inline std::uint32_t map_high(std::uint32_t m) { return m >> 16; }
+
 }  // namespace
 
-RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes, Ratings* release)
+RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes, Ratings* release, unsigned threads)
     : side_(side), n_(r.size()) {
     if (release && release != &r) fail(SIMDMF_ERR_INTERNAL, "RatingGrid: release must be the ratings copied");
+    if (side > 65536) fail(SIMDMF_ERR_OUT_OF_RANGE, "grid side " + std::to_string(side) + " is over 65536");
     if (side == 0 || side < min_side(r.n_users, r.n_items))
         fail(SIMDMF_ERR_OUT_OF_RANGE, "grid side " + std::to_string(side) + " is too small for " +
                                           std::to_string(r.n_users) + " users and " +
@@ -74,43 +81,89 @@ RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes
     const std::uint32_t* U = r.user.data();
     const std::uint32_t* I = r.item.data();
     const float* V = r.value.data();
-    // Grid row of every user, grid column of every item (temporary, 4 bytes an id).
-    std::vector<std::uint32_t> row(r.n_users, 0), col(r.n_items, 0);
-    for (std::size_t j = 0; j < n_; ++j) ++row[U[j]], ++col[I[j]];
+    const std::size_t nb = n_blocks();
+    // The input is cut into T contiguous chunks, one a thread, for the passes over it; every count is an
+    // integer sum and every rating's place depends on the input order only, so the grid is the same
+    // for any T.
+    const unsigned T = static_cast<unsigned>(std::clamp<std::size_t>(std::min<std::size_t>(threads, n_), 1, 64));
+    auto chunk = [&](unsigned t) { return n_ * t / T; };
+
+    // Pass 1: ratings per user and per item (per chunk, then summed).
+    std::vector<std::uint32_t> row(r.n_users, 0), col(r.n_items, 0);  // counts, then the packed maps
+    {
+        std::vector<std::vector<std::uint32_t>> part_row(T - 1), part_col(T - 1);
+        parallel_for(T, T, [&](std::size_t t) {
+            std::uint32_t* cr = row.data();
+            std::uint32_t* cc = col.data();
+            if (t > 0) {
+                part_row[t - 1].assign(r.n_users, 0);
+                part_col[t - 1].assign(r.n_items, 0);
+                cr = part_row[t - 1].data();
+                cc = part_col[t - 1].data();
+            }
+            for (std::size_t j = chunk(unsigned(t)), e = chunk(unsigned(t) + 1); j < e; ++j) ++cr[U[j]], ++cc[I[j]];
+        });
+        for (const auto& p : part_row)
+            for (std::uint32_t u = 0; u < r.n_users; ++u) row[u] += p[u];
+        for (const auto& p : part_col)
+            for (std::uint32_t i = 0; i < r.n_items; ++i) col[i] += p[i];
+    }
     row_start_ = balanced_cuts(row, side);
     col_start_ = balanced_cuts(col, side);
+    // Every user's (item's) grid row (column) and local index in one word: one lookup a rating.
     upb_ = ipb_ = 1;
     for (std::uint32_t a = 0; a < side; ++a) {
         upb_ = std::max(upb_, row_start_[a + 1] - row_start_[a]);
         ipb_ = std::max(ipb_, col_start_[a + 1] - col_start_[a]);
-        for (std::uint32_t u = row_start_[a]; u < row_start_[a + 1]; ++u) row[u] = a;
-        for (std::uint32_t i = col_start_[a]; i < col_start_[a + 1]; ++i) col[i] = a;
+        for (std::uint32_t u = row_start_[a]; u < row_start_[a + 1]; ++u) row[u] = (a << 16) | (u - row_start_[a]);
+        for (std::uint32_t i = col_start_[a]; i < col_start_[a + 1]; ++i) col[i] = (a << 16) | (i - col_start_[a]);
     }
+    const std::uint32_t* um = row.data();
+    const std::uint32_t* im = col.data();
+    auto block_of = [&](std::size_t j) { return std::size_t(map_high(um[U[j]])) * side_ + map_high(im[I[j]]); };
 
-    const std::size_t nb = n_blocks();
+    // Pass 2: ratings per (chunk, block); then each chunk's cursor into each block, chunks in input order.
+    std::vector<std::size_t> cur(std::size_t(T) * nb, 0);  // [t * nb + b]
+    parallel_for(T, T, [&](std::size_t t) {
+        std::size_t* c = cur.data() + t * nb;
+        for (std::size_t j = chunk(unsigned(t)), e = chunk(unsigned(t) + 1); j < e; ++j) ++c[block_of(j)];
+    });
     start_.assign(nb + 1, 0);
-    for (std::size_t j = 0; j < n_; ++j) ++start_[std::size_t(row[U[j]]) * side_ + col[I[j]] + 1];
-    for (std::size_t b = 0; b < nb; ++b) start_[b + 1] += start_[b];
+    for (std::size_t b = 0, acc = 0; b < nb; ++b) {
+        start_[b] = acc;
+        for (unsigned t = 0; t < T; ++t) {
+            const std::size_t c = cur[t * nb + b];
+            acc += c;
+            cur[t * nb + b] = acc;  // the end of chunk t's part of block b: its cursor counts down
+        }
+        start_[b + 1] = acc;
+    }
     data_.reset(new GridEntry[n_ ? n_ : 1]);
 
-    // Ratings go to their block in input order, then each block is sorted by local user, stably, with
-    // a small counting sort (per (block, user) cursors would need side * n_users counters). The copy
-    // runs from the last rating to the first with a cursor per block counting down from its end (the
-    // same placement as forward), so that with `release` the source's tail pages can be returned as
-    // soon as they are copied.
-    std::vector<std::size_t> cur(start_.begin() + 1, start_.end());
-    constexpr std::size_t kReleaseEvery = std::size_t(1) << 14;  // 64 KiB of each source array
-    for (std::size_t j = n_; j-- > 0;) {
-        const std::uint32_t a = row[U[j]], c = col[I[j]];
-        data_[--cur[std::size_t(a) * side_ + c]] = GridEntry{static_cast<std::uint16_t>(U[j] - row_start_[a]),
-                                                              static_cast<std::uint16_t>(I[j] - col_start_[c]), V[j]};
-        if (release && j % kReleaseEvery == 0) {
-            release_tail(release->user, j);
-            release_tail(release->item, j);
-            release_tail(release->value, j);
-            release_tail(release->timestamp, std::min(j, release->timestamp.size()));
+    // Pass 3: every rating to its block, in input order within the block (each chunk from its last rating
+    // to its first, cursors counting down from the end of its part), local indices taken from the maps.
+    // With `release`, the pages of the source arrays are returned as soon as they are copied.
+    parallel_for(T, T, [&](std::size_t t) {
+        std::size_t* c = cur.data() + t * nb;
+        GridEntry* out = data_.get();
+        constexpr std::size_t kReleaseEvery = std::size_t(1) << 14;  // 64 KiB of each source array
+        const std::size_t lo = chunk(unsigned(t)), hi = chunk(unsigned(t) + 1);
+        for (std::size_t top = hi; top > lo;) {
+            const std::size_t bottom = release ? std::max(lo, (top - 1) & ~(kReleaseEvery - 1)) : lo;
+            for (std::size_t j = top; j-- > bottom;) {
+                const std::uint32_t mu = um[U[j]], mi = im[I[j]];
+                out[--c[std::size_t(map_high(mu)) * side_ + map_high(mi)]] =
+                    GridEntry{static_cast<std::uint16_t>(mu), static_cast<std::uint16_t>(mi), V[j]};
+            }
+            if (release) {
+                release_range(release->user, bottom, hi);
+                release_range(release->item, bottom, hi);
+                release_range(release->value, bottom, hi);
+                release_range(release->timestamp, bottom, hi);
+            }
+            top = bottom;
         }
-    }
+    });
     if (release) {
         std::vector<std::uint32_t>().swap(release->user);
         std::vector<std::uint32_t>().swap(release->item);
@@ -119,66 +172,54 @@ RatingGrid::RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes
     }
     row = {};
     col = {};
-    // Each block: sorted by user into tmp (a counting sort; a comparison sort for sparse blocks), then
-    // interleaved from tmp back into place.
-    std::vector<std::uint32_t> cnt(std::size_t(upb_) + 1);
+    cur = {};
+
+    // Each block: sorted by user into a scratch block (a counting sort; a stable comparison sort for
+    // sparse blocks), then interleaved from it back into place. Blocks are independent: T threads
+    // take every T-th block, each with its own scratch.
     std::size_t max_block = 0;
     for (std::size_t b = 0; b < nb; ++b) max_block = std::max(max_block, block_size(b));
-    std::vector<GridEntry> tmp(max_block);
-    for (std::size_t b = 0; b < nb; ++b) {
-        const std::size_t n = block_size(b);
-        if (n < 2) continue;
-        GridEntry* e = block(b);
-        if (n < upb_ / 8) {  // sparse block: a comparison sort beats clearing upb counters
-            std::stable_sort(e, e + n, [](const GridEntry& x, const GridEntry& y) { return x.u < y.u; });
-            std::copy(e, e + n, tmp.begin());
-        } else {
-            std::fill(cnt.begin(), cnt.end(), 0u);
-            for (std::size_t j = 0; j < n; ++j) ++cnt[e[j].u + 1];
-            for (std::uint32_t u = 0; u < upb_; ++u) cnt[u + 1] += cnt[u];
-            for (std::size_t j = 0; j < n; ++j) tmp[cnt[e[j].u]++] = e[j];
+    const unsigned TB = static_cast<unsigned>(std::min<std::size_t>(T, nb));
+    parallel_for(TB, TB, [&](std::size_t t) {
+        std::vector<std::uint32_t> cnt(std::size_t(upb_) + 1);
+        std::unique_ptr<GridEntry[]> tmp(new GridEntry[max_block ? max_block : 1]);
+        for (std::size_t b = t; b < nb; b += TB) {
+            const std::size_t n = block_size(b);
+            if (n < 2) continue;
+            GridEntry* e = block(b);
+            if (n < upb_ / 8) {  // sparse block: a comparison sort beats clearing upb counters
+                std::stable_sort(e, e + n, [](const GridEntry& x, const GridEntry& y) { return x.u < y.u; });
+                std::copy(e, e + n, tmp.get());
+            } else {
+                std::fill(cnt.begin(), cnt.end(), 0u);
+                for (std::size_t j = 0; j < n; ++j) ++cnt[e[j].u + 1];
+                for (std::uint32_t u = 0; u < upb_; ++u) cnt[u + 1] += cnt[u];
+                for (std::size_t j = 0; j < n; ++j) tmp[cnt[e[j].u]++] = e[j];
+            }
+            interleave(tmp.get(), n, lanes, e);
         }
-        if (lanes > 1) interleave(tmp.data(), n, lanes, e);
-        else std::copy(tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(n), e);
-    }
+    });
 }
 
 // Consecutive ratings of one user form a dependency chain through the user's row (each update reads
 // the row the previous one wrote), which leaves the core waiting on the dot product's latency. Here
-// `lanes` users are worked through side by side, one rating from each in turn, each lane taking the
-// next user when its own runs out: consecutive ratings then belong to different users, so the CPU can
-// overlap their updates, while the rows of only `lanes` users are live at a time.
+// the block's ratings, sorted by user, are cut into `lanes` consecutive segments of equal length (the
+// first n % lanes one longer), and the output takes one rating from each segment in turn: the j-th
+// rating of segment l goes to j * lanes + l. Consecutive ratings then come from different segments,
+// so from different users unless one user holds more than n / lanes of the block's ratings, while the
+// rows of only `lanes` users (one a segment) are live at a time. A transpose: no per-user bookkeeping.
 void RatingGrid::interleave(const GridEntry* src, std::size_t n, std::uint32_t lanes, GridEntry* dst) {
-    if (n < 2) {
+    const std::size_t L = std::max<std::uint32_t>(lanes, 1);
+    if (L == 1 || n <= L) {
         std::copy(src, src + n, dst);
         return;
     }
-    struct Run {
-        std::size_t pos, end;
-    };
-    std::vector<Run> lane;
-    lane.reserve(lanes);
-    std::size_t next = 0;  // start of the next user's run not yet in a lane
-    auto take = [&]() -> Run {
-        const std::size_t s = next;
-        while (next < n && src[next].u == src[s].u) ++next;
-        return Run{s, next};
-    };
-    while (lane.size() < lanes && next < n) lane.push_back(take());
-    std::size_t out = 0;
-    while (!lane.empty()) {
-        for (std::size_t l = 0; l < lane.size();) {
-            dst[out++] = src[lane[l].pos++];
-            if (lane[l].pos == lane[l].end) {
-                if (next < n) {
-                    lane[l] = take();
-                } else {
-                    lane.erase(lane.begin() + static_cast<std::ptrdiff_t>(l));
-                    continue;
-                }
-            }
-            ++l;
-        }
+    const std::size_t q = n / L, rem = n % L;
+    for (std::size_t l = 0, c = 0; l < L; c += q + (l < rem), ++l) {  // c: start of segment l
+        const GridEntry* s = src + c;
+        GridEntry* d = dst + l;
+        for (std::size_t j = 0; j < q; ++j) d[j * L] = s[j];
+        if (l < rem) d[q * L] = s[q];
     }
 }
 

@@ -31,7 +31,10 @@ public:
     // With `release` (the same object as r), the pages of r's arrays are handed back to the OS as
     // their ratings are copied, and r is left with no ratings (dimensions and id maps kept): the peak
     // then holds about one copy of the ratings instead of two. The grid is the same either way.
-    RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes = kDefaultLanes, Ratings* release = nullptr);
+    // threads: at most that many threads build it (passes over input chunks, then blocks); the grid is
+    // the same for any number.
+    RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes = kDefaultLanes, Ratings* release = nullptr,
+               unsigned threads = 1);
     static constexpr std::uint32_t kDefaultLanes = 8;
 
     // The smallest side whose blocks fit 16-bit local indices.

@@ -425,7 +425,10 @@ std::uint32_t sgd_workers(std::uint32_t threads, unsigned hw) {
 RatingGrid make_grid(const TrainOptions& opt, const Ratings& train, Ratings* consume) {
     const std::uint32_t side = opt.grid ? std::max(opt.grid, RatingGrid::min_side(train.n_users, train.n_items))
                                         : RatingGrid::auto_side(train);
-    return RatingGrid(train, side, RatingGrid::kDefaultLanes, consume);
+    // The grid is the same for any number of builders; below ~256k ratings threads cost more than they save.
+    const std::uint32_t builders =
+        train.size() < (std::size_t(1) << 18) ? 1 : sgd_workers(opt.threads, std::thread::hardware_concurrency());
+    return RatingGrid(train, side, RatingGrid::kDefaultLanes, consume, builders);
 }
 
 void train_sgd(const TrainOptions& opt, RatingGrid& grid, MFModel& m, EpochControl& ctl) {
