@@ -204,7 +204,7 @@ Ratings Ratings::subset(const std::vector<std::size_t>& rows) const {
     return r;
 }
 
-void Ratings::validate(bool logistic) const {
+void Ratings::validate(bool logistic, bool ids) const {
     if (user.size() != value.size() || item.size() != value.size() ||
         (!timestamp.empty() && timestamp.size() != value.size()))
         fail(SIMDMF_ERR_INVALID_DATA, "ratings arrays have different lengths");
@@ -212,8 +212,10 @@ void Ratings::validate(bool logistic) const {
     // the first bad rating.
     const std::size_t n = value.size();
     std::uint32_t max_u = 0, max_i = 0, bad = 0;
-    for (std::size_t k = 0; k < n; ++k) max_u = std::max(max_u, user[k]);
-    for (std::size_t k = 0; k < n; ++k) max_i = std::max(max_i, item[k]);
+    if (ids) {
+        for (std::size_t k = 0; k < n; ++k) max_u = std::max(max_u, user[k]);
+        for (std::size_t k = 0; k < n; ++k) max_i = std::max(max_i, item[k]);
+    }
     for (std::size_t k = 0; k < n; ++k) {
         std::uint32_t b;
         std::memcpy(&b, &value[k], 4);

@@ -104,8 +104,9 @@ struct Ratings {
     // A copy with no ratings but the same dimensions and id maps.
     Ratings empty_like() const;
     // Throws Error: INVALID_DATA for non-finite values, sizes that disagree, or (logistic) a label
-    // other than -1/+1; OUT_OF_RANGE for an index >= n_users / n_items.
-    void validate(bool logistic) const;
+    // other than -1/+1; OUT_OF_RANGE for an index >= n_users / n_items. ids = false leaves the index
+    // check to a caller that makes its own pass over the indices (the SGD grid: one pass fewer).
+    void validate(bool logistic, bool ids = true) const;
     double mean_value() const;
 };
 

@@ -41,7 +41,8 @@ void check_inputs(const TrainOptions& opt, const Ratings& train, const Ratings* 
     if (train.empty()) fail(SIMDMF_ERR_INVALID_DATA, "the training set has no ratings");
     // The implicit solvers read events (value > 0 positive), not labels.
     const bool labels = logistic && !implicit_solver(opt.solver);
-    train.validate(labels);
+    // SGD: the grid's first pass over the indices checks them (RatingGrid), so validate() does not.
+    train.validate(labels, /*ids=*/opt.solver != Solver::sgd);
     if (opt.implicit_loss()) {
         if (opt.solver != Solver::als)
             fail(SIMDMF_ERR_INVALID_ARGUMENT, "loss implicit trains with solver als only (iALS)");
