@@ -141,7 +141,9 @@ bool EpochControl::after_epoch(std::uint32_t epoch, double train_loss, double lr
             return false;
         }
     }
-    if (opt_.snapshot) last_good_.take(m, epoch);
+    // The last epoch's copy is never restored (no epoch follows that could diverge): not taken, which
+    // saves one copy of the model a run (issue 11's set-up budget).
+    if (opt_.snapshot && epoch < info.max_epochs) last_good_.take(m, epoch);
     return true;
 }
 

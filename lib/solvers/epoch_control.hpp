@@ -63,7 +63,8 @@ public:
     // Records the epoch; returns false when training must stop. A non-finite loss, or a model that
     // would predict a non-finite value (predicts_finite), stops training with SIMDMF_ERR_DIVERGED
     // (nothing thrown, the epoch is not recorded, nor kept as the best or the last good one);
-    // otherwise, with opt.snapshot, the parameters are copied as the last good epoch's.
+    // otherwise, with opt.snapshot, the parameters are copied as the last good epoch's (but for the
+    // last epoch, after which no epoch can diverge).
     bool after_epoch(std::uint32_t epoch, double train_loss, double lr, const Model& m);
     // Sets the stop reason; after an early stop with restore_best, the best epoch's parameters; after a
     // divergence, the last good snapshot (returns false when there is none to restore).
