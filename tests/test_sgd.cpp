@@ -428,7 +428,10 @@ TEST_CASE("grid: each block is the interleave of its ratings stably sorted by us
     // Skewed users (a few with hundreds of ratings, many with one or two), so that lanes run dry at
     // very different times; duplicates of (user, item) kept, values identify the input position.
     Rng rng(17);
+    // Input in random order, and sorted by user (blocks come out sorted: the sort is skipped).
+    for (const bool presorted : {false, true})
     for (std::uint32_t users : {3u, 40u, 900u, 60000u}) {  // 60000 users: sparse blocks (comparison sort)
+        CAPTURE(presorted);
         Ratings r;
         for (std::uint32_t j = 0; j < 6000; ++j) {
             const double x = rng.uniform();
@@ -436,6 +439,12 @@ TEST_CASE("grid: each block is the interleave of its ratings stably sorted by us
             r.add(u, static_cast<std::uint32_t>(rng.below(50)), float(j));
         }
         r.n_users = users;
+        if (presorted) {
+            std::vector<std::size_t> order(r.size());
+            for (std::size_t j = 0; j < order.size(); ++j) order[j] = j;
+            std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return r.user[a] < r.user[b]; });
+            r = r.subset(order);
+        }
         for (std::uint32_t side : {1u, 2u, 5u})
             for (std::uint32_t lanes : {1u, 2u, 3u, 8u, 13u}) {
                 RatingGrid g(r, side, lanes);
