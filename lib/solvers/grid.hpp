@@ -32,7 +32,9 @@ public:
     // their ratings are copied, and r is left with no ratings (dimensions and id maps kept): the peak
     // then holds about one copy of the ratings instead of two. The grid is the same either way.
     // threads: at most that many threads build it (passes over input chunks, then blocks); the grid is
-    // the same for any number.
+    // the same for any number. Checks the indices in its first pass (train() leaves that to it for
+    // SGD): an index >= n_users / n_items throws OUT_OF_RANGE naming the rating, before anything of r
+    // is released.
     RatingGrid(const Ratings& r, std::uint32_t side, std::uint32_t lanes = kDefaultLanes, Ratings* release = nullptr,
                unsigned threads = 1);
     static constexpr std::uint32_t kDefaultLanes = 8;
