@@ -50,6 +50,24 @@ struct NnTable {
     void (*scatter_add)(float* table, std::size_t ld, const std::uint32_t* idx, std::size_t n, std::size_t width,
                         const float* g, std::size_t ldg);
 
+    // The sparse input layer (ncf_input = rows: a user's row of the training matrix, or an item's
+    // column, through a dense layer in place of an embedding lookup). The inputs are a CSR matrix
+    // (ptr, idx, val: entries ptr[r] .. ptr[r + 1] - 1 of row r); W has a row per input column:
+    //   out[b*ldo + c] = bias[c] + sum_t val[t] W[idx[t]*ldw + c]   for t in row rows[b], c < width,
+    // skipping the entries with idx[t] == skip[b] (skip may be null: none skipped; training leaves the
+    // pair's own rating out of its input). The sum runs over t in order after the bias (SIMD levels:
+    // two interleaved partial sums over t, to width rounded up to their vector width, within
+    // nn_pad(width): W's and bias's padding zero, so out's stays zero).
+    void (*sparse_forward)(const float* W, std::size_t ldw, const std::uint64_t* ptr, const std::uint32_t* idx,
+                           const float* val, const std::uint32_t* rows, std::size_t n, const std::uint32_t* skip,
+                           std::size_t width, const float* bias, float* out, std::size_t ldo);
+    // Its backward pass: the weight gradient of the rows' entries (a scatter: only the rows of W
+    // that the inputs' non-zeros name) and the bias gradient, b in order, then t in order:
+    //   dW[idx[t]*ldw + c] += val[t] d[b*ldd + c];   db[c] += d[b*ldd + c]   (skip as forward)
+    void (*sparse_backward)(float* dW, std::size_t ldw, const std::uint64_t* ptr, const std::uint32_t* idx,
+                            const float* val, const std::uint32_t* rows, std::size_t n, const std::uint32_t* skip,
+                            std::size_t width, const float* d, std::size_t ldd, float* db);
+
     // Adam (Kingma & Ba) over n floats, L2 coupled into the gradient (PyTorch's weight_decay):
     //   g' = g + l2 w;  m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2;
     //   w -= step * m / (sqrt(v) * inv_sqrt_bc2 + eps)

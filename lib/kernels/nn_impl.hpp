@@ -168,6 +168,112 @@ void scatter_add(float* table, std::size_t ld, const std::uint32_t* idx, std::si
     }
 }
 
+// The sparse input layer: per row, NV vectors of columns held in two sets of accumulators (entries
+// alternate between them, so two FMA chains run at once; the set of the bias first), the entries
+// skip[b] names passed over. Wider layers go through the entries once per block of kSparseNV vectors.
+template <class A>
+constexpr std::size_t kSparseNV = fbatch<A>::size == 16 ? 2 : 4;
+
+template <class A, std::size_t NV>
+[[gnu::always_inline]] inline void sparse_row_fwd(const float* W, std::size_t ldw, std::uint64_t t, std::uint64_t end,
+                                                  const std::uint32_t* idx, const float* val, std::uint32_t sk,
+                                                  const float* bias, float* o) {
+    using B = fbatch<A>;
+    constexpr std::size_t L = B::size;
+    B a0[NV], a1[NV];
+    for (std::size_t v = 0; v < NV; ++v) a0[v] = B::load_unaligned(bias + v * L), a1[v] = B(0.0f);
+    for (;;) {
+        while (t < end && idx[t] == sk) ++t;
+        if (t >= end) break;
+        {
+            const float* w = W + std::size_t(idx[t]) * ldw;
+            const B x(val[t]);
+            for (std::size_t v = 0; v < NV; ++v) a0[v] = xsimd::fma(x, B::load_unaligned(w + v * L), a0[v]);
+        }
+        ++t;
+        while (t < end && idx[t] == sk) ++t;
+        if (t >= end) break;
+        {
+            const float* w = W + std::size_t(idx[t]) * ldw;
+            const B x(val[t]);
+            for (std::size_t v = 0; v < NV; ++v) a1[v] = xsimd::fma(x, B::load_unaligned(w + v * L), a1[v]);
+        }
+        ++t;
+    }
+    for (std::size_t v = 0; v < NV; ++v) (a0[v] + a1[v]).store_unaligned(o + v * L);
+}
+
+template <class A, std::size_t NV>
+[[gnu::always_inline]] inline void sparse_row_bwd(float* dW, std::size_t ldw, std::uint64_t t, std::uint64_t end,
+                                                  const std::uint32_t* idx, const float* val, std::uint32_t sk,
+                                                  const float* g, float* db) {
+    using B = fbatch<A>;
+    constexpr std::size_t L = B::size;
+    B gv[NV];
+    for (std::size_t v = 0; v < NV; ++v) {
+        gv[v] = B::load_unaligned(g + v * L);
+        (B::load_unaligned(db + v * L) + gv[v]).store_unaligned(db + v * L);
+    }
+    for (; t < end; ++t) {
+        if (idx[t] == sk) continue;
+        float* w = dW + std::size_t(idx[t]) * ldw;
+        const B x(val[t]);
+        for (std::size_t v = 0; v < NV; ++v) xsimd::fma(x, gv[v], B::load_unaligned(w + v * L)).store_unaligned(w + v * L);
+    }
+}
+
+template <class A>
+void sparse_forward(const float* W, std::size_t ldw, const std::uint64_t* ptr, const std::uint32_t* idx,
+                    const float* val, const std::uint32_t* rows, std::size_t n, const std::uint32_t* skip,
+                    std::size_t width, const float* bias, float* out, std::size_t ldo) {
+    constexpr std::size_t L = fbatch<A>::size, M = kSparseNV<A>;
+    const std::size_t nv = (width + L - 1) / L;
+    for (std::size_t b = 0; b < n; ++b) {
+        const std::uint64_t t0 = ptr[rows[b]], t1 = ptr[rows[b] + 1];
+        const std::uint32_t sk = skip ? skip[b] : UINT32_MAX;
+        float* o = out + b * ldo;
+        for (std::size_t v0 = 0; v0 < nv; v0 += M) {
+            const std::size_t c = v0 * L;
+            switch (std::min(M, nv - v0)) {
+                case 1: sparse_row_fwd<A, 1>(W + c, ldw, t0, t1, idx, val, sk, bias + c, o + c); break;
+                case 2: sparse_row_fwd<A, 2>(W + c, ldw, t0, t1, idx, val, sk, bias + c, o + c); break;
+                case 3:
+                    if constexpr (M >= 3) sparse_row_fwd<A, 3>(W + c, ldw, t0, t1, idx, val, sk, bias + c, o + c);
+                    break;
+                default:
+                    if constexpr (M >= 4) sparse_row_fwd<A, 4>(W + c, ldw, t0, t1, idx, val, sk, bias + c, o + c);
+                    break;
+            }
+        }
+    }
+}
+
+template <class A>
+void sparse_backward(float* dW, std::size_t ldw, const std::uint64_t* ptr, const std::uint32_t* idx,
+                     const float* val, const std::uint32_t* rows, std::size_t n, const std::uint32_t* skip,
+                     std::size_t width, const float* d, std::size_t ldd, float* db) {
+    constexpr std::size_t L = fbatch<A>::size, M = kSparseNV<A>;
+    const std::size_t nv = (width + L - 1) / L;
+    for (std::size_t b = 0; b < n; ++b) {
+        const std::uint64_t t0 = ptr[rows[b]], t1 = ptr[rows[b] + 1];
+        const std::uint32_t sk = skip ? skip[b] : UINT32_MAX;
+        const float* g = d + b * ldd;
+        for (std::size_t v0 = 0; v0 < nv; v0 += M) {
+            const std::size_t c = v0 * L;
+            switch (std::min(M, nv - v0)) {
+                case 1: sparse_row_bwd<A, 1>(dW + c, ldw, t0, t1, idx, val, sk, g + c, db + c); break;
+                case 2: sparse_row_bwd<A, 2>(dW + c, ldw, t0, t1, idx, val, sk, g + c, db + c); break;
+                case 3:
+                    if constexpr (M >= 3) sparse_row_bwd<A, 3>(dW + c, ldw, t0, t1, idx, val, sk, g + c, db + c);
+                    break;
+                default:
+                    if constexpr (M >= 4) sparse_row_bwd<A, 4>(dW + c, ldw, t0, t1, idx, val, sk, g + c, db + c);
+                    break;
+            }
+        }
+    }
+}
+
 // One Adam step on whole vectors [0, nv*L) and a scalar tail to n.
 template <class A>
 inline void adam_span(float* w, float* m, float* v, float* g, std::size_t n, float step, float isb2, float b1,
@@ -324,7 +430,8 @@ double logistic_grad(const float* s, const float* y, std::size_t n, float scale,
 
 template <class A>
 constexpr NnTable make_nn_table(Level level) {
-    return NnTable{level,    &dense_forward<A>, &dense_backward<A>, &gather<A>,       &scatter_add<A>, &adam<A>,
+    return NnTable{level,    &dense_forward<A>, &dense_backward<A>, &gather<A>,       &scatter_add<A>,
+                   &sparse_forward<A>, &sparse_backward<A>, &adam<A>,
                    &adam_rows<A>, &sgd_update<A>, &nn_dot_rows<A>, &logistic_grad<A>};
 }
 

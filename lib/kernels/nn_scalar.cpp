@@ -64,6 +64,36 @@ void scatter_add(float* table, std::size_t ld, const std::uint32_t* idx, std::si
         for (std::size_t j = 0; j < width; ++j) table[std::size_t(idx[b]) * ld + j] += g[b * ldg + j];
 }
 
+void sparse_forward(const float* W, std::size_t ldw, const std::uint64_t* ptr, const std::uint32_t* idx,
+                    const float* val, const std::uint32_t* rows, std::size_t n, const std::uint32_t* skip,
+                    std::size_t width, const float* bias, float* out, std::size_t ldo) {
+    for (std::size_t b = 0; b < n; ++b) {
+        float* o = out + b * ldo;
+        for (std::size_t c = 0; c < width; ++c) o[c] = bias[c];
+        const std::uint32_t sk = skip ? skip[b] : UINT32_MAX;
+        for (std::uint64_t t = ptr[rows[b]]; t < ptr[rows[b] + 1]; ++t) {
+            if (idx[t] == sk) continue;
+            const float* w = W + std::size_t(idx[t]) * ldw;
+            for (std::size_t c = 0; c < width; ++c) o[c] += val[t] * w[c];
+        }
+    }
+}
+
+void sparse_backward(float* dW, std::size_t ldw, const std::uint64_t* ptr, const std::uint32_t* idx,
+                     const float* val, const std::uint32_t* rows, std::size_t n, const std::uint32_t* skip,
+                     std::size_t width, const float* d, std::size_t ldd, float* db) {
+    for (std::size_t b = 0; b < n; ++b) {
+        const float* g = d + b * ldd;
+        for (std::size_t c = 0; c < width; ++c) db[c] += g[c];
+        const std::uint32_t sk = skip ? skip[b] : UINT32_MAX;
+        for (std::uint64_t t = ptr[rows[b]]; t < ptr[rows[b] + 1]; ++t) {
+            if (idx[t] == sk) continue;
+            float* w = dW + std::size_t(idx[t]) * ldw;
+            for (std::size_t c = 0; c < width; ++c) w[c] += val[t] * g[c];
+        }
+    }
+}
+
 void adam(float* w, float* m, float* v, float* g, std::size_t n, float step, float isb2, float b1, float b2, float eps,
           float l2) {
     for (std::size_t j = 0; j < n; ++j) {
@@ -113,7 +143,7 @@ double logistic_grad(const float* s, const float* y, std::size_t n, float scale,
 
 const NnTable& nn_table_scalar() {
     static constexpr NnTable table{Level::scalar, &dense_forward, &dense_backward, &gather,     &scatter_add,
-                                   &adam,         &adam_rows,     &sgd_update,     &dot_rows, &logistic_grad};
+                                   &sparse_forward, &sparse_backward, &adam,         &adam_rows,     &sgd_update,     &dot_rows, &logistic_grad};
     return table;
 }
 
