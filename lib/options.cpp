@@ -244,6 +244,15 @@ std::vector<Option> make_rows() {
              "dropout rate on the MLP tower's layer outputs while training (seeded; kept units scaled by 1 / (1 - "
              "rate)); never when serving",
              SIMDMF_NUMBER(train, train->ncf.dropout)),
+        choice("ncf_input", "ncf", {"embedding", "rows"}, "embedding",
+               "what feeds gmf, mlp and neumf: embedding (a learned row per user and item, He et al.) or rows (the "
+               "notebook's form: the user's row of the training matrix and the item's column, values raw, missing 0, "
+               "each through a dense layer with bias, computed sparse x dense; the model keeps the matrix to serve)",
+               SIMDMF_ENUM(train, train->ncf.input)),
+        integer("ncf_input_leave_out", "ncf", 0, 1, {always(1)},
+                "ncf_input rows: 1 leaves a training pair's own rating out of its user row and item column while "
+                "training (the model cannot read the target; serving reads the whole training matrix); 0 keeps it",
+                SIMDMF_NUMBER(train, train->ncf.input_leave_out)),
         // ---- ials: loss implicit with solver als (lib/implicit.hpp, lib/solvers/ials.cpp)
         choice("confidence", "ials", {"linear", "log"}, "linear",
                "weight of a cell with count r: linear 1 + alpha * r; log 1 + alpha * log(1 + r / confidence_eps) "

@@ -309,6 +309,7 @@ void TrainFlags::add(CLI::App* c, bool search) {
         keys.add(c, "--l2-embed", "ncf_l2_embed");
         keys.add(c, "--l2-weights", "ncf_l2_weights");
         keys.add(c, "--dropout", "ncf_dropout");
+        keys.add(c, "--ncf-input", "ncf_input");
     }
     c->add_option("--set", settings, "any training option by key, KEY=VALUE ('simdmf options' lists them), repeatable");
 }
@@ -332,9 +333,10 @@ void print_options(const TrainOptions& o, const char* what) {
         std::string layers;
         for (double w : options::get_array(options::Target{const_cast<TrainOptions*>(&o), nullptr}, "ncf_layers")) layers += (layers.empty() ? "" : ",") + std::to_string(int(w));
         std::fprintf(stderr,
-                     "Training %s: %s, %s loss, k=%u, layers %s (%s), %u epochs, %s lr %.4g, batch %u, l2 embed %.4g "
+                     "Training %s: %s (input %s), %s loss, k=%u, layers %s (%s), %u epochs, %s lr %.4g, batch %u, l2 embed %.4g "
                      "weights %.4g, seed %llu\n",
-                     what, o.get_string("model").c_str(), o.get_string("loss").c_str(), o.k, layers.c_str(),
+                     what, o.get_string("model").c_str(), o.get_string("ncf_input").c_str(), o.get_string("loss").c_str(), o.k,
+                     layers.c_str(),
                      o.get_string("ncf_activation").c_str(), o.effective_epochs(), o.get_string("ncf_optimizer").c_str(),
                      o.effective_lr(), o.ncf.batch, o.ncf.l2_embed, o.ncf.l2_weights,
                      static_cast<unsigned long long>(o.seed));

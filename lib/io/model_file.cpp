@@ -162,6 +162,12 @@ void save_model(const Model& m, const std::string& path) {
         meta.text("layers", layers);
         meta.integer("activation", static_cast<std::int64_t>(nc->shape.act));
         meta.f32("slope", nc->shape.slope);
+        if (nc->shape.rows) {  // the rows form: the training matrix its input layers read (sections input.*)
+            if (!nc->input || nc->input->n_users != m.n_users || nc->input->n_items != m.n_items)
+                fail(SIMDMF_ERR_INTERNAL, path + ": the model's training matrix does not match its dimensions");
+            meta.text("input", "rows");
+            meta.integer("input_users", nc->in_users);
+        }
     } else {
         fail(SIMDMF_ERR_UNSUPPORTED, path + ": saving a model of kind " + m.kind_name() + " is not supported");
     }
@@ -193,6 +199,20 @@ void save_model(const Model& m, const std::string& path) {
                 secs.push_back({users ? "quant.sP" : "quant.sQ", kTypeArray, flags, kDtypeF32, rows, 1, 1,
                                 (users ? q.sP : q.sQ).data(), std::size_t(rows), sizeof(float)});
         }
+    }
+    // The rows form's training matrix: the user rows as CSR (i64 offsets, i64 item indices, f32
+    // values); the item columns are rebuilt from them when reading.
+    std::vector<std::int64_t> in_ptr, in_idx;
+    if (const auto* nc = dynamic_cast<const NCFModel*>(&m); nc && nc->shape.rows) {
+        const NcfInputs& x = *nc->input;
+        in_ptr.assign(x.uptr.begin(), x.uptr.end());
+        in_idx.assign(x.uidx.begin(), x.uidx.end());
+        secs.push_back({"input.ptr", kTypeArray, kFlagRequired, kDtypeI64, in_ptr.size(), 1, 1, in_ptr.data(),
+                        in_ptr.size(), sizeof(std::int64_t)});
+        secs.push_back({"input.idx", kTypeArray, kFlagRequired, kDtypeI64, in_idx.size(), 1, 1, in_idx.data(),
+                        in_idx.size(), sizeof(std::int64_t)});
+        secs.push_back({"input.val", kTypeArray, kFlagRequired, kDtypeF32, x.uval.size(), 1, 1, x.uval.data(),
+                        x.uval.size(), sizeof(float)});
     }
     // Id maps: integer ids as an i64 array; string ids as a string table (u64 offsets[n + 1] into the
     // text that follows them), built here (ids are small beside the tables).
@@ -530,6 +550,10 @@ private:
             return (e.type == kTypeArray && e.dtype == kDtypeI64) || e.type == kTypeStrings;
         for (const std::string& p : params_)
             if (e.name == p) return e.type == kTypeArray && e.dtype == kDtypeF32;
+        if (rows_form_) {
+            if (e.name == "input.ptr" || e.name == "input.idx") return e.type == kTypeArray && e.dtype == kDtypeI64;
+            if (e.name == "input.val") return e.type == kTypeArray && e.dtype == kDtypeF32;
+        }
         if (quant_ != TableType::fp32) {
             const std::uint32_t dt = quant_ == TableType::int8 ? kDtypeI8 : kDtypeF16;
             if (e.name == "quant.P" || e.name == "quant.Q") return e.type == kTypeArray && e.dtype == dt;
@@ -784,10 +808,18 @@ private:
         sh.act = static_cast<kernels::Act>(act);
         sh.slope = f32("slope");
         const std::uint32_t nu = count("n_users", 0, UINT32_MAX), ni = count("n_items", 0, UINT32_MAX);
+        std::uint32_t in_users = nu;  // rows form: the users of the item-side layer (fold-in adds users)
+        if (meta_.count("input")) {
+            const std::string form = text("input");
+            if (form != "rows") fail(SIMDMF_ERR_UNSUPPORTED, path_ + ": input form '" + form + "' is not supported by this library");
+            sh.rows = true;
+            rows_form_ = true;
+            in_users = count("input_users", 0, nu);
+        }
         // Before allocating: the arrays this shape needs (at least their used columns) must be in the
         // file, so a small file cannot make the reader allocate a large network.
         std::uint64_t need = 0;
-        const std::uint64_t rows = std::uint64_t(nu) + ni;
+        const std::uint64_t rows = std::uint64_t(in_users) + ni;
         if (kind != ModelKind::mlp) need += rows * sh.k;
         if (kind != ModelKind::gmf && !sh.layers.empty()) {
             need += rows * (sh.layers[0] / 2);
@@ -799,11 +831,12 @@ private:
                    std::to_string(n_) + " bytes hold");
         NCFModel m;
         try {
-            m.allocate(kind, sh, nu, ni);
+            m.allocate(kind, sh, in_users, ni);
         } catch (const Error& e) {
             if (e.status() == SIMDMF_ERR_OUT_OF_MEMORY) throw;
             format(std::string("the network's shape is invalid: ") + e.what());
         }
+        m.n_users = nu;
         m.objective = o;
         m.min_pred = f32("min_pred");
         m.max_pred = f32("max_pred");
@@ -827,6 +860,7 @@ private:
             MFModel::check_fits(mf->k, m.n_users, m.n_items, mf->biases);  // a loaded model must fit in memory
         for (auto& [v, e] : todo) *v.array = floats(*e, map);
         if (mf && mf->quant.on()) quant_tables(*mf, map);
+        if (auto* nc = dynamic_cast<NCFModel*>(&m); nc && nc->shape.rows) nc->input = inputs(*nc);
         m.user_ids = ids(find("user_ids"), m.n_users);
         m.item_ids = ids(find("item_ids"), m.n_items);
         for (const std::string& key : keys_) {
@@ -836,6 +870,42 @@ private:
         }
     }
 
+    // The rows form's training matrix (copied: the item columns are rebuilt from the rows): offsets
+    // from 0, non-decreasing, ending at the entry count; items below n_items; values finite.
+    std::shared_ptr<const NcfInputs> inputs(const NCFModel& m) const {
+        const Entry* ptr = array("input.ptr", true, std::uint64_t(m.n_users) + 1, 1, 1, 8);
+        const Entry* idx = find("input.idx");
+        if (!idx) format("no 'input.idx' section");
+        const std::uint64_t nnz = idx->rows;
+        if (nnz > n_ / 12) format("section 'input.idx' holds more entries than the file's bytes");
+        array("input.idx", true, nnz, 1, 1, 8);
+        const Entry* val = array("input.val", true, nnz, 1, 1, 4);
+        auto x = std::make_shared<NcfInputs>();
+        x->n_users = m.n_users;
+        x->n_items = m.n_items;
+        x->in_users = m.in_users;
+        std::vector<std::int64_t> p(std::size_t(m.n_users) + 1), q(nnz);
+        ByteReader(p_ + ptr->offset, ptr->length, path_).i64s(p.data(), p.size());
+        ByteReader(p_ + idx->offset, idx->length, path_).i64s(q.data(), q.size());
+        if (p[0] != 0 || std::uint64_t(p.back()) != nnz) format("section 'input.ptr' does not span 'input.idx'");
+        for (std::size_t u = 0; u + 1 < p.size(); ++u)
+            if (p[u + 1] < p[u]) format("section 'input.ptr' decreases at row " + std::to_string(u));
+        x->uptr.assign(p.begin(), p.end());
+        x->uidx.resize(nnz);
+        for (std::uint64_t t = 0; t < nnz; ++t) {
+            if (q[t] < 0 || q[t] >= std::int64_t(m.n_items))
+                format("section 'input.idx': entry " + std::to_string(t) + " is not an item index");
+            x->uidx[t] = static_cast<std::uint32_t>(q[t]);
+        }
+        x->uval.resize(nnz);
+        ByteReader(p_ + val->offset, val->length, path_).f32s(x->uval.data(), nnz);
+        for (std::uint64_t t = 0; t < nnz; ++t)
+            if (!std::isfinite(x->uval[t])) format("section 'input.val': entry " + std::to_string(t) + " is not finite");
+        x->build_columns();
+        return x;
+    }
+
+    mutable bool rows_form_ = false;  // an NCF model with ncf_input = rows (meta 'input')
     std::shared_ptr<const FileBytes> file_;
     const unsigned char* p_;
     std::size_t n_;

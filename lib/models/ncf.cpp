@@ -2,6 +2,7 @@
 // backward pass, on the NnTable kernels. See ncf.hpp.
 #include "models/ncf.hpp"
 
+#include <cmath>
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -20,6 +21,23 @@ const char* const kBNames[kMaxTower] = {"mlp.b1",  "mlp.b2",  "mlp.b3",  "mlp.b4
                                         "mlp.b7",  "mlp.b8",  "mlp.b9",  "mlp.b10", "mlp.b11", "mlp.b12",
                                         "mlp.b13", "mlp.b14", "mlp.b15", "mlp.b16"};
 constexpr std::size_t kServeBatch = 256;
+
+// The parameters' positions in params() (and NcfGrads), by branch; the rows form's input biases
+// come after the output unit.
+struct Slots {
+    std::size_t gP = 0, gQ = 0, mP = 0, mQ = 0, w0 = 0, hw = 0, hb = 0, gPb = 0, gQb = 0, mPb = 0, mQb = 0;
+    explicit Slots(const NCFModel& m) {
+        std::size_t j = 0;
+        if (m.has_gmf()) gP = j++, gQ = j++;
+        if (m.has_mlp()) mP = j++, mQ = j++, w0 = j, j += 2 * m.W.size();
+        hw = j++;
+        hb = j++;
+        if (m.shape.rows) {
+            if (m.has_gmf()) gPb = j++, gQb = j++;
+            if (m.has_mlp()) mPb = j++, mQb = j++;
+        }
+    }
+};
 
 void fit(AlignedFloats& a, std::size_t n) {
     if (a.size() < n) a.assign(n, 0.0f);
@@ -63,17 +81,23 @@ void NCFModel::allocate(ModelKind k, const NcfShape& s, std::uint32_t nu, std::u
     kind = k;
     shape = keep;
     n_users = nu;
+    in_users = nu;
     n_items = ni;
     min_pred = -std::numeric_limits<float>::infinity();
     max_pred = std::numeric_limits<float>::infinity();
     gP.clear(); gQ.clear(); mP.clear(); mQ.clear(); W.clear(); b.clear();
+    gPb.clear(); gQb.clear(); mPb.clear(); mQb.clear();
+    // Rows form: the user side's weights have a row per item, the item side's a row per user.
+    const std::size_t p_rows = shape.rows ? ni : nu, q_rows = shape.rows ? nu : ni;
     if (has_gmf()) {
-        gP.assign(std::size_t(nu) * nn_pad(shape.k), 0.0f);
-        gQ.assign(std::size_t(ni) * nn_pad(shape.k), 0.0f);
+        gP.assign(p_rows * nn_pad(shape.k), 0.0f);
+        gQ.assign(q_rows * nn_pad(shape.k), 0.0f);
+        if (shape.rows) gPb.assign(nn_pad(shape.k), 0.0f), gQb.assign(nn_pad(shape.k), 0.0f);
     }
     if (has_mlp()) {
-        mP.assign(std::size_t(nu) * nn_pad(embed()), 0.0f);
-        mQ.assign(std::size_t(ni) * nn_pad(embed()), 0.0f);
+        mP.assign(p_rows * nn_pad(embed()), 0.0f);
+        mQ.assign(q_rows * nn_pad(embed()), 0.0f);
+        if (shape.rows) mPb.assign(nn_pad(embed()), 0.0f), mQb.assign(nn_pad(embed()), 0.0f);
         for (std::size_t l = 1; l < shape.layers.size(); ++l) {
             W.emplace_back(std::size_t(shape.layers[l - 1]) * nn_pad(shape.layers[l]), 0.0f);
             b.emplace_back(nn_pad(shape.layers[l]), 0.0f);
@@ -91,13 +115,15 @@ std::uint64_t NCFModel::parameter_count() const {
 
 std::vector<ParamView> NCFModel::params() {
     std::vector<ParamView> v;
+    const bool r = shape.rows;
+    const std::uint64_t p_rows = r ? n_items : n_users, q_rows = r ? in_users : n_items;
     if (has_gmf()) {
-        v.push_back({"gmf.P", &gP, n_users, nn_pad(shape.k), shape.k});
-        v.push_back({"gmf.Q", &gQ, n_items, nn_pad(shape.k), shape.k});
+        v.push_back({r ? "gmf.Pw" : "gmf.P", &gP, p_rows, nn_pad(shape.k), shape.k});
+        v.push_back({r ? "gmf.Qw" : "gmf.Q", &gQ, q_rows, nn_pad(shape.k), shape.k});
     }
     if (has_mlp()) {
-        v.push_back({"mlp.P", &mP, n_users, nn_pad(embed()), embed()});
-        v.push_back({"mlp.Q", &mQ, n_items, nn_pad(embed()), embed()});
+        v.push_back({r ? "mlp.Pw" : "mlp.P", &mP, p_rows, nn_pad(embed()), embed()});
+        v.push_back({r ? "mlp.Qw" : "mlp.Q", &mQ, q_rows, nn_pad(embed()), embed()});
         for (std::size_t l = 0; l < W.size(); ++l) {
             const std::uint32_t out = shape.layers[l + 1];
             v.push_back({kWNames[l], &W[l], shape.layers[l], nn_pad(out), out});
@@ -106,14 +132,23 @@ std::vector<ParamView> NCFModel::params() {
     }
     v.push_back({"out.W", &hW, out_in(), 16, 1});
     v.push_back({"out.b", &hb, 1, 16, 1});
+    if (r && has_gmf()) {
+        v.push_back({"gmf.Pb", &gPb, 1, nn_pad(shape.k), shape.k});
+        v.push_back({"gmf.Qb", &gQb, 1, nn_pad(shape.k), shape.k});
+    }
+    if (r && has_mlp()) {
+        v.push_back({"mlp.Pb", &mPb, 1, nn_pad(embed()), embed()});
+        v.push_back({"mlp.Qb", &mQb, 1, nn_pad(embed()), embed()});
+    }
     return v;
 }
 
 bool NCFModel::identical(const Model& other) const {
     const auto* o = dynamic_cast<const NCFModel*>(&other);
     if (!o || o->shape.k != shape.k || o->shape.layers != shape.layers || o->shape.act != shape.act ||
-        o->shape.slope != shape.slope)
+        o->shape.slope != shape.slope || o->shape.rows != shape.rows || o->in_users != in_users)
         return false;
+    if (shape.rows && (!input || !o->input || !(*input == *o->input))) return false;
     return Model::identical(other);
 }
 
@@ -142,7 +177,10 @@ void NcfGrads::init(NCFModel& m, bool embeddings) {
     g.clear();
     for (const ParamView& v : m.params()) {
         const std::string name(v.name);
-        const bool embedding = name.size() > 2 && name[name.size() - 2] == '.' && (name.back() == 'P' || name.back() == 'Q');
+        // Embeddings and the rows form's input layers: their gradients come from ncf_scatter.
+        const std::size_t dot = name.rfind('.');
+        const std::string tail = dot == std::string::npos ? name : name.substr(dot + 1);
+        const bool embedding = tail == "P" || tail == "Q" || tail == "Pw" || tail == "Qw" || tail == "Pb" || tail == "Qb";
         g.emplace_back(embedding && !embeddings ? 0 : v.rows * v.cols, 0.0f);
     }
 }
@@ -153,9 +191,17 @@ void ncf_forward(const NCFModel& m, const std::uint32_t* users, const std::uint3
     const std::size_t pk = nn_pad(m.shape.k), pe = nn_pad(m.embed()), ph = nn_pad(m.out_in());
     const std::uint32_t e = m.embed();
     const float* hin = nullptr;
+    const bool rows = m.shape.rows;
+    const std::uint32_t* skip_u = rows && ws.leave_out ? items : nullptr;  // a user row's entry of the pair's item
+    const std::uint32_t* skip_i = rows && ws.leave_out ? users : nullptr;
     if (m.has_gmf()) {
-        nt.gather(m.gP.data(), pk, users, n, m.shape.k, ws.gu.data(), pk);
-        nt.gather(m.gQ.data(), pk, items, n, m.shape.k, ws.gi.data(), pk);
+        if (rows) {
+            m.input_forward(true, true, users, n, skip_u, ws.gu.data(), pk);
+            m.input_forward(false, true, items, n, skip_i, ws.gi.data(), pk);
+        } else {
+            nt.gather(m.gP.data(), pk, users, n, m.shape.k, ws.gu.data(), pk);
+            nt.gather(m.gQ.data(), pk, items, n, m.shape.k, ws.gi.data(), pk);
+        }
         const float *a = ws.gu.data(), *c = ws.gi.data();
         float* v = ws.gv.data();
         for (std::size_t j = 0; j < n * pk; ++j) v[j] = a[j] * c[j];
@@ -163,7 +209,15 @@ void ncf_forward(const NCFModel& m, const std::uint32_t* users, const std::uint3
     }
     if (m.has_mlp()) {
         const std::size_t l0 = nn_pad(m.shape.layers[0]);
-        if (e % 16 == 0) {  // [p_u, q_i] gathered in place: each half is whole padded vectors
+        if (rows && e % 16 == 0) {  // the input layers' outputs in place
+            m.input_forward(true, false, users, n, skip_u, ws.x[0].data(), l0);
+            m.input_forward(false, false, items, n, skip_i, ws.x[0].data() + e, l0);
+        } else if (rows) {
+            m.input_forward(true, false, users, n, skip_u, ws.eu.data(), pe);
+            m.input_forward(false, false, items, n, skip_i, ws.ei.data(), pe);
+            copy_cols(ws.eu.data(), pe, n, e, ws.x[0].data(), l0, 0);
+            copy_cols(ws.ei.data(), pe, n, e, ws.x[0].data(), l0, e);
+        } else if (e % 16 == 0) {  // [p_u, q_i] gathered in place: each half is whole padded vectors
             nt.gather(m.mP.data(), pe, users, n, e, ws.x[0].data(), l0);
             nt.gather(m.mQ.data(), pe, items, n, e, ws.x[0].data() + e, l0);
         } else {
@@ -290,6 +344,34 @@ void ncf_scatter(const NCFModel& m, const std::uint32_t* users, const std::uint3
                  const NcfWorkspace& ws, NcfGrads& grads, bool to_users, bool to_items) {
     const auto& nt = kernels::nn_active();
     const std::size_t pk = nn_pad(m.shape.k), pe = nn_pad(m.embed());
+    if (m.shape.rows) {  // the input layers' gradients: scattered into the rows the inputs name, and the biases
+        const Slots at(m);
+        const NcfInputs& x = *m.input;
+        const std::uint32_t* skip_u = ws.leave_out ? items : nullptr;
+        const std::uint32_t* skip_i = ws.leave_out ? users : nullptr;
+        auto side = [&](bool u, std::size_t gw, std::size_t gb, std::uint32_t width, std::size_t ld, const float* d,
+                        std::size_t ldd) {
+            if (u)
+                nt.sparse_backward(grads.g[gw].data(), ld, x.uptr.data(), x.uidx.data(), x.uval.data(), users, n,
+                                   skip_u, width, d, ldd, grads.g[gb].data());
+            else
+                nt.sparse_backward(grads.g[gw].data(), ld, x.iptr.data(), x.iidx.data(), x.ival.data(), items, n,
+                                   skip_i, width, d, ldd, grads.g[gb].data());
+        };
+        if (m.has_gmf()) {
+            if (to_users) side(true, at.gP, at.gPb, m.shape.k, pk, ws.dgu.data(), pk);
+            if (to_items) side(false, at.gQ, at.gQb, m.shape.k, pk, ws.dgi.data(), pk);
+        }
+        if (m.has_mlp()) {
+            const std::uint32_t e = m.embed();
+            const std::size_t l0 = nn_pad(m.shape.layers[0]);
+            const bool in_place = e % 16 == 0;
+            if (to_users) side(true, at.mP, at.mPb, e, pe, in_place ? ws.dx[0].data() : ws.deu.data(), in_place ? l0 : pe);
+            if (to_items)
+                side(false, at.mQ, at.mQb, e, pe, in_place ? ws.dx[0].data() + e : ws.dei.data(), in_place ? l0 : pe);
+        }
+        return;
+    }
     std::size_t gi = 0;  // params() order: gmf.P, gmf.Q, then mlp.P, mlp.Q
     if (m.has_gmf()) {
         if (to_users) nt.scatter_add(grads.g[gi].data(), pk, users, n, m.shape.k, ws.dgu.data(), pk);
@@ -333,11 +415,21 @@ void NCFModel::score_block(const std::uint32_t* users, std::size_t n_rows, std::
         NcfShape shape;
         AlignedFloats wu, hg, ht, b1u, dots;
         std::vector<AlignedFloats> x;
+        AlignedFloats ug, ue, qg, qe;    // rows form: the input layers' outputs (a user; a block of items)
+        std::vector<std::uint32_t> ids;  // rows form: the block's items
     };
     thread_local Scratch w;
-    if (w.shape.k != shape.k || w.shape.layers != shape.layers || w.dots.empty()) {
+    const bool rows = shape.rows;
+    if (w.shape.k != shape.k || w.shape.layers != shape.layers || w.shape.rows != rows || w.dots.empty()) {
         w = Scratch{};
         w.shape = shape;
+        if (rows) {
+            w.ug.assign(pk, 0.0f);
+            w.ue.assign(pe, 0.0f);
+            w.qg.assign(kServeBatch * pk, 0.0f);
+            w.qe.assign(kServeBatch * pe, 0.0f);
+            w.ids.resize(kServeBatch);
+        }
         w.dots.assign(kServeBatch, 0.0f);
         w.wu.assign(pk, 0.0f);
         w.hg.assign(pk, 0.0f);
@@ -354,28 +446,41 @@ void NCFModel::score_block(const std::uint32_t* users, std::size_t n_rows, std::
     for (std::size_t r = 0; r < n_rows; ++r) {
         const std::uint32_t u = users[r];
         float user_part = hb[0];
+        if (rows) {  // the user's input layers once
+            if (has_gmf()) input_forward(true, true, &u, 1, nullptr, w.ug.data(), pk);
+            if (has_mlp()) input_forward(true, false, &u, 1, nullptr, w.ue.data(), pe);
+        }
+        const float* user_e = rows ? w.ue.data() : has_mlp() ? mP.data() + std::size_t(u) * pe : nullptr;
         if (has_gmf()) {
-            const float* pu = gP.data() + std::size_t(u) * pk;
+            const float* pu = rows ? w.ug.data() : gP.data() + std::size_t(u) * pk;
             for (std::uint32_t c = 0; c < k; ++c) w.wu[c] = w.hg[c] * pu[c];
         }
         if (has_mlp() && L > 1) {  // the user's half of layer 1 plus its bias (W1's rows 0..e-1), no activation
             const std::size_t o1 = shape.layers[1];
-            nt.dense_forward(mP.data() + std::size_t(u) * pe, pe, 1, e, o1, W[0].data(), nn_pad(o1), b[0].data(),
+            nt.dense_forward(user_e, pe, 1, e, o1, W[0].data(), nn_pad(o1), b[0].data(),
                              w.b1u.data(), nn_pad(o1), 0, 0.0f);
         } else if (has_mlp()) {  // no tower: the output unit reads [p_u, q_i] directly
-            user_part += kt.dot(w.ht.data(), mP.data() + std::size_t(u) * pe, e);
+            user_part += kt.dot(w.ht.data(), user_e, e);
         }
         for (std::uint32_t i0 = item_begin; i0 < item_end; i0 += kServeBatch) {
             const std::size_t c = std::min<std::size_t>(kServeBatch, item_end - i0);
             float* o = out + r * ld + (i0 - item_begin);
-            if (has_gmf()) nt.dot_rows(gQ.data() + std::size_t(i0) * pk, pk, c, w.wu.data(), k, o);
+            // The block's item rows: the embeddings in place, or (rows form) the input layers' outputs.
+            const float* qg = has_gmf() ? gQ.data() + std::size_t(i0) * pk : nullptr;
+            const float* qe = has_mlp() ? mQ.data() + std::size_t(i0) * pe : nullptr;
+            if (rows) {
+                for (std::size_t j = 0; j < c; ++j) w.ids[j] = i0 + static_cast<std::uint32_t>(j);
+                if (has_gmf()) input_forward(false, true, w.ids.data(), c, nullptr, w.qg.data(), pk), qg = w.qg.data();
+                if (has_mlp()) input_forward(false, false, w.ids.data(), c, nullptr, w.qe.data(), pe), qe = w.qe.data();
+            }
+            if (has_gmf()) nt.dot_rows(qg, pk, c, w.wu.data(), k, o);
             else std::fill(o, o + c, 0.0f);
             if (has_mlp() && L == 1) {
-                kt.dot_rows(mQ.data() + std::size_t(i0) * pe, c, pe, w.ht.data() + e, e, w.dots.data());
+                kt.dot_rows(qe, c, pe, w.ht.data() + e, e, w.dots.data());
                 for (std::size_t j = 0; j < c; ++j) o[j] += w.dots[j];
             } else if (has_mlp()) {
                 const std::size_t o1 = shape.layers[1];
-                nt.dense_forward(mQ.data() + std::size_t(i0) * pe, pe, c, e, o1, W[0].data() + std::size_t(e) * nn_pad(o1),
+                nt.dense_forward(qe, pe, c, e, o1, W[0].data() + std::size_t(e) * nn_pad(o1),
                                  nn_pad(o1), w.b1u.data(), w.x[1].data(), nn_pad(o1), static_cast<int>(shape.act),
                                  shape.slope);
                 for (std::size_t l = 2; l < L; ++l) {
@@ -389,6 +494,123 @@ void NCFModel::score_block(const std::uint32_t* users, std::size_t n_rows, std::
             for (std::size_t j = 0; j < c; ++j) o[j] += user_part;
         }
     }
+}
+
+// ---- the rows form (ncf_input = rows)
+
+NcfInputs NcfInputs::from_triples(std::uint32_t nu, std::uint32_t ni, const std::uint32_t* user,
+                                  const std::uint32_t* item, const float* value, std::size_t n) {
+    NcfInputs x;
+    x.n_users = nu;
+    x.n_items = ni;
+    x.in_users = nu;
+    x.uptr.assign(std::size_t(nu) + 1, 0);
+    for (std::size_t j = 0; j < n; ++j) ++x.uptr[user[j] + 1];
+    for (std::uint32_t u = 0; u < nu; ++u) x.uptr[u + 1] += x.uptr[u];
+    std::vector<std::uint64_t> at(x.uptr.begin(), x.uptr.end() - 1);
+    x.uidx.resize(n);
+    x.uval.resize(n);
+    for (std::size_t j = 0; j < n; ++j) {
+        const std::uint64_t t = at[user[j]]++;
+        x.uidx[t] = item[j];
+        x.uval[t] = value[j];
+    }
+    for (std::uint32_t u = 0; u < nu; ++u) {  // each row in item order (stable: repeated pairs keep their order)
+        const std::uint64_t a = x.uptr[u], e = x.uptr[u + 1];
+        std::vector<std::pair<std::uint32_t, float>> row(e - a);
+        for (std::uint64_t t = a; t < e; ++t) row[t - a] = {x.uidx[t], x.uval[t]};
+        std::stable_sort(row.begin(), row.end(), [](const auto& p, const auto& q) { return p.first < q.first; });
+        for (std::uint64_t t = a; t < e; ++t) x.uidx[t] = row[t - a].first, x.uval[t] = row[t - a].second;
+    }
+    x.build_columns();
+    return x;
+}
+
+void NcfInputs::build_columns() {
+    const std::uint64_t m = uptr[in_users];  // the entries of the first in_users users
+    iptr.assign(std::size_t(n_items) + 1, 0);
+    for (std::uint64_t t = 0; t < m; ++t) ++iptr[uidx[t] + 1];
+    for (std::uint32_t i = 0; i < n_items; ++i) iptr[i + 1] += iptr[i];
+    std::vector<std::uint64_t> at(iptr.begin(), iptr.end() - 1);
+    iidx.resize(m);
+    ival.resize(m);
+    for (std::uint32_t u = 0; u < in_users; ++u)  // users in order: each column in user order
+        for (std::uint64_t t = uptr[u]; t < uptr[u + 1]; ++t) {
+            const std::uint64_t q = at[uidx[t]]++;
+            iidx[q] = u;
+            ival[q] = uval[t];
+        }
+}
+
+bool NcfInputs::operator==(const NcfInputs& o) const {
+    return n_users == o.n_users && n_items == o.n_items && in_users == o.in_users && uptr == o.uptr &&
+           uidx == o.uidx && iptr == o.iptr && iidx == o.iidx &&
+           std::memcmp(uval.data(), o.uval.data(), uval.size() * 4) == 0 && uval.size() == o.uval.size() &&
+           ival.size() == o.ival.size() && std::memcmp(ival.data(), o.ival.data(), ival.size() * 4) == 0;
+}
+
+void NCFModel::input_forward(bool users, bool gmf, const std::uint32_t* ids, std::size_t n,
+                             const std::uint32_t* skip, float* out, std::size_t ld) const {
+    const auto& nt = kernels::nn_active();
+    const NcfInputs& x = *input;
+    const std::uint32_t width = gmf ? shape.k : embed();
+    const std::size_t lw = nn_pad(width);
+    const ParamArray& Wt = users ? (gmf ? gP : mP) : (gmf ? gQ : mQ);
+    const float* bias = (users ? (gmf ? gPb : mPb) : (gmf ? gQb : mQb)).data();
+    const std::uint64_t* ptr = users ? x.uptr.data() : x.iptr.data();
+    const std::uint32_t* idx = users ? x.uidx.data() : x.iidx.data();
+    const float* val = users ? x.uval.data() : x.ival.data();
+    const std::uint32_t have = users ? x.n_users : x.n_items;
+    std::size_t j = 0;
+    while (j < n) {  // runs of ids with a row in one call each; the others the bias alone
+        std::size_t e = j;
+        while (e < n && ids[e] < have) ++e;
+        if (e > j)
+            nt.sparse_forward(Wt.data(), lw, ptr, idx, val, ids + j, e - j, skip ? skip + j : nullptr, width, bias,
+                              out + j * ld, ld);
+        for (; e < n && ids[e] >= have; ++e) std::memcpy(out + e * ld, bias, width * sizeof(float));
+        j = e;
+    }
+}
+
+float NCFModel::fallback_score(std::uint32_t u, std::uint32_t i) const {
+    if (!shape.rows) return Model::fallback_score(u, i);
+    thread_local NcfWorkspace ws;
+    ws.cap = 0;
+    ws.reserve(*this, 1);
+    float s = 0.0f;
+    ncf_forward(*this, &u, &i, 1, ws, &s);  // ids without a row: the input layers' biases alone
+    return s;
+}
+
+std::uint32_t NCFModel::fold_in_user(const std::uint32_t* items, const float* values, std::size_t n, double l2,
+                                     std::int64_t raw_id) {
+    if (!shape.rows) return Model::fold_in_user(items, values, n, l2, raw_id);
+    if (n > 0 && (!items || !values)) fail(SIMDMF_ERR_INVALID_ARGUMENT, "null items or values with n > 0");
+    if (n_users == UINT32_MAX - 1) fail(SIMDMF_ERR_OUT_OF_RANGE, "the model has the maximum number of users");
+    for (std::size_t j = 0; j < n; ++j) {
+        check_item(items[j]);
+        if (!std::isfinite(values[j]) || (logistic() && values[j] != 1.0f && values[j] != -1.0f))
+            fail(SIMDMF_ERR_INVALID_DATA, "fold-in value " + std::to_string(j) +
+                                              (logistic() ? " is not +1 or -1" : " is not finite"));
+    }
+    std::uint32_t existing;
+    if (user_ids && user_ids->find(raw_id, &existing))
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "user id " + std::to_string(raw_id) + " is already in the model");
+    auto x = std::make_shared<NcfInputs>(*input);  // copy on write: other copies of the model keep theirs
+    std::vector<std::pair<std::uint32_t, float>> row(n);
+    for (std::size_t j = 0; j < n; ++j) row[j] = {items[j], values[j]};
+    std::stable_sort(row.begin(), row.end(), [](const auto& p, const auto& q) { return p.first < q.first; });
+    for (const auto& [i, v] : row) x->uidx.push_back(i), x->uval.push_back(v);
+    x->uptr.push_back(x->uidx.size());
+    ++x->n_users;  // the item columns stay: the item-side layer has no weight row for the new user
+    if (user_ids) {
+        auto map = std::make_shared<IdMap>(*user_ids);
+        map->intern(raw_id);
+        user_ids = std::move(map);
+    }
+    input = std::move(x);
+    return n_users++;
 }
 
 }  // namespace simdmf

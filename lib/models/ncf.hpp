@@ -23,6 +23,27 @@ struct NcfShape {
     std::vector<std::uint32_t> layers{64, 32, 16, 8};  // MLP: layers[0] = 2 x embedding width, then the tower
     kernels::Act act = kernels::Act::relu;        // of the tower's layers (the output unit is linear)
     float slope = 0.3f;                           // leaky_relu
+    bool rows = false;                            // ncf_input: false embedding, true rows (NcfInputs)
+};
+
+// The training matrix that the rows form (ncf_input = rows) reads: each user's row (CSR over items)
+// and each item's column (CSR over users), values as given (raw ratings or +1/-1 labels), missing 0.
+// Built once from the training data and shared by copies of a model (immutable; fold-in makes a new
+// one). The item columns hold the ratings of the first `in_users` users only: the item-side input
+// layer has a weight row per training user, and a user folded in later has none.
+struct NcfInputs {
+    std::uint32_t n_users = 0, n_items = 0, in_users = 0;
+    std::vector<std::uint64_t> uptr, iptr;  // n_users + 1, n_items + 1
+    std::vector<std::uint32_t> uidx, iidx;  // item of each user entry; user of each item entry
+    std::vector<float> uval, ival;
+    // From triples (user < n_users, item < n_items); entries of a row in item order (a stable sort:
+    // repeated pairs stay, and add up in the layer).
+    static NcfInputs from_triples(std::uint32_t n_users, std::uint32_t n_items, const std::uint32_t* user,
+                                  const std::uint32_t* item, const float* value, std::size_t n);
+    // The item columns from the user rows of the first in_users users.
+    void build_columns();
+    std::size_t nnz() const { return uidx.size(); }
+    bool operator==(const NcfInputs& o) const;
 };
 
 class NCFModel final : public Model {
@@ -32,6 +53,12 @@ public:
     ParamArray mP, mQ;            // MLP embeddings: n x nn_pad(layers[0] / 2)
     std::vector<ParamArray> W, b; // tower layer l (1-based in names): layers[l-1] x nn_pad(layers[l]), bias
     ParamArray hW, hb;            // the output unit: out_in() x 16 (column 0 used), bias 16 (entry 0)
+    // The rows form (shape.rows): gP / mP then hold the user-side input layer's weights (a row per
+    // item: n_items x width), gQ / mQ the item side's (a row per training user: in_users x width), and
+    // gPb, gQb, mPb, mQb their biases (1 x width); `input` the training matrix they read.
+    ParamArray gPb, gQb, mPb, mQb;
+    std::shared_ptr<const NcfInputs> input;
+    std::uint32_t in_users = 0;   // rows form: users of the item-side layer (n_users grows by fold-in)
 
     NCFModel() = default;
     NCFModel(const NCFModel&) = default;
@@ -58,6 +85,19 @@ public:
     std::vector<ParamView> params() override;
     std::unique_ptr<Model> clone() const override { return std::make_unique<NCFModel>(*this); }
     bool identical(const Model& other) const override;
+    // Rows form: a user or item the model has no row for (a new user or item) gets an empty input row,
+    // the layer's bias alone; the embedding form: the base's 0.
+    float fallback_score(std::uint32_t u, std::uint32_t i) const override;
+    // Rows form: the new user's row appended to the training matrix (values as training's: ratings, or
+    // +1/-1 labels for the log loss); no parameter changes (the row is the input). UNSUPPORTED for the
+    // embedding form.
+    std::uint32_t fold_in_user(const std::uint32_t* items, const float* values, std::size_t n, double l2,
+                               std::int64_t raw_id) override;
+    // Rows form: the input layers' outputs of n users (or items) into out (stride ld): W x row + bias,
+    // ids without a row (>= the matrix's rows) getting the bias alone; skip as the kernel's (null:
+    // none). gmf: the GMF branch's layer, else the MLP's.
+    void input_forward(bool users, bool gmf, const std::uint32_t* ids, std::size_t n, const std::uint32_t* skip,
+                       float* out, std::size_t ld) const;
 };
 
 // Activations of one batch (forward) and their gradients (backward), reused across batches.
@@ -76,6 +116,8 @@ struct NcfWorkspace {
     // reuse_mask keeps the masks already drawn (gradient checks).
     float dropout = 0.0f;
     bool reuse_mask = false;
+    // Rows form, training: leave each pair's own rating out of its user row and item column.
+    bool leave_out = false;
     Rng rng{0};
     std::vector<AlignedFloats> drop;
     void reserve(const NCFModel& m, std::size_t n);

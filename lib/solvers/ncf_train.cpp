@@ -192,6 +192,17 @@ private:
     std::mutex error_mutex_;
 };
 
+// The rows form's input layers: weights (".Pw", ".Qw": lazy like embeddings, over the rows the
+// batch's inputs name) and their biases (".Pb", ".Qb": dense). Both belong to the side they read.
+bool is_input_weight(const char* name) {
+    const std::string s(name);
+    return s.size() > 3 && (s.compare(s.size() - 3, 3, ".Pw") == 0 || s.compare(s.size() - 3, 3, ".Qw") == 0);
+}
+bool is_input_bias(const char* name) {
+    const std::string s(name);
+    return s.size() > 3 && (s.compare(s.size() - 3, 3, ".Pb") == 0 || s.compare(s.size() - 3, 3, ".Qb") == 0);
+}
+
 struct Slot {
     ParamArray* w;
     AlignedFloats* g;
@@ -199,6 +210,8 @@ struct Slot {
     bool embedding;
     int side;  // embeddings: SIMDMF_USERS or SIMDMF_ITEMS
     std::size_t ld, width;
+    bool input_w = false;  // rows form: an input layer's weights (lazy over the rows its inputs name)
+    int half = 1;          // the optimizer step's half: 0 the users' side, 1 the items' and the dense layers
 };
 
 }  // namespace
@@ -211,10 +224,20 @@ NCFModel neumf_from(const NCFModel& g, const NCFModel& p, double alpha) {
     if (!same_ids(g.user_ids, p.user_ids) || !same_ids(g.item_ids, p.item_ids))
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "neumf_from: the GMF and MLP models were trained on different user or item ids");
     if (!(alpha >= 0.0 && alpha <= 1.0)) fail(SIMDMF_ERR_OUT_OF_RANGE, "neumf_from: alpha must be in [0, 1]");
+    if (g.shape.rows != p.shape.rows)
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "neumf_from: the GMF and MLP models have different input forms (ncf_input)");
+    if (g.shape.rows && (g.in_users != p.in_users || !g.input || !p.input || !(*g.input == *p.input)))
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "neumf_from: the GMF and MLP models (ncf_input rows) read different training matrices");
     NcfShape s = p.shape;
     s.k = g.shape.k;
     NCFModel m;
-    m.allocate(ModelKind::neumf, s, g.n_users, g.n_items);
+    m.allocate(ModelKind::neumf, s, g.in_users, g.n_items);
+    m.n_users = g.n_users;
+    m.input = g.input;
+    m.gPb = g.gPb;
+    m.gQb = g.gQb;
+    m.mPb = p.mPb;
+    m.mQb = p.mQb;
     m.objective = g.objective;
     m.min_pred = g.min_pred;
     m.max_pred = g.max_pred;
@@ -281,9 +304,15 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
         if (!no.layers.empty()) s.layers = no.layers;  // else NcfShape's 64,32,16,8
         s.act = static_cast<kernels::Act>(no.activation);
         s.slope = static_cast<float>(no.slope);
+        s.rows = no.input == 1;
         m.allocate(opt.model, s, train.n_users, train.n_items);
         init_params(m, opt);
+        if (s.rows)  // the training matrix the input layers read (and the model serves with)
+            m.input = std::make_shared<const NcfInputs>(NcfInputs::from_triples(
+                train.n_users, train.n_items, train.user.data(), train.item.data(), train.value.data(), train.size()));
     }
+    if (m.shape.rows && (!m.input || m.in_users != train.n_users))
+        fail(SIMDMF_ERR_INVALID_ARGUMENT, "the initial model (ncf_input rows) has no training matrix for this data");
     m.objective = objective_for(opt, lo, hi);
     m.user_ids = train.user_ids;
     m.item_ids = train.item_ids;
@@ -299,7 +328,11 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
         std::size_t j = 0;
         for (const ParamView& v : m.params()) {
             Slot s{nullptr, &grads.g[j], {}, {}, is_embedding(v.name), 0, v.cols, v.used};
-            s.side = std::string(v.name).back() == 'P' ? SIMDMF_USERS : SIMDMF_ITEMS;
+            s.input_w = is_input_weight(v.name);
+            const std::string name(v.name);
+            const char tag = s.embedding ? name.back() : name[name.size() - 2];
+            s.side = tag == 'P' ? SIMDMF_USERS : SIMDMF_ITEMS;
+            s.half = (s.embedding || s.input_w || is_input_bias(v.name)) && s.side == SIMDMF_USERS ? 0 : 1;
             if (no.optimizer == 0) {
                 s.m.assign(v.rows * v.cols, 0.0f);
                 s.v.assign(v.rows * v.cols, 0.0f);
@@ -352,6 +385,7 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
         const std::size_t cap = (std::size_t(no.batch) + slices - 1) / slices;
         S.ws.reserve(m, cap);
         S.ws.dropout = static_cast<float>(no.dropout);
+        S.ws.leave_out = m.shape.rows && no.input_leave_out;
         S.ws.rng = Rng(opt.seed ^ 0x6E63665F64726F70ull ^ (std::uint64_t(t) * 0x9E3779B97F4A7C15ull));  // dropout masks
         if (t) S.grads.init(m, false);
         S.score.resize(cap);
@@ -361,6 +395,11 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     std::vector<std::uint32_t> bu(no.batch), bi(no.batch), touched_u, touched_i;
     std::vector<float> by(no.batch);
     std::vector<std::uint32_t> mark_u(m.n_users, 0), mark_i(m.n_items, 0);
+    // Rows form: the input layers' weight rows a batch touched (the items in its users' rows, the
+    // users in its items' columns).
+    const bool rows_form = m.shape.rows;
+    std::vector<std::uint32_t> mark_wu(rows_form ? m.n_items : 0, 0), mark_wi(rows_form ? m.in_users : 0, 0);
+    std::vector<std::uint32_t> touched_wu, touched_wi;
     std::uint32_t stamp = 0;
     std::uint64_t step_t = 0;
 
@@ -463,9 +502,32 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
                 touched.clear();
                 for (std::size_t j = 0; j < n; ++j)
                     if (mark[ids[j]] != stamp) mark[ids[j]] = stamp, touched.push_back(ids[j]);
+                auto& touched_w = users ? touched_wu : touched_wi;
+                if (rows_form && (no.lazy_adam || no.optimizer == 1)) {  // the weight rows the inputs name
+                    const NcfInputs& x = *m.input;
+                    const std::uint64_t* ptr = users ? x.uptr.data() : x.iptr.data();
+                    const std::uint32_t* idx = users ? x.uidx.data() : x.iidx.data();
+                    auto& wmark = users ? mark_wu : mark_wi;
+                    touched_w.clear();
+                    for (std::uint32_t r : touched)
+                        for (std::uint64_t t = ptr[r]; t < ptr[r + 1]; ++t)
+                            if (wmark[idx[t]] != stamp) wmark[idx[t]] = stamp, touched_w.push_back(idx[t]);
+                }
                 const auto& nt = kernels::nn_active();
                 for (Slot& s : slots) {
-                    if (s.embedding ? (s.side == SIMDMF_USERS) != users : users) continue;
+                    if ((s.half == 0) != users) continue;
+                    if (s.input_w && (no.lazy_adam || no.optimizer == 1)) {
+                        const float l2 = static_cast<float>(no.l2_weights);
+                        float* w = s.w->data();
+                        if (no.optimizer == 0)
+                            nt.adam_rows(w, s.m.data(), s.v.data(), s.g->data(), s.ld, touched_w.data(), touched_w.size(),
+                                         s.width, step, isb2, b1, b2, eps, l2);
+                        else
+                            for (std::uint32_t r : touched_w)
+                                nt.sgd_update(w + std::size_t(r) * s.ld, s.g->data() + std::size_t(r) * s.ld, s.ld,
+                                              static_cast<float>(lr), l2);
+                        continue;
+                    }
                     const float l2 = static_cast<float>(s.embedding ? no.l2_embed : no.l2_weights);
                     float* w = s.w->data();
                     if (s.embedding && (no.lazy_adam || no.optimizer == 1)) {

@@ -32,6 +32,8 @@ struct NcfOptions {
     std::uint32_t negatives = 4;    // ncf_negatives: sampled unseen items per positive per epoch (logistic)
     bool lazy_adam = true;          // ncf_lazy_adam: embedding rows updated only when a batch touches them
     double init_std = 0.01;         // ncf_init_std: embeddings N(0, init_std^2); dense layers Glorot uniform
+    std::uint32_t input = 0;        // ncf_input: 0 embedding, 1 rows (the training matrix's rows / columns)
+    bool input_leave_out = true;    // ncf_input_leave_out: rows form, a pair's own rating out of its inputs
     double dropout = 0.0;           // ncf_dropout: rate on the tower layers' outputs while training (0: off)
 };
 enum class Schedule { constant, decay, list };
