@@ -9,7 +9,9 @@
 //   build/bench/ncf_time TRAIN TEST gmf|mlp|neumf|mf EPOCHS [squared|logistic] [k=8] [batch=256] [lazy|dense]
 // Environment (as ncf_torch.py): NCF_LAYERS=60,30,30,30,30,30 the MLP widths (default 64,32,16,8),
 // NCF_K and NCF_BATCH the defaults of k and batch, NCF_NEGATIVES (logistic; default 4), NCF_THREADS
-// the training threads (default 1), NCF_SEED the seed (default 42).
+// the training threads (default 1), NCF_SEED the seed (default 42); NCF_ACT=relu|leaky_relu and
+// NCF_SLOPE the tower's activation, NCF_LINK=identity|scaled (scaled_sigmoid on the rating range),
+// NCF_L2 ncf_l2_weights, NCF_INPUT=embedding|rows (ncf_input), NCF_LEAVE_OUT (ncf_input_leave_out).
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -52,7 +54,13 @@ int main(int argc, char** argv) {
     o.seed = static_cast<std::uint64_t>(env_or("NCF_SEED", 42));
     o.ncf.lazy_adam = !(argc > 8 && std::string(argv[8]) == "dense");
     o.ncf.link = 1;  // identity: the reference's plain linear output for ratings
+    if (const char* l = std::getenv("NCF_LINK"); l && std::string(l) == "scaled") o.ncf.link = 3;
     if (o.logistic()) o.ncf.link = 0;
+    if (const char* a = std::getenv("NCF_ACT"); a && std::string(a) == "leaky_relu") o.ncf.activation = 2;
+    if (const char* sl = std::getenv("NCF_SLOPE")) o.ncf.slope = std::atof(sl);
+    if (const char* l2 = std::getenv("NCF_L2")) o.ncf.l2_weights = std::atof(l2);
+    if (const char* in = std::getenv("NCF_INPUT"); in && std::string(in) == "rows") o.ncf.input = 1;
+    o.ncf.input_leave_out = env_or("NCF_LEAVE_OUT", 1) != 0;
     std::vector<double> epoch_s, epoch_cpu, curve;
     double last = 0;
     auto cpu_now = [] {  // the process's CPU time: what the epoch costs, whoever else shares the cores

@@ -11,7 +11,16 @@ neither file (numpy seed 1): "hr" and "ndcg" at 10 in the JSON line.
 
     /usr/bin/python3 bench/ncf_torch.py TRAIN TEST gmf|mlp|neumf EPOCHS [squared|logistic] [k=8] [batch=256]
 Environment (as ncf_time): NCF_LAYERS=60,30,30,30,30,30 the MLP widths, NCF_K and NCF_BATCH the
-defaults of k and batch.
+defaults of k and batch; NCF_ACT=relu|leaky_relu and NCF_SLOPE (0.3) the tower's activation;
+NCF_LINK=identity|scaled (scaled: min + (max - min) sigmoid(z) on the training ratings' range, the
+notebook's 1 + 4 sigmoid); NCF_L2 weight decay (PyTorch's coupled L2, as simdmf's ncf_l2_weights) on
+every dense layer's weights and biases (default 0).
+NCF_INPUT=rows: the notebook's input form instead of embeddings: the user's row of the training
+matrix (raw ratings, missing 0) and the item's column, each through a dense layer (weights + bias) per
+branch, with the pair's own rating left out of both while training (simdmf's ncf_input_leave_out = 1;
+NCF_LEAVE_OUT=0 keeps it); NCF_TORCH_INPUT=dense (default: the rows as dense vectors through
+nn.Linear, as the notebook fed them) or sparse (nn.EmbeddingBag, mode sum with the ratings as
+per-sample weights, plus a bias: the same sparse x dense product simdmf computes).
 """
 import json
 import os
@@ -39,36 +48,99 @@ def load(path, umap=None, imap=None):
     return u, i, torch.tensor(rows[:, 2], dtype=torch.float32), umap, imap
 
 
+class RowsInput(torch.nn.Module):
+    """The notebook's input layer: a user's row of the training matrix R (or an item's column) times a
+    dense weight matrix plus a bias. dense: the rows as dense vectors through nn.Linear; sparse: an
+    EmbeddingBag summing the weight rows of the row's non-zeros scaled by the ratings."""
+
+    def __init__(self, csr, n_in, width, sparse, dense_rows):
+        super().__init__()
+        self.sparse = sparse
+        self.ptr, self.idx, self.val = csr
+        self.dense_rows = dense_rows
+        bound = (6.0 / (n_in + width)) ** 0.5  # Glorot uniform, as simdmf's and Keras's dense layers
+        if sparse:
+            self.bag = torch.nn.EmbeddingBag(n_in, width, mode="sum")
+            torch.nn.init.uniform_(self.bag.weight, -bound, bound)
+            self.bias = torch.nn.Parameter(torch.zeros(width))
+        else:
+            self.lin = torch.nn.Linear(n_in, width)
+            torch.nn.init.uniform_(self.lin.weight, -bound, bound)
+            torch.nn.init.zeros_(self.lin.bias)
+
+    def forward(self, rows, skip):
+        """rows: the batch's row ids; skip: per row the column left out (-1: none)."""
+        if not self.sparse:
+            x = self.dense_rows[rows]
+            if skip is not None:
+                x = x.clone()
+                x[torch.arange(len(rows)), skip.clamp(min=0)] *= (skip < 0).float()
+            return self.lin(x)
+        starts, ends = self.ptr[rows], self.ptr[rows + 1]
+        lens = ends - starts
+        pos = torch.repeat_interleave(starts - torch.cumsum(lens, 0) + lens, lens) + torch.arange(int(lens.sum()))
+        idx, w = self.idx[pos], self.val[pos]
+        if skip is not None:
+            w = w * (idx != torch.repeat_interleave(skip, lens)).float()
+        offsets = torch.cumsum(lens, 0) - lens
+        return self.bag(idx, offsets, per_sample_weights=w) + self.bias
+
+
+def csr(a, b, v, n):
+    order = np.lexsort((b, a))
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(ptr, a + 1, 1)
+    return torch.from_numpy(np.cumsum(ptr)), torch.from_numpy(b[order]), torch.from_numpy(v[order].astype(np.float32))
+
+
 class NCF(torch.nn.Module):
-    def __init__(self, kind, nu, ni, k=8, layers=(64, 32, 16, 8)):
+    def __init__(self, kind, nu, ni, k=8, layers=(64, 32, 16, 8), act="relu", slope=0.3, rows=None, sparse=False):
         super().__init__()
         self.kind = kind
+        self.act = (lambda x: torch.nn.functional.leaky_relu(x, slope)) if act == "leaky_relu" else torch.relu
+        self.rows = rows is not None
         width = 0
+        if rows is not None:  # (u, i, r) of the training data: the user rows and item columns
+            u, i, r = (t.numpy() for t in rows)
+            ucsr, icsr = csr(u, i, r, nu), csr(i, u, r, ni)
+            R = torch.zeros(nu, ni)
+            R[torch.from_numpy(u), torch.from_numpy(i)] = torch.from_numpy(r.astype(np.float32))
+            RT = R.t().contiguous()
+
+            def side(users, w):
+                return RowsInput(ucsr if users else icsr, ni if users else nu, w, sparse, R if users else RT)
         if kind != "mlp":
-            self.gP = torch.nn.Embedding(nu, k)
-            self.gQ = torch.nn.Embedding(ni, k)
+            self.gP = side(True, k) if self.rows else torch.nn.Embedding(nu, k)
+            self.gQ = side(False, k) if self.rows else torch.nn.Embedding(ni, k)
             width += k
         if kind != "gmf":
-            self.mP = torch.nn.Embedding(nu, layers[0] // 2)
-            self.mQ = torch.nn.Embedding(ni, layers[0] // 2)
+            self.mP = side(True, layers[0] // 2) if self.rows else torch.nn.Embedding(nu, layers[0] // 2)
+            self.mQ = side(False, layers[0] // 2) if self.rows else torch.nn.Embedding(ni, layers[0] // 2)
             self.tower = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(layers[:-1], layers[1:]))
             width += layers[-1]
         self.out = torch.nn.Linear(width, 1)
         for mod in self.modules():
             if isinstance(mod, torch.nn.Embedding):
                 torch.nn.init.normal_(mod.weight, 0.0, 0.01)
-            elif isinstance(mod, torch.nn.Linear):
+            elif isinstance(mod, torch.nn.Linear) and not (self.rows and mod.in_features in (nu, ni)):
                 torch.nn.init.xavier_uniform_(mod.weight)
                 torch.nn.init.zeros_(mod.bias)
 
-    def forward(self, u, i):
+    def forward(self, u, i, leave_out=False):
+        if self.rows:  # the pair's own rating out of the user's row (its item) and the item's column (its user)
+            su, si = (i, u) if leave_out else (None, None)
+            P = lambda mod: mod(u, su)
+            Q = lambda mod: mod(i, si)
+        else:
+            P = lambda mod: mod(u)
+            Q = lambda mod: mod(i)
         parts = []
         if self.kind != "mlp":
-            parts.append(self.gP(u) * self.gQ(i))
+            parts.append(P(self.gP) * Q(self.gQ))
         if self.kind != "gmf":
-            x = torch.cat([self.mP(u), self.mQ(i)], dim=1)
+            x = torch.cat([P(self.mP), Q(self.mQ)], dim=1)
             for layer in self.tower:
-                x = torch.relu(layer(x))
+                x = self.act(layer(x))
             parts.append(x)
         return self.out(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]).squeeze(1)
 
@@ -110,10 +182,19 @@ def main():
     batch = int(args[1]) if len(args) > 1 else int(os.environ.get("NCF_BATCH", "256"))
     layers = tuple(int(w) for w in os.environ.get("NCF_LAYERS", "64,32,16,8").split(","))
     neg = int(os.environ.get("NCF_NEGATIVES", "4"))
+    act, slope = os.environ.get("NCF_ACT", "relu"), float(os.environ.get("NCF_SLOPE", "0.3"))
+    scaled, l2 = os.environ.get("NCF_LINK", "identity") == "scaled", float(os.environ.get("NCF_L2", "0"))
+    rows_form = os.environ.get("NCF_INPUT", "embedding") == "rows"
+    leave_out = rows_form and os.environ.get("NCF_LEAVE_OUT", "1") == "1"
+    sparse = os.environ.get("NCF_TORCH_INPUT", "dense") == "sparse"
     u, i, r, umap, imap = load(train)
     tu, ti, tr, _, _ = load(test, umap, imap)
-    model = NCF(kind, len(umap), len(imap), k, layers)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model = NCF(kind, len(umap), len(imap), k, layers, act, slope, (u, i, r) if rows_form else None, sparse)
+    lo, hi = float(r.min()), float(r.max())
+    link = (lambda z: lo + (hi - lo) * torch.sigmoid(z)) if scaled else (lambda z: z)
+    emb = [p for n, p in model.named_parameters() if isinstance(model.get_submodule(n.rsplit(".", 1)[0]), torch.nn.Embedding)]
+    dense = [p for n, p in model.named_parameters() if not any(p is q for q in emb)]
+    opt = torch.optim.Adam([{"params": emb}, {"params": dense, "weight_decay": l2}], lr=1e-3)
     epoch_s, epoch_cpu, valid = [], [], []
     rng = np.random.default_rng(42)
     if logistic:
@@ -132,11 +213,11 @@ def main():
         for s in range(0, len(y), batch):
             idx = perm[s:s + batch]
             opt.zero_grad()
-            z = model(su[idx], si[idx])
+            z = model(su[idx], si[idx], leave_out)
             if logistic:
                 loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y[idx])
             else:
-                loss = torch.nn.functional.mse_loss(z, y[idx])
+                loss = torch.nn.functional.mse_loss(link(z), y[idx])
             loss.backward()
             opt.step()
         epoch_s.append(time.perf_counter() - t0)
@@ -146,7 +227,7 @@ def main():
         extra["hr"], extra["ndcg"] = hit_ndcg(model, u, i, tu, ti, len(imap))
     else:
         with torch.no_grad():
-            p = model(tu, ti).clamp(1, 5)
+            p = link(model(tu, ti)).clamp(1, 5)
             valid.append(float(torch.sqrt(torch.mean((p - tr) ** 2))))
     users = min(100, len(umap))
     items = torch.arange(len(imap))
@@ -155,7 +236,8 @@ def main():
         for uu in range(users):
             model(torch.full((len(imap),), uu, dtype=torch.long), items)
         score_s = (time.perf_counter() - t0) / users
-    print(json.dumps({"model": kind, "simd": "torch " + torch.__version__, "epoch_seconds": epoch_s, "epoch_cpu_seconds": epoch_cpu,
+    name = "torch " + torch.__version__ + (" rows " + ("sparse" if sparse else "dense") if rows_form else "")
+    print(json.dumps({"model": kind, "simd": name, "epoch_seconds": epoch_s, "epoch_cpu_seconds": epoch_cpu,
                       "score_user_seconds": score_s, "valid": valid, **extra}))
 
 

@@ -23,19 +23,40 @@ using namespace simdmf;
 
 namespace {
 
+// A random training matrix of nu x ni for the rows form: about half the cells, ratings 1..5, user
+// `empty` (if < nu) without any rating; the pairs of check_gradients' batch always in.
+std::shared_ptr<const NcfInputs> random_inputs(std::uint32_t nu, std::uint32_t ni, std::uint64_t seed,
+                                               std::uint32_t empty = UINT32_MAX) {
+    Rng rng(seed ^ 0x5151);
+    std::vector<std::uint32_t> us, is;
+    std::vector<float> vs;
+    for (std::uint32_t u = 0; u < nu; ++u)
+        for (std::uint32_t i = 0; i < ni; ++i) {
+            const bool batch_pair = (u == 0 && i == 0) || (u == 1 && i == 2) || (u == 2 && i == 1) || (u == 3 && i == 3);
+            if (u == empty || (!batch_pair && rng.uniform() < 0.5)) continue;
+            us.push_back(u), is.push_back(i), vs.push_back(static_cast<float>(1 + rng.below(5)));
+        }
+    return std::make_shared<const NcfInputs>(NcfInputs::from_triples(nu, ni, us.data(), is.data(), vs.data(), us.size()));
+}
+
 NCFModel random_model(ModelKind kind, kernels::Act act, std::uint32_t nu, std::uint32_t ni, std::uint64_t seed,
-                      std::vector<std::uint32_t> layers = {10, 7, 3}) {
+                      std::vector<std::uint32_t> layers = {10, 7, 3}, bool rows = false) {
     NcfShape s;
     s.k = 5;
     s.layers = layers;
     s.act = act;
     s.slope = 0.3f;
+    s.rows = rows;
     NCFModel m;
     m.allocate(kind, s, nu, ni);
+    if (rows) m.input = random_inputs(nu, ni, seed);
+    // The rows form's inputs are ratings up to 5 over several entries: smaller weights keep the
+    // pre-activations (and the finite differences) in a moderate range.
+    const double scale = rows ? 0.1 : 0.5;
     Rng rng(seed);
     for (const ParamView& v : m.params())
         for (std::uint64_t r = 0; r < v.rows; ++r)
-            for (std::uint64_t c = 0; c < v.used; ++c) (*v.array)[r * v.cols + c] = static_cast<float>(rng.normal() * 0.5);
+            for (std::uint64_t c = 0; c < v.used; ++c) (*v.array)[r * v.cols + c] = static_cast<float>(rng.normal() * scale);
     return m;
 }
 
@@ -59,13 +80,15 @@ float forward_score(const NCFModel& m, std::uint32_t u, std::uint32_t i) {
 }
 
 // dropout > 0: through the masks of one forward pass (the finite differences reuse them).
-void check_gradients(NCFModel m, float dropout = 0.0f) {
+// leave_out (rows form): each pair's own rating out of its inputs, as training does.
+void check_gradients(NCFModel m, float dropout = 0.0f, bool leave_out = false) {
     const std::vector<std::uint32_t> u = {0, 1, 2, 1, 3}, i = {0, 2, 1, 2, 3};  // repeats: scatter adds up
     std::vector<float> y = {4.0f, 2.0f, 5.0f, 3.0f, 1.0f};
     if (m.logistic()) y = {1.0f, -1.0f, 1.0f, 1.0f, -1.0f};
     NcfWorkspace ws;
     ws.reserve(m, u.size());
     ws.dropout = dropout;
+    ws.leave_out = leave_out;
     ws.rng = Rng(3);
     std::vector<float> s(u.size()), ds(u.size());
     ncf_forward(m, u.data(), i.data(), u.size(), ws, s.data());
@@ -103,7 +126,10 @@ void check_gradients(NCFModel m, float dropout = 0.0f) {
                     w = keep;
                     return (lp - lm) / (2.0 * double(h));
                 };
-                const double fd = central(2e-3f), an = g.g[p][r * v.cols + c];
+                double fd = central(2e-3f);
+                const double an = g.g[p][r * v.cols + c];
+                // A kink within the step: the quarter step is the derivative (the limit as h -> 0).
+                if (std::fabs(fd - an) > 2e-3 + 2e-2 * std::fabs(fd)) fd = central(5e-4f);
                 // A step across a ReLU kink is not a derivative: then the halved step disagrees.
                 if (std::fabs(central(1e-3f) - fd) > 1e-3 + 1e-2 * std::fabs(fd)) { ++kinks; continue; }
                 INFO(std::string(model_kind_name(m.kind)) << " " << std::string(v.name) << "[" << r << "," << c << "] fd " << fd << " analytic " << an);
@@ -115,7 +141,7 @@ void check_gradients(NCFModel m, float dropout = 0.0f) {
             for (std::uint64_t c = v.used; c < v.cols; ++c) REQUIRE(g.g[p][r * v.cols + c] == 0.0f);
         ++p;
     }
-    CHECK(checked == m.parameter_count());
+    CHECK(checked + kinks == m.parameter_count());  // every parameter visited
     CHECK(kinks * 20 <= checked);  // almost every entry is smooth
 }
 
@@ -524,4 +550,230 @@ TEST_CASE("ncf model file: a network shape the file cannot hold is FORMAT before
     }
     std::remove(path.c_str());
     std::remove(bad.c_str());
+}
+
+// ---- the rows form (ncf_input = rows): the training matrix's user rows and item columns through
+// sparse input layers.
+
+TEST_CASE("ncf rows form: the sparse input layers' backward and every model's agree with finite differences") {
+    for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf})
+        for (auto act : {kernels::Act::relu, kernels::Act::leaky_relu})
+            for (int loss = 0; loss < 3; ++loss)
+                for (bool leave_out : {false, true}) {
+                    const std::string name = model_kind_name(kind);
+                    CAPTURE(name);
+                    CAPTURE(static_cast<int>(act));
+                    CAPTURE(loss);
+                    CAPTURE(leave_out);
+                    NCFModel m = random_model(kind, act, 4, 5, 31 + loss, {10, 7, 3}, true);
+                    if (loss == 0) m.objective = Objective::for_loss(Loss::squared);
+                    if (loss == 1) m.objective = Objective::scaled(1.0, 5.0);
+                    if (loss == 2) m.objective = Objective::for_loss(Loss::logistic);
+                    check_gradients(m, 0.0f, leave_out);
+                    if (kind != ModelKind::gmf) {  // input layers of whole vectors (16 wide): written into layer 1 in place
+                        NCFModel w = random_model(kind, act, 4, 5, 41 + loss, {32, 6, 3}, true);
+                        w.objective = m.objective;
+                        check_gradients(w, 0.0f, leave_out);
+                    }
+                }
+}
+
+TEST_CASE("ncf rows form: leaving the pair's rating out changes the inputs of exactly that pair") {
+    NCFModel m = random_model(ModelKind::neumf, kernels::Act::relu, 4, 5, 3, {10, 7, 3}, true);
+    m.objective = Objective::for_loss(Loss::squared);
+    const std::vector<std::uint32_t> u = {1, 1}, i = {2, 4};  // (1, 2) is rated; (1, 4) may or may not be
+    NcfWorkspace a, b;
+    a.reserve(m, 2);
+    b.reserve(m, 2);
+    b.leave_out = true;
+    float sa[2], sb[2];
+    ncf_forward(m, u.data(), i.data(), 2, a, sa);
+    ncf_forward(m, u.data(), i.data(), 2, b, sb);
+    CHECK(sa[0] != sb[0]);
+    bool rated = false;
+    const NcfInputs& x = *m.input;
+    for (std::uint64_t t = x.uptr[1]; t < x.uptr[2]; ++t) rated |= x.uidx[t] == 4;
+    if (!rated) CHECK(sa[1] == sb[1]);
+    // Serving (score) reads the whole matrix: the forward pass without leave-out.
+    CHECK(m.score(1, 2) == doctest::Approx(sa[0]).epsilon(1e-5));
+}
+
+namespace {
+TrainOptions rows_options(ModelKind kind) {
+    TrainOptions o = ncf_options(kind);
+    o.ncf.input = 1;
+    o.ncf.l2_weights = 1e-4;
+    o.lr = 0.003;
+    return o;
+}
+}  // namespace
+
+TEST_CASE("ncf rows form planted ratings: each model learns what a user's row and an item's column reveal") {
+    // Ratings of users from 3 taste groups on items of 3 kinds: 4.5 where the group likes the kind,
+    // else 1.5, 60% observed. A user's row (and an item's column) shows its group; the mean does not.
+    Rng rng(4);
+    const std::uint32_t nu = 60, ni = 45;
+    Ratings tr, te;
+    for (std::uint32_t u = 0; u < nu; ++u)
+        for (std::uint32_t i = 0; i < ni; ++i) {
+            const float v = (u % 3) == (i % 3) ? 4.5f : 1.5f;
+            (rng.uniform() < 0.6 ? tr : te).add(u, i, v);
+        }
+    tr.n_users = te.n_users = nu;
+    tr.n_items = te.n_items = ni;
+    double mean = tr.mean_value(), base = 0;
+    for (float v : te.value) base += (v - mean) * (v - mean);
+    base = std::sqrt(base / double(te.size()));
+    for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf}) {
+        const std::string name = model_kind_name(kind);
+        CAPTURE(name);
+        const NcfTrainResult r = train_ncf(rows_options(kind), tr, nullptr);
+        REQUIRE(r.status == SIMDMF_OK);
+        REQUIRE(r.model.shape.rows);
+        CHECK(r.history.back().train_loss < r.history.front().train_loss);
+        const double rmse = valid_metric(r.model, te);
+        MESSAGE(name << " rows form: test RMSE " << rmse << " (mean predictor " << base << ")");
+        CHECK(rmse < 0.35 * base);
+    }
+}
+
+TEST_CASE("ncf rows form: same seed, same model; lazy and dense Adam and SGD train; threads reproducible") {
+    auto [tr, te] = planted(false, 7);
+    TrainOptions o = rows_options(ModelKind::neumf);
+    o.epochs = 3;
+    const NcfTrainResult a = train_ncf(o, tr, &te), b = train_ncf(o, tr, &te);
+    CHECK(a.model.identical(b.model));
+    o.ncf.input_leave_out = false;
+    CHECK_FALSE(train_ncf(o, tr, &te).model.identical(a.model));
+    o.ncf.input_leave_out = true;
+    {  // Lazy and dense Adam differ only where a batch leaves weight rows untouched: a sparse matrix,
+       // small batches (on the dense planted data every batch names every row: the same model).
+        Ratings sp;
+        for (std::size_t j = 0; j < tr.size(); ++j)
+            if ((tr.user[j] * 7 + tr.item[j] * 3) % 10 == 0) sp.add(tr.user[j], tr.item[j], tr.value[j]);
+        sp.n_users = tr.n_users;
+        sp.n_items = tr.n_items;
+        TrainOptions q = o;
+        q.ncf.batch = 4;
+        const NcfTrainResult lazy = train_ncf(q, sp, nullptr);
+        q.ncf.lazy_adam = false;
+        const NcfTrainResult d = train_ncf(q, sp, nullptr);
+        CHECK_FALSE(d.model.identical(lazy.model));
+        CHECK(d.history.back().train_loss < d.history.front().train_loss);
+        CHECK(lazy.history.back().train_loss < lazy.history.front().train_loss);
+        q.ncf.batch = 32;
+        CHECK(train_ncf(q, tr, &te).model.identical(a.model));
+    }
+    o.ncf.lazy_adam = true;
+    o.threads = 3;
+    const NcfTrainResult t1 = train_ncf(o, tr, &te), t2 = train_ncf(o, tr, &te);
+    CHECK(same_params(t1.model, t2.model));
+    CHECK(t1.history.back().train_loss == doctest::Approx(a.history.back().train_loss).epsilon(0.01));
+    o.threads = 1;
+    o.ncf.optimizer = 1;
+    o.lr = 0.01;
+    o.epochs = 10;
+    const NcfTrainResult s = train_ncf(o, tr, &te);
+    CHECK(s.history.back().train_loss < s.history.front().train_loss);
+}
+
+TEST_CASE("ncf rows form: serving path, model file round trip (loaded and mapped), fold-in, fallback") {
+    auto [tr, te] = planted(false, 13);
+    Ratings tr2 = tr;
+    tr2.n_users += 1;  // a user with no rating: its row is empty, the input layers give their biases
+    for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf}) {
+        const std::string name = model_kind_name(kind);
+        CAPTURE(name);
+        TrainOptions o = rows_options(kind);
+        o.epochs = 2;
+        o.ncf.activation = 2;
+        NcfTrainResult r = train_ncf(o, tr2, nullptr);
+        NCFModel& m = r.model;
+        const std::uint32_t empty = tr.n_users;
+        // score_block (per-user input once, the items' input layers per block) against the forward pass.
+        std::vector<float> row(m.n_items);
+        for (std::uint32_t u : {0u, 9u, empty}) {
+            m.score_row(u, row.data());
+            for (std::uint32_t i = 0; i < m.n_items; ++i)
+                REQUIRE(row[i] == doctest::Approx(forward_score(m, u, i)).epsilon(1e-5).scale(1.0));
+        }
+        // A user outside the model scores as the user with no rating.
+        CHECK(m.fallback_score(m.n_users + 5, 3) == doctest::Approx(m.score(empty, 3)).epsilon(1e-6));
+        CHECK(m.fallback_score(2, m.n_items) != m.score(2, 0));
+        // Fold-in: a new user with user 4's training ratings scores as user 4 (the row is the input).
+        std::vector<std::uint32_t> items;
+        std::vector<float> values;
+        for (std::size_t j = 0; j < tr.size(); ++j)
+            if (tr.user[j] == 4) items.push_back(tr.item[j]), values.push_back(tr.value[j]);
+        NCFModel f = m;
+        const std::uint32_t nu = f.fold_in_user(items.data(), values.data(), items.size(), 0.0, -1);
+        REQUIRE(nu == m.n_users);
+        REQUIRE(f.n_users == m.n_users + 1);
+        std::vector<float> a(m.n_items), b(m.n_items);
+        f.score_row(nu, a.data());
+        m.score_row(4, b.data());
+        CHECK(a == b);
+        f.score_row(3, a.data());  // the others unchanged, and the original model untouched
+        m.score_row(3, b.data());
+        CHECK(a == b);
+        CHECK(m.input->n_users == m.n_users);
+        const std::uint32_t bad_item = m.n_items;
+        CHECK_THROWS_AS(f.fold_in_user(&bad_item, values.data(), 1, 0.0, -1), Error);  // not an item of the model
+        CHECK(f.n_users == m.n_users + 1);
+        // The file: both models (one with a folded-in user), loaded and mapped, predict identically.
+        for (const NCFModel* x : {&m, &f}) {
+            const std::string path = "test_ncf_rows_" + name + ".smf";
+            save_model(*x, path);
+            for (bool map : {false, true}) {
+                OpenOptions oo;
+                oo.map = map;
+                std::unique_ptr<Model> back = open_any_model(path, oo);
+                REQUIRE(back->kind == kind);
+                CHECK(back->identical(*x));
+                std::vector<float> p(x->n_items), q(x->n_items);
+                for (std::uint32_t u = 0; u < x->n_users; ++u) {
+                    back->predict_row(u, p.data());
+                    x->predict_row(u, q.data());
+                    REQUIRE(p == q);
+                }
+                CHECK(back->fallback_score(x->n_users, 1) == x->fallback_score(x->n_users, 1));
+            }
+            std::remove(path.c_str());
+        }
+    }
+    // The embedding form has no fold-in.
+    TrainOptions o = ncf_options(ModelKind::gmf);
+    o.epochs = 1;
+    NCFModel e = train_ncf(o, tr, nullptr).model;
+    const std::uint32_t item = 1;
+    const float value = 4.0f;
+    try {
+        e.fold_in_user(&item, &value, 1, 0.0, -1);
+        FAIL("fold-in on the embedding form");
+    } catch (const Error& err) {
+        CHECK(err.status() == SIMDMF_ERR_UNSUPPORTED);
+    }
+}
+
+TEST_CASE("ncf rows form: neumf_from pretrained rows-form GMF + MLP; the forms do not mix") {
+    auto [tr, te] = planted(false, 9);
+    TrainOptions o = rows_options(ModelKind::gmf);
+    o.epochs = 2;
+    o.ncf.link = 1;
+    const NCFModel g = train_ncf(o, tr, nullptr).model;
+    o.model = ModelKind::mlp;
+    const NCFModel p = train_ncf(o, tr, nullptr).model;
+    const NCFModel n = neumf_from(g, p, 0.3);
+    REQUIRE(n.shape.rows);
+    for (std::uint32_t u : {0u, 7u})
+        for (std::uint32_t i : {1u, 30u})
+            CHECK(n.score(u, i) == doctest::Approx(0.3 * g.score(u, i) + 0.7 * p.score(u, i)).epsilon(1e-4));
+    o.model = ModelKind::neumf;
+    const NcfTrainResult r = train_ncf(o, tr, nullptr, {}, &n);
+    CHECK(r.status == SIMDMF_OK);
+    CHECK(r.history.back().train_loss <= r.history.front().train_loss * 1.01);
+    TrainOptions e = ncf_options(ModelKind::mlp);
+    e.epochs = 1;
+    const NCFModel pe = train_ncf(e, tr, nullptr).model;
+    CHECK_THROWS_WITH(neumf_from(g, pe, 0.5), doctest::Contains("input forms"));
 }
