@@ -11,7 +11,8 @@
 // NCF_K and NCF_BATCH the defaults of k and batch, NCF_NEGATIVES (logistic; default 4), NCF_THREADS
 // the training threads (default 1), NCF_SEED the seed (default 42); NCF_ACT=relu|leaky_relu and
 // NCF_SLOPE the tower's activation, NCF_LINK=identity|scaled (scaled_sigmoid on the rating range),
-// NCF_L2 ncf_l2_weights, NCF_INPUT=embedding|rows (ncf_input), NCF_LEAVE_OUT (ncf_input_leave_out).
+// NCF_L2 ncf_l2_weights, NCF_INPUT=embedding|rows (ncf_input), NCF_LEAVE_OUT (ncf_input_leave_out),
+// NCF_NORM=sqrt|none (ncf_input_norm; default sqrt).
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
     if (const char* l2 = std::getenv("NCF_L2")) o.ncf.l2_weights = std::atof(l2);
     if (const char* in = std::getenv("NCF_INPUT"); in && std::string(in) == "rows") o.ncf.input = 1;
     o.ncf.input_leave_out = env_or("NCF_LEAVE_OUT", 1) != 0;
+    if (const char* nm = std::getenv("NCF_NORM")) o.ncf.input_norm = std::string(nm) == "none" ? 0 : 1;
     std::vector<double> epoch_s, epoch_cpu, curve;
     double last = 0;
     auto cpu_now = [] {  // the process's CPU time: what the epoch costs, whoever else shares the cores

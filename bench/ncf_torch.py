@@ -18,7 +18,8 @@ every dense layer's weights and biases (default 0).
 NCF_INPUT=rows: the notebook's input form instead of embeddings: the user's row of the training
 matrix (raw ratings, missing 0) and the item's column, each through a dense layer (weights + bias) per
 branch, with the pair's own rating left out of both while training (simdmf's ncf_input_leave_out = 1;
-NCF_LEAVE_OUT=0 keeps it); NCF_TORCH_INPUT=dense (default: the rows as dense vectors through
+NCF_LEAVE_OUT=0 keeps it), each row and column divided by the root of its entry count (simdmf's
+ncf_input_norm = sqrt; NCF_NORM=none: raw); NCF_TORCH_INPUT=dense (default: the rows as dense vectors through
 nn.Linear, as the notebook fed them) or sparse (nn.EmbeddingBag, mode sum with the ratings as
 per-sample weights, plus a bias: the same sparse x dense product simdmf computes).
 """
@@ -86,15 +87,20 @@ class RowsInput(torch.nn.Module):
         return self.bag(idx, offsets, per_sample_weights=w) + self.bias
 
 
-def csr(a, b, v, n):
+def csr(a, b, v, n, norm):
+    """Rows a of (b, v) as CSR; norm: each row's values divided by the root of its entry count."""
     order = np.lexsort((b, a))
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.add.at(ptr, a + 1, 1)
-    return torch.from_numpy(np.cumsum(ptr)), torch.from_numpy(b[order]), torch.from_numpy(v[order].astype(np.float32))
+    count = np.bincount(a, minlength=n)
+    ptr = np.concatenate([[0], np.cumsum(count)])
+    vals = v[order].astype(np.float32)
+    if norm:
+        vals = vals / np.sqrt(np.maximum(count[a[order]], 1)).astype(np.float32)
+    return torch.from_numpy(ptr), torch.from_numpy(b[order]), torch.from_numpy(vals)
 
 
 class NCF(torch.nn.Module):
-    def __init__(self, kind, nu, ni, k=8, layers=(64, 32, 16, 8), act="relu", slope=0.3, rows=None, sparse=False):
+    def __init__(self, kind, nu, ni, k=8, layers=(64, 32, 16, 8), act="relu", slope=0.3, rows=None, sparse=False,
+                 norm=True):
         super().__init__()
         self.kind = kind
         self.act = (lambda x: torch.nn.functional.leaky_relu(x, slope)) if act == "leaky_relu" else torch.relu
@@ -102,10 +108,11 @@ class NCF(torch.nn.Module):
         width = 0
         if rows is not None:  # (u, i, r) of the training data: the user rows and item columns
             u, i, r = (t.numpy() for t in rows)
-            ucsr, icsr = csr(u, i, r, nu), csr(i, u, r, ni)
-            R = torch.zeros(nu, ni)
-            R[torch.from_numpy(u), torch.from_numpy(i)] = torch.from_numpy(r.astype(np.float32))
-            RT = R.t().contiguous()
+            ucsr, icsr = csr(u, i, r, nu, norm), csr(i, u, r, ni, norm)
+            R = torch.zeros(nu, ni)  # the user rows' input values
+            RT = torch.zeros(ni, nu)  # the item columns'
+            R[torch.from_numpy(u[np.lexsort((i, u))]), ucsr[1]] = ucsr[2]
+            RT[torch.from_numpy(i[np.lexsort((u, i))]), icsr[1]] = icsr[2]
 
             def side(users, w):
                 return RowsInput(ucsr if users else icsr, ni if users else nu, w, sparse, R if users else RT)
@@ -189,7 +196,8 @@ def main():
     sparse = os.environ.get("NCF_TORCH_INPUT", "dense") == "sparse"
     u, i, r, umap, imap = load(train)
     tu, ti, tr, _, _ = load(test, umap, imap)
-    model = NCF(kind, len(umap), len(imap), k, layers, act, slope, (u, i, r) if rows_form else None, sparse)
+    norm = os.environ.get("NCF_NORM", "sqrt") != "none"
+    model = NCF(kind, len(umap), len(imap), k, layers, act, slope, (u, i, r) if rows_form else None, sparse, norm)
     lo, hi = float(r.min()), float(r.max())
     link = (lambda z: lo + (hi - lo) * torch.sigmoid(z)) if scaled else (lambda z: z)
     emb = [p for n, p in model.named_parameters() if isinstance(model.get_submodule(n.rsplit(".", 1)[0]), torch.nn.Embedding)]

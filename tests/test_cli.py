@@ -174,6 +174,25 @@ class CliEndToEnd(unittest.TestCase):
             self.assertIn(kind, s.stderr)
         self.assertEqual(run("train", self.train, "--model", "gmf", "--activation", "tanh", ok=False).returncode, 2)
 
+    def test_train_neural_rows_input(self):
+        # --ncf-input rows (the notebook's form): every model trains from the training matrix's rows and
+        # columns, info names the form, eval and recommend serve it from the saved file.
+        for kind in ("gmf", "mlp", "neumf"):
+            path = self.p(kind + "_rows.smf")
+            t = run_json("train", self.train, "-o", path, "--valid", self.test, "--model", kind, "--ncf-input", "rows",
+                         "-k", 8, "--layers", "16,8", "--batch", 64, "--epochs", 4, "--lr", 0.002,
+                         "--activation", "leaky_relu")
+            self.assertLess(t["valid_metric"], 1.05)  # the mean alone is ~1.1
+            info = run_json("info", path)
+            self.assertEqual(info["kind"], kind)
+            self.assertEqual(info["input"], "rows")
+            self.assertGreater(info["input_ratings"], 1000)
+            e = run_json("eval", path, self.test, "--train", self.train, "--at", 5)
+            self.assertLess(e["rmse"], 1.05)
+            r = run("recommend", path, "--user", "1", "-n", 3, "--train", self.train, "-q")
+            self.assertEqual(len(r.stdout.splitlines()), 3)
+        self.assertEqual(run("train", self.train, "--model", "gmf", "--ncf-input", "columns", ok=False).returncode, 2)
+
     def test_train_neumf_pretrained(self):
         # --pretrained-gmf / --pretrained-mlp / --pretrained-alpha: NeuMF starts from the two models (their
         # shape, not -k / --layers), trains on and serves; wrong combinations are usage errors (exit 2),

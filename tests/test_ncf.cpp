@@ -681,14 +681,29 @@ TEST_CASE("ncf rows form: serving path, model file round trip (loaded and mapped
     auto [tr, te] = planted(false, 13);
     Ratings tr2 = tr;
     tr2.n_users += 1;  // a user with no rating: its row is empty, the input layers give their biases
-    for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf}) {
-        const std::string name = model_kind_name(kind);
+    for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf})
+      for (std::uint32_t norm : {0u, 1u}) {
+        const std::string name = model_kind_name(kind) + std::string(norm ? "_sqrt" : "");
         CAPTURE(name);
         TrainOptions o = rows_options(kind);
         o.epochs = 2;
         o.ncf.activation = 2;
+        o.ncf.input_norm = norm;
         NcfTrainResult r = train_ncf(o, tr2, nullptr);
         NCFModel& m = r.model;
+        {  // the input values: as given, or each row's and column's divided by the root of its count
+            const NcfInputs& x = *m.input;
+            REQUIRE(x.norm == norm);
+            const std::uint64_t c = x.uptr[5] - x.uptr[4];
+            REQUIRE(c > 1);
+            CHECK(x.uin[x.uptr[4]] == doctest::Approx(x.uval[x.uptr[4]] / (norm ? std::sqrt(double(c)) : 1.0)));
+            const std::uint64_t ci = x.iptr[8] - x.iptr[7];
+            double col = 0, want = 0;
+            for (std::uint64_t t = x.iptr[7]; t < x.iptr[8]; ++t) col += x.ival[t];
+            for (std::size_t j = 0; j < tr.size(); ++j)
+                if (tr.item[j] == 7) want += tr.value[j];
+            CHECK(col == doctest::Approx(want / (norm ? std::sqrt(double(ci)) : 1.0)));
+        }
         const std::uint32_t empty = tr.n_users;
         // score_block (per-user input once, the items' input layers per block) against the forward pass.
         std::vector<float> row(m.n_items);
@@ -740,7 +755,7 @@ TEST_CASE("ncf rows form: serving path, model file round trip (loaded and mapped
             }
             std::remove(path.c_str());
         }
-    }
+      }
     // The embedding form has no fold-in.
     TrainOptions o = ncf_options(ModelKind::gmf);
     o.epochs = 1;

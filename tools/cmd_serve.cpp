@@ -336,6 +336,8 @@ int run_info(const InfoArgs& a, const Output& out) {
                                                                           : "leaky_relu";
             }
             j["parameters"] = nc->parameter_count();
+            j["input"] = nc->shape.rows ? "rows" : "embedding";
+            if (nc->shape.rows) j["input_ratings"] = nc->input->nnz();  // the training matrix it serves with
         }
         if (!m.logistic())  // null: no clamping on that side
             j["prediction_range"] = {number(std::isfinite(m.min_pred) ? m.min_pred : NAN),

@@ -167,6 +167,7 @@ void save_model(const Model& m, const std::string& path) {
                 fail(SIMDMF_ERR_INTERNAL, path + ": the model's training matrix does not match its dimensions");
             meta.text("input", "rows");
             meta.integer("input_users", nc->in_users);
+            meta.integer("input_norm", nc->input->norm);
         }
     } else {
         fail(SIMDMF_ERR_UNSUPPORTED, path + ": saving a model of kind " + m.kind_name() + " is not supported");
@@ -815,6 +816,7 @@ private:
             sh.rows = true;
             rows_form_ = true;
             in_users = count("input_users", 0, nu);
+            input_norm_ = count("input_norm", 0, 1);
         }
         // Before allocating: the arrays this shape needs (at least their used columns) must be in the
         // file, so a small file cannot make the reader allocate a large network.
@@ -884,6 +886,7 @@ private:
         x->n_users = m.n_users;
         x->n_items = m.n_items;
         x->in_users = m.in_users;
+        x->norm = input_norm_;
         std::vector<std::int64_t> p(std::size_t(m.n_users) + 1), q(nnz);
         ByteReader(p_ + ptr->offset, ptr->length, path_).i64s(p.data(), p.size());
         ByteReader(p_ + idx->offset, idx->length, path_).i64s(q.data(), q.size());
@@ -905,7 +908,8 @@ private:
         return x;
     }
 
-    mutable bool rows_form_ = false;  // an NCF model with ncf_input = rows (meta 'input')
+    mutable bool rows_form_ = false;
+    mutable std::uint32_t input_norm_ = 0;  // its input values' normalisation (meta 'input_norm')  // an NCF model with ncf_input = rows (meta 'input')
     std::shared_ptr<const FileBytes> file_;
     const unsigned char* p_;
     std::size_t n_;

@@ -352,7 +352,7 @@ void ncf_scatter(const NCFModel& m, const std::uint32_t* users, const std::uint3
         auto side = [&](bool u, std::size_t gw, std::size_t gb, std::uint32_t width, std::size_t ld, const float* d,
                         std::size_t ldd) {
             if (u)
-                nt.sparse_backward(grads.g[gw].data(), ld, x.uptr.data(), x.uidx.data(), x.uval.data(), users, n,
+                nt.sparse_backward(grads.g[gw].data(), ld, x.uptr.data(), x.uidx.data(), x.uin.data(), users, n,
                                    skip_u, width, d, ldd, grads.g[gb].data());
             else
                 nt.sparse_backward(grads.g[gw].data(), ld, x.iptr.data(), x.iidx.data(), x.ival.data(), items, n,
@@ -499,8 +499,10 @@ void NCFModel::score_block(const std::uint32_t* users, std::size_t n_rows, std::
 // ---- the rows form (ncf_input = rows)
 
 NcfInputs NcfInputs::from_triples(std::uint32_t nu, std::uint32_t ni, const std::uint32_t* user,
-                                  const std::uint32_t* item, const float* value, std::size_t n) {
+                                  const std::uint32_t* item, const float* value, std::size_t n,
+                                  std::uint32_t norm) {
     NcfInputs x;
+    x.norm = norm;
     x.n_users = nu;
     x.n_items = ni;
     x.in_users = nu;
@@ -540,10 +542,26 @@ void NcfInputs::build_columns() {
             iidx[q] = u;
             ival[q] = uval[t];
         }
+    uin = uval;
+    if (norm == 1) {  // each row (and column) divided by the root of its entry count
+        for (std::uint32_t u = 0; u < n_users; ++u) {
+            const std::uint64_t c = uptr[u + 1] - uptr[u];
+            const float s = c ? static_cast<float>(1.0 / std::sqrt(double(c))) : 0.0f;
+            for (std::uint64_t t = uptr[u]; t < uptr[u + 1]; ++t) uin[t] *= s;
+        }
+        for (std::uint32_t i = 0; i < n_items; ++i) {
+            const std::uint64_t c = iptr[i + 1] - iptr[i];
+            const float s = c ? static_cast<float>(1.0 / std::sqrt(double(c))) : 0.0f;
+            for (std::uint64_t t = iptr[i]; t < iptr[i + 1]; ++t) ival[t] *= s;
+        }
+    }
 }
 
 bool NcfInputs::operator==(const NcfInputs& o) const {
-    return n_users == o.n_users && n_items == o.n_items && in_users == o.in_users && uptr == o.uptr &&
+    auto same = [](const std::vector<float>& a, const std::vector<float>& b) {
+        return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
+    };
+    return norm == o.norm && same(uin, o.uin) && n_users == o.n_users && n_items == o.n_items && in_users == o.in_users && uptr == o.uptr &&
            uidx == o.uidx && iptr == o.iptr && iidx == o.iidx &&
            std::memcmp(uval.data(), o.uval.data(), uval.size() * 4) == 0 && uval.size() == o.uval.size() &&
            ival.size() == o.ival.size() && std::memcmp(ival.data(), o.ival.data(), ival.size() * 4) == 0;
@@ -559,7 +577,7 @@ void NCFModel::input_forward(bool users, bool gmf, const std::uint32_t* ids, std
     const float* bias = (users ? (gmf ? gPb : mPb) : (gmf ? gQb : mQb)).data();
     const std::uint64_t* ptr = users ? x.uptr.data() : x.iptr.data();
     const std::uint32_t* idx = users ? x.uidx.data() : x.iidx.data();
-    const float* val = users ? x.uval.data() : x.ival.data();
+    const float* val = users ? x.uin.data() : x.ival.data();
     const std::uint32_t have = users ? x.n_users : x.n_items;
     std::size_t j = 0;
     while (j < n) {  // runs of ids with a row in one call each; the others the bias alone
@@ -604,6 +622,7 @@ std::uint32_t NCFModel::fold_in_user(const std::uint32_t* items, const float* va
     for (const auto& [i, v] : row) x->uidx.push_back(i), x->uval.push_back(v);
     x->uptr.push_back(x->uidx.size());
     ++x->n_users;  // the item columns stay: the item-side layer has no weight row for the new user
+    x->build_columns();  // and the new row's input values
     if (user_ids) {
         auto map = std::make_shared<IdMap>(*user_ids);
         map->intern(raw_id);

@@ -35,12 +35,18 @@ struct NcfInputs {
     std::uint32_t n_users = 0, n_items = 0, in_users = 0;
     std::vector<std::uint64_t> uptr, iptr;  // n_users + 1, n_items + 1
     std::vector<std::uint32_t> uidx, iidx;  // item of each user entry; user of each item entry
-    std::vector<float> uval, ival;
+    std::vector<float> uval;                // the user rows' values as given (saved; fold-in appends)
+    // The values the input layers read (option ncf_input_norm): norm 0 the values as given; 1 each
+    // user row's values divided by the square root of its entry count, each item column's likewise.
+    std::uint32_t norm = 0;
+    std::vector<float> uin, ival;
     // From triples (user < n_users, item < n_items); entries of a row in item order (a stable sort:
     // repeated pairs stay, and add up in the layer).
     static NcfInputs from_triples(std::uint32_t n_users, std::uint32_t n_items, const std::uint32_t* user,
-                                  const std::uint32_t* item, const float* value, std::size_t n);
-    // The item columns from the user rows of the first in_users users.
+                                  const std::uint32_t* item, const float* value, std::size_t n,
+                                  std::uint32_t norm = 0);
+    // The item columns from the user rows of the first in_users users, and the input values (uin,
+    // ival) by `norm`.
     void build_columns();
     std::size_t nnz() const { return uidx.size(); }
     bool operator==(const NcfInputs& o) const;

@@ -309,7 +309,8 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
         init_params(m, opt);
         if (s.rows)  // the training matrix the input layers read (and the model serves with)
             m.input = std::make_shared<const NcfInputs>(NcfInputs::from_triples(
-                train.n_users, train.n_items, train.user.data(), train.item.data(), train.value.data(), train.size()));
+                train.n_users, train.n_items, train.user.data(), train.item.data(), train.value.data(), train.size(),
+                no.input_norm));
     }
     if (m.shape.rows && (!m.input || m.in_users != train.n_users))
         fail(SIMDMF_ERR_INVALID_ARGUMENT, "the initial model (ncf_input rows) has no training matrix for this data");

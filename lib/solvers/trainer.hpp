@@ -34,6 +34,7 @@ struct NcfOptions {
     double init_std = 0.01;         // ncf_init_std: embeddings N(0, init_std^2); dense layers Glorot uniform
     std::uint32_t input = 0;        // ncf_input: 0 embedding, 1 rows (the training matrix's rows / columns)
     bool input_leave_out = true;    // ncf_input_leave_out: rows form, a pair's own rating out of its inputs
+    std::uint32_t input_norm = 1;   // ncf_input_norm: 0 none (raw values), 1 sqrt (row / sqrt(entries))
     double dropout = 0.0;           // ncf_dropout: rate on the tower layers' outputs while training (0: off)
 };
 enum class Schedule { constant, decay, list };

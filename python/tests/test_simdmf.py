@@ -393,6 +393,29 @@ class NeuralCFTest(unittest.TestCase):
             simdmf.Trainer(model="gmf", ncf_activation="tanh")
         self.assertEqual(cm.exception.status, simdmf.ERR_OUT_OF_RANGE)
 
+    def test_rows_input(self):
+        # ncf_input = rows through the option keys: the models read the training matrix's rows and
+        # columns, serve from a saved (and mapped) file, and fold in a user from its ratings.
+        d = simdmf.Dataset.from_dense(RATINGS)
+        mask = RATINGS != 0
+        for name in ("gmf", "mlp", "neumf"):
+            t = simdmf.Trainer(model=name, ncf_input="rows", ncf_input_leave_out=0, ncf_activation="leaky_relu", k=4,
+                               ncf_layers=[8, 8, 4],
+                               ncf_batch=4, lr=0.02, epochs=150)
+            self.assertEqual(t.get("ncf_input"), "rows")
+            m = t.fit(d)
+            p = m.predict_all()
+            self.assertLess(np.max(np.abs(p[mask] - RATINGS[mask])), 0.5)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "rows.smf")
+                m.save(path)
+                np.testing.assert_array_equal(simdmf.Model.open(path, mmap=True).predict_all(), p)
+            row = np.nonzero(RATINGS[1])[0]
+            u = m.fold_in_user(row, RATINGS[1, row])
+            np.testing.assert_array_equal(m.predict_all()[u], p[1])  # the same row: the same input
+        with self.assertRaises(simdmf.SimdmfError):
+            simdmf.Trainer(model="gmf", ncf_input="columns")
+
     def test_neumf_from_pretrained(self):
         # NeuMF from pretrained GMF + MLP: alpha 1 scores as the GMF, alpha 0 as the MLP; fit(init=)
         # trains it on (the same start and options give the same model; the start is unchanged).
