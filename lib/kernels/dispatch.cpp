@@ -26,6 +26,7 @@ constexpr Level kAllLevels[] = {Level::scalar, Level::sse2, Level::sse4_2,
 #ifdef SIMDMF_X86
 struct X86Support {
     bool sse2 = false, sse4_2 = false, avx2 = false, avx512 = false;
+    bool avx_vnni = false, avx512_vnni = false;  // vpdpbusd on ymm (VEX) / on zmm (EVEX)
 };
 
 std::uint64_t read_xcr0() {
@@ -50,10 +51,11 @@ X86Support detect_x86() {
     const bool os_avx = (xcr0 & 0x6) == 0x6;
     const bool os_avx512 = (xcr0 & 0xE6) == 0xE6;
 
-    unsigned b7 = 0;
+    unsigned b7 = 0, c7 = 0, a71 = 0;
     if (__get_cpuid_max(0, nullptr) >= 7) {
-        unsigned a7 = 0, c7 = 0, d7 = 0;
+        unsigned a7 = 0, d7 = 0, b71 = 0, c71 = 0, d71 = 0;
         __cpuid_count(7, 0, a7, b7, c7, d7);
+        if (a7 >= 1) __cpuid_count(7, 1, a71, b71, c71, d71);
     }
     const bool avx2 = b7 & (1u << 5);
     const bool avx512f = b7 & (1u << 16), avx512dq = b7 & (1u << 17);
@@ -61,6 +63,8 @@ X86Support detect_x86() {
 
     s.avx2 = s.sse4_2 && osxsave && os_avx && avx && avx2 && fma && f16c;  // F16C: the fp16 tables
     s.avx512 = s.avx2 && os_avx512 && avx512f && avx512dq && avx512cd && avx512bw;
+    s.avx_vnni = s.avx2 && (a71 & (1u << 4));
+    s.avx512_vnni = s.avx512 && (c7 & (1u << 11));
     return s;
 }
 
@@ -205,6 +209,16 @@ bool vnni_allowed() {
         return env == nullptr || std::strcmp(env, "0") != 0;
     }();
     return allowed;
+}
+
+bool vnni_usable(Level level) {
+    if (!vnni_allowed()) return false;
+#ifdef SIMDMF_X86
+    if (level == Level::avx2) return x86_support().avx_vnni;
+    if (level == Level::avx512) return x86_support().avx512_vnni;
+#endif
+    (void)level;
+    return false;
 }
 
 Level best_supported() {

@@ -258,6 +258,9 @@ const Table* table_without_vnni(Level level);
 // False when the environment says SIMDMF_VNNI=0: the avx2 and avx512 tables then keep their int8
 // kernels without VNNI (to measure, on a CPU with VNNI, what one without it does). Read once.
 bool vnni_allowed();
+// Whether a level's int8 kernels may use VNNI here: vnni_allowed() and the CPU has it for that level
+// (AVX-VNNI for avx2, AVX512-VNNI for avx512; cpuid leaf 7). False for the other levels.
+bool vnni_usable(Level level);
 
 // Whether a level's kernels are compiled into this build (meson option simd_levels; scalar always).
 bool compiled_in(Level level);

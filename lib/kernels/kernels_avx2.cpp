@@ -17,7 +17,7 @@ const Table& table_avx2() {
     // (Alder Lake and later, Zen 5); this level does not assume it.
     static const Table table = [] {
         Table t = table_avx2_no_vnni();
-        if (vnni_allowed() && __builtin_cpu_supports("avxvnni")) t.gemm_i8 = &impl_avx2::gemm_i8_avxvnni;
+        if (vnni_usable(Level::avx2)) t.gemm_i8 = &impl_avx2::gemm_i8_avxvnni;
         return t;
     }();
     return table;

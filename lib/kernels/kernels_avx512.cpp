@@ -22,7 +22,7 @@ const Table& table_avx512() {
     // The int8 scan uses VNNI (vpdpbusd) where the CPU has it; this level does not assume it.
     static const Table table = [] {
         Table t = table_avx512_no_vnni();
-        if (vnni_allowed() && __builtin_cpu_supports("avx512vnni")) {
+        if (vnni_usable(Level::avx512)) {
             t.dot_rows_i8 = &impl_avx512::dot_rows_i8_vnni;
             t.gemm_i8 = &impl_avx512::gemm_i8_vnni;
             t.i8_panel = 16;
