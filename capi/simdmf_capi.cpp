@@ -755,6 +755,8 @@ SIMDMF_API simdmf_status simdmf_model_predict_all(const simdmf_model* m, float* 
     });
 }
 
+// C++ linkage: to_filter returns a C++ type (clang: -Wreturn-type-c-linkage inside extern "C").
+extern "C++" {
 namespace {
 
 // A filter list: ascending, no repeats.
@@ -825,6 +827,7 @@ simdmf_status recommend_one(const simdmf_model* m, uint32_t user, size_t n, cons
 }
 
 }  // namespace
+}  // extern "C++"
 
 SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t user, size_t n,
                                                 const simdmf_dataset* exclude, uint32_t* items, float* scores,

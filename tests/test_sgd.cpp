@@ -209,7 +209,10 @@ TEST_CASE("free-running mode converges like the deterministic one") {
 
 TEST_CASE("AdaGrad converges on planted data; epochs to target against plain SGD") {
     const Ratings r = planted(120000);
-    auto [tr, te] = split::random(r, 0.1, 2);
+    // Named, not a structured binding: clang 14 cannot capture bindings in a lambda (C++20 allows it).
+    const auto parts = split::random(r, 0.1, 2);
+    const auto& tr = parts.first;
+    const auto& te = parts.second;
     TrainOptions o;
     o.k = 16;
     o.epochs = 30;

@@ -62,6 +62,15 @@
 #  define SIMDMF_API
 #endif
 
+/* The enumerations below are int-sized in C. Compiled as C++ they have int as their fixed underlying
+ * type, so every int a caller passes (say, a status code from a newer version, or a bad value) is a
+ * value of the type there too, and the library answers it with an error instead of undefined behaviour. */
+#ifdef __cplusplus
+#  define SIMDMF_INT_ENUM(name) enum name : int
+#else
+#  define SIMDMF_INT_ENUM(name) enum name
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -86,7 +95,7 @@ SIMDMF_API const char* simdmf_version_string(void);
 /* Status and errors                                                                              */
 /* ---------------------------------------------------------------------------------------------- */
 
-typedef enum simdmf_status {
+typedef SIMDMF_INT_ENUM(simdmf_status) {
     SIMDMF_OK = 0,
     SIMDMF_ERR_INVALID_ARGUMENT = 1, /* NULL pointer, empty input, bad value for a call's argument   */
     SIMDMF_ERR_UNKNOWN_OPTION = 2,   /* option key not known to this version                          */
@@ -117,7 +126,7 @@ SIMDMF_API const char* simdmf_last_error(void);
 /* ---------------------------------------------------------------------------------------------- */
 
 /* Levels, stable values. */
-typedef enum simdmf_simd {
+typedef SIMDMF_INT_ENUM(simdmf_simd) {
     SIMDMF_SIMD_SCALAR = 0,
     SIMDMF_SIMD_SSE2 = 1,
     SIMDMF_SIMD_SSE4_2 = 2,
@@ -155,7 +164,7 @@ SIMDMF_API simdmf_status simdmf_dataset_from_dense(const float* matrix, size_t r
                                                    simdmf_dataset** out);
 
 /* File formats for simdmf_dataset_load. */
-typedef enum simdmf_format {
+typedef SIMDMF_INT_ENUM(simdmf_format) {
     SIMDMF_FORMAT_AUTO = 0,      /* from the file name and first line                              */
     SIMDMF_FORMAT_MOVIELENS_DATA = 1, /* u.data: user TAB item TAB rating TAB timestamp             */
     SIMDMF_FORMAT_MOVIELENS_DAT = 2,  /* ratings.dat: user::item::rating::timestamp                 */
@@ -517,7 +526,7 @@ SIMDMF_API simdmf_status simdmf_trainer_fit_from(simdmf_trainer* t, const simdmf
 /* ---------------------------------------------------------------------------------------------- */
 
 /* Model kinds, stable values (also stored in model files). */
-typedef enum simdmf_model_kind {
+typedef SIMDMF_INT_ENUM(simdmf_model_kind) {
     SIMDMF_MODEL_MF = 1,       /* squared loss; predictions are ratings      */
     SIMDMF_MODEL_LOGISTIC = 2  /* logistic loss; predictions are P(label=+1) */
 } simdmf_model_kind;
@@ -565,7 +574,7 @@ SIMDMF_API simdmf_status simdmf_model_recommend(const simdmf_model* m, uint32_t 
                                                 const simdmf_dataset* exclude, uint32_t* items, float* scores,
                                                 size_t* n_out);
 
-typedef enum simdmf_side { SIMDMF_USERS = 0, SIMDMF_ITEMS = 1 } simdmf_side;
+typedef SIMDMF_INT_ENUM(simdmf_side) { SIMDMF_USERS = 0, SIMDMF_ITEMS = 1 } simdmf_side;
 
 /* Cosine similarity of the factor vectors of two users (side SIMDMF_USERS) or two items (SIMDMF_ERR_UNSUPPORTED
  * for a model without factor tables: gmf, mlp, neumf). A zero vector
@@ -741,7 +750,7 @@ SIMDMF_API simdmf_status simdmf_trainer_get_array(const simdmf_trainer* t, const
 /* Losses, stable values. A model's kind (simdmf_model_shape) is the pair of its member of the model
  * family and its loss: SIMDMF_MODEL_MF is "mf" with SIMDMF_LOSS_SQUARED, SIMDMF_MODEL_LOGISTIC is "mf"
  * with SIMDMF_LOSS_LOGISTIC (training options "model" and "loss"). */
-typedef enum simdmf_loss {
+typedef SIMDMF_INT_ENUM(simdmf_loss) {
     SIMDMF_LOSS_SQUARED = 1,  /* squared error; predictions are ratings (clamped to the range)     */
     SIMDMF_LOSS_LOGISTIC = 2, /* cross-entropy on labels +1/-1; predictions are P(label=+1)         */
     SIMDMF_LOSS_IMPLICIT = 3  /* iALS on event counts; predictions are unclamped preference scores  */
@@ -843,7 +852,7 @@ SIMDMF_API simdmf_status simdmf_model_from_factors(const simdmf_factor_tables* t
                                                    simdmf_model** out);
 
 /* Formats of simdmf_model_import / simdmf_model_export (docs/interop.md gives each layout). */
-typedef enum simdmf_factor_format {
+typedef SIMDMF_INT_ENUM(simdmf_factor_format) {
     SIMDMF_FACTORS_SPARK_JSON = 1, /* JSON lines {"id": .., "features": [..]}: Spark ALSModel.userFactors
                                     * .write.json; a file or a folder of part files per side           */
     SIMDMF_FACTORS_CSV = 2,        /* id,f1,...,fk lines (Spark's concat_ws output quoted or not)       */
@@ -934,7 +943,7 @@ SIMDMF_API simdmf_status simdmf_model_open(const char* path, uint32_t flags, sim
 /* ---------------------------------------------------------------------------------------------- */
 
 /* What an option holds; stable values, new ones appended. Integers are passed as integral doubles. */
-typedef enum simdmf_option_type {
+typedef SIMDMF_INT_ENUM(simdmf_option_type) {
     SIMDMF_OPTION_INTEGER = 0, /* simdmf_trainer_set / simdmf_trainer_get                          */
     SIMDMF_OPTION_REAL = 1,    /* simdmf_trainer_set / simdmf_trainer_get                          */
     SIMDMF_OPTION_STRING = 2,  /* simdmf_trainer_set_string / _get_string; one of the allowed values */
@@ -1056,7 +1065,7 @@ SIMDMF_API simdmf_status simdmf_model_recommend_batch(const simdmf_model* m, con
                                                       size_t n, const simdmf_filter* f, simdmf_scratch* s,
                                                       uint32_t* items, float* scores, size_t* counts);
 
-typedef enum simdmf_metric { SIMDMF_METRIC_COSINE = 0, SIMDMF_METRIC_DOT = 1 } simdmf_metric;
+typedef SIMDMF_INT_ENUM(simdmf_metric) { SIMDMF_METRIC_COSINE = 0, SIMDMF_METRIC_DOT = 1 } simdmf_metric;
 
 /* The n users (side SIMDMF_USERS) or items most similar to each of queries[0 .. n_queries) by cosine
  * (as simdmf_model_similarity) or dot product of the factor rows, the query itself left out, best first
@@ -1124,7 +1133,7 @@ SIMDMF_API simdmf_status simdmf_report_note(const simdmf_report* r, size_t index
 /* ---------------------------------------------------------------------------------------------- */
 
 /* What the raw ids of one side of a data set or model are. Stable values. */
-typedef enum simdmf_id_kind {
+typedef SIMDMF_INT_ENUM(simdmf_id_kind) {
     SIMDMF_IDS_INDICES = 0, /* no id map: the raw id is the index (LIBMF files, triples, dense)     */
     SIMDMF_IDS_INTEGER = 1, /* integer raw ids (int64), e.g. MovieLens user 196                    */
     SIMDMF_IDS_STRING = 2   /* text raw ids, e.g. "USER_894" or a hash (integers among them are
@@ -1184,7 +1193,7 @@ SIMDMF_API simdmf_status simdmf_trainer_warning(const simdmf_trainer* t, size_t 
 /* The table type an MF model scores with; stable values. fp16: IEEE half precision. int8: one signed
  * byte per factor in [-127, 127] with a float scale per row (value = byte * scale, scale = the row's
  * max |x| / 127). Both user and item tables are quantized; rows are padded to 32 bytes. */
-typedef enum simdmf_table_type {
+typedef SIMDMF_INT_ENUM(simdmf_table_type) {
     SIMDMF_TABLE_FP32 = 0,
     SIMDMF_TABLE_FP16 = 1,
     SIMDMF_TABLE_INT8 = 2
