@@ -2,8 +2,10 @@
 # Installs what simdmf needs to build, test and benchmark on Debian 12 (run as root).
 # Usage: scripts/setup.sh [--cross]   (--cross adds the aarch64 cross compiler and qemu-user)
 set -euo pipefail
-pkgs=(g++ meson ninja-build pkg-config cmake libxsimd-dev doctest-dev libbenchmark-dev
+pkgs=(g++ meson ninja-build ccache pkg-config cmake libxsimd-dev doctest-dev libbenchmark-dev
       libcli11-dev nlohmann-json3-dev python3-numpy python3-matplotlib)
+# ccache (meson uses it when installed): the later build trees of scripts/test.sh (serving-only,
+# sanitizers) reuse the objects they share with the first, even on a fresh machine.
 # Sanitizer runtimes for the ASan/UBSan and TSan stages of scripts/test.sh; clang and libFuzzer for fuzz/.
 pkgs+=(libasan8 libubsan1 libtsan2 clang-14 libclang-rt-14-dev)
 if [[ "${1:-}" == "--cross" ]]; then
