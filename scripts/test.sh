@@ -74,9 +74,9 @@ fi
 # ---- Sanitizers (issue 5; docs/reliability.md) -------------------------------------------------------
 # The whole suite again in build-asan under AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer
 # is part of ASan: a leak fails the test), then the concurrency tests in build-tsan under
-# ThreadSanitizer. Their results are added to the totals below. build-asan is compiled by clang 14: it
-# builds it in about half GCC's time (about 760 against 1,400 CPU seconds from cold), its UBSan checks more (enum
-# values among others), and it is a second compiler's warnings over the whole code.
+# ThreadSanitizer. Their results are added to the totals below. build-asan is compiled by clang 14:
+# it builds the tree in about half GCC's time (about 760 against 1,400 CPU seconds from cold), its UBSan
+# checks more (enum values among others), and it is a second compiler's warnings over the whole code.
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1:print_summary=1"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"

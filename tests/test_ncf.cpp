@@ -179,6 +179,24 @@ TrainOptions ncf_options(ModelKind kind) {
     return o;
 }
 
+// GMF and MLP trained with o (its model kind aside), and NeuMF started from them with alpha: checks
+// that NeuMF scores alpha * GMF + (1 - alpha) * MLP at a few pairs.
+struct Pretrained {
+    NCFModel gmf, mlp, neumf;
+};
+Pretrained pretrained_neumf(TrainOptions o, const Ratings& tr, double alpha) {
+    o.model = ModelKind::gmf;
+    NCFModel g = train_ncf(o, tr, nullptr).model;
+    o.model = ModelKind::mlp;
+    NCFModel p = train_ncf(o, tr, nullptr).model;
+    NCFModel n = neumf_from(g, p, alpha);
+    for (std::uint32_t u : {0u, 7u})
+        for (std::uint32_t i : {1u, 30u})
+            CHECK(n.score(u, i) ==
+                  doctest::Approx(alpha * g.score(u, i) + (1 - alpha) * p.score(u, i)).epsilon(1e-4));
+    return {std::move(g), std::move(p), std::move(n)};
+}
+
 }  // namespace
 
 TEST_CASE("ncf backward: every model, activation and loss agrees with finite differences") {
@@ -396,13 +414,10 @@ TEST_CASE("neumf_from: pretrained GMF + MLP give the alpha-weighted score of the
     TrainOptions o = ncf_options(ModelKind::gmf);
     o.epochs = 3;
     o.ncf.link = 1;
-    const NCFModel g = train_ncf(o, tr, nullptr).model;
-    o.model = ModelKind::mlp;
-    const NCFModel p = train_ncf(o, tr, nullptr).model;
-    const NCFModel n = neumf_from(g, p, 0.5);
-    for (std::uint32_t u : {0u, 7u})
-        for (std::uint32_t i : {1u, 30u})
-            CHECK(n.score(u, i) == doctest::Approx(0.5 * g.score(u, i) + 0.5 * p.score(u, i)).epsilon(1e-4));
+    const Pretrained pre = pretrained_neumf(o, tr, 0.5);
+    const NCFModel& g = pre.gmf;
+    const NCFModel& p = pre.mlp;
+    const NCFModel& n = pre.neumf;
     o.model = ModelKind::neumf;
     o.k = 3;                 // ignored: the start's shape is kept, and recorded as the model's options
     o.ncf.layers = {4, 2};
@@ -775,14 +790,10 @@ TEST_CASE("ncf rows form: neumf_from pretrained rows-form GMF + MLP; the forms d
     TrainOptions o = rows_options(ModelKind::gmf);
     o.epochs = 2;
     o.ncf.link = 1;
-    const NCFModel g = train_ncf(o, tr, nullptr).model;
-    o.model = ModelKind::mlp;
-    const NCFModel p = train_ncf(o, tr, nullptr).model;
-    const NCFModel n = neumf_from(g, p, 0.3);
+    const Pretrained pre = pretrained_neumf(o, tr, 0.3);
+    const NCFModel& g = pre.gmf;
+    const NCFModel& n = pre.neumf;
     REQUIRE(n.shape.rows);
-    for (std::uint32_t u : {0u, 7u})
-        for (std::uint32_t i : {1u, 30u})
-            CHECK(n.score(u, i) == doctest::Approx(0.3 * g.score(u, i) + 0.7 * p.score(u, i)).epsilon(1e-4));
     o.model = ModelKind::neumf;
     const NcfTrainResult r = train_ncf(o, tr, nullptr, {}, &n);
     CHECK(r.status == SIMDMF_OK);

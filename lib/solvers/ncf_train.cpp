@@ -517,26 +517,17 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
                 const auto& nt = kernels::nn_active();
                 for (Slot& s : slots) {
                     if ((s.half == 0) != users) continue;
-                    if (s.input_w && (no.lazy_adam || no.optimizer == 1)) {
-                        const float l2 = static_cast<float>(no.l2_weights);
-                        float* w = s.w->data();
-                        if (no.optimizer == 0)
-                            nt.adam_rows(w, s.m.data(), s.v.data(), s.g->data(), s.ld, touched_w.data(), touched_w.size(),
-                                         s.width, step, isb2, b1, b2, eps, l2);
-                        else
-                            for (std::uint32_t r : touched_w)
-                                nt.sgd_update(w + std::size_t(r) * s.ld, s.g->data() + std::size_t(r) * s.ld, s.ld,
-                                              static_cast<float>(lr), l2);
-                        continue;
-                    }
                     const float l2 = static_cast<float>(s.embedding ? no.l2_embed : no.l2_weights);
                     float* w = s.w->data();
-                    if (s.embedding && (no.lazy_adam || no.optimizer == 1)) {
+                    if ((s.embedding || s.input_w) && (no.lazy_adam || no.optimizer == 1)) {
+                        // Lazy: only the rows this batch touched (embedding rows, or the input layers'
+                        // weight rows its inputs named).
+                        const auto& rows = s.input_w ? touched_w : touched;
                         if (no.optimizer == 0)
-                            nt.adam_rows(w, s.m.data(), s.v.data(), s.g->data(), s.ld, touched.data(), touched.size(),
+                            nt.adam_rows(w, s.m.data(), s.v.data(), s.g->data(), s.ld, rows.data(), rows.size(),
                                          s.width, step, isb2, b1, b2, eps, l2);
                         else
-                            for (std::uint32_t r : touched)
+                            for (std::uint32_t r : rows)
                                 nt.sgd_update(w + std::size_t(r) * s.ld, s.g->data() + std::size_t(r) * s.ld, s.ld,
                                               static_cast<float>(lr), l2);
                     } else if (no.optimizer == 0) {
