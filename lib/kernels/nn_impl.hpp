@@ -430,9 +430,24 @@ double logistic_grad(const float* s, const float* y, std::size_t n, float scale,
 
 template <class A>
 constexpr NnTable make_nn_table(Level level) {
-    return NnTable{level,    &dense_forward<A>, &dense_backward<A>, &gather<A>,       &scatter_add<A>,
-                   &sparse_forward<A>, &sparse_backward<A>, &adam<A>,
-                   &adam_rows<A>, &sgd_update<A>, &nn_dot_rows<A>, &logistic_grad<A>};
+    NnTable t{};
+    t.level = level;
+    t.dense_forward = &dense_forward<A>;
+    t.gather = &gather<A>;
+    t.sparse_forward = &sparse_forward<A>;
+    t.dot_rows = &nn_dot_rows<A>;
+#ifndef SIMDMF_SERVING_ONLY
+    // The training kernels (backward passes, optimizers, the loss gradient). A serving-only build
+    // (-Dtraining=false) leaves them null, as it does the MF table's fused steps: nothing there trains.
+    t.dense_backward = &dense_backward<A>;
+    t.scatter_add = &scatter_add<A>;
+    t.sparse_backward = &sparse_backward<A>;
+    t.adam = &adam<A>;
+    t.adam_rows = &adam_rows<A>;
+    t.sgd_update = &sgd_update<A>;
+    t.logistic_grad = &logistic_grad<A>;
+#endif
+    return t;
 }
 
 }  // namespace simdmf::kernels::SIMDMF_KERNEL_NS
