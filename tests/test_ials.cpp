@@ -192,6 +192,27 @@ TEST_CASE("ials: bit-identical for any thread count, both solvers") {
     }
 }
 
+TEST_CASE("events all of value 1 warn an explicit MF fit only, never the implicit models made for them") {
+    Ratings r = planted_events(200, 80, 5, 3);
+    for (auto& v : r.value) v = 1.0f;
+    TrainOptions mf;
+    mf.k = 4;
+    mf.epochs = 1;
+    const TrainResult m = train(mf, r, nullptr);
+    REQUIRE(m.warnings.size() == 1);
+    CHECK(m.warnings[0].find("training values are 1") != std::string::npos);
+    for (const char* model : {"ials", "bpr", "lmf-neg"}) {
+        TrainOptions o;
+        o.set("model", model);
+        o.k = 4;
+        o.epochs = 1;
+        const TrainResult t = train(o, r, nullptr);
+        CAPTURE(model);
+        REQUIRE(t.status == SIMDMF_OK);
+        CHECK(t.warnings.empty());
+    }
+}
+
 TEST_CASE("ials: repeated events are summed into counts; zero counts are no events") {
     Ratings once, twice;
     const Ratings base = planted_events(50, 30, 5, 5);

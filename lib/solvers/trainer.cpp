@@ -223,7 +223,9 @@ CurveNames curve_names(const TrainOptions& opt) {
 
 std::vector<std::string> data_warnings(const TrainOptions& opt, const Ratings& train) {
     std::vector<std::string> out;
-    if (opt.model != ModelKind::mf || train.empty()) return out;
+    // The implicit models (iALS, BPR, logistic MF with sampled negatives) take positive-only events.
+    if (opt.model != ModelKind::mf || opt.loss == Loss::implicit || implicit_solver(opt.solver) || train.empty())
+        return out;
     const float first = train.value[0];
     for (const float v : train.value)
         if (v != first) return out;
