@@ -179,6 +179,14 @@ TrainOptions ncf_options(ModelKind kind) {
     return o;
 }
 
+// The test RMSE of predicting the training mean for every pair: the baseline a model must beat.
+double mean_predictor_rmse(const Ratings& tr, const Ratings& te) {
+    const double mean = tr.mean_value();
+    double sum = 0;
+    for (float v : te.value) sum += (v - mean) * (v - mean);
+    return std::sqrt(sum / double(te.size()));
+}
+
 // GMF and MLP trained with o (its model kind aside), and NeuMF started from them with alpha: checks
 // that NeuMF scores alpha * GMF + (1 - alpha) * MLP at a few pairs.
 struct Pretrained {
@@ -265,9 +273,7 @@ TEST_CASE("ncf dropout: backward through the masks agrees with finite difference
 
 TEST_CASE("ncf planted ratings: each model beats the mean by a wide margin") {
     auto [tr, te] = planted(false, 5);
-    double mean = tr.mean_value(), base = 0;
-    for (float v : te.value) base += (v - mean) * (v - mean);
-    base = std::sqrt(base / double(te.size()));
+    const double base = mean_predictor_rmse(tr, te);
     for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf}) {
         const std::string name = model_kind_name(kind);
         CAPTURE(name);
@@ -636,9 +642,7 @@ TEST_CASE("ncf rows form planted ratings: each model learns what a user's row an
         }
     tr.n_users = te.n_users = nu;
     tr.n_items = te.n_items = ni;
-    double mean = tr.mean_value(), base = 0;
-    for (float v : te.value) base += (v - mean) * (v - mean);
-    base = std::sqrt(base / double(te.size()));
+    const double base = mean_predictor_rmse(tr, te);
     for (ModelKind kind : {ModelKind::gmf, ModelKind::mlp, ModelKind::neumf}) {
         const std::string name = model_kind_name(kind);
         CAPTURE(name);
