@@ -175,6 +175,32 @@ void require(const void* p, const char* what) {
     if (!p) fail(SIMDMF_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
 }
 
+// The lists of texts a handle keeps (a report's notes, a data set's or a trainer's warnings): the count,
+// and entry `index` (`what` names an entry in the out-of-range message). The text lives as long as the handle.
+template <class H>
+simdmf_status text_count(const H* h, const char* hname, const std::vector<std::string> H::*list, size_t* count) {
+    return guard([&] {
+        require(h, hname);
+        require(count, "count");
+        *count = (h->*list).size();
+        return SIMDMF_OK;
+    });
+}
+
+template <class H>
+simdmf_status text_at(const H* h, const char* hname, const std::vector<std::string> H::*list, const char* what,
+                      size_t index, const char** text) {
+    return guard([&] {
+        require(h, hname);
+        require(text, "text");
+        const std::vector<std::string>& v = h->*list;
+        if (index >= v.size())
+            fail(SIMDMF_ERR_OUT_OF_RANGE, std::string(what) + " " + std::to_string(index) + " of " + std::to_string(v.size()));
+        *text = v[index].c_str();
+        return SIMDMF_OK;
+    });
+}
+
 constexpr unsigned kKnownFlags = SIMDMF_COLD_LEAVE_OUT;
 
 void check_flags(unsigned flags) {
@@ -1145,23 +1171,11 @@ SIMDMF_API simdmf_status simdmf_model_evaluate_ranking(const simdmf_model* m, co
 }
 
 SIMDMF_API simdmf_status simdmf_report_note_count(const simdmf_report* r, size_t* count) {
-    return guard([&] {
-        require(r, "r");
-        require(count, "count");
-        *count = r->notes.size();
-        return SIMDMF_OK;
-    });
+    return text_count(r, "r", &simdmf_report::notes, count);
 }
 
 SIMDMF_API simdmf_status simdmf_report_note(const simdmf_report* r, size_t index, const char** text) {
-    return guard([&] {
-        require(r, "r");
-        require(text, "text");
-        if (index >= r->notes.size())
-            fail(SIMDMF_ERR_OUT_OF_RANGE, "note " + std::to_string(index) + " of " + std::to_string(r->notes.size()));
-        *text = r->notes[index].c_str();
-        return SIMDMF_OK;
-    });
+    return text_at(r, "r", &simdmf_report::notes, "note", index, text);
 }
 
 SIMDMF_API simdmf_status simdmf_model_evaluate(const simdmf_model* m, const simdmf_dataset* test,
@@ -1656,13 +1670,6 @@ void write_text(const IdSpace& sp, int side, std::uint32_t index, char* buf, std
     }
 }
 
-// Warning `index` of a list a handle keeps (data set loads, trainer fits).
-const char* warning_at(const std::vector<std::string>& warnings, std::size_t index) {
-    if (index >= warnings.size())
-        fail(SIMDMF_ERR_OUT_OF_RANGE, "warning " + std::to_string(index) + " of " + std::to_string(warnings.size()));
-    return warnings[index].c_str();
-}
-
 }  // namespace
 
 SIMDMF_API simdmf_status simdmf_dataset_id_kind(const simdmf_dataset* ds, int side, int* kind) {
@@ -1744,41 +1751,21 @@ SIMDMF_API simdmf_status simdmf_dataset_from_text_triples(const char* const* use
 }
 
 SIMDMF_API simdmf_status simdmf_dataset_warning_count(const simdmf_dataset* ds, size_t* count) {
-    return guard([&] {
-        require(ds, "ds");
-        require(count, "count");
-        *count = ds->warnings.size();
-        return SIMDMF_OK;
-    });
+    return text_count(ds, "ds", &simdmf_dataset::warnings, count);
 }
 
 SIMDMF_API simdmf_status simdmf_dataset_warning(const simdmf_dataset* ds, size_t index, const char** text) {
-    return guard([&] {
-        require(ds, "ds");
-        require(text, "text");
-        *text = warning_at(ds->warnings, index);
-        return SIMDMF_OK;
-    });
+    return text_at(ds, "ds", &simdmf_dataset::warnings, "warning", index, text);
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_warning_count(const simdmf_trainer* t, size_t* count) {
     SIMDMF_TRAINING_CALL("simdmf_trainer_warning_count");
-    return guard([&] {
-        require(t, "t");
-        require(count, "count");
-        *count = t->warnings.size();
-        return SIMDMF_OK;
-    });
+    return text_count(t, "t", &simdmf_trainer::warnings, count);
 }
 
 SIMDMF_API simdmf_status simdmf_trainer_warning(const simdmf_trainer* t, size_t index, const char** text) {
     SIMDMF_TRAINING_CALL("simdmf_trainer_warning");
-    return guard([&] {
-        require(t, "t");
-        require(text, "text");
-        *text = warning_at(t->warnings, index);
-        return SIMDMF_OK;
-    });
+    return text_at(t, "t", &simdmf_trainer::warnings, "warning", index, text);
 }
 
 // ------------------------------------------------------------------------------------------------
