@@ -3,13 +3,17 @@
 # qemu-aarch64: the NEON kernels must pass the same scalar-agreement tests as the x86 levels.
 # Usage: scripts/check_aarch64.sh [--all | --levels | SUITE... (meson test arguments)]
 #   --all (or no argument): every suite of the cross build with NEON selected (the plain runs: the
-#            machine's best level, which is neon), the CLI tests (tests/test_cli.py through qemu) and
-#            kernels_env_scalar; not the per-level runs NAME@scalar / NAME@neon (the meson suite levels).
+#            machine's best level, which is neon), the CLI tests (tests/test_cli.py through qemu),
+#            python (python/tests in Debian's arm64 python3 under qemu), install (examples/ built by the
+#            cross compiler against the installed library, run under qemu) and kernels_env_scalar; not
+#            the per-level runs NAME@scalar / NAME@neon (the meson suite levels).
 #   --levels: --all and the per-level runs too (everything `meson test` has).
-#   SUITE...: those suites only (scripts/test.sh passes CI's list).
-# Python's tests are not in the cross build (the build machine's python cannot load an AArch64
-# libsimdmf.so). Under the emulator (SIMDMF_EMULATOR set below) the MovieLens 100K accuracy test of
-# evaluate runs on u1 with a small search, as under the sanitizers. Exit status: 0 when all pass.
+#   SUITE...: those suites only.
+# The Python tests' interpreter is scripts/aarch64_python.sh's (Debian 12's arm64 python3.11, numpy,
+# scipy and pip unpacked into build-aarch64-python, run by qemu-aarch64; scripts/setup.sh --cross makes
+# it, and this script when it is missing); when it cannot be made the suite is left out with a message.
+# Under the emulator (SIMDMF_EMULATOR set below) the MovieLens 100K accuracy test of evaluate runs on
+# u1 with a small search, as under the sanitizers. Exit status: 0 when all pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build-aarch64
@@ -42,22 +46,40 @@ for h in xsimd doctest CLI nlohmann; do
   ln -sfn "/usr/include/$h" "$inc/$h"
 done
 
+# The AArch64 python for the Python tests (its path; empty: none, and the suite is not defined).
+if ! py=$(bash scripts/aarch64_python.sh); then
+  py=""
+  echo "check_aarch64: SKIP python: no AArch64 python could be made (scripts/aarch64_python.sh, above)" >&2
+fi
+
 if [[ ! -f $build/build.ninja ]]; then
   rm -rf "$build/meson-private" "$build/meson-info"  # leftovers of a failed configure
   if ! meson setup "$build" --cross-file cross/aarch64.ini --buildtype=release \
-      -Dbenchmarks=disabled -Dxsimd_include="$inc_rel" \
+      -Dbenchmarks=disabled -Dxsimd_include="$inc_rel" -Dtest_python="$py" \
       -Dcpp_args="-isystem$inc" > "$build/setup.log" 2>&1; then
     tail -20 "$build/setup.log" >&2
     exit 1
   fi
-elif [[ $(/usr/bin/python3 -c 'import json,sys; print([o["value"] for o in json.load(open(sys.argv[1])) if o["name"] == "tools"][0])' \
-          "$build/meson-info/intro-buildoptions.json") != True ]]; then
-  # A build dir configured before the tool was cross-built (-Dtools=false).
-  meson configure "$build" -Dtools=true > "$build/setup.log" 2>&1 || { tail -20 "$build/setup.log" >&2; exit 1; }
+elif [[ $(/usr/bin/python3 -c 'import json,sys; o={o["name"]: o["value"] for o in json.load(open(sys.argv[1]))}; print(o["tools"], o.get("test_python"))' \
+          "$build/meson-info/intro-buildoptions.json") != "True $py" ]]; then
+  # A build dir configured before the tool was cross-built (-Dtools=false) or with another python.
+  meson configure "$build" -Dtools=true -Dtest_python="$py" > "$build/setup.log" 2>&1 ||
+    { tail -20 "$build/setup.log" >&2; exit 1; }
 fi
 ninja -C "$build" -j2
 # Emulation runs the programs several times slower than the suites' timeouts (set for native runs) allow.
 meson test -C "$build" --print-errorlogs --num-processes 2 --timeout-multiplier 4 "${tests[@]}"
+# How many Python tests ran under qemu (unittest's summary), when the python suite ran.
+/usr/bin/python3 - "$build/meson-logs/testlog.json" <<'PY'
+import json, re, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["name"].split(" / ")[-1] == "python":
+        out = (r.get("stdout") or "") + (r.get("stderr") or "")
+        ran = re.search(r"^Ran (\d+ tests?) in (\S+)\s+^(OK.*|FAILED.*)$", out, re.M)
+        print("python under qemu: " + ("%s in %s, %s" % ran.groups() if ran else r["result"] + ", no unittest summary"))
+PY
+[[ -n $py ]] || echo "check_aarch64: SKIP python (no AArch64 python; see above)"
 # The kernel levels the AArch64 build offers and uses (the test prints them).
 qemu-aarch64 -L /usr/aarch64-linux-gnu "$build/tests/test_kernels" -s -tc='*table_for*' 2>&1 |
   grep -o 'levels supported here:.*' || true

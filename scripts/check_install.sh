@@ -7,12 +7,16 @@
 # libsimdmf.so, and with -Dstatic_cxx_runtime=true no libstdc++.so either (nor must libsimdmf.so).
 # Usage: check_install.sh BUILD_DIR [CC] [training|serving-only] [static-cxx-runtime|shared-cxx-runtime]
 # (meson runs it as the test 'install'; exit 77 = skipped). A serving-only build has no recommend.c
-# (it trains).
+# (it trains). In a cross build CC is the cross compiler and SIMDMF_INSTALL_WRAPPER (the cross file's
+# test_wrapper, e.g. qemu-aarch64 -L /usr/aarch64-linux-gnu) runs the programs.
 set -euo pipefail
 build=$(cd "$1" && pwd)
 cc=${2:-cc}   # may be a command with a launcher, e.g. "ccache cc"
 training=${3:-training}
 runtime=${4:-shared-cxx-runtime}
+wrapper=${SIMDMF_INSTALL_WRAPPER-}
+# shellcheck disable=SC2086  # the wrapper is a command line: split on blanks
+run() { ${wrapper} "$@"; }
 src=$(cd "$(dirname "$0")/.." && pwd)
 command -v pkg-config >/dev/null || { echo "pkg-config not installed: skipped"; exit 77; }
 tmp=$(mktemp -d)
@@ -26,21 +30,22 @@ pkg-config --cflags --libs simdmf
 libdir=$(pkg-config --libs-only-L simdmf); libdir=${libdir#-L}; libdir=${libdir%% *}
 if [[ $training == training ]]; then
   $cc -std=c99 -Wall -Werror "$src/examples/recommend.c" $(pkg-config --cflags --libs simdmf) -lm -o "$tmp/recommend"
-  LD_LIBRARY_PATH="$libdir" "$tmp/recommend" "$tmp/shared.smf"
+  LD_LIBRARY_PATH="$libdir" run "$tmp/recommend" "$tmp/shared.smf"
   # The static program must not need the shared library: run it without the install folder on the path.
   $cc -std=c99 -static "$src/examples/recommend.c" $(pkg-config --static --cflags --libs simdmf) -lm -o "$tmp/recommend-static"
-  "$tmp/recommend-static" "$tmp/static.smf"
-  if ldd "$tmp/recommend-static" 2>/dev/null | grep -q simdmf; then echo "the static example links libsimdmf.so"; exit 1; fi
+  run "$tmp/recommend-static" "$tmp/static.smf"
+  # readelf, not ldd: it reads a cross build's programs too.
+  if readelf -d "$tmp/recommend-static" | grep -q 'NEEDED.*simdmf'; then echo "the static example links libsimdmf.so"; exit 1; fi
 fi
 $cc -std=c99 -Wall -Werror "$src/examples/serve.c" $(pkg-config --cflags --libs simdmf) -o "$tmp/serve"
-LD_LIBRARY_PATH="$libdir" "$tmp/serve" "$tmp/serve-shared.smf"
+LD_LIBRARY_PATH="$libdir" run "$tmp/serve" "$tmp/serve-shared.smf"
 # Against the archive, libc shared: what the program needs at run time (readelf's NEEDED entries).
 $cc -std=c99 -Wall -Werror "$src/examples/serve.c" \
   $(pkg-config --static --cflags --libs simdmf | sed 's/-lsimdmf /-l:libsimdmf.a /') -o "$tmp/serve-archive"
 needed=$(readelf -d "$tmp/serve-archive" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 echo "serve linked against libsimdmf.a needs: $needed"
 if [[ $needed == *simdmf* ]]; then echo "serve-archive needs libsimdmf.so"; exit 1; fi
-"$tmp/serve-archive" "$tmp/serve-archive.smf"
+run "$tmp/serve-archive" "$tmp/serve-archive.smf"
 if [[ $runtime == static-cxx-runtime ]]; then
   if [[ $needed == *libstdc++* || $needed == *libgcc_s* ]]; then
     echo "serve-archive needs the shared C++ runtime despite static_cxx_runtime"; exit 1
@@ -51,4 +56,4 @@ if [[ $runtime == static-cxx-runtime ]]; then
     echo "libsimdmf.so needs the shared C++ runtime despite static_cxx_runtime"; exit 1
   fi
 fi
-echo "install: the examples built with pkg-config and run (${training}, ${runtime})"
+echo "install: the examples built with pkg-config and run (${training}, ${runtime}${wrapper:+, run by $wrapper})"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what simdmf needs to build, test and benchmark on Debian 12 (run as root).
-# Usage: scripts/setup.sh [--cross]   (--cross adds the aarch64 cross compiler and qemu-user)
+# Usage: scripts/setup.sh [--cross]   (--cross adds the aarch64 cross compiler and qemu-user, and
+# makes the AArch64 python3 with numpy and scipy that runs the Python tests under qemu: Debian's arm64
+# packages unpacked into build-aarch64-python by scripts/aarch64_python.sh, not installed; reused when
+# made before)
 set -euo pipefail
 pkgs=(g++ meson ninja-build ccache pkg-config cmake libxsimd-dev doctest-dev libbenchmark-dev
       libcli11-dev nlohmann-json3-dev python3-numpy python3-matplotlib)
@@ -20,4 +23,7 @@ if ((${#missing[@]})); then
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [[ "${1:-}" == "--cross" ]]; then
+  bash "$(dirname "$0")/aarch64_python.sh" >/dev/null
 fi
