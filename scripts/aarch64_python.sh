@@ -41,7 +41,12 @@ mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial" "$dir/debs"
 apt_opts=(-qq -o "Dir::State::Lists=$dir/apt/lists" -o "Dir::Cache=$dir/apt/cache"
           -o Dir::State::Status=/dev/null -o APT::Architecture=arm64 -o APT::Architectures::=arm64
           -o APT::Sandbox::User="$(id -un)")
-apt-get "${apt_opts[@]}" update > "$dir/apt.log" 2>&1 || { tail -5 "$dir/apt.log" >&2; fail "apt-get update (arm64 lists) failed"; }
+# (apt-get update exits 0 when a fetch fails: the lists must be there.)
+if ! apt-get "${apt_opts[@]}" update > "$dir/apt.log" 2>&1 ||
+   ! compgen -G "$dir/apt/lists/*_binary-arm64_Packages*" >/dev/null; then
+  tail -5 "$dir/apt.log" >&2
+  fail "apt-get update fetched no arm64 package list (network? the sources in /etc/apt)"
+fi
 (cd "$dir/debs" && apt-get "${apt_opts[@]}" download "${pkgs[@]}") >> "$dir/apt.log" 2>&1 ||
   { tail -5 "$dir/apt.log" >&2; fail "apt-get download of the arm64 packages failed"; }
 debs=("$dir"/debs/*.deb)

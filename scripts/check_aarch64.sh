@@ -62,8 +62,9 @@ if [[ ! -f $build/build.ninja ]]; then
   fi
 elif [[ $(/usr/bin/python3 -c 'import json,sys; o={o["name"]: o["value"] for o in json.load(open(sys.argv[1]))}; print(o["tools"], o.get("test_python"))' \
           "$build/meson-info/intro-buildoptions.json") != "True $py" ]]; then
-  # A build dir configured before the tool was cross-built (-Dtools=false) or with another python.
-  meson configure "$build" -Dtools=true -Dtest_python="$py" > "$build/setup.log" 2>&1 ||
+  # A build dir configured before the tool was cross-built (-Dtools=false) or with another python (or
+  # before the option test_python existed: `meson configure` would not know it, --reconfigure does).
+  meson setup --reconfigure "$build" -Dtools=true -Dtest_python="$py" > "$build/setup.log" 2>&1 ||
     { tail -20 "$build/setup.log" >&2; exit 1; }
 fi
 ninja -C "$build" -j2

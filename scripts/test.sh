@@ -63,10 +63,11 @@ else
 fi
 
 # AArch64 (NEON) under qemu: every suite of the cross build (--all: the 18 doctest and C suites, the
-# CLI tests through qemu, kernels_env_scalar; evaluate's ML-100K test on u1 only under the emulator),
-# then the int8 kernels' sdot / plain choice on two CPU models. 162 s on the 2-core Zen 5 when quiet
-# (the former list of 14 suites: 32 s); cross/README.md has the figures. Not the per-level runs
-# (NAME@scalar, NAME@neon: scripts/check_aarch64.sh --levels), nor python (no AArch64 python here).
+# CLI tests through qemu, the Python tests in Debian's arm64 python3 under qemu (made by setup.sh
+# --cross above), install (examples/ cross-built, run under qemu), kernels_env_scalar; evaluate's ML-100K
+# test on u1 only under the emulator), then the int8 kernels' sdot / plain choice on two CPU models.
+# 213 s on the 2-core Zen 5 (the same without python and install: 195 s); cross/README.md has the
+# figures. Not the per-level runs (NAME@scalar, NAME@neon: scripts/check_aarch64.sh --levels).
 if bash scripts/check_aarch64.sh --all; then
   passed=$((passed + 1)); else failed=$((failed + 1)); status=1
 fi
