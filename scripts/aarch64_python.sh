@@ -34,7 +34,8 @@ if [[ -x $wrapper && -f $dir/stamp && $(cat "$dir/stamp") == "$stamp" ]]; then
 fi
 fail() { echo "aarch64_python: $*" >&2; exit 1; }
 command -v qemu-aarch64 >/dev/null || fail "qemu-aarch64 missing (scripts/setup.sh --cross)"
-command -v apt-get >/dev/null && command -v dpkg >/dev/null || fail "needs Debian's apt-get and dpkg"
+command -v apt-get >/dev/null || fail "needs Debian's apt-get"
+command -v dpkg >/dev/null || fail "needs dpkg"
 rm -rf "$root" "$dir/stamp" "$dir/debs"
 mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial" "$dir/debs"
 # apt with a private state: the arm64 lists of the host's own sources (/etc/apt/sources.list*).
