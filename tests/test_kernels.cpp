@@ -1079,10 +1079,10 @@ TEST_CASE("kernels: pack_panels + gemm_packed agree with scalar and a double ref
                     REQUIRE(t->panel > 0);
                     std::vector<float> packed((nb + t->panel - 1) / t->panel * t->panel * k, kGuard);
                     t->pack_panels(b.data, nb, ldb, k, packed.data());
-                    t->gemm_packed(rows.data(), m, packed.data(), nb, k, c.data, ldc);
+                    t->gemm_packed(rows.data(), m, packed.data(), nb, k, c.data, ldc, nullptr, nullptr);
                     std::vector<float> packed_ref((nb + scalar().panel - 1) / scalar().panel * scalar().panel * k);
                     scalar().pack_panels(b.data, nb, ldb, k, packed_ref.data());
-                    scalar().gemm_packed(rows.data(), m, packed_ref.data(), nb, k, c_ref.data, ldc);
+                    scalar().gemm_packed(rows.data(), m, packed_ref.data(), nb, k, c_ref.data, ldc, nullptr, nullptr);
                     bool ok = true;
                     for (std::size_t r = 0; r < m; ++r)
                         for (std::size_t j = 0; j < ldc; ++j) {
@@ -1100,6 +1100,65 @@ TEST_CASE("kernels: pack_panels + gemm_packed agree with scalar and a double ref
                     CHECK(ok);
                     CHECK(c.guards_intact());
                 }
+}
+
+// gemm_packed's flags: hit[r] = 1 exactly for the rows with a stored score above its column's threshold
+// (compared with the level's own C, so rounding cannot make the check ambiguous), C the same bits as
+// without flags, the bytes past m untouched. Thresholds between each column's two best scores (one row
+// above), some +inf (none), -inf (every row) or NaN (none), a few columns with a NaN score.
+TEST_CASE("kernels: gemm_packed flags the rows with a score above its column's threshold") {
+    std::mt19937 g(14);
+    const float inf = std::numeric_limits<float>::infinity();
+    std::size_t flagged = 0, clear = 0;
+    for (const Table* t : supported_tables())
+        for (std::size_t k : {1, 16, 17, 64, 100})
+            for (std::size_t m : {1, 2, 5, 6, 7, 12, 13, 25, 40})
+                for (std::size_t nb : {1, 15, 16, 33, 64, 70}) {
+                    const std::size_t lda = k + 3, ldb = k + 5, ldc = nb + 2;
+                    Buf a(m * lda, 1), b(nb * ldb, 2), c(m * ldc, 0), c2(m * ldc, 0);
+                    a.fill(g, -1, 1);
+                    b.fill(g, -1, 1);
+                    if (nb > 20) a.data[(m / 2) * lda] = std::nanf("");  // a row of NaN scores
+                    std::vector<const float*> rows(m);
+                    for (std::size_t r = 0; r < m; ++r) rows[r] = a.data + r * lda;
+                    std::vector<float> packed((nb + t->panel - 1) / t->panel * t->panel * k);
+                    t->pack_panels(b.data, nb, ldb, k, packed.data());
+                    t->gemm_packed(rows.data(), m, packed.data(), nb, k, c.data, ldc, nullptr, nullptr);
+                    std::vector<float> thr(nb);
+                    for (std::size_t j = 0; j < nb; ++j) {
+                        float best = -inf, second = -inf;
+                        for (std::size_t r = 0; r < m; ++r) {
+                            const float v = c.data[r * ldc + j];
+                            if (v > best) second = best, best = v;
+                            else if (v > second) second = v;
+                        }
+                        const unsigned pick = g() % 8;
+                        thr[j] = pick == 0 ? inf : pick == 1 ? std::nanf("") : pick == 2 && m < 3 ? -inf
+                                 : m == 1 || second == -inf ? best - 1.0f : (best + second) / 2;
+                    }
+                    std::vector<std::uint8_t> hit(m + 8, 7);
+                    t->gemm_packed(rows.data(), m, packed.data(), nb, k, c2.data, ldc, thr.data(), hit.data());
+                    CAPTURE(where(*t, k, 0));
+                    CAPTURE(m);
+                    CAPTURE(nb);
+                    bool same = true, flags = true;
+                    for (std::size_t r = 0; r < m; ++r) {
+                        bool want = false;
+                        for (std::size_t j = 0; j < nb; ++j) {
+                            const float v = c.data[r * ldc + j];
+                            same &= std::memcmp(&v, &c2.data[r * ldc + j], sizeof v) == 0;
+                            want |= c2.data[r * ldc + j] > thr[j];
+                        }
+                        flags &= hit[r] == (want ? 1 : 0);
+                        (want ? flagged : clear) += 1;
+                    }
+                    CHECK(same);
+                    CHECK(flags);
+                    CHECK(std::all_of(hit.begin() + m, hit.end(), [](std::uint8_t x) { return x == 7; }));
+                    CHECK(c2.guards_intact());
+                }
+    CHECK(flagged > 100);
+    CHECK(clear > 100);
 }
 
 TEST_CASE("kernels: find_above finds the first element above the threshold") {

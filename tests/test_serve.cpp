@@ -175,27 +175,27 @@ TEST_CASE("id spaces: string maps, prefixes, and align_to extending the referenc
 
 namespace {
 
-// A random MF model (biases on), rows drawn uniformly; `dup` makes item 2j+1 a copy of item 2j for
-// j < dup, so that those pairs score exactly alike.
+// A random MF model (biases on unless `biases` is false), rows drawn uniformly; `dup` makes item 2j+1 a
+// copy of item 2j for j < dup, so that those pairs score exactly alike.
 MFModel random_mf(std::uint32_t users, std::uint32_t items, std::uint32_t k, unsigned seed, std::uint32_t dup = 0,
-                  Loss loss = Loss::squared) {
+                  Loss loss = Loss::squared, bool biases = true) {
     MFModel m;
-    m.allocate(loss, k, users, items, true);
+    m.allocate(loss, k, users, items, biases);
     std::mt19937 g(seed);
     std::uniform_real_distribution<float> d(-1.0f, 1.0f);
     for (std::uint32_t u = 0; u < users; ++u) {
         for (std::uint32_t f = 0; f < k; ++f) m.user_row(u)[f] = d(g);
-        m.bu[u] = 0.1f * d(g);
+        if (biases) m.bu[u] = 0.1f * d(g);
     }
     for (std::uint32_t i = 0; i < items; ++i) {
         for (std::uint32_t f = 0; f < k; ++f) m.item_row(i)[f] = d(g);
-        m.bi[i] = 0.1f * d(g);
+        if (biases) m.bi[i] = 0.1f * d(g);
     }
     for (std::uint32_t j = 0; j < dup && 2 * j + 1 < items; ++j) {
         std::copy(m.item_row(2 * j), m.item_row(2 * j) + m.stride, m.item_row(2 * j + 1));
-        m.bi[2 * j + 1] = m.bi[2 * j];
+        if (biases) m.bi[2 * j + 1] = m.bi[2 * j];
     }
-    m.mu = 3.0f;
+    if (biases) m.mu = 3.0f;
     return m;
 }
 
@@ -207,7 +207,7 @@ std::vector<std::pair<double, std::uint32_t>> brute(const MFModel& m, std::uint3
     for (std::uint32_t i = 0; i < m.n_items; ++i) {
         if (banned.count(i)) continue;
         if (allow && !std::binary_search(allow->begin(), allow->end(), i)) continue;
-        double s = double(m.mu) + m.bu[u] + m.bi[i];
+        double s = m.biases ? double(m.mu) + m.bu[u] + m.bi[i] : 0.0;
         for (std::uint32_t f = 0; f < m.k; ++f) s += double(m.user_row(u)[f]) * m.item_row(i)[f];
         all.emplace_back(-s, i);
     }
@@ -218,19 +218,25 @@ std::vector<std::pair<double, std::uint32_t>> brute(const MFModel& m, std::uint3
 
 }  // namespace
 
+// Both with biases (each block's scores get them before the scan) and without (a pure inner product:
+// the GEMM flags the rows above a user's threshold and the scan reads only those), the latter with
+// 150 users (two chunks of the batch's 128) over six blocks of items.
 TEST_CASE("recommend_into and recommend_batch: the brute-force top-n with seen, deny and allow lists") {
-    const MFModel m = random_mf(40, 3001, 13, 5);
+  for (const bool biases : {true, false}) {
+    CAPTURE(biases);
+    const std::uint32_t nu = biases ? 40 : 150;
+    const MFModel m = random_mf(nu, 3001, 13, 5, 0, Loss::squared, biases);
     // Seen items per user from a data set.
     std::vector<std::uint32_t> su, si;
     std::mt19937 g(9);
-    for (int j = 0; j < 4000; ++j) su.push_back(g() % 40), si.push_back(g() % 3001);
+    for (int j = 0; j < 4000; ++j) su.push_back(g() % nu), si.push_back(g() % 3001);
     const std::vector<float> sv(su.size(), 1.0f);
-    const SeenItems seen(ratings_from_triples(su.data(), si.data(), sv.data(), su.size(), 40, 3001));
+    const SeenItems seen(ratings_from_triples(su.data(), si.data(), sv.data(), su.size(), nu, 3001));
     std::vector<std::uint32_t> deny, allow;
     for (std::uint32_t i = 0; i < 3001; i += 7) deny.push_back(i);
     for (std::uint32_t i = 1; i < 3001; i += 3) allow.push_back(i);
     std::vector<std::uint32_t> users;
-    for (std::uint32_t u = 0; u < 40; ++u) users.push_back((u * 17) % 40);
+    for (std::uint32_t u = 0; u < nu; ++u) users.push_back((u * 17) % nu);
     serve::Scratch scratch;
     for (int mode = 0; mode < 3; ++mode) {  // seen only; seen + deny; allow (+ seen)
         serve::Filter f;
@@ -267,12 +273,16 @@ TEST_CASE("recommend_into and recommend_batch: the brute-force top-n with seen, 
             }
         }
     }
+  }
 }
 
 TEST_CASE("top-n: equal scores go to the lower item index, batched or not; memory does not grow with items") {
+  for (const bool biases : {true, false}) {  // without: the scan reads only the rows the GEMM flags
+    CAPTURE(biases);
     std::size_t bytes_small = 0, bytes_large = 0;
     for (std::uint32_t n_items : {2000u, 20000u}) {
-        const MFModel m = random_mf(9, n_items, 8, 3, n_items / 2);  // items 2j and 2j+1 identical
+        // items 2j and 2j+1 identical
+        const MFModel m = random_mf(9, n_items, 8, 3, n_items / 2, Loss::squared, biases);
         std::vector<std::uint32_t> users = {0, 1, 2, 3, 4, 5, 6, 7, 8};
         const std::size_t n = 20;
         std::vector<std::uint32_t> items(users.size() * n);
@@ -297,6 +307,7 @@ TEST_CASE("top-n: equal scores go to the lower item index, batched or not; memor
     }
     CHECK(bytes_small > 0);
     CHECK(bytes_small == bytes_large);
+  }
 }
 
 TEST_CASE("nearest_batch: cosine as nearest(), dot as brute force, the query left out") {

@@ -197,14 +197,17 @@ struct ServeKernels {
     // are first packed into panels of `panel` rows each (pack_panels: panel p at out + p * panel * k
     // holds, for t < k, the panel's `panel` values of coordinate t, zero past nb; out holds
     // ceil(nb / panel) * panel * k floats), then
-    //   gemm_packed: C[r * ldc + j] = sum_t a[r][t] * B_j[t]  for r < m, j < nb  (a: m row pointers).
+    //   gemm_packed: C[r * ldc + j] = sum_t a[r][t] * B_j[t]  for r < m, j < nb  (a: m row pointers);
+    //   with thr (nb floats; else null, and hit unused): also hit[r] = 1 if C[r * ldc + j] > thr[j] for
+    //   some j < nb, else 0 (m bytes; the stored values compared, so a level's flags match its C).
     // Serving packs the batch's queries once (B) and passes the item rows in place (a), so the item
-    // table is read once per batch and each register tile reuses a panel from L1. Error as dot (one FMA
-    // chain over t per output).
+    // table is read once per batch and each register tile reuses a panel from L1; the flags let the
+    // top-N scan skip the rows with no score above any user's threshold. Error as dot (one FMA chain
+    // over t per output).
     std::size_t panel;
     void (*pack_panels)(const float* B, std::size_t nb, std::size_t ldb, std::size_t k, float* out);
     void (*gemm_packed)(const float* const* a, std::size_t m, const float* panels, std::size_t nb, std::size_t k,
-                        float* C, std::size_t ldc);
+                        float* C, std::size_t ldc, const float* thr, std::uint8_t* hit);
 
     // Index of the first s[j] > thr (j < n), or n: the top-N selection's scan (NaN is never above).
     std::size_t (*find_above)(const float* s, std::size_t n, float thr);

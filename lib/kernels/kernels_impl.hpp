@@ -944,9 +944,11 @@ void pack_panels(const float* B, std::size_t nb, std::size_t ldb, std::size_t k,
     }
 }
 
+// With thr, also hit[r] = 1 for each row of the tile with some score above its column's threshold
+// (thr[j] for column j of the tile; NaN is never above); rows without one are left as they are.
 template <class A, std::size_t MR>
 [[gnu::always_inline]] inline void gemm_tile(const float* const* a, const float* panel, std::size_t k, float* c,
-                                             std::size_t ldc, std::size_t w) {
+                                             std::size_t ldc, std::size_t w, const float* thr, std::uint8_t* hit) {
     using B = fbatch<A>;
     constexpr std::size_t W = B::size;
     const float* ar[MR];
@@ -973,40 +975,80 @@ template <class A, std::size_t MR>
             s0[r].store_unaligned(c + r * ldc);
             s1[r].store_unaligned(c + r * ldc + W);
         }
+        if (thr) {  // one test for the tile, the rows only when it finds something
+            const B t0 = B::load_unaligned(thr), t1 = B::load_unaligned(thr + W);
+            auto any = (s0[0] > t0) || (s1[0] > t1);
+#pragma GCC unroll 16
+            for (std::size_t r = 1; r < MR; ++r) any = any || (s0[r] > t0) || (s1[r] > t1);
+            if (xsimd::any(any))
+                for (std::size_t r = 0; r < MR; ++r)
+                    if (xsimd::any((s0[r] > t0) || (s1[r] > t1))) hit[r] = 1;
+        }
     } else {
         alignas(64) float tmp[2 * W];
         for (std::size_t r = 0; r < MR; ++r) {
             s0[r].store_aligned(tmp);
             s1[r].store_aligned(tmp + W);
-            for (std::size_t j = 0; j < w; ++j) c[r * ldc + j] = tmp[j];
+            for (std::size_t j = 0; j < w; ++j) {
+                c[r * ldc + j] = tmp[j];
+                if (thr && tmp[j] > thr[j]) hit[r] = 1;
+            }
         }
     }
 }
 
+// The rows of a (< MR) left after the whole tiles, against one panel, by tiles of 8, 4, 2, 1.
 template <class A, std::size_t MR>
-void gemm_rows(const float* const* a, std::size_t m, const float* panel, std::size_t k, float* c, std::size_t ldc,
-               std::size_t w) {
-    std::size_t r = 0;
-    for (; r + MR <= m; r += MR) gemm_tile<A, MR>(a + r, panel, k, c + r * ldc, ldc, w);
-    // The remaining rows (< MR) by tiles of 8, 4, 2, 1.
+void gemm_rest(const float* const* a, std::size_t m, std::size_t r, const float* panel, std::size_t k, float* c,
+               std::size_t ldc, std::size_t w, const float* thr, std::uint8_t* hit) {
     if constexpr (MR > 8)
-        if (m - r >= 8) gemm_tile<A, 8>(a + r, panel, k, c + r * ldc, ldc, w), r += 8;
-    if (m - r >= 4) gemm_tile<A, 4>(a + r, panel, k, c + r * ldc, ldc, w), r += 4;
-    if (m - r >= 2) gemm_tile<A, 2>(a + r, panel, k, c + r * ldc, ldc, w), r += 2;
-    if (m - r >= 1) gemm_tile<A, 1>(a + r, panel, k, c + r * ldc, ldc, w);
+        if (m - r >= 8) gemm_tile<A, 8>(a + r, panel, k, c + r * ldc, ldc, w, thr, hit + r), r += 8;
+    if (m - r >= 4) gemm_tile<A, 4>(a + r, panel, k, c + r * ldc, ldc, w, thr, hit + r), r += 4;
+    if (m - r >= 2) gemm_tile<A, 2>(a + r, panel, k, c + r * ldc, ldc, w, thr, hit + r), r += 2;
+    if (m - r >= 1) gemm_tile<A, 1>(a + r, panel, k, c + r * ldc, ldc, w, thr, hit + r);
 }
 
+// Every cache line of rows a[0 .. n) (k floats each) asked into L1.
+[[gnu::always_inline]] inline void prefetch_rows(const float* const* a, std::size_t n, std::size_t k) {
+    constexpr std::uintptr_t line = 64;
+    for (std::size_t r = 0; r < n; ++r) {
+        const auto first = reinterpret_cast<std::uintptr_t>(a[r]) & ~(line - 1);
+        const auto end = reinterpret_cast<std::uintptr_t>(a[r] + k);
+        for (std::uintptr_t p = first; p < end; p += line) __builtin_prefetch(reinterpret_cast<const void*>(p), 0, 3);
+    }
+}
+
+// The rows' tiles outside, the panels inside, by groups of panels of about 16 KB: a tile of MR rows
+// runs through every panel of the group while its rows stay in L1 (the group's panels stay there too),
+// and the next tile's rows are prefetched meanwhile, so rows streaming from memory are fetched once per
+// group ahead of their use. (Panels outside instead, the rows' first pass waits on memory: 64 users at
+// AVX2 on a Zen 5, 1.7 ms against 1.25 a query.) With thr, the tiles flag their rows in hit as they
+// store them (gemm_tile), so the caller's scan skips the rows without a score above its threshold.
 template <class A>
 void gemm_packed(const float* const* a, std::size_t m, const float* panels, std::size_t nb, std::size_t k, float* C,
-                 std::size_t ldc) {
+                 std::size_t ldc, const float* thr, std::uint8_t* hit) {
     constexpr std::size_t P = panel_width<A>();
 #if defined(__AVX512F__)
     constexpr std::size_t MR = fbatch<A>::size == 16 ? 12 : 6;
 #else
     constexpr std::size_t MR = 6;
 #endif
-    for (std::size_t p0 = 0; p0 < nb; p0 += P)
-        gemm_rows<A, MR>(a, m, panels + p0 * k, k, C + p0, ldc, std::min(P, nb - p0));
+    if (thr) std::fill(hit, hit + m, std::uint8_t(0));
+    const std::size_t np = (nb + P - 1) / P;
+    const std::size_t group = std::max<std::size_t>(1, 4096 / (P * std::max<std::size_t>(k, 1)));
+    for (std::size_t g0 = 0; g0 < np; g0 += group) {
+        const std::size_t g1 = std::min(np, g0 + group);
+        std::size_t r = 0;
+        for (; r + MR <= m; r += MR) {
+            prefetch_rows(a + r + MR, std::min(MR, m - r - MR), k);
+            for (std::size_t p = g0; p < g1; ++p)
+                gemm_tile<A, MR>(a + r, panels + p * P * k, k, C + r * ldc + p * P, ldc, std::min(P, nb - p * P),
+                                 thr ? thr + p * P : nullptr, hit + r);
+        }
+        for (std::size_t p = g0; p < g1; ++p)
+            gemm_rest<A, MR>(a, m, r, panels + p * P * k, k, C + p * P, ldc, std::min(P, nb - p * P),
+                             thr ? thr + p * P : nullptr, hit);
+    }
 }
 
 // find_above: one compare per vector, scalar only around a hit.

@@ -173,14 +173,17 @@ void pack_panels(const float* B, std::size_t nb, std::size_t ldb, std::size_t k,
 }
 
 void gemm_packed(const float* const* a, std::size_t m, const float* panels, std::size_t nb, std::size_t k, float* C,
-                 std::size_t ldc) {
-    for (std::size_t r = 0; r < m; ++r)
+                 std::size_t ldc, const float* thr, std::uint8_t* hit) {
+    for (std::size_t r = 0; r < m; ++r) {
+        if (thr) hit[r] = 0;
         for (std::size_t j = 0; j < nb; ++j) {
             const float* panel = panels + (j / kPanel) * kPanel * k;
             float s = 0.0f;
             for (std::size_t t = 0; t < k; ++t) s += a[r][t] * panel[t * kPanel + j % kPanel];
             C[r * ldc + j] = s;
+            if (thr && s > thr[j]) hit[r] = 1;
         }
+    }
 }
 
 std::size_t find_above(const float* s, std::size_t n, float thr) {

@@ -107,10 +107,13 @@ float* aligned(std::vector<float>& v, std::size_t floats) {
 // packed once into panels (pack layout of gemm_packed: k x panel floats each, zero past nq), then for
 // each block of kBatchBlock items and each chunk of kBatchRows queries one gemm_packed call with the
 // items as its rows (read in place, no copy) and the queries as its panels: C[j][l] = score of item
-// i0 + j for query c0 + l. `after(c0, C, i0, nb)` gets each such block (row stride kBatchRows).
+// i0 + j for query c0 + l. `after(c0, C, i0, nb, hit)` gets each such block (row stride kBatchRows).
+// With `flags` (an `after` that scans C as it is, no biases or cosine applied first), the GEMM also
+// flags the block's rows with a score above its user's threshold at the block's start (s.thresholds,
+// which only rise), so hit[j] = 0 means row j holds nothing for the scan; else hit is null.
 template <class After>
 void batch_blocks(const float* const* rows, std::size_t nq, const float* base, std::uint32_t count, std::size_t stride,
-                  std::size_t k, Scratch& s, After&& after, const std::uint16_t* half = nullptr) {
+                  std::size_t k, Scratch& s, bool flags, After&& after, const std::uint16_t* half = nullptr) {
     const auto& kt = kernels::active();
     const std::size_t P = kt.panel;
     const std::size_t nqp = (nq + kBatchRows - 1) / kBatchRows * kBatchRows;  // kBatchRows is a multiple of P
@@ -121,6 +124,8 @@ void batch_blocks(const float* const* rows, std::size_t nq, const float* base, s
                 panels[p0 * k + t * P + l] = p0 + l < nq ? rows[p0 + l][t] : 0.0f;
     float* scores = aligned(s.scores, kBatchRows * kBatchBlock);
     s.item_rows.resize(kBatchBlock);
+    if (flags) s.hits.resize(kBatchBlock);
+    std::uint8_t* hit = flags ? s.hits.data() : nullptr;
     for (std::uint32_t i0 = 0; i0 < count; i0 += kBatchBlock) {
         const std::size_t nb = std::min<std::size_t>(kBatchBlock, count - i0);
         if (half) {  // fp16 items: the block widened to fp32 once (in L2), then the same GEMM
@@ -132,22 +137,21 @@ void batch_blocks(const float* const* rows, std::size_t nq, const float* base, s
         }
         for (std::size_t c0 = 0; c0 < nq; c0 += kBatchRows) {
             const std::size_t cols = std::min(kBatchRows, (nq + P - 1) / P * P - c0);  // whole panels only
-            kt.gemm_packed(s.item_rows.data(), nb, panels + c0 * k, cols, k, scores, kBatchRows);
-            after(c0, static_cast<float*>(scores), i0, nb);
+            kt.gemm_packed(s.item_rows.data(), nb, panels + c0 * k, cols, k, scores, kBatchRows,
+                           flags ? s.thresholds.data() + c0 : nullptr, hit);
+            after(c0, static_cast<float*>(scores), i0, nb, hit);
         }
     }
 }
 
 // Scans a block of C[j][l] (items i0 + j, queries c0 + l, row stride kBatchRows) for every query's
-// scores above its threshold (thr: the worst of its full heap, -inf before, +inf past nq).
+// scores above its threshold (thr: the worst of its full heap, -inf before, +inf past nq). With hit
+// (batch_blocks' flags), only the rows flagged there.
 void scan_block(Scratch& s, const float* C, std::size_t c0, std::uint32_t i0, std::size_t nb,
-                const kernels::Table& kt) {
+                const kernels::Table& kt, const std::uint8_t* hit = nullptr) {
     float* thr = s.thresholds.data() + c0;
     const std::size_t width = std::min(kBatchRows, s.sel.size() - c0);
-    std::size_t j = 0;
-    while (j < nb) {
-        j += kt.find_above_rows(C + j * kBatchRows, nb - j, width, kBatchRows, thr);
-        if (j >= nb) break;
+    auto row_scan = [&](std::size_t j) {
         const float* row = C + j * kBatchRows;
         for (std::size_t l = 0; l < width; ++l)
             if (row[l] > thr[l]) {
@@ -155,6 +159,25 @@ void scan_block(Scratch& s, const float* C, std::size_t c0, std::uint32_t i0, st
                 consider(q, i0 + static_cast<std::uint32_t>(j), row[l]);
                 if (q.count == q.n) thr[l] = q.values[0];
             }
+    };
+    if (hit) {
+        std::size_t j = 0;
+        for (; j + 8 <= nb; j += 8) {  // eight flags at a time: most blocks have few
+            std::uint64_t w;
+            std::memcpy(&w, hit + j, 8);
+            if (w)
+                for (std::size_t b = 0; b < 8; ++b)
+                    if (hit[j + b]) row_scan(j + b);
+        }
+        for (; j < nb; ++j)
+            if (hit[j]) row_scan(j);
+        return;
+    }
+    std::size_t j = 0;
+    while (j < nb) {
+        j += kt.find_above_rows(C + j * kBatchRows, nb - j, width, kBatchRows, thr);
+        if (j >= nb) break;
+        row_scan(j);
         ++j;
     }
 }
@@ -187,7 +210,7 @@ std::size_t Scratch::bytes() const {
     return (scores.capacity() + panels.capacity() + norms.capacity() + query_norms.capacity() +
             thresholds.capacity() + cand_values.capacity() + qscales.capacity() + conv.capacity() +
             user_conv.capacity()) * sizeof(float) +
-           (cand_items.capacity() + qsums.capacity()) * 4 + qpanels.capacity() +
+           (cand_items.capacity() + qsums.capacity()) * 4 + qpanels.capacity() + hits.capacity() +
            (rows.capacity() + item_rows.capacity()) * sizeof(const float*) + sel.capacity() * sizeof(Selection);
 }
 
@@ -296,7 +319,7 @@ void int8_blocks(const QuantTables& q, const std::uint32_t* users, std::size_t n
             const std::size_t cols = std::min(kBatchRows, (nq + W - 1) / W * W - c0);
             kt.gemm_i8(items + std::size_t(i0) * st, nb, st, q.sQ.data() + i0, pan + c0 * st, s.qsums.data() + c0,
                        s.qscales.data() + c0, cols, W, scores, kBatchRows);
-            after(c0, scores, i0, nb);
+            after(c0, scores, i0, nb, nullptr);
         }
     }
 }
@@ -321,9 +344,9 @@ void quant_batch(const Model& m, const FactorView& fv, const std::uint32_t* user
                       : selection(items + b * ld_items, values + b * ld_values, n, f.seen.of(users[b]), f, UINT32_MAX);
     if (s.norms.size() < kBatchRows) s.norms.resize(kBatchRows);
     init_thresholds(s, n_users);
-    auto bias_scan = [&](std::size_t c0, float* C, std::uint32_t i0, std::size_t nb) {
+    auto bias_scan = [&](std::size_t c0, float* C, std::uint32_t i0, std::size_t nb, const std::uint8_t* hit) {
         add_biases(s, fv, users, n_users, c0, C, i0, nb);
-        scan_block(s, C, c0, i0, nb, kt);
+        scan_block(s, C, c0, i0, nb, kt, hit);
     };
     const QuantTables& q = *fv.quant;
     if (q.type == TableType::int8) {
@@ -335,7 +358,7 @@ void quant_batch(const Model& m, const FactorView& fv, const std::uint32_t* user
             kt.f16_to_f32(q.h(true) + std::size_t(users[b]) * q.stride, ux + b * q.stride, q.stride);
             s.rows[b] = ux + b * q.stride;
         }
-        batch_blocks(s.rows.data(), n_users, nullptr, m.n_items, q.stride, fv.k, s, bias_scan, q.h(false));
+        batch_blocks(s.rows.data(), n_users, nullptr, m.n_items, q.stride, fv.k, s, !fv.bu, bias_scan, q.h(false));
     }
     for (std::size_t b = 0; b < n_users; ++b) {
         std::size_t got = finish(s.sel[b]);
@@ -377,10 +400,10 @@ void recommend_batch(const Model& m, const std::uint32_t* users, std::size_t n_u
     }
     const auto& kt = kernels::active();
     init_thresholds(s, n_users);
-    batch_blocks(s.rows.data(), n_users, fv.Q, fv.n_items, fv.stride, fv.k, s,
-                 [&](std::size_t c0, float* C, std::uint32_t i0, std::size_t nb) {
+    batch_blocks(s.rows.data(), n_users, fv.Q, fv.n_items, fv.stride, fv.k, s, !fv.bu,
+                 [&](std::size_t c0, float* C, std::uint32_t i0, std::size_t nb, const std::uint8_t* hit) {
                      add_biases(s, fv, users, n_users, c0, C, i0, nb);
-                     scan_block(s, C, c0, i0, nb, kt);
+                     scan_block(s, C, c0, i0, nb, kt, hit);
                  });
     for (std::size_t b = 0; b < n_users; ++b) {
         counts[b] = finish(s.sel[b]);
@@ -473,8 +496,8 @@ void nearest_batch(const Model& m, int side, Metric metric, const std::uint32_t*
         for (std::size_t b = 0; b < n_queries; ++b) s.rows[b] = f.row(side, queries[b]);
         init_thresholds(s, n_queries);
         std::uint32_t last = UINT32_MAX;
-        batch_blocks(s.rows.data(), n_queries, base, count, f.stride, f.k, s,
-                     [&](std::size_t c0, float* C, std::uint32_t i0, std::size_t nb) {
+        batch_blocks(s.rows.data(), n_queries, base, count, f.stride, f.k, s, !cos,
+                     [&](std::size_t c0, float* C, std::uint32_t i0, std::size_t nb, const std::uint8_t* hit) {
                          if (cos) {
                              if (i0 != last) block_norms(i0, nb), last = i0;
                              const std::size_t w = std::min(kBatchRows, n_queries - c0);
@@ -486,7 +509,7 @@ void nearest_batch(const Model& m, int side, Metric metric, const std::uint32_t*
                                  }
                              }
                          }
-                         scan_block(s, C, c0, i0, nb, kt);
+                         scan_block(s, C, c0, i0, nb, kt, hit);
                      });
     }
     for (std::size_t b = 0; b < n_queries; ++b) counts[b] = finish(s.sel[b]);

@@ -51,6 +51,7 @@ public:
     // internal
     std::vector<float> scores, panels, norms, query_norms, thresholds;
     std::vector<const float*> rows, item_rows;
+    std::vector<std::uint8_t> hits;  // fp32 batch: the block's rows with a score above a threshold
     std::vector<Selection> sel;
     std::vector<std::uint32_t> cand_items;  // re-ranking on quantized tables: each user's candidates
     std::vector<float> cand_values;
