@@ -986,6 +986,7 @@ template <class A, std::size_t MR>
         }
     } else {
         alignas(64) float tmp[2 * W];
+#pragma GCC unroll 16
         for (std::size_t r = 0; r < MR; ++r) {
             s0[r].store_aligned(tmp);
             s1[r].store_aligned(tmp + W);
