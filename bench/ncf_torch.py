@@ -7,7 +7,9 @@ With `logistic` (the ranking protocol of He et al.): TRAIN holds positive events
 each epoch draws NEG (default 4, NCF_NEGATIVES) unseen items per positive (uniform, never an item the
 user has in TRAIN; the drawing is inside the epoch's time, as it is in simdmf's), log loss on the
 output unit (sigmoid), and the test events are each ranked against 99 distinct items the user has in
-neither file (numpy seed 1): "hr" and "ndcg" at 10 in the JSON line.
+neither file (numpy seed 1): "hr" and "ndcg" at 10 in the JSON line; NCF_CANDIDATES=FILE ranks them
+against the candidate sets of that file instead (bench/ncf_candidates.py; ncf_time reads the same).
+NCF_SEED (default 42) seeds torch's initial draws and batch order and numpy's negatives.
 
     /usr/bin/python3 bench/ncf_torch.py TRAIN TEST gmf|mlp|neumf EPOCHS [squared|logistic] [k=8] [batch=256]
 Environment (as ncf_time): NCF_LAYERS=60,30,30,30,30,30 the MLP widths, NCF_K and NCF_BATCH the
@@ -32,7 +34,8 @@ import numpy as np
 import torch
 
 torch.set_num_threads(1)
-torch.manual_seed(42)
+SEED = int(os.environ.get("NCF_SEED", "42"))  # the initial draws, negatives and batch order (as ncf_time's)
+torch.manual_seed(SEED)
 
 
 def load(path, umap=None, imap=None):
@@ -162,6 +165,31 @@ def draw_unseen(seen, users, rng):
     return items
 
 
+def read_candidates(path, umap, imap):
+    """bench/ncf_candidates.py's file: per line a user, the held-out item, its negatives (the files' ids)."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            x = [int(v) for v in line.split()]
+            if x[0] in umap and all(v in imap for v in x[1:]):
+                out.append((umap[x[0]], np.array([imap[v] for v in x[1:]], dtype=np.int64)))
+    return out
+
+
+def rank_metrics(model, cases, at=10):
+    """HR@at and NDCG@at of each (user, [held-out item, negatives...]): the held-out item's rank is the
+    number of negatives scoring above it."""
+    hr = ndcg = 0.0
+    with torch.no_grad():
+        for uu, cand in cases:
+            s = model(torch.full((len(cand),), uu, dtype=torch.long), torch.from_numpy(cand)).numpy()
+            rank = int(np.sum(s[1:] > s[0]))
+            if rank < at:
+                hr += 1
+                ndcg += 1 / np.log2(rank + 2)
+    return hr / len(cases), ndcg / len(cases)
+
+
 def hit_ndcg(model, u, i, tu, ti, n_items, at=10, negatives=99):
     """Each test event ranked against `negatives` distinct items the user has in neither set."""
     seen = np.zeros((int(max(u.max(), tu.max())) + 1, n_items), dtype=bool)
@@ -204,7 +232,7 @@ def main():
     dense = [p for n, p in model.named_parameters() if not any(p is q for q in emb)]
     opt = torch.optim.Adam([{"params": emb}, {"params": dense, "weight_decay": l2}], lr=1e-3)
     epoch_s, epoch_cpu, valid = [], [], []
-    rng = np.random.default_rng(42)
+    rng = np.random.default_rng(SEED)
     if logistic:
         seen = np.zeros((len(umap), len(imap)), dtype=bool)
         seen[u.numpy(), i.numpy()] = True
@@ -232,7 +260,11 @@ def main():
         epoch_cpu.append(time.process_time() - c0)
     extra = {}
     if logistic:
-        extra["hr"], extra["ndcg"] = hit_ndcg(model, u, i, tu, ti, len(imap))
+        cand = os.environ.get("NCF_CANDIDATES")
+        if cand:
+            extra["hr"], extra["ndcg"] = rank_metrics(model, read_candidates(cand, umap, imap))
+        else:
+            extra["hr"], extra["ndcg"] = hit_ndcg(model, u, i, tu, ti, len(imap))
     else:
         with torch.no_grad():
             p = link(model(tu, ti)).clamp(1, 5)
