@@ -233,9 +233,12 @@ std::vector<Option> make_rows() {
         integer("ncf_negatives", "ncf", 0, 1000, {always(4)},
                 "logistic loss (and solver lmf-neg): unseen items sampled per positive per epoch (seeded; every rating > 0 is a positive)",
                 SIMDMF_NUMBER(train, train->ncf.negatives)),
-        integer("ncf_lazy_adam", "ncf", 0, 1, {always(1)},
-                "1: Adam updates only the embedding rows a batch touched (cost per batch, not per table); 0: every "
-                "row every step (textbook Adam)",
+        integer("ncf_lazy_adam", "ncf", 0, 2, {always(1)},
+                "Adam on the embedding rows (and the rows form's input weight rows). 0: every row every step "
+                "(textbook Adam, PyTorch's); 1: only the rows a batch touched, each catching up on the steps it "
+                "skipped in closed form (the same model as 0 but for eps in the skipped steps; cost per batch, not "
+                "per table; with L2 on those rows, 0's rule); 2: only the rows a batch touched, skipped steps "
+                "dropped (TensorFlow's LazyAdam: rarely seen rows move less)",
                 SIMDMF_NUMBER(train, train->ncf.lazy_adam)),
         real("ncf_init_std", "ncf", closed(0), closed(100), {always(0.01)},
              "embeddings start N(0, ncf_init_std^2) (He et al.); dense layers Glorot uniform, biases 0",

@@ -314,6 +314,51 @@ TEST_CASE("ncf planted implicit feedback, log loss with sampled negatives: held-
     }
 }
 
+TEST_CASE("ncf: catch-up lazy Adam gives dense Adam's model; LazyAdam another; L2 falls back to dense") {
+    // Log loss on a sparse planted matrix, small batches: most rows skip most steps.
+    auto [tr, te] = planted(true, 21);
+    Ratings pos;
+    for (std::size_t j = 0; j < tr.size(); ++j)
+        if (tr.value[j] > 0 && (tr.user[j] + 3 * tr.item[j]) % 4 == 0) pos.add(tr.user[j], tr.item[j], 1.0f);
+    pos.n_users = tr.n_users;
+    pos.n_items = tr.n_items;
+    // Embeddings, the rows form, and embeddings with beta1 0.5 (a ring of 41 steps: long skips summed directly).
+    for (std::uint32_t variant : {0u, 1u, 2u}) {
+        CAPTURE(variant);
+        const std::uint32_t rows = variant == 1 ? 1 : 0;
+        TrainOptions o = ncf_options(ModelKind::neumf);
+        if (variant == 2) o.ncf.beta1 = 0.5;
+        o.loss = Loss::logistic;
+        o.ncf.input = rows;
+        o.ncf.batch = 8;
+        o.epochs = 3;
+        o.lr = 0.003;
+        auto run = [&](std::uint32_t lazy) {
+            TrainOptions q = o;
+            q.ncf.lazy_adam = lazy;
+            return train_ncf(q, pos, nullptr).model;
+        };
+        const NCFModel dense = run(0), caught = run(1), lazy = run(2);
+        // The largest change of a score from the dense model's, against the scores' own spread.
+        auto gap = [&](const NCFModel& m) {
+            double worst = 0, spread = 0;
+            for (std::uint32_t u = 0; u < pos.n_users; ++u)
+                for (std::uint32_t i = 0; i < pos.n_items; ++i) {
+                    worst = std::max(worst, std::fabs(double(m.score(u, i)) - dense.score(u, i)));
+                    spread = std::max(spread, std::fabs(double(dense.score(u, i)) - dense.score(0, 0)));
+                }
+            return worst / spread;
+        };
+        const double g1 = gap(caught), g2 = gap(lazy);
+        MESSAGE("scores' largest change from dense Adam's, of their spread: catch-up " << g1 << ", LazyAdam " << g2);
+        CHECK(g1 < 1e-3);  // 3e-5 (embeddings) and 2e-5 (rows form) when written
+        CHECK(g2 > 30 * g1);
+        // With L2 on the rows the skipped steps' gradients are not zero: ncf_lazy_adam 1 runs dense Adam.
+        o.ncf.l2_embed = o.ncf.l2_weights = 1e-3;
+        CHECK(run(1).identical(run(0)));
+    }
+}
+
 TEST_CASE("ncf: same seed, same model; another seed, another; lazy and dense Adam and SGD all train") {
     auto [tr, te] = planted(false, 7);
     TrainOptions o = ncf_options(ModelKind::neumf);
@@ -665,8 +710,9 @@ TEST_CASE("ncf rows form: same seed, same model; lazy and dense Adam and SGD tra
     o.ncf.input_leave_out = false;
     CHECK_FALSE(train_ncf(o, tr, &te).model.identical(a.model));
     o.ncf.input_leave_out = true;
-    {  // Lazy and dense Adam differ only where a batch leaves weight rows untouched: a sparse matrix,
-       // small batches (on the dense planted data every batch names every row: the same model).
+    {  // LazyAdam (ncf_lazy_adam 2) and dense Adam differ only where a batch leaves weight rows
+       // untouched: a sparse matrix, small batches (on the dense planted data every batch names every
+       // row: the same model). With L2 on the weights (rows_options), ncf_lazy_adam 1 is dense Adam.
         Ratings sp;
         for (std::size_t j = 0; j < tr.size(); ++j)
             if ((tr.user[j] * 7 + tr.item[j] * 3) % 10 == 0) sp.add(tr.user[j], tr.item[j], tr.value[j]);
@@ -674,10 +720,14 @@ TEST_CASE("ncf rows form: same seed, same model; lazy and dense Adam and SGD tra
         sp.n_items = tr.n_items;
         TrainOptions q = o;
         q.ncf.batch = 4;
+        q.ncf.lazy_adam = 2;
         const NcfTrainResult lazy = train_ncf(q, sp, nullptr);
-        q.ncf.lazy_adam = false;
+        q.ncf.lazy_adam = 0;
         const NcfTrainResult d = train_ncf(q, sp, nullptr);
         CHECK_FALSE(d.model.identical(lazy.model));
+        q.ncf.lazy_adam = 1;
+        CHECK(train_ncf(q, sp, nullptr).model.identical(d.model));
+        q.ncf.lazy_adam = 0;
         CHECK(d.history.back().train_loss < d.history.front().train_loss);
         CHECK(lazy.history.back().train_loss < lazy.history.front().train_loss);
         q.ncf.batch = 32;
@@ -731,6 +781,29 @@ TEST_CASE("ncf rows form: serving path, model file round trip (loaded and mapped
             for (std::uint32_t i = 0; i < m.n_items; ++i)
                 REQUIRE(row[i] == doctest::Approx(forward_score(m, u, i)).epsilon(1e-5).scale(1.0));
         }
+        {  // The item side's outputs cached (built by train_ncf): the same scores as computing them per block.
+            REQUIRE(m.item_cache);
+            const std::size_t pk = kernels::nn_pad(m.shape.k), pe = kernels::nn_pad(m.embed());
+            CHECK(m.item_cache->qg.size() == (m.has_gmf() ? std::size_t(m.n_items) * pk : 0));
+            CHECK(m.item_cache->qe.size() == (m.has_mlp() ? std::size_t(m.n_items) * pe : 0));
+            NCFModel plain = m;
+            plain.item_cache.reset();
+            std::vector<float> c1(m.n_items), c2(m.n_items);
+            for (std::uint32_t u : {0u, 9u, empty}) {
+                m.score_row(u, c1.data());
+                plain.score_row(u, c2.data());
+                REQUIRE(c1 == c2);
+            }
+            // A stale cache (item count changed) is not read.
+            auto stale = std::make_shared<NcfItemCache>(*m.item_cache);
+            stale->n_items = m.n_items + 1;
+            for (float& x : stale->qg) x = 1e3f;
+            for (float& x : stale->qe) x = 1e3f;
+            plain.item_cache = stale;
+            plain.score_row(9, c2.data());
+            m.score_row(9, c1.data());
+            CHECK(c1 == c2);
+        }
         // A user outside the model scores as the user with no rating.
         CHECK(m.fallback_score(m.n_users + 5, 3) == doctest::Approx(m.score(empty, 3)).epsilon(1e-6));
         CHECK(m.fallback_score(2, m.n_items) != m.score(2, 0));
@@ -747,6 +820,13 @@ TEST_CASE("ncf rows form: serving path, model file round trip (loaded and mapped
         f.score_row(nu, a.data());
         m.score_row(4, b.data());
         CHECK(a == b);
+        CHECK(f.item_cache == m.item_cache);  // kept: the item columns read the training users only
+        {
+            NCFModel plain = f;
+            plain.item_cache.reset();
+            plain.score_row(nu, b.data());
+            CHECK(a == b);
+        }
         f.score_row(3, a.data());  // the others unchanged, and the original model untouched
         m.score_row(3, b.data());
         CHECK(a == b);
@@ -764,6 +844,7 @@ TEST_CASE("ncf rows form: serving path, model file round trip (loaded and mapped
                 std::unique_ptr<Model> back = open_any_model(path, oo);
                 REQUIRE(back->kind == kind);
                 CHECK(back->identical(*x));
+                CHECK(dynamic_cast<const NCFModel&>(*back).item_cache);  // built on loading
                 std::vector<float> p(x->n_items), q(x->n_items);
                 for (std::uint32_t u = 0; u < x->n_users; ++u) {
                     back->predict_row(u, p.data());

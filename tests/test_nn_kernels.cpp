@@ -54,6 +54,38 @@ TEST_CASE("nn dense forward: scalar matches double precision") {
     }
 }
 
+TEST_CASE("nn adam_catchup: scalar matches dense Adam's zero-gradient steps") {
+    // A row last updated at step t0, skipped on steps t0+1 .. t0+d: dense Adam (eps ~0, so the closed
+    // form is exact) stepped d times with a zero gradient, against one catch-up call with the
+    // coefficients of nn.hpp computed here by their definition.
+    const double lr = 0.01, b1 = 0.9, b2 = 0.999;
+    const float eps = 1e-30f;
+    const NnTable& s = *nn_table_for(Level::scalar);
+    for (std::uint64_t t0 : {1u, 40u, 3000u})
+        for (std::uint64_t d : {1u, 5u, 60u}) {
+            CAPTURE(t0); CAPTURE(d);
+            std::mt19937 g(static_cast<unsigned>(t0 + d));
+            const std::size_t width = 5, ld = nn_pad(width);
+            auto w = padded(g, 1, width), m = padded(g, 1, width, 0.01f), v = padded(g, 1, width, 0.01f);
+            for (auto& x : v) x = x * x;
+            auto w1 = w, m1 = m, v1 = v;
+            std::vector<float> zero(ld, 0.0f);
+            double cw = 0;
+            for (std::uint64_t j = 1; j <= d; ++j) {
+                const double bc1 = 1.0 - std::pow(b1, double(t0 + j)), bc2 = 1.0 - std::pow(b2, double(t0 + j));
+                s.adam(w.data(), m.data(), v.data(), zero.data(), width, float(lr / bc1), float(1.0 / std::sqrt(bc2)),
+                       float(b1), float(b2), eps, 0.0f);
+                cw += lr * std::sqrt(bc2) / bc1 * std::pow(b1 / std::sqrt(b2), double(j));
+            }
+            const float fcw = float(cw), fcm = float(std::pow(b1, double(d))), fcv = float(std::pow(b2, double(d)));
+            const std::uint32_t row = 0;
+            s.adam_catchup(w1.data(), m1.data(), v1.data(), ld, &row, 1, width, &fcw, &fcm, &fcv);
+            check_close(m1, m, 1e-4f, "catchup m");
+            check_close(v1, v, 1e-4f, "catchup v");
+            check_close(w1, w, 1e-5f, "catchup w");  // the weights moved as dense Adam moved them
+        }
+}
+
 TEST_CASE("nn kernels: every level agrees with scalar, padding stays zero") {
     const NnTable& s = *nn_table_for(Level::scalar);
     int levels = 0;
@@ -128,6 +160,26 @@ TEST_CASE("nn kernels: every level agrees with scalar, padding stays zero") {
         check_close(g1, g0, 0.0f, "adam_rows g");
         CHECK(w0[1 * ld] == table[1 * ld]);  // an untouched row is left alone
         CHECK(w0[0] != table[0]);
+        {  // Catch-up lazy Adam: the level against scalar, per-row coefficients (row 4's: no skipped step)
+            const std::vector<float> cw = {0.02f, 0.0f, 0.5f}, cm = {0.5f, 1.0f, 0.01f}, cv = {0.9f, 1.0f, 0.7f};
+            auto w2 = table, m2 = padded(g, rows, width, 0.1f), v2 = padded(g, rows, width, 0.1f);
+            for (auto& x : v2) x = x * x;
+            for (std::size_t j = 0; j < width; j += 3) m2[9 * ld + j] = v2[9 * ld + j] = 0.0f;  // never-updated entries
+            auto w3 = w2, m3 = m2, v3 = v2;
+            s.adam_catchup(w2.data(), m2.data(), v2.data(), ld, touched.data(), touched.size(), width, cw.data(),
+                           cm.data(), cv.data());
+            t->adam_catchup(w3.data(), m3.data(), v3.data(), ld, touched.data(), touched.size(), width, cw.data(),
+                            cm.data(), cv.data());
+            check_close(w3, w2, 1e-6f, "adam_catchup w");
+            check_close(m3, m2, 1e-6f, "adam_catchup m");
+            check_close(v3, v2, 1e-6f, "adam_catchup v");
+            for (float x : w3) REQUIRE(std::isfinite(x));
+            CHECK(w3[1 * ld] == table[1 * ld]);  // not listed
+            CHECK(w3[4 * ld] == table[4 * ld]);  // listed, nothing skipped
+            CHECK(w3[0] != table[0]);
+            for (std::size_t r = 0; r < rows; ++r)
+                for (std::size_t j = width; j < ld; ++j) REQUIRE(w3[r * ld + j] == 0.0f);  // padding
+        }
         // The 1-unit output: every row count around the vector width (whole blocks and leftovers),
         // widths within one vector and across several; each row's own sum (lane order checked).
         for (std::size_t w : {1u, 8u, 16u, 24u, 40u})

@@ -862,7 +862,10 @@ private:
             MFModel::check_fits(mf->k, m.n_users, m.n_items, mf->biases);  // a loaded model must fit in memory
         for (auto& [v, e] : todo) *v.array = floats(*e, map);
         if (mf && mf->quant.on()) quant_tables(*mf, map);
-        if (auto* nc = dynamic_cast<NCFModel*>(&m); nc && nc->shape.rows) nc->input = inputs(*nc);
+        if (auto* nc = dynamic_cast<NCFModel*>(&m); nc && nc->shape.rows) {
+            nc->input = inputs(*nc);
+            nc->build_item_cache();  // the item side's outputs for serving
+        }
         m.user_ids = ids(find("user_ids"), m.n_users);
         m.item_ids = ids(find("item_ids"), m.n_items);
         for (const std::string& key : keys_) {

@@ -80,6 +80,17 @@ struct NnTable {
     void (*adam_rows)(float* w, float* m, float* v, float* g, std::size_t ld, const std::uint32_t* rows,
                       std::size_t n_rows, std::size_t width, float step, float inv_sqrt_bc2, float b1, float b2,
                       float eps, float l2);
+    // Lazy Adam that catches up (ncf_lazy_adam = 1): the steps a row skipped since its last update,
+    // which dense Adam takes with a zero gradient, in closed form, applied before the row is read again
+    // (no L2: with it the skipped gradients are not zero). Per listed row j and column c < width:
+    //   w -= cw[j] * m / sqrt(v)   (where v > 0; v == 0 means m == 0: nothing to apply);
+    //   m *= cm[j];  v *= cv[j].
+    // The caller's coefficients for the skipped steps t0+1 .. t0+d: cm = b1^d, cv = b2^d and
+    // cw = sum_{j=1..d} lr sqrt(1 - b2^(t0+j)) / (1 - b1^(t0+j)) (b1 / sqrt(b2))^j: dense Adam's d steps
+    // exactly but for eps in their denominators (relative difference eps / sqrt(v-hat)). Rows distinct;
+    // SIMD levels to width rounded up to their vector width (the padding, all zero, stays zero).
+    void (*adam_catchup)(float* w, float* m, float* v, std::size_t ld, const std::uint32_t* rows, std::size_t n_rows,
+                         std::size_t width, const float* cw, const float* cm, const float* cv);
     // Plain SGD: w -= lr * (g + l2 w), g zeroed.
     void (*sgd_update)(float* w, float* g, std::size_t n, float lr, float l2);
 

@@ -321,6 +321,26 @@ void adam_rows(float* w, float* m, float* v, float* g, std::size_t ld, const std
 }
 
 template <class A>
+void adam_catchup(float* w, float* m, float* v, std::size_t ld, const std::uint32_t* rows, std::size_t n_rows,
+                  std::size_t width, const float* cw, const float* cm, const float* cv) {
+    using B = fbatch<A>;
+    constexpr std::size_t L = B::size;
+    const std::size_t wp = (width + L - 1) / L * L;
+    const B zero(0.0f);
+    for (std::size_t r = 0; r < n_rows; ++r) {
+        const std::size_t o = std::size_t(rows[r]) * ld;
+        float *wr = w + o, *mr = m + o, *vr = v + o;
+        const B vcw(cw[r]), vcm(cm[r]), vcv(cv[r]);
+        for (std::size_t j = 0; j < wp; j += L) {
+            const B mj = B::load_unaligned(mr + j), vj = B::load_unaligned(vr + j);
+            (B::load_unaligned(wr + j) - xsimd::select(vj > zero, vcw * mj / xsimd::sqrt(vj), zero)).store_unaligned(wr + j);
+            (mj * vcm).store_unaligned(mr + j);
+            (vj * vcv).store_unaligned(vr + j);
+        }
+    }
+}
+
+template <class A>
 void sgd_update(float* w, float* g, std::size_t n, float lr, float l2) {
     using B = fbatch<A>;
     constexpr std::size_t L = B::size;
@@ -444,6 +464,7 @@ constexpr NnTable make_nn_table(Level level) {
     t.sparse_backward = &sparse_backward<A>;
     t.adam = &adam<A>;
     t.adam_rows = &adam_rows<A>;
+    t.adam_catchup = &adam_catchup<A>;
     t.sgd_update = &sgd_update<A>;
     t.logistic_grad = &logistic_grad<A>;
 #endif

@@ -113,6 +113,18 @@ void adam_rows(float* w, float* m, float* v, float* g, std::size_t ld, const std
     }
 }
 
+void adam_catchup(float* w, float* m, float* v, std::size_t ld, const std::uint32_t* rows, std::size_t n_rows,
+                  std::size_t width, const float* cw, const float* cm, const float* cv) {
+    for (std::size_t r = 0; r < n_rows; ++r) {
+        const std::size_t o = std::size_t(rows[r]) * ld;
+        for (std::size_t j = o; j < o + width; ++j) {
+            if (v[j] > 0.0f) w[j] -= cw[r] * m[j] / std::sqrt(v[j]);
+            m[j] *= cm[r];
+            v[j] *= cv[r];
+        }
+    }
+}
+
 void sgd_update(float* w, float* g, std::size_t n, float lr, float l2) {
     for (std::size_t j = 0; j < n; ++j) {
         w[j] -= lr * (g[j] + l2 * w[j]);
@@ -143,7 +155,7 @@ double logistic_grad(const float* s, const float* y, std::size_t n, float scale,
 
 const NnTable& nn_table_scalar() {
     static constexpr NnTable table{Level::scalar, &dense_forward, &dense_backward, &gather,     &scatter_add,
-                                   &sparse_forward, &sparse_backward, &adam,         &adam_rows,     &sgd_update,     &dot_rows, &logistic_grad};
+                                   &sparse_forward, &sparse_backward, &adam,         &adam_rows,     &adam_catchup, &sgd_update,     &dot_rows, &logistic_grad};
     return table;
 }
 

@@ -420,6 +420,8 @@ void NCFModel::score_block(const std::uint32_t* users, std::size_t n_rows, std::
     };
     thread_local Scratch w;
     const bool rows = shape.rows;
+    const NcfItemCache* cache =
+        rows && item_cache && item_cache->n_items == n_items && item_cache->in_users == in_users ? item_cache.get() : nullptr;
     if (w.shape.k != shape.k || w.shape.layers != shape.layers || w.shape.rows != rows || w.dots.empty()) {
         w = Scratch{};
         w.shape = shape;
@@ -468,7 +470,10 @@ void NCFModel::score_block(const std::uint32_t* users, std::size_t n_rows, std::
             // The block's item rows: the embeddings in place, or (rows form) the input layers' outputs.
             const float* qg = has_gmf() ? gQ.data() + std::size_t(i0) * pk : nullptr;
             const float* qe = has_mlp() ? mQ.data() + std::size_t(i0) * pe : nullptr;
-            if (rows) {
+            if (cache) {  // the item side's outputs, computed once (NcfItemCache)
+                if (has_gmf()) qg = cache->qg.data() + std::size_t(i0) * pk;
+                if (has_mlp()) qe = cache->qe.data() + std::size_t(i0) * pe;
+            } else if (rows) {
                 for (std::size_t j = 0; j < c; ++j) w.ids[j] = i0 + static_cast<std::uint32_t>(j);
                 if (has_gmf()) input_forward(false, true, w.ids.data(), c, nullptr, w.qg.data(), pk), qg = w.qg.data();
                 if (has_mlp()) input_forward(false, false, w.ids.data(), c, nullptr, w.qe.data(), pe), qe = w.qe.data();
@@ -565,6 +570,25 @@ bool NcfInputs::operator==(const NcfInputs& o) const {
            uidx == o.uidx && iptr == o.iptr && iidx == o.iidx &&
            std::memcmp(uval.data(), o.uval.data(), uval.size() * 4) == 0 && uval.size() == o.uval.size() &&
            ival.size() == o.ival.size() && std::memcmp(ival.data(), o.ival.data(), ival.size() * 4) == 0;
+}
+
+void NCFModel::build_item_cache() {
+    item_cache.reset();
+    if (!shape.rows || !input) return;
+    auto c = std::make_shared<NcfItemCache>();
+    c->n_items = n_items;
+    c->in_users = in_users;
+    const std::size_t pk = nn_pad(shape.k), pe = nn_pad(embed());
+    if (has_gmf()) c->qg.assign(std::size_t(n_items) * pk, 0.0f);
+    if (has_mlp()) c->qe.assign(std::size_t(n_items) * pe, 0.0f);
+    std::vector<std::uint32_t> ids(std::min<std::size_t>(n_items, 4096));
+    for (std::uint32_t i0 = 0; i0 < n_items; i0 += static_cast<std::uint32_t>(ids.size())) {
+        const std::size_t n = std::min<std::size_t>(ids.size(), n_items - i0);
+        for (std::size_t j = 0; j < n; ++j) ids[j] = i0 + static_cast<std::uint32_t>(j);
+        if (has_gmf()) input_forward(false, true, ids.data(), n, nullptr, c->qg.data() + std::size_t(i0) * pk, pk);
+        if (has_mlp()) input_forward(false, false, ids.data(), n, nullptr, c->qe.data() + std::size_t(i0) * pe, pe);
+    }
+    item_cache = std::move(c);
 }
 
 void NCFModel::input_forward(bool users, bool gmf, const std::uint32_t* ids, std::size_t n,

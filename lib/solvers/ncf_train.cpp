@@ -5,6 +5,7 @@
 #include "solvers/ncf_train.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -212,6 +213,69 @@ struct Slot {
     std::size_t ld, width;
     bool input_w = false;  // rows form: an input layer's weights (lazy over the rows its inputs name)
     int half = 1;          // the optimizer step's half: 0 the users' side, 1 the items' and the dense layers
+    bool lazy = false;     // row-wise: only the rows a batch touched (embeddings, input weights; else dense)
+    bool catchup = false;  // lazy Adam whose rows catch up on their skipped steps (ncf_lazy_adam 1)
+    std::vector<std::uint64_t> last{};         // catchup: the step each row is up to (0: the start)
+    std::vector<std::uint32_t> behind{};       // catchup: the listed rows that skipped steps
+    std::vector<float> cw{}, cm{}, cv{};       // their coefficients (NnTable::adam_catchup)
+};
+
+// Catch-up lazy Adam (ncf_lazy_adam 1). A row that no batch touched on steps t0+1 .. T would, under
+// dense Adam, have moved by sum_s step_s m_s / (sqrt(v_s) isb2_s + eps) with m_s = b1^(s-t0) m and
+// v_s = b2^(s-t0) v (zero gradients). Leaving eps out, that is m / sqrt(v) times
+//   cw(t0, T) = sum_{s=t0+1}^{T} c(s) r^(s-t0),   c(s) = lr sqrt(1 - b2^s) / (1 - b1^s),  r = b1 / sqrt(b2),
+// kept for every t0 of the last D steps in a ring (advancing T by one is one pass over the D values);
+// a row skipped D steps or more sums its first D terms directly (the rest is below r^D < 1e-12 of it).
+class Catchup {
+public:
+    Catchup(double lr, double b1, double b2) : lr_(lr), b1_(b1), b2_(b2), r_(b1 / std::sqrt(b2)) {
+        if (!usable()) return;
+        const auto need = static_cast<std::size_t>(std::ceil(std::log(1e-12) / std::log(r_))) + 1;
+        d_ = std::bit_ceil(need);  // a power of two: ring slots by a mask (264 -> 512 for the usual betas)
+        mask_ = d_ - 1;
+        ring_.assign(d_, 0.0);
+        rpow_.resize(d_ + 1);
+        p1_.resize(d_);
+        p2_.resize(d_);
+        for (std::size_t j = 0; j <= d_; ++j) rpow_[j] = std::pow(r_, double(j));
+        for (std::size_t j = 0; j < d_; ++j) p1_[j] = std::pow(b1, double(j)), p2_[j] = std::pow(b2, double(j));
+    }
+    // When the skipped steps' moves shrink geometrically (r < 0.99; Adam's usual betas give 0.90).
+    bool usable() const { return r_ > 0.0 && r_ < 0.99; }
+    // The ring covers the skipped steps up to T.
+    void advance(std::uint64_t T) {
+        for (; covered_ < T;) {
+            const std::uint64_t s = ++covered_;
+            const double cs = c(s);
+            const std::uint64_t lo = s >= d_ ? s - d_ + 1 : 0;
+            for (std::uint64_t t0 = lo; t0 < s; ++t0) ring_[t0 & mask_] += cs * rpow_[s - t0];
+            ring_[s & mask_] = 0.0;  // a row up to s has nothing to catch up yet
+        }
+    }
+    // The coefficients of a row up to step t0 < T brought to T (T <= the last advance).
+    void coef(std::uint64_t t0, std::uint64_t T, float* cw, float* cm, float* cv) const {
+        const std::uint64_t d = T - t0;
+        if (d < d_) {
+            *cw = static_cast<float>(ring_[t0 & mask_]);
+            *cm = static_cast<float>(p1_[d]);
+            *cv = static_cast<float>(p2_[d]);
+            return;
+        }
+        double sum = 0.0;
+        for (std::size_t j = 1; j <= d_; ++j) sum += c(t0 + j) * rpow_[j];
+        *cw = static_cast<float>(sum);
+        *cm = static_cast<float>(std::pow(b1_, double(d)));
+        *cv = static_cast<float>(std::pow(b2_, double(d)));
+    }
+
+private:
+    double c(std::uint64_t s) const {
+        return lr_ * std::sqrt(1.0 - std::pow(b2_, double(s))) / (1.0 - std::pow(b1_, double(s)));
+    }
+    double lr_, b1_, b2_, r_;
+    std::size_t d_ = 0, mask_ = 0;
+    std::uint64_t covered_ = 0;
+    std::vector<double> ring_, rpow_, p1_, p2_;
 };
 
 }  // namespace
@@ -253,6 +317,7 @@ NCFModel neumf_from(const NCFModel& g, const NCFModel& p, double alpha) {
     for (std::uint32_t j = 0; j < p.tower_out(); ++j)
         m.hW[(s.k + j) * 16] = static_cast<float>((1.0 - alpha) * p.hW[j * 16]);
     m.hb[0] = static_cast<float>(alpha * g.hb[0] + (1.0 - alpha) * p.hb[0]);
+    m.build_item_cache();
     return m;
 }
 
@@ -293,6 +358,7 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     NCFModel& m = res.model;
     if (init) {
         m = *init;
+        m.item_cache.reset();  // its parameters change from here
         if (m.n_users != train.n_users || m.n_items != train.n_items || m.kind != opt.model)
             fail(SIMDMF_ERR_INVALID_ARGUMENT, std::string("the initial model (") + init->kind_name() + ", " +
                                                   std::to_string(init->n_users) + " x " + std::to_string(init->n_items) +
@@ -334,6 +400,13 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
             const char tag = s.embedding ? name.back() : name[name.size() - 2];
             s.side = tag == 'P' ? SIMDMF_USERS : SIMDMF_ITEMS;
             s.half = (s.embedding || s.input_w || is_input_bias(v.name)) && s.side == SIMDMF_USERS ? 0 : 1;
+            if (s.embedding || s.input_w) {  // dense Adam's rule when the skipped steps have gradients (L2)
+                const double l2 = s.embedding ? no.l2_embed : no.l2_weights;
+                s.catchup = no.optimizer == 0 && no.lazy_adam == 1 && l2 == 0.0 &&
+                            Catchup(1.0, no.beta1, no.beta2).usable();
+                s.lazy = no.optimizer == 1 || no.lazy_adam == 2 || s.catchup;
+                if (s.catchup) s.last.assign(v.rows, 0);
+            }
             if (no.optimizer == 0) {
                 s.m.assign(v.rows * v.cols, 0.0f);
                 s.v.assign(v.rows * v.cols, 0.0f);
@@ -403,6 +476,28 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     std::vector<std::uint32_t> touched_wu, touched_wi;
     std::uint32_t stamp = 0;
     std::uint64_t step_t = 0;
+    Catchup catchup(lr, no.beta1, no.beta2);
+    // Catch-up slots: the listed rows brought to step T (the ring advanced to T).
+    auto catch_up = [&](Slot& s, const std::vector<std::uint32_t>& rows, std::uint64_t T) {
+        if (s.behind.size() < rows.size()) {
+            s.behind.resize(rows.size());
+            s.cw.resize(rows.size());
+            s.cm.resize(rows.size());
+            s.cv.resize(rows.size());
+        }
+        std::size_t k = 0;
+        for (std::uint32_t r : rows) {
+            const std::uint64_t t0 = s.last[r];
+            if (t0 == T) continue;
+            s.behind[k] = r;
+            catchup.coef(t0, T, &s.cw[k], &s.cm[k], &s.cv[k]);
+            s.last[r] = T;
+            ++k;
+        }
+        kernels::nn_active().adam_catchup(s.w->data(), s.m.data(), s.v.data(), s.ld, s.behind.data(), k, s.width,
+                                          s.cw.data(), s.cm.data(), s.cv.data());
+    };
+    std::vector<std::uint32_t> all_rows;
 
     EpochControl control(opt, valid, callback, res);
     control.begin(m);
@@ -447,6 +542,42 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
                     bu[j] = train.user[k], bi[j] = train.item[k], by[j] = train.value[k];
                 }
             const unsigned used = static_cast<unsigned>(std::min<std::size_t>(slices, n));
+            // The rows this batch touches on each side (distinct, in first-seen order) and, rows form,
+            // the input layers' weight rows its inputs name; catch-up slots bring those rows to the
+            // step before this one (what dense Adam would read) before the forward pass reads them.
+            ++stamp;
+            const bool catching = catchup.usable() && no.lazy_adam == 1 && no.optimizer == 0;
+            if (catching) catchup.advance(step_t);
+            auto touch = [&](unsigned h) {
+                if (h > 1) return;
+                const bool users = h == 0;
+                const std::uint32_t* ids = users ? bu.data() : bi.data();
+                auto& mark = users ? mark_u : mark_i;
+                auto& touched = users ? touched_u : touched_i;
+                touched.clear();
+                for (std::size_t j = 0; j < n; ++j)
+                    if (mark[ids[j]] != stamp) mark[ids[j]] = stamp, touched.push_back(ids[j]);
+                auto& touched_w = users ? touched_wu : touched_wi;
+                if (rows_form && (no.lazy_adam || no.optimizer == 1)) {  // the weight rows the inputs name
+                    const NcfInputs& x = *m.input;
+                    const std::uint64_t* ptr = users ? x.uptr.data() : x.iptr.data();
+                    const std::uint32_t* idx = users ? x.uidx.data() : x.iidx.data();
+                    auto& wmark = users ? mark_wu : mark_wi;
+                    touched_w.clear();
+                    for (std::uint32_t r : touched)
+                        for (std::uint64_t t = ptr[r]; t < ptr[r + 1]; ++t)
+                            if (wmark[idx[t]] != stamp) wmark[idx[t]] = stamp, touched_w.push_back(idx[t]);
+                }
+                if (catching)
+                    for (Slot& s : slots)
+                        if (s.catchup && (s.half == 0) == users) catch_up(s, s.input_w ? touched_w : touched, step_t);
+            };
+            if (used > 1) {
+                runner.run(touch);
+            } else {
+                touch(0);
+                touch(1);
+            }
             auto slice = [&](unsigned t) {
                 if (t >= used) return;
                 Slice& S = part[t];
@@ -476,7 +607,6 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
             // the batch touched, their update) and the items' embeddings with the dense layers (the
             // slices' dense gradients added in slice order). Each array sees the same operations in
             // the same order as one thread doing both halves would: the same model.
-            ++stamp;
             ++step_t;
             const double bc1 = 1.0 - std::pow(no.beta1, double(step_t)), bc2 = 1.0 - std::pow(no.beta2, double(step_t));
             const float step = static_cast<float>(lr / bc1), isb2 = static_cast<float>(1.0 / std::sqrt(bc2));
@@ -496,33 +626,19 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
                                 for (std::size_t q = 0; q < src.size(); ++q) dst[q] += src[q], src[q] = 0.0f;
                             }
                     }
-                // The rows this batch touched on this side (distinct, in first-seen order).
-                const std::uint32_t* ids = users ? bu.data() : bi.data();
-                auto& mark = users ? mark_u : mark_i;
-                auto& touched = users ? touched_u : touched_i;
-                touched.clear();
-                for (std::size_t j = 0; j < n; ++j)
-                    if (mark[ids[j]] != stamp) mark[ids[j]] = stamp, touched.push_back(ids[j]);
-                auto& touched_w = users ? touched_wu : touched_wi;
-                if (rows_form && (no.lazy_adam || no.optimizer == 1)) {  // the weight rows the inputs name
-                    const NcfInputs& x = *m.input;
-                    const std::uint64_t* ptr = users ? x.uptr.data() : x.iptr.data();
-                    const std::uint32_t* idx = users ? x.uidx.data() : x.iidx.data();
-                    auto& wmark = users ? mark_wu : mark_wi;
-                    touched_w.clear();
-                    for (std::uint32_t r : touched)
-                        for (std::uint64_t t = ptr[r]; t < ptr[r + 1]; ++t)
-                            if (wmark[idx[t]] != stamp) wmark[idx[t]] = stamp, touched_w.push_back(idx[t]);
-                }
+                const auto& touched = users ? touched_u : touched_i;
+                const auto& touched_w = users ? touched_wu : touched_wi;
                 const auto& nt = kernels::nn_active();
                 for (Slot& s : slots) {
                     if ((s.half == 0) != users) continue;
                     const float l2 = static_cast<float>(s.embedding ? no.l2_embed : no.l2_weights);
                     float* w = s.w->data();
-                    if ((s.embedding || s.input_w) && (no.lazy_adam || no.optimizer == 1)) {
+                    if (s.lazy) {
                         // Lazy: only the rows this batch touched (embedding rows, or the input layers'
                         // weight rows its inputs named).
                         const auto& rows = s.input_w ? touched_w : touched;
+                        if (s.catchup)
+                            for (std::uint32_t r : rows) s.last[r] = step_t;  // caught up: now up to this step
                         if (no.optimizer == 0)
                             nt.adam_rows(w, s.m.data(), s.v.data(), s.g->data(), s.ld, rows.data(), rows.size(),
                                          s.width, step, isb2, b1, b2, eps, l2);
@@ -545,11 +661,22 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
             }
         }
         const double train_loss = loss_sum / double(n_samples);
+        // Every catch-up row brought to the epoch's last step: the model dense Adam would hand over.
+        if (catchup.usable() && no.lazy_adam == 1 && no.optimizer == 0 && step_t > 0) {
+            catchup.advance(step_t);
+            for (Slot& s : slots) {
+                if (!s.catchup) continue;
+                all_rows.resize(s.last.size());
+                for (std::size_t r = 0; r < all_rows.size(); ++r) all_rows[r] = static_cast<std::uint32_t>(r);
+                catch_up(s, all_rows, step_t);
+            }
+        }
 
         if (!control.after_epoch(epoch, train_loss, lr, m)) break;
         bind();
     }
     if (!control.finish(m)) res.message += "; snapshot off: the model is the diverged one";
+    m.build_item_cache();  // rows form: the item side's outputs for serving
     res.model.train_options = (init ? with_shape_of(opt, *init) : opt).in_effect();
     return res;
 }

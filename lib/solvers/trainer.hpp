@@ -30,7 +30,9 @@ struct NcfOptions {
     double l2_embed = 0.0;          // ncf_l2_embed: L2 on embedding rows (coupled, as weight decay)
     double l2_weights = 0.0;        // ncf_l2_weights: L2 on dense weights and biases
     std::uint32_t negatives = 4;    // ncf_negatives: sampled unseen items per positive per epoch (logistic)
-    bool lazy_adam = true;          // ncf_lazy_adam: embedding rows updated only when a batch touches them
+    std::uint32_t lazy_adam = 1;    // ncf_lazy_adam: 0 dense Adam over every embedding row every step; 1 only
+                                    // the rows a batch touched, their skipped steps caught up (dense Adam's
+                                    // model but for eps); 2 LazyAdam (skipped steps dropped)
     double init_std = 0.01;         // ncf_init_std: embeddings N(0, init_std^2); dense layers Glorot uniform
     std::uint32_t input = 0;        // ncf_input: 0 embedding, 1 rows (the training matrix's rows / columns)
     bool input_leave_out = true;    // ncf_input_leave_out: rows form, a pair's own rating out of its inputs
