@@ -4,7 +4,8 @@
 // seconds of each epoch (training only; wall clock, and the process's CPU time), seconds to score all items for one user (mean), the test
 // RMSE after the last epoch (rating protocol; logistic: log-loss, and "hr" / "ndcg": HR@10 and NDCG@10
 // of TEST's events each ranked against 99 sampled items the user has in neither file, seed 1, the
-// protocol of `simdmf eval --negatives 99`).
+// protocol of `simdmf eval --negatives 99`), and the seconds of a top-10 list a user (the rows form
+// also without its item cache: "topn_user_seconds_uncached", and the cache's bytes).
 //
 //   build/bench/ncf_time TRAIN TEST gmf|mlp|neumf|mf EPOCHS [squared|logistic] [k=8] [batch=256] [lazy|dense]
 // Environment (as ncf_torch.py): NCF_LAYERS=60,30,30,30,30,30 the MLP widths (default 64,32,16,8),
@@ -12,8 +13,18 @@
 // the training threads (default 1), NCF_SEED the seed (default 42); NCF_ACT=relu|leaky_relu and
 // NCF_SLOPE the tower's activation, NCF_LINK=identity|scaled (scaled_sigmoid on the rating range),
 // NCF_L2 ncf_l2_weights, NCF_INPUT=embedding|rows (ncf_input), NCF_LEAVE_OUT (ncf_input_leave_out),
-// NCF_NORM=sqrt|none (ncf_input_norm; default sqrt).
+// NCF_NORM=sqrt|none (ncf_input_norm; default sqrt). NCF_CANDIDATES=FILE (logistic): HR@10 / NDCG@10
+// against the candidate sets of FILE instead of sampled_ranking's draw (bench/ncf_candidates.py: per
+// line a user, the held-out item and its negatives; ncf_torch.py reads the same file), the held-out
+// item's rank being the number of negatives scoring above it (the reference's rule).
+// NCF_MODEL=FILE: no training, the model file (any kind, e.g. `simdmf train --solver lmf-neg`) is
+// evaluated as above (the test set aligned to TRAIN's ids: the model must have been trained on TRAIN).
+// NCF_LAZY=0|1|2 sets ncf_lazy_adam (after the 8th argument: lazy 1, dense 0).
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
@@ -22,7 +33,9 @@
 
 #include "eval/evaluate.hpp"
 #include "io/loaders.hpp"
+#include "io/model_file.hpp"
 #include "kernels/kernels.hpp"
+#include "serve/serve.hpp"
 #include "solvers/ncf_train.hpp"
 #include "solvers/trainer.hpp"
 
@@ -54,6 +67,7 @@ int main(int argc, char** argv) {
     o.threads = static_cast<std::uint32_t>(env_or("NCF_THREADS", 1));
     o.seed = static_cast<std::uint64_t>(env_or("NCF_SEED", 42));
     o.ncf.lazy_adam = !(argc > 8 && std::string(argv[8]) == "dense");
+    if (const char* lz = std::getenv("NCF_LAZY")) o.ncf.lazy_adam = static_cast<std::uint32_t>(std::atoi(lz));
     o.ncf.link = 1;  // identity: the reference's plain linear output for ratings
     if (const char* l = std::getenv("NCF_LINK"); l && std::string(l) == "scaled") o.ncf.link = 3;
     if (o.logistic()) o.ncf.link = 0;
@@ -80,7 +94,10 @@ int main(int argc, char** argv) {
         return true;
     };
     std::unique_ptr<Model> m;
-    if (kind == "mf") {
+    if (const char* path = std::getenv("NCF_MODEL")) {  // a trained model file (the CLI's): evaluated only
+        m = open_any_model(path, OpenOptions{});
+        if (m->logistic()) o.loss = Loss::logistic;
+    } else if (kind == "mf") {
         o.k = argc > 6 ? o.k : 64;
         m = std::make_unique<MFModel>(train(o, tr, nullptr, cb).model);
     } else {
@@ -90,7 +107,44 @@ int main(int argc, char** argv) {
     }
     curve.push_back(valid_metric(*m, te));  // after the last epoch (not inside the epochs' times)
     double hr = -1, ndcg = -1;
-    if (o.logistic()) {
+    if (const char* cf = std::getenv("NCF_CANDIDATES"); cf && o.logistic()) {
+        std::ifstream in(cf);
+        if (!in) {
+            std::fprintf(stderr, "ncf_time: cannot read %s\n", cf);
+            return 2;
+        }
+        std::size_t cases = 0;
+        double h = 0, g = 0;
+        std::vector<std::uint32_t> users, items;
+        std::vector<float> sc;
+        auto find = [](const std::shared_ptr<const IdMap>& map, std::int64_t raw, std::uint32_t n, std::uint32_t* ix) {
+            if (map) return map->find(raw, ix);
+            *ix = static_cast<std::uint32_t>(raw);  // no map: the indices are the ids
+            return raw >= 0 && raw < n;
+        };
+        for (std::string line; std::getline(in, line);) {
+            std::istringstream ls(line);
+            std::int64_t raw = 0;
+            std::uint32_t u = 0, ix = 0;
+            if (!(ls >> raw) || !find(m->user_ids, raw, m->n_users, &u)) continue;
+            bool known = true;
+            items.clear();
+            while (ls >> raw) {
+                known = known && find(m->item_ids, raw, m->n_items, &ix);
+                items.push_back(ix);
+            }
+            if (!known || items.size() < 2) continue;
+            users.assign(items.size(), u);
+            sc.resize(items.size());
+            m->score_pairs(users.data(), items.data(), items.size(), sc.data());
+            std::size_t rank = 0;
+            for (std::size_t q = 1; q < sc.size(); ++q) rank += sc[q] > sc[0];
+            if (rank < 10) h += 1, g += 1.0 / std::log2(double(rank) + 2.0);
+            ++cases;
+        }
+        hr = cases ? h / double(cases) : 0;
+        ndcg = cases ? g / double(cases) : 0;
+    } else if (o.logistic()) {
         evaluate::SampledOptions so;
         so.threshold = 0.0f;
         const evaluate::SampledMetrics sm = evaluate::sampled_ranking(*m, te, tr, so);
@@ -102,6 +156,34 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     for (std::uint32_t u = 0; u < users; ++u) m->score_row(u, row.data());
     const double score_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / users;
+    // Top-10 lists (serve::recommend, nothing excluded) for users 0..99: seconds a user, median of 5
+    // alternating rounds; the rows form also without its item cache (NcfItemCache: the item side's
+    // input layers recomputed per block, as before the cache), in the same rounds.
+    double topn_s = 0, topn_plain_s = -1, cache_bytes = 0;
+    {
+        const auto* nc = dynamic_cast<const NCFModel*>(m.get());
+        std::unique_ptr<NCFModel> plain;
+        if (nc && nc->item_cache) {
+            plain = std::make_unique<NCFModel>(*nc);
+            plain->item_cache.reset();
+            cache_bytes = 4.0 * double(nc->item_cache->qg.size() + nc->item_cache->qe.size());
+        }
+        auto time_topn = [&](const Model& x) {
+            const auto a = std::chrono::steady_clock::now();
+            std::size_t sink = 0;
+            for (std::uint32_t u = 0; u < users; ++u) sink += serve::recommend(x, u, 10, {}).size();
+            if (sink == 0) std::fprintf(stderr, "no recommendations\n");
+            return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count() / users;
+        };
+        std::vector<double> t1, t2;
+        for (int round = 0; round < 5; ++round) {
+            t1.push_back(time_topn(*m));
+            if (plain) t2.push_back(time_topn(*plain));
+        }
+        std::sort(t1.begin(), t1.end());
+        topn_s = t1[2];
+        if (plain) std::sort(t2.begin(), t2.end()), topn_plain_s = t2[2];
+    }
     std::printf("{\"model\": \"%s\", \"simd\": \"%s\", \"epoch_seconds\": [", kind.c_str(), kernels::active().name);
     for (std::size_t j = 0; j < epoch_s.size(); ++j) std::printf("%s%.5f", j ? ", " : "", epoch_s[j]);
     std::printf("], \"epoch_cpu_seconds\": [");
@@ -110,6 +192,9 @@ int main(int argc, char** argv) {
     for (std::size_t j = 0; j < curve.size(); ++j) std::printf("%s%.5f", j ? ", " : "", curve[j]);
     std::printf("]");
     if (hr >= 0) std::printf(", \"hr\": %.5f, \"ndcg\": %.5f", hr, ndcg);
+    std::printf(", \"topn_user_seconds\": %.7f", topn_s);
+    if (topn_plain_s >= 0)
+        std::printf(", \"topn_user_seconds_uncached\": %.7f, \"item_cache_bytes\": %.0f", topn_plain_s, cache_bytes);
     std::printf("}\n");
     return 0;
 }
