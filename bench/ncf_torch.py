@@ -196,17 +196,11 @@ def hit_ndcg(model, u, i, tu, ti, n_items, at=10, negatives=99):
     seen[u.numpy(), i.numpy()] = True
     seen[tu.numpy(), ti.numpy()] = True
     rng = np.random.default_rng(1)
-    hr = ndcg = 0.0
-    with torch.no_grad():
-        for uu, ii in zip(tu.tolist(), ti.tolist()):
-            pool = np.nonzero(~seen[uu])[0]
-            cand = np.concatenate([[ii], rng.choice(pool, min(negatives, len(pool)), replace=False)])
-            s = model(torch.full((len(cand),), uu, dtype=torch.long), torch.from_numpy(cand)).numpy()
-            rank = int(np.sum(s[1:] > s[0]))
-            if rank < at:
-                hr += 1
-                ndcg += 1 / np.log2(rank + 2)
-    return hr / len(tu), ndcg / len(tu)
+    cases = []
+    for uu, ii in zip(tu.tolist(), ti.tolist()):
+        pool = np.nonzero(~seen[uu])[0]
+        cases.append((uu, np.concatenate([[ii], rng.choice(pool, min(negatives, len(pool)), replace=False)])))
+    return rank_metrics(model, cases, at)
 
 
 def main():
