@@ -998,15 +998,18 @@ template <class A, std::size_t MR>
     }
 }
 
+// hit + r, or null without flags (no arithmetic on a null pointer).
+inline std::uint8_t* hit_at(std::uint8_t* hit, std::size_t r) { return hit ? hit + r : nullptr; }
+
 // The rows of a (< MR) left after the whole tiles, against one panel, by tiles of 8, 4, 2, 1.
 template <class A, std::size_t MR>
 void gemm_rest(const float* const* a, std::size_t m, std::size_t r, const float* panel, std::size_t k, float* c,
                std::size_t ldc, std::size_t w, const float* thr, std::uint8_t* hit) {
     if constexpr (MR > 8)
-        if (m - r >= 8) gemm_tile<A, 8>(a + r, panel, k, c + r * ldc, ldc, w, thr, hit + r), r += 8;
-    if (m - r >= 4) gemm_tile<A, 4>(a + r, panel, k, c + r * ldc, ldc, w, thr, hit + r), r += 4;
-    if (m - r >= 2) gemm_tile<A, 2>(a + r, panel, k, c + r * ldc, ldc, w, thr, hit + r), r += 2;
-    if (m - r >= 1) gemm_tile<A, 1>(a + r, panel, k, c + r * ldc, ldc, w, thr, hit + r);
+        if (m - r >= 8) gemm_tile<A, 8>(a + r, panel, k, c + r * ldc, ldc, w, thr, hit_at(hit, r)), r += 8;
+    if (m - r >= 4) gemm_tile<A, 4>(a + r, panel, k, c + r * ldc, ldc, w, thr, hit_at(hit, r)), r += 4;
+    if (m - r >= 2) gemm_tile<A, 2>(a + r, panel, k, c + r * ldc, ldc, w, thr, hit_at(hit, r)), r += 2;
+    if (m - r >= 1) gemm_tile<A, 1>(a + r, panel, k, c + r * ldc, ldc, w, thr, hit_at(hit, r));
 }
 
 // Every cache line of rows a[0 .. n) (k floats each) asked into L1.
@@ -1044,7 +1047,7 @@ void gemm_packed(const float* const* a, std::size_t m, const float* panels, std:
             prefetch_rows(a + r + MR, std::min(MR, m - r - MR), k);
             for (std::size_t p = g0; p < g1; ++p)
                 gemm_tile<A, MR>(a + r, panels + p * P * k, k, C + r * ldc + p * P, ldc, std::min(P, nb - p * P),
-                                 thr ? thr + p * P : nullptr, hit + r);
+                                 thr ? thr + p * P : nullptr, hit_at(hit, r));
         }
         for (std::size_t p = g0; p < g1; ++p)
             gemm_rest<A, MR>(a, m, r, panels + p * P * k, k, C + p * P, ldc, std::min(P, nb - p * P),
