@@ -477,6 +477,7 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
     std::uint32_t stamp = 0;
     std::uint64_t step_t = 0;
     Catchup catchup(lr, no.beta1, no.beta2);
+    const bool catching = catchup.usable() && no.lazy_adam == 1 && no.optimizer == 0;  // ncf_lazy_adam 1 with Adam
     // Catch-up slots: the listed rows brought to step T (the ring advanced to T).
     auto catch_up = [&](Slot& s, const std::vector<std::uint32_t>& rows, std::uint64_t T) {
         if (s.behind.size() < rows.size()) {
@@ -546,7 +547,6 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
             // the input layers' weight rows its inputs name; catch-up slots bring those rows to the
             // step before this one (what dense Adam would read) before the forward pass reads them.
             ++stamp;
-            const bool catching = catchup.usable() && no.lazy_adam == 1 && no.optimizer == 0;
             if (catching) catchup.advance(step_t);
             auto touch = [&](unsigned h) {
                 if (h > 1) return;
@@ -662,7 +662,7 @@ NcfTrainResult train_ncf(const TrainOptions& opt, const Ratings& train, const Ra
         }
         const double train_loss = loss_sum / double(n_samples);
         // Every catch-up row brought to the epoch's last step: the model dense Adam would hand over.
-        if (catchup.usable() && no.lazy_adam == 1 && no.optimizer == 0 && step_t > 0) {
+        if (catching && step_t > 0) {
             catchup.advance(step_t);
             for (Slot& s : slots) {
                 if (!s.catchup) continue;
